@@ -1,0 +1,5 @@
+"""``python -m provarchive``: run the command line."""
+
+from provarchive.cli import main
+
+main()

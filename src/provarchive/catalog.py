@@ -1,0 +1,313 @@
+"""The catalog: a relational view of the archive, through SQLAlchemy 2.0.
+
+Contract:
+- The catalog is derived data. Everything in it except the event log can be
+  recreated from the OCFL store (:func:`provarchive.ingest.rebuild_catalog`);
+  the store wins whenever the two disagree.
+- Portable SQL only: the default is a SQLite file, but any SQLAlchemy URL
+  works. SQLite-specific settings (foreign keys, WAL so that readers never
+  wait for the writer, a busy timeout) are applied only on SQLite connections.
+- The schema is created and upgraded by Alembic migrations shipped in
+  ``provarchive/migrations``; only writers migrate, readers refuse an old schema.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+    exc,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+from .config import AGENT
+from .errors import CatalogError
+
+log = logging.getLogger(__name__)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the catalog; use UTC-aware datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Document(Base):
+    """One archived document: a name in the seeds folder, one OCFL object."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(4096), unique=True)
+    object_id: Mapped[str] = mapped_column(String(8192), unique=True)
+    object_path: Mapped[str] = mapped_column(String(255))
+    head: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    versions: Mapped[list[Version]] = relationship(
+        back_populates="document", order_by="Version.number", cascade="all, delete-orphan"
+    )
+
+
+class Version(Base):
+    """One immutable version of a document's raw bytes."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sha512: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    user_name: Mapped[str] = mapped_column(String(255))
+    user_address: Mapped[str | None] = mapped_column(String(1024))
+    content_path: Mapped[str] = mapped_column(Text)
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    document: Mapped[Document] = relationship(back_populates="versions")
+
+
+class Event(Base):
+    """An entry of the PREMIS-style event log: what was done, when, by whom, with what outcome.
+
+    Documents are referenced by name, not by key, so the log survives a catalog rebuild.
+    """
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    event_type: Mapped[str] = mapped_column(String(64), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    agent: Mapped[str] = mapped_column(String(255))
+    document: Mapped[str | None] = mapped_column(String(4096), index=True)
+    version: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class SeedStat(Base):
+    """The stat cache of the seeds folder (git index style): skip re-hashing unchanged files."""
+
+    __tablename__ = "seed_stats"
+
+    name: Mapped[str] = mapped_column(String(4096), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    ctime_ns: Mapped[int] = mapped_column(BigInteger)
+    inode: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    sha512: Mapped[str] = mapped_column(String(128))
+    checked_at_ns: Mapped[int] = mapped_column(BigInteger)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_event(
+    event_type: str,
+    detail: str,
+    *,
+    outcome: str = "success",
+    document: str | None = None,
+    version: int | None = None,
+    when: datetime | None = None,
+) -> Event:
+    return Event(
+        occurred_at=when or utcnow(),
+        event_type=event_type,
+        outcome=outcome,
+        agent=AGENT,
+        document=document,
+        version=version,
+        detail=detail,
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        with contextlib.suppress(Exception):
+            # WAL lets readers run while a writer commits. It cannot be enabled
+            # on a read-only database; then we simply read in the current mode.
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+    finally:
+        cursor.close()
+
+
+class Catalog:
+    """An open catalog database."""
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = url
+        if not create:
+            url = _no_create_url(url)
+        try:
+            self.engine: Engine = create_engine(url)
+        except (exc.SQLAlchemyError, ImportError, ValueError) as e:
+            raise CatalogError(f"cannot open catalog {url}: {e}") from e
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction, committed on success; DB errors become CatalogError."""
+        try:
+            with Session(self.engine, expire_on_commit=False) as s, s.begin():
+                yield s
+        except exc.SQLAlchemyError as e:
+            raise CatalogError(f"catalog error: {e.__class__.__name__}: {_first_line(e)}") from e
+
+    # -- schema -----------------------------------------------------------------------
+
+    def _alembic_config(self, connection: Connection) -> Any:
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        cfg.attributes["connection"] = connection
+        return cfg
+
+    def schema_status(self) -> tuple[str | None, str]:
+        """(current revision in the database, newest revision shipped)."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        try:
+            with self.engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+                head = ScriptDirectory.from_config(self._alembic_config(conn)).get_current_head()
+        except exc.SQLAlchemyError as e:
+            raise CatalogError(f"cannot read catalog {self.url}: {_first_line(e)}") from e
+        return current, head or ""
+
+    def migrate(self) -> bool:
+        """Create or upgrade the schema; True if anything was applied."""
+        from alembic import command
+
+        current, head = self.schema_status()
+        if current == head:
+            return False
+        try:
+            with self.engine.begin() as conn:
+                command.upgrade(self._alembic_config(conn), "head")
+        except exc.SQLAlchemyError as e:
+            raise CatalogError(f"cannot upgrade catalog {self.url}: {_first_line(e)}") from e
+        log.info("catalog schema upgraded from %s to %s", current, head)
+        return True
+
+    def require_current_schema(self) -> None:
+        current, head = self.schema_status()
+        if current is None:
+            raise CatalogError(
+                f"catalog {self.url} is empty; run 'provarchive rebuild' to recreate it from the store"
+            )
+        if current != head:
+            raise CatalogError(
+                f"catalog schema {current} is older than this provarchive ({head}); "
+                "run a writing command such as 'provarchive ingest' to upgrade it"
+            )
+
+    # -- queries ------------------------------------------------------------------------
+
+    def document(self, s: Session, name: str) -> Document | None:
+        return s.scalars(select(Document).where(Document.name == name)).one_or_none()
+
+    def documents(self, s: Session) -> list[Document]:
+        return list(s.scalars(select(Document).order_by(Document.name)))
+
+    def versions_of(self, s: Session, name: str) -> list[Version]:
+        return list(
+            s.scalars(
+                select(Version).join(Document).where(Document.name == name).order_by(Version.number)
+            )
+        )
+
+    def events(
+        self, s: Session, *, document: str | None = None, limit: int | None = None
+    ) -> list[Event]:
+        query = select(Event).order_by(Event.id.desc())
+        if document is not None:
+            query = query.where(Event.document == document)
+        if limit is not None:
+            query = query.limit(limit)
+        return list(reversed(list(s.scalars(query))))
+
+
+def load_seed_stats(s: Session) -> dict[str, SeedStat]:
+    """The whole stat cache, detached from the session."""
+    stats = {row.name: row for row in s.scalars(select(SeedStat))}
+    for row in stats.values():
+        s.expunge(row)
+    return stats
+
+
+def save_seed_stats(s: Session, rows: list[dict[str, Any]], known: set[str]) -> None:
+    """Insert or update stat-cache rows (``known``: names already in the cache)."""
+    updates = [r for r in rows if r["name"] in known]
+    inserts = [r for r in rows if r["name"] not in known]
+    if updates:
+        s.execute(update(SeedStat), updates)
+    if inserts:
+        s.execute(insert(SeedStat), inserts)
+
+
+def _no_create_url(url: str) -> str:
+    """For a SQLite file URL, the same file opened so that a missing file is an error.
+
+    Readers use this: looking at an archive must never leave an empty catalog behind.
+    """
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or "?" in url or url.endswith(":memory:"):
+        return url
+    return f"{prefix}file:{quote(url[len(prefix) :])}?mode=rw&uri=true"
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(getattr(e, "orig", None) or e)
+    return text.splitlines()[0] if text else e.__class__.__name__

@@ -1,0 +1,489 @@
+"""The ``provarchive`` command line: thin Typer commands over the library.
+
+Each command parses its options, calls one library function, and renders the
+result: rich tables for people, one JSON document with ``--json`` for scripts.
+Data goes to stdout; progress, warnings and errors go to stderr. Every
+:class:`~provarchive.errors.ArchiveError` is printed as ``Error: ...`` and
+exits with that error's code (the table is in the README).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+from .archive import Archive
+from .config import ArchiveConfig
+from .errors import ArchiveError
+from .findings import ERROR, INFO, WARNING
+
+app = typer.Typer(
+    name="provarchive",
+    help="A provenance-tracking document archive: every byte stored immutably in OCFL, "
+    "every passage traceable to its raw bytes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
+    """Register a Typer command whose ArchiveErrors become 'Error: ...' + exit code."""
+
+    def decorator(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*a: Any, **k: Any) -> Any:
+            try:
+                return fn(*a, **k)
+            except ArchiveError as exc:
+                err.print(f"Error: {escape(str(exc))}")
+                raise typer.Exit(exc.exit_code) from exc
+
+        app.command(*args, **kwargs)(wrapper)
+        return fn
+
+    return decorator
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        out.print(f"provarchive {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    archive: Annotated[
+        Path,
+        typer.Option("--archive", envvar="PROVARCHIVE_ARCHIVE", help="Archive home directory."),
+    ] = Path("archive"),
+    seeds: Annotated[
+        Path,
+        typer.Option("--seeds", envvar="PROVARCHIVE_SEEDS", help="Seeds folder to ingest from."),
+    ] = Path("seeds"),
+    db_url: Annotated[
+        str | None,
+        typer.Option(
+            "--db-url",
+            envvar="PROVARCHIVE_DB_URL",
+            help="SQLAlchemy URL of the catalog (default: a SQLite file in the archive).",
+        ),
+    ] = None,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            envvar="PROVARCHIVE_LOCK_TIMEOUT",
+            help="Seconds a writer waits for another writer to finish.",
+        ),
+    ] = 600.0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """Global options shared by every command."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = ArchiveConfig.from_env(
+        root=archive, seeds=seeds, db_url=db_url, lock_timeout=lock_timeout
+    )
+
+
+def _archive(ctx: typer.Context) -> Archive:
+    config: ArchiveConfig = ctx.obj
+    return Archive(config)
+
+
+def _on_wait(holder: str | None) -> None:
+    who = f" (held by {holder})" if holder else ""
+    err.print(f"Waiting for the archive's writer lock{escape(who)}...")
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+@contextmanager
+def _progress(
+    enabled: bool, label: str
+) -> Iterator[tuple[Callable[[int], None], Callable[[], None]]]:
+    """(set_total, advance) callbacks driving a rich progress bar on stderr."""
+    if not enabled or not err.is_terminal:
+        yield (lambda total: None), (lambda: None)
+        return
+    progress = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    task = progress.add_task(label, total=None)
+    with progress:
+        yield (lambda total: progress.update(task, total=total)), (lambda: progress.advance(task))
+
+
+# -- init / ingest / add ------------------------------------------------------------------------
+
+
+@command("init")
+def init_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create an empty archive (ingest and add also create it when absent)."""
+    with _archive(ctx) as archive:
+        existed = archive.exists()
+        with archive.writer("init", on_wait=_on_wait):
+            pass
+        if as_json:
+            _print_json({"archive": str(archive.config.root), "created": not existed})
+        elif existed:
+            out.print(f"Archive at {escape(str(archive.config.root))} already exists.")
+        else:
+            out.print(f"Initialised an empty archive at {escape(str(archive.config.root))}.")
+
+
+STATUS_STYLE = {
+    "new": "green",
+    "new-version": "cyan",
+    "unchanged": "dim",
+    "failed": "red",
+    "skipped": "yellow",
+}
+
+
+def _render_ingest(report: Any, as_json: bool) -> None:
+    if as_json:
+        _print_json({"results": [r.to_json() for r in report.results]})
+    else:
+        for r in report.repairs:
+            err.print(f"repaired: {escape(r.action)} {escape(r.name or '')} {escape(r.detail)}")
+        changed = [
+            r for r in report.results if r.status in ("new", "new-version", "failed", "skipped")
+        ]
+        if changed and len(changed) <= 50:
+            table = Table(title=None)
+            for column in ("document", "status", "version", "sha256"):
+                table.add_column(column)
+            for r in changed:
+                table.add_row(
+                    escape(r.document),
+                    f"[{STATUS_STYLE.get(r.status, '')}]{r.status}[/]",
+                    "" if r.version is None else f"v{r.version}",
+                    (r.sha256 or "")[:16],
+                )
+            out.print(table)
+        counts = report.counts()
+        summary = (
+            ", ".join(f"{counts[k]} {k}" for k in STATUS_STYLE if k in counts) or "nothing to do"
+        )
+        out.print(f"Summary: {summary}.")
+    for r in report.results:
+        if r.status == "failed":
+            err.print(f"failed: {escape(r.path or r.document)}: {escape(r.error or '')}")
+        elif r.status == "skipped":
+            err.print(f"skipped: {escape(r.path or r.document)}: {escape(r.error or '')}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@command("ingest")
+def ingest_cmd(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or folders inside the seeds folder (default: all of it)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Archive the seeds folder: new files, and new versions of changed files."""
+    from .ingest import ingest
+
+    with _archive(ctx) as archive, _progress(not as_json, "Ingesting") as (set_total, advance):
+        report = ingest(
+            archive,
+            paths or None,
+            on_wait=_on_wait,
+            on_start=set_total,
+            on_result=lambda _r: advance(),
+        )
+    _render_ingest(report, as_json)
+
+
+@command("add")
+def add_cmd(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path], typer.Argument(help="Files to copy into the seeds folder and archive.")
+    ],
+    as_name: Annotated[
+        str | None, typer.Option("--as", help="Document name (path inside the seeds folder).")
+    ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace", help="Overwrite a different seed of that name (archived as a new version)."
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Copy files into the seeds folder, then archive them."""
+    from .ingest import add
+
+    with _archive(ctx) as archive:
+        report = add(archive, files, as_name=as_name, replace=replace, on_wait=_on_wait)
+    _render_ingest(report, as_json)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+@command("show")
+def show_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Document name.")],
+    version: Annotated[
+        int | None, typer.Option("--version", help="Version number (default: latest).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """A document's versions and digests."""
+    with _archive(ctx) as archive:
+        archive.require()
+        versions = archive.versions(name)
+        if version is not None:
+            archive.version(name, version)
+        if as_json:
+            _print_json({"document": name, "versions": [v.to_json() for v in versions]})
+            return
+        out.print(f"[bold]{escape(name)}[/]  ({len(versions)} version(s))")
+        table = Table()
+        for column in ("version", "ingested", "size", "sha256", "source"):
+            table.add_column(column)
+        for v in versions:
+            if version is not None and v.version != version:
+                continue
+            table.add_row(
+                f"v{v.version}",
+                v.ingested_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                f"{v.size:,}",
+                v.sha256,
+                escape(v.source),
+            )
+        out.print(table)
+
+
+@command("cat")
+def cat_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Document name.")],
+    version: Annotated[
+        int | None, typer.Option("--version", help="Version number (default: latest).")
+    ] = None,
+) -> None:
+    """Write the exact raw bytes of a version to stdout."""
+    with _archive(ctx) as archive:
+        archive.require()
+        data = archive.read_bytes(name, version)
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+@command("history")
+def history_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Document name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """A document's versions and every event recorded about it."""
+    with _archive(ctx) as archive:
+        archive.require()
+        versions = archive.versions(name)
+        events = archive.events(document=name)
+    if as_json:
+        _print_json(
+            {
+                "document": name,
+                "versions": [
+                    v.to_json() | {"message": v.message, "user": v.user} for v in versions
+                ],
+                "events": [_event_json(e) for e in events],
+            }
+        )
+        return
+    table = Table(title=f"{name}: versions")
+    for column in ("version", "ingested", "sha256", "message", "user"):
+        table.add_column(column)
+    for v in versions:
+        table.add_row(
+            f"v{v.version}",
+            v.ingested_at.strftime("%Y-%m-%d %H:%M:%S"),
+            v.sha256[:16],
+            escape(v.message),
+            escape(v.user),
+        )
+    out.print(table)
+    _print_events(events)
+
+
+def _event_json(e: Any) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "occurred_at": e.occurred_at.isoformat().replace("+00:00", "Z"),
+        "type": e.event_type,
+        "outcome": e.outcome,
+        "agent": e.agent,
+        "document": e.document,
+        "version": e.version,
+        "detail": e.detail,
+    }
+
+
+def _print_events(events: list[Any]) -> None:
+    table = Table(title="events")
+    for column in ("when (UTC)", "event", "outcome", "document", "detail"):
+        table.add_column(column)
+    for e in events:
+        style = {"success": "green", "failure": "red", "warning": "yellow"}.get(e.outcome, "")
+        doc = e.document or ""
+        if e.version is not None:
+            doc += f" v{e.version}"
+        table.add_row(
+            e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.event_type,
+            f"[{style}]{e.outcome}[/]",
+            escape(doc),
+            escape(e.detail),
+        )
+    out.print(table)
+
+
+@command("log")
+def log_cmd(
+    ctx: typer.Context,
+    document: Annotated[
+        str | None, typer.Option("--document", help="Only events about this document.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Most recent N events (0: all).")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """The archive's event log (ingestion, digests, fixity checks, repairs...)."""
+    with _archive(ctx) as archive:
+        archive.require()
+        events = archive.events(document=document, limit=limit or None)
+    if as_json:
+        _print_json({"events": [_event_json(e) for e in events]})
+    else:
+        _print_events(events)
+
+
+# -- verify / rebuild ----------------------------------------------------------------------------
+
+SEVERITY_STYLE = {ERROR: "red", WARNING: "yellow", INFO: "blue"}
+
+
+@command("verify")
+def verify_cmd(
+    ctx: typer.Context,
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-hash every seed, ignoring the stat cache.")
+    ] = False,
+    no_seeds: Annotated[
+        bool, typer.Option("--no-seeds", help="Skip the seeds-folder drift check.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Check fixity of every stored byte and the consistency of catalog and seeds."""
+    from .verify import verify
+
+    with _archive(ctx) as archive, _progress(not as_json, "Verifying") as (set_total, advance):
+        last = {"stage": ""}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage != last["stage"]:
+                last["stage"] = stage
+                set_total(total)
+            advance()
+
+        report = verify(archive, full=full, check_seeds=not no_seeds, on_progress=on_progress)
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        if report.findings:
+            table = Table()
+            for column in ("severity", "code", "document", "message"):
+                table.add_column(column)
+            for f in report.findings:
+                table.add_row(
+                    f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]",
+                    f.code,
+                    escape(f.document or ""),
+                    escape(f.message),
+                )
+            out.print(table)
+        c = report.checked
+        verdict = (
+            "[green]OK[/]"
+            if report.is_ok()
+            else f"[red]FAILED[/] ({len(report.errors())} error(s))"
+        )
+        out.print(
+            f"Verified {c['objects']} object(s), {c['versions']} version(s), "
+            f"{c['content_files']} content file(s), {c['bytes']:,} bytes, {c['seeds']} seed(s): {verdict}"
+        )
+    if not report.is_ok():
+        raise typer.Exit(1)
+
+
+@command("rebuild")
+def rebuild_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Recreate the catalog from the OCFL store alone (the old catalog is kept as a backup)."""
+    from .ingest import rebuild_catalog
+
+    with _archive(ctx) as archive:
+        if not archive.exists():
+            from .errors import ArchiveNotFoundError
+
+            raise ArchiveNotFoundError(archive.config.root)
+        with archive.writer("rebuild", on_wait=_on_wait, use_catalog=False) as repairs:
+            count = rebuild_catalog(archive, repairs=repairs)
+    if as_json:
+        _print_json({"documents": count})
+    else:
+        out.print(f"Catalog rebuilt from the store: {count} document(s).")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,109 @@
+"""Where an archive lives and how it is opened.
+
+Contract: :class:`ArchiveConfig` is a frozen value describing one archive home;
+every other module derives its paths from it and nothing reads the environment
+except :func:`ArchiveConfig.from_env`. The catalog URL is free (any SQLAlchemy
+URL); only the default points at a SQLite file inside the archive home.
+
+Layout of an archive home (also described in ``archive/README.md``)::
+
+    ocfl/             OCFL 1.1 storage root (the truth: raw bytes + inventories)
+    catalog.sqlite    SQLAlchemy catalog (derived from ocfl/, rebuildable)
+    index/            Whoosh search index (derived from the catalog, rebuildable)
+    staging/          work area for writes in progress (never inside ocfl/)
+    writer.lock       the single-writer lock (readers never take it)
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+
+DEFAULT_ARCHIVE = Path("archive")
+DEFAULT_SEEDS = Path("seeds")
+DEFAULT_LOCK_TIMEOUT = 600.0
+AGENT = f"provarchive {__version__}"
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _default_address(user: str) -> str:
+    # The local mailbox of the account that ran the command: a real identifier
+    # of the agent, as OCFL asks for a mailto: or other URI.
+    return f"mailto:{user}@{socket.gethostname() or 'localhost'}"
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    """Paths and settings of one archive."""
+
+    root: Path = DEFAULT_ARCHIVE
+    seeds: Path = DEFAULT_SEEDS
+    db_url: str | None = None
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    user_name: str = field(default_factory=_default_user)
+    user_address: str | None = None
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> ArchiveConfig:
+        """Build a config from ``PROVARCHIVE_*`` variables, then explicit overrides."""
+        env = os.environ
+        values: dict[str, object] = {}
+        if "PROVARCHIVE_ARCHIVE" in env:
+            values["root"] = Path(env["PROVARCHIVE_ARCHIVE"])
+        if "PROVARCHIVE_SEEDS" in env:
+            values["seeds"] = Path(env["PROVARCHIVE_SEEDS"])
+        if "PROVARCHIVE_DB_URL" in env:
+            values["db_url"] = env["PROVARCHIVE_DB_URL"]
+        if "PROVARCHIVE_LOCK_TIMEOUT" in env:
+            values["lock_timeout"] = float(env["PROVARCHIVE_LOCK_TIMEOUT"])
+        if "PROVARCHIVE_USER" in env:
+            values["user_name"] = env["PROVARCHIVE_USER"]
+        if "PROVARCHIVE_USER_ADDRESS" in env:
+            values["user_address"] = env["PROVARCHIVE_USER_ADDRESS"]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def ocfl_root(self) -> Path:
+        return self.root / "ocfl"
+
+    @property
+    def staging(self) -> Path:
+        return self.root / "staging"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / "writer.lock"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "catalog.sqlite"
+
+    @property
+    def catalog_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{self.catalog_path.absolute()}"
+
+    @property
+    def user(self) -> dict[str, str]:
+        """The OCFL ``user`` block for versions written by this process."""
+        return {
+            "name": self.user_name,
+            "address": self.user_address or _default_address(self.user_name),
+        }

@@ -1,0 +1,98 @@
+"""Message digests and canonical JSON.
+
+Contract:
+- :func:`hash_stream` reads a stream once, in fixed-size blocks, and feeds every
+  requested algorithm from that single pass (the way bagit and ocfl-py do), so
+  sha512 (OCFL's inventory digest) and sha256 (what users compare with
+  ``sha256sum``) never cost two reads.
+- Digests that leave a column named after their algorithm are tagged strings,
+  ``sha256:<hex>``, so an algorithm change is visible in the data itself.
+- :func:`canonical_json` is the one serialisation we hash: sorted keys, compact
+  separators, UTF-8; equal values always give equal bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import IO, Any
+
+BLOCK_SIZE = 1024 * 1024
+ALGORITHMS: tuple[str, ...] = ("sha512", "sha256")
+HASH_PREFIX = "sha256:"
+
+
+@dataclass(frozen=True, slots=True)
+class Digests:
+    """The digests and size of one byte sequence, from a single read."""
+
+    sha512: str
+    sha256: str
+    size: int
+
+
+def hash_stream(
+    stream: IO[bytes], *, sink: IO[bytes] | None = None, block_size: int = BLOCK_SIZE
+) -> Digests:
+    """Hash ``stream`` with sha512 and sha256 in one pass, optionally copying it to ``sink``.
+
+    Copying while hashing is how ingest stages a file: the bytes we store are exactly
+    the bytes we hashed, even if the source changes while we read it.
+    """
+    h512 = hashlib.sha512()
+    h256 = hashlib.sha256()
+    size = 0
+    while True:
+        block = stream.read(block_size)
+        if not block:
+            break
+        h512.update(block)
+        h256.update(block)
+        size += len(block)
+        if sink is not None:
+            sink.write(block)
+    return Digests(sha512=h512.hexdigest(), sha256=h256.hexdigest(), size=size)
+
+
+def hash_bytes(data: bytes) -> Digests:
+    """Digests of an in-memory byte string."""
+    return Digests(
+        sha512=hashlib.sha512(data).hexdigest(),
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+    )
+
+
+def sha256_tagged(data: bytes | str) -> str:
+    """``sha256:<hex>`` of bytes, or of the UTF-8 encoding of a string."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return HASH_PREFIX + hashlib.sha256(data).hexdigest()
+
+
+def sha256_hex(data: bytes | str) -> str:
+    """Plain hex sha256 of bytes, or of the UTF-8 encoding of a string."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def canonical_json(value: Any) -> bytes:
+    """Serialise ``value`` to canonical JSON bytes (sorted keys, compact, UTF-8)."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def digest_lines(lines: Iterable[str]) -> str:
+    """Tagged sha256 of lines joined by newlines, for digests of derived text."""
+    h = hashlib.sha256()
+    first = True
+    for line in lines:
+        if not first:
+            h.update(b"\n")
+        h.update(line.encode("utf-8"))
+        first = False
+    return HASH_PREFIX + h.hexdigest()

@@ -1,0 +1,153 @@
+"""Every error the library raises on purpose.
+
+Contract: each error is an :class:`ArchiveError` subclass with structured fields,
+a one-line ``str()`` fit for ``Error: ...`` on a terminal, and an ``exit_code``
+class attribute that the CLI uses verbatim (the table is in the README).
+Library code wraps third-party failures (SQLAlchemy, Whoosh, OS errors) into one
+of these at the module boundary so callers never have to catch foreign types.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ArchiveError(Exception):
+    """Base class of every deliberate provarchive error."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(ArchiveError):
+    """The request itself is malformed (bad name, bad option combination)."""
+
+    exit_code = 2
+
+
+class InvalidNameError(UsageError):
+    """A document name that cannot be stored or escapes the seeds folder."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"invalid document name {name!r}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+class QueryError(UsageError):
+    """A search query that is empty or cannot be parsed."""
+
+    def __init__(self, query: str, reason: str) -> None:
+        shown = query if len(query) <= 80 else query[:77] + "..."
+        super().__init__(f"bad query {shown!r}: {reason}")
+        self.query = query
+        self.reason = reason
+
+
+class ArchiveNotFoundError(ArchiveError):
+    """The archive directory does not exist or was never initialised."""
+
+    exit_code = 3
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"no archive at {path} (run 'provarchive init' or 'provarchive ingest' first)"
+        )
+        self.path = path
+
+
+class NotFoundError(ArchiveError):
+    """A document, version or passage that the archive does not hold."""
+
+    exit_code = 4
+
+
+class DocumentNotFoundError(NotFoundError):
+    """No document with this name has been archived."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no archived document named {name!r}")
+        self.name = name
+
+
+class VersionNotFoundError(NotFoundError):
+    """The document exists but has no such version."""
+
+    def __init__(self, name: str, version: int, head: int) -> None:
+        super().__init__(f"document {name!r} has no version {version} (latest is v{head})")
+        self.name = name
+        self.version = version
+        self.head = head
+
+
+class PassageNotFoundError(NotFoundError):
+    """No passage with this id exists in the catalog."""
+
+    def __init__(self, passage_id: str) -> None:
+        super().__init__(f"no passage with id {passage_id!r}")
+        self.passage_id = passage_id
+
+
+class LockTimeoutError(ArchiveError):
+    """Another writer held the archive lock for longer than we were willing to wait."""
+
+    exit_code = 5
+
+    def __init__(self, lock_path: Path, timeout: float, holder: str | None) -> None:
+        who = f" (held by {holder})" if holder else ""
+        super().__init__(
+            f"timed out after {timeout:g}s waiting for the writer lock {lock_path}{who}; "
+            "another provarchive process is writing: retry later or raise --lock-timeout"
+        )
+        self.lock_path = lock_path
+        self.timeout = timeout
+        self.holder = holder
+
+
+class StorageError(ArchiveError):
+    """The store could not be written (disk full, read-only, permission denied)."""
+
+    exit_code = 6
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"cannot write {path}: {reason}; the archive was left as it was")
+        self.path = Path(path)
+        self.reason = reason
+
+
+class CorruptArchiveError(ArchiveError):
+    """Stored data needed for the request is damaged; run 'provarchive verify'."""
+
+    exit_code = 7
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"damaged archive data at {path}: {reason} (run 'provarchive verify')")
+        self.path = Path(path)
+        self.reason = reason
+
+
+class CatalogError(ArchiveError):
+    """The catalog database failed (unreachable, locked, or schema mismatch)."""
+
+    exit_code = 8
+
+
+class SearchIndexError(ArchiveError):
+    """The search index failed to open, read or write."""
+
+    exit_code = 8
+
+
+class InputError(ArchiveError):
+    """One input file could not be archived; the batch goes on without it."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason

@@ -1,0 +1,160 @@
+"""Verification findings: one table of codes, severities and messages.
+
+Contract: every problem ``verify`` can report has a code here (and nowhere
+else); a :class:`Finding` carries the code, the document and path it concerns,
+and a detail; its message is the table's description plus that detail.
+Severities: ``error`` (the archive is damaged: verify exits 1), ``warning``
+(worth attention, nothing lost), ``info`` (for the record).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+
+FINDING_TYPES: dict[str, tuple[str, str]] = {
+    # storage root
+    "STORE_MISSING": (ERROR, "the OCFL storage root is missing or not declared (0=ocfl_1.1)"),
+    "LAYOUT_CONFIG_INVALID": (ERROR, "the storage layout configuration is missing or altered"),
+    "STRAY_PATH": (WARNING, "a path in the storage root belongs to no object"),
+    "STAGING_LEFTOVER": (
+        WARNING,
+        "an interrupted write left data in staging; the next writing command repairs it",
+    ),
+    "PENDING_WRITE": (INFO, "a version is being written (journaled); it is not yet in the catalog"),
+    # objects
+    "OBJECT_DECLARATION_INVALID": (
+        ERROR,
+        "the object declaration file 0=ocfl_object_1.1 is missing or altered",
+    ),
+    "OBJECT_PATH_MISMATCH": (ERROR, "the object is not where the storage layout puts its id"),
+    "INVENTORY_MISSING": (ERROR, "the object has no root inventory"),
+    "INVENTORY_INVALID": (ERROR, "the root inventory cannot be read as an OCFL inventory"),
+    "INVENTORY_MODIFIED": (
+        ERROR,
+        "the root inventory was changed after it was written (its sidecar digest no longer matches)",
+    ),
+    "SIDECAR_MISSING": (ERROR, "the inventory sidecar (inventory.json.sha512) is missing"),
+    "SIDECAR_MISMATCH": (
+        ERROR,
+        "the inventory sidecar does not match the inventory (the sidecar was altered)",
+    ),
+    "VERSION_INVENTORY_MISMATCH": (
+        ERROR,
+        "a version's copy of the inventory is missing, altered or differs from the root inventory",
+    ),
+    "VERSION_DIR_MISSING": (ERROR, "a version directory named in the inventory is missing"),
+    "VERSION_DIR_EXTRA": (
+        ERROR,
+        "a version directory exists that the inventory does not name (half-written version?)",
+    ),
+    "CONTENT_MISSING": (ERROR, "a stored content file is missing"),
+    "CONTENT_DIGEST_MISMATCH": (ERROR, "a stored content file no longer matches its sha512 digest"),
+    "CONTENT_SIZE_MISMATCH": (
+        ERROR,
+        "a stored content file has the wrong size (truncated or extended)",
+    ),
+    "FIXITY_MISMATCH": (
+        ERROR,
+        "a stored content file does not match the sha256 in the inventory fixity block",
+    ),
+    "EXTRA_FILE": (ERROR, "a file inside an object is not recorded in its inventory"),
+    # catalog vs store
+    "CATALOG_UNREADABLE": (ERROR, "the catalog cannot be read"),
+    "CATALOG_DOCUMENT_MISSING": (ERROR, "the store holds a document the catalog does not list"),
+    "CATALOG_VERSION_MISSING": (ERROR, "the store holds a version the catalog does not list"),
+    "STORE_OBJECT_MISSING": (ERROR, "the catalog lists a document the store does not hold"),
+    "STORE_VERSION_MISSING": (ERROR, "the catalog lists a version the store does not hold"),
+    "CATALOG_DIGEST_MISMATCH": (
+        ERROR,
+        "the catalog records a different digest or path for a stored version",
+    ),
+    # derived data
+    "DERIVATION_MISSING": (ERROR, "a stored version has no current derivation (cleaning run)"),
+    "PASSAGE_DIGEST_MISMATCH": (ERROR, "a passage's text does not match its recorded sha256"),
+    "PASSAGE_SPAN_MISMATCH": (ERROR, "a passage's raw byte span does not decode to its text"),
+    "DERIVATION_OUTPUT_MISMATCH": (
+        ERROR,
+        "a derivation's recorded output digest does not match its passages",
+    ),
+    "DERIVATION_DRIFT": (
+        WARNING,
+        "re-running the recorded cleaner on the raw bytes gives a different result",
+    ),
+    "DERIVATION_UNAVAILABLE": (WARNING, "the recorded cleaner version is not available to re-run"),
+    # search index
+    "INDEX_MISSING": (ERROR, "the search index is missing"),
+    "INDEX_UNREADABLE": (ERROR, "the search index cannot be opened"),
+    "INDEX_ENTRY_MISSING": (ERROR, "a current passage is missing from the search index"),
+    "INDEX_ENTRY_EXTRA": (ERROR, "the search index holds an entry for no current passage"),
+    "INDEX_ENTRY_STALE": (ERROR, "a search index entry has the wrong version or current flag"),
+    "INDEX_ENTRY_ALTERED": (
+        ERROR,
+        "a search index entry's text or digest differs from the catalog",
+    ),
+    # seeds folder drift
+    "SEED_NEW": (INFO, "a file in the seeds folder is not archived yet"),
+    "SEED_CHANGED": (WARNING, "a file in the seeds folder changed since its last archived version"),
+    "SEED_MISSING": (INFO, "an archived document is no longer in the seeds folder"),
+    "SEED_UNARCHIVABLE": (WARNING, "a seeds-folder entry cannot be archived"),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found by verify."""
+
+    code: str
+    detail: str = ""
+    document: str | None = None
+    path: str | None = None
+    expected: str | None = None
+    found: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.code not in FINDING_TYPES:
+            raise ValueError(f"unknown finding code {self.code}")
+
+    @property
+    def severity(self) -> str:
+        return FINDING_TYPES[self.code][0]
+
+    @property
+    def message(self) -> str:
+        description = FINDING_TYPES[self.code][1]
+        return f"{description}: {self.detail}" if self.detail else description
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "document": self.document,
+            "path": self.path,
+            "message": self.message,
+        }
+
+
+@dataclass
+class VerifyReport:
+    findings: list[Finding]
+    checked: dict[str, int]
+
+    def is_ok(self) -> bool:
+        return not any(f.severity == ERROR for f in self.findings)
+
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    def codes(self) -> set[str]:
+        return {f.code for f in self.findings}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.is_ok(),
+            "findings": [f.to_json() for f in self.findings],
+            "checked": self.checked,
+        }

@@ -1,0 +1,627 @@
+"""Ingest: seeds folder -> OCFL store -> catalog, in crash-safe batches.
+
+Contract:
+- Each seed is read once: copied into staging while sha512 and sha256 are
+  computed (:meth:`Transaction.stage`). Same name + same bytes is ``unchanged``
+  and writes nothing; new bytes become the next version.
+- A stat cache (size, mtime, ctime, inode; git-index style, racy entries
+  re-hashed) lets unchanged seeds be recognised without reading them.
+- Work is committed in batches: store first (journaled), then one catalog
+  transaction, then the journal is dropped. A crash between the two is
+  repaired by :meth:`Archive.recover`, which replays the journal into the
+  catalog; the store is always the truth.
+- Bad input fails only its own file, with a one-line reason; a storage failure
+  (disk full, read-only) stops the run with the archive as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from . import durable
+from .archive import Archive
+from .catalog import (
+    Catalog,
+    Document,
+    Event,
+    SeedStat,
+    Version,
+    load_seed_stats,
+    new_event,
+    save_seed_stats,
+    utcnow,
+)
+from .errors import (
+    CatalogError,
+    CorruptArchiveError,
+    InputError,
+    InvalidNameError,
+    StorageError,
+    UsageError,
+)
+from .seeds import SeedFile, open_seed, same_stat, scan, stat_row, stat_trusted, validate_name
+from .store import ObjectState, PreparedVersion, Transaction, versions_from_inventory
+
+log = logging.getLogger(__name__)
+
+NEW = "new"
+NEW_VERSION = "new-version"
+UNCHANGED = "unchanged"
+FAILED = "failed"
+SKIPPED = "skipped"
+
+BATCH_FILES = 200
+BATCH_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class IngestResult:
+    """What happened to one input."""
+
+    document: str
+    status: str
+    version: int | None = None
+    sha256: str | None = None
+    error: str | None = None
+    path: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "document": self.document,
+            "version": self.version,
+            "status": self.status,
+            "sha256": self.sha256,
+            "error": self.error,
+        }
+
+
+@dataclass
+class IngestReport:
+    results: list[IngestResult] = field(default_factory=list)
+    repairs: list[Any] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[IngestResult]:
+        return [r for r in self.results if r.status == FAILED]
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        return counts
+
+
+ProgressCallback = Callable[[IngestResult], None]
+
+
+def _timestamp(now: datetime) -> str:
+    return now.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def source_from_message(message: str) -> str:
+    """The source recorded in a version message ("ingest SRC" / "add SRC")."""
+    for prefix in ("ingest ", "add "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
+
+
+# -- catalog synchronisation (store -> catalog) ----------------------------------------------
+
+
+def sync_state(
+    s: Session,
+    archive: Archive,
+    state: ObjectState,
+    *,
+    known_sizes: dict[int, int] | None = None,
+) -> list[Version]:
+    """Insert the versions the store has and the catalog lacks; returns the new rows.
+
+    The catalog never overrides the store: a version whose digest differs is left
+    for ``verify`` to report and ``rebuild`` to fix.
+    """
+    doc = archive.catalog.document(s, state.name)
+    if doc is None:
+        doc = Document(
+            name=state.name,
+            object_id=state.object_id,
+            object_path=state.path,
+            head=0,
+            created_at=parse_timestamp(state.versions[0].created),
+        )
+        s.add(doc)
+        existing: set[int] = set()
+    else:
+        existing = set(s.scalars(select(Version.number).where(Version.document_id == doc.id)))
+    added = []
+    for sv in state.versions:
+        if sv.number in existing:
+            continue
+        size = (known_sizes or {}).get(sv.number)
+        if size is None:
+            try:
+                size = (archive.store.root / state.path / sv.content_path).stat().st_size
+            except OSError:
+                size = -1
+        version = Version(
+            number=sv.number,
+            sha256=sv.sha256,
+            sha512=sv.sha512,
+            size=size,
+            source=source_from_message(sv.message),
+            message=sv.message,
+            user_name=sv.user_name,
+            user_address=sv.user_address,
+            content_path=sv.content_path,
+            ingested_at=parse_timestamp(sv.created),
+        )
+        doc.versions.append(version)
+        added.append(version)
+    doc.head = max(doc.head, state.head)
+    return added
+
+
+def sync_documents(archive: Archive, names: Iterable[str]) -> list[tuple[str, int]]:
+    """Bring the catalog up to the store for ``names``; returns (name, version) added."""
+    added: list[tuple[str, int]] = []
+    with archive.catalog.session() as s:
+        for name in names:
+            state = archive.store.load(name)
+            if state is None:
+                continue
+            for v in sync_state(s, archive, state):
+                added.append((name, v.number))
+                s.add(
+                    new_event(
+                        "ingestion",
+                        f"v{v.number} recorded from the store after an interrupted run",
+                        document=name,
+                        version=v.number,
+                        when=v.ingested_at,
+                    )
+                )
+    return added
+
+
+def rebuild_needed(archive: Archive) -> bool:
+    """True when the catalog holds no document but the store does (catalog lost)."""
+    with archive.catalog.session() as s:
+        count = s.scalar(select(func.count()).select_from(Document)) or 0
+    return count == 0 and archive.store.has_objects()
+
+
+def rebuild_catalog(
+    archive: Archive, *, keep_backup: bool = True, repairs: Sequence[Any] = ()
+) -> int:
+    """Recreate the catalog from the OCFL store alone; returns the number of documents.
+
+    The event log is carried over from the old catalog when it can still be read
+    (it is the one thing the store cannot give back); a SQLite catalog file is
+    kept beside the new one as ``catalog.sqlite.bak-<time>``. Caller holds the lock.
+    """
+    catalog = archive.catalog
+    old_events: list[dict[str, Any]] = []
+    with contextlib.suppress(CatalogError), catalog.session() as s:
+        old_events = [
+            {
+                c: getattr(e, c)
+                for c in (
+                    "occurred_at",
+                    "event_type",
+                    "outcome",
+                    "agent",
+                    "document",
+                    "version",
+                    "detail",
+                )
+            }
+            for e in s.scalars(select(Event).order_by(Event.id))
+        ]
+    path = archive.config.catalog_path
+    if archive.config.db_url is None:
+        archive.close()
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        for suffix in ("", "-wal", "-shm"):
+            old = Path(str(path) + suffix)
+            if old.exists():
+                if keep_backup:
+                    os.replace(old, Path(f"{path}.bak-{stamp}{suffix}"))
+                else:
+                    old.unlink()
+        catalog = archive.catalog
+    else:
+        from .catalog import Base
+
+        with catalog.engine.begin() as conn:
+            Base.metadata.drop_all(conn)
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    catalog.migrate()
+    count = 0
+    problems: list[str] = []
+    with catalog.session() as s:
+        if old_events:
+            s.execute(insert(Event), old_events)
+        for directory in archive.store.iter_object_dirs():
+            try:
+                state = archive.store.load_dir(directory)
+            except CorruptArchiveError as exc:
+                problems.append(str(exc))
+                continue
+            if state is None:
+                continue
+            sync_state(s, archive, state)
+            count += 1
+        detail = f"catalog rebuilt from the store: {count} document(s)"
+        if problems:
+            detail += f"; {len(problems)} object(s) unreadable: " + "; ".join(problems[:5])
+        for r in repairs:
+            s.add(new_event("recovery", f"{r.action}: {r.detail}", document=r.name))
+        s.add(new_event("rebuild", detail, outcome="success" if not problems else "warning"))
+    return count
+
+
+# -- ingest -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Staged:
+    seed: SeedFile
+    prepared: PreparedVersion | None
+    result: IngestResult
+    stat_row: dict[str, Any] | None
+
+
+def _batches(seeds: Sequence[SeedFile]) -> Iterator[list[SeedFile]]:
+    batch: list[SeedFile] = []
+    size = 0
+    for seed in seeds:
+        with contextlib.suppress(OSError):
+            size += os.stat(seed.path).st_size
+        batch.append(seed)
+        if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+class _Ingestor:
+    """One ingest run under the writer lock."""
+
+    def __init__(
+        self,
+        archive: Archive,
+        *,
+        message_for: Callable[[SeedFile], str],
+        on_result: ProgressCallback | None,
+    ) -> None:
+        self.archive = archive
+        self.catalog: Catalog = archive.catalog
+        self.message_for = message_for
+        self.on_result = on_result
+        self.user = archive.config.user
+        with self.catalog.session() as s:
+            self.heads: dict[str, tuple[int, str]] = {
+                name: (number, sha512)
+                for name, number, sha512 in s.execute(
+                    select(Document.name, Version.number, Version.sha512)
+                    .join(Version, Version.document_id == Document.id)
+                    .where(Version.number == Document.head)
+                )
+            }
+            self.stats: dict[str, SeedStat] = load_seed_stats(s)
+
+    def run(self, seeds: Sequence[SeedFile]) -> list[IngestResult]:
+        results: list[IngestResult] = []
+        for batch in _batches(seeds):
+            results.extend(self._run_batch(batch))
+        return results
+
+    def _emit(self, result: IngestResult) -> None:
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def _run_batch(self, batch: list[SeedFile]) -> list[IngestResult]:
+        staged: list[_Staged] = []
+        with self.archive.store.transaction() as txn:
+            for seed in batch:
+                staged.append(self._stage(txn, seed))
+            txn.commit()
+            self._record(staged)
+            txn.close()
+        for item in staged:
+            self._emit(item.result)
+        return [item.result for item in staged]
+
+    def _stage(self, txn: Transaction, seed: SeedFile) -> _Staged:
+        name = seed.name
+        head = self.heads.get(name)
+        try:
+            before = os.stat(seed.path)
+        except OSError as exc:
+            return _Staged(
+                seed,
+                None,
+                IngestResult(name, FAILED, error=exc.strerror or str(exc), path=str(seed.path)),
+                None,
+            )
+        cached = self.stats.get(name)
+        if stat_trusted(cached, before, head[1] if head else None):
+            assert head is not None and cached is not None
+            return _Staged(
+                seed,
+                None,
+                IngestResult(name, UNCHANGED, head[0], cached.sha256, path=str(seed.path)),
+                None,
+            )
+        try:
+            stream, opened = open_seed(self.archive.config.seeds, seed)
+            with stream:
+                staged_file = txn.stage(stream)
+                after = os.fstat(stream.fileno())
+        except InputError as exc:
+            return _Staged(
+                seed, None, IngestResult(name, FAILED, error=exc.reason, path=str(seed.path)), None
+            )
+        except StorageError:
+            raise
+        except OSError as exc:
+            return _Staged(
+                seed,
+                None,
+                IngestResult(name, FAILED, error=exc.strerror or str(exc), path=str(seed.path)),
+                None,
+            )
+        digests = staged_file.digests
+        cache_row = (
+            stat_row(name, after, digests.sha256, digests.sha512)
+            if same_stat(opened, after)
+            else None
+        )
+        state = self.archive.store.load(name)
+        now = utcnow()
+        prepared = txn.prepare(
+            name,
+            staged_file,
+            current=state,
+            created=_timestamp(now),
+            message=self.message_for(seed),
+            user=self.user,
+        )
+        if prepared is None:
+            assert state is not None
+            result = IngestResult(name, UNCHANGED, state.head, digests.sha256, path=str(seed.path))
+        else:
+            status = NEW if prepared.new_object else NEW_VERSION
+            result = IngestResult(
+                name, status, prepared.number, digests.sha256, path=str(seed.path)
+            )
+        return _Staged(seed, prepared, result, cache_row)
+
+    def _record(self, staged: list[_Staged]) -> None:
+        """One catalog transaction for the batch: versions, events, stat cache."""
+        with self.catalog.session() as s:
+            for item in staged:
+                r = item.result
+                p = item.prepared
+                if r.status == FAILED:
+                    s.add(
+                        new_event(
+                            "ingestion",
+                            f"{r.path}: {r.error}",
+                            outcome="failure",
+                            document=r.document,
+                        )
+                    )
+                    continue
+                if p is not None:
+                    state = ObjectState(
+                        p.name,
+                        p.object_id,
+                        p.object_path,
+                        p.inventory,
+                        versions_from_inventory(p.inventory, p.object_path),
+                    )
+                    when = parse_timestamp(p.created)
+                    for v in sync_state(
+                        s, self.archive, state, known_sizes={p.number: p.digests.size}
+                    ):
+                        if v.number != p.number:
+                            s.add(
+                                new_event(
+                                    "ingestion",
+                                    f"v{v.number} recorded from the store",
+                                    document=p.name,
+                                    version=v.number,
+                                )
+                            )
+                    s.add(
+                        new_event(
+                            "message digest calculation",
+                            f"sha512 and sha256 computed in one pass over {p.digests.size} bytes: sha256 {p.digests.sha256}",
+                            document=p.name,
+                            version=p.number,
+                            when=when,
+                        )
+                    )
+                    s.add(
+                        new_event(
+                            "ingestion",
+                            f"v{p.number} stored from {source_from_message(p.message)}",
+                            document=p.name,
+                            version=p.number,
+                            when=when,
+                        )
+                    )
+                    self.heads[p.name] = (p.number, p.digests.sha512)
+                if item.stat_row is not None:
+                    save_seed_stats(s, [item.stat_row], known=set(self.stats))
+                    self.stats[item.stat_row["name"]] = SeedStat(**item.stat_row)
+
+
+def ingest(
+    archive: Archive,
+    paths: list[Path] | None = None,
+    *,
+    on_wait: Callable[[str | None], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_result: ProgressCallback | None = None,
+) -> IngestReport:
+    """Archive the seeds folder (or the given paths inside it)."""
+    config = archive.config
+    seeds_display = str(config.seeds).rstrip("/") or "."
+    report = IngestReport()
+    with archive.writer("ingest", on_wait=on_wait) as repairs:
+        report.repairs = repairs
+        seeds, problems = scan(config.seeds, paths)
+        if on_start is not None:
+            on_start(len(seeds) + len(problems))
+        for problem in problems:
+            result = IngestResult(
+                problem.name, problem.status, error=problem.reason, path=problem.path
+            )
+            report.results.append(result)
+            if on_result is not None:
+                on_result(result)
+        if problems:
+            with archive.catalog.session() as s:
+                for problem in problems:
+                    s.add(
+                        new_event(
+                            "ingestion",
+                            f"{problem.path}: {problem.reason}",
+                            outcome="failure" if problem.status == FAILED else "warning",
+                            document=problem.name,
+                        )
+                    )
+        ingestor = _Ingestor(
+            archive,
+            message_for=lambda seed: f"ingest {seeds_display}/{seed.name}",
+            on_result=on_result,
+        )
+        report.results.extend(ingestor.run(seeds))
+    return report
+
+
+def _copy_into_seeds(source: Path, target: Path, staging: Path) -> None:
+    """Copy a file into the seeds folder atomically (never a half-copied seed)."""
+    durable.make_dirs(target.parent)
+    tmp = target.parent / f".{target.name[:200]}.provarchive-{os.getpid()}.tmp"
+    try:
+        with durable.storage_errors(target), open(source, "rb") as src, open(tmp, "xb") as dst:
+            shutil.copyfileobj(src, dst, 1024 * 1024)
+            dst.flush()
+            os.fsync(dst.fileno())
+        with durable.storage_errors(target):
+            os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _same_file_content(a: Path, b: Path) -> bool:
+    import filecmp
+
+    return filecmp.cmp(a, b, shallow=False)
+
+
+def add(
+    archive: Archive,
+    files: list[Path],
+    *,
+    as_name: str | None = None,
+    replace: bool = False,
+    on_wait: Callable[[str | None], None] | None = None,
+    on_result: ProgressCallback | None = None,
+) -> IngestReport:
+    """Copy files into the seeds folder, then archive them."""
+    if as_name is not None:
+        if len(files) != 1:
+            raise UsageError("--as names one document, so give exactly one FILE")
+        as_name = validate_name(as_name)
+    config = archive.config
+    seeds_root = Path(os.path.realpath(config.seeds))
+    report = IngestReport()
+    to_ingest: list[tuple[SeedFile, str]] = []
+    with archive.writer("add", on_wait=on_wait) as repairs:
+        report.repairs = repairs
+        durable.make_dirs(config.seeds)
+        for file in files:
+            shown = str(file)
+            try:
+                name = validate_name(as_name if as_name is not None else Path(file).name)
+                target = Path(config.seeds) / name
+                parent_real = Path(
+                    os.path.realpath(target.parent if target.parent.exists() else config.seeds)
+                )
+                if parent_real != seeds_root and seeds_root not in parent_real.parents:
+                    raise InvalidNameError(name, "it would land outside the seeds folder")
+                if not os.path.isfile(file):
+                    raise InputError(
+                        file, "not a regular file" if os.path.exists(file) else "no such file"
+                    )
+                if os.path.lexists(target):
+                    if os.path.islink(target) or not os.path.isfile(target):
+                        raise InputError(file, f"{target} exists and is not a regular file")
+                    if not _same_file_content(Path(file), target):
+                        if not replace:
+                            raise InputError(
+                                file,
+                                f"{target} already exists with different content "
+                                "(use --replace to archive it as a new version)",
+                            )
+                        _copy_into_seeds(Path(file), target, config.staging)
+                else:
+                    _copy_into_seeds(Path(file), target, config.staging)
+            except InvalidNameError as exc:
+                result = IngestResult(exc.name, FAILED, error=exc.reason, path=shown)
+                report.results.append(result)
+                if on_result:
+                    on_result(result)
+                continue
+            except InputError as exc:
+                result = IngestResult(
+                    as_name or Path(file).name, FAILED, error=exc.reason, path=shown
+                )
+                report.results.append(result)
+                if on_result:
+                    on_result(result)
+                continue
+            to_ingest.append((SeedFile(name, target), os.path.abspath(file)))
+        failures = list(report.results)
+        if failures:
+            with archive.catalog.session() as s:
+                for r in failures:
+                    s.add(
+                        new_event(
+                            "ingestion",
+                            f"add {r.path}: {r.error}",
+                            outcome="failure",
+                            document=r.document,
+                        )
+                    )
+        sources = {seed.name: source for seed, source in to_ingest}
+        ingestor = _Ingestor(
+            archive,
+            message_for=lambda seed: f"add {sources[seed.name]}",
+            on_result=on_result,
+        )
+        report.results.extend(ingestor.run([seed for seed, _ in to_ingest]))
+    return report

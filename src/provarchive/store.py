@@ -1,0 +1,645 @@
+"""The OCFL 1.1 storage root: immutable, versioned raw bytes.
+
+Contract:
+- One OCFL object per document. The object id is ``provarchive:`` + the
+  percent-encoded document name; objects are placed with the storage layout
+  extension ``0004-hashed-n-tuple-storage-layout`` (sha256, 3 tuples of 3).
+- Inventories use sha512 (``digestAlgorithm``) and carry sha256 in ``fixity``
+  for every content file; both come from one streamed read (:mod:`digests`).
+- Writes are crash-safe and never in place: a transaction stages whole objects
+  or whole version directories under ``staging/`` (outside the root), writes a
+  journal, fsyncs, renames them into the root, then replaces the root
+  inventory and its sidecar last (OCFL implementation notes). A crash at any
+  point leaves either the old committed state or a journal from which
+  :meth:`Store.recover` finishes the job; staged data without a journal is
+  simply deleted.
+- Readers only ever read the root inventory (replaced atomically), so they
+  never see a half-written version and never need the writer lock.
+
+We write OCFL ourselves rather than with ocfl-py because its writer is not
+crash-safe and leaves the fixity block empty; ocfl-py's validator checks our
+output in the tests. We deliberately do not write ``ocfl_layout.json``: ocfl-py
+2.1.0 does not know extension 0004 and rejects a root that declares it (E071),
+so the layout is declared by its extension ``config.json`` alone, which holds
+every parameter another implementation needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import quote, unquote
+
+from . import durable
+from .digests import Digests, hash_stream
+from .errors import CorruptArchiveError, StorageError
+
+log = logging.getLogger(__name__)
+
+SPEC_VERSION = "1.1"
+ROOT_DECLARATION = "0=ocfl_1.1"
+OBJECT_DECLARATION = "0=ocfl_object_1.1"
+INVENTORY = "inventory.json"
+SIDECAR = "inventory.json.sha512"
+INVENTORY_TYPE = "https://ocfl.io/1.1/spec/#inventory"
+DIGEST_ALGORITHM = "sha512"
+FIXITY_ALGORITHM = "sha256"
+CONTENT_DIR = "content"
+LAYOUT_EXTENSION = "0004-hashed-n-tuple-storage-layout"
+LAYOUT_CONFIG = {
+    "extensionName": LAYOUT_EXTENSION,
+    "digestAlgorithm": "sha256",
+    "tupleSize": 3,
+    "numberOfTuples": 3,
+    "shortObjectRoot": False,
+}
+OBJECT_ID_PREFIX = "provarchive:"
+JOURNAL = "journal.json"
+_VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
+
+
+def object_id_for(name: str) -> str:
+    """The OCFL object id of a document: a URI that round-trips to the name."""
+    return OBJECT_ID_PREFIX + quote(name, safe="/")
+
+
+def name_for_object_id(object_id: str) -> str:
+    """Inverse of :func:`object_id_for`."""
+    if not object_id.startswith(OBJECT_ID_PREFIX):
+        raise ValueError(f"not a provarchive object id: {object_id!r}")
+    return unquote(object_id[len(OBJECT_ID_PREFIX) :])
+
+
+def object_path_for(object_id: str) -> str:
+    """Object root relative to the storage root, per extension 0004."""
+    digest = hashlib.sha256(object_id.encode("utf-8")).hexdigest()
+    size = int(LAYOUT_CONFIG["tupleSize"])  # type: ignore[call-overload]
+    count = int(LAYOUT_CONFIG["numberOfTuples"])  # type: ignore[call-overload]
+    tuples = [digest[i * size : (i + 1) * size] for i in range(count)]
+    return "/".join([*tuples, digest])
+
+
+def inventory_bytes(inventory: dict[str, Any]) -> bytes:
+    """The serialised form we write (stable, readable, sorted keys)."""
+    return (json.dumps(inventory, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode(
+        "utf-8"
+    )
+
+
+def sidecar_bytes(inventory_data: bytes) -> bytes:
+    return f"{hashlib.sha512(inventory_data).hexdigest()}  {INVENTORY}\n".encode("ascii")
+
+
+def parse_sidecar(data: bytes) -> str | None:
+    """The digest recorded in a sidecar, or None if the sidecar is malformed."""
+    try:
+        text = data.decode("ascii").strip()
+    except UnicodeDecodeError:
+        return None
+    parts = text.split()
+    if len(parts) != 2 or parts[1] != INVENTORY or not re.fullmatch(r"[0-9a-f]{128}", parts[0]):
+        return None
+    return parts[0]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """One version of a document as its inventory records it."""
+
+    number: int
+    logical_path: str
+    content_path: str
+    sha512: str
+    sha256: str
+    created: str
+    message: str
+    user_name: str
+    user_address: str | None
+
+
+@dataclass(frozen=True)
+class ObjectState:
+    """A parsed, committed object: its root inventory and where it lives."""
+
+    name: str
+    object_id: str
+    path: str
+    inventory: dict[str, Any]
+    versions: tuple[StoredVersion, ...]
+
+    @property
+    def head(self) -> int:
+        return len(self.versions)
+
+    def version(self, number: int) -> StoredVersion:
+        return self.versions[number - 1]
+
+
+def versions_from_inventory(
+    inventory: dict[str, Any], where: Path | str
+) -> tuple[StoredVersion, ...]:
+    """Interpret an inventory as the versions of one single-file document.
+
+    Raises CorruptArchiveError when the inventory is not one we could have written.
+    """
+    try:
+        if inventory.get("digestAlgorithm") != DIGEST_ALGORITHM:
+            raise CorruptArchiveError(where, "inventory digestAlgorithm is not sha512")
+        manifest: dict[str, list[str]] = inventory["manifest"]
+        fixity: dict[str, list[str]] = inventory.get("fixity", {}).get(FIXITY_ALGORITHM, {})
+        sha256_of = {path: digest for digest, paths in fixity.items() for path in paths}
+        content_of = {digest: paths[0] for digest, paths in manifest.items()}
+        versions_block: dict[str, Any] = inventory["versions"]
+        head = int(str(inventory["head"]).lstrip("v"))
+        result = []
+        for number in range(1, head + 1):
+            block = versions_block[f"v{number}"]
+            state: dict[str, list[str]] = block["state"]
+            if len(state) != 1:
+                raise CorruptArchiveError(where, f"v{number} state does not hold exactly one file")
+            ((sha512, logical_paths),) = state.items()
+            content_path = content_of[sha512]
+            user = block.get("user") or {}
+            result.append(
+                StoredVersion(
+                    number=number,
+                    logical_path=logical_paths[0],
+                    content_path=content_path,
+                    sha512=sha512,
+                    sha256=sha256_of.get(content_path, ""),
+                    created=str(block["created"]),
+                    message=str(block.get("message", "")),
+                    user_name=str(user.get("name", "")),
+                    user_address=user.get("address"),
+                )
+            )
+        return tuple(result)
+    except CorruptArchiveError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CorruptArchiveError(where, f"inventory is not well formed ({exc!r})") from exc
+
+
+def new_inventory(object_id: str) -> dict[str, Any]:
+    return {
+        "id": object_id,
+        "type": INVENTORY_TYPE,
+        "digestAlgorithm": DIGEST_ALGORITHM,
+        "head": "v0",
+        "contentDirectory": CONTENT_DIR,
+        "manifest": {},
+        "versions": {},
+        "fixity": {FIXITY_ALGORITHM: {}},
+    }
+
+
+def add_version(
+    inventory: dict[str, Any],
+    *,
+    logical_path: str,
+    digests: Digests,
+    created: str,
+    message: str,
+    user: dict[str, str],
+) -> tuple[dict[str, Any], int, str | None]:
+    """A new inventory with one more version; returns (inventory, number, new content path).
+
+    The new content path is None when the bytes are already in the object
+    (a document reverted to earlier bytes): OCFL deduplicates, the new version's
+    state simply points at the existing content.
+    """
+    inv = json.loads(json.dumps(inventory))
+    number = int(str(inv["head"]).lstrip("v")) + 1
+    content_path: str | None = None
+    if digests.sha512 not in inv["manifest"]:
+        content_path = f"v{number}/{CONTENT_DIR}/{logical_path}"
+        inv["manifest"][digests.sha512] = [content_path]
+        inv["fixity"].setdefault(FIXITY_ALGORITHM, {}).setdefault(digests.sha256, []).append(
+            content_path
+        )
+    inv["versions"][f"v{number}"] = {
+        "created": created,
+        "message": message,
+        "user": dict(user),
+        "state": {digests.sha512: [logical_path]},
+    }
+    inv["head"] = f"v{number}"
+    return inv, number, content_path
+
+
+@dataclass
+class StagedFile:
+    """Bytes copied into the staging area, with the digests of exactly those bytes."""
+
+    path: Path
+    digests: Digests
+
+
+@dataclass
+class PreparedVersion:
+    """A version fully written in staging, waiting for :meth:`Transaction.commit`."""
+
+    name: str
+    object_id: str
+    object_path: str
+    number: int
+    inventory: dict[str, Any]
+    digests: Digests
+    content_path: str
+    new_object: bool
+    staged_tree: Path
+    created: str
+    message: str
+    user: dict[str, str]
+
+
+@dataclass
+class Repair:
+    """Something :meth:`Store.recover` fixed, for the event log."""
+
+    action: str
+    name: str | None
+    detail: str
+
+
+@dataclass
+class Transaction:
+    """A batch of new versions written together; see the module docstring for the protocol."""
+
+    store: Store
+    directory: Path
+    prepared: list[PreparedVersion] = field(default_factory=list)
+    _counter: int = 0
+    journaled: bool = False
+    committed: bool = False
+
+    def stage(self, source: IO[bytes]) -> StagedFile:
+        """Copy ``source`` into staging while hashing it (one read)."""
+        self._counter += 1
+        target = self.directory / f"blob-{self._counter}"
+        with durable.storage_errors(target), open(target, "xb") as sink:
+            digests = hash_stream(source, sink=sink)
+        return StagedFile(target, digests)
+
+    def prepare(
+        self,
+        name: str,
+        staged: StagedFile,
+        *,
+        current: ObjectState | None,
+        created: str,
+        message: str,
+        user: dict[str, str],
+    ) -> PreparedVersion | None:
+        """Stage a new version of ``name`` holding ``staged``; None if it equals the head."""
+        if any(p.name == name for p in self.prepared):
+            raise ValueError(f"{name!r} is already part of this transaction")
+        if current is not None and current.versions[-1].sha512 == staged.digests.sha512:
+            staged.path.unlink(missing_ok=True)
+            return None
+        object_id = object_id_for(name)
+        base = current.inventory if current is not None else new_inventory(object_id)
+        inventory, number, content_path = add_version(
+            base,
+            logical_path=name,
+            digests=staged.digests,
+            created=created,
+            message=message,
+            user=user,
+        )
+        tree = self.directory / f"obj-{len(self.prepared) + 1}"
+        version_dir = tree / f"v{number}" if current is None else tree
+        data = inventory_bytes(inventory)
+        with durable.storage_errors(tree):
+            version_dir.mkdir(parents=True)
+            if content_path is not None:
+                target = version_dir / CONTENT_DIR / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged.path, target)
+            else:
+                staged.path.unlink()
+            (version_dir / INVENTORY).write_bytes(data)
+            (version_dir / SIDECAR).write_bytes(sidecar_bytes(data))
+            if current is None:
+                (tree / OBJECT_DECLARATION).write_text(f"ocfl_object_{SPEC_VERSION}\n")
+                (tree / INVENTORY).write_bytes(data)
+                (tree / SIDECAR).write_bytes(sidecar_bytes(data))
+        resolved = content_path or inventory["manifest"][staged.digests.sha512][0]
+        prepared = PreparedVersion(
+            name=name,
+            object_id=object_id,
+            object_path=object_path_for(object_id),
+            number=number,
+            inventory=inventory,
+            digests=staged.digests,
+            content_path=resolved,
+            new_object=current is None,
+            staged_tree=tree,
+            created=created,
+            message=message,
+            user=user,
+        )
+        self.prepared.append(prepared)
+        return prepared
+
+    def commit(self) -> list[PreparedVersion]:
+        """Make every prepared version durable and visible, in journal order.
+
+        If writing into the root fails part-way (disk full, read-only), the
+        versions of this batch already moved in are rolled back so the previous
+        state stays valid; should the roll-back itself fail, the journal stays
+        and :meth:`Store.recover` finishes the batch on the next run.
+        """
+        if not self.prepared:
+            self.committed = True
+            return []
+        journal = [
+            {
+                "name": p.name,
+                "object_path": p.object_path,
+                "version": p.number,
+                "sha512": p.digests.sha512,
+            }
+            for p in self.prepared
+        ]
+        durable.fsync_tree(self.directory)
+        durable.write_file(self.directory / JOURNAL, json.dumps(journal).encode("utf-8"))
+        with durable.storage_errors(self.directory):
+            durable.fsync_dir(self.directory)
+        self.journaled = True
+        done: list[PreparedVersion] = []
+        try:
+            for p in self.prepared:
+                done.append(p)
+                self.store._install(p)
+        except StorageError:
+            if self._rollback(done):
+                self.journaled = False
+            raise
+        self.committed = True
+        return list(self.prepared)
+
+    def _rollback(self, installed: list[PreparedVersion]) -> bool:
+        """Undo installed versions, newest first; True if the root is back as it was."""
+        ok = True
+        for p in reversed(installed):
+            target = self.store.root / p.object_path
+            try:
+                if p.new_object:
+                    if target.exists() and not p.staged_tree.exists():
+                        shutil.rmtree(target)
+                        self.store._prune_empty_parents(target)
+                    else:
+                        self.store._prune_empty_parents(target)
+                    continue
+                version_dir = target / f"v{p.number}"
+                if not version_dir.exists():
+                    continue
+                previous = target / f"v{p.number - 1}"
+                if (target / INVENTORY).read_bytes() != (previous / INVENTORY).read_bytes():
+                    self.store._publish_inventory(target, previous)
+                shutil.rmtree(version_dir)
+            except (OSError, StorageError) as exc:
+                log.warning("roll-back of %s v%d failed: %s", p.name, p.number, exc)
+                ok = False
+        return ok
+
+    def close(self) -> None:
+        """Forget the staging directory (after the catalog has recorded the commit)."""
+        durable.remove_tree(self.directory)
+
+
+class Store:
+    """An OCFL storage root on the local file system."""
+
+    def __init__(self, root: Path, staging: Path) -> None:
+        self.root = root
+        self.staging = staging
+
+    # -- set-up -----------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return (self.root / ROOT_DECLARATION).is_file()
+
+    def initialize(self) -> bool:
+        """Create the storage root if absent; returns True if it was created."""
+        durable.make_dirs(self.staging)
+        if self.exists():
+            return False
+        durable.make_dirs(self.root)
+        with durable.storage_errors(self.root):
+            ext_dir = self.root / "extensions" / LAYOUT_EXTENSION
+            durable.make_dirs(ext_dir)
+            config = json.dumps(LAYOUT_CONFIG, indent=2, sort_keys=True) + "\n"
+            durable.atomic_write(ext_dir / "config.json", config.encode(), self.staging)
+            # The declaration goes last: its presence means "this root is complete".
+            durable.atomic_write(
+                self.root / ROOT_DECLARATION, f"ocfl_{SPEC_VERSION}\n".encode(), self.staging
+            )
+        return True
+
+    # -- reading ------------------------------------------------------------------
+
+    def object_dir(self, name: str) -> Path:
+        return self.root / object_path_for(object_id_for(name))
+
+    def load(self, name: str) -> ObjectState | None:
+        """The committed state of a document's object, or None if it has none."""
+        directory = self.object_dir(name)
+        return self.load_dir(directory, expected_name=name)
+
+    def load_dir(self, directory: Path, expected_name: str | None = None) -> ObjectState | None:
+        inv_path = directory / INVENTORY
+        try:
+            data = inv_path.read_bytes()
+        except FileNotFoundError:
+            if directory.exists() and expected_name is not None:
+                raise CorruptArchiveError(inv_path, "object has no root inventory") from None
+            return None
+        except OSError as exc:
+            raise CorruptArchiveError(inv_path, durable.describe_os_error(exc)) from exc
+        try:
+            inventory = json.loads(data)
+        except ValueError as exc:
+            raise CorruptArchiveError(inv_path, f"inventory is not valid JSON ({exc})") from exc
+        if not isinstance(inventory, dict) or not isinstance(inventory.get("id"), str):
+            raise CorruptArchiveError(inv_path, "inventory has no id")
+        try:
+            name = name_for_object_id(inventory["id"])
+        except ValueError as exc:
+            raise CorruptArchiveError(inv_path, str(exc)) from exc
+        if expected_name is not None and name != expected_name:
+            raise CorruptArchiveError(
+                inv_path, f"object holds {name!r}, expected {expected_name!r}"
+            )
+        versions = versions_from_inventory(inventory, inv_path)
+        rel = directory.relative_to(self.root).as_posix()
+        return ObjectState(name, inventory["id"], rel, inventory, versions)
+
+    def content_file(self, state: ObjectState, number: int) -> Path:
+        return self.root / state.path / state.version(number).content_path
+
+    def iter_object_dirs(self) -> Iterator[Path]:
+        """Every directory that the layout says may hold an object (sorted, deterministic)."""
+        depth = int(LAYOUT_CONFIG["numberOfTuples"])  # type: ignore[call-overload]
+        if not self.root.is_dir():
+            return
+        pattern = "/".join(["*"] * (depth + 1))
+        for path in sorted(self.root.glob(pattern)):
+            if path.is_dir() and path.relative_to(self.root).parts[0] != "extensions":
+                yield path
+
+    def has_objects(self) -> bool:
+        return next(self.iter_object_dirs(), None) is not None
+
+    # -- writing --------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """A staging area for one batch. Uncommitted work is deleted on exit."""
+        durable.make_dirs(self.staging)
+        directory = self.staging / f"txn-{uuid.uuid4().hex}"
+        with durable.storage_errors(directory):
+            directory.mkdir()
+        txn = Transaction(self, directory)
+        try:
+            yield txn
+        finally:
+            # A journaled but unfinished batch is left for recover(); anything
+            # else uncommitted never touched the root and is simply dropped.
+            if not txn.committed and not txn.journaled:
+                with contextlib.suppress(OSError):
+                    durable.remove_tree(directory)
+
+    def _install(self, p: PreparedVersion) -> None:
+        target = self.root / p.object_path
+        if p.new_object:
+            durable.make_dirs(target.parent)
+            with durable.storage_errors(target):
+                if target.exists():
+                    raise StorageError(target, "object directory already exists")
+                os.rename(p.staged_tree, target)
+                durable.fsync_dir(target.parent)
+            return
+        version_dir = target / f"v{p.number}"
+        with durable.storage_errors(version_dir):
+            if version_dir.exists():
+                raise StorageError(version_dir, "version directory already exists")
+            os.rename(p.staged_tree, version_dir)
+            durable.fsync_dir(target)
+        self._publish_inventory(target, version_dir)
+
+    def _publish_inventory(self, object_dir: Path, version_dir: Path) -> None:
+        """Copy a version's inventory + sidecar to the object root (inventory first)."""
+        data = (version_dir / INVENTORY).read_bytes()
+        durable.atomic_write(object_dir / INVENTORY, data, self.staging)
+        durable.atomic_write(object_dir / SIDECAR, sidecar_bytes(data), self.staging)
+
+    # -- recovery ---------------------------------------------------------------------
+
+    def recover(self) -> tuple[list[Repair], set[str]]:
+        """Finish or discard whatever a crashed writer left; returns repairs and touched names.
+
+        Must run under the writer lock. Touched names are documents whose store
+        state may now be ahead of the catalog.
+        """
+        repairs: list[Repair] = []
+        touched: set[str] = set()
+        if not self.staging.is_dir():
+            return repairs, touched
+        for entry in sorted(self.staging.iterdir()):
+            journal_path = entry / JOURNAL
+            if entry.is_dir() and journal_path.is_file():
+                try:
+                    journal = json.loads(journal_path.read_bytes())
+                except ValueError:
+                    journal = []
+                for item in journal:
+                    name = str(item["name"])
+                    touched.add(name)
+                    repairs.extend(self.complete_object(self.root / item["object_path"], name))
+                repairs.append(
+                    Repair("journal-replayed", None, f"{entry.name}: {len(journal)} version(s)")
+                )
+            elif entry.is_dir():
+                repairs.append(Repair("staging-discarded", None, f"uncommitted batch {entry.name}"))
+            else:
+                repairs.append(
+                    Repair("staging-discarded", None, f"stray temporary file {entry.name}")
+                )
+            durable.remove_tree(entry)
+        return repairs, touched
+
+    def complete_object(self, directory: Path, name: str | None) -> list[Repair]:
+        """Roll a half-published version forward (its own inventory is complete) and
+        prune empty layout directories left by an interrupted object creation."""
+        repairs: list[Repair] = []
+        if not directory.exists():
+            self._prune_empty_parents(directory)
+            return repairs
+        root_inv = directory / INVENTORY
+        try:
+            head = int(json.loads(root_inv.read_bytes())["head"].lstrip("v"))
+        except (OSError, ValueError, KeyError, AttributeError):
+            head = 0
+        numbers = sorted(
+            int(m.group(1)) for p in directory.iterdir() if (m := _VERSION_DIR.match(p.name))
+        )
+        if numbers and numbers[-1] > head:
+            latest = directory / f"v{numbers[-1]}"
+            if self._version_inventory_ok(latest):
+                self._publish_inventory(directory, latest)
+                repairs.append(Repair("version-completed", name, f"{latest.name} published"))
+            else:
+                shutil.rmtree(latest)
+                repairs.append(
+                    Repair("version-discarded", name, f"incomplete {latest.name} removed")
+                )
+        elif numbers:
+            latest = directory / f"v{numbers[-1]}"
+            sidecar = directory / SIDECAR
+            try:
+                ok = parse_sidecar(sidecar.read_bytes()) == _sha512(root_inv.read_bytes())
+            except OSError:
+                ok = False
+            if (
+                not ok
+                and self._version_inventory_ok(latest)
+                and ((latest / INVENTORY).read_bytes() == root_inv.read_bytes())
+            ):
+                self._publish_inventory(directory, latest)
+                repairs.append(
+                    Repair("sidecar-completed", name, f"root sidecar rewritten for {latest.name}")
+                )
+        return repairs
+
+    def _version_inventory_ok(self, version_dir: Path) -> bool:
+        try:
+            data = (version_dir / INVENTORY).read_bytes()
+            recorded = parse_sidecar((version_dir / SIDECAR).read_bytes())
+        except OSError:
+            return False
+        return recorded == _sha512(data)
+
+    def _prune_empty_parents(self, directory: Path) -> None:
+        parent = directory.parent
+        while parent != self.root and self.root in parent.parents:
+            try:
+                parent.rmdir()
+            except OSError:
+                return
+            parent = parent.parent
+
+
+def _sha512(data: bytes) -> str:
+    return hashlib.sha512(data).hexdigest()

@@ -1,0 +1,113 @@
+"""Shared fixtures: every test gets its own archive and seeds folder under tmp_path.
+
+An autouse fixture points the PROVARCHIVE_* environment at tmp_path so that no
+test can touch a real archive, whatever command it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from provarchive import Archive, ArchiveConfig
+from provarchive.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+SEED_NAME = "000_58c727a948331809.txt"
+SEED_PATH = REPO / "seeds" / SEED_NAME
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROVARCHIVE_ARCHIVE", str(tmp_path / "archive"))
+    monkeypatch.setenv("PROVARCHIVE_SEEDS", str(tmp_path / "seeds"))
+    monkeypatch.setenv("PROVARCHIVE_LOCK_TIMEOUT", "30")
+    monkeypatch.delenv("PROVARCHIVE_DB_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+@pytest.fixture
+def seeds(tmp_path: Path) -> Path:
+    path = tmp_path / "seeds"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def seed_bytes() -> bytes:
+    return SEED_PATH.read_bytes()
+
+
+@pytest.fixture
+def seeded(seeds: Path, seed_bytes: bytes) -> Path:
+    """The seeds folder holding a copy of the project's seed document."""
+    (seeds / SEED_NAME).write_bytes(seed_bytes)
+    return seeds
+
+
+@pytest.fixture
+def config(tmp_path: Path, seeds: Path) -> ArchiveConfig:
+    return ArchiveConfig(root=tmp_path / "archive", seeds=seeds, lock_timeout=30)
+
+
+@pytest.fixture
+def archive(config: ArchiveConfig) -> Iterator[Archive]:
+    with Archive(config) as a:
+        yield a
+
+
+class Cli:
+    """Run the real Typer app in-process, the way a user would call it."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: bytes | str | None = None):
+        return self.runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()
+
+
+def run_provarchive(*args: str, env: dict[str, str] | None = None, timeout: float = 300, **kw):
+    """Run provarchive in a real subprocess (for crash, concurrency and pipe tests)."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "provarchive", *args],
+        capture_output=True,
+        env=full_env,
+        timeout=timeout,
+        **kw,
+    )
+
+
+def ocfl_validate(root: Path) -> subprocess.CompletedProcess[str]:
+    """ocfl-py's own command-line validator on a storage root (or object)."""
+    script = shutil.which("ocfl-validate.py") or str(
+        Path(sys.executable).parent / "ocfl-validate.py"
+    )
+    return subprocess.run(
+        [sys.executable, script, "-v", str(root)], capture_output=True, text=True, timeout=300
+    )
+
+
+def ocfl_py_validate(root: Path) -> tuple[bool, list[str]]:
+    """ocfl-py's storage-root validator through its API: (valid, messages logged)."""
+    import ocfl
+
+    store = ocfl.StorageRoot(root=str(root))
+    ok = store.validate(log_warnings=True, log_errors=False)
+    messages = list(store.log.messages) if store.log else []
+    messages += [detail for _path, detail in store.errors]
+    return ok and store.good_objects == store.num_objects, messages

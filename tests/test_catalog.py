@@ -1,0 +1,124 @@
+"""The catalog: schema = migrations, UTC times, and a full rebuild from the store."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from provarchive import Archive, ArchiveConfig, ingest, rebuild_catalog, verify
+from provarchive.catalog import Base, Catalog, new_event
+from provarchive.errors import CatalogError
+
+from .conftest import SEED_NAME
+
+
+def test_migrations_produce_exactly_the_models(tmp_path: Path) -> None:
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    assert catalog.migrate() is True
+    assert catalog.migrate() is False
+    with catalog.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_reader_refuses_a_missing_catalog_without_creating_it(tmp_path: Path) -> None:
+    path = tmp_path / "none.sqlite"
+    catalog = Catalog(f"sqlite:///{path}", create=False)
+    with pytest.raises(CatalogError):
+        catalog.require_current_schema()
+    assert not path.exists()
+
+
+def test_times_are_stored_and_returned_in_utc(tmp_path: Path) -> None:
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    catalog.migrate()
+    local = datetime(2026, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    with catalog.session() as s:
+        s.add(new_event("test", "x", when=local))
+    with catalog.session() as s:
+        [event] = catalog.events(s)
+    assert event.occurred_at == local
+    assert event.occurred_at.tzinfo == UTC
+    with pytest.raises(CatalogError, match="naive datetime"), catalog.session() as s:
+        s.add(new_event("test", "naive", when=datetime(2026, 1, 1)))
+
+
+def _snapshot(path: Path) -> dict[str, list[tuple]]:
+    with sqlite3.connect(path) as db:
+        return {
+            "documents": db.execute(
+                "SELECT name, object_id, object_path, head, created_at FROM documents ORDER BY name"
+            ).fetchall(),
+            "versions": db.execute(
+                "SELECT d.name, v.number, v.sha256, v.sha512, v.size, v.source, v.message, v.user_name, v.user_address, v.content_path, v.ingested_at "
+                "FROM versions v JOIN documents d ON d.id = v.document_id ORDER BY d.name, v.number"
+            ).fetchall(),
+        }
+
+
+def test_rebuild_recreates_the_catalog_from_the_store_alone(
+    archive: Archive, seeded: Path, seed_bytes: bytes
+) -> None:
+    (seeded / "sub").mkdir()
+    (seeded / "sub" / "b.txt").write_text("b1")
+    ingest(archive)
+    (seeded / "sub" / "b.txt").write_text("b2")
+    (seeded / SEED_NAME).write_bytes(seed_bytes + b"\nUpdate.\n")
+    ingest(archive)
+    before = _snapshot(archive.config.catalog_path)
+    events_before = [(e.event_type, e.document, e.version) for e in archive.events()]
+    archive.close()
+    # Lose the catalog entirely: only archive/ocfl is left.
+    for p in archive.config.root.glob("catalog.sqlite*"):
+        p.unlink()
+    fresh = Archive(archive.config)
+    with fresh.writer("rebuild", use_catalog=False) as repairs:
+        count = rebuild_catalog(fresh, repairs=repairs)
+    assert count == 2
+    assert _snapshot(fresh.config.catalog_path) == before
+    # With the old catalog gone, its events are gone too; the rebuild itself is logged.
+    assert [e.event_type for e in fresh.events()] == ["rebuild"]
+    assert events_before  # (the old log existed)
+    assert verify(fresh).is_ok()
+
+
+def test_rebuild_keeps_the_event_log_and_a_backup(archive: Archive, seeded: Path) -> None:
+    ingest(archive)
+    events_before = [(e.event_type, e.document, e.detail) for e in archive.events()]
+    with archive.writer("rebuild", use_catalog=False) as repairs:
+        rebuild_catalog(archive, repairs=repairs)
+    after = [(e.event_type, e.document, e.detail) for e in archive.events()]
+    assert after[: len(events_before)] == events_before
+    assert after[-1][0] == "rebuild"
+    assert list(archive.config.root.glob("catalog.sqlite.bak-*"))
+
+
+def test_an_empty_catalog_is_rebuilt_automatically_by_the_next_writer(
+    archive: Archive, seeded: Path
+) -> None:
+    ingest(archive)
+    archive.close()
+    for p in archive.config.root.glob("catalog.sqlite*"):
+        p.unlink()
+    fresh = Archive(archive.config)
+    report = ingest(fresh)
+    assert [r.status for r in report.results] == ["unchanged"]
+    assert "catalog-rebuilt" in [r.action for r in report.repairs]
+    assert verify(fresh).is_ok()
+
+
+def test_catalog_url_is_configurable(tmp_path: Path, seeded: Path) -> None:
+    db = tmp_path / "elsewhere" / "cat.db"
+    db.parent.mkdir()
+    config = ArchiveConfig(root=tmp_path / "arch", seeds=seeded, db_url=f"sqlite:///{db}")
+    with Archive(config) as a:
+        ingest(a)
+        assert db.exists()
+        assert not (tmp_path / "arch" / "catalog.sqlite").exists()
+        assert [v.version for v in a.versions(SEED_NAME)] == [1]
+        assert verify(a).is_ok()

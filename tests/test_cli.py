@@ -1,0 +1,218 @@
+"""The command line: JSON shapes, exit codes, exact messages, and ocfl-py's validator."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from provarchive.cli import app
+
+from .conftest import SEED_NAME, ocfl_validate, run_provarchive
+
+
+def test_every_command_has_help_text(cli) -> None:
+    for info in app.registered_commands:
+        name = info.name
+        assert info.callback is not None and (info.callback.__doc__ or "").strip(), name
+        result = cli(name, "--help")
+        assert result.exit_code == 0, name
+        assert "--help" in result.stdout
+
+
+def test_ingest_json_shape_and_statuses(cli, seeded: Path, seed_bytes: bytes) -> None:
+    result = cli("ingest", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc == {
+        "results": [
+            {
+                "document": SEED_NAME,
+                "version": 1,
+                "status": "new",
+                "sha256": hashlib.sha256(seed_bytes).hexdigest(),
+                "error": None,
+            }
+        ]
+    }
+    again = json.loads(cli("ingest", "--json").stdout)
+    assert again["results"][0]["status"] == "unchanged"
+    (seeded / SEED_NAME).write_bytes(seed_bytes.replace(b"labourers", b"workers"))
+    third = json.loads(cli("ingest", "--json").stdout)
+    assert (third["results"][0]["status"], third["results"][0]["version"]) == ("new-version", 2)
+
+
+def test_cat_returns_the_exact_bytes_of_each_version(cli, seeded: Path, seed_bytes: bytes) -> None:
+    cli("ingest")
+    (seeded / SEED_NAME).write_bytes(b"replaced entirely\x00\xff")
+    cli("ingest")
+    assert cli("cat", SEED_NAME, "--version", "1").stdout_bytes == seed_bytes
+    assert cli("cat", SEED_NAME).stdout_bytes == b"replaced entirely\x00\xff"
+
+
+def test_show_json_sha256_is_what_sha256sum_gives(cli, seeded: Path, seed_bytes: bytes) -> None:
+    cli("ingest")
+    result = cli("show", SEED_NAME, "--json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["document"] == SEED_NAME
+    [v] = doc["versions"]
+    assert v["sha256"] == hashlib.sha256(seed_bytes).hexdigest()
+    assert v["sha512"] == hashlib.sha512(seed_bytes).hexdigest()
+    assert v["size"] == len(seed_bytes)
+    assert v["version"] == 1 and v["ingested_at"].endswith("Z")
+    assert v["source"].endswith(f"seeds/{SEED_NAME}")
+
+
+def test_show_unknown_document_exits_4_with_a_clear_message(cli, seeded: Path) -> None:
+    cli("ingest")
+    result = cli("show", "nope.txt")
+    assert result.exit_code == 4
+    assert result.stderr.strip() == "Error: no archived document named 'nope.txt'"
+
+
+def test_cat_unknown_version_exits_4(cli, seeded: Path) -> None:
+    cli("ingest")
+    result = cli("cat", SEED_NAME, "--version", "7")
+    assert result.exit_code == 4
+    assert result.stderr.strip() == f"Error: document '{SEED_NAME}' has no version 7 (latest is v1)"
+
+
+def test_reading_before_any_archive_exits_3(cli, tmp_path: Path) -> None:
+    result = cli("show", SEED_NAME)
+    assert result.exit_code == 3
+    assert result.stderr.startswith("Error: no archive at ")
+    assert not (tmp_path / "archive").exists()
+
+
+def test_add_as_dotdot_is_refused_and_writes_nothing_outside_seeds(
+    cli, tmp_path: Path, seeds: Path
+) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("hello")
+    result = cli("add", str(src), "--as", "../x")
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip()
+        == "Error: invalid document name '../x': '..' would escape the seeds folder"
+    )
+    assert not (tmp_path / "x").exists()
+    assert list(seeds.iterdir()) == []
+
+
+def test_add_json_and_replace(cli, tmp_path: Path, seeds: Path) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("one")
+    doc = json.loads(cli("add", str(src), "--as", "press/in.txt", "--json").stdout)
+    assert [(r["document"], r["status"]) for r in doc["results"]] == [("press/in.txt", "new")]
+    src.write_text("two")
+    refused = cli("add", str(src), "--as", "press/in.txt", "--json")
+    assert refused.exit_code == 1
+    assert json.loads(refused.stdout)["results"][0]["status"] == "failed"
+    assert "use --replace" in refused.stderr
+    replaced = cli("add", str(src), "--as", "press/in.txt", "--replace", "--json")
+    assert json.loads(replaced.stdout)["results"][0]["version"] == 2
+
+
+def test_failed_input_gives_one_line_naming_the_file_and_exit_1(
+    cli, seeds: Path, tmp_path: Path
+) -> None:
+    (seeds / "good.txt").write_text("good")
+    (seeds / "link.txt").symlink_to(tmp_path / "secret.txt")
+    (tmp_path / "secret.txt").write_text("secret")
+    result = cli("ingest")
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
+    assert len(lines) == 1
+    assert str(seeds / "link.txt") in lines[0]
+    assert "symbolic link leads outside the seeds folder" in lines[0]
+    assert json.loads(cli("show", "good.txt", "--json").stdout)["versions"][0]["version"] == 1
+
+
+def test_verify_json_shape_and_exit_codes(cli, seeded: Path) -> None:
+    cli("ingest")
+    ok = cli("verify", "--json")
+    assert ok.exit_code == 0
+    doc = json.loads(ok.stdout)
+    assert doc["ok"] is True and doc["findings"] == []
+    content = next((Path(seeded).parent / "archive" / "ocfl").rglob(f"content/{SEED_NAME}"))
+    data = bytearray(content.read_bytes())
+    data[0] ^= 0x80
+    content.write_bytes(bytes(data))
+    bad = cli("verify", "--json")
+    assert bad.exit_code == 1
+    doc = json.loads(bad.stdout)
+    assert doc["ok"] is False
+    [finding] = doc["findings"]
+    assert set(finding) == {"code", "severity", "document", "path", "message"}
+    assert finding["code"] == "CONTENT_DIGEST_MISMATCH"
+    assert finding["severity"] == "error"
+    assert finding["document"] == SEED_NAME
+    human = cli("verify")
+    assert human.exit_code == 1
+    assert "CONTENT_DIGEST_MISMATCH" in human.stdout and "FAILED" in human.stdout
+
+
+def test_history_and_log_json(cli, seeded: Path, seed_bytes: bytes) -> None:
+    cli("ingest")
+    (seeded / SEED_NAME).write_bytes(seed_bytes + b"x")
+    cli("ingest")
+    history = json.loads(cli("history", SEED_NAME, "--json").stdout)
+    assert [v["version"] for v in history["versions"]] == [1, 2]
+    assert history["versions"][0]["message"] == f"ingest {seeded}/{SEED_NAME}"
+    assert {"ingestion", "message digest calculation"} <= {e["type"] for e in history["events"]}
+    log = json.loads(cli("log", "--json").stdout)
+    assert all(e["agent"].startswith("provarchive ") for e in log["events"])
+    assert any(e["type"] == "creation" for e in log["events"])
+
+
+def test_rebuild_command(cli, seeded: Path) -> None:
+    cli("ingest")
+    result = cli("rebuild", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"documents": 1}
+    assert cli("verify").exit_code == 0
+
+
+def test_init_creates_an_empty_valid_archive(cli, tmp_path: Path) -> None:
+    result = cli("init", "--json")
+    assert json.loads(result.stdout) == {"archive": str(tmp_path / "archive"), "created": True}
+    assert json.loads(cli("init", "--json").stdout)["created"] is False
+    assert cli("verify", "--no-seeds").exit_code == 0
+
+
+def test_ocfl_py_validator_accepts_the_store_after_ingest_new_version_and_add(
+    cli, seeded: Path, seed_bytes: bytes, tmp_path: Path
+) -> None:
+    root = tmp_path / "archive" / "ocfl"
+    cli("ingest")
+    first = ocfl_validate(root)
+    assert first.returncode == 0, first.stdout + first.stderr
+    (seeded / SEED_NAME).write_bytes(seed_bytes.replace(b"mystery", b"riddle"))
+    cli("ingest")
+    second = ocfl_validate(root)
+    assert second.returncode == 0, second.stdout + second.stderr
+    src = tmp_path / "added.txt"
+    src.write_text("added later")
+    assert cli("add", str(src)).exit_code == 0
+    third = ocfl_validate(root)
+    assert third.returncode == 0, third.stdout + third.stderr
+    for obj in root.glob("*/*/*/*"):
+        each = ocfl_validate(obj)
+        assert "is VALID" in each.stdout, each.stdout + each.stderr
+        assert "[W" not in each.stdout  # no warnings either (ids are URIs, users have addresses)
+
+
+def test_python_dash_m_and_a_real_process(seeded: Path) -> None:
+    result = run_provarchive("ingest", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["results"][0]["status"] == "new"
+    version = run_provarchive("--version")
+    assert version.stdout.decode().startswith("provarchive ")
+
+
+@pytest.mark.parametrize("args", [["show"], ["ingest", "--bogus"], ["cat"]])
+def test_usage_errors_exit_2(cli, args: list[str]) -> None:
+    assert cli(*args).exit_code == 2

@@ -1,0 +1,307 @@
+"""Ingest and add through the library: statuses, versions, stat cache, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from provarchive import Archive, add, ingest
+from provarchive.errors import InvalidNameError, UsageError
+
+from .conftest import SEED_NAME, ocfl_py_validate
+
+
+def statuses(report) -> dict[str, str]:
+    return {r.document: r.status for r in report.results}
+
+
+def test_ingest_then_unchanged_then_new_version(
+    archive: Archive, seeded: Path, seed_bytes: bytes
+) -> None:
+    first = ingest(archive)
+    assert [(r.document, r.status, r.version) for r in first.results] == [(SEED_NAME, "new", 1)]
+    assert first.results[0].sha256 == hashlib.sha256(seed_bytes).hexdigest()
+    assert statuses(ingest(archive)) == {SEED_NAME: "unchanged"}
+    (seeded / SEED_NAME).write_bytes(seed_bytes.replace(b"mystery", b"enigma"))
+    third = ingest(archive)
+    assert [(r.status, r.version) for r in third.results] == [("new-version", 2)]
+    assert archive.read_bytes(SEED_NAME, 1) == seed_bytes
+    assert archive.read_bytes(SEED_NAME, 2) == seed_bytes.replace(b"mystery", b"enigma")
+    versions = archive.versions(SEED_NAME)
+    assert [v.version for v in versions] == [1, 2]
+    assert versions[0].source.endswith(f"seeds/{SEED_NAME}")
+    ok, messages = ocfl_py_validate(archive.store.root)
+    assert ok, messages
+
+
+def test_events_record_ingestion_and_digest_calculation(archive: Archive, seeded: Path) -> None:
+    ingest(archive)
+    kinds = [(e.event_type, e.outcome, e.version) for e in archive.events(document=SEED_NAME)]
+    assert ("ingestion", "success", 1) in kinds
+    assert ("message digest calculation", "success", 1) in kinds
+    assert all(e.agent.startswith("provarchive ") for e in archive.events())
+
+
+def test_nested_names_are_posix_paths_relative_to_seeds(archive: Archive, seeds: Path) -> None:
+    (seeds / "2024" / "june").mkdir(parents=True)
+    (seeds / "2024" / "june" / "a.txt").write_text("a")
+    (seeds / "b.txt").write_text("b")
+    report = ingest(archive)
+    assert sorted(statuses(report)) == ["2024/june/a.txt", "b.txt"]
+
+
+def test_names_are_nfc_normalised(archive: Archive, seeds: Path) -> None:
+    decomposed = "cafe\u0301.txt"
+    (seeds / decomposed).write_text("x")
+    report = ingest(archive)
+    assert [r.document for r in report.results] == ["caf\u00e9.txt"]
+
+
+def test_ingest_given_paths_only(archive: Archive, seeds: Path) -> None:
+    (seeds / "a.txt").write_text("a")
+    (seeds / "b.txt").write_text("b")
+    report = ingest(archive, [seeds / "b.txt"])
+    assert statuses(report) == {"b.txt": "new"}
+
+
+def test_path_outside_seeds_fails_with_reason(
+    archive: Archive, seeds: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("x")
+    report = ingest(archive, [outside])
+    [result] = report.results
+    assert result.status == "failed"
+    assert "not inside the seeds folder" in (result.error or "")
+
+
+def test_stat_cache_skips_reading_unchanged_seeds(
+    archive: Archive, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (seeds / "a.txt").write_text("a")
+    old = time.time() - 60
+    os.utime(seeds / "a.txt", (old, old))
+    ingest(archive)
+    opened: list[str] = []
+    mod = importlib.import_module("provarchive.ingest")
+
+    real = mod.open_seed
+
+    def spy(root, seed):
+        opened.append(seed.name)
+        return real(root, seed)
+
+    monkeypatch.setattr(mod, "open_seed", spy)
+    assert statuses(ingest(archive)) == {"a.txt": "unchanged"}
+    assert opened == []
+    (seeds / "a.txt").write_text("changed")
+    assert statuses(ingest(archive)) == {"a.txt": "new-version"}
+    assert opened == ["a.txt"]
+    # Modified just now: the cache entry is "racy" and the file is read again.
+    opened.clear()
+    assert statuses(ingest(archive)) == {"a.txt": "unchanged"}
+    assert opened == ["a.txt"]
+
+
+def test_same_size_same_mtime_edit_is_still_caught(archive: Archive, seeds: Path) -> None:
+    """An edit that keeps size and mtime still changes ctime: the cache must not trust it."""
+    path = seeds / "a.txt"
+    path.write_text("aaaa")
+    old = time.time() - 60
+    os.utime(path, (old, old))
+    ingest(archive)
+    ingest(archive)
+    st = path.stat()
+    path.write_text("bbbb")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert statuses(ingest(archive)) == {"a.txt": "new-version"}
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (
+            lambda seeds, tmp: (seeds / "link.txt").symlink_to(tmp / "outside.txt"),
+            "symbolic link leads outside the seeds folder",
+        ),
+        (
+            lambda seeds, tmp: (seeds / "dangling.txt").symlink_to(seeds / "nothing"),
+            "symbolic link",
+        ),
+    ],
+    ids=["symlink-outside", "dangling-symlink"],
+)
+def test_bad_entries_fail_alone(
+    archive: Archive, seeds: Path, tmp_path: Path, make, reason: str
+) -> None:
+    (tmp_path / "outside.txt").write_text("secret")
+    (seeds / "good.txt").write_text("good")
+    make(seeds, tmp_path)
+    report = ingest(archive)
+    by_status = {r.status for r in report.results}
+    assert statuses(report)["good.txt"] == "new"
+    [bad] = report.failed
+    assert reason in (bad.error or "")
+    assert by_status == {"new", "failed"}
+
+
+def test_symlink_inside_seeds_is_followed(archive: Archive, seeds: Path) -> None:
+    (seeds / "real.txt").write_text("real")
+    (seeds / "alias.txt").symlink_to(seeds / "real.txt")
+    report = ingest(archive)
+    assert statuses(report) == {"alias.txt": "new", "real.txt": "new"}
+
+
+def test_fifo_is_skipped_and_never_blocks(archive: Archive, seeds: Path) -> None:
+    os.mkfifo(seeds / "pipe")
+    (seeds / "good.txt").write_text("good")
+    report = ingest(archive)
+    assert statuses(report) == {"good.txt": "new", "pipe": "skipped"}
+    [skipped] = [r for r in report.results if r.status == "skipped"]
+    assert "FIFO" in (skipped.error or "")
+    assert not report.failed
+
+
+def test_control_character_in_name_is_refused(archive: Archive, seeds: Path) -> None:
+    (seeds / "bad\nname.txt").write_text("x")
+    (seeds / "good.txt").write_text("good")
+    report = ingest(archive)
+    [bad] = report.failed
+    assert "control character (U+000A)" in (bad.error or "")
+    assert statuses(report)["good.txt"] == "new"
+
+
+def test_undecodable_file_name_is_refused(archive: Archive, seeds: Path) -> None:
+    os.close(os.open(os.path.join(os.fsencode(seeds), b"bad\xff.txt"), os.O_CREAT | os.O_WRONLY))
+    report = ingest(archive)
+    [bad] = report.failed
+    assert "not valid UTF-8" in (bad.error or "")
+
+
+def test_unreadable_file_fails_alone(
+    archive: Archive, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (seeds / "locked.txt").write_text("x")
+    (seeds / "good.txt").write_text("good")
+    import provarchive.seeds as seeds_mod
+
+    real_open = os.open
+
+    def deny(path, flags, *args, **kwargs):
+        if str(path).endswith("locked.txt"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(seeds_mod.os, "open", deny)
+    report = ingest(archive)
+    [bad] = report.failed
+    assert bad.document == "locked.txt" and bad.error == "Permission denied"
+    assert statuses(report)["good.txt"] == "new"
+
+
+def test_empty_and_binary_files_are_archived_as_bytes(archive: Archive, seeds: Path) -> None:
+    (seeds / "empty.txt").write_bytes(b"")
+    blob = bytes(range(256)) * 10
+    (seeds / "blob.bin").write_bytes(blob)
+    report = ingest(archive)
+    assert statuses(report) == {"blob.bin": "new", "empty.txt": "new"}
+    assert archive.read_bytes("empty.txt") == b""
+    assert archive.read_bytes("blob.bin") == blob
+    ok, messages = ocfl_py_validate(archive.store.root)
+    assert ok, messages
+
+
+def test_failed_inputs_are_logged_as_failure_events(
+    archive: Archive, seeds: Path, tmp_path: Path
+) -> None:
+    (seeds / "link.txt").symlink_to(tmp_path)
+    (seeds / "x.txt").write_text("x")
+    (seeds / "out.txt").symlink_to(tmp_path / "nowhere")
+    ingest(archive)
+    failures = [e for e in archive.events() if e.outcome == "failure"]
+    assert any("out.txt" in e.detail for e in failures)
+
+
+# -- add ---------------------------------------------------------------------------------------
+
+
+def test_add_copies_into_seeds_and_archives(archive: Archive, seeds: Path, tmp_path: Path) -> None:
+    src = tmp_path / "incoming.txt"
+    src.write_text("fresh news")
+    report = add(archive, [src])
+    assert statuses(report) == {"incoming.txt": "new"}
+    assert (seeds / "incoming.txt").read_text() == "fresh news"
+    v = archive.version("incoming.txt")
+    assert v.source == str(src) and v.message == f"add {src}"
+
+
+def test_add_as_name_in_subfolder(archive: Archive, seeds: Path, tmp_path: Path) -> None:
+    src = tmp_path / "x.txt"
+    src.write_text("x")
+    report = add(archive, [src], as_name="2025/renamed.txt")
+    assert statuses(report) == {"2025/renamed.txt": "new"}
+    assert (seeds / "2025" / "renamed.txt").read_text() == "x"
+
+
+@pytest.mark.parametrize("name", ["../x", "/etc/passwd", "~/x", "a/../../x", "a//b", "./a"])
+def test_add_refuses_names_escaping_seeds(
+    archive: Archive, seeds: Path, tmp_path: Path, name: str
+) -> None:
+    src = tmp_path / "x.txt"
+    src.write_text("x")
+    with pytest.raises(InvalidNameError):
+        add(archive, [src], as_name=name)
+    assert not (tmp_path / "x").exists()
+    assert list(seeds.iterdir()) == []
+
+
+def test_add_refuses_to_overwrite_a_different_seed(
+    archive: Archive, seeds: Path, tmp_path: Path
+) -> None:
+    (seeds / "doc.txt").write_text("original")
+    ingest(archive)
+    src = tmp_path / "doc.txt"
+    src.write_text("impostor")
+    report = add(archive, [src])
+    [bad] = report.failed
+    assert "already exists with different content" in (bad.error or "")
+    assert (seeds / "doc.txt").read_text() == "original"
+    report = add(archive, [src], replace=True)
+    assert [(r.status, r.version) for r in report.results] == [("new-version", 2)]
+    assert archive.read_bytes("doc.txt", 1) == b"original"
+    assert archive.read_bytes("doc.txt", 2) == b"impostor"
+
+
+def test_add_identical_file_is_unchanged(archive: Archive, seeds: Path, tmp_path: Path) -> None:
+    (seeds / "doc.txt").write_text("same")
+    ingest(archive)
+    src = tmp_path / "doc.txt"
+    src.write_text("same")
+    assert statuses(add(archive, [src])) == {"doc.txt": "unchanged"}
+
+
+def test_add_as_requires_one_file(archive: Archive, tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_text("a")
+    b.write_text("b")
+    with pytest.raises(UsageError):
+        add(archive, [a, b], as_name="x.txt")
+
+
+def test_add_through_a_symlinked_subfolder_leading_out_is_refused(
+    archive: Archive, seeds: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (seeds / "sneaky").symlink_to(outside)
+    src = tmp_path / "x.txt"
+    src.write_text("x")
+    report = add(archive, [src], as_name="sneaky/x.txt")
+    [bad] = report.failed
+    assert "outside the seeds folder" in (bad.error or "")
+    assert list(outside.iterdir()) == []

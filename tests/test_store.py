@@ -1,0 +1,295 @@
+"""The OCFL store: layout, inventories, round trips, crash windows and their recovery."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from provarchive import durable
+from provarchive.errors import StorageError
+from provarchive.store import (
+    INVENTORY,
+    SIDECAR,
+    Store,
+    name_for_object_id,
+    object_id_for,
+    object_path_for,
+    parse_sidecar,
+)
+
+from .conftest import ocfl_py_validate
+
+USER = {"name": "tester", "address": "mailto:tester@example.org"}
+
+
+def make_store(tmp_path: Path) -> Store:
+    store = Store(tmp_path / "ocfl", tmp_path / "staging")
+    store.initialize()
+    return store
+
+
+def write(store: Store, name: str, data: bytes, when: str = "2026-01-01T00:00:00Z"):
+    with store.transaction() as txn:
+        staged = txn.stage(io.BytesIO(data))
+        prepared = txn.prepare(
+            name,
+            staged,
+            current=store.load(name),
+            created=when,
+            message=f"ingest seeds/{name}",
+            user=USER,
+        )
+        txn.commit()
+        txn.close()
+    return prepared
+
+
+def test_layout_0004_matches_the_extension_examples() -> None:
+    # Examples from the OCFL community extension 0004 specification (sha256, 3 x 3).
+    assert object_path_for("object-01") == (
+        "3c0/ff4/240/3c0ff4240c1e116dba14c7627f2319b58aa3d77606d0d90dfc6161608ac987d4"
+    )
+    assert object_path_for("..hor/rib:le-$id") == (
+        "487/326/d8c/487326d8c2a3c0b885e23da1469b4d6671fd4e76978924b4443e9e3c316cda6d"
+    )
+
+
+@given(st.text(min_size=1, max_size=80))
+def test_object_id_round_trips_to_the_name(name: str) -> None:
+    object_id = object_id_for(name)
+    assert object_id.startswith("provarchive:")
+    assert " " not in object_id
+    assert name_for_object_id(object_id) == name
+
+
+def test_new_object_has_sha512_manifest_and_sha256_fixity(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    data = b"hello archive\n"
+    write(store, "a/b.txt", data)
+    state = store.load("a/b.txt")
+    assert state is not None and state.head == 1
+    inv = json.loads((store.object_dir("a/b.txt") / INVENTORY).read_bytes())
+    sha512 = hashlib.sha512(data).hexdigest()
+    sha256 = hashlib.sha256(data).hexdigest()
+    assert inv["digestAlgorithm"] == "sha512"
+    assert inv["manifest"] == {sha512: ["v1/content/a/b.txt"]}
+    assert inv["fixity"] == {"sha256": {sha256: ["v1/content/a/b.txt"]}}
+    assert inv["versions"]["v1"]["message"] == "ingest seeds/a/b.txt"
+    assert inv["versions"]["v1"]["user"] == USER
+    assert store.content_file(state, 1).read_bytes() == data
+    sidecar = (store.object_dir("a/b.txt") / SIDECAR).read_bytes()
+    assert (
+        parse_sidecar(sidecar)
+        == hashlib.sha512((store.object_dir("a/b.txt") / INVENTORY).read_bytes()).hexdigest()
+    )
+    ok, messages = ocfl_py_validate(store.root)
+    assert ok, messages
+
+
+def test_same_bytes_write_nothing_and_new_bytes_make_a_version(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    write(store, "doc.txt", b"one")
+    assert write(store, "doc.txt", b"one") is None
+    p = write(store, "doc.txt", b"two")
+    assert p is not None and p.number == 2 and not p.new_object
+    state = store.load("doc.txt")
+    assert state is not None
+    assert [store.content_file(state, n).read_bytes() for n in (1, 2)] == [b"one", b"two"]
+    ok, messages = ocfl_py_validate(store.root)
+    assert ok, messages
+
+
+def test_reverting_to_old_bytes_reuses_the_stored_content(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    write(store, "doc.txt", b"one")
+    write(store, "doc.txt", b"two")
+    p = write(store, "doc.txt", b"one")
+    assert p is not None and p.number == 3
+    assert p.content_path == "v1/content/doc.txt"
+    assert not (store.object_dir("doc.txt") / "v3" / "content").exists()
+    state = store.load("doc.txt")
+    assert state is not None and store.content_file(state, 3).read_bytes() == b"one"
+    ok, messages = ocfl_py_validate(store.root)
+    assert ok, messages
+
+
+@settings(
+    max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
+@given(versions=st.lists(st.binary(max_size=2000), min_size=1, max_size=4))
+def test_every_version_reads_back_byte_for_byte(
+    tmp_path_factory: pytest.TempPathFactory, versions: list[bytes]
+) -> None:
+    store = make_store(tmp_path_factory.mktemp("rt"))
+    expected: list[bytes] = []
+    for data in versions:
+        if write(store, "x.bin", data) is not None:
+            expected.append(data)
+    state = store.load("x.bin")
+    assert state is not None
+    assert [store.content_file(state, n).read_bytes() for n in range(1, state.head + 1)] == expected
+
+
+def test_uncommitted_staging_is_discarded_by_recover(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    with store.transaction() as txn:
+        txn.stage(io.BytesIO(b"abc"))
+        leftover = txn.directory
+        txn.committed = True  # simulate a crash: the context manager must not clean up
+    assert leftover.exists()
+    repairs, touched = store.recover()
+    assert not leftover.exists()
+    assert [r.action for r in repairs] == ["staging-discarded"]
+    assert touched == set()
+    assert list(store.iter_object_dirs()) == []
+
+
+def _journaled_without_install(store: Store, name: str, data: bytes):
+    """Stage + journal a version but stop before it is moved into the root (a crash)."""
+    txn_cm = store.transaction()
+    txn = txn_cm.__enter__()
+    staged = txn.stage(io.BytesIO(data))
+    p = txn.prepare(
+        name,
+        staged,
+        current=store.load(name),
+        created="2026-01-02T00:00:00Z",
+        message="ingest x",
+        user=USER,
+    )
+    txn.journaled = True  # the process "dies" here: nothing may clean up after it
+    return txn, p
+
+
+def test_crash_between_version_rename_and_root_inventory_is_completed(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    write(store, "doc.txt", b"one")
+    txn, p = _journaled_without_install(store, "doc.txt", b"two")
+    # Do exactly what commit does, up to the rename of the version directory.
+    durable.fsync_tree(txn.directory)
+    durable.write_file(
+        txn.directory / "journal.json",
+        json.dumps(
+            [
+                {
+                    "name": p.name,
+                    "object_path": p.object_path,
+                    "version": 2,
+                    "sha512": p.digests.sha512,
+                }
+            ]
+        ).encode(),
+    )
+    (store.root / p.object_path / "v2").parent.mkdir(exist_ok=True)
+    p.staged_tree.rename(store.root / p.object_path / "v2")
+    state = store.load("doc.txt")
+    assert state is not None and state.head == 1  # readers still see the committed v1
+    repairs, touched = store.recover()
+    assert "version-completed" in [r.action for r in repairs]
+    assert touched == {"doc.txt"}
+    state = store.load("doc.txt")
+    assert state is not None and state.head == 2
+    assert store.content_file(state, 2).read_bytes() == b"two"
+    ok, messages = ocfl_py_validate(store.root)
+    assert ok, messages
+
+
+def test_crash_between_inventory_and_sidecar_is_completed(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    write(store, "doc.txt", b"one")
+    write(store, "doc.txt", b"two")
+    obj = store.object_dir("doc.txt")
+    # Put back the v1 sidecar: as if the crash hit after inventory.json was replaced.
+    (obj / SIDECAR).write_bytes((obj / "v1" / SIDECAR).read_bytes())
+    (store.staging / "txn-crashed").mkdir()
+    (store.staging / "txn-crashed" / "journal.json").write_text(
+        json.dumps(
+            [
+                {
+                    "name": "doc.txt",
+                    "object_path": obj.relative_to(store.root).as_posix(),
+                    "version": 2,
+                    "sha512": "x",
+                }
+            ]
+        )
+    )
+    repairs, _ = store.recover()
+    assert "sidecar-completed" in [r.action for r in repairs]
+    ok, messages = ocfl_py_validate(store.root)
+    assert ok, messages
+
+
+def test_crash_before_new_object_rename_leaves_no_empty_layout_dirs(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    txn, p = _journaled_without_install(store, "fresh.txt", b"new")
+    durable.write_file(
+        txn.directory / "journal.json",
+        json.dumps(
+            [
+                {
+                    "name": p.name,
+                    "object_path": p.object_path,
+                    "version": 1,
+                    "sha512": p.digests.sha512,
+                }
+            ]
+        ).encode(),
+    )
+    durable.make_dirs(
+        (store.root / p.object_path).parent
+    )  # layout dirs made, rename never happened
+    store.recover()
+    assert store.load("fresh.txt") is None
+    assert sorted(x.name for x in store.root.iterdir()) == ["0=ocfl_1.1", "extensions"]
+    ok, messages = ocfl_py_validate(store.root)
+    assert ok, messages
+
+
+def test_disk_full_while_staging_leaves_the_store_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store(tmp_path)
+    write(store, "doc.txt", b"one")
+    before = {p: p.read_bytes() for p in store.root.rglob("*") if p.is_file()}
+
+    def full(*_a, **_k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("provarchive.store.hash_stream", full)
+    with pytest.raises(StorageError, match="no space left on device"):
+        write(store, "doc.txt", b"two")
+    after = {p: p.read_bytes() for p in store.root.rglob("*") if p.is_file()}
+    assert after == before
+    assert list(store.staging.iterdir()) == []
+
+
+def test_disk_full_while_publishing_rolls_the_batch_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store(tmp_path)
+    write(store, "doc.txt", b"one")
+    before = {p: p.read_bytes() for p in store.root.rglob("*") if p.is_file()}
+    real = durable.atomic_write
+
+    def failing_atomic_write(path: Path, data: bytes, staging: Path) -> None:
+        if path.name == SIDECAR and b"v2" in (path.parent / INVENTORY).read_bytes():
+            raise StorageError(path, "no space left on device")
+        real(path, data, staging)
+
+    monkeypatch.setattr(durable, "atomic_write", failing_atomic_write)
+    with pytest.raises(StorageError):
+        write(store, "doc.txt", b"two")
+    monkeypatch.setattr(durable, "atomic_write", real)
+    after = {p: p.read_bytes() for p in store.root.rglob("*") if p.is_file()}
+    assert after == before
+    ok, messages = ocfl_py_validate(store.root)
+    assert ok, messages
+    assert list(store.staging.iterdir()) == []
