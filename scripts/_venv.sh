@@ -1,6 +1,7 @@
-# Shared by scripts/run and scripts/test: create .venv and install the project.
+# Shared by the scripts: create .venv and install the project into it.
 # Usage: source scripts/_venv.sh; ensure_venv [EXTRAS]
-# Re-installs only when pyproject.toml changed since the last install.
+# Installs again only when pyproject.toml changed since the last install;
+# pip's chatter goes to .venv/install.log and is shown only if it fails.
 
 ensure_venv() {
     local extras="${1:-}"
@@ -13,11 +14,15 @@ ensure_venv() {
     [ -n "$extras" ] && target=".[$extras]"
     local stamp=".venv/.provarchive-install-${extras:-base}"
     local digest
-    digest=$(.venv/bin/python -c 'import hashlib,sys; print(hashlib.sha256(open("pyproject.toml","rb").read()).hexdigest())')
+    digest=$(.venv/bin/python -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml","rb").read()).hexdigest())')
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
-        echo "Installing provarchive${extras:+ with [$extras]} into .venv" >&2
-        .venv/bin/python -m pip install --quiet --upgrade pip >&2
-        .venv/bin/python -m pip install --quiet -e "$target" >&2
+        echo "Installing provarchive${extras:+ with [$extras]} into .venv (log: .venv/install.log)" >&2
+        if ! { .venv/bin/python -m pip install --upgrade pip \
+               && .venv/bin/python -m pip install -e "$target"; } > .venv/install.log 2>&1; then
+            tail -n 40 .venv/install.log >&2
+            echo "error: installing into .venv failed (full log: .venv/install.log)" >&2
+            return 1
+        fi
         echo "$digest" > "$stamp"
     fi
 }

@@ -1,0 +1,618 @@
+"""The cleaner's rule families: word lists, patterns, and the features of a line.
+
+Contract: everything here is a pure function of one line of text. The rule
+families are listed in :data:`RULES` (id -> description); :func:`explicit_rule`
+returns the first family that recognises a line as boilerplate, with a short
+reason, or None. :func:`line_features` measures a line for the statistical part
+of the cleaner (:mod:`provarchive.clean`). Word lists cover several languages on
+purpose: English, German, French, Spanish, Portuguese, Italian, Russian,
+Indonesian, Korean, Japanese and Chinese labels for the same furniture.
+
+Every pattern here is part of the cleaner's rules digest: changing one changes
+the digest, and :data:`provarchive.clean.CLEANER_VERSION` must be bumped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+RULES: dict[str, str] = {
+    "ad-label": "advertising label or placeholder",
+    "reading-time": "reading-time indicator",
+    "trust-badge": "trust or credibility badge",
+    "caption-credit": "photo caption or picture credit",
+    "caption": "caption of a picture (followed by its credit, or repeated)",
+    "repeated": "line repeated elsewhere on the page",
+    "counter": "lone counter (comments, shares, votes)",
+    "share-social": "share or social-media button",
+    "newsletter": "newsletter or subscription prompt",
+    "related-links": "related-links, read-more or teaser line",
+    "navigation": "menu or navigation run",
+    "cookie-copyright": "cookie, copyright or legal footer",
+    "byline-dateline": "byline, dateline or timestamp",
+    "comments": "comment-section furniture",
+    "outside-body": "outside the article body (not in the main prose region)",
+    "fragment": "short fragment inside the body that is not a heading",
+}
+
+_CASELESS = re.IGNORECASE | re.UNICODE
+
+
+def _alternation(words: Sequence[str]) -> str:
+    return "|".join(
+        sorted((re.escape(w).replace(r"\ ", r"\s+") for w in words), key=len, reverse=True)
+    )
+
+
+AD_WORDS = [
+    "advertisement",
+    "advertisements",
+    "advertising",
+    "advert",
+    "ad",
+    "ads",
+    "sponsored",
+    "sponsored content",
+    "sponsored by",
+    "paid content",
+    "paid post",
+    "promoted",
+    "promoted content",
+    "partner content",
+    "story continues below advertisement",
+    "article continues below advertisement",
+    "continue reading below",
+    "content continues below",
+    "scroll to continue",
+    "ad feedback",
+    "report this ad",
+    "anzeige",
+    "werbung",
+    "gesponsert",
+    "publicité",
+    "publicite",
+    "sponsorisé",
+    "publicidade",
+    "publicidad",
+    "patrocinado",
+    "conteúdo patrocinado",
+    "pubblicità",
+    "pubblicita",
+    "sponsorizzato",
+    "реклама",
+    "спонсорский материал",
+    "광고",
+    "広告",
+    "スポンサー",
+    "iklan",
+    "advertentie",
+    "reklama",
+    "reklam",
+    "annons",
+    "mainos",
+    "διαφήμιση",
+    "إعلان",
+    "פרסומת",
+    "广告",
+]
+_AD = re.compile(rf"^[\W_]*(?:{_alternation(AD_WORDS)})[\W_]*$", _CASELESS)
+
+_READING_TIME = re.compile(
+    r"^[\W_]*(?:"
+    r"(?:estimated\s+)?reading\s+time\s*:?\s*\d+\s*(?:min|minutes?)?"
+    r"|\d+\s*(?:-\s*)?(?:min(?:ute)?s?|mins?)\.?\s+(?:read|reading|de\s+lectura|de\s+leitura|di\s+lettura|lesen|lesezeit|чтения|baca)"
+    r"|(?:lesezeit|lesedauer|tempo\s+de\s+leitura|tiempo\s+de\s+lectura|tempo\s+di\s+lettura|temps\s+de\s+lecture|время\s+чтения|waktu\s+baca|읽는\s*시간|読了時間|阅读时间)\s*:?\s*(?:ca\.?\s*)?\d+.*"
+    r")[\W_]*$",
+    _CASELESS,
+)
+
+_TRUST = re.compile(
+    r"^(?:why\s+you\s+can\s+trust\b.*|(?:this\s+)?(?:article|story)\s+(?:was\s+)?fact[-\s]checked.*|trust\s+(?:project|indicators?)\b.*|how\s+we\s+(?:test|review|fact[-\s]check)\b.*)$",
+    _CASELESS,
+)
+
+CREDIT_NAMES = [
+    "getty images",
+    "getty",
+    "reuters",
+    "afp",
+    "ap",
+    "associated press",
+    "epa",
+    "epa-efe",
+    "efe",
+    "shutterstock",
+    "istock",
+    "istockphoto",
+    "alamy",
+    "dpa",
+    "ansa",
+    "xinhua",
+    "pa",
+    "pa images",
+    "pa wire",
+    "rex",
+    "rex features",
+    "bloomberg",
+    "imago",
+    "picture alliance",
+    "ap photo",
+    "scmp pictures",
+    "handout",
+    "file photo",
+    "file",
+    "supplied",
+    "youtube",
+    "twitter",
+    "instagram",
+]
+_CREDIT_ONLY = re.compile(
+    rf"^[\W_]*(?:(?:photo|image|picture|foto|bild|фото|credit|photograph|illustration)s?\s*(?:credit|by|:|/|-)?\s*)?(?:{_alternation(CREDIT_NAMES)})(?:\s*(?:/|,|via|and|&)\s*[\w .'’-]{{1,40}})?[\W_]*$",
+    _CASELESS,
+)
+_CREDIT_SUFFIX = re.compile(
+    r"(?:"
+    r"\b(?:photo|image|picture|foto|fotos|bild|фото|credit|photograph|illustration|pictured)s?(?:\s+credit)?\s*(?::|by\b)\s*[^.!?]{1,80}$"
+    r"|\((?:ap|afp|reuters|getty|epa|efe|xinhua|ansa|dpa|image|photo|picture|credit|foto)\b[^()]{0,80}\)\s*$"
+    r"|\b(?:getty\s+images|shutterstock|istock(?:photo)?|alamy|reuters|afp|associated\s+press)\s*\)?\s*$"
+    r"|^(?:image|photo|picture)\s+(?:copyright|caption|credit)\b.*"
+    r"|^(?:file\s+photo|pictured|above|below|top|left|right)\s*:.*"
+    r"|(?:사진|写真|图片|圖片)\s*[=:＝：].*"
+    r")",
+    _CASELESS,
+)
+_PAREN_ONLY = re.compile(r"^\([^()]{1,80}\)$")
+
+SHARE_WORDS = [
+    "share",
+    "share this",
+    "share this article",
+    "share this story",
+    "share article",
+    "share on facebook",
+    "share on twitter",
+    "share on whatsapp",
+    "share on linkedin",
+    "share via email",
+    "share via",
+    "tweet",
+    "tweet this",
+    "facebook",
+    "twitter",
+    "x",
+    "linkedin",
+    "pinterest",
+    "reddit",
+    "whatsapp",
+    "telegram",
+    "email",
+    "e-mail",
+    "mail",
+    "print",
+    "copy",
+    "copy link",
+    "copy url",
+    "link copied",
+    "copied",
+    "copied!",
+    "link",
+    "embed",
+    "comment",
+    "save",
+    "bookmark",
+    "flipboard",
+    "messenger",
+    "show more sharing options",
+    "close extra sharing options",
+    "more sharing options",
+    "sharing options",
+    "teilen",
+    "drucken",
+    "compartilhar",
+    "compartir",
+    "imprimir",
+    "condividi",
+    "stampa",
+    "partager",
+    "imprimer",
+    "поделиться",
+    "печать",
+    "공유",
+    "공유하기",
+    "シェア",
+    "ツイート",
+    "bagikan",
+    "cetak",
+    "copy link urlcopied!",
+    "url copied",
+    "whatsapp facebook twitter",
+    "facebook twitter",
+    "print this article",
+    "print this page",
+    "print this",
+    "email this article",
+    "email this",
+    "share it with friends",
+    "share with friends",
+    "share this post",
+    "share this page",
+    "send to a friend",
+]
+_SHARE = re.compile(
+    rf"^[\W_]*(?:(?:{_alternation(SHARE_WORDS)})[\W_]*)+$"
+    r"|^click\s+to\s+(?:share|email|print|tweet|pin)\b.*|\(opens\s+in\s+(?:a\s+)?new\s+window\)"
+    r"|^share\s+(?:on|via|this|to)\b.{0,40}$",
+    _CASELESS,
+)
+_NAV_LINE = re.compile(
+    r"^[\W_]*(?:previous|next|prev|older|newer)\s*(?:post|article|story|page|entry|posts|articles)?\s*[:»«>|-].*"
+    r"|^[\W_]*(?:tags?|tagged(?:\s+with)?|filed\s+(?:under|in)|topics?|categor(?:y|ies)|posted\s+in|"
+    r"related\s+(?:roundup|topics?)|themen|schlagworte|tópicos|etiquetas|temas|argomenti|теги|рубрика|태그|タグ)\s*:.*"
+    r"|^[\W_]*(?:back\s+to\s+top|scroll\s+(?:back\s+)?to\s+top|skip\s+to\s+(?:main\s+)?content|jump\s+to|"
+    r"go\s+to\s+(?:top|home)|home\s*[>»/|].*|you\s+are\s+here\s*:.*|breadcrumbs?)[\W_]*$",
+    _CASELESS,
+)
+_URL_ONLY = re.compile(r"^[\W_]*(?:https?://|www\.)\S+[\W_]*$", _CASELESS)
+_TEASER_COUNT = re.compile(r"\S.*\(\d[\d,.]*\)$")
+
+_NEWSLETTER = re.compile(
+    r"(?:^|\b)(?:newsletters?|subscribe|subscription|subscriber|sign\s+up|sign\s+in|log\s+in|login|register|"
+    r"get\s+(?:our|the)\b.*\b(?:delivered|in\s+your\s+inbox)|inbox|unsubscribe|abonnieren|abonnement|newsletter|"
+    r"assine|inscreva-se|assinatura|suscríbete|suscribirse|iscriviti|abbonati|подписаться|подписка|"
+    r"구독|購読|メルマガ|berlangganan|daftar)\b",
+    _CASELESS,
+)
+_COOKIE = re.compile(
+    r"(?:©|\(c\)\s*\d{4}|\bcopyright\b|all\s+rights\s+reserved|privacy\s+(?:policy|notice|settings)|"
+    r"terms\s+(?:of\s+(?:service|use)|&\s+conditions|and\s+conditions)|do\s+not\s+sell\s+my|"
+    r"alle\s+rechte\s+vorbehalten|todos\s+os\s+direitos\s+reservados|todos\s+los\s+derechos\s+reservados|"
+    r"tutti\s+i\s+diritti\s+riservati|tous\s+droits\s+réservés|все\s+права\s+защищены|hak\s+cipta|"
+    r"무단\s*전재|無断転載|版权所有|impressum|datenschutz)",
+    _CASELESS,
+)
+_COOKIE_NOTICE = re.compile(
+    r"\bcookies?\b.{0,120}\b(?:website|site|browser|consent|accept|privacy|experience|necessary|settings|"
+    r"opt[-\s]out|third[-\s]part(?:y|ies)|analytics|personali[sz]ed)\b"
+    r"|\b(?:website|site|we)\b.{0,60}\buses?\s+cookies\b|\bcookie\s+(?:policy|settings|preferences|consent|banner)\b",
+    _CASELESS,
+)
+_CALL_TO_ACTION = re.compile(
+    r"^(?:(?:like|enjoy(?:ed)?|love)\s+this\s+(?:story|article|post)\??\s*)?"
+    r"(?:please\s+)?(?:follow|like|subscribe|sign\s+up|join|get|download|listen|watch|support|click|tap|share|"
+    r"send|donate|become\s+a\s+(?:member|subscriber|patron)|receba|assine|inscreva|siga|folgen|abonniere|segui|"
+    r"подпишитесь|ikuti|unduh)\b.{0,200}\b(?:newsletters?|inbox|e-?mail|twitter|facebook|instagram|youtube|"
+    r"linkedin|tiktok|app|here|podcasts?|alerts?|updates|channel|website|feed|rss|friends?|us|member(?:ship)?|"
+    r"ebook|boletim|telegram|whatsapp)\b.{0,120}$"
+    r"|^(?:do\s+you\s+(?:rely\s+on|like|enjoy|value)|did\s+you\s+(?:like|enjoy)|support\s+(?:our|independent)|"
+    r"we\s+(?:rely|depend)\s+on\s+(?:readers|you)|(?:there'?s|there\s+is)\s+plenty\s+more\s+where)\b.{0,200}$",
+    _CASELESS,
+)
+_AUTHOR_BIO = re.compile(
+    r"^(?:[\w.'’-]+\s){1,4}(?:is|was|has\s+been|joined)\s+(?:(?:a|an|the)\s+)?(?:[\w-]+\s){0,4}"
+    r"(?:reporter|writer|journalist|correspondent|editor|contributor|columnist|producer|author|intern|"
+    r"photographer|freelancer|blogger)\b"
+    r"|^(?:[\w.'’-]+\s){1,3}joined\s+[\w .&'’-]{2,40}\s+in\s+(?:\w+\s)?\d{4}"
+    r"|^i\s+am\s+an?\s+(?:\w+\s){0,3}(?:writer|journalist|reporter|editor|professor|author|blogger)\b",
+    _CASELESS,
+)
+_LEGAL = re.compile(
+    r"(?:may\s+not\s+be\s+(?:reproduced|republished|redistributed)|without\s+(?:the\s+)?prior\s+written\s+permission|"
+    r"community\s+(?:rules|guidelines|standards)\s+apply|opinions\s+expressed\s+(?:by|here|in)|"
+    r"^disclaimers?\W*$|^(?:editorial\s+)?(?:standards|ethics\s+policy|corrections\s+policy)\W*$|"
+    r"please\s+(?:be\s+respectful|keep\s+(?:it|comments)\s+civil)|comment(?:s|ing)?\s+polic(?:y|ies)|"
+    r"this\s+(?:slideshow|video|content)\s+requires\s+javascript|enable\s+javascript|"
+    r"your\s+browser\s+(?:does\s+not|doesn't)\s+support)",
+    _CASELESS,
+)
+RELATED_HEADS = [
+    "related",
+    "related articles",
+    "related stories",
+    "related content",
+    "related coverage",
+    "related posts",
+    "related links",
+    "related reading",
+    "related topics",
+    "related news",
+    "related video",
+    "related videos",
+    "read more",
+    "read next",
+    "read also",
+    "also read",
+    "see also",
+    "see more",
+    "more",
+    "more on this",
+    "more on this story",
+    "more from",
+    "more stories",
+    "more news",
+    "more videos",
+    "recommended",
+    "recommended for you",
+    "recommended stories",
+    "you may also like",
+    "you might also like",
+    "you may like",
+    "don't miss",
+    "dont miss",
+    "must read",
+    "most read",
+    "most popular",
+    "popular",
+    "trending",
+    "trending now",
+    "top stories",
+    "latest",
+    "latest news",
+    "latest videos",
+    "latest stories",
+    "editor's picks",
+    "editors' picks",
+    "explore further",
+    "further reading",
+    "what to read next",
+    "up next",
+    "watch next",
+    "in other news",
+    "around the web",
+    "from the web",
+    "promoted stories",
+    "weiterlesen",
+    "mehr zum thema",
+    "lesen sie auch",
+    "auch interessant",
+    "leia também",
+    "leia mais",
+    "veja também",
+    "saiba mais",
+    "lea también",
+    "leer más",
+    "leggi anche",
+    "leggi di più",
+    "lire aussi",
+    "à lire aussi",
+    "читайте также",
+    "читать далее",
+    "смотрите также",
+    "по теме",
+    "관련기사",
+    "관련 기사",
+    "関連記事",
+    "関連ニュース",
+    "baca juga",
+    "baca selengkapnya",
+    "berita terkait",
+    "artikel terkait",
+    "相关阅读",
+    "相关新闻",
+]
+_RELATED_HEAD = re.compile(
+    rf"^[\W_]*(?:{_alternation(RELATED_HEADS)})(?:\s+(?:in|from|on)\s+[\w .&'’-]{{1,40}})?[\W_]*$",
+    _CASELESS,
+)
+_RELATED_PREFIX = re.compile(
+    rf"^[\W_]*(?:{_alternation(RELATED_HEADS)}|on\s+[\w.-]+\.(?:com|org|net|co\.uk)|also\s+on\s+[\w.-]+|related\s+post)\s*[:|»>\]-]\s*\S.*$",
+    _CASELESS,
+)
+_BRACKET_TEASER = re.compile(
+    r"^\[(?:related|see|read|more|watch)\b.*\]$|\[(?:insight|video|reaction|news|warning|pics|poll|gallery|latest|live)\]\|?$",
+    _CASELESS,
+)
+
+_COUNTER = re.compile(
+    r"^[\W_]*(?:\d[\d.,]*\s*[kmКМ]?|\d[\d.,]*\s*[kmКМ]?\s*(?:comments?|shares?|views?|likes?|replies|votes?|"
+    r"kommentare?|comentários?|comentarios?|commenti|комментари\w*|просмотр\w*|komentar|댓글|コメント|点赞|评论))[\W_]*$"
+    r"|^[\W_]*(?:comments?|shares?|views?|likes?|replies|kommentare|comentários|commenti|комментарии|komentar|댓글|コメント)"
+    r"\s*[(:]?\s*\d[\d.,]*\s*[kmКМ]?\)?[\W_]*$",
+    _CASELESS,
+)
+_COMMENTS = re.compile(
+    r"^[\W_]*(?:comments?|leave\s+a\s+(?:comment|reply)|post\s+a\s+comment|add\s+a\s+comment|write\s+a\s+comment|"
+    r"view\s+comments|show\s+comments|load\s+comments|join\s+the\s+(?:conversation|discussion)|reply|"
+    r"log\s+in\s+to\s+comment|comments\s+are\s+closed|be\s+the\s+first\s+to\s+comment|\d+\s+comments?|"
+    r"kommentare|kommentieren|comentários|comentar|commenti|комментарии|komentar|댓글|コメント)[\W_]*$",
+    _CASELESS,
+)
+
+_COMMENT_SECTION = re.compile(
+    r"^[\W_]*(?:\d[\d,.]*\s+)?(?:comments?|responses?|replies|thoughts?|reactions?|kommentare|comentários|"
+    r"comentarios|commenti|комментари\w*|komentar|댓글|コメント)\b(?:\s+(?:to|on)\b.*)?[\W_]*$"
+    r"|^[\W_]*(?:top\s+rated|most\s+recent|newest|oldest|best|sort\s+by)\s+comments?\b.*"
+    r"|^[\W_]*(?:leave\s+a\s+(?:comment|reply)|post\s+a\s+comment|add\s+(?:a\s+)?comment|"
+    r"join\s+the\s+(?:conversation|discussion)|what\s+do\s+you\s+think\??|tell\s+us\s+what\s+you\s+think\W*|"
+    r"discussion|conversation|comments\s+are\s+closed|view\s+all\s+comments|show\s+comments|"
+    r"(?:\d+\s+)?comments?\s+(?:for|on)\s+this\s+(?:article|story|post|entry))[\W_]*$",
+    _CASELESS,
+)
+_COMMENT_SIGNATURE = re.compile(
+    r"^.{1,80}?\s(?:says|said|wrote|writes|commented|replied)\s*:?$", _CASELESS
+)
+
+_MONTHS = (
+    r"jan(?:uary|\.)?|feb(?:ruary|\.)?|mar(?:ch|\.)?|apr(?:il|\.)?|may|jun(?:e|\.)?|jul(?:y|\.)?|"
+    r"aug(?:ust|\.)?|sep(?:t(?:ember)?|\.)?|oct(?:ober|\.)?|nov(?:ember|\.)?|dec(?:ember|\.)?|"
+    r"januar|februar|märz|mai|juni|juli|oktober|dezember|janeiro|fevereiro|março|abril|maio|junho|julho|"
+    r"agosto|setembro|outubro|novembro|dezembro|enero|febrero|marzo|mayo|junio|julio|septiembre|octubre|"
+    r"noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|"
+    r"januari|februari|maret|mei|agustus|oktober|desember|"
+    r"январ\w*|феврал\w*|март\w*|апрел\w*|ма[яй]|июн\w*|июл\w*|август\w*|сентябр\w*|октябр\w*|ноябр\w*|декабр\w*"
+)
+_DATE = re.compile(
+    rf"(?:\b\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}\b|\b\d{{4}}[./-]\d{{1,2}}[./-]\d{{1,2}}\b|"
+    rf"\b(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\.?\s+(?:de\s+)?(?:{_MONTHS})\.?,?\s+(?:de\s+)?\d{{4}}\b|"
+    rf"\b\d{{1,2}}:\d{{2}}\s*(?:[ap]\.?m\.?)?\b|\d{{4}}年\d{{1,2}}月\d{{1,2}}日|\d{{4}}\.\s*\d{{1,2}}\.\s*\d{{1,2}}\.?)",
+    _CASELESS,
+)
+_BYLINE = re.compile(
+    r"^(?:by|von|por|di|par|oleh|автор|текст|written\s+by|words\s+by|reporting\s+by|posted\s+by|story\s+by)\s*:?\s+"
+    r"[\w.'’-]+(?:\s+[\w.'’-]+){0,7}(?:\s*(?:,|and|&|und|e|y)\s*[\w.'’-]+(?:\s+[\w.'’-]+){0,4})*"
+    r"(?:\s*[|,]\s*.*)?$",
+    _CASELESS,
+)
+_DATELINE_WORDS = re.compile(
+    r"^[\W_]*(?:published|updated|posted|last\s+updated|modified|first\s+published|veröffentlicht|aktualisiert|"
+    r"publicado|atualizado|actualizado|pubblicato|aggiornato|publié|mis\s+à\s+jour|опубликовано|обновлено|"
+    r"diterbitkan|diperbarui|입력|수정|更新|公開)\b",
+    _CASELESS,
+)
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_FEATURE_SAMPLE = 20_000
+_RULE_MAX_CHARS = 2_000
+_NO_SPACE_SCRIPT = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff]"
+)
+_END_PUNCT = re.compile(r"(?<!\.\.)[.!?。！？][\"'”’»)\]）」』]*$")
+"""Sentence-final punctuation; a trailing ellipsis is truncation (teasers), not an end."""
+_INNER_PUNCT = re.compile(r"[,;:]\s|[.!?](?:\s|$)|[，、；：。！？]")
+
+
+@dataclass
+class Features:
+    words: float
+    tokens: int
+    end_punct: bool
+    inner_punct: int
+    lower_ratio: float | None
+    digit_ratio: float
+    title_case: bool
+    end_colon: bool
+
+
+def line_features(text: str) -> Features:
+    """Measure one (normalised) line."""
+    tail = text[-64:]
+    scale = 1.0
+    if len(text) > _FEATURE_SAMPLE:
+        # A huge line (a whole article on one line, a 50 MB dump) is measured on a
+        # sample and extrapolated: the verdict is the same, the cost is bounded.
+        scale = len(text) / _FEATURE_SAMPLE
+        text = text[:_FEATURE_SAMPLE]
+    tokens = _WORD.findall(text)
+    no_space = len(_NO_SPACE_SCRIPT.findall(text))
+    spaced_tokens = [t for t in tokens if not _NO_SPACE_SCRIPT.search(t)]
+    words = (len(spaced_tokens) + no_space / 2.0) * scale
+    cased = [
+        t
+        for t in spaced_tokens
+        if t[0].isalpha() and (t[0].isupper() or t[0].islower()) and t[0].lower() != t[0].upper()
+    ]
+    lower_ratio = (
+        (sum(1 for t in cased if t[0].islower()) / len(cased)) if len(cased) >= 3 else None
+    )
+    letters_digits = sum(1 for ch in text if ch.isalnum())
+    digits = sum(1 for ch in text if ch.isdigit())
+    title_case = bool(cased) and sum(1 for t in cased if t[0].isupper()) >= max(2, 0.7 * len(cased))
+    return Features(
+        words=words,
+        tokens=len(tokens),
+        end_punct=bool(_END_PUNCT.search(tail)),
+        inner_punct=len(_INNER_PUNCT.findall(text)),
+        lower_ratio=lower_ratio,
+        digit_ratio=digits / letters_digits if letters_digits else 0.0,
+        title_case=title_case,
+        end_colon=tail.endswith((":", "：")),
+    )
+
+
+# -- explicit rules ------------------------------------------------------------------------------
+
+
+def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
+    """The first explicit rule that matches a line, as (rule id, reason).
+
+    Every rule targets short or medium lines; very long lines are never furniture."""
+    if len(text) > _RULE_MAX_CHARS:
+        return None
+    short = f.words <= 12
+    if _AD.match(text):
+        return "ad-label", f"ad label {text[:40]!r}"
+    if _READING_TIME.match(text):
+        return "reading-time", "reading-time line"
+    if _TRUST.match(text):
+        return "trust-badge", "credibility badge"
+    if _COUNTER.match(text):
+        return "counter", "lone number or counter"
+    if short and _SHARE.match(text):
+        return "share-social", "share/social button text"
+    if f.words <= 8 and _CREDIT_ONLY.match(text):
+        return "caption-credit", "picture credit"
+    if f.words <= 45 and _CREDIT_SUFFIX.search(text) and not (f.words > 30 and f.end_punct):
+        return "caption-credit", "caption ending in a picture credit"
+    if f.words <= 10 and _PAREN_ONLY.match(text):
+        return "caption-credit", "parenthesised credit"
+    if _URL_ONLY.match(text):
+        return "navigation", "bare URL"
+    if f.words <= 25 and _NAV_LINE.match(text):
+        return "navigation", "navigation link (previous/next, tags, breadcrumbs)"
+    if f.words <= 25 and not f.end_punct and _TEASER_COUNT.match(text):
+        return "related-links", "teaser link with a count"
+    if _BRACKET_TEASER.search(text):
+        return "related-links", "bracketed teaser link"
+    if _RELATED_HEAD.match(text):
+        return "related-links", "related-links header"
+    if f.words <= 30 and _RELATED_PREFIX.match(text):
+        return "related-links", "read-more / related link"
+    if f.words <= 8 and _COMMENTS.match(text):
+        return "comments", "comment-section label"
+    if (
+        f.words <= 25
+        and _COOKIE.search(text)
+        and not (f.words > 15 and f.end_punct and f.lower_ratio and f.lower_ratio > 0.6)
+    ):
+        return "cookie-copyright", "cookie/copyright/legal line"
+    if f.words <= 80 and _COOKIE_NOTICE.search(text):
+        return "cookie-copyright", "cookie-consent notice"
+    if (
+        f.words <= 18
+        and _NEWSLETTER.search(text)
+        and not (f.words > 10 and f.end_punct and f.inner_punct >= 2)
+    ):
+        return "newsletter", "newsletter/subscription prompt"
+    if f.words <= 45 and _CALL_TO_ACTION.match(text):
+        return "newsletter", "call to action (follow, subscribe, support)"
+    if f.words <= 60 and _LEGAL.search(text):
+        return "cookie-copyright", "legal notice, disclaimer or comment policy"
+    if f.words <= 50 and _AUTHOR_BIO.match(text):
+        return "byline-dateline", "author biography"
+    if f.words <= 12 and _BYLINE.match(text) and not f.end_punct:
+        return "byline-dateline", "byline"
+    if f.words <= 14 and _DATELINE_WORDS.match(text):
+        return "byline-dateline", "publication/update time"
+    if f.words <= 10 and _DATE.search(text) and not f.end_punct:
+        residue = _DATE.sub(" ", text)
+        if len(_WORD.findall(residue)) <= 4:
+            return "byline-dateline", "date or time"
+    return None
+
+
+# -- the main algorithm -----------------------------------------------------------------------------
+
+
+def is_related_head(text: str) -> bool:
+    """A header that opens a list of related links ("Related articles", "Most read")."""
+    return _RELATED_HEAD.match(text) is not None
+
+
+def opens_comment_section(text: str, f: Features) -> bool:
+    """A comment-section header ("34 responses to ...", "Leave a Reply")."""
+    return f.words <= 14 and _COMMENT_SECTION.match(text) is not None
+
+
+def is_comment_signature(text: str, f: Features) -> bool:
+    """A commenter's signature line ("alice says:", "Bob on May 1, 2019 at 5 pm said:")."""
+    return f.words <= 12 and _COMMENT_SIGNATURE.match(text) is not None
+
+
+def patterns() -> dict[str, str]:
+    """Every compiled pattern of this module by name, for the rules digest."""
+    return {
+        name: value.pattern
+        for name, value in sorted(globals().items())
+        if isinstance(value, re.Pattern)
+    }

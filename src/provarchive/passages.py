@@ -1,0 +1,235 @@
+"""Passages: the searchable units of a document, each mapped to an exact byte span.
+
+Contract: :func:`derive` turns raw bytes into a :class:`Derivation`: how they
+were decoded, every :class:`Passage` (title, standfirst, body paragraphs) and
+every :class:`Removal` (a dropped line with its rule and reason). For every
+passage and removal, ``raw_span = (start, end)`` satisfies::
+
+    text.decode_span(raw, start, end, derivation.codec) == passage.text
+
+i.e. decoding those bytes and applying the recorded normalisation gives the
+text exactly. This is tested with Hypothesis and re-checked by ``verify``.
+
+Paragraphs: each kept unit of the cleaner is one passage: a line in a page
+where each line is a block (scrapes, most web text), a whole paragraph in
+hard-wrapped text (the cleaner classifies paragraphs there). A paragraph longer than :attr:`PassageOptions.max_chars` is split at
+sentence ends (or, failing that, at spaces) into pieces of about
+:attr:`PassageOptions.target_chars`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .clean import CLEANER_NAME, CLEANER_VERSION, CleanOptions, Decision, clean, rules_digest
+from .digests import sha256_hex, sha256_tagged
+from .text import BINARY, NORMALISATION, TEXT, Decoded, decode, normalise
+
+
+@dataclass(frozen=True)
+class PassageOptions:
+    max_chars: int = 1500
+    """A paragraph longer than this is split..."""
+    target_chars: int = 1000
+    """...into pieces of about this size, at sentence ends."""
+
+
+DEFAULT_PASSAGE_OPTIONS = PassageOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    ordinal: int
+    kind: str
+    text: str
+    sha256: str
+    raw_start: int
+    raw_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    ordinal: int
+    text: str
+    rule: str
+    reason: str
+    raw_start: int
+    raw_end: int
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """The result of cleaning one version's raw bytes with one cleaner."""
+
+    status: str
+    codec: str | None
+    encoding_label: str
+    detail: str | None
+    passages: tuple[Passage, ...]
+    removals: tuple[Removal, ...]
+    cleaner_name: str = CLEANER_NAME
+    cleaner_version: str = CLEANER_VERSION
+    rules_digest: str = ""
+    normalisation: str = NORMALISATION
+
+    @property
+    def clean_text(self) -> str:
+        """All passage texts in order, one per line: the derivation's output."""
+        return "\n".join(p.text for p in self.passages)
+
+    @property
+    def output_sha256(self) -> str:
+        return sha256_tagged(self.clean_text)
+
+    @property
+    def title(self) -> str | None:
+        return next((p.text for p in self.passages if p.kind == "title"), None)
+
+    def body(self) -> list[Passage]:
+        return [p for p in self.passages if p.kind == "body"]
+
+    def signature(self) -> tuple[object, ...]:
+        """Everything a re-derivation must reproduce for the result to count as the same."""
+        return (
+            self.status,
+            self.codec,
+            tuple((p.kind, p.text, p.raw_start, p.raw_end) for p in self.passages),
+            tuple((r.rule, r.raw_start, r.raw_end) for r in self.removals),
+        )
+
+
+def passage_id(name: str, version: int, ordinal: int) -> str:
+    """The stable id of a passage: ``NAME@vVERSION#ORDINAL``."""
+    return f"{name}@v{version}#{ordinal}"
+
+
+def parse_passage_id(value: str) -> tuple[str, int, int] | None:
+    """(name, version, ordinal) of a passage id, or None. Names may contain '@' and '#'."""
+    m = re.fullmatch(r"(?s)(.+)@v([1-9][0-9]*)#([1-9][0-9]*)", value)
+    if m is None:
+        return None
+    return m.group(1), int(m.group(2)), int(m.group(3))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+|(?<=[。！？])")
+
+
+def derive(
+    raw: bytes,
+    *,
+    options: CleanOptions | None = None,
+    passage_options: PassageOptions = DEFAULT_PASSAGE_OPTIONS,
+) -> Derivation:
+    """Decode, clean and cut ``raw`` into passages with byte spans. Never raises on input."""
+    clean_options = options or CleanOptions()
+    digest = rules_digest(clean_options)
+    decoded = decode(raw)
+    if decoded.status == BINARY:
+        return Derivation(BINARY, None, "none", decoded.reason, (), (), rules_digest=digest)
+    if decoded.status != TEXT or not decoded.text.strip():
+        return Derivation(
+            decoded.status if decoded.status != TEXT else "empty",
+            decoded.codec,
+            decoded.encoding_label,
+            "no text",
+            (),
+            (),
+            rules_digest=digest,
+        )
+    result = clean(decoded.text, clean_options)
+    pieces = _pieces(decoded.text, list(result.decisions), passage_options)
+    positions = sorted({p for start, end, *_ in pieces for p in (start, end)})
+    offsets = dict(zip(positions, decoded.byte_offsets(positions), strict=True))
+    passages: list[Passage] = []
+    removals: list[Removal] = []
+    for start, end, kind, rule, reason in pieces:
+        text = normalise(decoded.text[start:end])
+        if rule is None:
+            passages.append(
+                Passage(
+                    len(passages) + 1, kind, text, sha256_hex(text), offsets[start], offsets[end]
+                )
+            )
+        else:
+            removals.append(
+                Removal(len(removals) + 1, text, rule, reason, offsets[start], offsets[end])
+            )
+    return Derivation(
+        TEXT,
+        decoded.codec,
+        decoded.encoding_label,
+        None,
+        tuple(passages),
+        tuple(removals),
+        rules_digest=digest,
+    )
+
+
+def _pieces(
+    text: str, decisions: list[Decision], o: PassageOptions
+) -> list[tuple[int, int, str, str | None, str]]:
+    """(char start, char end, kind, rule, reason) for every passage and removal, in order."""
+    out: list[tuple[int, int, str, str | None, str]] = []
+    for d in decisions:
+        if not d.keep:
+            out.append((d.line.start, d.line.end, "", d.rule or "", d.reason or ""))
+        elif d.kind == "body":
+            out.extend(
+                (a, b, "body", None, "") for a, b in _split_long(text, d.line.start, d.line.end, o)
+            )
+        else:
+            out.append((d.line.start, d.line.end, d.kind or "body", None, ""))
+    return out
+
+
+def _split_long(text: str, start: int, end: int, o: PassageOptions) -> list[tuple[int, int]]:
+    """Split [start, end) at sentence ends into pieces of about target_chars."""
+    if end - start <= o.max_chars:
+        return [(start, end)]
+    pieces = []
+    pos = start
+    while end - pos > o.max_chars:
+        window_end = pos + o.max_chars
+        cut = None
+        for m in _SENTENCE_END.finditer(text, pos + o.target_chars // 2, window_end):
+            cut = m.end()
+            if m.end() - pos >= o.target_chars:
+                break
+        if cut is None or cut <= pos:
+            space = text.rfind(" ", pos + o.target_chars // 2, window_end)
+            cut = space + 1 if space > pos else window_end
+        piece_end = cut
+        while piece_end > pos and text[piece_end - 1].isspace():
+            piece_end -= 1
+        pieces.append((pos, piece_end))
+        pos = cut
+        while pos < end and text[pos].isspace():
+            pos += 1
+    if pos < end:
+        pieces.append((pos, end))
+    return [(a, b) for a, b in pieces if b > a]
+
+
+def check_passage(raw: bytes, codec: str, start: int, end: int, text: str) -> bool:
+    """The span invariant for one passage (used by verify and the tests)."""
+    from .text import decode_span
+
+    try:
+        return decode_span(raw, start, end, codec) == text
+    except (UnicodeDecodeError, ValueError):
+        return False
+
+
+__all__ = [
+    "DEFAULT_PASSAGE_OPTIONS",
+    "Decoded",
+    "Derivation",
+    "Passage",
+    "PassageOptions",
+    "Removal",
+    "check_passage",
+    "derive",
+    "parse_passage_id",
+    "passage_id",
+]

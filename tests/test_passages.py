@@ -1,0 +1,205 @@
+"""Passages: every span maps back to its raw bytes, for any document and encoding."""
+
+from __future__ import annotations
+
+import codecs
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from provarchive.passages import (
+    PassageOptions,
+    check_passage,
+    derive,
+    parse_passage_id,
+    passage_id,
+)
+from provarchive.text import decode_span
+
+from .conftest import SEED_PATH
+
+WORDS = st.sampled_from(
+    [
+        "the",
+        "archive",
+        "keeps",
+        "every",
+        "version",
+        "of",
+        "a",
+        "document",
+        "and",
+        "its",
+        "passages",
+        "map",
+        "back",
+        "to",
+        "raw",
+        "bytes",
+        "Grüße",
+        "café",
+        "naïve",
+        "São",
+        "Paulo",
+        "coração",
+        "Москва",
+        "метро",
+        "東京",
+        "計画",
+        "서울시",
+        "요금",
+        "émoji",
+        "🙂",
+        "—",
+        "“quoted”",
+    ]
+)
+FURNITURE = st.sampled_from(
+    [
+        "Advertisement",
+        "Share",
+        "Photo: Getty Images",
+        "0",
+        "Related articles",
+        "By Jane Doe",
+        "Home",
+        "© 2026 Example",
+    ]
+)
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> str:
+    lines = []
+    for _ in range(draw(st.integers(min_value=0, max_value=25))):
+        kind = draw(st.sampled_from(["prose", "prose", "short", "furniture", "blank"]))
+        if kind == "prose":
+            words = draw(st.lists(WORDS, min_size=8, max_size=60))
+            line = " ".join(words) + draw(st.sampled_from([".", "!", "?", "", "。"]))
+        elif kind == "short":
+            line = " ".join(draw(st.lists(WORDS, min_size=1, max_size=4)))
+        elif kind == "furniture":
+            line = draw(FURNITURE)
+        else:
+            line = ""
+        pad = draw(st.sampled_from(["", " ", "\t", "\u00a0"]))
+        lines.append(pad + line + pad)
+    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    return newline.join(lines)
+
+
+ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32", "cp1252"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=documents(), encoding=st.sampled_from(ENCODINGS), max_chars=st.sampled_from([1500, 120]))
+def test_every_span_decodes_to_its_passage(doc: str, encoding: str, max_chars: int) -> None:
+    try:
+        raw = doc.encode(encoding)
+    except UnicodeEncodeError:
+        raw = doc.encode("utf-8")
+    d = derive(
+        raw, passage_options=PassageOptions(max_chars=max_chars, target_chars=max_chars * 2 // 3)
+    )
+    if d.status != "text":
+        assert not d.passages
+        return
+    assert d.codec is not None
+    for p in d.passages:
+        assert p.text and p.raw_start < p.raw_end <= len(raw)
+        assert decode_span(raw, p.raw_start, p.raw_end, d.codec) == p.text
+        assert check_passage(raw, d.codec, p.raw_start, p.raw_end, p.text)
+    for r in d.removals:
+        assert decode_span(raw, r.raw_start, r.raw_end, d.codec) == r.text
+    spans = sorted(
+        [(p.raw_start, p.raw_end) for p in d.passages]
+        + [(r.raw_start, r.raw_end) for r in d.removals]
+    )
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert end <= start  # no byte belongs to two decisions
+    assert [p.ordinal for p in d.passages] == list(range(1, len(d.passages) + 1))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.binary(max_size=3000))
+def test_any_bytes_derive_without_crashing(raw: bytes) -> None:
+    d = derive(raw)
+    assert d.status in ("text", "binary", "empty")
+    for p in d.passages:
+        assert d.codec is not None and check_passage(raw, d.codec, p.raw_start, p.raw_end, p.text)
+
+
+def test_seed_passages_and_spans() -> None:
+    raw = SEED_PATH.read_bytes()
+    d = derive(raw)
+    assert [p.kind for p in d.passages] == [
+        "title",
+        "standfirst",
+        "body",
+        "body",
+        "body",
+        "body",
+        "body",
+    ]
+    go = next(p for p in d.passages if "Go Myong-hyun" in p.text)
+    assert b"Go Myong-hyun" in raw[go.raw_start : go.raw_end]
+    assert d.clean_text.splitlines()[0] == d.title
+    assert d.output_sha256.startswith("sha256:")
+
+
+def test_long_paragraphs_split_at_sentence_ends() -> None:
+    sentence = "The committee met again on Thursday to review the budget. "
+    raw = ("Budget talks resume\n\n" + sentence * 60).encode()
+    d = derive(raw)
+    body = d.body()
+    assert len(body) >= 2
+    assert all(len(p.text) <= 1500 for p in body)
+    assert all(p.text.endswith("budget.") for p in body)
+    assert " ".join(p.text for p in body) == (sentence * 60).strip()
+
+
+def test_hard_wrapped_paragraphs_become_one_passage() -> None:
+    para = (
+        "Archivists have long argued that provenance matters as much\n"
+        "as content itself, because a document whose origin cannot be\n"
+        "shown is a document that cannot be trusted in court or print.\n"
+    )
+    raw = (
+        para
+        + "\n"
+        + para.replace("Archivists", "Historians")
+        + "\n"
+        + para.replace("Archivists", "Lawyers")
+    ).encode()
+    d = derive(raw)
+    body = d.body()
+    assert len(body) == 3
+    assert body[0].text.startswith("Archivists have long argued") and body[0].text.endswith(
+        "court or print."
+    )
+    assert "\n" not in body[0].text
+
+
+def test_binary_has_no_passages_and_says_why() -> None:
+    d = derive(bytes(range(256)) * 20)
+    assert d.status == "binary" and d.passages == () and "binary" in (d.detail or "")
+
+
+@pytest.mark.parametrize("name", ["a.txt", "dir/x@v2#3.txt", "spaces in name.txt", "ü@#"])
+def test_passage_ids_round_trip(name: str) -> None:
+    pid = passage_id(name, 12, 7)
+    assert parse_passage_id(pid) == (name, 12, 7)
+
+
+def test_utf16_document_spans() -> None:
+    text = (
+        "Title of a report\n\n"
+        + "Die Straße wurde am Montag für den Verkehr freigegeben, sagte die Stadt.\n" * 3
+    )
+    raw = codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+    d = derive(raw)
+    assert d.codec == "utf-16-le" and d.body()
+    for p in d.passages:
+        assert decode_span(raw, p.raw_start, p.raw_end, "utf-16-le") == p.text

@@ -1,0 +1,154 @@
+"""Decoding with an exact byte-offset map, and the normalisation."""
+
+from __future__ import annotations
+
+import codecs
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from provarchive.text import (
+    BINARY,
+    EMPTY,
+    TEXT,
+    decode,
+    decode_as,
+    decode_span,
+    normalise,
+    split_lines,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "codec", "bom", "text"),
+    [
+        ("Olá café".encode(), "utf-8", 0, "Olá café"),
+        (codecs.BOM_UTF8 + "Olá".encode(), "utf-8", 3, "Olá"),
+        (codecs.BOM_UTF16_LE + "Grüße 東京".encode("utf-16-le"), "utf-16-le", 2, "Grüße 東京"),
+        (codecs.BOM_UTF16_BE + "Grüße 東京".encode("utf-16-be"), "utf-16-be", 2, "Grüße 東京"),
+        (codecs.BOM_UTF32_LE + "𝄞 clef".encode("utf-32-le"), "utf-32-le", 4, "𝄞 clef"),
+        (
+            "Ação e emoção em São Paulo, coração.".encode("cp1252"),
+            "cp1252",
+            0,
+            "Ação e emoção em São Paulo, coração.",
+        ),
+        (
+            "Grüße aus München – “schön”, sagte er.".encode("cp1252"),
+            "cp1252",
+            0,
+            "Grüße aus München – “schön”, sagte er.",
+        ),
+        ("Ça coûte 5 € à l’entrée.".encode("cp1252"), "cp1252", 0, "Ça coûte 5 € à l’entrée."),
+        (
+            "Привет, как дела? Это текст на русском языке для проверки кодировки.".encode("cp1251"),
+            "cp1251",
+            0,
+            "Привет, как дела? Это текст на русском языке для проверки кодировки.",
+        ),
+        (
+            "ASCII text in UTF-16 without any byte order mark at all".encode("utf-16-le"),
+            "utf-16-le",
+            0,
+            "ASCII text in UTF-16 without any byte order mark at all",
+        ),
+    ],
+    ids=[
+        "utf8",
+        "utf8-bom",
+        "utf16le-bom",
+        "utf16be-bom",
+        "utf32le-bom",
+        "cp1252-pt",
+        "cp1252-de",
+        "cp1252-fr",
+        "cp1251",
+        "utf16-nobom",
+    ],
+)
+def test_decodes_and_records_the_codec(raw: bytes, codec: str, bom: int, text: str) -> None:
+    d = decode(raw)
+    assert (d.status, d.codec, d.bom, d.text) == (TEXT, codec, bom, text)
+    assert decode_as(raw, codec).text == text
+
+
+def test_binary_bytes_are_binary_with_a_reason() -> None:
+    d = decode(bytes(range(256)) * 50)
+    assert d.status == BINARY and d.codec is None
+    assert "binary" in (d.reason or "")
+
+
+def test_empty_is_empty() -> None:
+    assert decode(b"").status == EMPTY
+
+
+def test_invalid_utf8_keeps_valid_text_and_marks_bad_bytes() -> None:
+    raw = "café naïve".encode() + b"\xff\xfe" + " déjà vu".encode()
+    d = decode(raw)
+    assert d.codec == "utf-8"
+    assert normalise(d.text) == "café naïve\ufffd\ufffd déjà vu"
+    assert d.text.encode("utf-8", "surrogateescape") == raw
+
+
+def test_nul_bytes_in_utf8_text_become_spaces() -> None:
+    d = decode(b"hello\x00world")
+    assert d.codec == "utf-8" and normalise(d.text) == "hello world"
+
+
+def test_utf16_with_bad_bom_payload_is_binary_not_a_crash() -> None:
+    d = decode(codecs.BOM_UTF16_LE + b"\x00\xd8")  # lone high surrogate
+    assert d.status == BINARY and "utf-16-le" in (d.reason or "")
+
+
+def test_split_lines_handles_every_line_ending() -> None:
+    text = "a\nb\r\nc\rd"
+    assert [text[s:e] for s, e in split_lines(text)] == ["a", "b", "c", "d"]
+    assert split_lines("") == []
+    assert [text2[s:e] for text2 in ["x\n\n"] for s, e in split_lines(text2)] == ["x", ""]
+
+
+def test_normalise() -> None:
+    assert normalise("  a\u00a0\tb \n c  ") == "a b c"
+    assert normalise("e\u0301") == "\u00e9"  # NFC
+    assert normalise("x\u200by") == "x y"  # zero-width space
+    assert normalise("\u200d") == "\u200d"  # ZWJ is kept
+    assert normalise("\udcff") == "\ufffd"  # an undecodable byte
+
+
+@given(st.text())
+def test_normalise_is_idempotent(text: str) -> None:
+    once = normalise(text)
+    assert normalise(once) == once
+    assert once == once.strip()
+    assert "  " not in once
+
+
+ENCODINGS = ["utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "cp1252", "latin-1"]
+
+
+@settings(max_examples=200)
+@given(
+    text=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200),
+    encoding=st.sampled_from(ENCODINGS),
+    cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=6),
+)
+def test_byte_offsets_are_exact_for_any_text_and_encoding(
+    text: str, encoding: str, cuts: list[int]
+) -> None:
+    try:
+        raw = text.encode(encoding)
+    except UnicodeEncodeError:
+        return
+    d = decode_as(raw, encoding)
+    assert d.text == text
+    positions = sorted({min(c, len(text)) for c in cuts} | {0, len(text)})
+    offsets = d.byte_offsets(positions)
+    for (a, b), (x, y) in zip(
+        itertools.pairwise(positions),
+        itertools.pairwise(offsets),
+        strict=True,
+    ):
+        assert raw[x:y].decode(encoding) == text[a:b]
+        assert decode_span(raw, x, y, encoding) == normalise(text[a:b])
