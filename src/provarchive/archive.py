@@ -172,6 +172,11 @@ class Archive:
                 repairs.append(
                     Repair("catalog-completed", name, f"v{number} recorded from the store")
                 )
+        from .derivations import derive_missing
+
+        with self.catalog.session() as s:
+            for name, number in derive_missing(self, s, reason="recovery"):
+                repairs.append(Repair("derivation-completed", name, f"v{number} cleaned"))
         if repairs:
             with self.catalog.session() as s:
                 for r in repairs:

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Integer,
@@ -104,6 +105,76 @@ class Version(Base):
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
     document: Mapped[Document] = relationship(back_populates="versions")
+    derivations: Mapped[list[DerivationRecord]] = relationship(
+        back_populates="version", order_by="DerivationRecord.number", cascade="all, delete-orphan"
+    )
+
+
+class DerivationRecord(Base):
+    """One cleaning run over one version: which cleaner, what it produced.
+
+    Exactly one derivation per version is ``current``; a re-clean whose output
+    differs adds a new one and marks the old one superseded (never deleted)."""
+
+    __tablename__ = "derivations"
+    __table_args__ = (UniqueConstraint("version_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    cleaner_name: Mapped[str] = mapped_column(String(64))
+    cleaner_version: Mapped[str] = mapped_column(String(32))
+    rules_digest: Mapped[str] = mapped_column(String(80))
+    normalisation: Mapped[str] = mapped_column(Text)
+    encoding: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    output_sha256: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    current: Mapped[bool] = mapped_column(Boolean, index=True)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    version: Mapped[Version] = relationship(back_populates="derivations")
+
+
+class PassageRecord(Base):
+    """A passage: text, digest, and its [start, end) byte span in the raw file."""
+
+    __tablename__ = "passages"
+    __table_args__ = (UniqueConstraint("derivation_id", "ordinal"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    derivation_id: Mapped[int] = mapped_column(
+        ForeignKey("derivations.id", ondelete="CASCADE"), index=True
+    )
+    passage_id: Mapped[str] = mapped_column(String(4200), index=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    raw_start: Mapped[int] = mapped_column(BigInteger)
+    raw_end: Mapped[int] = mapped_column(BigInteger)
+
+
+class RemovalRecord(Base):
+    """A line the cleaner dropped: its span, text, and the rule and reason."""
+
+    __tablename__ = "removals"
+    __table_args__ = (UniqueConstraint("derivation_id", "ordinal"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    derivation_id: Mapped[int] = mapped_column(
+        ForeignKey("derivations.id", ondelete="CASCADE"), index=True
+    )
+    ordinal: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    raw_start: Mapped[int] = mapped_column(BigInteger)
+    raw_end: Mapped[int] = mapped_column(BigInteger)
 
 
 class Event(Base):

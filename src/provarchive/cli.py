@@ -275,19 +275,43 @@ def show_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """A document's versions and digests."""
+    """A document's versions and digests, and the passages of one version."""
+    from .derivations import view
+
     with _archive(ctx) as archive:
         archive.require()
         versions = archive.versions(name)
         if version is not None:
             archive.version(name, version)
+        dv = view(archive, name, version)
         if as_json:
-            _print_json({"document": name, "versions": [v.to_json() for v in versions]})
+            _print_json(
+                {
+                    "document": name,
+                    "versions": [v.to_json() for v in versions],
+                    "title": dv.title if dv else None,
+                    "derivation": None
+                    if dv is None
+                    else {
+                        "version": dv.version,
+                        "number": dv.number,
+                        "cleaner": dv.cleaner,
+                        "rules_digest": dv.rules_digest,
+                        "status": dv.status,
+                        "encoding": dv.encoding,
+                        "output_sha256": dv.output_sha256,
+                    },
+                    "passages": dv.passages if dv else [],
+                    "removed": dv.removed if dv else [],
+                }
+            )
             return
         out.print(f"[bold]{escape(name)}[/]  ({len(versions)} version(s))")
         table = Table()
-        for column in ("version", "ingested", "size", "sha256", "source"):
-            table.add_column(column)
+        for column in ("version", "ingested", "size"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("sha256", overflow="fold", min_width=16)
+        table.add_column("source", overflow="fold")
         for v in versions:
             if version is not None and v.version != version:
                 continue
@@ -299,6 +323,12 @@ def show_cmd(
                 escape(v.source),
             )
         out.print(table)
+        if dv is not None:
+            out.print(
+                f"v{dv.version}: {escape(dv.title or '(no title)')} - {len(dv.passages)} passage(s), "
+                f"{len(dv.removed)} line(s) removed ({dv.status}, {dv.encoding or 'no encoding'}; "
+                f"{escape(dv.cleaner)}). 'provarchive explain' shows why."
+            )
 
 
 @command("cat")
@@ -405,6 +435,171 @@ def log_cmd(
         _print_events(events)
 
 
+# -- cleaning and lineage ----------------------------------------------------------------------
+
+KIND_STYLE = {"title": "bold green", "standfirst": "green", "body": "green"}
+
+
+@command("clean")
+def clean_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Text files to clean (not archived).")],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out-dir", help="Write DIR/<file name> with the body passages, one per line."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Clean files without archiving them: a dry run of what ingest would keep."""
+    from .derivations import clean_files
+
+    results = clean_files(files, out_dir)
+    if as_json:
+        _print_json({"results": [r.to_json() for r in results]})
+    elif out_dir is None:
+        first = True
+        for r in results:
+            if r.derivation is None:
+                continue
+            if not first:
+                sys.stdout.write("\n")
+            first = False
+            sys.stdout.write("".join(p.text + "\n" for p in r.derivation.body()))
+    else:
+        for r in results:
+            if r.derivation is not None:
+                err.print(
+                    f"{escape(r.path)} -> {escape(r.output or '')}: {len(r.derivation.body())} body passage(s)"
+                )
+    failed = [r for r in results if r.error is not None]
+    for r in failed:
+        err.print(f"failed: {escape(r.path)}: {escape(r.error or '')}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@command("explain")
+def explain_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Document name.")],
+    version: Annotated[
+        int | None, typer.Option("--version", help="Version number (default: latest).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Every raw line with KEEP/DROP and the passage kind or the rule that decided."""
+    from .derivations import explain
+
+    with _archive(ctx) as archive:
+        archive.require()
+        dv, lines = explain(archive, name, version)
+    if as_json:
+        _print_json(
+            {
+                "document": name,
+                "version": dv.version if dv else None,
+                "derivation": dv.number if dv else None,
+                "status": dv.status if dv else None,
+                "lines": [
+                    {
+                        "line": x.number,
+                        "raw_span": list(x.raw_span),
+                        "action": x.action or None,
+                        "label": x.label or None,
+                        "reason": x.reason or None,
+                        "text": x.text,
+                    }
+                    for x in lines
+                ],
+            }
+        )
+        return
+    if dv is None:
+        out.print(f"{escape(name)} has no derivation yet.")
+        return
+    out.print(
+        f"[bold]{escape(name)}[/] v{dv.version}, derivation {dv.number} ({escape(dv.cleaner)}, {dv.encoding or dv.status})"
+    )
+    if dv.status != "text":
+        out.print(f"No text to explain: {escape(dv.status)} ({escape(dv.detail or '')}).")
+        return
+    width = len(str(len(lines)))
+    for x in lines:
+        if not x.action:
+            out.print(f"[dim]{x.number:>{width}}[/]")
+            continue
+        if x.action == "KEEP":
+            tag = f"[{KIND_STYLE.get(x.label, 'green')}]KEEP {x.label:<14}[/]"
+            body = escape(x.text.strip())
+        else:
+            tag = f"[red]DROP {x.label:<14}[/]"
+            body = f"[dim]{escape(x.text.strip())}[/]  [italic red]({escape(x.reason)})[/]"
+        out.print(f"[dim]{x.number:>{width}}[/] {tag} {body}")
+
+
+@command("lineage")
+def lineage_cmd(
+    ctx: typer.Context,
+    passage_id: Annotated[str, typer.Argument(help="Passage id, NAME@vN#K (from show or search).")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, json or prov-json (W3C PROV-JSON).")
+    ] = "text",
+    derivation: Annotated[
+        int | None,
+        typer.Option("--derivation", help="A superseded derivation number (default: current)."),
+    ] = None,
+) -> None:
+    """The chain seeds file -> stored version -> cleaning run -> passage."""
+    from .lineage import lineage, to_json, to_prov, to_text
+
+    if fmt not in ("text", "json", "prov-json"):
+        raise typer.BadParameter("use text, json or prov-json", param_hint="--format")
+    with _archive(ctx) as archive:
+        archive.require()
+        lin = lineage(archive, passage_id, derivation=derivation)
+    if fmt == "json":
+        _print_json(to_json(lin))
+    elif fmt == "prov-json":
+        sys.stdout.write(to_prov(lin).serialize(indent=2) + "\n")
+    else:
+        out.print(escape(to_text(lin)))
+
+
+@command("reclean")
+def reclean_cmd(
+    ctx: typer.Context,
+    names: Annotated[list[str] | None, typer.Argument(help="Documents (default: all).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Re-run the current cleaner; a changed output becomes a new current derivation."""
+    from .derivations import reclean
+
+    with _archive(ctx) as archive:
+        archive.require()
+        with (
+            archive.writer("reclean", on_wait=_on_wait),
+            _progress(not as_json, "Re-cleaning") as (set_total, advance),
+        ):
+            last = {"total": -1}
+
+            def on_progress(done: int, total: int) -> None:
+                if total != last["total"]:
+                    last["total"] = total
+                    set_total(total)
+                advance()
+
+            report = reclean(archive, names or None, on_progress=on_progress)
+    if as_json:
+        _print_json(report.to_json())
+        return
+    for doc, ver, number in report.changed:
+        out.print(
+            f"{escape(doc)} v{ver}: new derivation {number} (the old one is kept, superseded)"
+        )
+    out.print(f"Re-cleaned {report.checked} version(s): {len(report.changed)} changed.")
+
+
 # -- verify / rebuild ----------------------------------------------------------------------------
 
 SEVERITY_STYLE = {ERROR: "red", WARNING: "yellow", INFO: "blue"}
@@ -418,6 +613,10 @@ def verify_cmd(
     ] = False,
     no_seeds: Annotated[
         bool, typer.Option("--no-seeds", help="Skip the seeds-folder drift check.")
+    ] = False,
+    rederive: Annotated[
+        bool,
+        typer.Option("--rederive", help="Also re-run the recorded cleaner and report any drift."),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
@@ -433,7 +632,9 @@ def verify_cmd(
                 set_total(total)
             advance()
 
-        report = verify(archive, full=full, check_seeds=not no_seeds, on_progress=on_progress)
+        report = verify(
+            archive, full=full, check_seeds=not no_seeds, rederive=rederive, on_progress=on_progress
+        )
     if as_json:
         _print_json(report.to_json())
     else:

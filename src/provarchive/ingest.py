@@ -273,6 +273,11 @@ def rebuild_catalog(
             detail += f"; {len(problems)} object(s) unreadable: " + "; ".join(problems[:5])
         for r in repairs:
             s.add(new_event("recovery", f"{r.action}: {r.detail}", document=r.name))
+        s.flush()
+        from .derivations import derive_missing
+
+        derived = derive_missing(archive, s, reason="rebuild")
+        detail += f"; {len(derived)} version(s) cleaned again"
         s.add(new_event("rebuild", detail, outcome="success" if not problems else "warning"))
     return count
 
@@ -416,8 +421,11 @@ class _Ingestor:
         return _Staged(seed, prepared, result, cache_row)
 
     def _record(self, staged: list[_Staged]) -> None:
-        """One catalog transaction for the batch: versions, events, stat cache."""
+        """One catalog transaction for the batch: versions, derivations, events, stat cache."""
+        from .derivations import derive_missing
+
         with self.catalog.session() as s:
+            added: list[tuple[Version, str]] = []
             for item in staged:
                 r = item.result
                 p = item.prepared
@@ -443,6 +451,7 @@ class _Ingestor:
                     for v in sync_state(
                         s, self.archive, state, known_sizes={p.number: p.digests.size}
                     ):
+                        added.append((v, p.name))
                         if v.number != p.number:
                             s.add(
                                 new_event(
@@ -474,6 +483,8 @@ class _Ingestor:
                 if item.stat_row is not None:
                     save_seed_stats(s, [item.stat_row], known=set(self.stats))
                     self.stats[item.stat_row["name"]] = SeedStat(**item.stat_row)
+            s.flush()
+            derive_missing(self.archive, s, reason="ingest", only=added)
 
 
 def ingest(

@@ -34,7 +34,7 @@ from sqlalchemy import select
 
 from .archive import Archive
 from .catalog import Document, SeedStat, Version, load_seed_stats, new_event, save_seed_stats
-from .digests import Digests, hash_stream
+from .digests import Digests, hash_bytes, hash_stream, sha256_hex, sha256_tagged
 from .errors import ArchiveError, CatalogError, CorruptArchiveError
 from .findings import Finding, VerifyReport
 from .seeds import same_stat, scan, stat_row, stat_trusted
@@ -62,6 +62,7 @@ _HEX3 = re.compile(r"^[0-9a-f]{3}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
 _RETRIES = 3
+_KEEP_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -90,6 +91,9 @@ class _Context:
     catalog: dict[str, list[_CatalogVersion]] | None = None
     states: dict[str, ObjectState] = field(default_factory=dict)
     content: dict[tuple[str, str], Digests] = field(default_factory=dict)
+    raw: dict[str, bytes] = field(default_factory=dict)
+    damaged: set[str] = field(default_factory=set)
+    """Bytes of the object being checked, by content path (read once, used twice)."""
 
     def add(self, code: str, detail: str = "", **kw: Any) -> None:
         self.findings.append(Finding(code, detail, **kw))
@@ -103,6 +107,7 @@ def verify(
     *,
     full: bool = False,
     check_seeds: bool = True,
+    rederive: bool = False,
     on_progress: ProgressCallback | None = None,
 ) -> VerifyReport:
     """Check the whole archive; see the module docstring for what is checked."""
@@ -120,6 +125,8 @@ def verify(
         if on_progress is not None:
             on_progress("objects", i, len(dirs))
     _cross_check(ctx)
+    if rederive and ctx.catalog is not None:
+        _check_rederive(ctx)
     if check_seeds:
         _check_seeds(ctx, full=full, on_progress=on_progress)
     _log_event(ctx)
@@ -246,6 +253,10 @@ def _check_object(ctx: _Context, store: Store, directory: Path) -> None:
     ctx.checked["objects"] += 1
     if state is not None:
         ctx.states[state.name] = state
+        if ctx.catalog is not None and state.name in ctx.catalog:
+            _check_derived(ctx, state, directory)
+        ctx.raw.clear()
+        ctx.damaged.clear()
 
 
 def _check_object_once(
@@ -394,8 +405,13 @@ def _check_object_once(
     for content_path, sha512 in sorted(content_paths.items()):
         path = directory / content_path
         try:
-            with open(path, "rb") as fh:
-                digests = hash_stream(fh)
+            if path.stat().st_size <= _KEEP_BYTES:
+                data = path.read_bytes()
+                digests = hash_bytes(data)
+                ctx.raw[content_path] = data
+            else:
+                with open(path, "rb") as fh:
+                    digests = hash_stream(fh)
         except FileNotFoundError:
             add("CONTENT_MISSING", f"{name}: {content_path}", path, name)
             continue
@@ -409,6 +425,10 @@ def _check_object_once(
         ctx.content[(name, content_path)] = digests
         expected_size = catalog_sizes.get(content_path)
         if digests.sha512 != sha512:
+            # Damaged bytes: the passages' spans are checked against intact bytes only,
+            # so one flipped bit is one finding, not one per passage.
+            ctx.raw.pop(content_path, None)
+            ctx.damaged.add(content_path)
             if expected_size is not None and expected_size != digests.size:
                 add(
                     "CONTENT_SIZE_MISMATCH",
@@ -432,6 +452,111 @@ def _check_object_once(
             )
     ctx.checked["versions"] += head
     return ObjectState(name, inventory["id"], rel, inventory, versions)
+
+
+# -- derived data -----------------------------------------------------------------------------------
+
+
+def _check_derived(ctx: _Context, state: ObjectState, directory: Path) -> None:
+    """Every version has a current derivation; every passage's digest matches its text
+    and its byte span decodes to it; every derivation's output digest matches."""
+    from .catalog import DerivationRecord, PassageRecord
+    from .passages import check_passage
+
+    name = state.name
+    try:
+        with ctx.archive.catalog.session() as s:
+            rows = s.execute(
+                select(
+                    Version.number,
+                    Version.content_path,
+                    DerivationRecord.id,
+                    DerivationRecord.encoding,
+                    DerivationRecord.output_sha256,
+                    DerivationRecord.status,
+                )
+                .join(Document, Document.id == Version.document_id)
+                .outerjoin(
+                    DerivationRecord,
+                    (DerivationRecord.version_id == Version.id)
+                    & DerivationRecord.current.is_(True),
+                )
+                .where(Document.name == name)
+                .order_by(Version.number)
+            ).all()
+            passages: dict[int, list[tuple[str, int, str, str, int, int]]] = {}
+            ids = [r[2] for r in rows if r[2] is not None]
+            if ids:
+                for did, pid, ordinal, text, digest, start, end in s.execute(
+                    select(
+                        PassageRecord.derivation_id,
+                        PassageRecord.passage_id,
+                        PassageRecord.ordinal,
+                        PassageRecord.text,
+                        PassageRecord.sha256,
+                        PassageRecord.raw_start,
+                        PassageRecord.raw_end,
+                    )
+                    .where(PassageRecord.derivation_id.in_(ids))
+                    .order_by(PassageRecord.derivation_id, PassageRecord.ordinal)
+                ):
+                    passages.setdefault(did, []).append((pid, ordinal, text, digest, start, end))
+    except ArchiveError as exc:
+        ctx.add("CATALOG_UNREADABLE", str(exc))
+        return
+    for number, content_path, did, encoding, output, _status in rows:
+        if number > state.head:
+            continue  # not in the store at all: reported as STORE_VERSION_MISSING
+        if did is None:
+            code = "PENDING_WRITE" if name in ctx.pending else "DERIVATION_MISSING"
+            ctx.add(code, f"{name} v{number}", document=name)
+            continue
+        items = passages.get(did, [])
+        ctx.checked["passages"] = ctx.checked.get("passages", 0) + len(items)
+        raw = ctx.raw.get(content_path)
+        if content_path in ctx.damaged:
+            raw = None
+        elif raw is None and items and (directory / content_path).is_file():
+            raw = (directory / content_path).read_bytes()
+        for pid, _ordinal, text, digest, start, end in items:
+            if sha256_hex(text) != digest:
+                ctx.add(
+                    "PASSAGE_DIGEST_MISMATCH",
+                    f"{pid}: text no longer matches sha256 {digest[:16]}...",
+                    document=name,
+                )
+            if (
+                raw is not None
+                and encoding is not None
+                and not check_passage(raw, encoding, start, end, text)
+            ):
+                ctx.add(
+                    "PASSAGE_SPAN_MISMATCH",
+                    f"{pid}: bytes [{start}, {end}) do not decode to the passage text",
+                    document=name,
+                )
+        if sha256_tagged("\n".join(t for _p, _o, t, _d, _s, _e in items)) != output:
+            ctx.add(
+                "DERIVATION_OUTPUT_MISMATCH",
+                f"{name} v{number}: passages do not give the recorded output digest",
+                document=name,
+            )
+
+
+def _check_rederive(ctx: _Context) -> None:
+    from .derivations import rederive_drift
+
+    def raw_of(name: str, number: int) -> bytes:
+        return ctx.archive.read_bytes(name, number)
+
+    try:
+        drifts = rederive_drift(ctx.archive, raw_of)
+    except ArchiveError as exc:
+        ctx.add("CATALOG_UNREADABLE", str(exc))
+        return
+    for d in drifts:
+        code = "DERIVATION_DRIFT" if d.kind == "drift" else "DERIVATION_UNAVAILABLE"
+        ctx.add(code, f"{d.document} v{d.version}: {d.detail}", document=d.document)
 
 
 # -- catalog against store -----------------------------------------------------------------------

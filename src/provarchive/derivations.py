@@ -1,0 +1,503 @@
+"""Derived data in the catalog: recording cleaning runs, filling gaps, re-cleaning.
+
+Contract:
+- :func:`record` stores one :class:`~provarchive.passages.Derivation` for one
+  version (derivation row, passages with ids ``NAME@vN#K``, removed lines, and
+  normalization + derivation events) inside the caller's transaction.
+- Every stored version has exactly one current derivation. :func:`derive_missing`
+  creates it where a crash or a rebuild left none, from the bytes in the store.
+- :func:`reclean` re-runs the current cleaner; only when its output differs
+  is a new derivation recorded and made current, the old one kept as superseded.
+- :func:`rederive_drift` re-runs the recorded cleaner (when it is the one this
+  build carries) and reports differences, changing nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from .archive import Archive
+from .catalog import (
+    DerivationRecord,
+    Document,
+    PassageRecord,
+    RemovalRecord,
+    Version,
+    new_event,
+    utcnow,
+)
+from .clean import CLEANER_VERSION, rules_digest
+from .passages import Derivation, derive, passage_id
+
+log = logging.getLogger(__name__)
+
+
+def record(s: Session, version: Version, name: str, d: Derivation) -> DerivationRecord:
+    """Store ``d`` as the current derivation of ``version`` (older ones are superseded)."""
+    now = utcnow()
+    number = (
+        s.scalar(
+            select(func.max(DerivationRecord.number)).where(
+                DerivationRecord.version_id == version.id
+            )
+        )
+        or 0
+    ) + 1
+    s.execute(
+        update(DerivationRecord)
+        .where(DerivationRecord.version_id == version.id, DerivationRecord.current.is_(True))
+        .values(current=False, superseded_at=now)
+    )
+    rec = DerivationRecord(
+        version_id=version.id,
+        number=number,
+        cleaner_name=d.cleaner_name,
+        cleaner_version=d.cleaner_version,
+        rules_digest=d.rules_digest,
+        normalisation=d.normalisation,
+        encoding=d.codec,
+        status=d.status,
+        detail=d.detail,
+        title=d.title,
+        output_sha256=d.output_sha256,
+        created_at=now,
+        current=True,
+    )
+    s.add(rec)
+    s.flush()
+    if d.passages:
+        s.execute(
+            insert(PassageRecord),
+            [
+                {
+                    "derivation_id": rec.id,
+                    "passage_id": passage_id(name, version.number, p.ordinal),
+                    "ordinal": p.ordinal,
+                    "kind": p.kind,
+                    "text": p.text,
+                    "sha256": p.sha256,
+                    "raw_start": p.raw_start,
+                    "raw_end": p.raw_end,
+                }
+                for p in d.passages
+            ],
+        )
+    if d.removals:
+        s.execute(
+            insert(RemovalRecord),
+            [
+                {
+                    "derivation_id": rec.id,
+                    "ordinal": r.ordinal,
+                    "text": r.text,
+                    "rule": r.rule,
+                    "reason": r.reason,
+                    "raw_start": r.raw_start,
+                    "raw_end": r.raw_end,
+                }
+                for r in d.removals
+            ],
+        )
+    decoded = (
+        f"decoded as {d.encoding_label}"
+        if d.status == "text"
+        else f"no text ({d.status}: {d.detail})"
+    )
+    s.add(
+        new_event(
+            "normalization",
+            f"{decoded}; normalisation {d.normalisation.split(':')[0]}",
+            outcome="success" if d.status == "text" else "warning",
+            document=name,
+            version=version.number,
+            when=now,
+        )
+    )
+    s.add(
+        new_event(
+            "derivation",
+            f"derivation {number} by {d.cleaner_name} {d.cleaner_version} ({d.rules_digest[:23]}...): "
+            f"{len(d.passages)} passage(s), {len(d.removals)} line(s) removed, output {d.output_sha256[:23]}...",
+            document=name,
+            version=version.number,
+            when=now,
+        )
+    )
+    return rec
+
+
+def current_derivation(s: Session, version_id: int) -> DerivationRecord | None:
+    return s.scalars(
+        select(DerivationRecord).where(
+            DerivationRecord.version_id == version_id, DerivationRecord.current.is_(True)
+        )
+    ).one_or_none()
+
+
+def stored_signature(s: Session, rec: DerivationRecord) -> tuple[object, ...]:
+    """The signature (see :meth:`Derivation.signature`) of a stored derivation."""
+    passages = s.execute(
+        select(
+            PassageRecord.kind, PassageRecord.text, PassageRecord.raw_start, PassageRecord.raw_end
+        )
+        .where(PassageRecord.derivation_id == rec.id)
+        .order_by(PassageRecord.ordinal)
+    ).all()
+    removals = s.execute(
+        select(RemovalRecord.rule, RemovalRecord.raw_start, RemovalRecord.raw_end)
+        .where(RemovalRecord.derivation_id == rec.id)
+        .order_by(RemovalRecord.ordinal)
+    ).all()
+    return (
+        rec.status,
+        rec.encoding,
+        tuple(tuple(row) for row in passages),
+        tuple(tuple(row) for row in removals),
+    )
+
+
+def derive_missing(
+    archive: Archive, s: Session, *, reason: str, only: list[tuple[Version, str]] | None = None
+) -> list[tuple[str, int]]:
+    """Give every version without a current derivation one, from the stored bytes.
+
+    ``only`` restricts the work to versions just added (the ingest fast path)."""
+    if only is not None:
+        rows = list(only)
+    else:
+        rows = [
+            (v, n)
+            for v, n in s.execute(
+                select(Version, Document.name)
+                .join(Document, Document.id == Version.document_id)
+                .outerjoin(
+                    DerivationRecord,
+                    (DerivationRecord.version_id == Version.id)
+                    & DerivationRecord.current.is_(True),
+                )
+                .where(DerivationRecord.id.is_(None))
+                .order_by(Document.name, Version.number)
+            ).all()
+        ]
+    done = []
+    for version, name in rows:
+        raw = archive.read_bytes(name, version.number)
+        record(s, version, name, derive(raw))
+        done.append((name, version.number))
+    if done:
+        log.info("derived %d version(s) (%s)", len(done), reason)
+    return done
+
+
+@dataclass
+class RecleanReport:
+    checked: int = 0
+    changed: list[tuple[str, int, int]] = field(default_factory=list)
+    """(document, version, new derivation number) for every version whose output changed."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "changed": [{"document": d, "version": v, "derivation": n} for d, v, n in self.changed],
+        }
+
+
+def _versions(s: Session, names: Iterable[str] | None) -> list[tuple[Version, str]]:
+    query = select(Version, Document.name).join(Document).order_by(Document.name, Version.number)
+    if names is not None:
+        query = query.where(Document.name.in_(list(names)))
+    return [(v, n) for v, n in s.execute(query).all()]
+
+
+def reclean(
+    archive: Archive,
+    names: list[str] | None = None,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> RecleanReport:
+    """Re-run the current cleaner over every version (of ``names``); caller holds the lock."""
+    report = RecleanReport()
+    with archive.catalog.session() as s:
+        if names:
+            missing = set(names) - set(
+                s.scalars(select(Document.name).where(Document.name.in_(names)))
+            )
+            if missing:
+                from .errors import DocumentNotFoundError
+
+                raise DocumentNotFoundError(sorted(missing)[0])
+        todo = _versions(s, names)
+        for i, (version, name) in enumerate(todo, 1):
+            report.checked += 1
+            rec = current_derivation(s, version.id)
+            fresh = derive(archive.read_bytes(name, version.number))
+            if rec is None or stored_signature(s, rec) != fresh.signature():
+                new = record(s, version, name, fresh)
+                report.changed.append((name, version.number, new.number))
+            if on_progress is not None:
+                on_progress(i, len(todo))
+        s.add(
+            new_event(
+                "re-derivation",
+                f"reclean with {fresh_cleaner()}: {report.checked} version(s) checked, "
+                f"{len(report.changed)} changed",
+            )
+        )
+    return report
+
+
+def fresh_cleaner() -> str:
+    from .clean import CLEANER_NAME
+
+    return f"{CLEANER_NAME} {CLEANER_VERSION}"
+
+
+@dataclass
+class Drift:
+    document: str
+    version: int
+    kind: str  # "drift" | "unavailable"
+    detail: str
+
+
+def rederive_drift(archive: Archive, raw_of: Callable[[str, int], bytes]) -> list[Drift]:
+    """Re-run the recorded cleaner on the raw bytes of every current derivation; change nothing."""
+    digest = rules_digest()
+    drifts: list[Drift] = []
+    with archive.catalog.session() as s:
+        rows = s.execute(
+            select(DerivationRecord, Version.number, Document.name)
+            .join(Version, Version.id == DerivationRecord.version_id)
+            .join(Document, Document.id == Version.document_id)
+            .where(DerivationRecord.current.is_(True))
+            .order_by(Document.name, Version.number)
+        ).all()
+        for rec, number, name in rows:
+            if rec.cleaner_version != CLEANER_VERSION or rec.rules_digest != digest:
+                drifts.append(
+                    Drift(
+                        name,
+                        number,
+                        "unavailable",
+                        f"recorded {rec.cleaner_name} {rec.cleaner_version} ({rec.rules_digest[:23]}...), this build has {CLEANER_VERSION}",
+                    )
+                )
+                continue
+            fresh = derive(raw_of(name, number))
+            if stored_signature(s, rec) != fresh.signature():
+                drifts.append(
+                    Drift(
+                        name,
+                        number,
+                        "drift",
+                        f"derivation {rec.number} differs from a fresh run of {rec.cleaner_name} {rec.cleaner_version}",
+                    )
+                )
+    return drifts
+
+
+# -- reading derived data -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DerivationView:
+    """The current derivation of one version, as ``show`` and ``explain`` present it."""
+
+    document: str
+    version: int
+    number: int
+    status: str
+    detail: str | None
+    encoding: str | None
+    title: str | None
+    cleaner: str
+    rules_digest: str
+    output_sha256: str
+    passages: list[dict[str, Any]]
+    removed: list[dict[str, Any]]
+
+
+def view(archive: Archive, name: str, number: int | None = None) -> DerivationView | None:
+    """The current derivation of ``name`` v``number`` (default latest), or None if none yet."""
+    version_info = archive.version(name, number)
+    with archive.catalog.session() as s:
+        version = s.scalars(
+            select(Version)
+            .join(Document)
+            .where(Document.name == name, Version.number == version_info.version)
+        ).one()
+        rec = current_derivation(s, version.id)
+        if rec is None:
+            return None
+        passages = [
+            {
+                "passage_id": p.passage_id,
+                "ordinal": p.ordinal,
+                "kind": p.kind,
+                "text": p.text,
+                "sha256": p.sha256,
+                "raw_span": [p.raw_start, p.raw_end],
+            }
+            for p in s.scalars(
+                select(PassageRecord)
+                .where(PassageRecord.derivation_id == rec.id)
+                .order_by(PassageRecord.ordinal)
+            )
+        ]
+        removed = [
+            {
+                "raw_span": [r.raw_start, r.raw_end],
+                "text": r.text,
+                "rule": r.rule,
+                "reason": r.reason,
+            }
+            for r in s.scalars(
+                select(RemovalRecord)
+                .where(RemovalRecord.derivation_id == rec.id)
+                .order_by(RemovalRecord.ordinal)
+            )
+        ]
+        return DerivationView(
+            document=name,
+            version=version_info.version,
+            number=rec.number,
+            status=rec.status,
+            detail=rec.detail,
+            encoding=rec.encoding,
+            title=rec.title,
+            cleaner=f"{rec.cleaner_name} {rec.cleaner_version}",
+            rules_digest=rec.rules_digest,
+            output_sha256=rec.output_sha256,
+            passages=passages,
+            removed=removed,
+        )
+
+
+@dataclass(frozen=True)
+class ExplainedLine:
+    """One raw line and what the recorded derivation did with it."""
+
+    number: int
+    raw_span: tuple[int, int]
+    text: str
+    action: str  # "KEEP" | "DROP" | ""
+    label: str  # passage kind, or rule id
+    reason: str
+
+
+def explain(
+    archive: Archive, name: str, number: int | None = None
+) -> tuple[DerivationView | None, list[ExplainedLine]]:
+    """Every raw line of a version with the recorded decision that covers it."""
+    from .text import decode_as, split_lines
+
+    dv = view(archive, name, number)
+    if dv is None or dv.status != "text" or dv.encoding is None:
+        return dv, []
+    decoded = decode_as(archive.read_bytes(name, dv.version), dv.encoding)
+    spans = split_lines(decoded.text)
+    positions = sorted({p for span in spans for p in span})
+    lookup = dict(zip(positions, decoded.byte_offsets(positions), strict=True))
+    covering: list[tuple[int, int, str, str, str]] = [
+        (p["raw_span"][0], p["raw_span"][1], "KEEP", p["kind"], "") for p in dv.passages
+    ] + [(r["raw_span"][0], r["raw_span"][1], "DROP", r["rule"], r["reason"]) for r in dv.removed]
+    covering.sort()
+    lines = []
+    k = 0
+    for i, (start, end) in enumerate(spans, 1):
+        b_start, b_end = lookup[start], lookup[end]
+        text = decoded.text[start:end]
+        while k < len(covering) and covering[k][1] <= b_start:
+            k += 1
+        action = label = reason = ""
+        if text.strip() and k < len(covering) and covering[k][0] < b_end:
+            _, _, action, label, reason = covering[k]
+        lines.append(ExplainedLine(i, (b_start, b_end), text, action, label, reason))
+    return dv, lines
+
+
+# -- cleaning files outside the archive ----------------------------------------------------------
+
+
+@dataclass
+class CleanedFile:
+    """``provarchive clean`` on one file: its derivation, or why there is none."""
+
+    path: str
+    derivation: Derivation | None
+    error: str | None = None
+    output: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.derivation
+        return {
+            "file": self.path,
+            "status": d.status if d else "failed",
+            "encoding": d.encoding_label if d else None,
+            "title": d.title if d else None,
+            "standfirst": [p.text for p in d.passages if p.kind == "standfirst"] if d else [],
+            "body": [p.text for p in d.body()] if d else [],
+            "passages": [
+                {
+                    "ordinal": p.ordinal,
+                    "kind": p.kind,
+                    "text": p.text,
+                    "sha256": p.sha256,
+                    "raw_span": [p.raw_start, p.raw_end],
+                }
+                for p in (d.passages if d else ())
+            ],
+            "removed": [
+                {
+                    "raw_span": [r.raw_start, r.raw_end],
+                    "text": r.text,
+                    "rule": r.rule,
+                    "reason": r.reason,
+                }
+                for r in (d.removals if d else ())
+            ],
+            "output": self.output,
+            "error": self.error,
+        }
+
+
+def clean_files(files: list[Path], out_dir: Path | None = None) -> list[CleanedFile]:
+    """Clean files without archiving them; with ``out_dir``, write ``out_dir/<file name>``
+    holding the body passages, one per line (no title or standfirst)."""
+    from . import durable
+    from .errors import StorageError
+
+    results = []
+    if out_dir is not None:
+        durable.make_dirs(out_dir)
+    for file in files:
+        try:
+            if not file.is_file():
+                raise (
+                    IsADirectoryError(21, "not a regular file")
+                    if file.exists()
+                    else FileNotFoundError(2, "no such file")
+                )
+            raw = file.read_bytes()
+        except OSError as exc:
+            results.append(CleanedFile(str(file), None, exc.strerror or str(exc)))
+            continue
+        d = derive(raw)
+        item = CleanedFile(str(file), d)
+        if out_dir is not None:
+            target = out_dir / file.name
+            body = "".join(p.text + "\n" for p in d.body())
+            try:
+                target.write_text(body, encoding="utf-8")
+            except OSError as exc:
+                raise StorageError(target, durable.describe_os_error(exc)) from exc
+            item.output = str(target)
+        results.append(item)
+    return results

@@ -1,0 +1,266 @@
+"""Lineage of a passage: seeds file -> stored version -> cleaning run -> passage.
+
+Contract: :func:`lineage` gathers the chain for one passage id from the catalog
+and the store (no writes); :func:`to_json` renders it as plain JSON and
+:func:`to_prov` as a W3C PROV document (built with the ``prov`` package, so
+``prov.model.ProvDocument.deserialize`` reads our PROV-JSON back unchanged).
+
+PROV mapping: the seeds file, the stored version (an OCFL object version) and
+the derivation's clean text are ``prov:Entity``; the ingestion and the cleaning
+run are ``prov:Activity``; provarchive (a ``prov:SoftwareAgent``) and the OCFL
+version's user (a ``prov:Person``) are agents. The passage was derived from the
+clean text and, through its byte span, from the stored version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import select
+
+from .archive import Archive
+from .catalog import DerivationRecord, Document, PassageRecord, Version
+from .config import AGENT
+from .errors import PassageNotFoundError
+from .passages import parse_passage_id
+
+NAMESPACE = "urn:x-provarchive:"
+OCFL_NAMESPACE = "https://ocfl.io/1.1/spec/#"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class SeedLink:
+    document: str
+    source: str
+
+
+@dataclass(frozen=True)
+class VersionLink:
+    object_id: str
+    version: int
+    sha256: str
+    sha512: str
+    size: int
+    ingested_at: str
+    message: str
+    user: str
+    user_address: str | None
+    content_path: str
+    """Path of the content file relative to the OCFL storage root."""
+
+
+@dataclass(frozen=True)
+class DerivationLink:
+    number: int
+    cleaner: str
+    cleaner_version: str
+    rules_digest: str
+    normalisation: str
+    encoding: str | None
+    created_at: str
+    output_sha256: str
+    current: bool
+    superseded_at: str | None
+
+
+@dataclass(frozen=True)
+class PassageLink:
+    passage_id: str
+    ordinal: int
+    kind: str
+    text: str
+    sha256: str
+    raw_span: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Lineage:
+    seed: SeedLink
+    version: VersionLink
+    derivation: DerivationLink
+    passage: PassageLink
+
+
+def lineage(archive: Archive, pid: str, *, derivation: int | None = None) -> Lineage:
+    """The lineage of passage ``pid`` in the current derivation (or derivation N)."""
+    parsed = parse_passage_id(pid)
+    if parsed is None:
+        raise PassageNotFoundError(pid)
+    name, number, ordinal = parsed
+    with archive.catalog.session() as s:
+        query = (
+            select(PassageRecord, DerivationRecord, Version, Document)
+            .join(DerivationRecord, DerivationRecord.id == PassageRecord.derivation_id)
+            .join(Version, Version.id == DerivationRecord.version_id)
+            .join(Document, Document.id == Version.document_id)
+            .where(
+                Document.name == name, Version.number == number, PassageRecord.ordinal == ordinal
+            )
+        )
+        if derivation is None:
+            query = query.where(DerivationRecord.current.is_(True))
+        else:
+            query = query.where(DerivationRecord.number == derivation)
+        row = s.execute(query).first()
+        if row is None:
+            raise PassageNotFoundError(pid)
+        p, d, v, doc = row
+        return Lineage(
+            seed=SeedLink(doc.name, v.source),
+            version=VersionLink(
+                object_id=doc.object_id,
+                version=v.number,
+                sha256=v.sha256,
+                sha512=v.sha512,
+                size=v.size,
+                ingested_at=_iso(v.ingested_at) or "",
+                message=v.message,
+                user=v.user_name,
+                user_address=v.user_address,
+                content_path=f"{doc.object_path}/{v.content_path}",
+            ),
+            derivation=DerivationLink(
+                number=d.number,
+                cleaner=d.cleaner_name,
+                cleaner_version=d.cleaner_version,
+                rules_digest=d.rules_digest,
+                normalisation=d.normalisation,
+                encoding=d.encoding,
+                created_at=_iso(d.created_at) or "",
+                output_sha256=d.output_sha256,
+                current=d.current,
+                superseded_at=_iso(d.superseded_at),
+            ),
+            passage=PassageLink(
+                passage_id=p.passage_id,
+                ordinal=p.ordinal,
+                kind=p.kind,
+                text=p.text,
+                sha256=p.sha256,
+                raw_span=(p.raw_start, p.raw_end),
+            ),
+        )
+
+
+def to_json(lin: Lineage) -> dict[str, Any]:
+    data = asdict(lin)
+    data["passage"]["raw_span"] = list(lin.passage.raw_span)
+    return data
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def to_prov(lin: Lineage) -> Any:
+    """The lineage as a ``prov.model.ProvDocument``."""
+    import prov.model as pm
+
+    doc = pm.ProvDocument()
+    doc.add_namespace("pa", NAMESPACE)
+    doc.add_namespace("ocfl", OCFL_NAMESPACE)
+    v, d, p = lin.version, lin.derivation, lin.passage
+    name = _q(lin.seed.document)
+    seed = doc.entity(
+        f"pa:seed/{name}",
+        {"prov:label": f"seeds file {lin.seed.document}", "pa:source": lin.seed.source},
+    )
+    stored = doc.entity(
+        f"pa:version/{name}/v{v.version}",
+        {
+            "prov:type": "ocfl:object-version",
+            "prov:label": f"{lin.seed.document} v{v.version}",
+            "pa:objectId": v.object_id,
+            "pa:version": v.version,
+            "pa:sha256": v.sha256,
+            "pa:sha512": v.sha512,
+            "pa:size": v.size,
+            "pa:contentPath": v.content_path,
+        },
+    )
+    clean_text = doc.entity(
+        f"pa:derivation/{name}/v{v.version}/d{d.number}",
+        {
+            "prov:label": f"clean text of {lin.seed.document} v{v.version} (derivation {d.number})",
+            "pa:outputSha256": d.output_sha256,
+            "pa:normalisation": d.normalisation,
+            "pa:encoding": d.encoding or "none",
+            "pa:current": d.current,
+        },
+    )
+    passage = doc.entity(
+        f"pa:passage/{_q(p.passage_id)}",
+        {
+            "prov:label": p.passage_id,
+            "prov:value": p.text,
+            "pa:kind": p.kind,
+            "pa:sha256": p.sha256,
+            "pa:rawStart": p.raw_span[0],
+            "pa:rawEnd": p.raw_span[1],
+        },
+    )
+    ingested = datetime.fromisoformat(v.ingested_at.replace("Z", "+00:00"))
+    cleaned = datetime.fromisoformat(d.created_at.replace("Z", "+00:00"))
+    ingest = doc.activity(
+        f"pa:ingest/{name}/v{v.version}", ingested, ingested, {"prov:label": v.message}
+    )
+    cleaning = doc.activity(
+        f"pa:clean/{name}/v{v.version}/d{d.number}",
+        cleaned,
+        cleaned,
+        {"prov:label": f"{d.cleaner} {d.cleaner_version}", "pa:rulesDigest": d.rules_digest},
+    )
+    software = doc.agent(
+        f"pa:agent/{_q(AGENT)}",
+        {"prov:type": "prov:SoftwareAgent", "prov:label": AGENT},
+    )
+    cleaner = doc.agent(
+        f"pa:cleaner/{_q(d.cleaner)}/{_q(d.cleaner_version)}",
+        {"prov:type": "prov:SoftwareAgent", "prov:label": f"{d.cleaner} {d.cleaner_version}"},
+    )
+    person_attrs: dict[str, Any] = {"prov:type": "prov:Person", "prov:label": v.user}
+    if v.user_address:
+        person_attrs["pa:address"] = v.user_address
+    person = doc.agent(f"pa:user/{_q(v.user)}", person_attrs)
+    doc.used(ingest, seed)
+    doc.wasGeneratedBy(stored, ingest, ingested)
+    doc.wasDerivedFrom(stored, seed, ingest)
+    doc.wasAssociatedWith(ingest, person)
+    doc.wasAssociatedWith(ingest, software)
+    doc.used(cleaning, stored)
+    doc.wasGeneratedBy(clean_text, cleaning, cleaned)
+    doc.wasDerivedFrom(clean_text, stored, cleaning)
+    doc.wasAssociatedWith(cleaning, cleaner)
+    doc.wasDerivedFrom(passage, clean_text)
+    doc.wasDerivedFrom(
+        passage, stored, other_attributes={"pa:rawStart": p.raw_span[0], "pa:rawEnd": p.raw_span[1]}
+    )
+    return doc
+
+
+def to_text(lin: Lineage) -> str:
+    v, d, p = lin.version, lin.derivation, lin.passage
+    state = "current" if d.current else f"superseded {d.superseded_at}"
+    return "\n".join(
+        [
+            f"seeds file   {lin.seed.source}",
+            f"  -> stored  {lin.seed.document} v{v.version}, ingested {v.ingested_at} by {v.user}",
+            f"             object {v.object_id}",
+            f"             ocfl/{v.content_path}",
+            f"             sha256 {v.sha256}",
+            f"             sha512 {v.sha512}",
+            f"  -> cleaned derivation {d.number} ({state}) by {d.cleaner} {d.cleaner_version}",
+            f"             rules {d.rules_digest}",
+            f"             decoded as {d.encoding or 'none'}; output {d.output_sha256}",
+            f"  -> passage {p.passage_id} ({p.kind}), bytes [{p.raw_span[0]}, {p.raw_span[1]})",
+            f"             sha256 {p.sha256}",
+            f"             {p.text}",
+        ]
+    )
