@@ -149,6 +149,11 @@ class Archive:
                 with self.catalog.session() as s:
                     s.add(new_event("creation", f"storage root created at {self.store.root}"))
             yield repairs
+            # Whatever the command changed in the catalog reaches the index before
+            # the lock is released (a no-op when the command synced already).
+            from .search import sync_index
+
+            sync_index(self)
 
     def recover(self) -> list[Repair]:
         """Repair what an interrupted writer left. Caller holds the writer lock."""
@@ -173,10 +178,16 @@ class Archive:
                     Repair("catalog-completed", name, f"v{number} recorded from the store")
                 )
         from .derivations import derive_missing
+        from .search import sync_index
 
         with self.catalog.session() as s:
             for name, number in derive_missing(self, s, reason="recovery"):
                 repairs.append(Repair("derivation-completed", name, f"v{number} cleaned"))
+        synced = sync_index(self)
+        if synced.recreated:
+            repairs.append(Repair("index-recreated", None, f"the index was {synced.recreated}"))
+        elif synced.versions:
+            repairs.append(Repair("index-caught-up", None, f"{synced.versions} version(s) indexed"))
         if repairs:
             with self.catalog.session() as s:
                 for r in repairs:

@@ -136,6 +136,9 @@ class DerivationRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     current: Mapped[bool] = mapped_column(Boolean, index=True)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    indexed: Mapped[str | None] = mapped_column(String(8))
+    """What the search index last committed for this derivation: None (nothing),
+    "current" or "old" (indexed with the current-version flag set or not)."""
 
     version: Mapped[Version] = relationship(back_populates="derivations")
 

@@ -15,6 +15,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -129,25 +130,53 @@ def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
+class _Bar:
+    """A rich progress bar on stderr, fed by the library's progress callbacks.
+
+    ``stage(label, done, total)`` matches every ``on_progress`` signature we use:
+    a new label or total starts a new bar. Silent when stderr is not a terminal."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.task: Any = None
+        self.key: tuple[str, int] | None = None
+
+    def stage(self, label: str, done: int, total: int) -> None:
+        if self.progress is None:
+            return
+        if self.key != (label, total):
+            if self.task is not None:
+                self.progress.remove_task(self.task)
+            self.task = self.progress.add_task(label, total=total)
+            self.key = (label, total)
+        self.progress.update(self.task, completed=done)
+
+    def counter(self, label: str, total: int) -> Callable[..., None]:
+        """A callback that advances one step per call (for per-item callbacks)."""
+        done = [0]
+
+        def step(*_args: Any) -> None:
+            done[0] += 1
+            self.stage(label, done[0], total)
+
+        return step
+
+
 @contextmanager
-def _progress(
-    enabled: bool, label: str
-) -> Iterator[tuple[Callable[[int], None], Callable[[], None]]]:
-    """(set_total, advance) callbacks driving a rich progress bar on stderr."""
+def _progress(enabled: bool) -> Iterator[_Bar]:
     if not enabled or not err.is_terminal:
-        yield (lambda total: None), (lambda: None)
+        yield _Bar(None)
         return
     progress = Progress(
-        TextColumn(label),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=err,
         transient=True,
     )
-    task = progress.add_task(label, total=None)
     with progress:
-        yield (lambda total: progress.update(task, total=total)), (lambda: progress.advance(task))
+        yield _Bar(progress)
 
 
 # -- init / ingest / add ------------------------------------------------------------------------
@@ -227,13 +256,19 @@ def ingest_cmd(
     """Archive the seeds folder: new files, and new versions of changed files."""
     from .ingest import ingest
 
-    with _archive(ctx) as archive, _progress(not as_json, "Ingesting") as (set_total, advance):
+    with _archive(ctx) as archive, _progress(not as_json) as bar:
+        step: dict[str, Callable[..., None]] = {}
+
+        def on_start(total: int) -> None:
+            step["file"] = bar.counter("Ingesting", total)
+
         report = ingest(
             archive,
             paths or None,
             on_wait=_on_wait,
-            on_start=set_total,
-            on_result=lambda _r: advance(),
+            on_start=on_start,
+            on_result=lambda r: step["file"](r),
+            on_index=lambda done, total: bar.stage("Indexing", done, total),
         )
     _render_ingest(report, as_json)
 
@@ -579,17 +614,11 @@ def reclean_cmd(
         archive.require()
         with (
             archive.writer("reclean", on_wait=_on_wait),
-            _progress(not as_json, "Re-cleaning") as (set_total, advance),
+            _progress(not as_json) as bar,
         ):
-            last = {"total": -1}
-
-            def on_progress(done: int, total: int) -> None:
-                if total != last["total"]:
-                    last["total"] = total
-                    set_total(total)
-                advance()
-
-            report = reclean(archive, names or None, on_progress=on_progress)
+            report = reclean(
+                archive, names or None, on_progress=lambda d, t: bar.stage("Re-cleaning", d, t)
+            )
     if as_json:
         _print_json(report.to_json())
         return
@@ -598,6 +627,110 @@ def reclean_cmd(
             f"{escape(doc)} v{ver}: new derivation {number} (the old one is kept, superseded)"
         )
     out.print(f"Re-cleaned {report.checked} version(s): {len(report.changed)} changed.")
+
+
+# -- search ------------------------------------------------------------------------------------
+
+
+def _parse_when(value: str | None, option: str, end_of_day: bool) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD or ISO 8601)", param_hint=option
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if end_of_day and len(value) == 10:
+        when = when + timedelta(days=1) - timedelta(microseconds=1)
+    return when
+
+
+@command("search")
+def search_cmd(
+    ctx: typer.Context,
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='Whoosh query: words, "phrases", AND/OR/NOT, prefix*, fuzzy~, kind:title.'
+        ),
+    ],
+    document: Annotated[str | None, typer.Option("--document", help="Only this document.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="title, standfirst or body.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Ingested on or after (YYYY-MM-DD or ISO 8601).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Ingested on or before (YYYY-MM-DD or ISO 8601).")
+    ] = None,
+    all_versions: Annotated[
+        bool, typer.Option("--all-versions", help="Also search earlier versions.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Number of hits to show.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Full-text search; every hit cites document, version, digest and raw byte span."""
+    from .search import search
+
+    if kind is not None and kind not in ("title", "standfirst", "body"):
+        raise typer.BadParameter("use title, standfirst or body", param_hint="--kind")
+    with _archive(ctx) as archive:
+        archive.require()
+        results = search(
+            archive,
+            query,
+            document=document,
+            kind=kind,
+            since=_parse_when(since, "--since", False),
+            until=_parse_when(until, "--until", True),
+            all_versions=all_versions,
+            limit=limit,
+        )
+    if as_json:
+        _print_json(results.to_json())
+        return
+    if not results.hits:
+        out.print(f"No hits for {escape(query)!s}.")
+        return
+    out.print(f"{results.total} hit(s) for [bold]{escape(query)}[/], showing {len(results.hits)}:")
+    for rank, h in enumerate(results.hits, 1):
+        flag = "" if h.current else " [yellow](earlier version)[/]"
+        out.print(
+            f"\n[bold]{rank}.[/] [cyan]{escape(h.document)}[/] v{h.version} #{h.ordinal} ({h.kind}){flag}  "
+            f"score {h.score:.2f}  sha256 {h.sha256[:12]}…  bytes [{h.raw_span[0]}, {h.raw_span[1]})"
+        )
+        out.print("   " + _bold_marks(h.snippet))
+        out.print(f"   [dim]cite: {escape(h.passage_id)}[/]")
+
+
+def _bold_marks(snippet: str) -> str:
+    """``**term**`` marks from the index as rich bold, everything else escaped."""
+    parts = snippet.split("**")
+    return "".join(
+        f"[bold yellow]{escape(p)}[/]" if i % 2 else escape(p) for i, p in enumerate(parts)
+    )
+
+
+@command("reindex")
+def reindex_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Rebuild the search index from the catalog."""
+    from .search import reindex
+
+    with _archive(ctx) as archive:
+        archive.require()
+        with archive.writer("reindex", on_wait=_on_wait), _progress(not as_json) as bar:
+            report = reindex(archive, on_progress=lambda d, t: bar.stage("Indexing", d, t))
+    if as_json:
+        _print_json({"versions": report.versions, "passages": report.passages})
+    else:
+        out.print(
+            f"Search index rebuilt: {report.versions} version(s), {report.passages} passage(s)."
+        )
 
 
 # -- verify / rebuild ----------------------------------------------------------------------------
@@ -623,17 +756,13 @@ def verify_cmd(
     """Check fixity of every stored byte and the consistency of catalog and seeds."""
     from .verify import verify
 
-    with _archive(ctx) as archive, _progress(not as_json, "Verifying") as (set_total, advance):
-        last = {"stage": ""}
-
-        def on_progress(stage: str, done: int, total: int) -> None:
-            if stage != last["stage"]:
-                last["stage"] = stage
-                set_total(total)
-            advance()
-
+    with _archive(ctx) as archive, _progress(not as_json) as bar:
         report = verify(
-            archive, full=full, check_seeds=not no_seeds, rederive=rederive, on_progress=on_progress
+            archive,
+            full=full,
+            check_seeds=not no_seeds,
+            rederive=rederive,
+            on_progress=lambda stage, d, t: bar.stage(f"Verifying {stage}", d, t),
         )
     if as_json:
         _print_json(report.to_json())

@@ -96,6 +96,10 @@ FINDING_TYPES: dict[str, tuple[str, str]] = {
         ERROR,
         "a search index entry's text or digest differs from the catalog",
     ),
+    "INDEX_BEHIND": (
+        WARNING,
+        "the search index is behind the catalog; the next writing command catches it up",
+    ),
     # seeds folder drift
     "SEED_NEW": (INFO, "a file in the seeds folder is not archived yet"),
     "SEED_CHANGED": (WARNING, "a file in the seeds folder changed since its last archived version"),

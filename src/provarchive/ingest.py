@@ -494,8 +494,9 @@ def ingest(
     on_wait: Callable[[str | None], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     on_result: ProgressCallback | None = None,
+    on_index: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
-    """Archive the seeds folder (or the given paths inside it)."""
+    """Archive the seeds folder (or the given paths inside it), then index what changed."""
     config = archive.config
     seeds_display = str(config.seeds).rstrip("/") or "."
     report = IngestReport()
@@ -528,6 +529,9 @@ def ingest(
             on_result=on_result,
         )
         report.results.extend(ingestor.run(seeds))
+        from .search import sync_index
+
+        sync_index(archive, on_progress=on_index)
     return report
 
 

@@ -9,6 +9,9 @@ Contract:
   and every content file re-hashed (sha512 + sha256 in one read) against the
   manifest and fixity block.
 - Catalog against store: documents, versions, digests and paths both ways.
+- Derived data: every passage's digest and byte span, every derivation's
+  output digest; the search index against the catalog (missing, extra, stale,
+  altered entries); with ``rederive``, a fresh run of the recorded cleaner.
 - Seeds folder drift (new, changed, missing files) from a git-style stat cache:
   only files whose stat changed are hashed (``full=True`` hashes all).
 - A concurrent writer is tolerated: an inventory caught between its two atomic
@@ -125,6 +128,19 @@ def verify(
         if on_progress is not None:
             on_progress("objects", i, len(dirs))
     _cross_check(ctx)
+    if ctx.catalog is not None:
+        from .search import audit_index
+
+        # Entries left over for a document whose catalog rows are missing are a
+        # consequence of that finding, not a second problem: report the cause once.
+        explained = {
+            f.document
+            for f in ctx.findings
+            if f.code in ("CATALOG_DOCUMENT_MISSING", "CATALOG_VERSION_MISSING", "DERIVATION_MISSING")
+        }
+        ctx.findings.extend(
+            f for f in audit_index(archive) if not (f.code == "INDEX_ENTRY_EXTRA" and f.document in explained)
+        )
     if rederive and ctx.catalog is not None:
         _check_rederive(ctx)
     if check_seeds:

@@ -1,0 +1,327 @@
+"""The passage search index, on Whoosh (the ``whoosh3`` distribution, pinned).
+
+Contract: this is the only module that imports Whoosh. It offers a small
+interface that another engine could implement beside it:
+
+- :meth:`PassageIndex.writing` yields an :class:`IndexWriter` whose
+  :meth:`~IndexWriter.replace_version` / :meth:`~IndexWriter.delete_version`
+  change the entries of one document version; the writer commits once on
+  success and cancels on any error (never one commit per passage).
+- :meth:`PassageIndex.search` runs a Whoosh query-language query with filters
+  and returns hits carrying everything needed to cite them.
+- :meth:`PassageIndex.entries` iterates the stored entries (for the audit).
+
+Whoosh errors become :class:`~provarchive.errors.SearchIndexError`. Whoosh
+never fsyncs: the catalog is the truth and the index is rebuilt or caught up
+from it (:mod:`provarchive.search`), so nothing here needs to be durable.
+
+Analysis: NFKC normalisation, lower-casing, accent folding (``resume`` finds
+``résumé``), English (Porter) stemming (``labourer`` finds ``labourers``), and
+CJK characters indexed one by one with positions, so ``東京`` is a phrase of
+two characters and two-character queries work in Chinese and Japanese. Titles
+are indexed in a second, boosted field, and ranking is BM25F.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from whoosh import analysis, fields, index, qparser, query, scoring
+from whoosh.highlight import ContextFragmenter, Formatter, get_text
+from whoosh.support.charset import accent_map
+
+from .errors import QueryError, SearchIndexError
+
+log = logging.getLogger(__name__)
+
+INDEX_NAME = "passages"
+WRITER_LIMIT_MB = 256
+TITLE_BOOST = 2.0
+
+
+def analyzer() -> analysis.Analyzer:
+    return (
+        analysis.NormalizingRegexTokenizer("NFKC")
+        | analysis.LowercaseFilter()
+        | analysis.CJKFilter()
+        | analysis.CharsetFilter(accent_map)
+        | analysis.StemFilter(lang="en", cachesize=50000)
+    )
+
+
+def schema() -> fields.Schema:
+    """The one index schema (bump :data:`SCHEMA_VERSION` on any change)."""
+    text_analyzer = analyzer()
+    return fields.Schema(
+        passage_id=fields.ID(unique=True, stored=True),
+        version_key=fields.ID(),
+        document=fields.ID(stored=True),
+        version=fields.NUMERIC(int, stored=True),
+        ordinal=fields.NUMERIC(int, stored=True),
+        kind=fields.ID(stored=True),
+        text=fields.TEXT(analyzer=text_analyzer, stored=True, multitoken_query="phrase"),
+        title=fields.TEXT(
+            analyzer=text_analyzer, multitoken_query="phrase", field_boost=TITLE_BOOST
+        ),
+        passage_sha256=fields.ID(stored=True),
+        raw_sha256=fields.STORED(),
+        raw_start=fields.STORED(),
+        raw_end=fields.STORED(),
+        ingested=fields.DATETIME(stored=True),
+        current=fields.BOOLEAN(stored=True),
+    )
+
+
+SCHEMA_VERSION = 1
+
+
+def version_key(document: str, version: int) -> str:
+    return f"{document}@v{version}"
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One passage as the index holds it."""
+
+    passage_id: str
+    document: str
+    version: int
+    ordinal: int
+    kind: str
+    text: str
+    passage_sha256: str
+    raw_sha256: str
+    raw_start: int
+    raw_end: int
+    ingested: datetime
+    current: bool
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage_id: str
+    document: str
+    version: int
+    ordinal: int
+    kind: str
+    score: float
+    text: str
+    snippet: str
+    sha256: str
+    raw_span: tuple[int, int]
+    current: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "passage_id": self.passage_id,
+            "document": self.document,
+            "version": self.version,
+            "ordinal": self.ordinal,
+            "kind": self.kind,
+            "score": round(self.score, 4),
+            "text": self.text,
+            "snippet": self.snippet,
+            "sha256": self.sha256,
+            "raw_span": list(self.raw_span),
+        }
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    total: int
+    hits: list[Hit]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"query": self.query, "total": self.total, "hits": [h.to_json() for h in self.hits]}
+
+
+class MarkFormatter(Formatter):
+    """Marks matched terms as ``**term**`` (readable as plain text and in JSON)."""
+
+    between = " … "
+
+    def format_token(self, text: str, token: Any, replace: bool = False) -> str:
+        return f"**{get_text(text, token, replace)}**"
+
+
+class IndexWriter:
+    """Changes to the index, committed together by :meth:`PassageIndex.writing`."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+        self.changed = 0
+
+    def delete_version(self, document: str, version: int) -> None:
+        self._writer.delete_by_term("version_key", version_key(document, version))
+        self.changed += 1
+
+    def replace_version(self, document: str, version: int, entries: Iterable[IndexEntry]) -> None:
+        """Make the index hold exactly ``entries`` for this version."""
+        self.delete_version(document, version)
+        key = version_key(document, version)
+        for e in entries:
+            self._writer.add_document(
+                passage_id=e.passage_id,
+                version_key=key,
+                document=e.document,
+                version=e.version,
+                ordinal=e.ordinal,
+                kind=e.kind,
+                text=e.text,
+                title=e.text if e.kind == "title" else "",
+                passage_sha256=e.passage_sha256,
+                raw_sha256=e.raw_sha256,
+                raw_start=e.raw_start,
+                raw_end=e.raw_end,
+                ingested=e.ingested.replace(tzinfo=None),
+                current=e.current,
+            )
+
+
+@contextlib.contextmanager
+def _whoosh_errors(path: Path, action: str) -> Iterator[None]:
+    try:
+        yield
+    except (SearchIndexError, QueryError):
+        raise
+    except Exception as exc:  # Whoosh raises many unrelated types (struct, EOF, index errors)
+        raise SearchIndexError(
+            f"cannot {action} the search index at {path}: {exc.__class__.__name__}: {exc}"
+        ) from exc
+
+
+class PassageIndex:
+    """The Whoosh index in ``path`` (created on first write)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def exists(self) -> bool:
+        """An index was created here (it may still be unreadable: opening tells)."""
+        return self.path.is_dir() and any(self.path.glob(f"_{INDEX_NAME}_*.toc"))
+
+    def _open(self) -> Any:
+        if not self.exists():
+            raise SearchIndexError(f"no search index at {self.path} (run 'provarchive reindex')")
+        with _whoosh_errors(self.path, "open"):
+            return index.open_dir(str(self.path), indexname=INDEX_NAME)
+
+    def create(self) -> None:
+        """Create an empty index, replacing whatever is at ``path``."""
+        with _whoosh_errors(self.path, "create"):
+            if self.path.exists():
+                shutil.rmtree(self.path)
+            self.path.mkdir(parents=True)
+            index.create_in(str(self.path), schema(), indexname=INDEX_NAME)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[IndexWriter]:
+        """One Whoosh writer; commit on success (merging small segments), cancel on error."""
+        ix = self._open()
+        with _whoosh_errors(self.path, "write"):
+            writer = ix.writer(limitmb=WRITER_LIMIT_MB, timeout=30.0)
+        wrapped = IndexWriter(writer)
+        try:
+            yield wrapped
+        except BaseException:
+            with contextlib.suppress(Exception):
+                writer.cancel()
+            raise
+        with _whoosh_errors(self.path, "commit"):
+            writer.commit()
+        ix.close()
+
+    def doc_count(self) -> int:
+        ix = self._open()
+        with _whoosh_errors(self.path, "read"):
+            try:
+                return int(ix.doc_count())
+            finally:
+                ix.close()
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        """The stored fields of every entry."""
+        ix = self._open()
+        with _whoosh_errors(self.path, "read"), ix.searcher() as searcher:
+            for fields_ in searcher.all_stored_fields():
+                yield dict(fields_)
+        ix.close()
+
+    def search(
+        self,
+        text: str,
+        *,
+        document: str | None = None,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        all_versions: bool = False,
+        limit: int = 10,
+    ) -> SearchResults:
+        """Ranked hits for a Whoosh query-language query; snippets only for the hits shown."""
+        if not text.strip():
+            raise QueryError(text, "the query is empty")
+        ix = self._open()
+        try:
+            parser = qparser.MultifieldParser(["text", "title"], ix.schema)
+            parser.add_plugin(qparser.FuzzyTermPlugin())
+            with _whoosh_errors(self.path, "parse a query for"):
+                parsed = parser.parse(text)
+            if parsed is query.NullQuery:
+                raise QueryError(
+                    text, "nothing searchable in it (check quotes, brackets and operators)"
+                )
+            filters: list[Any] = []
+            if not all_versions:
+                filters.append(query.Term("current", True))
+            if document is not None:
+                filters.append(query.Term("document", document))
+            if kind is not None:
+                filters.append(query.Term("kind", kind))
+            if since is not None or until is not None:
+                filters.append(
+                    query.DateRange(
+                        "ingested",
+                        since.replace(tzinfo=None) if since else None,
+                        until.replace(tzinfo=None) if until else None,
+                    )
+                )
+            flt = query.And(filters) if filters else None
+            with (
+                _whoosh_errors(self.path, "search"),
+                ix.searcher(weighting=scoring.BM25F()) as searcher,
+            ):
+                results = searcher.search(parsed, filter=flt, limit=max(limit, 1))
+                results.fragmenter = ContextFragmenter(maxchars=200, surround=60)
+                results.formatter = MarkFormatter()
+                hits = []
+                for hit in results[:limit]:
+                    stored = hit.fields()
+                    snippet = hit.highlights("text", top=2) or stored["text"][:200]
+                    hits.append(
+                        Hit(
+                            passage_id=stored["passage_id"],
+                            document=stored["document"],
+                            version=stored["version"],
+                            ordinal=stored["ordinal"],
+                            kind=stored["kind"],
+                            score=float(hit.score or 0.0),
+                            text=stored["text"],
+                            snippet=snippet,
+                            sha256=stored["raw_sha256"],
+                            raw_span=(stored["raw_start"], stored["raw_end"]),
+                            current=stored["current"],
+                        )
+                    )
+                total = len(results)
+            return SearchResults(text, total, hits)
+        finally:
+            ix.close()

@@ -1,0 +1,231 @@
+"""Search: citations, versions, analysis, filters, and the index audit in verify."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from whoosh import index as whoosh_index
+
+from provarchive import Archive, ingest, verify
+from provarchive.errors import QueryError, SearchIndexError
+from provarchive.index import INDEX_NAME
+from provarchive.search import reindex, search, sync_index
+
+from .conftest import SEED_NAME
+
+
+@pytest.fixture
+def seeded_archive(archive: Archive, seeded: Path) -> Archive:
+    ingest(archive)
+    return archive
+
+
+def test_acceptance_seed_phrase_cites_bytes_and_digest(cli, seeded: Path, seed_bytes: bytes) -> None:
+    cli("ingest")
+    doc = json.loads(cli("search", '"Go Myong-hyun"', "--json").stdout)
+    assert doc["query"] == '"Go Myong-hyun"' and doc["total"] >= 1
+    top = doc["hits"][0]
+    assert set(top) == {"passage_id", "document", "version", "ordinal", "kind", "score", "text", "snippet", "sha256", "raw_span"}
+    assert top["document"] == SEED_NAME and top["version"] == 1
+    raw = cli("cat", SEED_NAME).stdout_bytes
+    start, end = top["raw_span"]
+    assert b"Go Myong-hyun" in raw[start:end]
+    assert top["sha256"] == hashlib.sha256(seed_bytes).hexdigest()
+    assert "**Go**" in top["snippet"]
+
+
+@pytest.mark.parametrize("query", ["Advertisement", '"SCMP Pictures"', '"Reading Time"', '"trust SCMP"'])
+def test_boilerplate_is_not_searchable(seeded_archive: Archive, query: str) -> None:
+    assert search(seeded_archive, query).total == 0
+
+
+def test_title_word_is_found_and_titles_rank_first(seeded_archive: Archive) -> None:
+    results = search(seeded_archive, "mystery")
+    assert results.hits[0].kind == "title"
+    assert search(seeded_archive, "kind:title").hits[0].kind == "title"
+    labourers = search(seeded_archive, "labourers", limit=20)
+    assert labourers.hits[0].kind == "title"  # boosted: the title also says labourers
+
+
+def test_new_version_old_word_only_with_all_versions(seeded_archive: Archive, seeded: Path, seed_bytes: bytes) -> None:
+    (seeded / SEED_NAME).write_bytes(seed_bytes.replace(b"Siberia", b"Vladivostok"))
+    ingest(seeded_archive)
+    assert search(seeded_archive, "Siberia").total == 0
+    old = search(seeded_archive, "Siberia", all_versions=True)
+    assert [(h.version, h.current) for h in old.hits] == [(1, False)]
+    new = search(seeded_archive, "Vladivostok", all_versions=True)
+    assert [(h.version, h.current) for h in new.hits] == [(2, True)]
+    assert search(seeded_archive, "Vladivostok").hits[0].version == 2
+    v2 = hashlib.sha256(seed_bytes.replace(b"Siberia", b"Vladivostok")).hexdigest()
+    assert new.hits[0].sha256 == v2 and old.hits[0].sha256 == hashlib.sha256(seed_bytes).hexdigest()
+
+
+def test_japanese_two_character_query(archive: Archive, seeds: Path) -> None:
+    shutil.copy(Path(__file__).parent / "data" / "pages" / "ja.txt", seeds / "tokyo.txt")
+    ingest(archive)
+    hits = search(archive, "東京").hits
+    assert hits and hits[0].document == "tokyo.txt"
+    assert search(archive, "防災").total >= 1
+    assert search(archive, "京東").total == 0  # characters in the wrong order are no phrase
+
+
+def test_accent_folding_and_stemming(archive: Archive, seeds: Path) -> None:
+    (seeds / "cv.txt").write_text(
+        "Her résumé listed three years as a farm labourer in the north of the country.\n"
+        "The Café Müller reopened on Tuesday after a long renovation of its old rooms.\n",
+        encoding="utf-8",
+    )
+    ingest(archive)
+    assert search(archive, "resume").total == 1
+    assert search(archive, "labourers").total == 1
+    assert search(archive, "cafe muller").total == 1
+    assert search(archive, "renov*").total == 1
+    assert search(archive, "mulller~").total == 1  # one edit from "muller"
+
+
+def test_filters(archive: Archive, seeds: Path) -> None:
+    (seeds / "a.txt").write_text("The harbour froze over during the coldest night of the winter season.\n")
+    (seeds / "b.txt").write_text("The harbour master said the ice would last for at least another week.\n")
+    ingest(archive)
+    assert search(archive, "harbour").total == 2
+    assert [h.document for h in search(archive, "harbour", document="b.txt").hits] == ["b.txt"]
+    assert search(archive, "harbour", kind="title").total == 0
+    assert len(search(archive, "harbour", limit=1).hits) == 1
+    now = datetime.now(UTC)
+    assert search(archive, "harbour", since=now - timedelta(hours=1)).total == 2
+    assert search(archive, "harbour", since=now + timedelta(hours=1)).total == 0
+    assert search(archive, "harbour", until=now - timedelta(hours=1)).total == 0
+
+
+@pytest.mark.parametrize("query", ["", "   ", "((", '"'])
+def test_empty_or_unparsable_query(seeded_archive: Archive, query: str) -> None:
+    with pytest.raises(QueryError):
+        search(seeded_archive, query)
+
+
+def test_query_errors_exit_2_without_traceback(cli, seeded: Path) -> None:
+    cli("ingest")
+    result = cli("search", "((")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: bad query '((':")
+    assert "Traceback" not in result.stderr
+    huge = cli("search", "word " * 20000, "--json")
+    assert huge.exit_code == 0 and json.loads(huge.stdout)["total"] == 0
+
+
+# -- the index audit ------------------------------------------------------------------------------
+
+
+def _whoosh(archive: Archive):
+    return whoosh_index.open_dir(str(archive.config.index_dir), indexname=INDEX_NAME)
+
+
+GO = f"{SEED_NAME}@v1#5"
+
+
+def test_clean_index_audits_clean(seeded_archive: Archive) -> None:
+    assert verify(seeded_archive).findings == []
+
+
+def test_INDEX_MISSING_and_reindex_restores(cli, seeded: Path, tmp_path: Path) -> None:
+    cli("ingest")
+    shutil.rmtree(tmp_path / "archive" / "index")
+    result = cli("verify", "--json")
+    assert result.exit_code == 1
+    assert [f["code"] for f in json.loads(result.stdout)["findings"]] == ["INDEX_MISSING"]
+    search_result = cli("search", "mystery")
+    assert search_result.exit_code == 8 and "reindex" in search_result.stderr
+    assert cli("reindex").exit_code == 0
+    assert cli("verify").exit_code == 0
+    assert json.loads(cli("search", "mystery", "--json").stdout)["total"] == 1
+
+
+def test_INDEX_UNREADABLE(seeded_archive: Archive) -> None:
+    for f in seeded_archive.config.index_dir.iterdir():
+        if f.suffix == ".toc":
+            f.write_bytes(b"garbage")
+    report = verify(seeded_archive)
+    assert "INDEX_UNREADABLE" in report.codes() and not report.is_ok()
+    with pytest.raises(SearchIndexError):
+        search(seeded_archive, "mystery")
+    ingest(seeded_archive)  # the next writer recreates it
+    assert verify(seeded_archive).is_ok()
+    assert "index-recreated" in [e.detail.split(":")[0] for e in seeded_archive.events() if e.event_type == "recovery"]
+
+
+def test_INDEX_ENTRY_MISSING_when_an_entry_is_deleted(seeded_archive: Archive) -> None:
+    ix = _whoosh(seeded_archive)
+    w = ix.writer()
+    w.delete_by_term("passage_id", GO)
+    w.commit()
+    report = verify(seeded_archive)
+    assert [(f.code, f.document) for f in report.errors()] == [("INDEX_ENTRY_MISSING", SEED_NAME)]
+    assert GO in report.errors()[0].message
+
+
+def test_INDEX_ENTRY_ALTERED_when_entry_text_changes(seeded_archive: Archive) -> None:
+    ix = _whoosh(seeded_archive)
+    with ix.searcher() as s:
+        stored = dict(s.document(passage_id=GO))
+    w = ix.writer()
+    stored["text"] = stored["text"].replace("20,000", "200,000")
+    stored["version_key"] = f"{SEED_NAME}@v1"
+    w.update_document(**stored)
+    w.commit()
+    assert [f.code for f in verify(seeded_archive).errors()] == ["INDEX_ENTRY_ALTERED"]
+
+
+def test_INDEX_ENTRY_STALE_when_entry_points_at_a_non_current_version(seeded_archive: Archive, seeded: Path, seed_bytes: bytes) -> None:
+    (seeded / SEED_NAME).write_bytes(seed_bytes + b"\nA late correction was appended to the story on Sunday evening.\n")
+    ingest(seeded_archive)
+    ix = _whoosh(seeded_archive)
+    with ix.searcher() as s:
+        stored = dict(s.document(passage_id=GO))
+    assert stored["current"] is False
+    w = ix.writer()
+    stored["current"] = True
+    stored["version_key"] = f"{SEED_NAME}@v1"
+    w.update_document(**stored)
+    w.commit()
+    errors = verify(seeded_archive).errors()
+    assert [f.code for f in errors] == ["INDEX_ENTRY_STALE"]
+    assert "current=True" in errors[0].message
+
+
+def test_INDEX_ENTRY_EXTRA(seeded_archive: Archive) -> None:
+    ix = _whoosh(seeded_archive)
+    w = ix.writer()
+    w.add_document(passage_id="ghost.txt@v1#1", document="ghost.txt", version=1, ordinal=1, kind="body", text="boo", current=True)
+    w.commit()
+    assert [(f.code, f.document) for f in verify(seeded_archive).errors()] == [("INDEX_ENTRY_EXTRA", "ghost.txt")]
+
+
+def test_index_behind_the_catalog_is_caught_up_by_the_next_writer(seeded_archive: Archive) -> None:
+    # As after a crash between the catalog commit and the index commit:
+    shutil.rmtree(seeded_archive.config.index_dir)
+    seeded_archive.config.index_dir.mkdir()
+    from provarchive.index import PassageIndex
+
+    PassageIndex(seeded_archive.config.index_dir).create()
+    with sqlite3.connect(seeded_archive.config.catalog_path) as db:
+        db.execute("UPDATE derivations SET indexed = NULL")
+    report = verify(seeded_archive)
+    assert report.is_ok() and "INDEX_BEHIND" in report.codes()
+    with seeded_archive.writer("test") as repairs:
+        assert "index-caught-up" in [r.action for r in repairs]
+    assert verify(seeded_archive).findings == []
+    assert search(seeded_archive, '"Go Myong-hyun"').total == 1
+
+
+def test_reindex_and_sync_are_idempotent(seeded_archive: Archive) -> None:
+    with seeded_archive.writer("test"):
+        assert sync_index(seeded_archive).versions == 0
+        report = reindex(seeded_archive)
+    assert (report.versions, report.passages) == (1, 7)
+    assert verify(seeded_archive).findings == []
