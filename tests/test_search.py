@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
 from provarchive import Archive, ingest, verify
@@ -26,12 +28,25 @@ def seeded_archive(archive: Archive, seeded: Path) -> Archive:
     return archive
 
 
-def test_acceptance_seed_phrase_cites_bytes_and_digest(cli, seeded: Path, seed_bytes: bytes) -> None:
+def test_acceptance_seed_phrase_cites_bytes_and_digest(
+    cli, seeded: Path, seed_bytes: bytes
+) -> None:
     cli("ingest")
     doc = json.loads(cli("search", '"Go Myong-hyun"', "--json").stdout)
     assert doc["query"] == '"Go Myong-hyun"' and doc["total"] >= 1
     top = doc["hits"][0]
-    assert set(top) == {"passage_id", "document", "version", "ordinal", "kind", "score", "text", "snippet", "sha256", "raw_span"}
+    assert set(top) == {
+        "passage_id",
+        "document",
+        "version",
+        "ordinal",
+        "kind",
+        "score",
+        "text",
+        "snippet",
+        "sha256",
+        "raw_span",
+    }
     assert top["document"] == SEED_NAME and top["version"] == 1
     raw = cli("cat", SEED_NAME).stdout_bytes
     start, end = top["raw_span"]
@@ -40,7 +55,9 @@ def test_acceptance_seed_phrase_cites_bytes_and_digest(cli, seeded: Path, seed_b
     assert "**Go**" in top["snippet"]
 
 
-@pytest.mark.parametrize("query", ["Advertisement", '"SCMP Pictures"', '"Reading Time"', '"trust SCMP"'])
+@pytest.mark.parametrize(
+    "query", ["Advertisement", '"SCMP Pictures"', '"Reading Time"', '"trust SCMP"']
+)
 def test_boilerplate_is_not_searchable(seeded_archive: Archive, query: str) -> None:
     assert search(seeded_archive, query).total == 0
 
@@ -53,7 +70,9 @@ def test_title_word_is_found_and_titles_rank_first(seeded_archive: Archive) -> N
     assert labourers.hits[0].kind == "title"  # boosted: the title also says labourers
 
 
-def test_new_version_old_word_only_with_all_versions(seeded_archive: Archive, seeded: Path, seed_bytes: bytes) -> None:
+def test_new_version_old_word_only_with_all_versions(
+    seeded_archive: Archive, seeded: Path, seed_bytes: bytes
+) -> None:
     (seeded / SEED_NAME).write_bytes(seed_bytes.replace(b"Siberia", b"Vladivostok"))
     ingest(seeded_archive)
     assert search(seeded_archive, "Siberia").total == 0
@@ -90,8 +109,12 @@ def test_accent_folding_and_stemming(archive: Archive, seeds: Path) -> None:
 
 
 def test_filters(archive: Archive, seeds: Path) -> None:
-    (seeds / "a.txt").write_text("The harbour froze over during the coldest night of the winter season.\n")
-    (seeds / "b.txt").write_text("The harbour master said the ice would last for at least another week.\n")
+    (seeds / "a.txt").write_text(
+        "The harbour froze over during the coldest night of the winter season.\n"
+    )
+    (seeds / "b.txt").write_text(
+        "The harbour master said the ice would last for at least another week.\n"
+    )
     ingest(archive)
     assert search(archive, "harbour").total == 2
     assert [h.document for h in search(archive, "harbour", document="b.txt").hits] == ["b.txt"]
@@ -156,7 +179,9 @@ def test_INDEX_UNREADABLE(seeded_archive: Archive) -> None:
         search(seeded_archive, "mystery")
     ingest(seeded_archive)  # the next writer recreates it
     assert verify(seeded_archive).is_ok()
-    assert "index-recreated" in [e.detail.split(":")[0] for e in seeded_archive.events() if e.event_type == "recovery"]
+    assert "index-recreated" in [
+        e.detail.split(":")[0] for e in seeded_archive.events() if e.event_type == "recovery"
+    ]
 
 
 def test_INDEX_ENTRY_MISSING_when_an_entry_is_deleted(seeded_archive: Archive) -> None:
@@ -181,8 +206,12 @@ def test_INDEX_ENTRY_ALTERED_when_entry_text_changes(seeded_archive: Archive) ->
     assert [f.code for f in verify(seeded_archive).errors()] == ["INDEX_ENTRY_ALTERED"]
 
 
-def test_INDEX_ENTRY_STALE_when_entry_points_at_a_non_current_version(seeded_archive: Archive, seeded: Path, seed_bytes: bytes) -> None:
-    (seeded / SEED_NAME).write_bytes(seed_bytes + b"\nA late correction was appended to the story on Sunday evening.\n")
+def test_INDEX_ENTRY_STALE_when_entry_points_at_a_non_current_version(
+    seeded_archive: Archive, seeded: Path, seed_bytes: bytes
+) -> None:
+    (seeded / SEED_NAME).write_bytes(
+        seed_bytes + b"\nA late correction was appended to the story on Sunday evening.\n"
+    )
     ingest(seeded_archive)
     ix = _whoosh(seeded_archive)
     with ix.searcher() as s:
@@ -201,9 +230,19 @@ def test_INDEX_ENTRY_STALE_when_entry_points_at_a_non_current_version(seeded_arc
 def test_INDEX_ENTRY_EXTRA(seeded_archive: Archive) -> None:
     ix = _whoosh(seeded_archive)
     w = ix.writer()
-    w.add_document(passage_id="ghost.txt@v1#1", document="ghost.txt", version=1, ordinal=1, kind="body", text="boo", current=True)
+    w.add_document(
+        passage_id="ghost.txt@v1#1",
+        document="ghost.txt",
+        version=1,
+        ordinal=1,
+        kind="body",
+        text="boo",
+        current=True,
+    )
     w.commit()
-    assert [(f.code, f.document) for f in verify(seeded_archive).errors()] == [("INDEX_ENTRY_EXTRA", "ghost.txt")]
+    assert [(f.code, f.document) for f in verify(seeded_archive).errors()] == [
+        ("INDEX_ENTRY_EXTRA", "ghost.txt")
+    ]
 
 
 def test_index_behind_the_catalog_is_caught_up_by_the_next_writer(seeded_archive: Archive) -> None:
@@ -229,3 +268,21 @@ def test_reindex_and_sync_are_idempotent(seeded_archive: Archive) -> None:
         report = reindex(seeded_archive)
     assert (report.versions, report.passages) == (1, 7)
     assert verify(seeded_archive).findings == []
+
+
+@settings(max_examples=200)
+@given(st.text(alphabet=st.sampled_from(list("ab 東京都は日本のカナ한국어 ＡＢ　x1")), max_size=40))
+def test_cjk_filter_matches_whoosh3s_own(text: str) -> None:
+    from whoosh import analysis
+
+    from provarchive.index import CJKUnigramFilter
+
+    ours = analysis.RegexTokenizer() | CJKUnigramFilter()
+    theirs = analysis.RegexTokenizer() | analysis.CJKFilter()
+
+    def tokens(a):
+        return [
+            (t.text, t.pos, t.startchar, t.endchar) for t in a(text, positions=True, chars=True)
+        ]
+
+    assert tokens(ours) == tokens(theirs)

@@ -6,6 +6,7 @@ import errno
 import hashlib
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -277,17 +278,18 @@ def test_disk_full_while_publishing_rolls_the_batch_back(
     store = make_store(tmp_path)
     write(store, "doc.txt", b"one")
     before = {p: p.read_bytes() for p in store.root.rglob("*") if p.is_file()}
-    real = durable.atomic_write
+    real = os.replace
 
-    def failing_atomic_write(path: Path, data: bytes, staging: Path) -> None:
-        if path.name == SIDECAR and b"v2" in (path.parent / INVENTORY).read_bytes():
-            raise StorageError(path, "no space left on device")
-        real(path, data, staging)
+    def failing_replace(src, dst, *args, **kwargs):
+        # Fail after the root inventory was replaced, on the sidecar: the worst moment.
+        if str(src).rsplit("/", 1)[-1].startswith("root-sidecar"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(durable, "atomic_write", failing_atomic_write)
-    with pytest.raises(StorageError):
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(StorageError, match="no space left on device"):
         write(store, "doc.txt", b"two")
-    monkeypatch.setattr(durable, "atomic_write", real)
+    monkeypatch.setattr(os, "replace", real)
     after = {p: p.read_bytes() for p in store.root.rglob("*") if p.is_file()}
     assert after == before
     ok, messages = ocfl_py_validate(store.root)

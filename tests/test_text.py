@@ -152,3 +152,15 @@ def test_byte_offsets_are_exact_for_any_text_and_encoding(
     ):
         assert raw[x:y].decode(encoding) == text[a:b]
         assert decode_span(raw, x, y, encoding) == normalise(text[a:b])
+
+
+@given(st.text(st.sampled_from(list("ab  \t\n\u00a0\u3000x\x00\u200b"))))
+def test_chunked_whitespace_collapse_equals_split_join(text: str) -> None:
+    import provarchive.text as module
+
+    saved = module._CHUNK
+    module._CHUNK = 5  # force the chunked path on short strings
+    try:
+        assert normalise(text) == " ".join(module._CONTROL.sub(" ", text).split())
+    finally:
+        module._CHUNK = saved

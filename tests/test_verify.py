@@ -248,3 +248,38 @@ def test_seed_drift_hashes_only_files_whose_stat_changed(
     hashed.clear()
     verify(built, full=True)
     assert len([h for h in hashed if str(seeded) in str(h)]) == 2
+
+
+# -- repairs of derived data ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "UPDATE versions SET sha256 = '0000000000000000000000000000000000000000000000000000000000000000' WHERE number = 1",
+        "DELETE FROM versions WHERE number = 2",
+        "UPDATE passages SET text = 'forged text' WHERE ordinal = 1",
+        "UPDATE passages SET raw_end = raw_end - 1 WHERE ordinal = 1",
+    ],
+    ids=["version-digest", "missing-version", "passage-text", "passage-span"],
+)
+def test_rebuild_repairs_a_damaged_catalog(built: Archive, cli, tamper: str) -> None:
+    with sqlite3.connect(built.config.catalog_path) as db:
+        db.execute(tamper)
+    assert cli("verify").exit_code == 1
+    assert cli("rebuild").exit_code == 0
+    result = cli("verify", "--json")
+    assert result.exit_code == 0, result.stdout
+    assert [f["code"] for f in json.loads(result.stdout)["findings"]] == []
+
+
+def test_reindex_repairs_a_damaged_index(built: Archive, cli) -> None:
+    from whoosh import index as whoosh_index
+
+    ix = whoosh_index.open_dir(str(built.config.index_dir), indexname="passages")
+    w = ix.writer()
+    w.delete_by_term("document", "notes.txt")
+    w.commit()
+    assert cli("verify").exit_code == 1
+    assert cli("reindex").exit_code == 0
+    assert cli("verify").exit_code == 0

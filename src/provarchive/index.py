@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import analysis, fields, index, qparser, query, scoring
+from whoosh.analysis import Token
 from whoosh.highlight import ContextFragmenter, Formatter, get_text
 from whoosh.support.charset import accent_map
 
@@ -46,11 +48,48 @@ WRITER_LIMIT_MB = 256
 TITLE_BOOST = 2.0
 
 
+_CJK = (
+    "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9d"
+    "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7a3\ud7b0-\ud7ff"
+    "\U00020000-\U0002a6df\U0002a700-\U0002ebef\U0002f800-\U0002fa1f"
+)
+_HAS_CJK = re.compile(f"[{_CJK}]")
+_CJK_PIECES = re.compile(f"[{_CJK}]|[^{_CJK}]+")
+
+
+class CJKUnigramFilter(analysis.Filter):
+    """whoosh3's ``CJKFilter`` (same character ranges, same tokens and positions),
+    with the per-character Python test replaced by a compiled character class: in
+    profiles of ingest that test alone took about a third of indexing time."""
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:  # type: ignore[override]  # whoosh3 declares Filter and Composable.__call__ differently
+        pos: int | None = None
+        for t in tokens:
+            text = t.text
+            if not _HAS_CJK.search(text):
+                if t.positions:
+                    pos = t.pos if pos is None else pos + 1
+                    t.pos = pos
+                yield t
+                continue
+            chars = t.chars
+            startchar = t.startchar if chars else 0
+            for m in _CJK_PIECES.finditer(text):
+                t.text = m.group()
+                if t.positions:
+                    pos = t.pos if pos is None else pos + 1
+                    t.pos = pos
+                if chars:
+                    t.startchar = startchar + m.start()
+                    t.endchar = startchar + m.end()
+                yield t
+
+
 def analyzer() -> analysis.Analyzer:
     return (
         analysis.NormalizingRegexTokenizer("NFKC")
         | analysis.LowercaseFilter()
-        | analysis.CJKFilter()
+        | CJKUnigramFilter()
         | analysis.CharsetFilter(accent_map)
         | analysis.StemFilter(lang="en", cachesize=50000)
     )

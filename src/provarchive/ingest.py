@@ -210,7 +210,8 @@ def rebuild_needed(archive: Archive) -> bool:
 def rebuild_catalog(
     archive: Archive, *, keep_backup: bool = True, repairs: Sequence[Any] = ()
 ) -> int:
-    """Recreate the catalog from the OCFL store alone; returns the number of documents.
+    """Recreate the catalog (and from it the search index) from the OCFL store alone;
+    returns the number of documents.
 
     The event log is carried over from the old catalog when it can still be read
     (it is the one thing the store cannot give back); a SQLite catalog file is
@@ -279,6 +280,11 @@ def rebuild_catalog(
         derived = derive_missing(archive, s, reason="rebuild")
         detail += f"; {len(derived)} version(s) cleaned again"
         s.add(new_event("rebuild", detail, outcome="success" if not problems else "warning"))
+    # The new catalog's derivations are new rows: index them afresh, dropping any
+    # entry the old catalog knew and the store does not.
+    from .search import reindex
+
+    reindex(archive)
     return count
 
 

@@ -261,6 +261,10 @@ class PreparedVersion:
     created: str
     message: str
     user: dict[str, str]
+    root_inventory: Path | None = None
+    """For a new version of an existing object: the staged root inventory and..."""
+    root_sidecar: Path | None = None
+    """...its sidecar, moved over the object's root files once the version is in."""
 
 
 @dataclass
@@ -317,7 +321,8 @@ class Transaction:
             message=message,
             user=user,
         )
-        tree = self.directory / f"obj-{len(self.prepared) + 1}"
+        k = len(self.prepared) + 1
+        tree = self.directory / f"obj-{k}"
         version_dir = tree / f"v{number}" if current is None else tree
         data = inventory_bytes(inventory)
         with durable.storage_errors(tree):
@@ -334,6 +339,12 @@ class Transaction:
                 (tree / OBJECT_DECLARATION).write_text(f"ocfl_object_{SPEC_VERSION}\n")
                 (tree / INVENTORY).write_bytes(data)
                 (tree / SIDECAR).write_bytes(sidecar_bytes(data))
+                root_inventory = root_sidecar = None
+            else:
+                root_inventory = self.directory / f"root-inventory-{k}"
+                root_sidecar = self.directory / f"root-sidecar-{k}"
+                root_inventory.write_bytes(data)
+                root_sidecar.write_bytes(sidecar_bytes(data))
         resolved = content_path or inventory["manifest"][staged.digests.sha512][0]
         prepared = PreparedVersion(
             name=name,
@@ -348,6 +359,8 @@ class Transaction:
             created=created,
             message=message,
             user=user,
+            root_inventory=root_inventory,
+            root_sidecar=root_sidecar,
         )
         self.prepared.append(prepared)
         return prepared
@@ -372,16 +385,25 @@ class Transaction:
             }
             for p in self.prepared
         ]
-        durable.fsync_tree(self.directory)
-        durable.write_file(self.directory / JOURNAL, json.dumps(journal).encode("utf-8"))
-        with durable.storage_errors(self.directory):
-            durable.fsync_dir(self.directory)
+        durable.write_file(
+            self.directory / JOURNAL, json.dumps(journal).encode("utf-8"), sync=False
+        )
+        # Barrier 1: staged trees and journal are durable before the root changes.
+        durable.barrier(self.store.root, [self.directory])
         self.journaled = True
         done: list[PreparedVersion] = []
+        root = self.store.root
         try:
             for p in self.prepared:
                 done.append(p)
-                self.store._install(p)
+                self.store._move_in(p)
+            # Barrier 2: the new directories are in place before any inventory names them.
+            durable.barrier(root, [(root / p.object_path).parent for p in self.prepared])
+            for p in self.prepared:
+                if not p.new_object:
+                    self.store._publish_staged(p)
+            # Barrier 3: root inventories and sidecars, before the catalog records them.
+            durable.barrier(root, [root / p.object_path for p in self.prepared if not p.new_object])
         except StorageError:
             if self._rollback(done):
                 self.journaled = False
@@ -521,23 +543,29 @@ class Store:
                 with contextlib.suppress(OSError):
                     durable.remove_tree(directory)
 
-    def _install(self, p: PreparedVersion) -> None:
+    def _move_in(self, p: PreparedVersion) -> None:
+        """Rename a staged object (or version directory) into the root."""
         target = self.root / p.object_path
         if p.new_object:
-            durable.make_dirs(target.parent)
+            durable.make_dirs(target.parent, sync=False)
             with durable.storage_errors(target):
                 if target.exists():
                     raise StorageError(target, "object directory already exists")
                 os.rename(p.staged_tree, target)
-                durable.fsync_dir(target.parent)
             return
         version_dir = target / f"v{p.number}"
         with durable.storage_errors(version_dir):
             if version_dir.exists():
                 raise StorageError(version_dir, "version directory already exists")
             os.rename(p.staged_tree, version_dir)
-            durable.fsync_dir(target)
-        self._publish_inventory(target, version_dir)
+
+    def _publish_staged(self, p: PreparedVersion) -> None:
+        """Replace an object's root inventory, then its sidecar, with the staged ones."""
+        assert p.root_inventory is not None and p.root_sidecar is not None
+        target = self.root / p.object_path
+        with durable.storage_errors(target):
+            os.replace(p.root_inventory, target / INVENTORY)
+            os.replace(p.root_sidecar, target / SIDECAR)
 
     def _publish_inventory(self, object_dir: Path, version_dir: Path) -> None:
         """Copy a version's inventory + sidecar to the object root (inventory first)."""

@@ -244,12 +244,38 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b\u2060\ufeff]")
 """C0/C1 controls, and the invisible zero-width space, word joiner and BOM that
 pages use as blank lines. (ZWJ/ZWNJ stay: Persian and Indic text needs them.)"""
-_SPACES = re.compile(r"\s+")
+_SPACE = re.compile(r"\s")
 
 
 def normalise(text: str) -> str:
     """The normalisation of every line and passage (see :data:`NORMALISATION`)."""
     if _SURROGATE.search(text):
         text = _SURROGATE.sub("\ufffd", text)
-    text = unicodedata.normalize("NFC", text)
-    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if _CONTROL.search(text):
+        text = _CONTROL.sub(" ", text)
+    return _collapse_spaces(text)
+
+
+_CHUNK = 1_000_000
+
+
+def _collapse_spaces(text: str) -> str:
+    r"""``" ".join(text.split())`` (str.split knows the same whitespace as ``\s``),
+    done in chunks cut at whitespace so a 50 MB line never becomes a list of
+    millions of words."""
+    if len(text) <= _CHUNK:
+        return " ".join(text.split())
+    parts = []
+    pos = 0
+    while pos < len(text):
+        end = pos + _CHUNK
+        if end < len(text):
+            m = _SPACE.search(text, end)
+            end = m.start() if m else len(text)
+        piece = " ".join(text[pos:end].split())
+        if piece:
+            parts.append(piece)
+        pos = end
+    return " ".join(parts)

@@ -136,10 +136,13 @@ def verify(
         explained = {
             f.document
             for f in ctx.findings
-            if f.code in ("CATALOG_DOCUMENT_MISSING", "CATALOG_VERSION_MISSING", "DERIVATION_MISSING")
+            if f.code
+            in ("CATALOG_DOCUMENT_MISSING", "CATALOG_VERSION_MISSING", "DERIVATION_MISSING")
         }
         ctx.findings.extend(
-            f for f in audit_index(archive) if not (f.code == "INDEX_ENTRY_EXTRA" and f.document in explained)
+            f
+            for f in audit_index(archive)
+            if not (f.code == "INDEX_ENTRY_EXTRA" and f.document in explained)
         )
     if rederive and ctx.catalog is not None:
         _check_rederive(ctx)

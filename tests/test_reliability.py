@@ -1,0 +1,277 @@
+"""Reliability with real processes: SIGKILL crash trials, concurrent writers, readers
+during writes, lock time-outs, read-only and full disks."""
+
+from __future__ import annotations
+
+import errno
+import importlib.util
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from provarchive import Archive, ArchiveConfig, ingest, verify
+from provarchive.errors import StorageError
+
+from .conftest import REPO, ocfl_py_validate
+
+_spec = importlib.util.spec_from_file_location("crash_test", REPO / "scripts" / "crash_test.py")
+assert _spec is not None and _spec.loader is not None
+crash_test = importlib.util.module_from_spec(_spec)
+sys.modules["crash_test"] = crash_test
+_spec.loader.exec_module(crash_test)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "trial", range(3), ids=["kill-early", "kill-middle", "kill-during-indexing"]
+)
+def test_sigkill_during_ingest_then_rerun_leaves_a_valid_complete_archive(trial: int) -> None:
+    result = crash_test.run_trial(trial, 7000 + trial, docs=120, keep=None)
+    assert result.killed, "the ingest finished before it could be killed: the trial tested nothing"
+    assert result.problems == []
+    assert result.ok
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        PROVARCHIVE_ARCHIVE=str(tmp_path / "archive"),
+        PROVARCHIVE_SEEDS=str(tmp_path / "seeds"),
+        PROVARCHIVE_LOCK_TIMEOUT="120",
+    )
+    env.update(extra)
+    return env
+
+
+def _popen(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "provarchive", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_concurrent_ingests_over_overlapping_seeds(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    crash_test.write_seeds(seeds, random.Random(5), 200)
+    env = _env(tmp_path)
+    # Three writers at once: two over the whole folder, one over part of it.
+    procs = [
+        _popen(["ingest", "--json"], env),
+        _popen(["ingest", "--json"], env),
+        _popen(["ingest", str(seeds / "batch-3"), "--json"], env),
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [o[1][-500:] for o in outs]
+    waited = [o[1] for o in outs if "Waiting for the archive's writer lock" in o[1]]
+    assert waited, "no writer reported waiting for the lock"
+    statuses: dict[str, list[str]] = {}
+    for stdout, _ in outs:
+        for r in json.loads(stdout)["results"]:
+            statuses.setdefault(r["document"], []).append(r["status"])
+    assert len(statuses) == 200
+    assert all(s.count("new") == 1 for s in statuses.values())  # archived exactly once
+    with Archive(ArchiveConfig(root=tmp_path / "archive", seeds=seeds)) as a:
+        assert all(len(a.versions(name)) == 1 for name in statuses)
+        assert verify(a).is_ok()
+    ok, messages = ocfl_py_validate(tmp_path / "archive" / "ocfl")
+    assert ok, messages
+
+
+@pytest.mark.slow
+def test_readers_work_while_a_writer_runs(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    crash_test.write_seeds(seeds, random.Random(6), 120)
+    env = _env(tmp_path)
+    first = subprocess.run(
+        [sys.executable, "-m", "provarchive", "ingest"], env=env, capture_output=True, timeout=600
+    )
+    assert first.returncode == 0
+    crash_test.write_seeds(tmp_path / "more", random.Random(7), 150)
+    for path in (tmp_path / "more").rglob("*.txt"):
+        target = seeds / "more" / path.relative_to(tmp_path / "more")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    writer = _popen(["ingest"], env)
+    while not (tmp_path / "archive" / "writer.lock.holder").exists() and writer.poll() is None:
+        time.sleep(0.005)
+    assert writer.poll() is None, "the writer finished before the readers started"
+    readers = {
+        "show": ["show", "batch-0/doc-0000.txt", "--json"],
+        "search": ["search", "harbour", "--json"],
+        "verify": ["verify", "--json", "--no-seeds"],
+        "log": ["log", "--json", "--limit", "5"],
+    }
+    started = time.monotonic()
+    results = {
+        k: subprocess.run(
+            [sys.executable, "-m", "provarchive", *v],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        for k, v in readers.items()
+    }
+    elapsed = time.monotonic() - started
+    still_writing = writer.poll() is None
+    assert writer.wait(timeout=600) == 0
+    for name, r in results.items():
+        assert r.returncode == 0, (name, r.stderr[-500:], r.stdout[-500:])
+    assert json.loads(results["show"].stdout)["versions"][0]["version"] == 1
+    assert still_writing or elapsed < 60  # readers did not queue behind the writer
+
+
+def test_a_second_writer_times_out_with_a_clear_error(tmp_path: Path) -> None:
+    env = _env(tmp_path, PROVARCHIVE_LOCK_TIMEOUT="0.5")
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "archive").mkdir()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, filelock; l = filelock.FileLock(sys.argv[1]); l.acquire(); print('held', flush=True); time.sleep(30)",
+            str(tmp_path / "archive" / "writer.lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        result = subprocess.run(
+            [sys.executable, "-m", "provarchive", "ingest"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert result.returncode == 5
+    assert "Waiting for the archive's writer lock" in result.stderr
+    assert "Error: timed out after 0.5s waiting for the writer lock" in result.stderr
+
+
+def test_lock_is_released_when_its_holder_is_killed(tmp_path: Path) -> None:
+    env = _env(tmp_path, PROVARCHIVE_LOCK_TIMEOUT="10")
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "a.txt").write_text("A short note about the river.\n")
+    (tmp_path / "archive").mkdir()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, filelock; l = filelock.FileLock(sys.argv[1]); l.acquire(); print('held', flush=True); time.sleep(60)",
+            str(tmp_path / "archive" / "writer.lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    result = subprocess.run(
+        [sys.executable, "-m", "provarchive", "ingest"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# -- disk and permission faults ----------------------------------------------------------------
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def test_disk_full_during_a_version_write_keeps_the_previous_state(
+    archive: Archive, seeded: Path, seed_bytes: bytes, monkeypatch: pytest.MonkeyPatch, cli
+) -> None:
+    ingest(archive)
+    before = _snapshot(archive.store.root)
+    (seeded / "SEED2.txt").write_text(
+        "Another document arrives with enough words to be a sentence.\n"
+    )
+    (seeded / "000_58c727a948331809.txt").write_bytes(seed_bytes + b"\nAn update.\n")
+    import provarchive.store as store_mod
+
+    real = store_mod.hash_stream
+    calls = {"n": 0}
+
+    def fill_up(stream, sink=None, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second file of the batch hits a full disk
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(stream, sink=sink, **kw)
+
+    monkeypatch.setattr(store_mod, "hash_stream", fill_up)
+    result = cli("ingest")
+    assert result.exit_code == 6
+    assert (
+        "no space left on device" in result.stderr
+        and "the archive was left as it was" in result.stderr
+    )
+    monkeypatch.setattr(store_mod, "hash_stream", real)
+    assert _snapshot(archive.store.root) == before
+    assert verify(Archive(archive.config), check_seeds=False).is_ok()
+    ok, messages = ocfl_py_validate(archive.store.root)
+    assert ok, messages
+    assert cli("ingest").exit_code == 0  # once there is space, the same command succeeds
+
+
+def test_read_only_archive_fails_clearly_and_changes_nothing(
+    archive: Archive, seeded: Path, monkeypatch: pytest.MonkeyPatch, cli
+) -> None:
+    ingest(archive)
+    before = _snapshot(archive.config.root)
+    (seeded / "new.txt").write_text("A new document that cannot be written anywhere today.\n")
+    real_open = os.open
+
+    def read_only(path, flags, *args, **kwargs):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT) and str(archive.config.root) in str(path):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    result = cli("ingest")
+    monkeypatch.setattr(os, "open", real_open)
+    assert result.exit_code == 6
+    assert (
+        result.stderr.startswith("Error: cannot write ")
+        and "read-only file system" in result.stderr
+    )
+    assert _snapshot(archive.config.root) == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="permissions do not bind root")
+def test_read_only_archive_by_permissions(archive: Archive, seeded: Path, cli) -> None:
+    ingest(archive)
+    (seeded / "new.txt").write_text("A new document.\n")
+    for p in [archive.config.root, *archive.config.root.rglob("*")]:
+        p.chmod(p.stat().st_mode & ~0o222)
+    try:
+        result = cli("ingest")
+    finally:
+        for p in [archive.config.root, *archive.config.root.rglob("*")]:
+            p.chmod(p.stat().st_mode | 0o200)
+    assert result.exit_code == 6
+
+
+def test_storage_error_is_an_archive_error_with_exit_6() -> None:
+    assert StorageError("/x", "no space left on device").exit_code == 6
