@@ -45,6 +45,13 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Options and arguments shared by several commands.
+NameArg = Annotated[str, typer.Argument(help="Document name (its path inside the seeds folder).")]
+VersionOpt = Annotated[
+    int | None, typer.Option("--version", help="Version number (default: latest).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (stable shape).")]
+
 
 def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
     """Register a Typer command whose ArchiveErrors become 'Error: ...' + exit code."""
@@ -185,7 +192,7 @@ def _progress(enabled: bool) -> Iterator[_Bar]:
 @command("init")
 def init_cmd(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Create an empty archive (ingest and add also create it when absent)."""
     with _archive(ctx) as archive:
@@ -251,7 +258,7 @@ def ingest_cmd(
         list[Path] | None,
         typer.Argument(help="Files or folders inside the seeds folder (default: all of it)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Archive the seeds folder: new files, and new versions of changed files."""
     from .ingest import ingest
@@ -288,7 +295,7 @@ def add_cmd(
             "--replace", help="Overwrite a different seed of that name (archived as a new version)."
         ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Copy files into the seeds folder, then archive them."""
     from .ingest import add
@@ -304,11 +311,9 @@ def add_cmd(
 @command("show")
 def show_cmd(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Document name.")],
-    version: Annotated[
-        int | None, typer.Option("--version", help="Version number (default: latest).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    name: NameArg,
+    version: VersionOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """A document's versions and digests, and the passages of one version."""
     from .derivations import view
@@ -369,10 +374,8 @@ def show_cmd(
 @command("cat")
 def cat_cmd(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Document name.")],
-    version: Annotated[
-        int | None, typer.Option("--version", help="Version number (default: latest).")
-    ] = None,
+    name: NameArg,
+    version: VersionOpt = None,
 ) -> None:
     """Write the exact raw bytes of a version to stdout."""
     with _archive(ctx) as archive:
@@ -385,8 +388,8 @@ def cat_cmd(
 @command("history")
 def history_cmd(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Document name.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    name: NameArg,
+    as_json: JsonOpt = False,
 ) -> None:
     """A document's versions and every event recorded about it."""
     with _archive(ctx) as archive:
@@ -458,7 +461,7 @@ def log_cmd(
         str | None, typer.Option("--document", help="Only events about this document.")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="Most recent N events (0: all).")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """The archive's event log (ingestion, digests, fixity checks, repairs...)."""
     with _archive(ctx) as archive:
@@ -484,7 +487,7 @@ def clean_cmd(
             "--out-dir", help="Write DIR/<file name> with the body passages, one per line."
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Clean files without archiving them: a dry run of what ingest would keep."""
     from .derivations import clean_files
@@ -517,11 +520,9 @@ def clean_cmd(
 @command("explain")
 def explain_cmd(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Document name.")],
-    version: Annotated[
-        int | None, typer.Option("--version", help="Version number (default: latest).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    name: NameArg,
+    version: VersionOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Every raw line with KEEP/DROP and the passage kind or the rule that decided."""
     from .derivations import explain
@@ -605,7 +606,7 @@ def lineage_cmd(
 def reclean_cmd(
     ctx: typer.Context,
     names: Annotated[list[str] | None, typer.Argument(help="Documents (default: all).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Re-run the current cleaner; a changed output becomes a new current derivation."""
     from .derivations import reclean
@@ -669,7 +670,7 @@ def search_cmd(
         bool, typer.Option("--all-versions", help="Also search earlier versions.")
     ] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Number of hits to show.")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Full-text search; every hit cites document, version, digest and raw byte span."""
     from .search import search
@@ -716,7 +717,7 @@ def _bold_marks(snippet: str) -> str:
 @command("reindex")
 def reindex_cmd(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Rebuild the search index from the catalog."""
     from .search import reindex
@@ -751,7 +752,7 @@ def verify_cmd(
         bool,
         typer.Option("--rederive", help="Also re-run the recorded cleaner and report any drift."),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Check fixity of every stored byte and the consistency of catalog and seeds."""
     from .verify import verify
@@ -796,7 +797,7 @@ def verify_cmd(
 @command("rebuild")
 def rebuild_cmd(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Recreate the catalog from the OCFL store alone (the old catalog is kept as a backup)."""
     from .ingest import rebuild_catalog

@@ -511,24 +511,12 @@ def ingest(
         seeds, problems = scan(config.seeds, paths)
         if on_start is not None:
             on_start(len(seeds) + len(problems))
-        for problem in problems:
-            result = IngestResult(
-                problem.name, problem.status, error=problem.reason, path=problem.path
-            )
-            report.results.append(result)
-            if on_result is not None:
-                on_result(result)
-        if problems:
-            with archive.catalog.session() as s:
-                for problem in problems:
-                    s.add(
-                        new_event(
-                            "ingestion",
-                            f"{problem.path}: {problem.reason}",
-                            outcome="failure" if problem.status == FAILED else "warning",
-                            document=problem.name,
-                        )
-                    )
+        _refused(
+            archive,
+            report,
+            [IngestResult(p.name, p.status, error=p.reason, path=p.path) for p in problems],
+            on_result,
+        )
         ingestor = _Ingestor(
             archive,
             message_for=lambda seed: f"ingest {seeds_display}/{seed.name}",
@@ -541,7 +529,7 @@ def ingest(
     return report
 
 
-def _copy_into_seeds(source: Path, target: Path, staging: Path) -> None:
+def _copy_into_seeds(source: Path, target: Path) -> None:
     """Copy a file into the seeds folder atomically (never a half-copied seed)."""
     durable.make_dirs(target.parent)
     tmp = target.parent / f".{target.name[:200]}.provarchive-{os.getpid()}.tmp"
@@ -563,6 +551,58 @@ def _same_file_content(a: Path, b: Path) -> bool:
     return filecmp.cmp(a, b, shallow=False)
 
 
+def _copy_in(seeds: Path, file: Path, name: str, replace: bool) -> Path:
+    """Put ``file`` into the seeds folder as ``name``; returns the seed's path.
+
+    Raises InvalidNameError when the target would land outside the seeds folder
+    (through a symbolic link), InputError when the file cannot be read or would
+    overwrite a different seed without ``replace``."""
+    seeds_root = Path(os.path.realpath(seeds))
+    target = Path(seeds) / name
+    parent_real = Path(os.path.realpath(target.parent if target.parent.exists() else seeds))
+    if parent_real != seeds_root and seeds_root not in parent_real.parents:
+        raise InvalidNameError(name, "it would land outside the seeds folder")
+    if not os.path.isfile(file):
+        raise InputError(file, "not a regular file" if os.path.exists(file) else "no such file")
+    if os.path.lexists(target):
+        if os.path.islink(target) or not os.path.isfile(target):
+            raise InputError(file, f"{target} exists and is not a regular file")
+        if _same_file_content(file, target):
+            return target
+        if not replace:
+            raise InputError(
+                file,
+                f"{target} already exists with different content "
+                "(use --replace to archive it as a new version)",
+            )
+    _copy_into_seeds(file, target)
+    return target
+
+
+def _refused(
+    archive: Archive,
+    report: IngestReport,
+    refused: list[IngestResult],
+    on_result: ProgressCallback | None,
+) -> None:
+    """Report inputs that will not be archived, and log each as an ingestion event."""
+    for result in refused:
+        report.results.append(result)
+        if on_result is not None:
+            on_result(result)
+    if refused:
+        with archive.catalog.session() as s:
+            for r in refused:
+                s.add(
+                    new_event(
+                        "ingestion",
+                        f"{r.path}: {r.error}",
+                        outcome="failure" if r.status == FAILED else "warning",
+                        document=r.document,
+                    )
+                )
+
+
 def add(
     archive: Archive,
     files: list[Path],
@@ -578,66 +618,22 @@ def add(
             raise UsageError("--as names one document, so give exactly one FILE")
         as_name = validate_name(as_name)
     config = archive.config
-    seeds_root = Path(os.path.realpath(config.seeds))
     report = IngestReport()
     to_ingest: list[tuple[SeedFile, str]] = []
+    refused: list[IngestResult] = []
     with archive.writer("add", on_wait=on_wait) as repairs:
         report.repairs = repairs
         durable.make_dirs(config.seeds)
         for file in files:
-            shown = str(file)
+            name = as_name or Path(file).name
             try:
-                name = validate_name(as_name if as_name is not None else Path(file).name)
-                target = Path(config.seeds) / name
-                parent_real = Path(
-                    os.path.realpath(target.parent if target.parent.exists() else config.seeds)
-                )
-                if parent_real != seeds_root and seeds_root not in parent_real.parents:
-                    raise InvalidNameError(name, "it would land outside the seeds folder")
-                if not os.path.isfile(file):
-                    raise InputError(
-                        file, "not a regular file" if os.path.exists(file) else "no such file"
-                    )
-                if os.path.lexists(target):
-                    if os.path.islink(target) or not os.path.isfile(target):
-                        raise InputError(file, f"{target} exists and is not a regular file")
-                    if not _same_file_content(Path(file), target):
-                        if not replace:
-                            raise InputError(
-                                file,
-                                f"{target} already exists with different content "
-                                "(use --replace to archive it as a new version)",
-                            )
-                        _copy_into_seeds(Path(file), target, config.staging)
-                else:
-                    _copy_into_seeds(Path(file), target, config.staging)
-            except InvalidNameError as exc:
-                result = IngestResult(exc.name, FAILED, error=exc.reason, path=shown)
-                report.results.append(result)
-                if on_result:
-                    on_result(result)
-                continue
-            except InputError as exc:
-                result = IngestResult(
-                    as_name or Path(file).name, FAILED, error=exc.reason, path=shown
-                )
-                report.results.append(result)
-                if on_result:
-                    on_result(result)
+                name = validate_name(name)
+                target = _copy_in(config.seeds, Path(file), name, replace)
+            except (InvalidNameError, InputError) as exc:
+                refused.append(IngestResult(name, FAILED, error=exc.reason, path=str(file)))
                 continue
             to_ingest.append((SeedFile(name, target), os.path.abspath(file)))
-        failures = list(report.results)
-        if failures:
-            with archive.catalog.session() as s:
-                for r in failures:
-                    s.add(
-                        new_event(
-                            "ingestion",
-                            f"add {r.path}: {r.error}",
-                            outcome="failure",
-                            document=r.document,
-                        )
-                    )
+        _refused(archive, report, refused, on_result)
         sources = {seed.name: source for seed, source in to_ingest}
         ingestor = _Ingestor(
             archive,

@@ -1,0 +1,511 @@
+"""Benchmarks: provarchive against the bare cost of the work it wraps, same data, same run.
+
+Corpus recipe (deterministic for a given --seed): from every page of the
+boilerplate dev corpus (NAME.txt scrape + NAME.gold.txt body) we take the gold
+paragraphs (8+ words) as article text and the scrape lines that are not in the
+gold body as page furniture. A synthetic document looks like a scrape, one
+block per line: a run of 8-25 furniture lines from one page (its menu), a title
+(the first 6-12 words of a paragraph), a byline, share and ad lines, 8-30 body
+paragraphs taken in order from one page and topped up from others with an
+"Advertisement" every few paragraphs and an occasional "... Photo: Reuters"
+caption, then 10-20 furniture lines (its footer). Documents are generated until
+their planned passages (title + body paragraphs) reach --size; the figures use
+the passages actually derived.
+
+What is measured (median of --runs, with min and max):
+- clean: documents/s of decode + clean + passages, in process.
+- ingest: end-to-end `provarchive ingest` (hash, store, catalog, clean, index)
+  in a subprocess: documents/s, MB/s, passages/s, peak RSS; against a bare
+  Whoosh index with the same schema indexing the same passages (one writer,
+  the same limitmb). Ratio = ingest passages/s / bare passages/s (goal >= 0.6).
+- incremental: 1% new documents and 1% new versions added to the archive; s/document.
+- verify: `provarchive verify` MB/s (and `--rederive`) against hashlib sha512 +
+  sha256 in one pass over the same content files. Goal ratio >= 0.8.
+- search: p50/p95/p99 of 200 mixed queries (term, 2-term AND, phrase, prefix,
+  fuzzy) with top-10 hits and snippets, against SQLite FTS5 (porter tokenizer,
+  bm25, snippet()) over the same passages. Goal at 100k: p50 <= 20 ms, p95 <= 100 ms.
+- store write: time per new version, against ocfl-py's Object.create of the same
+  file. Goal <= 1/3 of ocfl-py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "boilerplate" / "dev"
+
+
+# -- corpus -----------------------------------------------------------------------------------------
+
+
+def _norm(line: str) -> str:
+    return unicodedata.normalize("NFC", " ".join(line.split()))
+
+
+def load_pools(corpus: Path) -> tuple[list[list[str]], list[list[str]]]:
+    """Per page: its gold paragraphs, and its furniture lines."""
+    bodies, furniture = [], []
+    for gold_path in sorted(corpus.glob("*.gold.txt")):
+        scrape = corpus / gold_path.name.replace(".gold.txt", ".txt")
+        gold = [_norm(x) for x in gold_path.read_text(encoding="utf-8").splitlines() if x.strip()]
+        gold_set = set(gold)
+        paragraphs = [g for g in gold if len(g.split()) >= 8]
+        lines = [_norm(x) for x in scrape.read_text(encoding="utf-8").splitlines() if x.strip()]
+        junk = [x for x in lines if x not in gold_set and not any(x in g for g in gold if len(x) > 20)]
+        if paragraphs and junk:
+            bodies.append(paragraphs)
+            furniture.append(junk)
+    if not bodies:
+        raise SystemExit(f"no usable pages in {corpus}")
+    return bodies, furniture
+
+
+def make_document(rng: random.Random, bodies: list[list[str]], furniture: list[list[str]]) -> tuple[str, int]:
+    page = rng.randrange(len(bodies))
+    junk = furniture[page]
+    paras = bodies[page]
+    k = rng.randint(8, 30)
+    start = rng.randrange(len(paras))
+    body = paras[start : start + k]
+    while len(body) < k:
+        other = bodies[rng.randrange(len(bodies))]
+        body.append(other[rng.randrange(len(other))])
+    title_words = rng.choice(body).split()[: rng.randint(6, 12)]
+    title = " ".join(title_words).rstrip(".,;:")
+    lines = [rng.choice(junk) for _ in range(rng.randint(8, 25))]
+    lines += [title, f"By {rng.choice(['Alex Morgan', 'Sam Lee', 'Ana Costa', 'Jo Weber'])}", "Share", "Advertisement"]
+    for i, para in enumerate(body):
+        lines.append(para)
+        if i % 5 == 4:
+            lines.append("Advertisement")
+        if rng.random() < 0.08:
+            lines.append(f"{' '.join(rng.choice(body).split()[:8])}. Photo: Reuters")
+    lines += [rng.choice(junk) for _ in range(rng.randint(10, 20))]
+    return "\n".join(lines) + "\n", k + 1
+
+
+def generate(corpus: Path, seeds: Path, size: int, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    bodies, furniture = load_pools(corpus)
+    planned = docs = 0
+    total_bytes = 0
+    while planned < size:
+        text, passages = make_document(rng, bodies, furniture)
+        path = seeds / f"{docs // 500:03d}" / f"doc-{docs:06d}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = text.encode("utf-8")
+        path.write_bytes(data)
+        total_bytes += len(data)
+        planned += passages
+        docs += 1
+    return {"documents": docs, "bytes": total_bytes, "planned_passages": planned}
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def run_with_rss(args: list[str], env: dict[str, str]) -> tuple[float, int, int]:
+    """(seconds, exit code, peak RSS KiB) using wait4 on the child."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "provarchive", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, proc.returncode, int(usage.ru_maxrss)
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p
+    lo = int(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def catalog_passages(archive: Path) -> list[tuple[str, str, int, int, str, str, int, int, str]]:
+    db = sqlite3.connect(archive / "catalog.sqlite")
+    try:
+        return db.execute(
+            "SELECT p.passage_id, d.name, v.number, p.ordinal, p.kind, p.text, p.raw_start, p.raw_end, p.sha256 "
+            "FROM passages p JOIN derivations r ON r.id = p.derivation_id JOIN versions v ON v.id = r.version_id "
+            "JOIN documents d ON d.id = v.document_id WHERE r.current"
+        ).fetchall()
+    finally:
+        db.close()
+
+
+def content_files(archive: Path) -> list[Path]:
+    return [p for p in (archive / "ocfl").rglob("*") if p.is_file() and "/content/" in p.as_posix()]
+
+
+# -- benchmarks -------------------------------------------------------------------------------------
+
+
+def bench_clean(seeds: Path, runs: int) -> dict[str, Any]:
+    from provarchive.passages import derive
+
+    files = sorted(seeds.rglob("*.txt"))
+    raws = [f.read_bytes() for f in files]
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for raw in raws:
+            derive(raw)
+        times.append(time.perf_counter() - start)
+    return {"docs_per_s": stats([len(raws) / t for t in times])}
+
+
+def bare_whoosh(passages: list[tuple[Any, ...]], runs: int) -> list[float]:
+    from datetime import UTC, datetime
+
+    from whoosh import index
+
+    from provarchive.index import WRITER_LIMIT_MB, schema
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    times = []
+    for _ in range(runs):
+        tmp = Path(tempfile.mkdtemp(prefix="bare-whoosh-"))
+        try:
+            start = time.perf_counter()
+            ix = index.create_in(str(tmp), schema(), indexname="passages")
+            w = ix.writer(limitmb=WRITER_LIMIT_MB)
+            for pid, name, number, ordinal, kind, text, rs, re_, sha in passages:
+                w.add_document(
+                    passage_id=pid, version_key=f"{name}@v{number}", document=name, version=number,
+                    ordinal=ordinal, kind=kind, text=text, title=text if kind == "title" else "",
+                    passage_sha256=sha, raw_sha256=sha, raw_start=rs, raw_end=re_, ingested=now, current=True,
+                )
+            w.commit()
+            times.append(time.perf_counter() - start)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return times
+
+
+def bench_ingest(seeds: Path, work: Path, runs: int, info: dict[str, Any]) -> tuple[dict[str, Any], Path]:
+    times, rss = [], []
+    archive = work / "archive"
+    for r in range(runs):
+        if archive.exists():
+            shutil.rmtree(archive)
+        env = dict(os.environ, PROVARCHIVE_ARCHIVE=str(archive), PROVARCHIVE_SEEDS=str(seeds))
+        elapsed, code, peak = run_with_rss(["ingest", "--json"], env)
+        if code != 0:
+            raise SystemExit(f"ingest failed in run {r + 1} (exit {code})")
+        times.append(elapsed)
+        rss.append(peak)
+    passages = catalog_passages(archive)
+    bare = bare_whoosh(passages, runs)
+    n = len(passages)
+    ingest_rate = [n / t for t in times]
+    bare_rate = [n / t for t in bare]
+    return {
+        "documents": info["documents"],
+        "passages": n,
+        "megabytes": info["bytes"] / 1e6,
+        "seconds": stats(times),
+        "docs_per_s": stats([info["documents"] / t for t in times]),
+        "mb_per_s": stats([info["bytes"] / 1e6 / t for t in times]),
+        "passages_per_s": stats(ingest_rate),
+        "bare_whoosh_passages_per_s": stats(bare_rate),
+        "ratio": statistics.median(ingest_rate) / statistics.median(bare_rate),
+        "peak_rss_mb": stats([x / 1024 for x in rss]),
+    }, archive
+
+
+def bench_incremental(seeds: Path, archive: Path, info: dict[str, Any], seed: int, corpus: Path) -> dict[str, Any]:
+    rng = random.Random(seed + 1)
+    bodies, furniture = load_pools(corpus)
+    count = max(1, info["documents"] // 100)
+    for i in range(count):
+        text, _ = make_document(rng, bodies, furniture)
+        (seeds / "new").mkdir(exist_ok=True)
+        (seeds / "new" / f"added-{i:05d}.txt").write_text(text, encoding="utf-8")
+    existing = sorted(p for p in seeds.rglob("doc-*.txt"))
+    for path in rng.sample(existing, min(count, len(existing))):
+        path.write_text(path.read_text(encoding="utf-8") + "A correction was published the next day.\n", encoding="utf-8")
+    env = dict(os.environ, PROVARCHIVE_ARCHIVE=str(archive), PROVARCHIVE_SEEDS=str(seeds))
+    elapsed, code, _peak = run_with_rss(["ingest", "--json"], env)
+    if code != 0:
+        raise SystemExit("incremental ingest failed")
+    return {"new_documents": count, "new_versions": count, "seconds": elapsed, "s_per_document": elapsed / (2 * count)}
+
+
+def bench_verify(seeds: Path, archive: Path, runs: int) -> dict[str, Any]:
+    files = content_files(archive)
+    total = sum(f.stat().st_size for f in files)
+    env = dict(os.environ, PROVARCHIVE_ARCHIVE=str(archive), PROVARCHIVE_SEEDS=str(seeds))
+    run_with_rss(["verify", "--json"], env)  # warm the stat cache and the page cache
+    ours, rederive, bare = [], [], []
+    for _ in range(runs):
+        elapsed, code, _ = run_with_rss(["verify", "--json"], env)
+        if code != 0:
+            raise SystemExit("verify found errors in the benchmark archive")
+        ours.append(elapsed)
+        elapsed, code, _ = run_with_rss(["verify", "--json", "--rederive"], env)
+        rederive.append(elapsed)
+        start = time.perf_counter()
+        for f in files:
+            h512, h256 = hashlib.sha512(), hashlib.sha256()
+            with open(f, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    h512.update(block)
+                    h256.update(block)
+        bare.append(time.perf_counter() - start)
+    mb = total / 1e6
+    return {
+        "megabytes": mb,
+        "files": len(files),
+        "mb_per_s": stats([mb / t for t in ours]),
+        "rederive_mb_per_s": stats([mb / t for t in rederive]),
+        "hashlib_mb_per_s": stats([mb / t for t in bare]),
+        "ratio": statistics.median([mb / t for t in ours]) / statistics.median([mb / t for t in bare]),
+    }
+
+
+_WORD = re.compile(r"[a-z]{4,}")
+
+
+def make_queries(passages: list[tuple[Any, ...]], seed: int, n: int = 200) -> list[tuple[str, str, str]]:
+    """(kind, whoosh query, fts5 query) drawn from the passages' own words."""
+    rng = random.Random(seed)
+    out = []
+    kinds = ["term", "and", "phrase", "prefix", "fuzzy"]
+    while len(out) < n:
+        text = passages[rng.randrange(len(passages))][5].lower()
+        words = _WORD.findall(text)
+        if len(words) < 3:
+            continue
+        kind = kinds[len(out) % len(kinds)]
+        i = rng.randrange(len(words) - 2)
+        w = words[i]
+        if kind == "term":
+            out.append((kind, w, f'"{w}"'))
+        elif kind == "and":
+            v = rng.choice(words)
+            out.append((kind, f"{w} AND {v}", f'"{w}" AND "{v}"'))
+        elif kind == "phrase":
+            raw = text.split()
+            j = rng.randrange(max(1, len(raw) - 2))
+            phrase = " ".join(re.sub(r"[^\w]", "", x) for x in raw[j : j + 2]).strip()
+            if len(phrase.split()) < 2:
+                continue
+            out.append((kind, f'"{phrase}"', f'"{phrase}"'))
+        elif kind == "prefix":
+            out.append((kind, f"{w[:4]}*", f'"{w[:4]}"*'))
+        else:
+            pos = rng.randrange(1, len(w))
+            typo = w[:pos] + ("x" if w[pos] != "x" else "y") + w[pos + 1 :]
+            out.append((kind, f"{typo}~", f'"{w}"'))  # FTS5 has no fuzzy: it gets the right word
+    return out
+
+
+def bench_search(archive: Path, seed: int) -> dict[str, Any]:
+    from provarchive import Archive, ArchiveConfig
+    from provarchive.search import search
+
+    passages = catalog_passages(archive)
+    queries = make_queries(passages, seed)
+    ours: dict[str, list[float]] = {}
+    with Archive(ArchiveConfig(root=archive, seeds=archive / "none")) as a:
+        search(a, "warmup")
+        for kind, q, _ in queries:
+            start = time.perf_counter()
+            search(a, q, limit=10)
+            ours.setdefault(kind, []).append(time.perf_counter() - start)
+    fts = fts5_latencies(passages, queries)
+    all_ours = [x for v in ours.values() for x in v]
+    all_fts = [x for v in fts.values() for x in v]
+    return {
+        "queries": len(queries),
+        "p50_ms": percentile(all_ours, 0.5) * 1000,
+        "p95_ms": percentile(all_ours, 0.95) * 1000,
+        "p99_ms": percentile(all_ours, 0.99) * 1000,
+        "fts5_p50_ms": percentile(all_fts, 0.5) * 1000,
+        "fts5_p95_ms": percentile(all_fts, 0.95) * 1000,
+        "fts5_p99_ms": percentile(all_fts, 0.99) * 1000,
+        "by_kind_p50_ms": {k: percentile(v, 0.5) * 1000 for k, v in ours.items()},
+    }
+
+
+def fts5_latencies(passages: list[tuple[Any, ...]], queries: list[tuple[str, str, str]]) -> dict[str, list[float]]:
+    tmp = Path(tempfile.mkdtemp(prefix="fts5-"))
+    try:
+        db = sqlite3.connect(tmp / "fts.sqlite")
+        db.execute("CREATE VIRTUAL TABLE p USING fts5(pid UNINDEXED, text, tokenize='porter unicode61 remove_diacritics 2')")
+        db.executemany("INSERT INTO p (pid, text) VALUES (?, ?)", [(x[0], x[5]) for x in passages])
+        db.commit()
+        out: dict[str, list[float]] = {}
+        for kind, _, q in queries:
+            start = time.perf_counter()
+            db.execute(
+                "SELECT pid, snippet(p, 1, '**', '**', ' … ', 24), bm25(p) FROM p WHERE p MATCH ? ORDER BY bm25(p) LIMIT 10",
+                (q,),
+            ).fetchall()
+            db.execute("SELECT count(*) FROM p WHERE p MATCH ?", (q,)).fetchone()
+            out.setdefault(kind, []).append(time.perf_counter() - start)
+        db.close()
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_store(seeds: Path, count: int) -> dict[str, Any]:
+    """Per new version: our store (batched transaction, as ingest) vs ocfl-py Object.create."""
+    from provarchive.store import Store
+
+    files = sorted(seeds.rglob("*.txt"))[:count]
+    tmp = Path(tempfile.mkdtemp(prefix="store-"))
+    try:
+        store = Store(tmp / "ours" / "ocfl", tmp / "ours" / "staging")
+        store.initialize()
+        user = {"name": "bench", "address": "mailto:bench@localhost"}
+        start = time.perf_counter()
+        for i in range(0, len(files), 200):
+            with store.transaction() as txn:
+                for f in files[i : i + 200]:
+                    name = f.relative_to(seeds).as_posix()
+                    with open(f, "rb") as fh:
+                        staged = txn.stage(fh)
+                    txn.prepare(name, staged, current=None, created="2026-01-01T00:00:00Z", message=f"ingest {name}", user=user)
+                txn.commit()
+                txn.close()
+        ours = (time.perf_counter() - start) / len(files)
+        result: dict[str, Any] = {"versions": len(files), "ours_ms": ours * 1000}
+        try:
+            import ocfl
+        except ImportError:
+            result["ocfl_py_ms"] = None
+            return result
+        srcs = []
+        for i, f in enumerate(files):
+            src = tmp / "src" / str(i)
+            src.mkdir(parents=True)
+            shutil.copy(f, src / f.name)
+            srcs.append(src)
+        (tmp / "theirs").mkdir()
+        start = time.perf_counter()
+        for i, src in enumerate(srcs):
+            obj = ocfl.Object(identifier=f"bench-{i}")
+            meta = ocfl.VersionMetadata(created="2026-01-01T00:00:00Z", message="ingest", name="bench", address="mailto:bench@localhost")
+            obj.create(srcdir=str(src), metadata=meta, objdir=str(tmp / "theirs" / str(i)))
+        theirs = (time.perf_counter() - start) / len(files)
+        result["ocfl_py_ms"] = theirs * 1000
+        result["ratio"] = ours / theirs
+        return result
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- report ------------------------------------------------------------------------------------------
+
+
+def fmt(s: dict[str, float], digits: int = 1) -> str:
+    return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}-{s['max']:.{digits}f})"
+
+
+def print_report(results: dict[str, Any]) -> None:
+    print(f"\nprovarchive benchmark, {results['machine']}, runs={results['runs']}, seed={results['seed']}")
+    for size, r in results["sizes"].items():
+        ing = r["ingest"]
+        print(f"\n== {size} planned passages: {ing['documents']} documents, {ing['passages']} passages, {ing['megabytes']:.1f} MB")
+        print(f"  clean          {fmt(r['clean']['docs_per_s'], 0)} documents/s")
+        print(f"  ingest         {fmt(ing['docs_per_s'])} documents/s, {fmt(ing['mb_per_s'], 2)} MB/s, {fmt(ing['passages_per_s'], 0)} passages/s, {fmt(ing['seconds'])} s")
+        print(f"  bare Whoosh    {fmt(ing['bare_whoosh_passages_per_s'], 0)} passages/s   -> ratio {ing['ratio']:.2f} (goal >= 0.6)")
+        print(f"  peak RSS       {fmt(ing['peak_rss_mb'], 0)} MB (ingest)")
+        inc = r["incremental"]
+        print(f"  incremental    {inc['new_documents']} new + {inc['new_versions']} changed documents: {inc['s_per_document'] * 1000:.1f} ms/document ({inc['seconds']:.2f} s)")
+        v = r["verify"]
+        print(f"  verify         {fmt(v['mb_per_s'], 2)} MB/s over {v['files']} files, --rederive {fmt(v['rederive_mb_per_s'], 2)} MB/s")
+        print(f"  hashlib        {fmt(v['hashlib_mb_per_s'], 0)} MB/s (sha512+sha256, one pass)  -> ratio {v['ratio']:.3f} (goal >= 0.8)")
+        s = r["search"]
+        print(f"  search         p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms ({s['queries']} queries, top-10 + snippets)")
+        print(f"  SQLite FTS5    p50 {s['fts5_p50_ms']:.1f} ms, p95 {s['fts5_p95_ms']:.1f} ms, p99 {s['fts5_p99_ms']:.1f} ms")
+        print("  by kind p50    " + ", ".join(f"{k} {ms:.1f} ms" for k, ms in s["by_kind_p50_ms"].items()))
+    st = results.get("store")
+    if st:
+        theirs = f"{st['ocfl_py_ms']:.2f} ms" if st.get("ocfl_py_ms") else "n/a"
+        ratio = f" -> ratio {st['ratio']:.2f} (goal <= 0.33)" if st.get("ratio") else ""
+        print(f"\n  store write    {st['ours_ms']:.2f} ms/version, ocfl-py Object.create {theirs}{ratio} ({st['versions']} versions)")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", type=int, action="append", help="passages per corpus (repeatable; default 1000 10000 100000)")
+    ap.add_argument("--quick", action="store_true", help="1k passages, one run: a smoke test (< 2 minutes)")
+    ap.add_argument("--runs", type=int, help="runs per measurement (default 3; 1 with --quick)")
+    ap.add_argument("--seed", type=int, default=20261128)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="boilerplate dev corpus (default: %(default)s)")
+    ap.add_argument("--json", type=Path, help="write all figures here")
+    ap.add_argument("--work", type=Path, help="keep the generated corpora and archives here")
+    args = ap.parse_args()
+    sizes = args.size or ([1000] if args.quick else [1000, 10000, 100000])
+    runs = args.runs or (1 if args.quick else 3)
+    if not args.corpus.is_dir():
+        print(f"error: no corpus at {args.corpus} (give --corpus)", file=sys.stderr)
+        return 2
+    work_root = args.work or Path(tempfile.mkdtemp(prefix="provarchive-bench-"))
+    results: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "runs": runs,
+        "seed": args.seed,
+        "sizes": {},
+    }
+    started = time.perf_counter()
+    try:
+        for size in sizes:
+            work = work_root / str(size)
+            seeds = work / "seeds"
+            if work.exists():
+                shutil.rmtree(work)
+            info = generate(args.corpus, seeds, size, args.seed)
+            print(f"[{size}] corpus: {info['documents']} documents, {info['bytes'] / 1e6:.1f} MB", flush=True)
+            r: dict[str, Any] = {"corpus": info}
+            r["clean"] = bench_clean(seeds, runs)
+            print(f"[{size}] clean done", flush=True)
+            r["ingest"], archive = bench_ingest(seeds, work, runs, info)
+            print(f"[{size}] ingest done: ratio {r['ingest']['ratio']:.2f}", flush=True)
+            r["search"] = bench_search(archive, args.seed)
+            print(f"[{size}] search done: p50 {r['search']['p50_ms']:.1f} ms", flush=True)
+            r["verify"] = bench_verify(seeds, archive, runs)
+            print(f"[{size}] verify done", flush=True)
+            r["incremental"] = bench_incremental(seeds, archive, info, args.seed, args.corpus)
+            print(f"[{size}] incremental done", flush=True)
+            results["sizes"][str(size)] = r
+        first = work_root / str(sizes[0]) / "seeds"
+        results["store"] = bench_store(first, min(300, sum(1 for _ in first.rglob("*.txt"))))
+        results["seconds"] = time.perf_counter() - started
+        print_report(results)
+        print(f"\n(total {results['seconds']:.0f} s)")
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+    finally:
+        if args.work is None:
+            shutil.rmtree(work_root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
