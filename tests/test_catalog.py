@@ -132,3 +132,38 @@ def test_catalog_url_is_configurable(tmp_path: Path, seeded: Path) -> None:
         assert not (tmp_path / "arch" / "catalog.sqlite").exists()
         assert [v.version for v in a.versions(SEED_NAME)] == [1]
         assert verify(a).is_ok()
+
+
+KILL_DURING_MIGRATION = """
+import os, signal, sys
+from alembic.operations import Operations
+from provarchive.catalog import Catalog
+real = Operations.create_index
+calls = []
+def create_index(self, *args, **kwargs):
+    calls.append(1)
+    if len(calls) == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(self, *args, **kwargs)
+Operations.create_index = create_index
+Catalog(sys.argv[1]).migrate()
+"""
+
+
+def test_sigkill_during_a_migration_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Each migration is one transaction. The SIGKILL trials once found tables without
+    a schema version after a kill during the first migration (Python's sqlite3 ran
+    each CREATE TABLE outside any transaction)."""
+    import signal
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    killed = subprocess.run([sys.executable, "-c", KILL_DURING_MIGRATION, url], capture_output=True)
+    assert killed.returncode == -signal.SIGKILL
+    with sqlite3.connect(tmp_path / "c.sqlite") as db:
+        assert db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == []
+    catalog = Catalog(url)
+    assert catalog.migrate() is True
+    with catalog.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

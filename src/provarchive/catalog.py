@@ -238,6 +238,11 @@ def new_event(
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Python's sqlite3 module only opens a transaction before INSERT/UPDATE/
+    # DELETE, so each CREATE TABLE of a migration committed on its own: a crash
+    # mid-migration left tables without a schema version (found by the SIGKILL
+    # trials). We take transactions over: BEGIN is emitted on "begin" below.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -249,6 +254,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
     finally:
         cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 class Catalog:
@@ -264,6 +273,7 @@ class Catalog:
             raise CatalogError(f"cannot open catalog {url}: {e}") from e
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
 
     def close(self) -> None:
         self.engine.dispose()
