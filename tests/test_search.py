@@ -286,3 +286,14 @@ def test_cjk_filter_matches_whoosh3s_own(text: str) -> None:
         ]
 
     assert tokens(ours) == tokens(theirs)
+
+
+def test_a_long_lived_archive_sees_new_commits_without_duplicates(archive: Archive, seeds: Path) -> None:
+    (seeds / "a.txt").write_text("The lighthouse keeper logged every ship that passed the cape.\n")
+    ingest(archive)
+    assert [h.document for h in search(archive, "lighthouse").hits] == ["a.txt"]
+    for i in range(3):  # several commits, so that segments get merged
+        (seeds / f"b{i}.txt").write_text(f"A second lighthouse, number {i}, was built on the northern rocks.\n")
+        ingest(archive)
+    docs = [h.document for h in search(archive, "lighthouse", limit=20).hits]
+    assert sorted(docs) == ["a.txt", "b0.txt", "b1.txt", "b2.txt"]

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import durable
 from .catalog import Catalog, Document, Event, Version, new_event
@@ -30,6 +30,9 @@ from .errors import (
 )
 from .lock import writer_lock
 from .store import Repair, Store
+
+if TYPE_CHECKING:
+    from .index import PassageIndex
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,7 @@ class Archive:
         self.config = config
         self.store = Store(config.ocfl_root, config.staging)
         self._catalog: Catalog | None = None
+        self._index: Any = None
         self._writing = False
 
     @property
@@ -87,10 +91,21 @@ class Archive:
             self._catalog = Catalog(self.config.catalog_url, create=self._writing)
         return self._catalog
 
+    @property
+    def index(self) -> PassageIndex:
+        """The search index (Whoosh is imported on first use, not at start-up)."""
+        if self._index is None:
+            from .index import PassageIndex
+
+            self._index = PassageIndex(self.config.index_dir)
+        return cast("PassageIndex", self._index)
+
     def close(self) -> None:
         if self._catalog is not None:
             self._catalog.close()
             self._catalog = None
+        if self._index is not None:
+            self._index.close()
 
     def __enter__(self) -> Archive:
         return self

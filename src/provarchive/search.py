@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 
 
 def passage_index(archive: Archive) -> PassageIndex:
+    """The archive's long-lived index handle (searches reuse its open searcher)."""
+    return archive.index
+
+
+def _on_disk(archive: Archive) -> PassageIndex:
+    """A fresh handle: writers and the audit look at the index as it is on disk now."""
     return PassageIndex(archive.config.index_dir)
 
 
@@ -58,13 +64,14 @@ def sync_index(
 ) -> SyncReport:
     """Bring the index up to the catalog (caller holds the writer lock)."""
     report = SyncReport()
-    pi = passage_index(archive)
+    pi = _on_disk(archive)
     problem = None
     if not pi.exists():
         problem = "missing"
     else:
         try:
             pi.doc_count()
+            pi.close()
         except SearchIndexError as exc:
             problem = f"unreadable ({exc})"
     if problem is not None:
@@ -152,7 +159,7 @@ def reindex(
     archive: Archive, *, on_progress: Callable[[int, int], None] | None = None
 ) -> SyncReport:
     """Rebuild the index from the catalog (caller holds the writer lock)."""
-    passage_index(archive).create()
+    _on_disk(archive).create()
     with archive.catalog.session() as s:
         s.execute(update(DerivationRecord).values(indexed=None))
         s.add(new_event("reindex", "search index recreated from the catalog"))
@@ -184,7 +191,7 @@ def search(
 
 def audit_index(archive: Archive) -> list[Finding]:
     """Compare the index with the catalog: missing, extra, stale and altered entries."""
-    pi = passage_index(archive)
+    pi = _on_disk(archive)
     where = str(pi.path)
     if not pi.exists():
         return [
@@ -195,7 +202,10 @@ def audit_index(archive: Archive) -> list[Finding]:
             )
         ]
     try:
-        stored = {e["passage_id"]: e for e in pi.entries()}
+        try:
+            stored = {e["passage_id"]: e for e in pi.entries()}
+        finally:
+            pi.close()
     except SearchIndexError as exc:
         return [Finding("INDEX_UNREADABLE", str(exc), path=where)]
     desired = _desired()
