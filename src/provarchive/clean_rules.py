@@ -495,19 +495,17 @@ def line_features(text: str) -> Features:
         text = text[:_FEATURE_SAMPLE]
     tokens = _WORD.findall(text)
     no_space = len(_NO_SPACE_SCRIPT.findall(text))
-    spaced_tokens = [t for t in tokens if not _NO_SPACE_SCRIPT.search(t)]
+    spaced_tokens = [t for t in tokens if not _NO_SPACE_SCRIPT.search(t)] if no_space else tokens
     words = (len(spaced_tokens) + no_space / 2.0) * scale
-    cased = [
-        t
-        for t in spaced_tokens
-        if t[0].isalpha() and (t[0].isupper() or t[0].islower()) and t[0].lower() != t[0].upper()
-    ]
-    lower_ratio = (
-        (sum(1 for t in cased if t[0].islower()) / len(cased)) if len(cased) >= 3 else None
-    )
-    letters_digits = sum(1 for ch in text if ch.isalnum())
-    digits = sum(1 for ch in text if ch.isdigit())
-    title_case = bool(cased) and sum(1 for t in cased if t[0].isupper()) >= max(2, 0.7 * len(cased))
+    # Case of each word's first letter; scripts without case (CJK, Arabic...) give none.
+    initials = [t[0] for t in spaced_tokens]
+    upper = sum(map(str.isupper, initials))
+    lower = sum(map(str.islower, initials))
+    cased = upper + lower
+    lower_ratio = lower / cased if cased >= 3 else None
+    letters_digits = sum(map(str.isalnum, text))
+    digits = sum(map(str.isdigit, text))
+    title_case = cased > 0 and upper >= max(2, 0.7 * cased)
     return Features(
         words=words,
         tokens=len(tokens),

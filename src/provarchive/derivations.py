@@ -41,96 +41,111 @@ log = logging.getLogger(__name__)
 
 def record(s: Session, version: Version, name: str, d: Derivation) -> DerivationRecord:
     """Store ``d`` as the current derivation of ``version`` (older ones are superseded)."""
+    return record_many(s, [(version, name, d)])[0]
+
+
+def record_many(s: Session, items: list[tuple[Version, str, Derivation]]) -> list[DerivationRecord]:
+    """Store derivations as the current ones of their versions, in a few statements:
+    one INSERT for the derivations (the ORM batches it), one for all their passages
+    and one for all removed lines. A version's earlier derivation is superseded."""
+    if not items:
+        return []
     now = utcnow()
-    number = (
-        s.scalar(
-            select(func.max(DerivationRecord.number)).where(
-                DerivationRecord.version_id == version.id
+    ids = [v.id for v, _n, _d in items]
+    numbers = dict(
+        s.execute(
+            select(DerivationRecord.version_id, func.max(DerivationRecord.number))
+            .where(DerivationRecord.version_id.in_(ids))
+            .group_by(DerivationRecord.version_id)
+        ).all()
+    )
+    if numbers:
+        s.execute(
+            update(DerivationRecord)
+            .where(
+                DerivationRecord.version_id.in_(list(numbers)), DerivationRecord.current.is_(True)
+            )
+            .values(current=False, superseded_at=now)
+        )
+    records = [
+        DerivationRecord(
+            version_id=v.id,
+            number=numbers.get(v.id, 0) + 1,
+            cleaner_name=d.cleaner_name,
+            cleaner_version=d.cleaner_version,
+            rules_digest=d.rules_digest,
+            normalisation=d.normalisation,
+            encoding=d.codec,
+            status=d.status,
+            detail=d.detail,
+            title=d.title,
+            output_sha256=d.output_sha256,
+            created_at=now,
+            current=True,
+        )
+        for v, _n, d in items
+    ]
+    s.add_all(records)
+    s.flush()
+    passages = [
+        {
+            "derivation_id": rec.id,
+            "passage_id": passage_id(name, v.number, p.ordinal),
+            "ordinal": p.ordinal,
+            "kind": p.kind,
+            "text": p.text,
+            "sha256": p.sha256,
+            "raw_start": p.raw_start,
+            "raw_end": p.raw_end,
+        }
+        for rec, (v, name, d) in zip(records, items, strict=True)
+        for p in d.passages
+    ]
+    removals = [
+        {
+            "derivation_id": rec.id,
+            "ordinal": r.ordinal,
+            "text": r.text,
+            "rule": r.rule,
+            "reason": r.reason,
+            "raw_start": r.raw_start,
+            "raw_end": r.raw_end,
+        }
+        for rec, (_v, _n, d) in zip(records, items, strict=True)
+        for r in d.removals
+    ]
+    if passages:
+        s.execute(insert(PassageRecord), passages)
+    if removals:
+        s.execute(insert(RemovalRecord), removals)
+    for rec, (v, name, d) in zip(records, items, strict=True):
+        decoded = (
+            f"decoded as {d.encoding_label}"
+            if d.status == "text"
+            else f"no text ({d.status}: {d.detail})"
+        )
+        s.add(
+            new_event(
+                "normalization",
+                f"{decoded}; normalisation {d.normalisation.split(':')[0]}",
+                outcome="success" if d.status == "text" else "warning",
+                document=name,
+                version=v.number,
+                when=now,
             )
         )
-        or 0
-    ) + 1
-    s.execute(
-        update(DerivationRecord)
-        .where(DerivationRecord.version_id == version.id, DerivationRecord.current.is_(True))
-        .values(current=False, superseded_at=now)
-    )
-    rec = DerivationRecord(
-        version_id=version.id,
-        number=number,
-        cleaner_name=d.cleaner_name,
-        cleaner_version=d.cleaner_version,
-        rules_digest=d.rules_digest,
-        normalisation=d.normalisation,
-        encoding=d.codec,
-        status=d.status,
-        detail=d.detail,
-        title=d.title,
-        output_sha256=d.output_sha256,
-        created_at=now,
-        current=True,
-    )
-    s.add(rec)
-    s.flush()
-    if d.passages:
-        s.execute(
-            insert(PassageRecord),
-            [
-                {
-                    "derivation_id": rec.id,
-                    "passage_id": passage_id(name, version.number, p.ordinal),
-                    "ordinal": p.ordinal,
-                    "kind": p.kind,
-                    "text": p.text,
-                    "sha256": p.sha256,
-                    "raw_start": p.raw_start,
-                    "raw_end": p.raw_end,
-                }
-                for p in d.passages
-            ],
+        s.add(
+            new_event(
+                "derivation",
+                f"derivation {rec.number} by {d.cleaner_name} {d.cleaner_version} "
+                f"({d.rules_digest[:23]}...): {len(d.passages)} passage(s), "
+                f"{len(d.removals)} line(s) removed, output {d.output_sha256[:23]}...",
+                document=name,
+                version=v.number,
+                when=now,
+            )
         )
-    if d.removals:
-        s.execute(
-            insert(RemovalRecord),
-            [
-                {
-                    "derivation_id": rec.id,
-                    "ordinal": r.ordinal,
-                    "text": r.text,
-                    "rule": r.rule,
-                    "reason": r.reason,
-                    "raw_start": r.raw_start,
-                    "raw_end": r.raw_end,
-                }
-                for r in d.removals
-            ],
-        )
-    decoded = (
-        f"decoded as {d.encoding_label}"
-        if d.status == "text"
-        else f"no text ({d.status}: {d.detail})"
-    )
-    s.add(
-        new_event(
-            "normalization",
-            f"{decoded}; normalisation {d.normalisation.split(':')[0]}",
-            outcome="success" if d.status == "text" else "warning",
-            document=name,
-            version=version.number,
-            when=now,
-        )
-    )
-    s.add(
-        new_event(
-            "derivation",
-            f"derivation {number} by {d.cleaner_name} {d.cleaner_version} ({d.rules_digest[:23]}...): "
-            f"{len(d.passages)} passage(s), {len(d.removals)} line(s) removed, output {d.output_sha256[:23]}...",
-            document=name,
-            version=version.number,
-            when=now,
-        )
-    )
-    return rec
+    return records
 
 
 def current_derivation(s: Session, version_id: int) -> DerivationRecord | None:
@@ -186,11 +201,11 @@ def derive_missing(
                 .order_by(Document.name, Version.number)
             ).all()
         ]
-    done = []
-    for version, name in rows:
-        raw = archive.read_bytes(name, version.number)
-        record(s, version, name, derive(raw))
-        done.append((name, version.number))
+    done: list[tuple[str, int]] = []
+    for start in range(0, len(rows), 100):
+        chunk = rows[start : start + 100]
+        record_many(s, [(v, name, derive(archive.read_bytes(name, v.number))) for v, name in chunk])
+        done.extend((name, v.number) for v, name in chunk)
     if done:
         log.info("derived %d version(s) (%s)", len(done), reason)
     return done

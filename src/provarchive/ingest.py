@@ -131,13 +131,14 @@ def sync_state(
     state: ObjectState,
     *,
     known_sizes: dict[int, int] | None = None,
+    new_document: bool = False,
 ) -> list[Version]:
     """Insert the versions the store has and the catalog lacks; returns the new rows.
 
     The catalog never overrides the store: a version whose digest differs is left
     for ``verify`` to report and ``rebuild`` to fix.
     """
-    doc = archive.catalog.document(s, state.name)
+    doc = None if new_document else archive.catalog.document(s, state.name)
     if doc is None:
         doc = Document(
             name=state.name,
@@ -455,7 +456,13 @@ class _Ingestor:
                     )
                     when = parse_timestamp(p.created)
                     for v in sync_state(
-                        s, self.archive, state, known_sizes={p.number: p.digests.size}
+                        s,
+                        self.archive,
+                        state,
+                        known_sizes={p.number: p.digests.size},
+                        # A new object cannot have catalog rows (the store is the
+                        # truth and recovery ran first): skip the lookup.
+                        new_document=p.new_object,
                     ):
                         added.append((v, p.name))
                         if v.number != p.number:
@@ -486,9 +493,10 @@ class _Ingestor:
                         )
                     )
                     self.heads[p.name] = (p.number, p.digests.sha512)
-                if item.stat_row is not None:
-                    save_seed_stats(s, [item.stat_row], known=set(self.stats))
-                    self.stats[item.stat_row["name"]] = SeedStat(**item.stat_row)
+            rows = [item.stat_row for item in staged if item.stat_row is not None]
+            save_seed_stats(s, rows, known=set(self.stats))
+            for row in rows:
+                self.stats[row["name"]] = SeedStat(**row)
             s.flush()
             derive_missing(self.archive, s, reason="ingest", only=added)
 

@@ -65,6 +65,7 @@ _HEX3 = re.compile(r"^[0-9a-f]{3}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
 _RETRIES = 3
+_CHUNK = 200
 _KEEP_BYTES = 64 * 1024 * 1024
 
 
@@ -94,6 +95,8 @@ class _Context:
     catalog: dict[str, list[_CatalogVersion]] | None = None
     states: dict[str, ObjectState] = field(default_factory=dict)
     content: dict[tuple[str, str], Digests] = field(default_factory=dict)
+    derived: dict[str, tuple[list[Any], dict[int, list[Any]]]] = field(default_factory=dict)
+    """Catalog rows for the derived checks of the current chunk of objects, by document."""
     raw: dict[str, bytes] = field(default_factory=dict)
     damaged: set[str] = field(default_factory=set)
     """Bytes of the object being checked, by content path (read once, used twice)."""
@@ -123,10 +126,14 @@ def verify(
     _load_catalog(ctx)
     _check_root(ctx, store)
     dirs = list(_object_dirs(ctx, store))
-    for i, directory in enumerate(dirs, 1):
-        _check_object(ctx, store, directory)
-        if on_progress is not None:
-            on_progress("objects", i, len(dirs))
+    for start in range(0, len(dirs), _CHUNK):
+        chunk = dirs[start : start + _CHUNK]
+        # Derived data of a whole chunk of objects in two queries, not two per object.
+        _prefetch_derived(ctx, [d.relative_to(store.root).as_posix() for d in chunk])
+        for i, directory in enumerate(chunk, start + 1):
+            _check_object(ctx, store, directory)
+            if on_progress is not None:
+                on_progress("objects", i, len(dirs))
     _cross_check(ctx)
     if ctx.catalog is not None:
         from .search import audit_index
@@ -476,23 +483,23 @@ def _check_object_once(
 # -- derived data -----------------------------------------------------------------------------------
 
 
-def _check_derived(ctx: _Context, state: ObjectState, directory: Path) -> None:
-    """Every version has a current derivation; every passage's digest matches its text
-    and its byte span decodes to it; every derivation's output digest matches."""
+def _prefetch_derived(ctx: _Context, object_paths: list[str]) -> None:
+    """Load versions, current derivations and passages of a chunk of objects."""
     from .catalog import DerivationRecord, PassageRecord
-    from .passages import check_passage
 
-    name = state.name
+    ctx.derived = {}
+    if ctx.catalog is None or not object_paths:
+        return
     try:
         with ctx.archive.catalog.session() as s:
             rows = s.execute(
                 select(
+                    Document.name,
                     Version.number,
                     Version.content_path,
                     DerivationRecord.id,
                     DerivationRecord.encoding,
                     DerivationRecord.output_sha256,
-                    DerivationRecord.status,
                 )
                 .join(Document, Document.id == Version.document_id)
                 .outerjoin(
@@ -500,30 +507,44 @@ def _check_derived(ctx: _Context, state: ObjectState, directory: Path) -> None:
                     (DerivationRecord.version_id == Version.id)
                     & DerivationRecord.current.is_(True),
                 )
-                .where(Document.name == name)
-                .order_by(Version.number)
+                .where(Document.object_path.in_(object_paths))
+                .order_by(Document.name, Version.number)
             ).all()
-            passages: dict[int, list[tuple[str, int, str, str, int, int]]] = {}
-            ids = [r[2] for r in rows if r[2] is not None]
-            if ids:
-                for did, pid, ordinal, text, digest, start, end in s.execute(
+            by_derivation: dict[int, list[Any]] = {}
+            ids = [r[3] for r in rows if r[3] is not None]
+            for start in range(0, len(ids), 500):
+                for did, pid, text, digest, begin, end in s.execute(
                     select(
                         PassageRecord.derivation_id,
                         PassageRecord.passage_id,
-                        PassageRecord.ordinal,
                         PassageRecord.text,
                         PassageRecord.sha256,
                         PassageRecord.raw_start,
                         PassageRecord.raw_end,
                     )
-                    .where(PassageRecord.derivation_id.in_(ids))
+                    .where(PassageRecord.derivation_id.in_(ids[start : start + 500]))
                     .order_by(PassageRecord.derivation_id, PassageRecord.ordinal)
                 ):
-                    passages.setdefault(did, []).append((pid, ordinal, text, digest, start, end))
+                    by_derivation.setdefault(did, []).append((pid, text, digest, begin, end))
     except ArchiveError as exc:
         ctx.add("CATALOG_UNREADABLE", str(exc))
+        ctx.catalog = None
         return
-    for number, content_path, did, encoding, output, _status in rows:
+    for name, number, content_path, did, encoding, output in rows:
+        versions, passages = ctx.derived.setdefault(name, ([], {}))
+        versions.append((number, content_path, did, encoding, output))
+        if did is not None:
+            passages[did] = by_derivation.get(did, [])
+
+
+def _check_derived(ctx: _Context, state: ObjectState, directory: Path) -> None:
+    """Every version has a current derivation; every passage's digest matches its text
+    and its byte span decodes to it; every derivation's output digest matches."""
+    from .passages import check_passage
+
+    name = state.name
+    rows, passages = ctx.derived.get(name, ([], {}))
+    for number, content_path, did, encoding, output in rows:
         if number > state.head:
             continue  # not in the store at all: reported as STORE_VERSION_MISSING
         if did is None:
@@ -537,7 +558,7 @@ def _check_derived(ctx: _Context, state: ObjectState, directory: Path) -> None:
             raw = None
         elif raw is None and items and (directory / content_path).is_file():
             raw = (directory / content_path).read_bytes()
-        for pid, _ordinal, text, digest, start, end in items:
+        for pid, text, digest, start, end in items:
             if sha256_hex(text) != digest:
                 ctx.add(
                     "PASSAGE_DIGEST_MISMATCH",
@@ -554,7 +575,7 @@ def _check_derived(ctx: _Context, state: ObjectState, directory: Path) -> None:
                     f"{pid}: bytes [{start}, {end}) do not decode to the passage text",
                     document=name,
                 )
-        if sha256_tagged("\n".join(t for _p, _o, t, _d, _s, _e in items)) != output:
+        if sha256_tagged("\n".join(t for _p, t, _d, _s, _e in items)) != output:
             ctx.add(
                 "DERIVATION_OUTPUT_MISMATCH",
                 f"{name} v{number}: passages do not give the recorded output digest",
