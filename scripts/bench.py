@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import os
 import platform
 import random
@@ -176,27 +177,27 @@ def bench_clean(seeds: Path, runs: int) -> dict[str, Any]:
     return {"docs_per_s": stats([len(raws) / t for t in times])}
 
 
-def bare_whoosh(passages: list[tuple[Any, ...]], runs: int) -> list[float]:
+def bare_whoosh(passages: list[tuple[Any, ...]], runs: int, base: Path) -> list[float]:
     from datetime import UTC, datetime
 
     from whoosh import index
 
-    from provarchive.index import WRITER_LIMIT_MB, schema
+    from provarchive.index import WRITER_LIMIT_MB, IndexEntry, document_fields, schema
 
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = datetime.now(UTC)
+    docs = [
+        document_fields(IndexEntry(pid, name, number, ordinal, kind, text, sha, sha, rs, re_, now, True))
+        for pid, name, number, ordinal, kind, text, rs, re_, sha in passages
+    ]
     times = []
     for _ in range(runs):
-        tmp = Path(tempfile.mkdtemp(prefix="bare-whoosh-"))
+        tmp = Path(tempfile.mkdtemp(prefix="bare-whoosh-", dir=base))
         try:
             start = time.perf_counter()
             ix = index.create_in(str(tmp), schema(), indexname="passages")
             w = ix.writer(limitmb=WRITER_LIMIT_MB)
-            for pid, name, number, ordinal, kind, text, rs, re_, sha in passages:
-                w.add_document(
-                    passage_id=pid, version_key=f"{name}@v{number}", document=name, version=number,
-                    ordinal=ordinal, kind=kind, text=text, title=text if kind == "title" else "",
-                    passage_sha256=sha, raw_sha256=sha, raw_start=rs, raw_end=re_, ingested=now, current=True,
-                )
+            for fields_ in docs:
+                w.add_document(**fields_)
             w.commit()
             times.append(time.perf_counter() - start)
         finally:
@@ -217,7 +218,7 @@ def bench_ingest(seeds: Path, work: Path, runs: int, info: dict[str, Any]) -> tu
         times.append(elapsed)
         rss.append(peak)
     passages = catalog_passages(archive)
-    bare = bare_whoosh(passages, runs)
+    bare = bare_whoosh(passages, runs, work)
     n = len(passages)
     ingest_rate = [n / t for t in times]
     bare_rate = [n / t for t in bare]
@@ -335,7 +336,7 @@ def bench_search(archive: Path, seed: int) -> dict[str, Any]:
             start = time.perf_counter()
             search(a, q, limit=10)
             ours.setdefault(kind, []).append(time.perf_counter() - start)
-    fts = fts5_latencies(passages, queries)
+    fts = fts5_latencies(passages, queries, archive)
     all_ours = [x for v in ours.values() for x in v]
     all_fts = [x for v in fts.values() for x in v]
     return {
@@ -350,8 +351,10 @@ def bench_search(archive: Path, seed: int) -> dict[str, Any]:
     }
 
 
-def fts5_latencies(passages: list[tuple[Any, ...]], queries: list[tuple[str, str, str]]) -> dict[str, list[float]]:
-    tmp = Path(tempfile.mkdtemp(prefix="fts5-"))
+def fts5_latencies(
+    passages: list[tuple[Any, ...]], queries: list[tuple[str, str, str]], archive: Path
+) -> dict[str, list[float]]:
+    tmp = Path(tempfile.mkdtemp(prefix="fts5-", dir=archive.parent))
     try:
         db = sqlite3.connect(tmp / "fts.sqlite")
         db.execute("CREATE VIRTUAL TABLE p USING fts5(pid UNINDEXED, text, tokenize='porter unicode61 remove_diacritics 2')")
@@ -372,12 +375,13 @@ def fts5_latencies(passages: list[tuple[Any, ...]], queries: list[tuple[str, str
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def bench_store(seeds: Path, count: int) -> dict[str, Any]:
+def bench_store(seeds: Path, count: int, base: Path) -> dict[str, Any]:
     """Per new version: our store (batched transaction, as ingest) vs ocfl-py Object.create."""
     from provarchive.store import Store
 
     files = sorted(seeds.rglob("*.txt"))[:count]
-    tmp = Path(tempfile.mkdtemp(prefix="store-"))
+    logging.getLogger().setLevel(logging.WARNING)  # ocfl-py logs every object at INFO
+    tmp = Path(tempfile.mkdtemp(prefix="store-", dir=base))
     try:
         store = Store(tmp / "ours" / "ocfl", tmp / "ours" / "staging")
         store.initialize()
@@ -466,7 +470,10 @@ def main() -> int:
     if not args.corpus.is_dir():
         print(f"error: no corpus at {args.corpus} (give --corpus)", file=sys.stderr)
         return 2
-    work_root = args.work or Path(tempfile.mkdtemp(prefix="provarchive-bench-"))
+    # Work next to the repository rather than in the system temporary folder: a
+    # shared /tmp (other jobs' files, heavy churn) made file creation 2-4x slower
+    # there than elsewhere on the same disk of this machine.
+    work_root = args.work or Path(tempfile.mkdtemp(prefix="bench-", dir=REPO.parent if os.access(REPO.parent, os.W_OK) else None))
     results: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "runs": runs,
@@ -495,7 +502,7 @@ def main() -> int:
             print(f"[{size}] incremental done", flush=True)
             results["sizes"][str(size)] = r
         first = work_root / str(sizes[0]) / "seeds"
-        results["store"] = bench_store(first, min(300, sum(1 for _ in first.rglob("*.txt"))))
+        results["store"] = bench_store(first, min(300, sum(1 for _ in first.rglob("*.txt"))), work_root)
         results["seconds"] = time.perf_counter() - started
         print_report(results)
         print(f"\n(total {results['seconds']:.0f} s)")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -288,12 +290,98 @@ def test_cjk_filter_matches_whoosh3s_own(text: str) -> None:
     assert tokens(ours) == tokens(theirs)
 
 
-def test_a_long_lived_archive_sees_new_commits_without_duplicates(archive: Archive, seeds: Path) -> None:
+def test_a_long_lived_archive_sees_new_commits_without_duplicates(
+    archive: Archive, seeds: Path
+) -> None:
     (seeds / "a.txt").write_text("The lighthouse keeper logged every ship that passed the cape.\n")
     ingest(archive)
     assert [h.document for h in search(archive, "lighthouse").hits] == ["a.txt"]
     for i in range(3):  # several commits, so that segments get merged
-        (seeds / f"b{i}.txt").write_text(f"A second lighthouse, number {i}, was built on the northern rocks.\n")
+        (seeds / f"b{i}.txt").write_text(
+            f"A second lighthouse, number {i}, was built on the northern rocks.\n"
+        )
         ingest(archive)
     docs = [h.document for h in search(archive, "lighthouse", limit=20).hits]
     assert sorted(docs) == ["a.txt", "b0.txt", "b1.txt", "b2.txt"]
+
+
+def _entry(n: int, current: bool = True):
+    from provarchive.index import IndexEntry
+
+    return IndexEntry(
+        f"doc.txt@v1#{n}",
+        "doc.txt",
+        1,
+        n,
+        "body",
+        f"paragraph number {n} about rivers",
+        "x" * 64,
+        "y" * 64,
+        0,
+        10,
+        datetime.now(UTC),
+        current,
+    )
+
+
+def test_background_writer_commits_once_and_cancel_leaves_nothing(tmp_path: Path) -> None:
+    from provarchive.index import BackgroundIndexWriter, PassageIndex
+
+    pi = PassageIndex(tmp_path / "ix")
+    pi.create()
+    cancelled = BackgroundIndexWriter(pi.path)
+    cancelled.replace_version("doc.txt", 1, [_entry(1), _entry(2)])
+    cancelled.cancel()
+    assert pi.doc_count() == 0
+    writer = BackgroundIndexWriter(pi.path)
+    writer.replace_version("doc.txt", 1, [_entry(1), _entry(2), _entry(3)])
+    writer.commit()
+    pi.close()
+    assert pi.doc_count() == 3
+    assert pi.search("rivers").total == 3
+
+
+def test_background_writer_failure_is_reported(tmp_path: Path) -> None:
+    from provarchive.index import BackgroundIndexWriter
+
+    writer = BackgroundIndexWriter(tmp_path / "no-index-here")
+    writer.replace_version("doc.txt", 1, [_entry(1)])
+    with pytest.raises(SearchIndexError, match="no search index"):
+        writer.commit()
+
+
+def test_background_indexer_dies_with_its_parent(tmp_path: Path) -> None:
+    """A SIGKILLed ingest must not leave an indexer that commits later."""
+    import signal
+    import subprocess
+    import sys
+
+    from provarchive.index import PassageIndex
+
+    pi = PassageIndex(tmp_path / "ix")
+    pi.create()
+    script = f"""
+import os, sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+from provarchive.index import BackgroundIndexWriter, IndexEntry
+w = BackgroundIndexWriter(Path({str(pi.path)!r}))
+w.replace_version("doc.txt", 1, [IndexEntry("doc.txt@v1#1", "doc.txt", 1, 1, "body", "text", "x", "y", 0, 4, datetime.now(UTC), True)])
+print(w._process.pid, flush=True)
+time.sleep(60)
+"""
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    for _ in range(100):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the indexer outlived its parent")
+    pi.close()
+    assert pi.doc_count() == 0

@@ -26,8 +26,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import queue
 import re
 import shutil
+import signal
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -203,24 +207,29 @@ class IndexWriter:
     def replace_version(self, document: str, version: int, entries: Iterable[IndexEntry]) -> None:
         """Make the index hold exactly ``entries`` for this version."""
         self.delete_version(document, version)
-        key = version_key(document, version)
         for e in entries:
-            self._writer.add_document(
-                passage_id=e.passage_id,
-                version_key=key,
-                document=e.document,
-                version=e.version,
-                ordinal=e.ordinal,
-                kind=e.kind,
-                text=e.text,
-                passage_sha256=e.passage_sha256,
-                raw_sha256=e.raw_sha256,
-                raw_start=e.raw_start,
-                raw_end=e.raw_end,
-                ingested=e.ingested.replace(tzinfo=None),
-                current=e.current,
-                _boost=KIND_BOOST.get(e.kind, 1.0),
-            )
+            self._writer.add_document(**document_fields(e))
+
+
+def document_fields(e: IndexEntry) -> dict[str, Any]:
+    """The Whoosh document of one entry (also used by the benchmark's bare baseline)."""
+    return {
+        "passage_id": e.passage_id,
+        "version_key": version_key(e.document, e.version),
+        "document": e.document,
+        "version": e.version,
+        "ordinal": e.ordinal,
+        "kind": e.kind,
+        "text": e.text,
+        "passage_sha256": e.passage_sha256,
+        "raw_sha256": e.raw_sha256,
+        "raw_start": e.raw_start,
+        "raw_end": e.raw_end,
+        "ingested": e.ingested.replace(tzinfo=None),
+        "current": e.current,
+        # BM25F on boosted weights: a title's words count for more.
+        "_boost": KIND_BOOST.get(e.kind, 1.0),
+    }
 
 
 @contextlib.contextmanager
@@ -428,3 +437,129 @@ class PassageIndex:
                 )
             total = len(results)
         return SearchResults(text, total, hits)
+
+
+# -- indexing in a child process ---------------------------------------------------------------
+
+_QUEUE_VERSIONS = 4000
+"""At most this many versions wait in the queue (memory stays bounded if the child lags)."""
+
+
+class BackgroundIndexWriter:
+    """One Whoosh writer in a child process, fed through a bounded queue.
+
+    :meth:`replace_version` returns as soon as the job is queued; :meth:`commit`
+    waits until the child has indexed everything and committed once. The child
+    dies with its parent (``PR_SET_PDEATHSIG`` on Linux, and it watches its
+    parent's pid elsewhere) without committing, so a killed ingest never leaves
+    a writer behind that commits later."""
+
+    def __init__(self, path: Path) -> None:
+        import multiprocessing
+
+        # fork where there is one: it needs no re-import of the caller's __main__
+        # (spawn fails when that is stdin or an interactive session). The child
+        # touches nothing it inherits but the queues, and leaves with os._exit.
+        methods = multiprocessing.get_all_start_methods()
+        ctx: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self.path = path
+        self._jobs: Any = ctx.Queue(maxsize=_QUEUE_VERSIONS)
+        self._results: Any = ctx.Queue()
+        self._total = 0
+        self._process = ctx.Process(
+            target=_background_main,
+            args=(str(path), os.getpid(), self._jobs, self._results),
+            name="provarchive-indexer",
+            daemon=True,
+        )
+        self._process.start()
+
+    def replace_version(self, document: str, version: int, entries: list[IndexEntry]) -> None:
+        self._jobs.put(("replace", document, version, entries))
+        self._total += 1
+
+    def commit(self, on_progress: Any = None) -> None:
+        """Wait for the child to index everything and commit; raise if it failed."""
+        self._jobs.put(("commit",))
+        while True:
+            try:
+                message = self._results.get(timeout=1.0)
+            except queue.Empty:
+                if not self._process.is_alive():
+                    self._discard_queue()
+                    raise SearchIndexError(
+                        f"the indexing process for {self.path} died (exit {self._process.exitcode})"
+                    ) from None
+                continue
+            if message[0] == "progress":
+                if on_progress is not None:
+                    on_progress(message[1], self._total)
+                continue
+            self._process.join(timeout=60)
+            if message[0] == "error":
+                raise SearchIndexError(f"indexing failed for {self.path}: {message[1]}")
+            return
+
+    def cancel(self) -> None:
+        with contextlib.suppress(Exception):
+            self._jobs.put_nowait(("cancel",))
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._discard_queue()
+
+    def _discard_queue(self) -> None:
+        """Never wait at exit to hand jobs to a child that is gone."""
+        self._jobs.cancel_join_thread()
+        self._jobs.close()
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _background_main(path: str, parent: int, jobs: Any, results: Any) -> None:
+    """The child: apply jobs to one Whoosh writer, commit once on request."""
+    _die_with_parent()
+    if os.getppid() != parent:
+        return
+    writer = None
+    done = 0
+    try:
+        pi = PassageIndex(Path(path))
+        ix = pi._open()
+        writer = ix.writer(limitmb=WRITER_LIMIT_MB, timeout=60.0)
+        wrapped = IndexWriter(writer)
+        while True:
+            try:
+                job = jobs.get(timeout=1.0)
+            except queue.Empty:
+                if os.getppid() != parent:  # orphaned: never commit on our own
+                    writer.cancel()
+                    return
+                continue
+            if job[0] == "replace":
+                wrapped.replace_version(job[1], job[2], job[3])
+                done += 1
+                if done % 50 == 0:
+                    results.put(("progress", done))
+            elif job[0] == "commit":
+                writer.commit()
+                writer = None
+                results.put(("ok", done))
+                return
+            else:
+                writer.cancel()
+                return
+    except BaseException as exc:  # report anything to the parent, which raises it
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.cancel()
+        results.put(("error", f"{exc.__class__.__name__}: {exc}"))

@@ -63,6 +63,7 @@ FAILED = "failed"
 SKIPPED = "skipped"
 
 BATCH_FILES = 200
+FIRST_BATCH_FILES = 25
 BATCH_BYTES = 64 * 1024 * 1024
 
 
@@ -301,15 +302,18 @@ class _Staged:
 
 
 def _batches(seeds: Sequence[SeedFile]) -> Iterator[list[SeedFile]]:
+    """Batches of up to BATCH_FILES files or BATCH_BYTES bytes; the first one small,
+    so that indexing (in a child process) can start early."""
     batch: list[SeedFile] = []
     size = 0
+    limit = FIRST_BATCH_FILES
     for seed in seeds:
         with contextlib.suppress(OSError):
             size += os.stat(seed.path).st_size
         batch.append(seed)
-        if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
+        if len(batch) >= limit or size >= BATCH_BYTES:
             yield batch
-            batch, size = [], 0
+            batch, size, limit = [], 0, BATCH_FILES
     if batch:
         yield batch
 
@@ -340,10 +344,32 @@ class _Ingestor:
             }
             self.stats: dict[str, SeedStat] = load_seed_stats(s)
 
-    def run(self, seeds: Sequence[SeedFile]) -> list[IngestResult]:
+    def run(
+        self, seeds: Sequence[SeedFile], on_index: Callable[[int, int], None] | None = None
+    ) -> list[IngestResult]:
+        """Archive ``seeds`` batch by batch, then bring the index up to date.
+
+        With more than one batch, each batch's entries go to a Whoosh writer in a
+        child process as soon as the batch is in the catalog, so indexing runs on
+        another core while the next batch is hashed, stored and cleaned."""
+        from .search import IndexFeeder, sync_index
+
         results: list[IngestResult] = []
-        for batch in _batches(seeds):
-            results.extend(self._run_batch(batch))
+        batches = list(_batches(seeds))
+        feeder = IndexFeeder(self.archive) if len(batches) > 1 else None
+        try:
+            for batch in batches:
+                done = self._run_batch(batch)
+                results.extend(done)
+                if feeder is not None:
+                    feeder.feed([r.document for r in done if r.status in (NEW, NEW_VERSION)])
+            if feeder is not None:
+                feeder.finish(on_progress=on_index)
+        except BaseException:
+            if feeder is not None:
+                feeder.abandon()
+            raise
+        sync_index(self.archive, on_progress=on_index)  # whatever was not fed (small runs)
         return results
 
     def _emit(self, result: IngestResult) -> None:
@@ -530,10 +556,7 @@ def ingest(
             message_for=lambda seed: f"ingest {seeds_display}/{seed.name}",
             on_result=on_result,
         )
-        report.results.extend(ingestor.run(seeds))
-        from .search import sync_index
-
-        sync_index(archive, on_progress=on_index)
+        report.results.extend(ingestor.run(seeds, on_index=on_index))
     return report
 
 

@@ -23,13 +23,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
 
 from .archive import Archive
 from .catalog import DerivationRecord, Document, PassageRecord, Version, new_event
 from .digests import sha256_hex
 from .errors import SearchIndexError
 from .findings import Finding
-from .index import IndexEntry, PassageIndex, SearchResults
+from .index import BackgroundIndexWriter, IndexEntry, PassageIndex, SearchResults
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,8 @@ def _desired() -> Any:
     )
 
 
-def sync_index(
-    archive: Archive, *, on_progress: Callable[[int, int], None] | None = None
-) -> SyncReport:
-    """Bring the index up to the catalog (caller holds the writer lock)."""
-    report = SyncReport()
+def _ensure_index(archive: Archive, report: SyncReport) -> None:
+    """Create the index if missing, recreate it if unreadable (marking everything unindexed)."""
     pi = _on_disk(archive)
     problem = None
     if not pi.exists():
@@ -71,74 +69,77 @@ def sync_index(
     else:
         try:
             pi.doc_count()
-            pi.close()
         except SearchIndexError as exc:
             problem = f"unreadable ({exc})"
-    if problem is not None:
-        pi.create()
-        with archive.catalog.session() as s:
-            had_index = s.scalar(
-                select(DerivationRecord.id).where(DerivationRecord.indexed.is_not(None)).limit(1)
-            )
-            s.execute(update(DerivationRecord).values(indexed=None))
-        # A new archive simply gets its first index; anything else is a repair.
-        if had_index is not None or problem != "missing":
-            report.recreated = problem
-    desired = _desired()
+        finally:
+            pi.close()
+    if problem is None:
+        return
+    pi.create()
     with archive.catalog.session() as s:
-        rows = s.execute(
-            select(
-                DerivationRecord.id,
-                DerivationRecord.indexed,
-                desired.label("desired"),
-                DerivationRecord.current,
-                Document.name,
-                Version.number,
-                Version.sha256,
-                Version.ingested_at,
-            )
-            .join(Version, Version.id == DerivationRecord.version_id)
-            .join(Document, Document.id == Version.document_id)
-            .where(
-                (DerivationRecord.indexed.is_(None) & desired.is_not(None))
-                | (DerivationRecord.indexed.is_not(None) & desired.is_(None))
-                | (DerivationRecord.indexed != desired)
-            )
-            .order_by(Document.name, Version.number)
-        ).all()
-    if not rows:
-        return report
-    todo = [r for r in rows if r.current]
-    with pi.writing() as writer:
-        for i, r in enumerate(todo, 1):
-            with archive.catalog.session() as s:
-                passages = s.execute(
-                    select(PassageRecord)
-                    .where(PassageRecord.derivation_id == r.id)
-                    .order_by(PassageRecord.ordinal)
-                ).scalars()
-                entries = [
-                    IndexEntry(
-                        passage_id=p.passage_id,
-                        document=r.name,
-                        version=r.number,
-                        ordinal=p.ordinal,
-                        kind=p.kind,
-                        text=p.text,
-                        passage_sha256=p.sha256,
-                        raw_sha256=r.sha256,
-                        raw_start=p.raw_start,
-                        raw_end=p.raw_end,
-                        ingested=r.ingested_at,
-                        current=r.desired == "current",
-                    )
-                    for p in passages
-                ]
-            writer.replace_version(r.name, r.number, entries)
-            report.versions += 1
-            report.passages += len(entries)
-            if on_progress is not None:
-                on_progress(i, len(todo))
+        had_index = s.scalar(
+            select(DerivationRecord.id).where(DerivationRecord.indexed.is_not(None)).limit(1)
+        )
+        s.execute(update(DerivationRecord).values(indexed=None))
+    # A new archive simply gets its first index; anything else is a repair.
+    if had_index is not None or problem != "missing":
+        report.recreated = problem
+
+
+def _pending(s: Session, names: list[str] | None = None) -> list[Any]:
+    """Derivations whose indexed state differs from what the catalog wants."""
+    desired = _desired()
+    query = (
+        select(
+            DerivationRecord.id,
+            desired.label("desired"),
+            DerivationRecord.current,
+            Document.name,
+            Version.number,
+            Version.sha256,
+            Version.ingested_at,
+        )
+        .join(Version, Version.id == DerivationRecord.version_id)
+        .join(Document, Document.id == Version.document_id)
+        .where(
+            (DerivationRecord.indexed.is_(None) & desired.is_not(None))
+            | (DerivationRecord.indexed.is_not(None) & desired.is_(None))
+            | (DerivationRecord.indexed != desired)
+        )
+        .order_by(Document.name, Version.number)
+    )
+    if names is not None:
+        query = query.where(Document.name.in_(names))
+    return list(s.execute(query).all())
+
+
+def _entries(s: Session, row: Any) -> list[IndexEntry]:
+    """The index entries of one pending (current) derivation."""
+    return [
+        IndexEntry(
+            passage_id=p.passage_id,
+            document=row.name,
+            version=row.number,
+            ordinal=p.ordinal,
+            kind=p.kind,
+            text=p.text,
+            passage_sha256=p.sha256,
+            raw_sha256=row.sha256,
+            raw_start=p.raw_start,
+            raw_end=p.raw_end,
+            ingested=row.ingested_at,
+            current=row.desired == "current",
+        )
+        for p in s.scalars(
+            select(PassageRecord)
+            .where(PassageRecord.derivation_id == row.id)
+            .order_by(PassageRecord.ordinal)
+        )
+    ]
+
+
+def _mark_indexed(archive: Archive, rows: list[Any], report: SyncReport) -> None:
+    """Record what the index committed (after the Whoosh commit, never before)."""
     with archive.catalog.session() as s:
         for r in rows:
             s.execute(
@@ -152,7 +153,83 @@ def sync_index(
         s.add(
             new_event("indexing", detail, outcome="success" if not report.recreated else "warning")
         )
+
+
+def sync_index(
+    archive: Archive, *, on_progress: Callable[[int, int], None] | None = None
+) -> SyncReport:
+    """Bring the index up to the catalog (caller holds the writer lock)."""
+    report = SyncReport()
+    _ensure_index(archive, report)
+    with archive.catalog.session() as s:
+        rows = _pending(s)
+    if not rows:
+        return report
+    todo = [r for r in rows if r.current]
+    with _on_disk(archive).writing() as writer:
+        for i, r in enumerate(todo, 1):
+            with archive.catalog.session() as s:
+                entries = _entries(s, r)
+            writer.replace_version(r.name, r.number, entries)
+            report.versions += 1
+            report.passages += len(entries)
+            if on_progress is not None:
+                on_progress(i, len(todo))
+    _mark_indexed(archive, rows, report)
     return report
+
+
+class IndexFeeder:
+    """Indexing that overlaps the rest of an ingest.
+
+    After each batch is in the catalog, :meth:`feed` sends that batch's pending
+    entries to a Whoosh writer in a child process (:class:`BackgroundIndexWriter`),
+    so that indexing (half of an ingest's CPU time) runs on the second core while
+    the next batch is hashed, stored and cleaned. :meth:`finish` waits for the
+    child's single commit and only then records what was indexed: a crash at any
+    point leaves the catalog saying "not indexed", and the next sync redoes it."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self.report = SyncReport()
+        self.sent: list[Any] = []
+        self._sent_ids: set[int] = set()
+        self._writer: BackgroundIndexWriter | None = None
+
+    def feed(self, names: list[str]) -> None:
+        if not names:
+            return
+        if self._writer is None:
+            _ensure_index(self.archive, self.report)
+            try:
+                self._writer = BackgroundIndexWriter(self.archive.config.index_dir)
+            except OSError as exc:  # no processes left, no /dev/shm...: index at the end instead
+                log.warning("indexing in the background is not possible here: %s", exc)
+                self.feed = lambda names: None  # type: ignore[method-assign]
+                return
+        with self.archive.catalog.session() as s:
+            rows = [r for r in _pending(s, names) if r.id not in self._sent_ids]
+            for r in rows:
+                self._sent_ids.add(r.id)
+                self.sent.append(r)
+                if r.current:
+                    entries = _entries(s, r)
+                    self._writer.replace_version(r.name, r.number, entries)
+                    self.report.versions += 1
+                    self.report.passages += len(entries)
+
+    def finish(self, on_progress: Callable[[int, int], None] | None = None) -> SyncReport:
+        if self._writer is None:
+            return self.report
+        writer, self._writer = self._writer, None
+        writer.commit(on_progress=on_progress)
+        _mark_indexed(self.archive, self.sent, self.report)
+        return self.report
+
+    def abandon(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            self._writer = None
 
 
 def reindex(
