@@ -53,7 +53,6 @@ from .text import normalise, split_lines
 CLEANER_NAME = "provarchive-clean"
 CLEANER_VERSION = "1.0.0"
 
-KEEP_KINDS = ("title", "standfirst", "body")
 _WALL = -1e9
 
 
@@ -154,9 +153,6 @@ class CleanResult:
     def title(self) -> str | None:
         titles = self.of_kind("title")
         return titles[0].line.text if titles else None
-
-    def body_text(self) -> str:
-        return "\n".join(d.line.text for d in self.of_kind("body"))
 
 
 # -- rules ---------------------------------------------------------------------------------------

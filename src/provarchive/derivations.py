@@ -33,7 +33,7 @@ from .catalog import (
     new_event,
     utcnow,
 )
-from .clean import CLEANER_VERSION, rules_digest
+from .clean import CLEANER_NAME, CLEANER_VERSION, rules_digest
 from .passages import Derivation, derive, passage_id
 
 log = logging.getLogger(__name__)
@@ -261,17 +261,11 @@ def reclean(
         s.add(
             new_event(
                 "re-derivation",
-                f"reclean with {fresh_cleaner()}: {report.checked} version(s) checked, "
+                f"reclean with {CLEANER_NAME} {CLEANER_VERSION}: {report.checked} version(s) checked, "
                 f"{len(report.changed)} changed",
             )
         )
     return report
-
-
-def fresh_cleaner() -> str:
-    from .clean import CLEANER_NAME
-
-    return f"{CLEANER_NAME} {CLEANER_VERSION}"
 
 
 @dataclass

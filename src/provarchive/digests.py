@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
 BLOCK_SIZE = 1024 * 1024
-ALGORITHMS: tuple[str, ...] = ("sha512", "sha256")
 HASH_PREFIX = "sha256:"
 
 
@@ -84,15 +82,3 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
-
-
-def digest_lines(lines: Iterable[str]) -> str:
-    """Tagged sha256 of lines joined by newlines, for digests of derived text."""
-    h = hashlib.sha256()
-    first = True
-    for line in lines:
-        if not first:
-            h.update(b"\n")
-        h.update(line.encode("utf-8"))
-        first = False
-    return HASH_PREFIX + h.hexdigest()

@@ -60,7 +60,6 @@ NEW = "new"
 NEW_VERSION = "new-version"
 UNCHANGED = "unchanged"
 FAILED = "failed"
-SKIPPED = "skipped"
 
 BATCH_FILES = 200
 FIRST_BATCH_FILES = 25
