@@ -350,6 +350,57 @@ def test_background_writer_failure_is_reported(tmp_path: Path) -> None:
         writer.commit()
 
 
+def test_dead_indexer_does_not_hang_a_full_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the child gone nobody drains the bounded queue: queuing must raise, not wait forever."""
+    import signal
+
+    from provarchive import index as index_module
+    from provarchive.index import BackgroundIndexWriter, PassageIndex
+
+    monkeypatch.setattr(index_module, "_QUEUE_VERSIONS", 2)
+    pi = PassageIndex(tmp_path / "ix")
+    pi.create()
+    writer = BackgroundIndexWriter(pi.path)
+    os.kill(writer._process.pid, signal.SIGKILL)
+    writer._process.join()
+    started = time.monotonic()
+    with pytest.raises(SearchIndexError, match="died"):
+        for n in range(10):
+            writer.replace_version("doc.txt", n + 1, [_entry(n)])
+    assert time.monotonic() - started < 30
+    writer.cancel()
+
+
+def test_ingest_indexes_everything_when_its_indexer_is_killed(
+    archive: Archive, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A killed background indexer (OOM killer, a stray kill) costs time, not index entries."""
+    import signal
+
+    from provarchive import index as index_module
+
+    real_init = index_module.BackgroundIndexWriter.__init__
+    killed: list[int] = []
+
+    def init_then_kill(self: object, path: Path) -> None:
+        real_init(self, path)  # type: ignore[arg-type]
+        pid = self._process.pid  # type: ignore[attr-defined]
+        os.kill(pid, signal.SIGKILL)
+        self._process.join()  # type: ignore[attr-defined]
+        killed.append(pid)
+
+    monkeypatch.setattr(index_module.BackgroundIndexWriter, "__init__", init_then_kill)
+    for i in range(40):  # more than one batch, so the background indexer is used
+        (seeds / f"n{i:02d}.txt").write_text(f"Harbour note {i}: the pilot boat sailed at dawn.\n")
+    report = ingest(archive)
+    assert killed, "the background indexer was never started"
+    assert len(report.results) == 40
+    assert search(archive, "pilot boat", limit=50).total == 40
+    assert verify(archive).findings == []
+
+
 def test_background_indexer_dies_with_its_parent(tmp_path: Path) -> None:
     """A SIGKILLed ingest must not leave an indexer that commits later."""
     import signal

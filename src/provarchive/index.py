@@ -475,8 +475,20 @@ class BackgroundIndexWriter:
         self._process.start()
 
     def replace_version(self, document: str, version: int, entries: list[IndexEntry]) -> None:
-        self._jobs.put(("replace", document, version, entries))
-        self._total += 1
+        """Queue one version; raise SearchIndexError if the child is gone (a full
+        queue would otherwise wait for it forever)."""
+        while True:
+            try:
+                self._jobs.put(("replace", document, version, entries), timeout=1.0)
+            except queue.Full:
+                if not self._process.is_alive():
+                    self._discard_queue()
+                    raise SearchIndexError(
+                        f"the indexing process for {self.path} died (exit {self._process.exitcode})"
+                    ) from None
+                continue
+            self._total += 1
+            return
 
     def commit(self, on_progress: Any = None) -> None:
         """Wait for the child to index everything and commit; raise if it failed."""

@@ -214,17 +214,36 @@ class IndexFeeder:
                 self.sent.append(r)
                 if r.current:
                     entries = _entries(s, r)
-                    self._writer.replace_version(r.name, r.number, entries)
+                    try:
+                        self._writer.replace_version(r.name, r.number, entries)
+                    except SearchIndexError as exc:
+                        self._give_up(exc)
+                        return
                     self.report.versions += 1
                     self.report.passages += len(entries)
 
     def finish(self, on_progress: Callable[[int, int], None] | None = None) -> SyncReport:
+        """Wait for the child's commit and record what it indexed. If the child
+        failed, nothing is recorded: the caller's :func:`sync_index` indexes it all
+        in this process instead (and raises if the index itself is the problem)."""
         if self._writer is None:
             return self.report
         writer, self._writer = self._writer, None
-        writer.commit(on_progress=on_progress)
+        try:
+            writer.commit(on_progress=on_progress)
+        except SearchIndexError as exc:
+            self._writer = writer
+            self._give_up(exc)
+            return self.report
         _mark_indexed(self.archive, self.sent, self.report)
         return self.report
+
+    def _give_up(self, exc: SearchIndexError) -> None:
+        log.warning("%s; indexing in this process instead", exc)
+        self.abandon()
+        self.feed = lambda names: None  # type: ignore[method-assign]
+        self.report = SyncReport()
+        self.sent = []
 
     def abandon(self) -> None:
         if self._writer is not None:
