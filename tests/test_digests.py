@@ -40,5 +40,5 @@ def test_canonical_json_is_stable(value: object) -> None:
     data = canonical_json(value)
     assert json.loads(data) == value
     assert canonical_json(json.loads(data)) == data  # a round trip gives the same bytes
-    if isinstance(value, dict):
-        assert canonical_json(dict(reversed(list(value.items())))) == data  # key order never matters
+    if isinstance(value, dict):  # key order never matters
+        assert canonical_json(dict(reversed(list(value.items())))) == data
