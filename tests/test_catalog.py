@@ -26,6 +26,37 @@ def test_migrations_produce_exactly_the_models(tmp_path: Path) -> None:
     assert diff == []
 
 
+def test_schema_head_constant_is_the_newest_migration(tmp_path: Path) -> None:
+    """Commands compare the catalog against SCHEMA_HEAD; a new migration must move it."""
+    from alembic.script import ScriptDirectory
+
+    from provarchive.catalog import SCHEMA_HEAD
+
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    with catalog.engine.connect() as conn:
+        scripts = ScriptDirectory.from_config(catalog._alembic_config(conn))
+        assert scripts.get_heads() == [SCHEMA_HEAD]
+    assert catalog.schema_status() == (None, SCHEMA_HEAD)
+    catalog.migrate()
+    assert catalog.schema_status() == (SCHEMA_HEAD, SCHEMA_HEAD)
+    with catalog.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == SCHEMA_HEAD
+    catalog.require_current_schema()
+
+
+def test_an_old_schema_is_refused_by_readers_and_upgraded_by_writers(tmp_path: Path) -> None:
+    from alembic import command
+
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    with catalog.engine.begin() as conn:
+        command.upgrade(catalog._alembic_config(conn), "0002")
+    assert catalog.schema_status()[0] == "0002"
+    with pytest.raises(CatalogError, match="older than this provarchive"):
+        catalog.require_current_schema()
+    assert catalog.migrate() is True
+    catalog.require_current_schema()
+
+
 def test_reader_refuses_a_missing_catalog_without_creating_it(tmp_path: Path) -> None:
     path = tmp_path / "none.sqlite"
     catalog = Catalog(f"sqlite:///{path}", create=False)
