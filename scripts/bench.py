@@ -60,79 +60,21 @@ def _norm(line: str) -> str:
     return unicodedata.normalize("NFC", " ".join(line.split()))
 
 
-_FALLBACK_WORDS = [
-    "the",
-    "council",
-    "said",
-    "on",
-    "monday",
-    "that",
-    "its",
-    "plan",
-    "for",
-    "the",
-    "harbour",
-    "would",
-    "cost",
-    "more",
-    "than",
-    "expected",
-    "after",
-    "months",
-    "of",
-    "talks",
-    "residents",
-    "and",
-    "officials",
-    "agreed",
-    "to",
-    "review",
-    "the",
-    "budget",
-    "next",
-    "spring",
-    "while",
-    "critics",
-    "warned",
-    "that",
-    "the",
-    "river",
-    "crossing",
-    "could",
-    "flood",
-    "during",
-    "the",
-    "coldest",
-    "winter",
-    "nights",
-]
-_FALLBACK_FURNITURE = [
-    "Home",
-    "World",
-    "Business",
-    "Sport",
-    "Opinion",
-    "Share",
-    "Most read",
-    "Contact us",
-]
-
-
 def _fallback_pools(seed: int) -> tuple[list[list[str]], list[list[str]]]:
-    """Made-up pages for machines without the shared corpus (CI smoke runs)."""
+    """Made-up pages for machines without the shared corpus (CI smoke runs), in
+    the crash test's vocabulary."""
+    from crash_test import FURNITURE, WORDS  # scripts/ is on sys.path: we run as a script
+
     rng = random.Random(seed)
     bodies = []
     for _ in range(40):
         bodies.append(
             [
-                " ".join(
-                    rng.choice(_FALLBACK_WORDS) for _ in range(rng.randint(12, 40))
-                ).capitalize()
-                + "."
+                " ".join(rng.choice(WORDS) for _ in range(rng.randint(12, 40))).capitalize() + "."
                 for _ in range(30)
             ]
         )
-    return bodies, [list(_FALLBACK_FURNITURE)] * len(bodies)
+    return bodies, [list(FURNITURE)] * len(bodies)
 
 
 def load_pools(corpus: Path) -> tuple[list[list[str]], list[list[str]]]:

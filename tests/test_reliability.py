@@ -132,20 +132,25 @@ def test_readers_work_while_a_writer_runs(tmp_path: Path) -> None:
     assert still_writing or elapsed < 60  # readers did not queue behind the writer
 
 
-def test_a_second_writer_times_out_with_a_clear_error(tmp_path: Path) -> None:
-    env = _env(tmp_path, PROVARCHIVE_LOCK_TIMEOUT="0.5")
-    (tmp_path / "seeds").mkdir()
-    (tmp_path / "archive").mkdir()
-    holder = subprocess.Popen(
+def _hold_writer_lock(archive: Path) -> subprocess.Popen[str]:
+    """Another process holding the archive's writer lock (it sleeps until killed)."""
+    return subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, time, filelock; l = filelock.FileLock(sys.argv[1]); l.acquire(); print('held', flush=True); time.sleep(30)",
-            str(tmp_path / "archive" / "writer.lock"),
+            "import sys, time, filelock; l = filelock.FileLock(sys.argv[1]); l.acquire(); print('held', flush=True); time.sleep(120)",
+            str(archive / "writer.lock"),
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
+
+
+def test_a_second_writer_times_out_with_a_clear_error(tmp_path: Path) -> None:
+    env = _env(tmp_path, PROVARCHIVE_LOCK_TIMEOUT="0.5")
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "archive").mkdir()
+    holder = _hold_writer_lock(tmp_path / "archive")
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         result = subprocess.run(
@@ -168,16 +173,7 @@ def test_lock_is_released_when_its_holder_is_killed(tmp_path: Path) -> None:
     (tmp_path / "seeds").mkdir()
     (tmp_path / "seeds" / "a.txt").write_text("A short note about the river.\n")
     (tmp_path / "archive").mkdir()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time, filelock; l = filelock.FileLock(sys.argv[1]); l.acquire(); print('held', flush=True); time.sleep(60)",
-            str(tmp_path / "archive" / "writer.lock"),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = _hold_writer_lock(tmp_path / "archive")
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     holder.send_signal(signal.SIGKILL)
     holder.wait()

@@ -482,10 +482,7 @@ class BackgroundIndexWriter:
                 self._jobs.put(("replace", document, version, entries), timeout=1.0)
             except queue.Full:
                 if not self._process.is_alive():
-                    self._discard_queue()
-                    raise SearchIndexError(
-                        f"the indexing process for {self.path} died (exit {self._process.exitcode})"
-                    ) from None
+                    raise self._died() from None
                 continue
             self._total += 1
             return
@@ -498,10 +495,7 @@ class BackgroundIndexWriter:
                 message = self._results.get(timeout=1.0)
             except queue.Empty:
                 if not self._process.is_alive():
-                    self._discard_queue()
-                    raise SearchIndexError(
-                        f"the indexing process for {self.path} died (exit {self._process.exitcode})"
-                    ) from None
+                    raise self._died() from None
                 continue
             if message[0] == "progress":
                 if on_progress is not None:
@@ -520,6 +514,12 @@ class BackgroundIndexWriter:
             self._process.kill()
             self._process.join()
         self._discard_queue()
+
+    def _died(self) -> SearchIndexError:
+        self._discard_queue()
+        return SearchIndexError(
+            f"the indexing process for {self.path} died (exit {self._process.exitcode})"
+        )
 
     def _discard_queue(self) -> None:
         """Never wait at exit to hand jobs to a child that is gone."""
