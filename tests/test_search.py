@@ -57,6 +57,22 @@ def test_acceptance_seed_phrase_cites_bytes_and_digest(
     assert "**Go**" in top["snippet"]
 
 
+def test_snippet_marks_where_the_passage_is_cut(seeded_archive: Archive) -> None:
+    # "turnover" sits in the middle of a long body paragraph: the snippet is cut on
+    # both sides, and says so, so that a quoted snippet is never mistaken for the whole.
+    hit = search(seeded_archive, "turnover").hits[0]
+    assert len(hit.text) > 300
+    assert hit.snippet.startswith("… ") and hit.snippet.endswith(" …")
+    assert "**turnover**" in hit.snippet
+    # A short passage shown whole (the title) carries no ellipsis.
+    title = search(seeded_archive, "kind:title mystery").hits[0]
+    assert "…" not in title.snippet and title.snippet.replace("**", "") == title.text
+    # With nothing to highlight, a long passage shows its head, marked as cut.
+    body = search(seeded_archive, "kind:body", limit=20).hits
+    long = next(h for h in body if len(h.text) > 300)
+    assert long.snippet.endswith(" …") and long.text.startswith(long.snippet[:-2])
+
+
 @pytest.mark.parametrize(
     "query", ["Advertisement", '"SCMP Pictures"', '"Reading Time"', '"trust SCMP"']
 )

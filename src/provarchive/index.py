@@ -40,7 +40,7 @@ from typing import Any
 
 from whoosh import analysis, fields, index, qparser, query, scoring
 from whoosh.analysis import Token
-from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
+from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text, highlight
 from whoosh.support.charset import accent_map
 
 from .errors import QueryError, SearchIndexError
@@ -184,10 +184,30 @@ class SearchResults:
         return {"query": self.query, "total": self.total, "hits": [h.to_json() for h in self.hits]}
 
 
+_SNIPPET_CHARS = 200
+
+
+def _head(text: str) -> str:
+    """The snippet of a hit with no words to highlight (e.g. a ``kind:title`` query)."""
+    return text if len(text) <= _SNIPPET_CHARS else text[:_SNIPPET_CHARS].rstrip() + " …"
+
+
 class MarkFormatter(Formatter):
     """Marks matched terms as ``**term**`` (readable as plain text and in JSON)."""
 
     between = " … "
+
+    def format(self, fragments: Any, replace: bool = False) -> str:
+        """Fragments joined by an ellipsis, with one where the passage is cut at either end."""
+        fragments = list(fragments)
+        if not fragments:
+            return ""
+        text = super().format(fragments, replace)
+        if fragments[0].startchar > 0:
+            text = "… " + text
+        if fragments[-1].endchar < len(fragments[-1].text):
+            text += " …"
+        return text
 
     def format_token(self, text: str, token: Any, replace: bool = False) -> str:
         return f"**{get_text(text, token, replace)}**"
@@ -410,16 +430,23 @@ class PassageIndex:
                 # skipping Whoosh would need a second full pass for the total.
                 optimize=False,
             )
-            fragmenter = ContextFragmenter(maxchars=200, surround=60)
+            # A passage that fits in a snippet is shown whole; a longer one as up to two
+            # fragments around the matches.
+            whole = WholeFragmenter()
+            fragmenter = ContextFragmenter(maxchars=_SNIPPET_CHARS, surround=60)
             formatter = MarkFormatter()
             analyzer_ = searcher.schema["text"].analyzer
             hits = []
             for hit in results[:limit]:
                 stored = hit.fields()
-                snippet = (
-                    highlight(stored["text"], words, analyzer_, fragmenter, formatter, top=2)
-                    or stored["text"][:200]
-                )
+                snippet = highlight(
+                    stored["text"],
+                    words,
+                    analyzer_,
+                    whole if len(stored["text"]) <= _SNIPPET_CHARS else fragmenter,
+                    formatter,
+                    top=2,
+                ) or _head(stored["text"])
                 hits.append(
                     Hit(
                         passage_id=stored["passage_id"],
