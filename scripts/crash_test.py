@@ -217,8 +217,14 @@ def ocfl_validate(root: Path) -> tuple[bool, str]:
     script = Path(sys.executable).parent / "ocfl-validate.py"
     if not script.exists():
         return True, "ocfl-py not installed (install the dev extras)"
+    # ocfl-py 2.1.0 given only a storage root checks its structure, not its objects:
+    # name every object too, so that an invalid one makes it exit 1.
+    objects = sorted(str(d.parent) for d in root.glob("*/*/*/*/0=ocfl_object_1.1"))
     result = subprocess.run(
-        [sys.executable, str(script), str(root)], capture_output=True, text=True, timeout=600
+        [sys.executable, str(script), str(root), *objects],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     return result.returncode == 0, result.stdout + result.stderr
 

@@ -93,12 +93,21 @@ def run_provarchive(*args: str, env: dict[str, str] | None = None, timeout: floa
 
 
 def ocfl_validate(root: Path) -> subprocess.CompletedProcess[str]:
-    """ocfl-py's own command-line validator on a storage root (or object)."""
+    """ocfl-py's own command-line validator on a storage root and on every object in it.
+
+    ocfl-py 2.1.0 checks only the structure of a storage root it is given (its
+    objects' errors are neither printed nor reflected in the exit code), so each
+    object directory is passed too: the validator then exits 1 if any is invalid.
+    """
     script = shutil.which("ocfl-validate.py") or str(
         Path(sys.executable).parent / "ocfl-validate.py"
     )
+    objects = sorted(str(d.parent) for d in root.glob("*/*/*/*/0=ocfl_object_1.1"))
     return subprocess.run(
-        [sys.executable, script, "-v", str(root)], capture_output=True, text=True, timeout=300
+        [sys.executable, script, "-v", str(root), *objects],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
