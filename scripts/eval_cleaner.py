@@ -3,6 +3,12 @@
 Runs exactly what `provarchive clean --out-dir` runs (library `clean_files`),
 times it, then hands the predictions to the corpus's own scorer (score.py,
 token F1) and prints its summary plus the cleaner's speed.
+
+--wrap N first rewrites every scrape the way text browsers dump a page
+(`lynx -dump`, `html2text`): a line longer than N characters becomes a paragraph
+hard-wrapped at N columns between blank lines, shorter lines (menus, labels)
+stay one per line. The gold is unchanged, so the score says how much of the
+cleaner's quality survives hard-wrapped input.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -38,6 +45,9 @@ def main() -> int:
     )
     ap.add_argument("--per-doc", action="store_true", help="print the scorer's per-document table")
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
+    ap.add_argument(
+        "--wrap", type=int, metavar="N", help="hard-wrap the scrapes at N columns first (see above)"
+    )
     args = ap.parse_args()
     corpus: Path = args.corpus
     scorer: Path = args.scorer or corpus.parent / "score.py"
@@ -49,7 +59,10 @@ def main() -> int:
         return 2
     scrapes = sorted(p for p in corpus.glob("*.txt") if not p.name.endswith(".gold.txt"))
     with tempfile.TemporaryDirectory() as tmp:
-        out = args.keep or Path(tmp)
+        out = args.keep or Path(tmp) / "out"
+        out.mkdir(parents=True, exist_ok=True)
+        if args.wrap:
+            scrapes = [_wrapped_copy(p, Path(tmp) / "wrapped", args.wrap) for p in scrapes]
         start = time.perf_counter()
         results = clean_files(scrapes, out)
         elapsed = time.perf_counter() - start
@@ -67,7 +80,8 @@ def main() -> int:
             check=False,
         )
     print(f"cleaner   {CLEANER_NAME} {CLEANER_VERSION} ({rules_digest()[:23]}...)")
-    print(f"corpus    {corpus} ({len(scrapes)} pages, {len(failed)} failed)")
+    wrap = f", hard-wrapped at {args.wrap} columns" if args.wrap else ""
+    print(f"corpus    {corpus} ({len(scrapes)} pages{wrap}, {len(failed)} failed)")
     sys.stdout.write(score.stdout)
     if score.returncode != 0:
         sys.stderr.write(score.stderr)
@@ -89,6 +103,19 @@ def main() -> int:
             )
         )
     return 0
+
+
+def _wrapped_copy(scrape: Path, folder: Path, width: int) -> Path:
+    folder.mkdir(exist_ok=True)
+    out: list[str] = []
+    for line in scrape.read_text(encoding="utf-8", errors="replace").splitlines():
+        if len(line) > width:
+            out += ["", *textwrap.wrap(line, width), ""]
+        else:
+            out.append(line)
+    copy = folder / scrape.name
+    copy.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return copy
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import replace
 from pathlib import Path
 
@@ -175,6 +176,43 @@ def test_navigation_and_footer_fall_outside_the_body() -> None:
     assert rules["Home"] == "outside-body"
     assert rules["Most read"] == "related-links"
     assert rules["Contact"] in ("outside-body", "related-links")
+
+
+_ARTICLE = [
+    "The council voted on Tuesday to extend the tram line to the airport, ending a decade "
+    "of debate over the cost of the project and the route it should take through the city.",
+    "Work is expected to start next spring and to last about three years, officials said, "
+    "with the first trams running to the new terminal before the end of the decade.",
+    "Residents along the route will be consulted on the location of the new stops, and the "
+    "council has promised to publish every comment it receives during the consultation.",
+]
+
+
+def test_hard_wrapped_page_gives_the_same_paragraphs() -> None:
+    # A text dump as lynx -dump or html2text writes it: menus one item a line,
+    # paragraphs wrapped at 72 columns between blank lines.
+    wrapped = ["\n".join(textwrap.wrap(p, 72)) for p in _ARTICLE]
+    page = "\n".join(
+        ["Home", "World", "Business", "Sport", "Opinion", ""]
+        + ["Tram line to the airport approved", ""]
+        + [w + "\n" for w in wrapped]
+        + ["Most read", "Ten things to do this weekend", "About us", "Contact"]
+    )
+    r = clean(page)
+    assert [d.line.text for d in r.of_kind("body")] == _ARTICLE
+    assert r.title == "Tram line to the airport approved"
+    dropped = {d.line.text for d in r.removed}
+    assert {"Home", "World", "Most read", "Contact"} <= dropped  # still line by line
+
+
+def test_blank_lines_between_unwrapped_lines_do_not_merge_them() -> None:
+    # Blank lines between sections, paragraphs one per line: nothing is wrapped,
+    # so every line stays its own unit.
+    page = "\n\n".join(["Home\nWorld\nSport", "\n".join(_ARTICLE), "About us\nContact"])
+    r = clean(page)
+    assert [d.line.text for d in r.of_kind("body")] == _ARTICLE
+    assert all("\n" not in d.line.text and d.line.text.count("Home") <= 1 for d in r.decisions)
+    assert len(r.decisions) == 8
 
 
 def test_comment_section_is_not_body() -> None:

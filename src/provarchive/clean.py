@@ -8,6 +8,9 @@ reason that lives only in a log.
 
 How it decides:
 
+0. Units: each line is one, except that in hard-wrapped text (text-browser
+   dumps, e-mail) a paragraph wrapped over several lines between blank lines
+   is one unit; menus and lists stay one unit per line (see :func:`_units`).
 1. Features and explicit rules (:mod:`provarchive.clean_rules`): every line is
    measured (effective words, where scripts without spaces count characters;
    sentence punctuation; share of lower-case words; digits), and boilerplate
@@ -51,7 +54,7 @@ from .digests import canonical_json, sha256_tagged
 from .text import normalise, split_lines
 
 CLEANER_NAME = "provarchive-clean"
-CLEANER_VERSION = "1.0.0"
+CLEANER_VERSION = "1.1.0"
 
 _WALL = -1e9
 
@@ -99,10 +102,10 @@ class CleanOptions:
     """...and lies at most this many lines away..."""
     secondary_region_far_gap: int = 40
     """...or this many, when no byline, date or "related" header lies between."""
-    wrapped_line_median: int = 100
     wrapped_line_max: int = 200
-    """Text is hard-wrapped when its lines are this short (median, longest) and most
-    sit in multi-line paragraphs; then paragraphs, not lines, are classified."""
+    """Text wrapped wider than this (95th percentile of line lengths) is not hard-wrapped."""
+    wrapped_fill: float = 0.6
+    """In a wrapped paragraph every line but the last is at least this share of the width."""
 
 
 DEFAULT_OPTIONS = CleanOptions()
@@ -218,9 +221,16 @@ def _is_prose(f: Features, o: CleanOptions) -> bool:
 
 
 def _units(text: str, o: CleanOptions) -> list[tuple[int, int, int]]:
-    """(line index, start, end) of the units to classify: lines, or, in hard-wrapped
-    text (paragraphs of several short lines between blank lines, as in e-mail or
-    plain-text files), whole paragraphs."""
+    """(line index, start, end) of the units to classify: lines, except that in
+    hard-wrapped text (as ``lynx -dump``, ``html2text``, e-mail and plain-text files
+    write it) a paragraph of several lines between blank lines is one unit.
+
+    A block of lines is a wrapped paragraph when every line but its last fills
+    most of the text's wrap width (the 95th percentile of line lengths) and most
+    of them end mid-sentence; menus and lists in the same text, whose lines are
+    short or end sentences, stay one unit per line. At least two such blocks are
+    needed, so a page that merely has blank lines between sections is not merged.
+    """
     spans = split_lines(text)
     lines = [(i, s, e) for i, (s, e) in enumerate(spans)]
     blocks: list[list[tuple[int, int, int]]] = [[]]
@@ -230,17 +240,28 @@ def _units(text: str, o: CleanOptions) -> list[tuple[int, int, int]]:
         elif blocks[-1]:
             blocks.append([])
     blocks = [b for b in blocks if b]
-    filled = [e - s for b in blocks for _, s, e in b]
-    multi = [b for b in blocks if len(b) > 1]
-    wrapped = (
-        len(multi) >= 2
-        and sum(len(b) for b in multi) * 2 >= len(filled)
-        and max(filled) <= o.wrapped_line_max
-        and sorted(filled)[len(filled) // 2] <= o.wrapped_line_median
-    )
-    if not wrapped:
+    lengths = sorted(len(text[s:e].strip()) for b in blocks for _, s, e in b)
+    if len(blocks) < 2 or not lengths:
         return lines
-    return [(b[0][0], b[0][1], b[-1][2]) for b in blocks]
+    width = lengths[len(lengths) * 19 // 20]
+    if width > o.wrapped_line_max:
+        return lines
+
+    def paragraph(block: list[tuple[int, int, int]]) -> bool:
+        inner = [text[s:e].strip() for _, s, e in block[:-1]]
+        return (
+            len(block) > 1
+            and all(len(t) >= width * o.wrapped_fill for t in inner)
+            and sum(bool(R.ends_sentence(t)) for t in inner) * 2 <= len(inner)
+        )
+
+    merged = [paragraph(b) for b in blocks]
+    if sum(merged) < 2:
+        return lines
+    units: list[tuple[int, int, int]] = []
+    for block, whole in zip(blocks, merged, strict=True):
+        units.extend([(block[0][0], block[0][1], block[-1][2])] if whole else block)
+    return units
 
 
 def _page(text: str, o: CleanOptions) -> _Page:

@@ -469,6 +469,13 @@ _NO_SPACE_SCRIPT = re.compile(
 )
 _END_PUNCT = re.compile(r"(?<!\.\.)[.!?。！？][\"'”’»)\]）」』]*$")
 """Sentence-final punctuation; a trailing ellipsis is truncation (teasers), not an end."""
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether ``text`` ends with sentence-final punctuation."""
+    return bool(_END_PUNCT.search(text[-64:]))
+
+
 _INNER_PUNCT = re.compile(r"[,;:]\s|[.!?](?:\s|$)|[，、；：。！？]")
 
 
@@ -509,7 +516,7 @@ def line_features(text: str) -> Features:
     return Features(
         words=words,
         tokens=len(tokens),
-        end_punct=bool(_END_PUNCT.search(tail)),
+        end_punct=ends_sentence(text),
         inner_punct=len(_INNER_PUNCT.findall(text)),
         lower_ratio=lower_ratio,
         digit_ratio=digits / letters_digits if letters_digits else 0.0,
