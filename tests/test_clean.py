@@ -215,6 +215,13 @@ def test_blank_lines_between_unwrapped_lines_do_not_merge_them() -> None:
     assert len(r.decisions) == 8
 
 
+def test_short_lines_in_blocks_are_not_taken_for_wrapped_paragraphs() -> None:
+    # Lists and verse in blank-line separated groups have no wrap width to fill.
+    groups = [["World news", "Sport news", "Local news"], ["About us", "Contact us", "Careers"]]
+    page = "\n\n".join("\n".join(g) for g in groups)
+    assert [d.line.text for d in clean(page).decisions] == groups[0] + groups[1]
+
+
 def test_comment_section_is_not_body() -> None:
     page = "\n".join(
         [

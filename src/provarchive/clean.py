@@ -102,8 +102,10 @@ class CleanOptions:
     """...and lies at most this many lines away..."""
     secondary_region_far_gap: int = 40
     """...or this many, when no byline, date or "related" header lies between."""
+    wrapped_line_min: int = 40
     wrapped_line_max: int = 200
-    """Text wrapped wider than this (95th percentile of line lengths) is not hard-wrapped."""
+    """Hard-wrapped text has a wrap width (95th percentile of line lengths) in this
+    range: narrower text is a list or verse, wider is not wrapped."""
     wrapped_fill: float = 0.6
     """In a wrapped paragraph every line but the last is at least this share of the width."""
 
@@ -244,7 +246,7 @@ def _units(text: str, o: CleanOptions) -> list[tuple[int, int, int]]:
     if len(blocks) < 2 or not lengths:
         return lines
     width = lengths[len(lengths) * 19 // 20]
-    if width > o.wrapped_line_max:
+    if not o.wrapped_line_min <= width <= o.wrapped_line_max:
         return lines
 
     def paragraph(block: list[tuple[int, int, int]]) -> bool:
