@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provarchive.clean import DEFAULT_OPTIONS, RULES, clean, rules_digest
-from provarchive.clean_rules import explicit_rule, line_features
+from provarchive.clean_rules import columns, explicit_rule, line_features
 from provarchive.text import normalise, split_lines
 
 from .conftest import SEED_PATH
@@ -213,6 +213,35 @@ def test_blank_lines_between_unwrapped_lines_do_not_merge_them() -> None:
     assert [d.line.text for d in r.of_kind("body")] == _ARTICLE
     assert all("\n" not in d.line.text and d.line.text.count("Home") <= 1 for d in r.decisions)
     assert len(r.decisions) == 8
+
+
+def _wrap_columns(line: str, width: int) -> list[str]:
+    """Wrap as a text browser does: at spaces, or anywhere in text without them,
+    counting East Asian wide characters as two columns."""
+    out, current = [], ""
+    for ch in line:
+        if columns(current + ch) > width:
+            space = current.rfind(" ")
+            cut = space if space > width // 4 else len(current)
+            out.append(current[:cut])
+            current = current[cut:].lstrip() + ch
+        else:
+            current += ch
+    return [*out, current]
+
+
+@pytest.mark.parametrize("page", ["ja.txt", "ko.txt", "de.txt"])
+def test_wrapped_dumps_of_pages_in_other_languages(page: str) -> None:
+    # 72 columns hold only 36 Japanese characters: the wrap width is measured in columns.
+    raw = (PAGES / page).read_text(encoding="utf-8")
+    dump = []
+    for line in raw.splitlines():
+        dump += ["", *_wrap_columns(line, 72), ""] if columns(line) > 72 else [line]
+    assert max(columns(line) for line in dump) <= 72
+    original = [d.line.text for d in clean(raw).of_kind("body")]
+    wrapped = [d.line.text for d in clean("\n".join(dump)).of_kind("body")]
+    # Line breaks inside a paragraph become spaces (the recorded normalisation).
+    assert [t.replace(" ", "") for t in wrapped] == [t.replace(" ", "") for t in original]
 
 
 def test_short_lines_in_blocks_are_not_taken_for_wrapped_paragraphs() -> None:

@@ -104,8 +104,8 @@ class CleanOptions:
     """...or this many, when no byline, date or "related" header lies between."""
     wrapped_line_min: int = 40
     wrapped_line_max: int = 200
-    """Hard-wrapped text has a wrap width (95th percentile of line lengths) in this
-    range: narrower text is a list or verse, wider is not wrapped."""
+    """Hard-wrapped text has a wrap width (95th percentile of line widths, in display
+    columns) in this range: narrower text is a list or verse, wider is not wrapped."""
     wrapped_fill: float = 0.6
     """In a wrapped paragraph every line but the last is at least this share of the width."""
 
@@ -228,7 +228,8 @@ def _units(text: str, o: CleanOptions) -> list[tuple[int, int, int]]:
     write it) a paragraph of several lines between blank lines is one unit.
 
     A block of lines is a wrapped paragraph when every line but its last fills
-    most of the text's wrap width (the 95th percentile of line lengths) and most
+    most of the text's wrap width (the 95th percentile of line widths, in display
+    columns: East Asian wide characters count two, as text browsers wrap them) and most
     of them end mid-sentence; menus and lists in the same text, whose lines are
     short or end sentences, stay one unit per line. At least two such blocks are
     needed, so a page that merely has blank lines between sections is not merged.
@@ -242,19 +243,20 @@ def _units(text: str, o: CleanOptions) -> list[tuple[int, int, int]]:
         elif blocks[-1]:
             blocks.append([])
     blocks = [b for b in blocks if b]
-    lengths = sorted(len(text[s:e].strip()) for b in blocks for _, s, e in b)
-    if len(blocks) < 2 or not lengths:
+    if len(blocks) < 2:
         return lines
+    columns = {i: R.columns(text[s:e].strip()) for b in blocks for i, s, e in b}
+    lengths = sorted(columns.values())
     width = lengths[len(lengths) * 19 // 20]
     if not o.wrapped_line_min <= width <= o.wrapped_line_max:
         return lines
 
     def paragraph(block: list[tuple[int, int, int]]) -> bool:
-        inner = [text[s:e].strip() for _, s, e in block[:-1]]
+        inner = block[:-1]
         return (
             len(block) > 1
-            and all(len(t) >= width * o.wrapped_fill for t in inner)
-            and sum(bool(R.ends_sentence(t)) for t in inner) * 2 <= len(inner)
+            and all(columns[i] >= width * o.wrapped_fill for i, _, _ in inner)
+            and sum(R.ends_sentence(text[s:e].strip()) for _, s, e in inner) * 2 <= len(inner)
         )
 
     merged = [paragraph(b) for b in blocks]

@@ -471,6 +471,18 @@ _END_PUNCT = re.compile(r"(?<!\.\.)[.!?。！？][\"'”’»)\]）」』]*$")
 """Sentence-final punctuation; a trailing ellipsis is truncation (teasers), not an end."""
 
 
+_WIDE = re.compile(
+    "[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\ua960-\ua97f\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]"
+)
+"""East Asian wide and full-width characters: two columns on a terminal or in a text dump."""
+
+
+def columns(text: str) -> int:
+    """Display width of ``text`` as text browsers count it when they wrap lines."""
+    return len(text) + len(_WIDE.findall(text))
+
+
 def ends_sentence(text: str) -> bool:
     """Whether ``text`` ends with sentence-final punctuation."""
     return bool(_END_PUNCT.search(text[-64:]))
