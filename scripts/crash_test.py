@@ -162,13 +162,7 @@ def ingest_and_kill(
     process start, so that kills land in the work and not in the interpreter's start.
     ``work`` is the duration of an uninterrupted run of the same work, measured first.
     """
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "provarchive", "ingest", "--json"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _wait_for(proc, archive / "writer.lock.holder")
+    proc = _start_ingest(env, archive)
     start = time.monotonic()
     if phase == "index":
         # Kill at a random point while Whoosh is writing (its temporary exists).
@@ -185,8 +179,8 @@ def ingest_and_kill(
     return elapsed, alive
 
 
-def timed_ingest(env: dict[str, str], archive: Path) -> float:
-    """Duration of a whole ingest from the moment it holds the writer lock."""
+def _start_ingest(env: dict[str, str], archive: Path) -> subprocess.Popen[bytes]:
+    """Start ``provarchive ingest`` and return once it holds the writer lock."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "provarchive", "ingest", "--json"],
         env=env,
@@ -194,6 +188,12 @@ def timed_ingest(env: dict[str, str], archive: Path) -> float:
         stderr=subprocess.DEVNULL,
     )
     _wait_for(proc, archive / "writer.lock.holder")
+    return proc
+
+
+def timed_ingest(env: dict[str, str], archive: Path) -> float:
+    """Duration of a whole ingest from the moment it holds the writer lock."""
+    proc = _start_ingest(env, archive)
     start = time.monotonic()
     if proc.wait() != 0:
         raise RuntimeError("calibration ingest failed")

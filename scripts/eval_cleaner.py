@@ -49,6 +49,8 @@ def main() -> int:
         "--wrap", type=int, metavar="N", help="hard-wrap the scrapes at N columns first (see above)"
     )
     args = ap.parse_args()
+    if args.wrap is not None and args.wrap < 20:
+        ap.error("--wrap needs a width of at least 20 columns")
     corpus: Path = args.corpus
     scorer: Path = args.scorer or corpus.parent / "score.py"
     if not corpus.is_dir():

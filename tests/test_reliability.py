@@ -19,7 +19,7 @@ import pytest
 from provarchive import Archive, ArchiveConfig, ingest, verify
 from provarchive.errors import StorageError
 
-from .conftest import REPO, ocfl_py_validate
+from .conftest import REPO, ocfl_py_validate, run_provarchive
 
 _spec = importlib.util.spec_from_file_location("crash_test", REPO / "scripts" / "crash_test.py")
 assert _spec is not None and _spec.loader is not None
@@ -93,9 +93,7 @@ def test_readers_work_while_a_writer_runs(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     crash_test.write_seeds(seeds, random.Random(6), 120)
     env = _env(tmp_path)
-    first = subprocess.run(
-        [sys.executable, "-m", "provarchive", "ingest"], env=env, capture_output=True, timeout=600
-    )
+    first = run_provarchive("ingest", env=env, timeout=600)
     assert first.returncode == 0
     crash_test.write_seeds(tmp_path / "more", random.Random(7), 150)
     for path in (tmp_path / "more").rglob("*.txt"):
@@ -113,16 +111,7 @@ def test_readers_work_while_a_writer_runs(tmp_path: Path) -> None:
         "log": ["log", "--json", "--limit", "5"],
     }
     started = time.monotonic()
-    results = {
-        k: subprocess.run(
-            [sys.executable, "-m", "provarchive", *v],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        for k, v in readers.items()
-    }
+    results = {k: run_provarchive(*v, env=env, text=True) for k, v in readers.items()}
     elapsed = time.monotonic() - started
     still_writing = writer.poll() is None
     assert writer.wait(timeout=600) == 0
@@ -153,13 +142,7 @@ def test_a_second_writer_times_out_with_a_clear_error(tmp_path: Path) -> None:
     holder = _hold_writer_lock(tmp_path / "archive")
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        result = subprocess.run(
-            [sys.executable, "-m", "provarchive", "ingest"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_provarchive("ingest", env=env, text=True, timeout=60)
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
@@ -177,13 +160,7 @@ def test_lock_is_released_when_its_holder_is_killed(tmp_path: Path) -> None:
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     holder.send_signal(signal.SIGKILL)
     holder.wait()
-    result = subprocess.run(
-        [sys.executable, "-m", "provarchive", "ingest"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_provarchive("ingest", env=env, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 
 
