@@ -197,7 +197,7 @@ def content_files(archive: Path) -> list[Path]:
 
 
 def bench_clean(seeds: Path, runs: int) -> dict[str, Any]:
-    from provarchive.passages import derive
+    from provarchive.cleaning.passages import derive
 
     files = sorted(seeds.rglob("*.txt"))
     raws = [f.read_bytes() for f in files]
@@ -215,7 +215,12 @@ def bare_whoosh(passages: list[tuple[Any, ...]], runs: int, base: Path) -> list[
 
     from whoosh import index
 
-    from provarchive.index import WRITER_LIMIT_MB, IndexEntry, document_fields, schema
+    from provarchive.search.whoosh_engine import (
+        WRITER_LIMIT_MB,
+        IndexEntry,
+        document_fields,
+        schema,
+    )
 
     now = datetime.now(UTC)
     docs = [
@@ -375,7 +380,7 @@ def make_queries(
 
 def bench_search(archive: Path, seed: int) -> dict[str, Any]:
     from provarchive import Archive, ArchiveConfig
-    from provarchive.search import search
+    from provarchive.search.sync import search
 
     passages = catalog_passages(archive)
     queries = make_queries(passages, seed)
@@ -431,7 +436,7 @@ def bench_store(seeds: Path, count: int, base: Path, runs: int) -> dict[str, Any
     """Per new version: our store (batched, durable, as ingest writes it) vs ocfl-py's
     Object.create of the same file (which neither places objects in a storage layout
     nor fsyncs). Runs alternate between the two so both see the same machine."""
-    from provarchive.store import Store
+    from provarchive.store.storage import Store
 
     files = sorted(seeds.rglob("*.txt"))[:count]
     try:

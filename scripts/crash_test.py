@@ -278,7 +278,7 @@ def check(trial: Trial, work: Path, env: dict[str, str], seeds: Path, edited: se
             f"versions: {len(missing)} missing, {len(wrong)} wrong count, {len(extra)} extra (e.g. {(missing + wrong + extra)[:3]})"
         )
     from provarchive import Archive, ArchiveConfig
-    from provarchive.index import PassageIndex
+    from provarchive.search.whoosh_engine import PassageIndex
 
     with Archive(ArchiveConfig(root=work / "archive", seeds=seeds)) as archive:
         for name in names:

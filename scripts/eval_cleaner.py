@@ -22,7 +22,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from provarchive.clean import CLEANER_NAME, CLEANER_VERSION, rules_digest
+from provarchive.cleaning.cleaner import CLEANER_NAME, CLEANER_VERSION, rules_digest
 from provarchive.derivations import clean_files
 
 DEFAULT_CORPUS = (

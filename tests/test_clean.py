@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provarchive.clean import DEFAULT_OPTIONS, RULES, clean, rules_digest
-from provarchive.clean_rules import columns, explicit_rule, line_features
-from provarchive.text import normalise, split_lines
+from provarchive.cleaning.cleaner import DEFAULT_OPTIONS, RULES, clean, rules_digest
+from provarchive.cleaning.rules import columns, explicit_rule, line_features
+from provarchive.cleaning.text import normalise, split_lines
 
 from .conftest import SEED_PATH
 

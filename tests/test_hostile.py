@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from provarchive import Archive, ArchiveConfig, ingest, verify
 from provarchive.derivations import view
-from provarchive.search import search
+from provarchive.search.sync import search
 
 from .conftest import ocfl_py_validate
 

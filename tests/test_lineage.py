@@ -12,11 +12,11 @@ import prov.model as pm
 import pytest
 
 from provarchive import Archive, ingest, verify
-from provarchive.clean import CleanOptions
+from provarchive.cleaning.cleaner import CleanOptions
+from provarchive.cleaning.passages import derive
 from provarchive.derivations import reclean, view
 from provarchive.errors import PassageNotFoundError
 from provarchive.lineage import lineage, to_json, to_prov, to_text
-from provarchive.passages import derive
 
 from .conftest import SEED_NAME
 

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provarchive.passages import (
+from provarchive.cleaning.passages import (
     PassageOptions,
     check_passage,
     derive,
     parse_passage_id,
     passage_id,
 )
-from provarchive.text import decode_span
+from provarchive.cleaning.text import decode_span
 
 from .conftest import SEED_PATH
 

@@ -182,7 +182,7 @@ def test_disk_full_during_a_version_write_keeps_the_previous_state(
         "Another document arrives with enough words to be a sentence.\n"
     )
     (seeded / "000_58c727a948331809.txt").write_bytes(seed_bytes + b"\nAn update.\n")
-    import provarchive.store as store_mod
+    import provarchive.store.storage as store_mod
 
     real = store_mod.hash_stream
     calls = {"n": 0}

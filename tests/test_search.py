@@ -18,8 +18,8 @@ from whoosh import index as whoosh_index
 
 from provarchive import Archive, ingest, verify
 from provarchive.errors import QueryError, SearchIndexError
-from provarchive.index import INDEX_NAME
-from provarchive.search import reindex, search, sync_index
+from provarchive.search.sync import reindex, search, sync_index
+from provarchive.search.whoosh_engine import INDEX_NAME
 
 from .conftest import SEED_NAME
 
@@ -267,7 +267,7 @@ def test_index_behind_the_catalog_is_caught_up_by_the_next_writer(seeded_archive
     # As after a crash between the catalog commit and the index commit:
     shutil.rmtree(seeded_archive.config.index_dir)
     seeded_archive.config.index_dir.mkdir()
-    from provarchive.index import PassageIndex
+    from provarchive.search.whoosh_engine import PassageIndex
 
     PassageIndex(seeded_archive.config.index_dir).create()
     with sqlite3.connect(seeded_archive.config.catalog_path) as db:
@@ -293,7 +293,7 @@ def test_reindex_and_sync_are_idempotent(seeded_archive: Archive) -> None:
 def test_cjk_filter_matches_whoosh3s_own(text: str) -> None:
     from whoosh import analysis
 
-    from provarchive.index import CJKUnigramFilter
+    from provarchive.search.whoosh_engine import CJKUnigramFilter
 
     ours = analysis.RegexTokenizer() | CJKUnigramFilter()
     theirs = analysis.RegexTokenizer() | analysis.CJKFilter()
@@ -322,7 +322,7 @@ def test_a_long_lived_archive_sees_new_commits_without_duplicates(
 
 
 def _entry(n: int, current: bool = True):
-    from provarchive.index import IndexEntry
+    from provarchive.search.whoosh_engine import IndexEntry
 
     return IndexEntry(
         f"doc.txt@v1#{n}",
@@ -341,7 +341,7 @@ def _entry(n: int, current: bool = True):
 
 
 def test_background_writer_commits_once_and_cancel_leaves_nothing(tmp_path: Path) -> None:
-    from provarchive.index import BackgroundIndexWriter, PassageIndex
+    from provarchive.search.whoosh_engine import BackgroundIndexWriter, PassageIndex
 
     pi = PassageIndex(tmp_path / "ix")
     pi.create()
@@ -358,7 +358,7 @@ def test_background_writer_commits_once_and_cancel_leaves_nothing(tmp_path: Path
 
 
 def test_background_writer_failure_is_reported(tmp_path: Path) -> None:
-    from provarchive.index import BackgroundIndexWriter
+    from provarchive.search.whoosh_engine import BackgroundIndexWriter
 
     writer = BackgroundIndexWriter(tmp_path / "no-index-here")
     writer.replace_version("doc.txt", 1, [_entry(1)])
@@ -372,8 +372,8 @@ def test_dead_indexer_does_not_hang_a_full_queue(
     """With the child gone nobody drains the bounded queue: queuing must raise, not wait forever."""
     import signal
 
-    from provarchive import index as index_module
-    from provarchive.index import BackgroundIndexWriter, PassageIndex
+    from provarchive.search import whoosh_engine as index_module
+    from provarchive.search.whoosh_engine import BackgroundIndexWriter, PassageIndex
 
     monkeypatch.setattr(index_module, "_QUEUE_VERSIONS", 2)
     pi = PassageIndex(tmp_path / "ix")
@@ -395,7 +395,7 @@ def test_ingest_indexes_everything_when_its_indexer_is_killed(
     """A killed background indexer (OOM killer, a stray kill) costs time, not index entries."""
     import signal
 
-    from provarchive import index as index_module
+    from provarchive.search import whoosh_engine as index_module
 
     real_init = index_module.BackgroundIndexWriter.__init__
     killed: list[int] = []
@@ -423,7 +423,7 @@ def test_background_indexer_dies_with_its_parent(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from provarchive.index import PassageIndex
+    from provarchive.search.whoosh_engine import PassageIndex
 
     pi = PassageIndex(tmp_path / "ix")
     pi.create()
@@ -431,7 +431,7 @@ def test_background_indexer_dies_with_its_parent(tmp_path: Path) -> None:
 import os, sys, time
 from datetime import UTC, datetime
 from pathlib import Path
-from provarchive.index import BackgroundIndexWriter, IndexEntry
+from provarchive.search.whoosh_engine import BackgroundIndexWriter, IndexEntry
 w = BackgroundIndexWriter(Path({str(pi.path)!r}))
 w.replace_version("doc.txt", 1, [IndexEntry("doc.txt@v1#1", "doc.txt", 1, 1, "body", "text", "x", "y", 0, 4, datetime.now(UTC), True)])
 print(w._process.pid, flush=True)

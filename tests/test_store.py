@@ -13,17 +13,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provarchive import durable
 from provarchive.errors import StorageError
-from provarchive.store import (
+from provarchive.store import durable
+from provarchive.store.ocfl import (
     INVENTORY,
     SIDECAR,
-    Store,
     name_for_object_id,
     object_id_for,
     object_path_for,
     parse_sidecar,
 )
+from provarchive.store.storage import Store
 
 from .conftest import ocfl_py_validate
 
@@ -264,7 +264,7 @@ def test_disk_full_while_staging_leaves_the_store_untouched(
     def full(*_a, **_k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("provarchive.store.hash_stream", full)
+    monkeypatch.setattr("provarchive.store.storage.hash_stream", full)
     with pytest.raises(StorageError, match="no space left on device"):
         write(store, "doc.txt", b"two")
     after = {p: p.read_bytes() for p in store.root.rglob("*") if p.is_file()}

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provarchive.text import (
+from provarchive.cleaning.text import (
     BINARY,
     EMPTY,
     TEXT,
@@ -156,7 +156,7 @@ def test_byte_offsets_are_exact_for_any_text_and_encoding(
 
 @given(st.text(st.sampled_from(list("ab  \t\n\u00a0\u3000x\x00\u200b"))))
 def test_chunked_whitespace_collapse_equals_split_join(text: str) -> None:
-    import provarchive.text as module
+    import provarchive.cleaning.text as module
 
     saved = module._CHUNK
     module._CHUNK = 5  # force the chunked path on short strings

@@ -15,7 +15,7 @@ import pytest
 
 from provarchive import Archive, ingest, verify
 from provarchive.findings import FINDING_TYPES, Finding
-from provarchive.store import INVENTORY, SIDECAR
+from provarchive.store.ocfl import INVENTORY, SIDECAR
 
 from .conftest import SEED_NAME
 

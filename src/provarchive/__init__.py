@@ -11,13 +11,12 @@ Library use (the CLI is a thin layer over exactly this)::
 
 import logging
 
-__version__ = "0.1.0"
-
 from .archive import Archive, VersionInfo
 from .config import ArchiveConfig
 from .errors import ArchiveError
 from .findings import Finding, VerifyReport
 from .ingest import IngestReport, IngestResult, add, ingest, rebuild_catalog
+from .meta import __version__
 from .verify import verify
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -19,7 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from . import durable
 from .catalog import Catalog, Document, Event, Version, new_event
 from .config import ArchiveConfig
 from .errors import (
@@ -28,11 +27,12 @@ from .errors import (
     DocumentNotFoundError,
     VersionNotFoundError,
 )
-from .lock import writer_lock
-from .store import Repair, Store
+from .store import durable
+from .store.lock import writer_lock
+from .store.storage import Repair, Store
 
 if TYPE_CHECKING:
-    from .index import PassageIndex
+    from .search.whoosh_engine import PassageIndex
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class Archive:
     def index(self) -> PassageIndex:
         """The search index (Whoosh is imported on first use, not at start-up)."""
         if self._index is None:
-            from .index import PassageIndex
+            from .search.whoosh_engine import PassageIndex
 
             self._index = PassageIndex(self.config.index_dir)
         return cast("PassageIndex", self._index)
@@ -166,7 +166,7 @@ class Archive:
             yield repairs
             # Whatever the command changed in the catalog reaches the index before
             # the lock is released (a no-op when the command synced already).
-            from .search import sync_index
+            from .search.sync import sync_index
 
             sync_index(self)
 
@@ -193,7 +193,7 @@ class Archive:
                     Repair("catalog-completed", name, f"v{number} recorded from the store")
                 )
         from .derivations import derive_missing
-        from .search import sync_index
+        from .search.sync import sync_index
 
         with self.catalog.session() as s:
             for name, number in derive_missing(self, s, reason="recovery"):

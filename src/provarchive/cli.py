@@ -25,11 +25,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__
 from .archive import Archive
 from .config import ArchiveConfig
 from .errors import ArchiveError
 from .findings import ERROR, INFO, WARNING
+from .meta import __version__
 
 app = typer.Typer(
     name="provarchive",
@@ -673,7 +673,7 @@ def search_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Full-text search; every hit cites document, version, digest and raw byte span."""
-    from .search import search
+    from .search.sync import search
 
     if kind is not None and kind not in ("title", "standfirst", "body"):
         raise typer.BadParameter("use title, standfirst or body", param_hint="--kind")
@@ -720,7 +720,7 @@ def reindex_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Rebuild the search index from the catalog."""
-    from .search import reindex
+    from .search.sync import reindex
 
     with _archive(ctx) as archive:
         archive.require()

@@ -22,7 +22,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
+from .meta import __version__
 
 DEFAULT_ARCHIVE = Path("archive")
 DEFAULT_SEEDS = Path("seeds")

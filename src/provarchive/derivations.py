@@ -33,8 +33,8 @@ from .catalog import (
     new_event,
     utcnow,
 )
-from .clean import CLEANER_NAME, CLEANER_VERSION, rules_digest
-from .passages import Derivation, derive, passage_id
+from .cleaning.cleaner import CLEANER_NAME, CLEANER_VERSION, rules_digest
+from .cleaning.passages import Derivation, derive, passage_id
 
 log = logging.getLogger(__name__)
 
@@ -405,7 +405,7 @@ def explain(
     archive: Archive, name: str, number: int | None = None
 ) -> tuple[DerivationView | None, list[ExplainedLine]]:
     """Every raw line of a version with the recorded decision that covers it."""
-    from .text import decode_as, split_lines
+    from .cleaning.text import decode_as, split_lines
 
     dv = view(archive, name, number)
     if dv is None or dv.status != "text" or dv.encoding is None:
@@ -480,8 +480,8 @@ class CleanedFile:
 def clean_files(files: list[Path], out_dir: Path | None = None) -> list[CleanedFile]:
     """Clean files without archiving them; with ``out_dir``, write ``out_dir/<file name>``
     holding the body passages, one per line (no title or standfirst)."""
-    from . import durable
     from .errors import StorageError
+    from .store import durable
 
     results = []
     if out_dir is not None:

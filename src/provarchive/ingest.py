@@ -30,7 +30,6 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from . import durable
 from .archive import Archive
 from .catalog import (
     Catalog,
@@ -52,7 +51,9 @@ from .errors import (
     UsageError,
 )
 from .seeds import SeedFile, open_seed, same_stat, scan, stat_row, stat_trusted, validate_name
-from .store import ObjectState, PreparedVersion, Transaction, versions_from_inventory
+from .store import durable
+from .store.ocfl import ObjectState, versions_from_inventory
+from .store.storage import PreparedVersion, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +284,7 @@ def rebuild_catalog(
         s.add(new_event("rebuild", detail, outcome="success" if not problems else "warning"))
     # The new catalog's derivations are new rows: index them afresh, dropping any
     # entry the old catalog knew and the store does not.
-    from .search import reindex
+    from .search.sync import reindex
 
     reindex(archive)
     return count
@@ -351,7 +352,7 @@ class _Ingestor:
         With more than one batch, each batch's entries go to a Whoosh writer in a
         child process as soon as the batch is in the catalog, so indexing runs on
         another core while the next batch is hashed, stored and cleaned."""
-        from .search import IndexFeeder, sync_index
+        from .search.sync import IndexFeeder, sync_index
 
         results: list[IngestResult] = []
         batches = list(_batches(seeds))

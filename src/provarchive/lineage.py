@@ -23,9 +23,9 @@ from sqlalchemy import select
 
 from .archive import Archive
 from .catalog import DerivationRecord, Document, PassageRecord, Version
+from .cleaning.passages import parse_passage_id
 from .config import AGENT
 from .errors import PassageNotFoundError
-from .passages import parse_passage_id
 
 NAMESPACE = "urn:x-provarchive:"
 OCFL_NAMESPACE = "https://ocfl.io/1.1/spec/#"

@@ -41,7 +41,7 @@ from .digests import Digests, hash_bytes, hash_stream, sha256_hex, sha256_tagged
 from .errors import ArchiveError, CatalogError, CorruptArchiveError
 from .findings import Finding, VerifyReport
 from .seeds import same_stat, scan, stat_row, stat_trusted
-from .store import (
+from .store.ocfl import (
     INVENTORY,
     JOURNAL,
     LAYOUT_CONFIG,
@@ -51,13 +51,13 @@ from .store import (
     SIDECAR,
     SPEC_VERSION,
     ObjectState,
-    Store,
     name_for_object_id,
     object_id_for,
     object_path_for,
     parse_sidecar,
     versions_from_inventory,
 )
+from .store.storage import Store
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def verify(
                 on_progress("objects", i, len(dirs))
     _cross_check(ctx)
     if ctx.catalog is not None:
-        from .search import audit_index
+        from .search.sync import audit_index
 
         # Entries left over for a document whose catalog rows are missing are a
         # consequence of that finding, not a second problem: report the cause once.
@@ -540,7 +540,7 @@ def _prefetch_derived(ctx: _Context, object_paths: list[str]) -> None:
 def _check_derived(ctx: _Context, state: ObjectState, directory: Path) -> None:
     """Every version has a current derivation; every passage's digest matches its text
     and its byte span decodes to it; every derivation's output digest matches."""
-    from .passages import check_passage
+    from .cleaning.passages import check_passage
 
     name = state.name
     rows, passages = ctx.derived.get(name, ([], {}))

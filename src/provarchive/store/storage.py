@@ -27,214 +27,44 @@ every parameter another implementation needs.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import quote, unquote
 
+from ..digests import Digests, hash_stream
+from ..errors import CorruptArchiveError, StorageError
 from . import durable
-from .digests import Digests, hash_stream
-from .errors import CorruptArchiveError, StorageError
+from .ocfl import (
+    CONTENT_DIR,
+    INVENTORY,
+    JOURNAL,
+    LAYOUT_CONFIG,
+    LAYOUT_EXTENSION,
+    OBJECT_DECLARATION,
+    ROOT_DECLARATION,
+    SIDECAR,
+    SPEC_VERSION,
+    VERSION_DIR,
+    ObjectState,
+    add_version,
+    inventory_bytes,
+    name_for_object_id,
+    new_inventory,
+    object_id_for,
+    object_path_for,
+    parse_sidecar,
+    sha512_hex,
+    sidecar_bytes,
+    versions_from_inventory,
+)
 
 log = logging.getLogger(__name__)
-
-SPEC_VERSION = "1.1"
-ROOT_DECLARATION = "0=ocfl_1.1"
-OBJECT_DECLARATION = "0=ocfl_object_1.1"
-INVENTORY = "inventory.json"
-SIDECAR = "inventory.json.sha512"
-INVENTORY_TYPE = "https://ocfl.io/1.1/spec/#inventory"
-DIGEST_ALGORITHM = "sha512"
-FIXITY_ALGORITHM = "sha256"
-CONTENT_DIR = "content"
-LAYOUT_EXTENSION = "0004-hashed-n-tuple-storage-layout"
-LAYOUT_CONFIG = {
-    "extensionName": LAYOUT_EXTENSION,
-    "digestAlgorithm": "sha256",
-    "tupleSize": 3,
-    "numberOfTuples": 3,
-    "shortObjectRoot": False,
-}
-OBJECT_ID_PREFIX = "provarchive:"
-JOURNAL = "journal.json"
-_VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
-
-
-def object_id_for(name: str) -> str:
-    """The OCFL object id of a document: a URI that round-trips to the name."""
-    return OBJECT_ID_PREFIX + quote(name, safe="/")
-
-
-def name_for_object_id(object_id: str) -> str:
-    """Inverse of :func:`object_id_for`."""
-    if not object_id.startswith(OBJECT_ID_PREFIX):
-        raise ValueError(f"not a provarchive object id: {object_id!r}")
-    return unquote(object_id[len(OBJECT_ID_PREFIX) :])
-
-
-def object_path_for(object_id: str) -> str:
-    """Object root relative to the storage root, per extension 0004."""
-    digest = hashlib.sha256(object_id.encode("utf-8")).hexdigest()
-    size = int(LAYOUT_CONFIG["tupleSize"])  # type: ignore[call-overload]
-    count = int(LAYOUT_CONFIG["numberOfTuples"])  # type: ignore[call-overload]
-    tuples = [digest[i * size : (i + 1) * size] for i in range(count)]
-    return "/".join([*tuples, digest])
-
-
-def inventory_bytes(inventory: dict[str, Any]) -> bytes:
-    """The serialised form we write (stable, readable, sorted keys)."""
-    return (json.dumps(inventory, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode(
-        "utf-8"
-    )
-
-
-def sidecar_bytes(inventory_data: bytes) -> bytes:
-    return f"{hashlib.sha512(inventory_data).hexdigest()}  {INVENTORY}\n".encode("ascii")
-
-
-def parse_sidecar(data: bytes) -> str | None:
-    """The digest recorded in a sidecar, or None if the sidecar is malformed."""
-    try:
-        text = data.decode("ascii").strip()
-    except UnicodeDecodeError:
-        return None
-    parts = text.split()
-    if len(parts) != 2 or parts[1] != INVENTORY or not re.fullmatch(r"[0-9a-f]{128}", parts[0]):
-        return None
-    return parts[0]
-
-
-@dataclass(frozen=True, slots=True)
-class StoredVersion:
-    """One version of a document as its inventory records it."""
-
-    number: int
-    logical_path: str
-    content_path: str
-    sha512: str
-    sha256: str
-    created: str
-    message: str
-    user_name: str
-    user_address: str | None
-
-
-@dataclass(frozen=True)
-class ObjectState:
-    """A parsed, committed object: its root inventory and where it lives."""
-
-    name: str
-    object_id: str
-    path: str
-    inventory: dict[str, Any]
-    versions: tuple[StoredVersion, ...]
-
-    @property
-    def head(self) -> int:
-        return len(self.versions)
-
-    def version(self, number: int) -> StoredVersion:
-        return self.versions[number - 1]
-
-
-def versions_from_inventory(
-    inventory: dict[str, Any], where: Path | str
-) -> tuple[StoredVersion, ...]:
-    """Interpret an inventory as the versions of one single-file document.
-
-    Raises CorruptArchiveError when the inventory is not one we could have written.
-    """
-    try:
-        if inventory.get("digestAlgorithm") != DIGEST_ALGORITHM:
-            raise CorruptArchiveError(where, "inventory digestAlgorithm is not sha512")
-        manifest: dict[str, list[str]] = inventory["manifest"]
-        fixity: dict[str, list[str]] = inventory.get("fixity", {}).get(FIXITY_ALGORITHM, {})
-        sha256_of = {path: digest for digest, paths in fixity.items() for path in paths}
-        content_of = {digest: paths[0] for digest, paths in manifest.items()}
-        versions_block: dict[str, Any] = inventory["versions"]
-        head = int(str(inventory["head"]).lstrip("v"))
-        result = []
-        for number in range(1, head + 1):
-            block = versions_block[f"v{number}"]
-            state: dict[str, list[str]] = block["state"]
-            if len(state) != 1:
-                raise CorruptArchiveError(where, f"v{number} state does not hold exactly one file")
-            ((sha512, logical_paths),) = state.items()
-            content_path = content_of[sha512]
-            user = block.get("user") or {}
-            result.append(
-                StoredVersion(
-                    number=number,
-                    logical_path=logical_paths[0],
-                    content_path=content_path,
-                    sha512=sha512,
-                    sha256=sha256_of.get(content_path, ""),
-                    created=str(block["created"]),
-                    message=str(block.get("message", "")),
-                    user_name=str(user.get("name", "")),
-                    user_address=user.get("address"),
-                )
-            )
-        return tuple(result)
-    except CorruptArchiveError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise CorruptArchiveError(where, f"inventory is not well formed ({exc!r})") from exc
-
-
-def new_inventory(object_id: str) -> dict[str, Any]:
-    return {
-        "id": object_id,
-        "type": INVENTORY_TYPE,
-        "digestAlgorithm": DIGEST_ALGORITHM,
-        "head": "v0",
-        "contentDirectory": CONTENT_DIR,
-        "manifest": {},
-        "versions": {},
-        "fixity": {FIXITY_ALGORITHM: {}},
-    }
-
-
-def add_version(
-    inventory: dict[str, Any],
-    *,
-    logical_path: str,
-    digests: Digests,
-    created: str,
-    message: str,
-    user: dict[str, str],
-) -> tuple[dict[str, Any], int, str | None]:
-    """A new inventory with one more version; returns (inventory, number, new content path).
-
-    The new content path is None when the bytes are already in the object
-    (a document reverted to earlier bytes): OCFL deduplicates, the new version's
-    state simply points at the existing content.
-    """
-    inv = json.loads(json.dumps(inventory))
-    number = int(str(inv["head"]).lstrip("v")) + 1
-    content_path: str | None = None
-    if digests.sha512 not in inv["manifest"]:
-        content_path = f"v{number}/{CONTENT_DIR}/{logical_path}"
-        inv["manifest"][digests.sha512] = [content_path]
-        inv["fixity"].setdefault(FIXITY_ALGORITHM, {}).setdefault(digests.sha256, []).append(
-            content_path
-        )
-    inv["versions"][f"v{number}"] = {
-        "created": created,
-        "message": message,
-        "user": dict(user),
-        "state": {digests.sha512: [logical_path]},
-    }
-    inv["head"] = f"v{number}"
-    return inv, number, content_path
 
 
 @dataclass
@@ -621,7 +451,7 @@ class Store:
         except (OSError, ValueError, KeyError, AttributeError):
             head = 0
         numbers = sorted(
-            int(m.group(1)) for p in directory.iterdir() if (m := _VERSION_DIR.match(p.name))
+            int(m.group(1)) for p in directory.iterdir() if (m := VERSION_DIR.match(p.name))
         )
         if numbers and numbers[-1] > head:
             latest = directory / f"v{numbers[-1]}"
@@ -637,7 +467,7 @@ class Store:
             latest = directory / f"v{numbers[-1]}"
             sidecar = directory / SIDECAR
             try:
-                ok = parse_sidecar(sidecar.read_bytes()) == _sha512(root_inv.read_bytes())
+                ok = parse_sidecar(sidecar.read_bytes()) == sha512_hex(root_inv.read_bytes())
             except OSError:
                 ok = False
             if (
@@ -657,7 +487,7 @@ class Store:
             recorded = parse_sidecar((version_dir / SIDECAR).read_bytes())
         except OSError:
             return False
-        return recorded == _sha512(data)
+        return recorded == sha512_hex(data)
 
     def _prune_empty_parents(self, directory: Path) -> None:
         parent = directory.parent
@@ -667,7 +497,3 @@ class Store:
             except OSError:
                 return
             parent = parent.parent
-
-
-def _sha512(data: bytes) -> str:
-    return hashlib.sha512(data).hexdigest()

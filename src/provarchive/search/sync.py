@@ -25,12 +25,12 @@ from typing import Any
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from .archive import Archive
-from .catalog import DerivationRecord, Document, PassageRecord, Version, new_event
-from .digests import sha256_hex
-from .errors import SearchIndexError
-from .findings import Finding
-from .index import BackgroundIndexWriter, IndexEntry, PassageIndex, SearchResults
+from ..archive import Archive
+from ..catalog import DerivationRecord, Document, PassageRecord, Version, new_event
+from ..digests import sha256_hex
+from ..errors import SearchIndexError
+from ..findings import Finding
+from .whoosh_engine import BackgroundIndexWriter, IndexEntry, PassageIndex, SearchResults
 
 log = logging.getLogger(__name__)
 

@@ -48,9 +48,9 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 
-from . import clean_rules as R
-from .clean_rules import RULES, Features, explicit_rule, line_features
-from .digests import canonical_json, sha256_tagged
+from ..digests import canonical_json, sha256_tagged
+from . import rules as R
+from .rules import RULES, Features, explicit_rule, line_features
 from .text import normalise, split_lines
 
 CLEANER_NAME = "provarchive-clean"

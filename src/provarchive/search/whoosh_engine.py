@@ -43,7 +43,7 @@ from whoosh.analysis import Token
 from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text, highlight
 from whoosh.support.charset import accent_map
 
-from .errors import QueryError, SearchIndexError
+from ..errors import QueryError, SearchIndexError
 
 log = logging.getLogger(__name__)
 

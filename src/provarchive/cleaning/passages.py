@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .clean import CLEANER_NAME, CLEANER_VERSION, CleanOptions, Decision, clean, rules_digest
-from .digests import sha256_hex, sha256_tagged
+from ..digests import sha256_hex, sha256_tagged
+from .cleaner import CLEANER_NAME, CLEANER_VERSION, CleanOptions, Decision, clean, rules_digest
 from .text import BINARY, NORMALISATION, TEXT, Decoded, decode, normalise
 
 

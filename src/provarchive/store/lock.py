@@ -19,8 +19,8 @@ from pathlib import Path
 
 import filelock
 
+from ..errors import LockTimeoutError, StorageError
 from . import durable
-from .errors import LockTimeoutError, StorageError
 
 
 def _holder_path(lock_path: Path) -> Path:

@@ -1,0 +1,215 @@
+"""The catalog's tables (SQLAlchemy 2.0 declarative models) and event constructor.
+
+Contract: the schema as Python; every change here comes with an Alembic
+migration in ``migrations/versions`` (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from ..config import AGENT
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the catalog; use UTC-aware datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Document(Base):
+    """One archived document: a name in the seeds folder, one OCFL object."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(4096), unique=True)
+    object_id: Mapped[str] = mapped_column(String(8192), unique=True)
+    object_path: Mapped[str] = mapped_column(String(255))
+    head: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    versions: Mapped[list[Version]] = relationship(
+        back_populates="document", order_by="Version.number", cascade="all, delete-orphan"
+    )
+
+
+class Version(Base):
+    """One immutable version of a document's raw bytes."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sha512: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    user_name: Mapped[str] = mapped_column(String(255))
+    user_address: Mapped[str | None] = mapped_column(String(1024))
+    content_path: Mapped[str] = mapped_column(Text)
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    document: Mapped[Document] = relationship(back_populates="versions")
+    derivations: Mapped[list[DerivationRecord]] = relationship(
+        back_populates="version", order_by="DerivationRecord.number", cascade="all, delete-orphan"
+    )
+
+
+class DerivationRecord(Base):
+    """One cleaning run over one version: which cleaner, what it produced.
+
+    Exactly one derivation per version is ``current``; a re-clean whose output
+    differs adds a new one and marks the old one superseded (never deleted)."""
+
+    __tablename__ = "derivations"
+    __table_args__ = (UniqueConstraint("version_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    cleaner_name: Mapped[str] = mapped_column(String(64))
+    cleaner_version: Mapped[str] = mapped_column(String(32))
+    rules_digest: Mapped[str] = mapped_column(String(80))
+    normalisation: Mapped[str] = mapped_column(Text)
+    encoding: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    output_sha256: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    current: Mapped[bool] = mapped_column(Boolean, index=True)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    indexed: Mapped[str | None] = mapped_column(String(8))
+    """What the search index last committed for this derivation: None (nothing),
+    "current" or "old" (indexed with the current-version flag set or not)."""
+
+    version: Mapped[Version] = relationship(back_populates="derivations")
+
+
+class PassageRecord(Base):
+    """A passage: text, digest, and its [start, end) byte span in the raw file."""
+
+    __tablename__ = "passages"
+    __table_args__ = (UniqueConstraint("derivation_id", "ordinal"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    derivation_id: Mapped[int] = mapped_column(
+        ForeignKey("derivations.id", ondelete="CASCADE"), index=True
+    )
+    passage_id: Mapped[str] = mapped_column(String(4200), index=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    raw_start: Mapped[int] = mapped_column(BigInteger)
+    raw_end: Mapped[int] = mapped_column(BigInteger)
+
+
+class RemovalRecord(Base):
+    """A line the cleaner dropped: its span, text, and the rule and reason."""
+
+    __tablename__ = "removals"
+    __table_args__ = (UniqueConstraint("derivation_id", "ordinal"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    derivation_id: Mapped[int] = mapped_column(
+        ForeignKey("derivations.id", ondelete="CASCADE"), index=True
+    )
+    ordinal: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    raw_start: Mapped[int] = mapped_column(BigInteger)
+    raw_end: Mapped[int] = mapped_column(BigInteger)
+
+
+class Event(Base):
+    """An entry of the PREMIS-style event log: what was done, when, by whom, with what outcome.
+
+    Documents are referenced by name, not by key, so the log survives a catalog rebuild.
+    """
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    event_type: Mapped[str] = mapped_column(String(64), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    agent: Mapped[str] = mapped_column(String(255))
+    document: Mapped[str | None] = mapped_column(String(4096), index=True)
+    version: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class SeedStat(Base):
+    """The stat cache of the seeds folder (git index style): skip re-hashing unchanged files."""
+
+    __tablename__ = "seed_stats"
+
+    name: Mapped[str] = mapped_column(String(4096), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    ctime_ns: Mapped[int] = mapped_column(BigInteger)
+    inode: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    sha512: Mapped[str] = mapped_column(String(128))
+    checked_at_ns: Mapped[int] = mapped_column(BigInteger)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_event(
+    event_type: str,
+    detail: str,
+    *,
+    outcome: str = "success",
+    document: str | None = None,
+    version: int | None = None,
+    when: datetime | None = None,
+) -> Event:
+    return Event(
+        occurred_at=when or utcnow(),
+        event_type=event_type,
+        outcome=outcome,
+        agent=AGENT,
+        document=document,
+        version=version,
+        detail=detail,
+    )
