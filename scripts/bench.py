@@ -178,7 +178,10 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def catalog_passages(archive: Path) -> list[tuple[str, str, int, int, str, str, int, int, str]]:
-    db = sqlite3.connect(archive / "catalog.sqlite")
+    from provarchive.home import read_settings
+
+    settings = read_settings(archive)
+    db = sqlite3.connect(archive / (settings.catalog if settings else "catalog.sqlite"))
     try:
         return db.execute(
             "SELECT p.passage_id, d.name, v.number, p.ordinal, p.kind, p.text, p.raw_start, p.raw_end, p.sha256 "
@@ -380,16 +383,15 @@ def make_queries(
 
 def bench_search(archive: Path, seed: int) -> dict[str, Any]:
     from provarchive import Archive, ArchiveConfig
-    from provarchive.search.sync import search
 
     passages = catalog_passages(archive)
     queries = make_queries(passages, seed)
     ours: dict[str, list[float]] = {}
     with Archive(ArchiveConfig(root=archive, seeds=archive / "none")) as a:
-        search(a, "warmup")
+        a.search("warmup")
         for kind, q, _ in queries:
             start = time.perf_counter()
-            search(a, q, limit=10)
+            a.search(q, limit=10)
             ours.setdefault(kind, []).append(time.perf_counter() - start)
     fts = fts5_latencies(passages, queries, archive)
     all_ours = [x for v in ours.values() for x in v]

@@ -145,8 +145,11 @@ def run(
 
 
 def _wait_for(proc: subprocess.Popen[bytes], path: Path) -> bool:
+    """Wait until ``path`` exists (a glob pattern in its last parts) or the process ends."""
+    pattern = path.relative_to(path.anchor).as_posix()
+    root = Path(path.anchor)
     while proc.poll() is None:
-        if path.exists():
+        if next(root.glob(pattern), None) is not None:
             return True
         time.sleep(0.001)
     return False
@@ -166,7 +169,7 @@ def ingest_and_kill(
     start = time.monotonic()
     if phase == "index":
         # Kill at a random point while Whoosh is writing (its temporary exists).
-        _wait_for(proc, archive / "index" / "passages.tmp")
+        _wait_for(proc, archive / "index" / "g-*" / "passages.tmp")
         time.sleep(rng.uniform(0.0, 0.3) * work)
     else:
         lo, hi = (0.0, 0.3) if phase == "early" else (0.3, 0.85)
@@ -249,7 +252,10 @@ def check(trial: Trial, work: Path, env: dict[str, str], seeds: Path, edited: se
     ok, detail = ocfl_validate(work / "archive" / "ocfl")
     if not ok:
         trial.problems.append(f"ocfl-validate failed: {detail[-300:]}")
-    db = sqlite3.connect(work / "archive" / "catalog.sqlite")
+    from provarchive.home import read_settings
+
+    settings = read_settings(work / "archive")
+    db = sqlite3.connect(work / "archive" / (settings.catalog if settings else "catalog.sqlite"))
     try:
         versions = dict(
             db.execute(
@@ -278,13 +284,12 @@ def check(trial: Trial, work: Path, env: dict[str, str], seeds: Path, edited: se
             f"versions: {len(missing)} missing, {len(wrong)} wrong count, {len(extra)} extra (e.g. {(missing + wrong + extra)[:3]})"
         )
     from provarchive import Archive, ArchiveConfig
-    from provarchive.search.whoosh_engine import PassageIndex
 
     with Archive(ArchiveConfig(root=work / "archive", seeds=seeds)) as archive:
         for name in names:
             if name in versions and archive.read_bytes(name) != (seeds / name).read_bytes():
                 trial.problems.append(f"the latest version of {name} is not the seed's bytes")
-    indexed = PassageIndex(work / "archive" / "index").doc_count()
+        indexed = archive.home.fresh_engine().doc_count()
     if indexed != passages or current_passages == 0:
         trial.problems.append(
             f"index holds {indexed} entries, the catalog {passages} current passages"

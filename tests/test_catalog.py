@@ -10,8 +10,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from provarchive import Archive, ArchiveConfig, ingest, rebuild_catalog, verify
-from provarchive.catalog import Base, Catalog, new_event
+from provarchive import Archive, ArchiveConfig
+from provarchive.catalog import READ_WRITE, Base, Catalog, new_event, queries
 from provarchive.errors import CatalogError
 
 from .conftest import SEED_NAME
@@ -59,7 +59,7 @@ def test_an_old_schema_is_refused_by_readers_and_upgraded_by_writers(tmp_path: P
 
 def test_reader_refuses_a_missing_catalog_without_creating_it(tmp_path: Path) -> None:
     path = tmp_path / "none.sqlite"
-    catalog = Catalog(f"sqlite:///{path}", create=False)
+    catalog = Catalog(f"sqlite:///{path}", mode=READ_WRITE)
     with pytest.raises(CatalogError):
         catalog.require_current_schema()
     assert not path.exists()
@@ -72,7 +72,7 @@ def test_times_are_stored_and_returned_in_utc(tmp_path: Path) -> None:
     with catalog.session() as s:
         s.add(new_event("test", "x", when=local))
     with catalog.session() as s:
-        [event] = catalog.events(s)
+        [event] = queries.events(s)
     assert event.occurred_at == local
     assert event.occurred_at.tzinfo == UTC
     with pytest.raises(CatalogError, match="naive datetime"), catalog.session() as s:
@@ -104,53 +104,66 @@ def test_rebuild_recreates_the_catalog_from_the_store_alone(
 ) -> None:
     (seeded / "sub").mkdir()
     (seeded / "sub" / "b.txt").write_text("b1")
-    ingest(archive)
+    archive.ingest()
     (seeded / "sub" / "b.txt").write_text("b2")
     (seeded / SEED_NAME).write_bytes(seed_bytes + b"\nUpdate.\n")
-    ingest(archive)
-    before = _snapshot(archive.config.catalog_path)
+    archive.ingest()
+    before = _snapshot(archive.home.catalog_path)
     events_before = [(e.event_type, e.document, e.version) for e in archive.events()]
     archive.close()
     # Lose the catalog entirely: only archive/ocfl is left.
     for p in archive.config.root.glob("catalog.sqlite*"):
         p.unlink()
     fresh = Archive(archive.config)
-    with fresh.writer("rebuild", use_catalog=False) as repairs:
-        count = rebuild_catalog(fresh, repairs=repairs)
+    count = fresh.rebuild()
     assert count == 2
-    assert _snapshot(fresh.config.catalog_path) == before
+    assert _snapshot(fresh.home.catalog_path) == before
     # With the old catalog gone, its events are gone too; the rebuild itself is
     # logged, with the cleaning runs it did again.
     types = [e.event_type for e in fresh.events()]
-    assert types[-3:] == ["rebuild", "reindex", "indexing"]
-    assert set(types) == {"rebuild", "normalization", "derivation", "reindex", "indexing"}
-    assert events_before  # (the old log existed)
-    assert verify(fresh).is_ok()
+    assert types[-2:] == ["rebuild", "reindex"]
+    assert set(types) == {"rebuild", "normalization", "derivation", "reindex"}
+    assert len(events_before) > len(types)  # the old log was longer
+    assert fresh.verify().is_ok()
 
 
-def test_rebuild_keeps_the_event_log_and_a_backup(archive: Archive, seeded: Path) -> None:
-    ingest(archive)
+def test_rebuild_keeps_the_event_log_and_the_old_catalog(archive: Archive, seeded: Path) -> None:
+    archive.ingest()
+    old = archive.home.catalog_path
     events_before = [(e.event_type, e.document, e.detail) for e in archive.events()]
-    with archive.writer("rebuild", use_catalog=False) as repairs:
-        rebuild_catalog(archive, repairs=repairs)
+    archive.rebuild()
     after = [(e.event_type, e.document, e.detail) for e in archive.events()]
     assert after[: len(events_before)] == events_before
-    assert [e[0] for e in after[-3:]] == ["rebuild", "reindex", "indexing"]
-    assert list(archive.config.root.glob("catalog.sqlite.bak-*"))
+    assert [e[0] for e in after[-2:]] == ["rebuild", "reindex"]
+    # The new catalog was built aside and switched to; the old file stays as a backup.
+    assert archive.home.catalog_path != old
+    assert old.exists()
+
+
+def test_rebuild_keeps_at_most_three_earlier_catalogs(archive: Archive, seeded: Path) -> None:
+    archive.ingest()
+    seen = {archive.home.catalog_path.name}
+    for _ in range(5):
+        archive.rebuild()
+        seen.add(archive.home.catalog_path.name)
+    on_disk = {p.name for p in archive.config.root.glob("catalog*.sqlite")}
+    assert len(seen) == 6
+    assert archive.home.catalog_path.name in on_disk
+    assert len(on_disk) == 4  # the live one and the last three
 
 
 def test_an_empty_catalog_is_rebuilt_automatically_by_the_next_writer(
     archive: Archive, seeded: Path
 ) -> None:
-    ingest(archive)
+    archive.ingest()
     archive.close()
     for p in archive.config.root.glob("catalog.sqlite*"):
         p.unlink()
     fresh = Archive(archive.config)
-    report = ingest(fresh)
+    report = fresh.ingest()
     assert [r.status for r in report.results] == ["unchanged"]
     assert "catalog-rebuilt" in [r.action for r in report.repairs]
-    assert verify(fresh).is_ok()
+    assert fresh.verify().is_ok()
 
 
 def test_catalog_url_is_configurable(tmp_path: Path, seeded: Path) -> None:
@@ -158,11 +171,11 @@ def test_catalog_url_is_configurable(tmp_path: Path, seeded: Path) -> None:
     db.parent.mkdir()
     config = ArchiveConfig(root=tmp_path / "arch", seeds=seeded, db_url=f"sqlite:///{db}")
     with Archive(config) as a:
-        ingest(a)
+        a.ingest()
         assert db.exists()
         assert not (tmp_path / "arch" / "catalog.sqlite").exists()
         assert [v.version for v in a.versions(SEED_NAME)] == [1]
-        assert verify(a).is_ok()
+        assert a.verify().is_ok()
 
 
 KILL_DURING_MIGRATION = """

@@ -13,16 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provarchive import Archive, ArchiveConfig, ingest, verify
-from provarchive.derivations import view
-from provarchive.search.sync import search
+from provarchive import Archive, ArchiveConfig
 
 from .conftest import ocfl_py_validate
 
 
 def _ingested(archive: Archive, seeds: Path, name: str, data: bytes):
     (seeds / name).write_bytes(data)
-    [result] = [r for r in ingest(archive).results if r.document == name]
+    [result] = [r for r in archive.ingest().results if r.document == name]
     return result
 
 
@@ -33,12 +31,12 @@ def test_random_binary_is_archived_as_bytes_without_passages(
     result = _ingested(archive, seeds, "blob.bin", data)
     assert result.status == "new"
     assert archive.read_bytes("blob.bin") == data
-    dv = view(archive, "blob.bin")
+    dv = archive.view("blob.bin")
     assert dv is not None and dv.status == "binary" and dv.passages == []
     assert "binary" in (dv.detail or "")
     shown = json.loads(cli("show", "blob.bin", "--json").stdout)
     assert shown["derivation"]["status"] == "binary" and shown["passages"] == []
-    assert verify(archive).is_ok()
+    assert archive.verify().is_ok()
 
 
 @pytest.mark.parametrize(
@@ -71,14 +69,14 @@ def test_legacy_and_utf16_text_is_decoded_and_searchable(
 ) -> None:
     data = (text + "\n").encode(encoding)
     _ingested(archive, seeds, "legacy.txt", data)
-    dv = view(archive, "legacy.txt")
+    dv = archive.view("legacy.txt")
     assert dv is not None and dv.status == "text"
     assert [p["text"] for p in dv.passages] == [text]
-    hits = search(archive, query).hits
+    hits = archive.search(query).hits
     assert hits and hits[0].document == "legacy.txt"
     start, end = hits[0].raw_span
     assert data[start:end].decode(dv.encoding or "") == text
-    assert verify(archive).is_ok()
+    assert archive.verify().is_ok()
 
 
 def test_invalid_utf8_keeps_the_valid_text(archive: Archive, seeds: Path) -> None:
@@ -88,11 +86,11 @@ def test_invalid_utf8_keeps_the_valid_text(archive: Archive, seeds: Path) -> Non
         + b" Et la suite du texte ici."
     )
     _ingested(archive, seeds, "broken.txt", data)
-    dv = view(archive, "broken.txt")
+    dv = archive.view("broken.txt")
     assert dv is not None and dv.encoding == "utf-8"
     assert "\ufffd" in dv.passages[0]["text"] and "déjà" in dv.passages[0]["text"]
-    assert search(archive, "deja").total == 1
-    assert verify(archive).is_ok()
+    assert archive.search("deja").total == 1
+    assert archive.verify().is_ok()
 
 
 def test_nul_bytes(archive: Archive, seeds: Path) -> None:
@@ -102,20 +100,20 @@ def test_nul_bytes(archive: Archive, seeds: Path) -> None:
         "nul.txt",
         b"The report\x00was filed\x00late on Friday evening by the clerk.\n",
     )
-    dv = view(archive, "nul.txt")
+    dv = archive.view("nul.txt")
     assert (
         dv is not None
         and dv.passages[0]["text"] == "The report was filed late on Friday evening by the clerk."
     )
-    assert verify(archive).is_ok()
+    assert archive.verify().is_ok()
 
 
 def test_empty_file(archive: Archive, seeds: Path) -> None:
     assert _ingested(archive, seeds, "empty.txt", b"").status == "new"
-    dv = view(archive, "empty.txt")
+    dv = archive.view("empty.txt")
     assert dv is not None and dv.status == "empty" and dv.passages == []
     assert archive.read_bytes("empty.txt") == b""
-    assert verify(archive).is_ok()
+    assert archive.verify().is_ok()
 
 
 @pytest.mark.slow
@@ -124,11 +122,11 @@ def test_fifty_megabytes_on_a_single_line(archive: Archive, seeds: Path) -> None
     data = sentence * (50 * 1024 * 1024 // len(sentence) + 1)
     result = _ingested(archive, seeds, "huge.txt", data)
     assert result.status == "new"
-    dv = view(archive, "huge.txt")
+    dv = archive.view("huge.txt")
     assert dv is not None and len(dv.passages) > 40000
     assert max(len(p["text"]) for p in dv.passages) <= 1500
-    assert search(archive, "archive", document="huge.txt").total == len(dv.passages)
-    assert verify(archive, check_seeds=False).is_ok()
+    assert archive.search("archive", document="huge.txt").total == len(dv.passages)
+    assert archive.verify(check_seeds=False).is_ok()
 
 
 @pytest.mark.parametrize(
@@ -146,21 +144,21 @@ def test_fifty_megabytes_on_a_single_line(archive: Archive, seeds: Path) -> None
 )
 def test_odd_file_names(archive: Archive, seeds: Path, name: str, cli) -> None:
     (seeds / name).write_text("A short but complete sentence sits in this file for the test.\n")
-    [result] = ingest(archive).results
+    [result] = archive.ingest().results
     nfc = unicodedata.normalize("NFC", name)
     assert (result.document, result.status) == (nfc, "new")
     assert archive.read_bytes(nfc).startswith(b"A short")
     assert cli("cat", "--", nfc).exit_code == 0  # "--" as for any command line tool
-    hit = search(archive, "sentence").hits[0]
+    hit = archive.search("sentence").hits[0]
     assert hit.document == nfc and hit.passage_id == f"{nfc}@v1#1"
-    assert verify(archive).is_ok()
+    assert archive.verify().is_ok()
     ok, messages = ocfl_py_validate(archive.store.root)
     assert ok, messages
 
 
 def test_newline_in_a_name_is_refused_with_a_reason(archive: Archive, seeds: Path) -> None:
     (seeds / "two\nlines.txt").write_text("x")
-    [result] = ingest(archive).results
+    [result] = archive.ingest().results
     assert result.status == "failed" and "control character (U+000A)" in (result.error or "")
 
 
@@ -170,7 +168,7 @@ def test_device_node_is_skipped(archive: Archive, seeds: Path) -> None:
     except PermissionError:
         pytest.skip("creating a device node needs CAP_MKNOD")
     (seeds / "good.txt").write_text("good")
-    report = ingest(archive)
+    report = archive.ingest()
     statuses = {r.document: (r.status, r.error) for r in report.results}
     assert statuses["null-device"][0] == "skipped" and "device node" in (
         statuses["null-device"][1] or ""
@@ -198,7 +196,7 @@ def test_any_file_name_is_archived_or_refused_clearly(
     except OSError:
         return  # the file system itself refuses the name (too long in bytes)
     with Archive(ArchiveConfig(root=base / "archive", seeds=seeds)) as archive:
-        [result] = ingest(archive).results
+        [result] = archive.ingest().results
         if result.status == "failed":
             assert result.error and (
                 "control character" in result.error
@@ -210,7 +208,7 @@ def test_any_file_name_is_archived_or_refused_clearly(
             assert result.status == "new"
             assert result.document == unicodedata.normalize("NFC", name)
             assert archive.read_bytes(result.document) == b"content of a file with a strange name\n"
-        assert verify(archive).is_ok()
+        assert archive.verify().is_ok()
 
 
 def test_utf16_bom_file_spans_in_show(archive: Archive, seeds: Path, cli) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from provarchive import Archive, add, ingest
+from provarchive import Archive
 from provarchive.errors import InvalidNameError, UsageError
 
 from .conftest import SEED_NAME, ocfl_py_validate
@@ -23,12 +23,12 @@ def statuses(report) -> dict[str, str]:
 def test_ingest_then_unchanged_then_new_version(
     archive: Archive, seeded: Path, seed_bytes: bytes
 ) -> None:
-    first = ingest(archive)
+    first = archive.ingest()
     assert [(r.document, r.status, r.version) for r in first.results] == [(SEED_NAME, "new", 1)]
     assert first.results[0].sha256 == hashlib.sha256(seed_bytes).hexdigest()
-    assert statuses(ingest(archive)) == {SEED_NAME: "unchanged"}
+    assert statuses(archive.ingest()) == {SEED_NAME: "unchanged"}
     (seeded / SEED_NAME).write_bytes(seed_bytes.replace(b"mystery", b"enigma"))
-    third = ingest(archive)
+    third = archive.ingest()
     assert [(r.status, r.version) for r in third.results] == [("new-version", 2)]
     assert archive.read_bytes(SEED_NAME, 1) == seed_bytes
     assert archive.read_bytes(SEED_NAME, 2) == seed_bytes.replace(b"mystery", b"enigma")
@@ -40,7 +40,7 @@ def test_ingest_then_unchanged_then_new_version(
 
 
 def test_events_record_ingestion_and_digest_calculation(archive: Archive, seeded: Path) -> None:
-    ingest(archive)
+    archive.ingest()
     kinds = [(e.event_type, e.outcome, e.version) for e in archive.events(document=SEED_NAME)]
     assert ("ingestion", "success", 1) in kinds
     assert ("message digest calculation", "success", 1) in kinds
@@ -51,21 +51,21 @@ def test_nested_names_are_posix_paths_relative_to_seeds(archive: Archive, seeds:
     (seeds / "2024" / "june").mkdir(parents=True)
     (seeds / "2024" / "june" / "a.txt").write_text("a")
     (seeds / "b.txt").write_text("b")
-    report = ingest(archive)
+    report = archive.ingest()
     assert sorted(statuses(report)) == ["2024/june/a.txt", "b.txt"]
 
 
 def test_names_are_nfc_normalised(archive: Archive, seeds: Path) -> None:
     decomposed = "cafe\u0301.txt"
     (seeds / decomposed).write_text("x")
-    report = ingest(archive)
+    report = archive.ingest()
     assert [r.document for r in report.results] == ["caf\u00e9.txt"]
 
 
 def test_ingest_given_paths_only(archive: Archive, seeds: Path) -> None:
     (seeds / "a.txt").write_text("a")
     (seeds / "b.txt").write_text("b")
-    report = ingest(archive, [seeds / "b.txt"])
+    report = archive.ingest([seeds / "b.txt"])
     assert statuses(report) == {"b.txt": "new"}
 
 
@@ -74,7 +74,7 @@ def test_path_outside_seeds_fails_with_reason(
 ) -> None:
     outside = tmp_path / "elsewhere.txt"
     outside.write_text("x")
-    report = ingest(archive, [outside])
+    report = archive.ingest([outside])
     [result] = report.results
     assert result.status == "failed"
     assert "not inside the seeds folder" in (result.error or "")
@@ -86,7 +86,7 @@ def test_stat_cache_skips_reading_unchanged_seeds(
     (seeds / "a.txt").write_text("a")
     old = time.time() - 60
     os.utime(seeds / "a.txt", (old, old))
-    ingest(archive)
+    archive.ingest()
     opened: list[str] = []
     mod = importlib.import_module("provarchive.ingest")
 
@@ -97,14 +97,14 @@ def test_stat_cache_skips_reading_unchanged_seeds(
         return real(root, seed)
 
     monkeypatch.setattr(mod, "open_seed", spy)
-    assert statuses(ingest(archive)) == {"a.txt": "unchanged"}
+    assert statuses(archive.ingest()) == {"a.txt": "unchanged"}
     assert opened == []
     (seeds / "a.txt").write_text("changed")
-    assert statuses(ingest(archive)) == {"a.txt": "new-version"}
+    assert statuses(archive.ingest()) == {"a.txt": "new-version"}
     assert opened == ["a.txt"]
     # Modified just now: the cache entry is "racy" and the file is read again.
     opened.clear()
-    assert statuses(ingest(archive)) == {"a.txt": "unchanged"}
+    assert statuses(archive.ingest()) == {"a.txt": "unchanged"}
     assert opened == ["a.txt"]
 
 
@@ -114,12 +114,12 @@ def test_same_size_same_mtime_edit_is_still_caught(archive: Archive, seeds: Path
     path.write_text("aaaa")
     old = time.time() - 60
     os.utime(path, (old, old))
-    ingest(archive)
-    ingest(archive)
+    archive.ingest()
+    archive.ingest()
     st = path.stat()
     path.write_text("bbbb")
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert statuses(ingest(archive)) == {"a.txt": "new-version"}
+    assert statuses(archive.ingest()) == {"a.txt": "new-version"}
 
 
 @pytest.mark.parametrize(
@@ -142,7 +142,7 @@ def test_bad_entries_fail_alone(
     (tmp_path / "outside.txt").write_text("secret")
     (seeds / "good.txt").write_text("good")
     make(seeds, tmp_path)
-    report = ingest(archive)
+    report = archive.ingest()
     by_status = {r.status for r in report.results}
     assert statuses(report)["good.txt"] == "new"
     [bad] = report.failed
@@ -153,14 +153,14 @@ def test_bad_entries_fail_alone(
 def test_symlink_inside_seeds_is_followed(archive: Archive, seeds: Path) -> None:
     (seeds / "real.txt").write_text("real")
     (seeds / "alias.txt").symlink_to(seeds / "real.txt")
-    report = ingest(archive)
+    report = archive.ingest()
     assert statuses(report) == {"alias.txt": "new", "real.txt": "new"}
 
 
 def test_fifo_is_skipped_and_never_blocks(archive: Archive, seeds: Path) -> None:
     os.mkfifo(seeds / "pipe")
     (seeds / "good.txt").write_text("good")
-    report = ingest(archive)
+    report = archive.ingest()
     assert statuses(report) == {"good.txt": "new", "pipe": "skipped"}
     [skipped] = [r for r in report.results if r.status == "skipped"]
     assert "FIFO" in (skipped.error or "")
@@ -170,7 +170,7 @@ def test_fifo_is_skipped_and_never_blocks(archive: Archive, seeds: Path) -> None
 def test_control_character_in_name_is_refused(archive: Archive, seeds: Path) -> None:
     (seeds / "bad\nname.txt").write_text("x")
     (seeds / "good.txt").write_text("good")
-    report = ingest(archive)
+    report = archive.ingest()
     [bad] = report.failed
     assert "control character (U+000A)" in (bad.error or "")
     assert statuses(report)["good.txt"] == "new"
@@ -178,7 +178,7 @@ def test_control_character_in_name_is_refused(archive: Archive, seeds: Path) -> 
 
 def test_undecodable_file_name_is_refused(archive: Archive, seeds: Path) -> None:
     os.close(os.open(os.path.join(os.fsencode(seeds), b"bad\xff.txt"), os.O_CREAT | os.O_WRONLY))
-    report = ingest(archive)
+    report = archive.ingest()
     [bad] = report.failed
     assert "not valid UTF-8" in (bad.error or "")
 
@@ -198,7 +198,7 @@ def test_unreadable_file_fails_alone(
         return real_open(path, flags, *args, **kwargs)
 
     monkeypatch.setattr(seeds_mod.os, "open", deny)
-    report = ingest(archive)
+    report = archive.ingest()
     [bad] = report.failed
     assert bad.document == "locked.txt" and bad.error == "Permission denied"
     assert statuses(report)["good.txt"] == "new"
@@ -208,7 +208,7 @@ def test_empty_and_binary_files_are_archived_as_bytes(archive: Archive, seeds: P
     (seeds / "empty.txt").write_bytes(b"")
     blob = bytes(range(256)) * 10
     (seeds / "blob.bin").write_bytes(blob)
-    report = ingest(archive)
+    report = archive.ingest()
     assert statuses(report) == {"blob.bin": "new", "empty.txt": "new"}
     assert archive.read_bytes("empty.txt") == b""
     assert archive.read_bytes("blob.bin") == blob
@@ -222,7 +222,7 @@ def test_failed_inputs_are_logged_as_failure_events(
     (seeds / "link.txt").symlink_to(tmp_path)
     (seeds / "x.txt").write_text("x")
     (seeds / "out.txt").symlink_to(tmp_path / "nowhere")
-    ingest(archive)
+    archive.ingest()
     failures = [e for e in archive.events() if e.outcome == "failure"]
     assert any("out.txt" in e.detail for e in failures)
 
@@ -233,7 +233,7 @@ def test_failed_inputs_are_logged_as_failure_events(
 def test_add_copies_into_seeds_and_archives(archive: Archive, seeds: Path, tmp_path: Path) -> None:
     src = tmp_path / "incoming.txt"
     src.write_text("fresh news")
-    report = add(archive, [src])
+    report = archive.add([src])
     assert statuses(report) == {"incoming.txt": "new"}
     assert (seeds / "incoming.txt").read_text() == "fresh news"
     v = archive.version("incoming.txt")
@@ -243,7 +243,7 @@ def test_add_copies_into_seeds_and_archives(archive: Archive, seeds: Path, tmp_p
 def test_add_as_name_in_subfolder(archive: Archive, seeds: Path, tmp_path: Path) -> None:
     src = tmp_path / "x.txt"
     src.write_text("x")
-    report = add(archive, [src], as_name="2025/renamed.txt")
+    report = archive.add([src], as_name="2025/renamed.txt")
     assert statuses(report) == {"2025/renamed.txt": "new"}
     assert (seeds / "2025" / "renamed.txt").read_text() == "x"
 
@@ -255,7 +255,7 @@ def test_add_refuses_names_escaping_seeds(
     src = tmp_path / "x.txt"
     src.write_text("x")
     with pytest.raises(InvalidNameError):
-        add(archive, [src], as_name=name)
+        archive.add([src], as_name=name)
     assert not (tmp_path / "x").exists()
     assert list(seeds.iterdir()) == []
 
@@ -264,14 +264,14 @@ def test_add_refuses_to_overwrite_a_different_seed(
     archive: Archive, seeds: Path, tmp_path: Path
 ) -> None:
     (seeds / "doc.txt").write_text("original")
-    ingest(archive)
+    archive.ingest()
     src = tmp_path / "doc.txt"
     src.write_text("impostor")
-    report = add(archive, [src])
+    report = archive.add([src])
     [bad] = report.failed
     assert "already exists with different content" in (bad.error or "")
     assert (seeds / "doc.txt").read_text() == "original"
-    report = add(archive, [src], replace=True)
+    report = archive.add([src], replace=True)
     assert [(r.status, r.version) for r in report.results] == [("new-version", 2)]
     assert archive.read_bytes("doc.txt", 1) == b"original"
     assert archive.read_bytes("doc.txt", 2) == b"impostor"
@@ -279,10 +279,10 @@ def test_add_refuses_to_overwrite_a_different_seed(
 
 def test_add_identical_file_is_unchanged(archive: Archive, seeds: Path, tmp_path: Path) -> None:
     (seeds / "doc.txt").write_text("same")
-    ingest(archive)
+    archive.ingest()
     src = tmp_path / "doc.txt"
     src.write_text("same")
-    assert statuses(add(archive, [src])) == {"doc.txt": "unchanged"}
+    assert statuses(archive.add([src])) == {"doc.txt": "unchanged"}
 
 
 def test_add_as_requires_one_file(archive: Archive, tmp_path: Path) -> None:
@@ -290,7 +290,7 @@ def test_add_as_requires_one_file(archive: Archive, tmp_path: Path) -> None:
     a.write_text("a")
     b.write_text("b")
     with pytest.raises(UsageError):
-        add(archive, [a, b], as_name="x.txt")
+        archive.add([a, b], as_name="x.txt")
 
 
 def test_add_through_a_symlinked_subfolder_leading_out_is_refused(
@@ -301,7 +301,7 @@ def test_add_through_a_symlinked_subfolder_leading_out_is_refused(
     (seeds / "sneaky").symlink_to(outside)
     src = tmp_path / "x.txt"
     src.write_text("x")
-    report = add(archive, [src], as_name="sneaky/x.txt")
+    report = archive.add([src], as_name="sneaky/x.txt")
     [bad] = report.failed
     assert "outside the seeds folder" in (bad.error or "")
     assert list(outside.iterdir()) == []

@@ -11,12 +11,11 @@ from pathlib import Path
 import prov.model as pm
 import pytest
 
-from provarchive import Archive, ingest, verify
+from provarchive import Archive
 from provarchive.cleaning.cleaner import CleanOptions
 from provarchive.cleaning.passages import derive
-from provarchive.derivations import reclean, view
 from provarchive.errors import PassageNotFoundError
-from provarchive.lineage import lineage, to_json, to_prov, to_text
+from provarchive.lineage import to_json, to_prov, to_text
 
 from .conftest import SEED_NAME
 
@@ -25,12 +24,12 @@ GO = f"{SEED_NAME}@v1#5"
 
 @pytest.fixture
 def seeded_archive(archive: Archive, seeded: Path) -> Archive:
-    ingest(archive)
+    archive.ingest()
     return archive
 
 
 def test_lineage_chain(seeded_archive: Archive, seed_bytes: bytes) -> None:
-    lin = lineage(seeded_archive, GO)
+    lin = seeded_archive.lineage(GO)
     assert lin.seed.document == SEED_NAME
     assert lin.seed.source.endswith(f"seeds/{SEED_NAME}")
     assert lin.version.version == 1 and lin.version.object_id == f"provarchive:{SEED_NAME}"
@@ -48,7 +47,7 @@ def test_lineage_chain(seeded_archive: Archive, seed_bytes: bytes) -> None:
 
 
 def test_prov_json_round_trips_through_the_prov_package(seeded_archive: Archive) -> None:
-    doc = to_prov(lineage(seeded_archive, GO))
+    doc = to_prov(seeded_archive.lineage(GO))
     serialized = doc.serialize(indent=2)
     back = pm.ProvDocument.deserialize(content=serialized, format="json")
     assert back == doc
@@ -65,7 +64,7 @@ def test_prov_json_round_trips_through_the_prov_package(seeded_archive: Archive)
     }
     assert len(data["entity"]) == 4 and len(data["activity"]) == 2
     passage = next(v for k, v in data["entity"].items() if k.startswith("pa:passage/"))
-    assert passage["pa:sha256"] == lineage(seeded_archive, GO).passage.sha256
+    assert passage["pa:sha256"] == seeded_archive.lineage(GO).passage.sha256
 
 
 @pytest.mark.parametrize(
@@ -73,7 +72,7 @@ def test_prov_json_round_trips_through_the_prov_package(seeded_archive: Archive)
 )
 def test_unknown_passage(seeded_archive: Archive, pid: str) -> None:
     with pytest.raises(PassageNotFoundError):
-        lineage(seeded_archive, pid)
+        seeded_archive.lineage(pid)
 
 
 def _different_cleaner(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,34 +87,34 @@ def test_reclean_records_a_new_derivation_and_supersedes_the_old(
     seeded_archive: Archive, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with seeded_archive.writer("test"):
-        assert reclean(seeded_archive).changed == []  # same cleaner: nothing to do
-    old = view(seeded_archive, SEED_NAME)
+        assert seeded_archive.reclean().changed == []  # same cleaner: nothing to do
+    old = seeded_archive.view(SEED_NAME)
     assert old is not None and old.number == 1
     _different_cleaner(monkeypatch)
     with seeded_archive.writer("test"):
-        report = reclean(seeded_archive, [SEED_NAME])
+        report = seeded_archive.reclean([SEED_NAME])
     assert report.changed == [(SEED_NAME, 1, 2)]
-    new = view(seeded_archive, SEED_NAME)
+    new = seeded_archive.view(SEED_NAME)
     assert new is not None and new.number == 2 and new.rules_digest != old.rules_digest
-    superseded = lineage(seeded_archive, old.passages[0]["passage_id"], derivation=1)
+    superseded = seeded_archive.lineage(old.passages[0]["passage_id"], derivation=1)
     assert not superseded.derivation.current and superseded.derivation.superseded_at
     assert any(e.event_type == "re-derivation" for e in seeded_archive.events())
     # The superseded derivation was kept, so the archive still verifies...
-    assert verify(seeded_archive, check_seeds=False).is_ok()
+    assert seeded_archive.verify(check_seeds=False).is_ok()
     # ...but the recorded rules are not this build's: re-deriving cannot be checked.
     monkeypatch.undo()
-    report2 = verify(seeded_archive, check_seeds=False, rederive=True)
+    report2 = seeded_archive.verify(check_seeds=False, rederive=True)
     assert "DERIVATION_UNAVAILABLE" in report2.codes() and report2.is_ok()
 
 
 def test_verify_rederive_reports_drift_and_changes_nothing(seeded_archive: Archive) -> None:
-    assert verify(seeded_archive, rederive=True).findings == []
-    with sqlite3.connect(seeded_archive.config.catalog_path) as db:
+    assert seeded_archive.verify(rederive=True).findings == []
+    with sqlite3.connect(seeded_archive.home.catalog_path) as db:
         db.execute("UPDATE removals SET rule = 'navigation' WHERE ordinal = 1")
-    report = verify(seeded_archive, rederive=True, check_seeds=False)
+    report = seeded_archive.verify(rederive=True, check_seeds=False)
     assert "DERIVATION_DRIFT" in report.codes()
     assert report.is_ok()  # drift is a warning: the recorded result stays what it was
-    with sqlite3.connect(seeded_archive.config.catalog_path) as db:
+    with sqlite3.connect(seeded_archive.home.catalog_path) as db:
         assert db.execute("SELECT count(*) FROM derivations").fetchone() == (1,)
         assert db.execute("SELECT rule FROM removals WHERE ordinal = 1").fetchone() == (
             "navigation",
@@ -123,12 +122,12 @@ def test_verify_rederive_reports_drift_and_changes_nothing(seeded_archive: Archi
 
 
 def test_PASSAGE_DIGEST_MISMATCH_when_passage_text_is_tampered(seeded_archive: Archive) -> None:
-    with sqlite3.connect(seeded_archive.config.catalog_path) as db:
+    with sqlite3.connect(seeded_archive.home.catalog_path) as db:
         db.execute(
             "UPDATE passages SET text = replace(text, 'zero', 'one') WHERE passage_id = ?",
             (f"{SEED_NAME}@v1#6",),
         )
-    report = verify(seeded_archive)
+    report = seeded_archive.verify()
     assert not report.is_ok()
     assert {
         "PASSAGE_DIGEST_MISMATCH",
@@ -139,27 +138,27 @@ def test_PASSAGE_DIGEST_MISMATCH_when_passage_text_is_tampered(seeded_archive: A
 
 
 def test_PASSAGE_SPAN_MISMATCH_when_a_span_moves(seeded_archive: Archive) -> None:
-    with sqlite3.connect(seeded_archive.config.catalog_path) as db:
+    with sqlite3.connect(seeded_archive.home.catalog_path) as db:
         db.execute("UPDATE passages SET raw_start = raw_start + 3 WHERE passage_id = ?", (GO,))
-    report = verify(seeded_archive)
+    report = seeded_archive.verify()
     assert [f.code for f in report.errors()] == ["PASSAGE_SPAN_MISMATCH"]
     assert GO in report.errors()[0].message
 
 
 def test_DERIVATION_OUTPUT_MISMATCH(seeded_archive: Archive) -> None:
-    with sqlite3.connect(seeded_archive.config.catalog_path) as db:
+    with sqlite3.connect(seeded_archive.home.catalog_path) as db:
         db.execute(
             "UPDATE derivations SET output_sha256 = 'sha256:' || substr(output_sha256, 9, 60) || '0000'"
         )
-    assert [f.code for f in verify(seeded_archive).errors()] == ["DERIVATION_OUTPUT_MISMATCH"]
+    assert [f.code for f in seeded_archive.verify().errors()] == ["DERIVATION_OUTPUT_MISMATCH"]
 
 
 def test_DERIVATION_MISSING_and_the_next_writer_repairs_it(seeded_archive: Archive) -> None:
-    with sqlite3.connect(seeded_archive.config.catalog_path) as db:
+    with sqlite3.connect(seeded_archive.home.catalog_path) as db:
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("DELETE FROM derivations")
-    report = verify(seeded_archive)
+    report = seeded_archive.verify()
     assert [f.code for f in report.errors()] == ["DERIVATION_MISSING"]
-    again = ingest(seeded_archive)
+    again = seeded_archive.ingest()
     assert "derivation-completed" in [r.action for r in again.repairs]
-    assert verify(seeded_archive).is_ok()
+    assert seeded_archive.verify().is_ok()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from provarchive import Archive, ArchiveConfig, ingest, verify
+from provarchive import Archive, ArchiveConfig
 from provarchive.errors import StorageError
 
 from .conftest import REPO, ocfl_py_validate, run_provarchive
@@ -83,7 +83,7 @@ def test_concurrent_ingests_over_overlapping_seeds(tmp_path: Path) -> None:
     assert all(s.count("new") == 1 for s in statuses.values())  # archived exactly once
     with Archive(ArchiveConfig(root=tmp_path / "archive", seeds=seeds)) as a:
         assert all(len(a.versions(name)) == 1 for name in statuses)
-        assert verify(a).is_ok()
+        assert a.verify().is_ok()
     ok, messages = ocfl_py_validate(tmp_path / "archive" / "ocfl")
     assert ok, messages
 
@@ -176,7 +176,7 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 def test_disk_full_during_a_version_write_keeps_the_previous_state(
     archive: Archive, seeded: Path, seed_bytes: bytes, monkeypatch: pytest.MonkeyPatch, cli
 ) -> None:
-    ingest(archive)
+    archive.ingest()
     before = _snapshot(archive.store.root)
     (seeded / "SEED2.txt").write_text(
         "Another document arrives with enough words to be a sentence.\n"
@@ -202,7 +202,7 @@ def test_disk_full_during_a_version_write_keeps_the_previous_state(
     )
     monkeypatch.setattr(store_mod, "hash_stream", real)
     assert _snapshot(archive.store.root) == before
-    assert verify(Archive(archive.config), check_seeds=False).is_ok()
+    assert Archive(archive.config).verify(check_seeds=False).is_ok()
     ok, messages = ocfl_py_validate(archive.store.root)
     assert ok, messages
     assert cli("ingest").exit_code == 0  # once there is space, the same command succeeds
@@ -211,7 +211,7 @@ def test_disk_full_during_a_version_write_keeps_the_previous_state(
 def test_read_only_archive_fails_clearly_and_changes_nothing(
     archive: Archive, seeded: Path, monkeypatch: pytest.MonkeyPatch, cli
 ) -> None:
-    ingest(archive)
+    archive.ingest()
     before = _snapshot(archive.config.root)
     (seeded / "new.txt").write_text("A new document that cannot be written anywhere today.\n")
     real_open = os.open
@@ -234,7 +234,7 @@ def test_read_only_archive_fails_clearly_and_changes_nothing(
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="permissions do not bind root")
 def test_read_only_archive_by_permissions(archive: Archive, seeded: Path, cli) -> None:
-    ingest(archive)
+    archive.ingest()
     (seeded / "new.txt").write_text("A new document.\n")
     for p in [archive.config.root, *archive.config.root.rglob("*")]:
         p.chmod(p.stat().st_mode & ~0o222)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from provarchive import Archive, ingest, verify
+from provarchive import Archive
 from provarchive.findings import FINDING_TYPES, Finding
 from provarchive.store.ocfl import INVENTORY, SIDECAR
 
@@ -24,9 +24,9 @@ from .conftest import SEED_NAME
 def built(archive: Archive, seeded: Path, seed_bytes: bytes) -> Archive:
     """The seed (one version) and notes.txt (two versions)."""
     (seeded / "notes.txt").write_text("first draft\n")
-    ingest(archive)
+    archive.ingest()
     (seeded / "notes.txt").write_text("second draft\n")
-    ingest(archive)
+    archive.ingest()
     return archive
 
 
@@ -39,7 +39,7 @@ def content(archive: Archive, name: str = SEED_NAME, version: int = 1) -> Path:
 
 
 def findings(archive: Archive, **kw) -> list[Finding]:
-    return verify(archive, **kw).findings
+    return archive.verify(**kw).findings
 
 
 def codes(archive: Archive) -> set[str]:
@@ -47,7 +47,7 @@ def codes(archive: Archive) -> set[str]:
 
 
 def only_error(archive: Archive, code: str, document: str | None = SEED_NAME) -> Finding:
-    report = verify(archive)
+    report = archive.verify()
     assert not report.is_ok()
     errors = report.errors()
     assert [f.code for f in errors] == [code], [f.to_json() for f in errors]
@@ -57,7 +57,7 @@ def only_error(archive: Archive, code: str, document: str | None = SEED_NAME) ->
 
 
 def test_clean_archive_verifies(built: Archive) -> None:
-    report = verify(built)
+    report = built.verify()
     assert report.is_ok(), [f.to_json() for f in report.findings]
     assert report.findings == []
     assert report.checked["objects"] == 2
@@ -120,7 +120,7 @@ def test_SIDECAR_MISSING(built: Archive) -> None:
 
 def test_INVENTORY_INVALID_when_not_json(built: Archive) -> None:
     (obj(built) / INVENTORY).write_text("{not json")
-    report = verify(built)
+    report = built.verify()
     assert "INVENTORY_INVALID" in report.codes()
     assert not report.is_ok()
 
@@ -129,7 +129,7 @@ def test_VERSION_DIR_MISSING_when_a_version_directory_is_removed(built: Archive)
     import shutil
 
     shutil.rmtree(obj(built, "notes.txt") / "v1")
-    report = verify(built)
+    report = built.verify()
     assert "VERSION_DIR_MISSING" in report.codes()
     assert all(f.document == "notes.txt" for f in report.errors())
 
@@ -143,12 +143,12 @@ def test_VERSION_DIR_EXTRA_for_a_half_written_version(built: Archive) -> None:
 
 def test_STRAY_PATH_in_the_storage_root(built: Archive) -> None:
     (built.store.root / "notes-from-admin.txt").write_text("x")
-    report = verify(built)
+    report = built.verify()
     assert "STRAY_PATH" in report.codes()
 
 
 def test_CATALOG_DIGEST_MISMATCH_when_a_catalog_row_changes(built: Archive) -> None:
-    with sqlite3.connect(built.config.catalog_path) as db:
+    with sqlite3.connect(built.home.catalog_path) as db:
         db.execute(
             "UPDATE versions SET sha256 = ? WHERE number = 1 AND document_id = (SELECT id FROM documents WHERE name = ?)",
             ("0" * 64, SEED_NAME),
@@ -157,20 +157,20 @@ def test_CATALOG_DIGEST_MISMATCH_when_a_catalog_row_changes(built: Archive) -> N
 
 
 def test_CATALOG_VERSION_MISSING_when_the_catalog_lacks_a_stored_version(built: Archive) -> None:
-    with sqlite3.connect(built.config.catalog_path) as db:
+    with sqlite3.connect(built.home.catalog_path) as db:
         db.execute("DELETE FROM versions WHERE number = 2")
     only_error(built, "CATALOG_VERSION_MISSING", "notes.txt")
 
 
 def test_CATALOG_DOCUMENT_MISSING_when_the_catalog_lacks_a_stored_object(built: Archive) -> None:
-    with sqlite3.connect(built.config.catalog_path) as db:
+    with sqlite3.connect(built.home.catalog_path) as db:
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("DELETE FROM documents WHERE name = 'notes.txt'")
     only_error(built, "CATALOG_DOCUMENT_MISSING", "notes.txt")
 
 
 def test_STORE_VERSION_MISSING_when_the_catalog_has_more_versions(built: Archive) -> None:
-    with sqlite3.connect(built.config.catalog_path) as db:
+    with sqlite3.connect(built.home.catalog_path) as db:
         db.execute(
             "INSERT INTO versions (document_id, number, sha256, sha512, size, source, message, user_name, content_path, ingested_at) "
             "SELECT document_id, 3, sha256, sha512, size, source, message, user_name, content_path, ingested_at FROM versions WHERE number = 2"
@@ -182,28 +182,28 @@ def test_STORE_OBJECT_MISSING_when_an_object_is_gone(built: Archive) -> None:
     import shutil
 
     shutil.rmtree(obj(built, "notes.txt"))
-    report = verify(built)
+    report = built.verify()
     assert "STORE_OBJECT_MISSING" in report.codes()
     assert [f.document for f in report.errors()] == ["notes.txt"]
 
 
 def test_CATALOG_UNREADABLE_when_the_catalog_file_is_missing(built: Archive) -> None:
     built.close()
-    built.config.catalog_path.unlink()
-    report = verify(Archive(built.config))
+    built.home.catalog_path.unlink()
+    report = Archive(built.config).verify()
     assert "CATALOG_UNREADABLE" in report.codes()
     assert not report.is_ok()
-    assert not built.config.catalog_path.exists()  # verify must not create it
+    assert not built.home.catalog_path.exists()  # verify must not create it
 
 
 def test_STORE_MISSING(archive: Archive) -> None:
-    report = verify(archive)
+    report = archive.verify()
     assert report.codes() == {"STORE_MISSING"}
 
 
 def test_STAGING_LEFTOVER_is_a_warning(built: Archive) -> None:
     (built.config.staging / "txn-dead").mkdir()
-    report = verify(built)
+    report = built.verify()
     assert report.is_ok()
     assert "STAGING_LEFTOVER" in report.codes()
 
@@ -215,7 +215,7 @@ def test_seed_drift_new_changed_missing(built: Archive, seeded: Path) -> None:
     (seeded / "fresh.txt").write_text("not archived yet")
     (seeded / "notes.txt").write_text("third draft\n")
     (seeded / SEED_NAME).unlink()
-    report = verify(built)
+    report = built.verify()
     assert report.is_ok()  # drift is information, not damage
     by_code = {f.code: f for f in report.findings}
     assert by_code["SEED_NEW"].document == "fresh.txt"
@@ -230,7 +230,7 @@ def test_seed_drift_hashes_only_files_whose_stat_changed(
     old = time.time() - 60
     for p in seeded.iterdir():
         os.utime(p, (old, old))
-    verify(built)  # stat changed (utime): hashed once, cache refreshed
+    built.verify()  # stat changed (utime): hashed once, cache refreshed
     import importlib
 
     verify_mod = importlib.import_module("provarchive.verify")
@@ -242,11 +242,11 @@ def test_seed_drift_hashes_only_files_whose_stat_changed(
         return real(stream, **kw)
 
     monkeypatch.setattr(verify_mod, "hash_stream", spy)
-    verify(built)
+    built.verify()
     seed_reads = [h for h in hashed if str(seeded) in str(h)]
     assert seed_reads == []
     hashed.clear()
-    verify(built, full=True)
+    built.verify(full=True)
     assert len([h for h in hashed if str(seeded) in str(h)]) == 2
 
 
@@ -264,7 +264,7 @@ def test_seed_drift_hashes_only_files_whose_stat_changed(
     ids=["version-digest", "missing-version", "passage-text", "passage-span"],
 )
 def test_rebuild_repairs_a_damaged_catalog(built: Archive, cli, tamper: str) -> None:
-    with sqlite3.connect(built.config.catalog_path) as db:
+    with sqlite3.connect(built.home.catalog_path) as db:
         db.execute(tamper)
     assert cli("verify").exit_code == 1
     assert cli("rebuild").exit_code == 0
@@ -274,12 +274,10 @@ def test_rebuild_repairs_a_damaged_catalog(built: Archive, cli, tamper: str) -> 
 
 
 def test_reindex_repairs_a_damaged_index(built: Archive, cli) -> None:
-    from whoosh import index as whoosh_index
-
-    ix = whoosh_index.open_dir(str(built.config.index_dir), indexname="passages")
-    w = ix.writer()
-    w.delete_by_term("document", "notes.txt")
-    w.commit()
+    engine = built.home.fresh_engine()
+    with engine.writing() as w:
+        w.delete_version("notes.txt", 1)
+    engine.close()
     assert cli("verify").exit_code == 1
     assert cli("reindex").exit_code == 0
     assert cli("verify").exit_code == 0

@@ -2,11 +2,15 @@
 
 Library use (the CLI is a thin layer over exactly this)::
 
-    from provarchive import Archive, ArchiveConfig, ingest, verify
+    from pathlib import Path
+    from provarchive import Archive, ArchiveConfig
 
     with Archive(ArchiveConfig(root=Path("archive"), seeds=Path("seeds"))) as archive:
-        report = ingest(archive)
-        assert verify(archive).is_ok()
+        report = archive.ingest()
+        hits = archive.search('"North Korean" labourers')
+        assert archive.verify().is_ok()
+
+Every method of :class:`Archive` that writes takes the archive's writer lock itself.
 """
 
 import logging
@@ -15,9 +19,7 @@ from .archive import Archive, VersionInfo
 from .config import ArchiveConfig
 from .errors import ArchiveError
 from .findings import Finding, VerifyReport
-from .ingest import IngestReport, IngestResult, add, ingest, rebuild_catalog
 from .meta import __version__
-from .verify import verify
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -26,13 +28,7 @@ __all__ = [
     "ArchiveConfig",
     "ArchiveError",
     "Finding",
-    "IngestReport",
-    "IngestResult",
     "VerifyReport",
     "VersionInfo",
     "__version__",
-    "add",
-    "ingest",
-    "rebuild_catalog",
-    "verify",
 ]

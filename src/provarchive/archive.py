@@ -1,25 +1,30 @@
-"""The archive as one object: store + catalog (+ index), opened for reading or writing.
+"""The archive: the library's front door. Every operation is a method of :class:`Archive`.
 
 Contract:
 - :class:`Archive` never prints and never exits; it returns values or raises
-  :class:`~provarchive.errors.ArchiveError` subclasses.
-- Reading needs no lock and changes nothing. Writing happens only inside
-  :meth:`Archive.writer`, which takes the writer lock, creates or upgrades what
-  is missing, and first repairs whatever a crashed writer left (logging each
-  repair as an event) before the caller's work starts.
+  :class:`~provarchive.errors.ArchiveError` subclasses. The CLI is a thin layer
+  over exactly these methods.
+- Reading needs no lock and changes nothing (``show``, ``cat``, ``search``,
+  ``verify``, ...): readers never wait for a writer.
+- Every method that writes takes the writer lock itself, for its whole run;
+  the lock is re-entrant within one :class:`Archive` (a method called inside
+  :meth:`writer` does not wait for itself), and serialises writers across
+  processes. On the way in, the writer creates or upgrades what is missing and
+  repairs whatever a crashed writer left (each repair logged as an event); on
+  the way out, the search index is brought up to the catalog.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from .catalog import Catalog, Document, Event, Version, new_event
+from . import recovery
+from .catalog import Catalog, Document, Event, Version, new_event, queries
 from .config import ArchiveConfig
 from .errors import (
     ArchiveNotFoundError,
@@ -27,14 +32,21 @@ from .errors import (
     DocumentNotFoundError,
     VersionNotFoundError,
 )
+from .home import Home
 from .store import durable
 from .store.lock import writer_lock
 from .store.storage import Repair, Store
 
 if TYPE_CHECKING:
-    from .search.whoosh_engine import PassageIndex
+    from .derivations import DerivationView, ExplainedLine, RecleanReport
+    from .findings import VerifyReport
+    from .ingest import IngestReport, IngestResult
+    from .lineage import Lineage
+    from .search.engine import SearchResults
+    from .search.sync import SyncReport
 
-log = logging.getLogger(__name__)
+WaitCallback = Callable[[str | None], None]
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -79,33 +91,19 @@ class Archive:
 
     def __init__(self, config: ArchiveConfig) -> None:
         self.config = config
-        self.store = Store(config.ocfl_root, config.staging)
-        self._catalog: Catalog | None = None
-        self._index: Any = None
-        self._writing = False
+        self.home = Home(config)
+        self._depth = 0
+
+    @property
+    def store(self) -> Store:
+        return self.home.store
 
     @property
     def catalog(self) -> Catalog:
-        """The catalog; opened so that only a writer may create a missing database."""
-        if self._catalog is None:
-            self._catalog = Catalog(self.config.catalog_url, create=self._writing)
-        return self._catalog
-
-    @property
-    def index(self) -> PassageIndex:
-        """The search index (Whoosh is imported on first use, not at start-up)."""
-        if self._index is None:
-            from .search.whoosh_engine import PassageIndex
-
-            self._index = PassageIndex(self.config.index_dir)
-        return cast("PassageIndex", self._index)
+        return self.home.catalog
 
     def close(self) -> None:
-        if self._catalog is not None:
-            self._catalog.close()
-            self._catalog = None
-        if self._index is not None:
-            self._index.close()
+        self.home.close()
 
     def __enter__(self) -> Archive:
         return self
@@ -122,27 +120,30 @@ class Archive:
         """Check that the archive exists and its catalog is readable by this version."""
         if not self.exists():
             raise ArchiveNotFoundError(self.config.root)
-        if self.config.db_url is None and not self.config.catalog_path.exists():
+        if self.config.db_url is None and not self.home.catalog_path.exists():
             raise CorruptArchiveError(
-                self.config.catalog_path,
+                self.home.catalog_path,
                 "the catalog is missing; run 'provarchive rebuild' to recreate it from the store",
             )
         self.catalog.require_current_schema()
 
     @contextlib.contextmanager
     def writer(
-        self,
-        command: str,
-        on_wait: Callable[[str | None], None] | None = None,
-        *,
-        use_catalog: bool = True,
+        self, command: str, on_wait: WaitCallback | None = None, *, use_catalog: bool = True
     ) -> Iterator[list[Repair]]:
         """Hold the writer lock with everything created, upgraded and repaired.
 
         Yields the repairs made on the way in (already logged as events). With
-        ``use_catalog=False`` (for ``rebuild``) the catalog is not opened at all and
-        only the store is repaired; the caller logs the returned repairs.
-        """
+        ``use_catalog=False`` (for ``rebuild``) the catalog is not opened and only
+        the store is repaired; the caller logs the returned repairs. Re-entrant:
+        inside another ``writer`` block of this object it yields ``[]`` at once."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield []
+            finally:
+                self._depth -= 1
+            return
         durable.make_dirs(self.config.root)
         with writer_lock(
             self.config.lock_path,
@@ -150,72 +151,153 @@ class Archive:
             command=command,
             on_wait=on_wait,
         ):
-            if not self._writing:
-                self.close()
-                self._writing = True
-            created = self.store.initialize()
-            if not use_catalog:
-                store_repairs, _touched = self.store.recover()
-                yield store_repairs
-                return
-            self.catalog.migrate()
-            repairs = self.recover()
-            if created:
-                with self.catalog.session() as s:
-                    s.add(new_event("creation", f"storage root created at {self.store.root}"))
-            yield repairs
-            # Whatever the command changed in the catalog reaches the index before
-            # the lock is released (a no-op when the command synced already).
-            from .search.sync import sync_index
+            self._depth = 1
+            self.home.begin_writing()
+            try:
+                yield from self._written(use_catalog)
+            finally:
+                self._depth = 0
+                self.home.end_writing()
 
-            sync_index(self)
-
-    def recover(self) -> list[Repair]:
-        """Repair what an interrupted writer left. Caller holds the writer lock."""
-        from .ingest import rebuild_needed, sync_documents
-
-        repairs, touched = self.store.recover()
-        if rebuild_needed(self):
-            from .ingest import rebuild_catalog
-
-            count = rebuild_catalog(self, keep_backup=False)
-            repairs.append(
-                Repair(
-                    "catalog-rebuilt",
-                    None,
-                    f"catalog was empty; {count} document(s) restored from the store",
-                )
-            )
-        elif touched:
-            added = sync_documents(self, sorted(touched))
-            for name, number in added:
-                repairs.append(
-                    Repair("catalog-completed", name, f"v{number} recorded from the store")
-                )
-        from .derivations import derive_missing
+    def _written(self, use_catalog: bool) -> Iterator[list[Repair]]:
+        home = self.home
+        created = home.store.initialize()
+        if not use_catalog:
+            store_repairs, _touched = home.store.recover()
+            yield store_repairs
+            return
+        home.catalog.migrate()
+        repairs = recovery.recover(home)
+        if created:
+            with home.catalog.session() as s:
+                s.add(new_event("creation", f"storage root created at {home.store.root}"))
+        yield repairs
+        # Whatever the command changed in the catalog reaches the index before
+        # the lock is released (a no-op when the command synced already).
         from .search.sync import sync_index
 
-        with self.catalog.session() as s:
-            for name, number in derive_missing(self, s, reason="recovery"):
-                repairs.append(Repair("derivation-completed", name, f"v{number} cleaned"))
-        synced = sync_index(self)
-        if synced.recreated:
-            repairs.append(Repair("index-recreated", None, f"the index was {synced.recreated}"))
-        elif synced.versions:
-            repairs.append(Repair("index-caught-up", None, f"{synced.versions} version(s) indexed"))
-        if repairs:
-            with self.catalog.session() as s:
-                for r in repairs:
-                    s.add(new_event("recovery", f"{r.action}: {r.detail}", document=r.name))
-            for r in repairs:
-                log.info("recovered: %s %s %s", r.action, r.name or "", r.detail)
-        return repairs
+        sync_index(home)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def init(self, *, on_wait: WaitCallback | None = None) -> bool:
+        """Create the archive if absent; True if it was created."""
+        existed = self.exists()
+        with self.writer("init", on_wait=on_wait):
+            pass
+        return not existed
+
+    def ingest(
+        self,
+        paths: list[Path] | None = None,
+        *,
+        on_wait: WaitCallback | None = None,
+        on_start: Callable[[int], None] | None = None,
+        on_result: Callable[[IngestResult], None] | None = None,
+        on_index: Progress | None = None,
+    ) -> IngestReport:
+        """Archive the seeds folder (or the given paths inside it), then index what changed."""
+        from .ingest import ingest
+
+        with self.writer("ingest", on_wait=on_wait) as repairs:
+            report = ingest(
+                self.home, paths, on_start=on_start, on_result=on_result, on_index=on_index
+            )
+            report.repairs = repairs
+        return report
+
+    def add(
+        self,
+        files: list[Path],
+        *,
+        as_name: str | None = None,
+        replace: bool = False,
+        on_wait: WaitCallback | None = None,
+        on_result: Callable[[IngestResult], None] | None = None,
+    ) -> IngestReport:
+        """Copy files into the seeds folder, then archive them."""
+        from .ingest import add
+
+        with self.writer("add", on_wait=on_wait) as repairs:
+            report = add(self.home, files, as_name=as_name, replace=replace, on_result=on_result)
+            report.repairs = repairs
+        return report
+
+    def reclean(
+        self,
+        names: list[str] | None = None,
+        *,
+        on_wait: WaitCallback | None = None,
+        on_progress: Progress | None = None,
+    ) -> RecleanReport:
+        """Re-run the current cleaner; a changed output becomes a new current derivation."""
+        from .derivations import reclean
+
+        self.require()
+        with self.writer("reclean", on_wait=on_wait):
+            return reclean(self.home, names, on_progress=on_progress)
+
+    def reindex(
+        self, *, on_wait: WaitCallback | None = None, on_progress: Progress | None = None
+    ) -> SyncReport:
+        """Rebuild the search index from the catalog (aside, then one atomic switch)."""
+        from .search.sync import reindex
+
+        self.require()
+        with self.writer("reindex", on_wait=on_wait):
+            return reindex(self.home, on_progress=on_progress)
+
+    def rebuild(self, *, on_wait: WaitCallback | None = None) -> int:
+        """Recreate the catalog from the OCFL store alone; returns the number of documents."""
+        if not self.exists():
+            raise ArchiveNotFoundError(self.config.root)
+        with self.writer("rebuild", on_wait=on_wait, use_catalog=False) as repairs:
+            return recovery.rebuild_catalog(self.home, repairs=repairs)
 
     # -- reading ------------------------------------------------------------------------
 
+    def verify(
+        self,
+        *,
+        full: bool = False,
+        check_seeds: bool = True,
+        rederive: bool = False,
+        on_progress: Callable[[str, int, int], None] | None = None,
+    ) -> VerifyReport:
+        """Check fixity of every stored byte and the consistency of everything derived."""
+        from .verify import verify
+
+        return verify(
+            self.home,
+            full=full,
+            check_seeds=check_seeds,
+            rederive=rederive,
+            on_progress=on_progress,
+        )
+
+    def search(
+        self,
+        query: str,
+        *,
+        document: str | None = None,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        all_versions: bool = False,
+        limit: int = 10,
+    ) -> SearchResults:
+        """Ranked, citable hits (reads the index only)."""
+        from .search.engine import SearchQuery
+        from .search.sync import search
+
+        return search(
+            self.home,
+            SearchQuery(query, document, kind, since, until, all_versions, limit),
+        )
+
     def document(self, name: str) -> Document:
         with self.catalog.session() as s:
-            doc = self.catalog.document(s, name)
+            doc = queries.document(s, name)
             if doc is None:
                 raise DocumentNotFoundError(name)
             s.expunge(doc)
@@ -223,8 +305,8 @@ class Archive:
 
     def versions(self, name: str) -> list[VersionInfo]:
         with self.catalog.session() as s:
-            versions = self.catalog.versions_of(s, name)
-            if not versions and self.catalog.document(s, name) is None:
+            versions = queries.versions_of(s, name)
+            if not versions and queries.document(s, name) is None:
                 raise DocumentNotFoundError(name)
             return [version_info(v) for v in versions]
 
@@ -237,25 +319,34 @@ class Archive:
         return versions[number - 1]
 
     def content_path(self, name: str, number: int | None = None) -> Path:
-        """Where the raw bytes of a version are in the store (read from the committed inventory)."""
-        state = self.store.load(name)
-        if state is None:
-            raise DocumentNotFoundError(name)
-        number = state.head if number is None else number
-        if not 1 <= number <= state.head:
-            raise VersionNotFoundError(name, number, state.head)
-        return self.store.content_file(state, number)
+        return self.home.content_path(name, number)
 
     def read_bytes(self, name: str, number: int | None = None) -> bytes:
-        path = self.content_path(name, number)
-        try:
-            return path.read_bytes()
-        except OSError as exc:
-            raise CorruptArchiveError(path, durable.describe_os_error(exc)) from exc
+        return self.home.read_bytes(name, number)
 
     def events(self, document: str | None = None, limit: int | None = None) -> list[Event]:
         with self.catalog.session() as s:
-            events = self.catalog.events(s, document=document, limit=limit)
+            events = queries.events(s, document=document, limit=limit)
             for e in events:
                 s.expunge(e)
             return events
+
+    def view(self, name: str, number: int | None = None) -> DerivationView | None:
+        """The current derivation of a version: passages, removed lines, cleaner."""
+        from .derivations import view
+
+        return view(self.home, name, number)
+
+    def explain(
+        self, name: str, number: int | None = None
+    ) -> tuple[DerivationView | None, list[ExplainedLine]]:
+        """Every raw line of a version with the recorded decision that covers it."""
+        from .derivations import explain
+
+        return explain(self.home, name, number)
+
+    def lineage(self, passage_id: str, *, derivation: int | None = None) -> Lineage:
+        """seeds file -> stored version -> cleaning run -> passage."""
+        from .lineage import lineage
+
+        return lineage(self.home, passage_id, derivation=derivation)

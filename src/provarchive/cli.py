@@ -196,12 +196,10 @@ def init_cmd(
 ) -> None:
     """Create an empty archive (ingest and add also create it when absent)."""
     with _archive(ctx) as archive:
-        existed = archive.exists()
-        with archive.writer("init", on_wait=_on_wait):
-            pass
+        created = archive.init(on_wait=_on_wait)
         if as_json:
-            _print_json({"archive": str(archive.config.root), "created": not existed})
-        elif existed:
+            _print_json({"archive": str(archive.config.root), "created": created})
+        elif not created:
             out.print(f"Archive at {escape(str(archive.config.root))} already exists.")
         else:
             out.print(f"Initialised an empty archive at {escape(str(archive.config.root))}.")
@@ -261,16 +259,13 @@ def ingest_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Archive the seeds folder: new files, and new versions of changed files."""
-    from .ingest import ingest
-
     with _archive(ctx) as archive, _progress(not as_json) as bar:
         step: dict[str, Callable[..., None]] = {}
 
         def on_start(total: int) -> None:
             step["file"] = bar.counter("Ingesting", total)
 
-        report = ingest(
-            archive,
+        report = archive.ingest(
             paths or None,
             on_wait=_on_wait,
             on_start=on_start,
@@ -298,10 +293,8 @@ def add_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Copy files into the seeds folder, then archive them."""
-    from .ingest import add
-
     with _archive(ctx) as archive:
-        report = add(archive, files, as_name=as_name, replace=replace, on_wait=_on_wait)
+        report = archive.add(files, as_name=as_name, replace=replace, on_wait=_on_wait)
     _render_ingest(report, as_json)
 
 
@@ -316,14 +309,12 @@ def show_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """A document's versions and digests, and the passages of one version."""
-    from .derivations import view
-
     with _archive(ctx) as archive:
         archive.require()
         versions = archive.versions(name)
         if version is not None:
             archive.version(name, version)
-        dv = view(archive, name, version)
+        dv = archive.view(name, version)
         if as_json:
             _print_json(
                 {
@@ -525,11 +516,9 @@ def explain_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Every raw line with KEEP/DROP and the passage kind or the rule that decided."""
-    from .derivations import explain
-
     with _archive(ctx) as archive:
         archive.require()
-        dv, lines = explain(archive, name, version)
+        dv, lines = archive.explain(name, version)
     if as_json:
         _print_json(
             {
@@ -587,13 +576,13 @@ def lineage_cmd(
     ] = None,
 ) -> None:
     """The chain seeds file -> stored version -> cleaning run -> passage."""
-    from .lineage import lineage, to_json, to_prov, to_text
+    from .lineage import to_json, to_prov, to_text
 
     if fmt not in ("text", "json", "prov-json"):
         raise typer.BadParameter("use text, json or prov-json", param_hint="--format")
     with _archive(ctx) as archive:
         archive.require()
-        lin = lineage(archive, passage_id, derivation=derivation)
+        lin = archive.lineage(passage_id, derivation=derivation)
     if fmt == "json":
         _print_json(to_json(lin))
     elif fmt == "prov-json":
@@ -609,17 +598,12 @@ def reclean_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Re-run the current cleaner; a changed output becomes a new current derivation."""
-    from .derivations import reclean
-
-    with _archive(ctx) as archive:
-        archive.require()
-        with (
-            archive.writer("reclean", on_wait=_on_wait),
-            _progress(not as_json) as bar,
-        ):
-            report = reclean(
-                archive, names or None, on_progress=lambda d, t: bar.stage("Re-cleaning", d, t)
-            )
+    with _archive(ctx) as archive, _progress(not as_json) as bar:
+        report = archive.reclean(
+            names or None,
+            on_wait=_on_wait,
+            on_progress=lambda d, t: bar.stage("Re-cleaning", d, t),
+        )
     if as_json:
         _print_json(report.to_json())
         return
@@ -673,14 +657,11 @@ def search_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Full-text search; every hit cites document, version, digest and raw byte span."""
-    from .search.sync import search
-
     if kind is not None and kind not in ("title", "standfirst", "body"):
         raise typer.BadParameter("use title, standfirst or body", param_hint="--kind")
     with _archive(ctx) as archive:
         archive.require()
-        results = search(
-            archive,
+        results = archive.search(
             query,
             document=document,
             kind=kind,
@@ -720,12 +701,10 @@ def reindex_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Rebuild the search index from the catalog."""
-    from .search.sync import reindex
-
-    with _archive(ctx) as archive:
-        archive.require()
-        with archive.writer("reindex", on_wait=_on_wait), _progress(not as_json) as bar:
-            report = reindex(archive, on_progress=lambda d, t: bar.stage("Indexing", d, t))
+    with _archive(ctx) as archive, _progress(not as_json) as bar:
+        report = archive.reindex(
+            on_wait=_on_wait, on_progress=lambda d, t: bar.stage("Indexing", d, t)
+        )
     if as_json:
         _print_json({"versions": report.versions, "passages": report.passages})
     else:
@@ -755,11 +734,8 @@ def verify_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Check fixity of every stored byte and the consistency of catalog and seeds."""
-    from .verify import verify
-
     with _archive(ctx) as archive, _progress(not as_json) as bar:
-        report = verify(
-            archive,
+        report = archive.verify(
             full=full,
             check_seeds=not no_seeds,
             rederive=rederive,
@@ -800,15 +776,8 @@ def rebuild_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Recreate the catalog from the OCFL store alone (the old catalog is kept as a backup)."""
-    from .ingest import rebuild_catalog
-
     with _archive(ctx) as archive:
-        if not archive.exists():
-            from .errors import ArchiveNotFoundError
-
-            raise ArchiveNotFoundError(archive.config.root)
-        with archive.writer("rebuild", on_wait=_on_wait, use_catalog=False) as repairs:
-            count = rebuild_catalog(archive, repairs=repairs)
+        count = archive.rebuild(on_wait=_on_wait)
     if as_json:
         _print_json({"documents": count})
     else:

@@ -7,9 +7,10 @@ URL); only the default points at a SQLite file inside the archive home.
 
 Layout of an archive home (also described in ``archive/README.md``)::
 
+    provarchive.json  what the archive is, and which catalog file is live
     ocfl/             OCFL 1.1 storage root (the truth: raw bytes + inventories)
-    catalog.sqlite    SQLAlchemy catalog (derived from ocfl/, rebuildable)
-    index/            Whoosh search index (derived from the catalog, rebuildable)
+    catalog*.sqlite   SQLAlchemy catalog (derived from ocfl/, rebuildable)
+    index/            search index (derived from the catalog, rebuildable)
     staging/          work area for writes in progress (never inside ocfl/)
     writer.lock       the single-writer lock (readers never take it)
 """
@@ -89,16 +90,6 @@ class ArchiveConfig:
     @property
     def lock_path(self) -> Path:
         return self.root / "writer.lock"
-
-    @property
-    def catalog_path(self) -> Path:
-        return self.root / "catalog.sqlite"
-
-    @property
-    def catalog_url(self) -> str:
-        if self.db_url:
-            return self.db_url
-        return f"sqlite:///{self.catalog_path.absolute()}"
 
     @property
     def user(self) -> dict[str, str]:

@@ -15,26 +15,17 @@ Contract:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
-
-from .archive import Archive
-from .catalog import (
-    DerivationRecord,
-    Document,
-    PassageRecord,
-    RemovalRecord,
-    Version,
-    new_event,
-    utcnow,
-)
+from .catalog import DerivationRecord, Session, Version, new_event, queries, utcnow
 from .cleaning.cleaner import CLEANER_NAME, CLEANER_VERSION, rules_digest
 from .cleaning.passages import Derivation, derive, passage_id
+from .errors import DocumentNotFoundError, StorageError, VersionNotFoundError
+from .home import Home
+from .store import durable
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +42,7 @@ def record_many(s: Session, items: list[tuple[Version, str, Derivation]]) -> lis
     if not items:
         return []
     now = utcnow()
-    ids = [v.id for v, _n, _d in items]
-    numbers = dict(
-        s.execute(
-            select(DerivationRecord.version_id, func.max(DerivationRecord.number))
-            .where(DerivationRecord.version_id.in_(ids))
-            .group_by(DerivationRecord.version_id)
-        ).all()
-    )
-    if numbers:
-        s.execute(
-            update(DerivationRecord)
-            .where(
-                DerivationRecord.version_id.in_(list(numbers)), DerivationRecord.current.is_(True)
-            )
-            .values(current=False, superseded_at=now)
-        )
+    numbers = queries.supersede_current(s, [v.id for v, _n, _d in items], now)
     records = [
         DerivationRecord(
             version_id=v.id,
@@ -114,10 +90,8 @@ def record_many(s: Session, items: list[tuple[Version, str, Derivation]]) -> lis
         for rec, (_v, _n, d) in zip(records, items, strict=True)
         for r in d.removals
     ]
-    if passages:
-        s.execute(insert(PassageRecord), passages)
-    if removals:
-        s.execute(insert(RemovalRecord), removals)
+    queries.insert_passages(s, passages)
+    queries.insert_removals(s, removals)
     for rec, (v, name, d) in zip(records, items, strict=True):
         decoded = (
             f"decoded as {d.encoding_label}"
@@ -148,63 +122,28 @@ def record_many(s: Session, items: list[tuple[Version, str, Derivation]]) -> lis
     return records
 
 
-def current_derivation(s: Session, version_id: int) -> DerivationRecord | None:
-    return s.scalars(
-        select(DerivationRecord).where(
-            DerivationRecord.version_id == version_id, DerivationRecord.current.is_(True)
-        )
-    ).one_or_none()
-
-
 def stored_signature(s: Session, rec: DerivationRecord) -> tuple[object, ...]:
     """The signature (see :meth:`Derivation.signature`) of a stored derivation."""
-    passages = s.execute(
-        select(
-            PassageRecord.kind, PassageRecord.text, PassageRecord.raw_start, PassageRecord.raw_end
-        )
-        .where(PassageRecord.derivation_id == rec.id)
-        .order_by(PassageRecord.ordinal)
-    ).all()
-    removals = s.execute(
-        select(RemovalRecord.rule, RemovalRecord.raw_start, RemovalRecord.raw_end)
-        .where(RemovalRecord.derivation_id == rec.id)
-        .order_by(RemovalRecord.ordinal)
-    ).all()
     return (
         rec.status,
         rec.encoding,
-        tuple(tuple(row) for row in passages),
-        tuple(tuple(row) for row in removals),
+        tuple((p.kind, p.text, p.raw_start, p.raw_end) for p in queries.passages_of(s, rec.id)),
+        tuple((r.rule, r.raw_start, r.raw_end) for r in queries.removals_of(s, rec.id)),
     )
 
 
 def derive_missing(
-    archive: Archive, s: Session, *, reason: str, only: list[tuple[Version, str]] | None = None
+    home: Home, s: Session, *, reason: str, only: list[tuple[Version, str]] | None = None
 ) -> list[tuple[str, int]]:
     """Give every version without a current derivation one, from the stored bytes.
 
     ``only`` restricts the work to versions just added (the ingest fast path)."""
-    if only is not None:
-        rows = list(only)
-    else:
-        rows = [
-            (v, n)
-            for v, n in s.execute(
-                select(Version, Document.name)
-                .join(Document, Document.id == Version.document_id)
-                .outerjoin(
-                    DerivationRecord,
-                    (DerivationRecord.version_id == Version.id)
-                    & DerivationRecord.current.is_(True),
-                )
-                .where(DerivationRecord.id.is_(None))
-                .order_by(Document.name, Version.number)
-            ).all()
-        ]
+    home.require_writer()
+    rows = list(only) if only is not None else queries.versions_without_derivation(s)
     done: list[tuple[str, int]] = []
     for start in range(0, len(rows), 100):
         chunk = rows[start : start + 100]
-        record_many(s, [(v, name, derive(archive.read_bytes(name, v.number))) for v, name in chunk])
+        record_many(s, [(v, name, derive(home.read_bytes(name, v.number))) for v, name in chunk])
         done.extend((name, v.number) for v, name in chunk)
     if done:
         log.info("derived %d version(s) (%s)", len(done), reason)
@@ -224,35 +163,25 @@ class RecleanReport:
         }
 
 
-def _versions(s: Session, names: Iterable[str] | None) -> list[tuple[Version, str]]:
-    query = select(Version, Document.name).join(Document).order_by(Document.name, Version.number)
-    if names is not None:
-        query = query.where(Document.name.in_(list(names)))
-    return [(v, n) for v, n in s.execute(query).all()]
-
-
 def reclean(
-    archive: Archive,
+    home: Home,
     names: list[str] | None = None,
     *,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> RecleanReport:
-    """Re-run the current cleaner over every version (of ``names``); caller holds the lock."""
+    """Re-run the current cleaner over every version (of ``names``), in one transaction."""
+    home.require_writer()
     report = RecleanReport()
-    with archive.catalog.session() as s:
+    with home.catalog.session() as s:
         if names:
-            missing = set(names) - set(
-                s.scalars(select(Document.name).where(Document.name.in_(names)))
-            )
+            missing = set(names) - queries.document_names(s, names)
             if missing:
-                from .errors import DocumentNotFoundError
-
                 raise DocumentNotFoundError(sorted(missing)[0])
-        todo = _versions(s, names)
+        todo = queries.versions_named(s, names or None)
         for i, (version, name) in enumerate(todo, 1):
             report.checked += 1
-            rec = current_derivation(s, version.id)
-            fresh = derive(archive.read_bytes(name, version.number))
+            rec = queries.current_derivation(s, version.id)
+            fresh = derive(home.read_bytes(name, version.number))
             if rec is None or stored_signature(s, rec) != fresh.signature():
                 new = record(s, version, name, fresh)
                 report.changed.append((name, version.number, new.number))
@@ -276,19 +205,12 @@ class Drift:
     detail: str
 
 
-def rederive_drift(archive: Archive, raw_of: Callable[[str, int], bytes]) -> list[Drift]:
+def rederive_drift(home: Home, raw_of: Callable[[str, int], bytes]) -> list[Drift]:
     """Re-run the recorded cleaner on the raw bytes of every current derivation; change nothing."""
     digest = rules_digest()
     drifts: list[Drift] = []
-    with archive.catalog.session() as s:
-        rows = s.execute(
-            select(DerivationRecord, Version.number, Document.name)
-            .join(Version, Version.id == DerivationRecord.version_id)
-            .join(Document, Document.id == Version.document_id)
-            .where(DerivationRecord.current.is_(True))
-            .order_by(Document.name, Version.number)
-        ).all()
-        for rec, number, name in rows:
+    with home.catalog.session() as s:
+        for rec, number, name in queries.current_derivations(s):
             if rec.cleaner_version != CLEANER_VERSION or rec.rules_digest != digest:
                 drifts.append(
                     Drift(
@@ -333,16 +255,17 @@ class DerivationView:
     removed: list[dict[str, Any]]
 
 
-def view(archive: Archive, name: str, number: int | None = None) -> DerivationView | None:
+def view(home: Home, name: str, number: int | None = None) -> DerivationView | None:
     """The current derivation of ``name`` v``number`` (default latest), or None if none yet."""
-    version_info = archive.version(name, number)
-    with archive.catalog.session() as s:
-        version = s.scalars(
-            select(Version)
-            .join(Document)
-            .where(Document.name == name, Version.number == version_info.version)
-        ).one()
-        rec = current_derivation(s, version.id)
+    with home.catalog.session() as s:
+        versions = queries.versions_of(s, name)
+        if not versions:
+            raise DocumentNotFoundError(name)
+        number = versions[-1].number if number is None else number
+        if not 1 <= number <= len(versions):
+            raise VersionNotFoundError(name, number, len(versions))
+        version = versions[number - 1]
+        rec = queries.current_derivation(s, version.id)
         if rec is None:
             return None
         passages = [
@@ -354,11 +277,7 @@ def view(archive: Archive, name: str, number: int | None = None) -> DerivationVi
                 "sha256": p.sha256,
                 "raw_span": [p.raw_start, p.raw_end],
             }
-            for p in s.scalars(
-                select(PassageRecord)
-                .where(PassageRecord.derivation_id == rec.id)
-                .order_by(PassageRecord.ordinal)
-            )
+            for p in queries.passages_of(s, rec.id)
         ]
         removed = [
             {
@@ -367,15 +286,11 @@ def view(archive: Archive, name: str, number: int | None = None) -> DerivationVi
                 "rule": r.rule,
                 "reason": r.reason,
             }
-            for r in s.scalars(
-                select(RemovalRecord)
-                .where(RemovalRecord.derivation_id == rec.id)
-                .order_by(RemovalRecord.ordinal)
-            )
+            for r in queries.removals_of(s, rec.id)
         ]
         return DerivationView(
             document=name,
-            version=version_info.version,
+            version=number,
             number=rec.number,
             status=rec.status,
             detail=rec.detail,
@@ -402,15 +317,15 @@ class ExplainedLine:
 
 
 def explain(
-    archive: Archive, name: str, number: int | None = None
+    home: Home, name: str, number: int | None = None
 ) -> tuple[DerivationView | None, list[ExplainedLine]]:
     """Every raw line of a version with the recorded decision that covers it."""
     from .cleaning.text import decode_as, split_lines
 
-    dv = view(archive, name, number)
+    dv = view(home, name, number)
     if dv is None or dv.status != "text" or dv.encoding is None:
         return dv, []
-    decoded = decode_as(archive.read_bytes(name, dv.version), dv.encoding)
+    decoded = decode_as(home.read_bytes(name, dv.version), dv.encoding)
     spans = split_lines(decoded.text)
     positions = sorted({p for span in spans for p in span})
     lookup = dict(zip(positions, decoded.byte_offsets(positions), strict=True))
@@ -480,8 +395,6 @@ class CleanedFile:
 def clean_files(files: list[Path], out_dir: Path | None = None) -> list[CleanedFile]:
     """Clean files without archiving them; with ``out_dir``, write ``out_dir/<file name>``
     holding the body passages, one per line (no title or standfirst)."""
-    from .errors import StorageError
-    from .store import durable
 
     results = []
     if out_dir is not None:

@@ -91,14 +91,19 @@ FINDING_TYPES: dict[str, tuple[str, str]] = {
     "INDEX_UNREADABLE": (ERROR, "the search index cannot be opened"),
     "INDEX_ENTRY_MISSING": (ERROR, "a current passage is missing from the search index"),
     "INDEX_ENTRY_EXTRA": (ERROR, "the search index holds an entry for no current passage"),
-    "INDEX_ENTRY_STALE": (ERROR, "a search index entry has the wrong version or current flag"),
     "INDEX_ENTRY_ALTERED": (
         ERROR,
-        "a search index entry's text or digest differs from the catalog",
+        "a search index entry cites its passage differently from the catalog "
+        "(text, version, byte span or current flag)",
+    ),
+    "INDEX_DAMAGED": (
+        ERROR,
+        "a search index file differs from the digest recorded when it was written",
     ),
     "INDEX_BEHIND": (
-        WARNING,
-        "the search index is behind the catalog; the next writing command catches it up",
+        ERROR,
+        "documents the catalog holds are not searchable yet; the next writing command "
+        "(or 'provarchive reindex') indexes them",
     ),
     # seeds folder drift
     "SEED_NEW": (INFO, "a file in the seeds folder is not archived yet"),

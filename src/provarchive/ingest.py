@@ -8,8 +8,9 @@ Contract:
   re-hashed) lets unchanged seeds be recognised without reading them.
 - Work is committed in batches: store first (journaled), then one catalog
   transaction, then the journal is dropped. A crash between the two is
-  repaired by :meth:`Archive.recover`, which replays the journal into the
+  repaired by :func:`provarchive.recovery.recover`, which replays the journal into the
   catalog; the store is always the truth.
+- The caller holds the writer lock (:meth:`Archive.ingest` does).
 - Bad input fails only its own file, with a one-line reason; a storage failure
   (disk full, read-only) stops the run with the archive as it was.
 """
@@ -20,36 +21,18 @@ import contextlib
 import logging
 import os
 import shutil
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
-
-from .archive import Archive
-from .catalog import (
-    Catalog,
-    Document,
-    Event,
-    SeedStat,
-    Version,
-    load_seed_stats,
-    new_event,
-    save_seed_stats,
-    utcnow,
-)
-from .errors import (
-    CatalogError,
-    CorruptArchiveError,
-    InputError,
-    InvalidNameError,
-    StorageError,
-    UsageError,
-)
+from .catalog import Catalog, SeedStat, Version, new_event, queries, utcnow
+from .derivations import derive_missing
+from .errors import InputError, InvalidNameError, StorageError, UsageError
+from .home import Home
+from .recovery import parse_timestamp, source_from_message, sync_state
+from .search.sync import IndexFeeder, sync_index
 from .seeds import SeedFile, open_seed, same_stat, scan, stat_row, stat_trusted, validate_name
 from .store import durable
 from .store.ocfl import ObjectState, versions_from_inventory
@@ -111,185 +94,6 @@ def _timestamp(now: datetime) -> str:
     return now.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def parse_timestamp(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def source_from_message(message: str) -> str:
-    """The source recorded in a version message ("ingest SRC" / "add SRC")."""
-    for prefix in ("ingest ", "add "):
-        if message.startswith(prefix):
-            return message[len(prefix) :]
-    return message
-
-
-# -- catalog synchronisation (store -> catalog) ----------------------------------------------
-
-
-def sync_state(
-    s: Session,
-    archive: Archive,
-    state: ObjectState,
-    *,
-    known_sizes: dict[int, int] | None = None,
-    new_document: bool = False,
-) -> list[Version]:
-    """Insert the versions the store has and the catalog lacks; returns the new rows.
-
-    The catalog never overrides the store: a version whose digest differs is left
-    for ``verify`` to report and ``rebuild`` to fix.
-    """
-    doc = None if new_document else archive.catalog.document(s, state.name)
-    if doc is None:
-        doc = Document(
-            name=state.name,
-            object_id=state.object_id,
-            object_path=state.path,
-            head=0,
-            created_at=parse_timestamp(state.versions[0].created),
-        )
-        s.add(doc)
-        existing: set[int] = set()
-    else:
-        existing = set(s.scalars(select(Version.number).where(Version.document_id == doc.id)))
-    added = []
-    for sv in state.versions:
-        if sv.number in existing:
-            continue
-        size = (known_sizes or {}).get(sv.number)
-        if size is None:
-            try:
-                size = (archive.store.root / state.path / sv.content_path).stat().st_size
-            except OSError:
-                size = -1
-        version = Version(
-            number=sv.number,
-            sha256=sv.sha256,
-            sha512=sv.sha512,
-            size=size,
-            source=source_from_message(sv.message),
-            message=sv.message,
-            user_name=sv.user_name,
-            user_address=sv.user_address,
-            content_path=sv.content_path,
-            ingested_at=parse_timestamp(sv.created),
-        )
-        doc.versions.append(version)
-        added.append(version)
-    doc.head = max(doc.head, state.head)
-    return added
-
-
-def sync_documents(archive: Archive, names: Iterable[str]) -> list[tuple[str, int]]:
-    """Bring the catalog up to the store for ``names``; returns (name, version) added."""
-    added: list[tuple[str, int]] = []
-    with archive.catalog.session() as s:
-        for name in names:
-            state = archive.store.load(name)
-            if state is None:
-                continue
-            for v in sync_state(s, archive, state):
-                added.append((name, v.number))
-                s.add(
-                    new_event(
-                        "ingestion",
-                        f"v{v.number} recorded from the store after an interrupted run",
-                        document=name,
-                        version=v.number,
-                        when=v.ingested_at,
-                    )
-                )
-    return added
-
-
-def rebuild_needed(archive: Archive) -> bool:
-    """True when the catalog holds no document but the store does (catalog lost)."""
-    with archive.catalog.session() as s:
-        count = s.scalar(select(func.count()).select_from(Document)) or 0
-    return count == 0 and archive.store.has_objects()
-
-
-def rebuild_catalog(
-    archive: Archive, *, keep_backup: bool = True, repairs: Sequence[Any] = ()
-) -> int:
-    """Recreate the catalog (and from it the search index) from the OCFL store alone;
-    returns the number of documents.
-
-    The event log is carried over from the old catalog when it can still be read
-    (it is the one thing the store cannot give back); a SQLite catalog file is
-    kept beside the new one as ``catalog.sqlite.bak-<time>``. Caller holds the lock.
-    """
-    catalog = archive.catalog
-    old_events: list[dict[str, Any]] = []
-    with contextlib.suppress(CatalogError), catalog.session() as s:
-        old_events = [
-            {
-                c: getattr(e, c)
-                for c in (
-                    "occurred_at",
-                    "event_type",
-                    "outcome",
-                    "agent",
-                    "document",
-                    "version",
-                    "detail",
-                )
-            }
-            for e in s.scalars(select(Event).order_by(Event.id))
-        ]
-    path = archive.config.catalog_path
-    if archive.config.db_url is None:
-        archive.close()
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        for suffix in ("", "-wal", "-shm"):
-            old = Path(str(path) + suffix)
-            if old.exists():
-                if keep_backup:
-                    os.replace(old, Path(f"{path}.bak-{stamp}{suffix}"))
-                else:
-                    old.unlink()
-        catalog = archive.catalog
-    else:
-        from .catalog import Base
-
-        with catalog.engine.begin() as conn:
-            Base.metadata.drop_all(conn)
-            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    catalog.migrate()
-    count = 0
-    problems: list[str] = []
-    with catalog.session() as s:
-        if old_events:
-            s.execute(insert(Event), old_events)
-        for directory in archive.store.iter_object_dirs():
-            try:
-                state = archive.store.load_dir(directory)
-            except CorruptArchiveError as exc:
-                problems.append(str(exc))
-                continue
-            if state is None:
-                continue
-            sync_state(s, archive, state)
-            count += 1
-        detail = f"catalog rebuilt from the store: {count} document(s)"
-        if problems:
-            detail += f"; {len(problems)} object(s) unreadable: " + "; ".join(problems[:5])
-        for r in repairs:
-            s.add(new_event("recovery", f"{r.action}: {r.detail}", document=r.name))
-        s.flush()
-        from .derivations import derive_missing
-
-        derived = derive_missing(archive, s, reason="rebuild")
-        detail += f"; {len(derived)} version(s) cleaned again"
-        s.add(new_event("rebuild", detail, outcome="success" if not problems else "warning"))
-    # The new catalog's derivations are new rows: index them afresh, dropping any
-    # entry the old catalog knew and the store does not.
-    from .search.sync import reindex
-
-    reindex(archive)
-    return count
-
-
 # -- ingest -------------------------------------------------------------------------------------
 
 
@@ -323,26 +127,20 @@ class _Ingestor:
 
     def __init__(
         self,
-        archive: Archive,
+        home: Home,
         *,
         message_for: Callable[[SeedFile], str],
         on_result: ProgressCallback | None,
     ) -> None:
-        self.archive = archive
-        self.catalog: Catalog = archive.catalog
+        home.require_writer()
+        self.home = home
+        self.catalog: Catalog = home.catalog
         self.message_for = message_for
         self.on_result = on_result
-        self.user = archive.config.user
+        self.user = home.config.user
         with self.catalog.session() as s:
-            self.heads: dict[str, tuple[int, str]] = {
-                name: (number, sha512)
-                for name, number, sha512 in s.execute(
-                    select(Document.name, Version.number, Version.sha512)
-                    .join(Version, Version.document_id == Document.id)
-                    .where(Version.number == Document.head)
-                )
-            }
-            self.stats: dict[str, SeedStat] = load_seed_stats(s)
+            self.heads: dict[str, tuple[int, str]] = queries.head_digests(s)
+            self.stats: dict[str, SeedStat] = queries.load_seed_stats(s)
 
     def run(
         self, seeds: Sequence[SeedFile], on_index: Callable[[int, int], None] | None = None
@@ -352,11 +150,9 @@ class _Ingestor:
         With more than one batch, each batch's entries go to a Whoosh writer in a
         child process as soon as the batch is in the catalog, so indexing runs on
         another core while the next batch is hashed, stored and cleaned."""
-        from .search.sync import IndexFeeder, sync_index
-
         results: list[IngestResult] = []
         batches = list(_batches(seeds))
-        feeder = IndexFeeder(self.archive) if len(batches) > 1 else None
+        feeder = IndexFeeder(self.home) if len(batches) > 1 else None
         try:
             for batch in batches:
                 done = self._run_batch(batch)
@@ -369,7 +165,7 @@ class _Ingestor:
             if feeder is not None:
                 feeder.abandon()
             raise
-        sync_index(self.archive, on_progress=on_index)  # whatever was not fed (small runs)
+        sync_index(self.home, on_progress=on_index)  # whatever was not fed (small runs)
         return results
 
     def _emit(self, result: IngestResult) -> None:
@@ -378,7 +174,7 @@ class _Ingestor:
 
     def _run_batch(self, batch: list[SeedFile]) -> list[IngestResult]:
         staged: list[_Staged] = []
-        with self.archive.store.transaction() as txn:
+        with self.home.store.transaction() as txn:
             for seed in batch:
                 staged.append(self._stage(txn, seed))
             txn.commit()
@@ -410,7 +206,7 @@ class _Ingestor:
                 None,
             )
         try:
-            stream, opened = open_seed(self.archive.config.seeds, seed)
+            stream, opened = open_seed(self.home.config.seeds, seed)
             with stream:
                 staged_file = txn.stage(stream)
                 after = os.fstat(stream.fileno())
@@ -433,7 +229,7 @@ class _Ingestor:
             if same_stat(opened, after)
             else None
         )
-        state = self.archive.store.load(name)
+        state = self.home.store.load(name)
         now = utcnow()
         prepared = txn.prepare(
             name,
@@ -455,8 +251,6 @@ class _Ingestor:
 
     def _record(self, staged: list[_Staged]) -> None:
         """One catalog transaction for the batch: versions, derivations, events, stat cache."""
-        from .derivations import derive_missing
-
         with self.catalog.session() as s:
             added: list[tuple[Version, str]] = []
             for item in staged:
@@ -483,7 +277,7 @@ class _Ingestor:
                     when = parse_timestamp(p.created)
                     for v in sync_state(
                         s,
-                        self.archive,
+                        self.home,
                         state,
                         known_sizes={p.number: p.digests.size},
                         # A new object cannot have catalog rows (the store is the
@@ -520,43 +314,40 @@ class _Ingestor:
                     )
                     self.heads[p.name] = (p.number, p.digests.sha512)
             rows = [item.stat_row for item in staged if item.stat_row is not None]
-            save_seed_stats(s, rows, known=set(self.stats))
+            queries.save_seed_stats(s, rows, known=set(self.stats))
             for row in rows:
                 self.stats[row["name"]] = SeedStat(**row)
             s.flush()
-            derive_missing(self.archive, s, reason="ingest", only=added)
+            derive_missing(self.home, s, reason="ingest", only=added)
 
 
 def ingest(
-    archive: Archive,
+    home: Home,
     paths: list[Path] | None = None,
     *,
-    on_wait: Callable[[str | None], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     on_result: ProgressCallback | None = None,
     on_index: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
     """Archive the seeds folder (or the given paths inside it), then index what changed."""
-    config = archive.config
+    config = home.config
     seeds_display = str(config.seeds).rstrip("/") or "."
     report = IngestReport()
-    with archive.writer("ingest", on_wait=on_wait) as repairs:
-        report.repairs = repairs
-        seeds, problems = scan(config.seeds, paths)
-        if on_start is not None:
-            on_start(len(seeds) + len(problems))
-        _refused(
-            archive,
-            report,
-            [IngestResult(p.name, p.status, error=p.reason, path=p.path) for p in problems],
-            on_result,
-        )
-        ingestor = _Ingestor(
-            archive,
-            message_for=lambda seed: f"ingest {seeds_display}/{seed.name}",
-            on_result=on_result,
-        )
-        report.results.extend(ingestor.run(seeds, on_index=on_index))
+    seeds, problems = scan(config.seeds, paths)
+    if on_start is not None:
+        on_start(len(seeds) + len(problems))
+    _refused(
+        home,
+        report,
+        [IngestResult(p.name, p.status, error=p.reason, path=p.path) for p in problems],
+        on_result,
+    )
+    ingestor = _Ingestor(
+        home,
+        message_for=lambda seed: f"ingest {seeds_display}/{seed.name}",
+        on_result=on_result,
+    )
+    report.results.extend(ingestor.run(seeds, on_index=on_index))
     return report
 
 
@@ -611,7 +402,7 @@ def _copy_in(seeds: Path, file: Path, name: str, replace: bool) -> Path:
 
 
 def _refused(
-    archive: Archive,
+    home: Home,
     report: IngestReport,
     refused: list[IngestResult],
     on_result: ProgressCallback | None,
@@ -622,7 +413,7 @@ def _refused(
         if on_result is not None:
             on_result(result)
     if refused:
-        with archive.catalog.session() as s:
+        with home.catalog.session() as s:
             for r in refused:
                 s.add(
                     new_event(
@@ -635,41 +426,39 @@ def _refused(
 
 
 def add(
-    archive: Archive,
+    home: Home,
     files: list[Path],
     *,
     as_name: str | None = None,
     replace: bool = False,
-    on_wait: Callable[[str | None], None] | None = None,
     on_result: ProgressCallback | None = None,
 ) -> IngestReport:
     """Copy files into the seeds folder, then archive them."""
+    home.require_writer()
     if as_name is not None:
         if len(files) != 1:
             raise UsageError("--as names one document, so give exactly one FILE")
         as_name = validate_name(as_name)
-    config = archive.config
+    config = home.config
     report = IngestReport()
     to_ingest: list[tuple[SeedFile, str]] = []
     refused: list[IngestResult] = []
-    with archive.writer("add", on_wait=on_wait) as repairs:
-        report.repairs = repairs
-        durable.make_dirs(config.seeds)
-        for file in files:
-            name = as_name or Path(file).name
-            try:
-                name = validate_name(name)
-                target = _copy_in(config.seeds, Path(file), name, replace)
-            except (InvalidNameError, InputError) as exc:
-                refused.append(IngestResult(name, FAILED, error=exc.reason, path=str(file)))
-                continue
-            to_ingest.append((SeedFile(name, target), os.path.abspath(file)))
-        _refused(archive, report, refused, on_result)
-        sources = {seed.name: source for seed, source in to_ingest}
-        ingestor = _Ingestor(
-            archive,
-            message_for=lambda seed: f"add {sources[seed.name]}",
-            on_result=on_result,
-        )
-        report.results.extend(ingestor.run([seed for seed, _ in to_ingest]))
+    durable.make_dirs(config.seeds)
+    for file in files:
+        name = as_name or Path(file).name
+        try:
+            name = validate_name(name)
+            target = _copy_in(config.seeds, Path(file), name, replace)
+        except (InvalidNameError, InputError) as exc:
+            refused.append(IngestResult(name, FAILED, error=exc.reason, path=str(file)))
+            continue
+        to_ingest.append((SeedFile(name, target), os.path.abspath(file)))
+    _refused(home, report, refused, on_result)
+    sources = {seed.name: source for seed, source in to_ingest}
+    ingestor = _Ingestor(
+        home,
+        message_for=lambda seed: f"add {sources[seed.name]}",
+        on_result=on_result,
+    )
+    report.results.extend(ingestor.run([seed for seed, _ in to_ingest]))
     return report

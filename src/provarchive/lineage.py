@@ -19,13 +19,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import select
-
-from .archive import Archive
-from .catalog import DerivationRecord, Document, PassageRecord, Version
+from .catalog import queries
 from .cleaning.passages import parse_passage_id
 from .config import AGENT
 from .errors import PassageNotFoundError
+from .home import Home
 
 NAMESPACE = "urn:x-provarchive:"
 OCFL_NAMESPACE = "https://ocfl.io/1.1/spec/#"
@@ -88,27 +86,14 @@ class Lineage:
     passage: PassageLink
 
 
-def lineage(archive: Archive, pid: str, *, derivation: int | None = None) -> Lineage:
+def lineage(home: Home, pid: str, *, derivation: int | None = None) -> Lineage:
     """The lineage of passage ``pid`` in the current derivation (or derivation N)."""
     parsed = parse_passage_id(pid)
     if parsed is None:
         raise PassageNotFoundError(pid)
     name, number, ordinal = parsed
-    with archive.catalog.session() as s:
-        query = (
-            select(PassageRecord, DerivationRecord, Version, Document)
-            .join(DerivationRecord, DerivationRecord.id == PassageRecord.derivation_id)
-            .join(Version, Version.id == DerivationRecord.version_id)
-            .join(Document, Document.id == Version.document_id)
-            .where(
-                Document.name == name, Version.number == number, PassageRecord.ordinal == ordinal
-            )
-        )
-        if derivation is None:
-            query = query.where(DerivationRecord.current.is_(True))
-        else:
-            query = query.where(DerivationRecord.number == derivation)
-        row = s.execute(query).first()
+    with home.catalog.session() as s:
+        row = queries.passage_chain(s, name, number, ordinal, derivation)
         if row is None:
             raise PassageNotFoundError(pid)
         p, d, v, doc = row

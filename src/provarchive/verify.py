@@ -33,13 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from .archive import Archive
-from .catalog import Document, SeedStat, Version, load_seed_stats, new_event, save_seed_stats
+from .catalog import SeedStat, new_event, queries
 from .digests import Digests, hash_bytes, hash_stream, sha256_hex, sha256_tagged
 from .errors import ArchiveError, CatalogError, CorruptArchiveError
 from .findings import Finding, VerifyReport
+from .home import Home
+from .search.sync import audit_index
 from .seeds import same_stat, scan, stat_row, stat_trusted
 from .store.ocfl import (
     INVENTORY,
@@ -80,7 +79,7 @@ class _CatalogVersion:
 
 @dataclass
 class _Context:
-    archive: Archive
+    home: Home
     findings: list[Finding] = field(default_factory=list)
     checked: dict[str, int] = field(
         default_factory=lambda: {
@@ -107,9 +106,19 @@ class _Context:
 
 ProgressCallback = Callable[[str, int, int], None]
 
+_EXPLAINS = {
+    "CATALOG_DOCUMENT_MISSING": "INDEX_ENTRY_EXTRA",
+    "CATALOG_VERSION_MISSING": "INDEX_ENTRY_EXTRA",
+    "DERIVATION_MISSING": "INDEX_ENTRY_EXTRA",
+    "CATALOG_DIGEST_MISMATCH": "INDEX_ENTRY_ALTERED",
+    "PASSAGE_SPAN_MISMATCH": "INDEX_ENTRY_ALTERED",
+    "PASSAGE_DIGEST_MISMATCH": "INDEX_ENTRY_ALTERED",
+}
+"""A damaged catalog row makes the (intact) index disagree with it: report the cause once."""
+
 
 def verify(
-    archive: Archive,
+    home: Home,
     *,
     full: bool = False,
     check_seeds: bool = True,
@@ -117,8 +126,8 @@ def verify(
     on_progress: ProgressCallback | None = None,
 ) -> VerifyReport:
     """Check the whole archive; see the module docstring for what is checked."""
-    ctx = _Context(archive)
-    store = archive.store
+    ctx = _Context(home)
+    store = home.store
     if not store.exists():
         ctx.add("STORE_MISSING", str(store.root), path=str(store.root))
         return VerifyReport(ctx.findings, ctx.checked)
@@ -136,21 +145,10 @@ def verify(
                 on_progress("objects", i, len(dirs))
     _cross_check(ctx)
     if ctx.catalog is not None:
-        from .search.sync import audit_index
-
         # Entries left over for a document whose catalog rows are missing are a
         # consequence of that finding, not a second problem: report the cause once.
-        explained = {
-            f.document
-            for f in ctx.findings
-            if f.code
-            in ("CATALOG_DOCUMENT_MISSING", "CATALOG_VERSION_MISSING", "DERIVATION_MISSING")
-        }
-        ctx.findings.extend(
-            f
-            for f in audit_index(archive)
-            if not (f.code == "INDEX_ENTRY_EXTRA" and f.document in explained)
-        )
+        explained = {(f.document, _EXPLAINS[f.code]) for f in ctx.findings if f.code in _EXPLAINS}
+        ctx.findings.extend(f for f in audit_index(home) if (f.document, f.code) not in explained)
     if rederive and ctx.catalog is not None:
         _check_rederive(ctx)
     if check_seeds:
@@ -163,7 +161,7 @@ def verify(
 
 
 def _check_staging(ctx: _Context) -> None:
-    staging = ctx.archive.config.staging
+    staging = ctx.home.config.staging
     if not staging.is_dir():
         return
     for entry in sorted(staging.iterdir()):
@@ -175,37 +173,26 @@ def _check_staging(ctx: _Context) -> None:
 
 
 def _load_catalog(ctx: _Context) -> None:
-    config = ctx.archive.config
-    if config.db_url is None and not config.catalog_path.exists():
+    home = ctx.home
+    if home.config.db_url is None and not home.catalog_path.exists():
         ctx.add(
             "CATALOG_UNREADABLE",
             "the catalog file is missing; 'provarchive rebuild' recreates it",
-            path=str(config.catalog_path),
+            path=str(home.catalog_path),
         )
         return
-    catalog = ctx.archive.catalog
+    catalog = home.catalog
     try:
         catalog.require_current_schema()
         with catalog.session() as s:
-            rows = s.execute(
-                select(
-                    Document.name,
-                    Version.number,
-                    Version.sha256,
-                    Version.sha512,
-                    Version.size,
-                    Version.content_path,
-                )
-                .join(Version, Version.document_id == Document.id, isouter=True)
-                .order_by(Document.name, Version.number)
-            )
+            rows = queries.version_rows(s)
             result: dict[str, list[_CatalogVersion]] = {}
             for name, number, sha256, sha512, size, content_path in rows:
                 versions = result.setdefault(name, [])
                 if number is not None:
                     versions.append(_CatalogVersion(number, sha256, sha512, size, content_path))
     except CatalogError as exc:
-        ctx.add("CATALOG_UNREADABLE", str(exc), path=ctx.archive.config.catalog_url)
+        ctx.add("CATALOG_UNREADABLE", str(exc), path=ctx.home.catalog_url)
         return
     ctx.catalog = result
 
@@ -485,47 +472,12 @@ def _check_object_once(
 
 def _prefetch_derived(ctx: _Context, object_paths: list[str]) -> None:
     """Load versions, current derivations and passages of a chunk of objects."""
-    from .catalog import DerivationRecord, PassageRecord
-
     ctx.derived = {}
     if ctx.catalog is None or not object_paths:
         return
     try:
-        with ctx.archive.catalog.session() as s:
-            rows = s.execute(
-                select(
-                    Document.name,
-                    Version.number,
-                    Version.content_path,
-                    DerivationRecord.id,
-                    DerivationRecord.encoding,
-                    DerivationRecord.output_sha256,
-                )
-                .join(Document, Document.id == Version.document_id)
-                .outerjoin(
-                    DerivationRecord,
-                    (DerivationRecord.version_id == Version.id)
-                    & DerivationRecord.current.is_(True),
-                )
-                .where(Document.object_path.in_(object_paths))
-                .order_by(Document.name, Version.number)
-            ).all()
-            by_derivation: dict[int, list[Any]] = {}
-            ids = [r[3] for r in rows if r[3] is not None]
-            for start in range(0, len(ids), 500):
-                for did, pid, text, digest, begin, end in s.execute(
-                    select(
-                        PassageRecord.derivation_id,
-                        PassageRecord.passage_id,
-                        PassageRecord.text,
-                        PassageRecord.sha256,
-                        PassageRecord.raw_start,
-                        PassageRecord.raw_end,
-                    )
-                    .where(PassageRecord.derivation_id.in_(ids[start : start + 500]))
-                    .order_by(PassageRecord.derivation_id, PassageRecord.ordinal)
-                ):
-                    by_derivation.setdefault(did, []).append((pid, text, digest, begin, end))
+        with ctx.home.catalog.session() as s:
+            rows, by_derivation = queries.derived_rows(s, object_paths)
     except ArchiveError as exc:
         ctx.add("CATALOG_UNREADABLE", str(exc))
         ctx.catalog = None
@@ -587,10 +539,10 @@ def _check_rederive(ctx: _Context) -> None:
     from .derivations import rederive_drift
 
     def raw_of(name: str, number: int) -> bytes:
-        return ctx.archive.read_bytes(name, number)
+        return ctx.home.read_bytes(name, number)
 
     try:
-        drifts = rederive_drift(ctx.archive, raw_of)
+        drifts = rederive_drift(ctx.home, raw_of)
     except ArchiveError as exc:
         ctx.add("CATALOG_UNREADABLE", str(exc))
         return
@@ -660,7 +612,7 @@ def object_path_for_name(name: str) -> str:
 
 
 def _check_seeds(ctx: _Context, *, full: bool, on_progress: ProgressCallback | None) -> None:
-    config = ctx.archive.config
+    config = ctx.home.config
     if not Path(config.seeds).is_dir():
         return
     seeds, problems = scan(config.seeds)
@@ -675,8 +627,8 @@ def _check_seeds(ctx: _Context, *, full: bool, on_progress: ProgressCallback | N
     heads = {name: versions[-1] for name, versions in catalog.items() if versions}
     stats: dict[str, SeedStat] = {}
     if ctx.catalog is not None:
-        with contextlib.suppress(ArchiveError), ctx.archive.catalog.session() as s:
-            stats = load_seed_stats(s)
+        with contextlib.suppress(ArchiveError), ctx.home.catalog.session() as s:
+            stats = queries.load_seed_stats(s)
     updates: list[dict[str, Any]] = []
     for i, seed in enumerate(seeds, 1):
         ctx.checked["seeds"] += 1
@@ -715,8 +667,8 @@ def _check_seeds(ctx: _Context, *, full: bool, on_progress: ProgressCallback | N
     if updates and ctx.catalog is not None:
         # The stat cache is only a cache: a read-only or busy catalog just means
         # the next verify hashes these files again.
-        with contextlib.suppress(ArchiveError), ctx.archive.catalog.session() as s:
-            save_seed_stats(s, updates, known=set(stats))
+        with contextlib.suppress(ArchiveError), ctx.home.catalog.session() as s:
+            queries.save_seed_stats(s, updates, known=set(stats))
 
 
 def _log_event(ctx: _Context) -> None:
@@ -727,5 +679,5 @@ def _log_event(ctx: _Context) -> None:
         f"{ctx.checked['objects']} object(s), {ctx.checked['content_files']} content file(s), "
         f"{ctx.checked['bytes']} bytes: {len(errors)} error finding(s)"
     )
-    with contextlib.suppress(ArchiveError), ctx.archive.catalog.session() as s:
+    with contextlib.suppress(ArchiveError), ctx.home.catalog.session() as s:
         s.add(new_event("fixity check", detail, outcome="success" if not errors else "failure"))

@@ -1,10 +1,16 @@
 """The catalog: a relational view of the archive, through SQLAlchemy 2.0.
 
-The only package that imports SQLAlchemy (a test checks it): models, the
-database handle with its migrations, and every query.
+The only package that imports SQLAlchemy (a test checks it): the models
+(:mod:`.models`), the database handle with its migrations (:mod:`.database`),
+and every query (:mod:`.queries`, used as ``queries.document(s, name)``).
+``Session`` is re-exported so that callers can annotate the session they are
+handed without importing SQLAlchemy themselves.
 """
 
-from .database import SCHEMA_HEAD, Catalog, load_seed_stats, save_seed_stats
+from sqlalchemy.orm import Session
+
+from . import queries
+from .database import CREATE, READ_ONLY, READ_WRITE, SCHEMA_HEAD, Catalog, sqlite_path
 from .models import (
     Base,
     DerivationRecord,
@@ -15,11 +21,15 @@ from .models import (
     SeedStat,
     UTCDateTime,
     Version,
+    key_of,
     new_event,
     utcnow,
 )
 
 __all__ = [
+    "CREATE",
+    "READ_ONLY",
+    "READ_WRITE",
     "SCHEMA_HEAD",
     "Base",
     "Catalog",
@@ -29,10 +39,12 @@ __all__ = [
     "PassageRecord",
     "RemovalRecord",
     "SeedStat",
+    "Session",
     "UTCDateTime",
     "Version",
-    "load_seed_stats",
+    "key_of",
     "new_event",
-    "save_seed_stats",
+    "queries",
+    "sqlite_path",
     "utcnow",
 ]

@@ -1,37 +1,43 @@
-"""The catalog: a relational view of the archive, through SQLAlchemy 2.0.
+"""The catalog database: engine, sessions, schema migrations, and the SQLite specifics.
 
 Contract:
 - The catalog is derived data. Everything in it except the event log can be
-  recreated from the OCFL store (:func:`provarchive.ingest.rebuild_catalog`);
-  the store wins whenever the two disagree.
+  recreated from the OCFL store (``rebuild``); the store wins whenever the two
+  disagree.
 - Portable SQL only: the default is a SQLite file, but any SQLAlchemy URL
   works. SQLite-specific settings (foreign keys, WAL so that readers never
-  wait for the writer, a busy timeout) are applied only on SQLite connections.
+  wait for the writer, a busy timeout, read-only opening) live here and only here.
 - The schema is created and upgraded by Alembic migrations shipped in
-  ``provarchive/migrations``; only writers migrate, readers refuse an old schema.
+  ``catalog/migrations``; only writers migrate, readers refuse an old schema.
+- Every database error leaves this package as :class:`~provarchive.errors.CatalogError`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import create_engine, event, exc, insert, inspect, select, text, update
+from sqlalchemy import create_engine, event, exc, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from ..errors import CatalogError
-from .models import Document, Event, SeedStat, Version
+from .models import Base
 
 log = logging.getLogger(__name__)
 
 # The newest migration in migrations/versions/ (tests/test_catalog.py checks it).
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 _VERSION_TABLE = "alembic_version"
+
+CREATE = "create"
+READ_WRITE = "rw"
+READ_ONLY = "ro"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -57,27 +63,59 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a plain ``sqlite:///PATH`` URL, or None for any other URL."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or "?" in url or url.endswith(":memory:"):
+        return None
+    return Path(url[len(prefix) :])
+
+
+def _url_for(url: str, mode: str) -> str:
+    """For a SQLite file, the URL that opens it in ``mode``: a reader must never create
+    an empty catalog, and a read-only one must not need to write anything."""
+    path = sqlite_path(url)
+    if path is None or mode == CREATE:
+        return url
+    if mode == READ_WRITE:
+        return f"sqlite:///file:{quote(str(path))}?mode=rw&uri=true"
+    # immutable: on a read-only directory SQLite cannot create the -shm file a WAL
+    # database needs; nothing can be writing there anyway.
+    immutable = "&immutable=1" if not os.access(path.parent, os.W_OK) else ""
+    return f"sqlite:///file:{quote(str(path))}?mode=ro{immutable}&uri=true"
+
+
 class Catalog:
     """An open catalog database."""
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, mode: str = CREATE) -> None:
         self.url = url
-        if not create:
-            url = _no_create_url(url)
+        self.mode = mode
         try:
-            self.engine: Engine = create_engine(url)
+            self.engine: Engine = create_engine(_url_for(url, mode))
         except (exc.SQLAlchemyError, ImportError, ValueError) as e:
             raise CatalogError(f"cannot open catalog {url}: {e}") from e
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
 
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def path(self) -> Path | None:
+        """The database file, for a SQLite catalog."""
+        return sqlite_path(self.url)
+
     def close(self) -> None:
         self.engine.dispose()
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in one transaction, committed on success; DB errors become CatalogError."""
+        """A session in one transaction, committed on success; DB errors become CatalogError.
+
+        A reader's session is one snapshot: everything it reads is as of one commit."""
         try:
             with Session(self.engine, expire_on_commit=False) as s, s.begin():
                 yield s
@@ -112,15 +150,19 @@ class Catalog:
         return (rows[0][0] if rows else None), SCHEMA_HEAD
 
     def migrate(self) -> bool:
-        """Create or upgrade the schema; True if anything was applied."""
+        """Create or upgrade the schema, all or nothing; True if anything was applied."""
         from alembic import command
 
         current, head = self.schema_status()
         if current == head:
             return False
         try:
-            with self.engine.begin() as conn:
+            with self.engine.connect() as conn, _foreign_keys_off(conn), conn.begin():
                 command.upgrade(self._alembic_config(conn), "head")
+                if self.dialect == "sqlite":
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise CatalogError(f"migration broke {len(broken)} foreign key(s)")
         except exc.SQLAlchemyError as e:
             raise CatalogError(f"cannot upgrade catalog {self.url}: {_first_line(e)}") from e
         log.info("catalog schema upgraded from %s to %s", current, head)
@@ -138,61 +180,36 @@ class Catalog:
                 "run a writing command such as 'provarchive ingest' to upgrade it"
             )
 
-    # -- queries ------------------------------------------------------------------------
-
-    def document(self, s: Session, name: str) -> Document | None:
-        return s.scalars(select(Document).where(Document.name == name)).one_or_none()
-
-    def documents(self, s: Session) -> list[Document]:
-        return list(s.scalars(select(Document).order_by(Document.name)))
-
-    def versions_of(self, s: Session, name: str) -> list[Version]:
-        return list(
-            s.scalars(
-                select(Version).join(Document).where(Document.name == name).order_by(Version.number)
-            )
-        )
-
-    def events(
-        self, s: Session, *, document: str | None = None, limit: int | None = None
-    ) -> list[Event]:
-        query = select(Event).order_by(Event.id.desc())
-        if document is not None:
-            query = query.where(Event.document == document)
-        if limit is not None:
-            query = query.limit(limit)
-        return list(reversed(list(s.scalars(query))))
+    def drop_everything(self) -> None:
+        """Drop every table (a server catalog that ``rebuild`` is about to recreate)."""
+        try:
+            with self.engine.begin() as conn:
+                Base.metadata.drop_all(conn)
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_VERSION_TABLE}")
+        except exc.SQLAlchemyError as e:
+            raise CatalogError(f"cannot reset catalog {self.url}: {_first_line(e)}") from e
 
 
-def load_seed_stats(s: Session) -> dict[str, SeedStat]:
-    """The whole stat cache, detached from the session."""
-    stats = {row.name: row for row in s.scalars(select(SeedStat))}
-    for row in stats.values():
-        s.expunge(row)
-    return stats
+@contextlib.contextmanager
+def _foreign_keys_off(conn: Connection) -> Iterator[None]:
+    """SQLite: no foreign-key actions while a migration recreates tables.
 
-
-def save_seed_stats(s: Session, rows: list[dict[str, Any]], known: set[str]) -> None:
-    """Insert or update stat-cache rows (``known``: names already in the cache)."""
-    updates = [r for r in rows if r["name"] in known]
-    inserts = [r for r in rows if r["name"] not in known]
-    if updates:
-        s.execute(update(SeedStat), updates)
-    if inserts:
-        s.execute(insert(SeedStat), inserts)
-
-
-def _no_create_url(url: str) -> str:
-    """For a SQLite file URL, the same file opened so that a missing file is an error.
-
-    Readers use this: looking at an archive must never leave an empty catalog behind.
-    """
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or "?" in url or url.endswith(":memory:"):
-        return url
-    return f"{prefix}file:{quote(url[len(prefix) :])}?mode=rw&uri=true"
+    Batch migrations copy a table, drop it and rename the copy; with foreign keys
+    on, dropping a parent table deletes its children's rows (ON DELETE CASCADE).
+    The pragma only works outside a transaction, so it is set on the raw
+    connection before the migration's BEGIN (and checked after, as SQLite's
+    documentation for schema changes advises)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw: Any = conn.connection.dbapi_connection
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 def _first_line(e: BaseException) -> str:
-    text = str(getattr(e, "orig", None) or e)
-    return text.splitlines()[0] if text else e.__class__.__name__
+    text_ = str(getattr(e, "orig", None) or e)
+    return text_.splitlines()[0] if text_ else e.__class__.__name__

@@ -6,7 +6,9 @@ migration in ``migrations/versions`` (a test compares the two).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -46,14 +48,32 @@ class Base(DeclarativeBase):
     pass
 
 
+def key_of(value: str | None) -> str | None:
+    """The digest key of a long text column (hex sha256 of its UTF-8): what is indexed
+    and unique instead of the text, which other databases refuse as an index key."""
+    if value is None:
+        return None
+    return hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _key_default(column: str) -> Any:
+    """A column default computing :func:`key_of` from another column of the same row."""
+
+    def default(context: Any) -> str | None:
+        return key_of(context.get_current_parameters().get(column))
+
+    return default
+
+
 class Document(Base):
     """One archived document: a name in the seeds folder, one OCFL object."""
 
     __tablename__ = "documents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(4096), unique=True)
-    object_id: Mapped[str] = mapped_column(String(8192), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_key: Mapped[str] = mapped_column(String(64), unique=True, default=_key_default("name"))
+    object_id: Mapped[str] = mapped_column(Text)
     object_path: Mapped[str] = mapped_column(String(255))
     head: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -81,6 +101,8 @@ class Version(Base):
     user_address: Mapped[str | None] = mapped_column(String(1024))
     content_path: Mapped[str] = mapped_column(Text)
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    """When verify last re-hashed this version's content (rolling audits)."""
 
     document: Mapped[Document] = relationship(back_populates="versions")
     derivations: Mapped[list[DerivationRecord]] = relationship(
@@ -114,6 +136,12 @@ class DerivationRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     current: Mapped[bool] = mapped_column(Boolean, index=True)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    page: Mapped[str | None] = mapped_column(Text)
+    """The cleaner's verdict on whether the document is a web page (JSON), if it gave one."""
+    published: Mapped[str | None] = mapped_column(String(10))
+    """The publication date found in the text (ISO YYYY-MM-DD), if any."""
+    environment: Mapped[str | None] = mapped_column(Text)
+    """Versions of what the output depends on besides the cleaner (JSON)."""
     indexed: Mapped[str | None] = mapped_column(String(8))
     """What the search index last committed for this derivation: None (nothing),
     "current" or "old" (indexed with the current-version flag set or not)."""
@@ -131,7 +159,10 @@ class PassageRecord(Base):
     derivation_id: Mapped[int] = mapped_column(
         ForeignKey("derivations.id", ondelete="CASCADE"), index=True
     )
-    passage_id: Mapped[str] = mapped_column(String(4200), index=True)
+    passage_id: Mapped[str] = mapped_column(Text)
+    passage_key: Mapped[str] = mapped_column(
+        String(64), index=True, default=_key_default("passage_id")
+    )
     ordinal: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
@@ -171,7 +202,10 @@ class Event(Base):
     event_type: Mapped[str] = mapped_column(String(64), index=True)
     outcome: Mapped[str] = mapped_column(String(16))
     agent: Mapped[str] = mapped_column(String(255))
-    document: Mapped[str | None] = mapped_column(String(4096), index=True)
+    document: Mapped[str | None] = mapped_column(Text)
+    document_key: Mapped[str | None] = mapped_column(
+        String(64), index=True, default=_key_default("document")
+    )
     version: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text)
 
@@ -181,7 +215,10 @@ class SeedStat(Base):
 
     __tablename__ = "seed_stats"
 
-    name: Mapped[str] = mapped_column(String(4096), primary_key=True)
+    name_key: Mapped[str] = mapped_column(
+        String(64), primary_key=True, default=_key_default("name")
+    )
+    name: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(BigInteger)
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
     ctime_ns: Mapped[int] = mapped_column(BigInteger)

@@ -1,30 +1,34 @@
-"""The passage search index, on Whoosh (the ``whoosh3`` distribution, pinned).
+"""The Whoosh search engine (the ``whoosh3`` distribution, pinned).
 
-Contract: this is the only module that imports Whoosh. It offers a small
-interface that another engine could implement beside it:
+Contract: the only module that imports Whoosh; :class:`WhooshEngine` implements
+:class:`~provarchive.search.engine.SearchEngine`. Whoosh errors become
+:class:`~provarchive.errors.SearchIndexError`.
 
-- :meth:`PassageIndex.writing` yields an :class:`IndexWriter` whose
-  :meth:`~IndexWriter.replace_version` / :meth:`~IndexWriter.delete_version`
-  change the entries of one document version; the writer commits once on
-  success and cancels on any error (never one commit per passage).
-- :meth:`PassageIndex.search` runs a Whoosh query-language query with filters
-  and returns hits carrying everything needed to cite them.
-- :meth:`PassageIndex.entries` iterates the stored entries (for the audit).
+On disk (``index/`` of an archive home): ``CURRENT`` names the live generation,
+a directory ``g-*`` holding one Whoosh index and ``provarchive-index.json`` (the
+schema version, so an analyser change is detected, and the sha256 of every
+index file recorded after each commit, so damage to a segment is found).
+Incremental writes commit inside the live generation (Whoosh itself replaces
+its table of contents atomically); :meth:`WhooshEngine.rebuilding` writes a new
+generation aside and switches ``CURRENT`` with one atomic rename, so until then
+every reader keeps the old index. The previous generation is kept for readers
+that opened it a moment before the switch; older ones are removed.
 
-Whoosh errors become :class:`~provarchive.errors.SearchIndexError`. Whoosh
-never fsyncs: the catalog is the truth and the index is rebuilt or caught up
-from it (:mod:`provarchive.search`), so nothing here needs to be durable.
+Whoosh never fsyncs: the catalog is the truth and the index is rebuilt or
+caught up from it (:mod:`provarchive.search.sync`).
 
 Analysis: NFKC normalisation, lower-casing, accent folding (``resume`` finds
 ``résumé``), English (Porter) stemming (``labourer`` finds ``labourers``), and
 CJK characters indexed one by one with positions, so ``東京`` is a phrase of
 two characters and two-character queries work in Chinese and Japanese. Titles
-are indexed in a second, boosted field, and ranking is BM25F.
+are boosted at index time, and ranking is BM25F.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import os
 import queue
@@ -32,9 +36,10 @@ import re
 import shutil
 import signal
 import sys
+import time
+import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +49,7 @@ from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_
 from whoosh.support.charset import accent_map
 
 from ..errors import QueryError, SearchIndexError
+from .engine import Hit, IndexEntry, SearchQuery, SearchResults
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +107,10 @@ def analyzer() -> analysis.Analyzer:
 
 
 def schema() -> fields.Schema:
-    """The one index schema (bump :data:`SCHEMA_VERSION` on any change)."""
+    """The one index schema (bump :data:`SCHEMA_VERSION` on any change to it or the analyser)."""
     text_analyzer = analyzer()
     return fields.Schema(
-        passage_id=fields.ID(unique=True, stored=True),
+        passage_id=fields.ID(unique=True, stored=True, sortable=True),
         version_key=fields.ID(),
         document=fields.ID(stored=True),
         version=fields.NUMERIC(int, stored=True),
@@ -117,71 +123,18 @@ def schema() -> fields.Schema:
         raw_end=fields.STORED(),
         ingested=fields.DATETIME(stored=True),
         current=fields.BOOLEAN(stored=True),
+        entry_digest=fields.ID(stored=True, sortable=True),
     )
 
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+"""Recorded in every generation; an index of another version is rebuilt, never read."""
+CURRENT = "CURRENT"
+META = "provarchive-index.json"
 
 
 def version_key(document: str, version: int) -> str:
     return f"{document}@v{version}"
-
-
-@dataclass(frozen=True)
-class IndexEntry:
-    """One passage as the index holds it."""
-
-    passage_id: str
-    document: str
-    version: int
-    ordinal: int
-    kind: str
-    text: str
-    passage_sha256: str
-    raw_sha256: str
-    raw_start: int
-    raw_end: int
-    ingested: datetime
-    current: bool
-
-
-@dataclass(frozen=True)
-class Hit:
-    passage_id: str
-    document: str
-    version: int
-    ordinal: int
-    kind: str
-    score: float
-    text: str
-    snippet: str
-    sha256: str
-    raw_span: tuple[int, int]
-    current: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "passage_id": self.passage_id,
-            "document": self.document,
-            "version": self.version,
-            "ordinal": self.ordinal,
-            "kind": self.kind,
-            "score": round(self.score, 4),
-            "text": self.text,
-            "snippet": self.snippet,
-            "sha256": self.sha256,
-            "raw_span": list(self.raw_span),
-        }
-
-
-@dataclass(frozen=True)
-class SearchResults:
-    query: str
-    total: int
-    hits: list[Hit]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"query": self.query, "total": self.total, "hits": [h.to_json() for h in self.hits]}
 
 
 _SNIPPET_CHARS = 200
@@ -213,19 +166,16 @@ class MarkFormatter(Formatter):
         return f"**{get_text(text, token, replace)}**"
 
 
-class IndexWriter:
-    """Changes to the index, committed together by :meth:`PassageIndex.writing`."""
+class _Writer:
+    """Changes to one generation, committed together (see :meth:`WhooshEngine.writing`)."""
 
     def __init__(self, writer: Any) -> None:
         self._writer = writer
-        self.changed = 0
 
     def delete_version(self, document: str, version: int) -> None:
         self._writer.delete_by_term("version_key", version_key(document, version))
-        self.changed += 1
 
     def replace_version(self, document: str, version: int, entries: Iterable[IndexEntry]) -> None:
-        """Make the index hold exactly ``entries`` for this version."""
         self.delete_version(document, version)
         for e in entries:
             self._writer.add_document(**document_fields(e))
@@ -247,9 +197,27 @@ def document_fields(e: IndexEntry) -> dict[str, Any]:
         "raw_end": e.raw_end,
         "ingested": e.ingested.replace(tzinfo=None),
         "current": e.current,
+        "entry_digest": e.digest(),
         # BM25F on boosted weights: a title's words count for more.
         "_boost": KIND_BOOST.get(e.kind, 1.0),
     }
+
+
+def _entry(stored: dict[str, Any]) -> IndexEntry:
+    return IndexEntry(
+        passage_id=stored["passage_id"],
+        document=stored["document"],
+        version=stored["version"],
+        ordinal=stored["ordinal"],
+        kind=stored["kind"],
+        text=stored["text"],
+        passage_sha256=stored["passage_sha256"],
+        raw_sha256=stored["raw_sha256"],
+        raw_start=stored["raw_start"],
+        raw_end=stored["raw_end"],
+        ingested=stored["ingested"].replace(tzinfo=UTC),
+        current=stored["current"],
+    )
 
 
 @contextlib.contextmanager
@@ -284,91 +252,291 @@ def _expand(q: Any, reader: Any) -> Any:
     return q.apply(lambda child: _expand(child, reader))
 
 
-class PassageIndex:
-    """The Whoosh index in ``path`` (created on first write)."""
+# -- generations ------------------------------------------------------------------------------------
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_meta(generation: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads((generation / META).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _write_meta(generation: Path, meta: dict[str, Any]) -> None:
+    tmp = generation / f".{META}.tmp"
+    tmp.write_text(json.dumps(meta, sort_keys=True, indent=1))
+    os.replace(tmp, generation / META)
+
+
+def record_checksums(generation: Path) -> None:
+    """Record the sha256 (and size, mtime) of every index file after a commit.
+
+    Whoosh segment files are written once and never changed, so only files not yet
+    recorded with the same size and mtime are hashed."""
+    meta = _read_meta(generation)
+    old: dict[str, Any] = meta.get("files", {})
+    files: dict[str, Any] = {}
+    for path in sorted(generation.iterdir()):
+        if path.name == META or path.name.startswith(".") or not path.is_file():
+            continue
+        st = path.stat()
+        seen = old.get(path.name)
+        if seen and seen["size"] == st.st_size and seen["mtime_ns"] == st.st_mtime_ns:
+            files[path.name] = seen
+        else:
+            files[path.name] = {
+                "size": st.st_size,
+                "mtime_ns": st.st_mtime_ns,
+                "sha256": _file_digest(path),
+            }
+    meta.update({"schema": SCHEMA_VERSION, "engine": "whoosh", "files": files})
+    _write_meta(generation, meta)
+
+
+class WhooshEngine:
+    """The Whoosh index under ``path`` (see the module docstring for its layout)."""
+
+    name = "whoosh"
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._reader: tuple[Any, Any, int] | None = None  # (index, searcher, generation)
+        self._reader: tuple[Any, Any, int, Path] | None = None  # index, searcher, gen, dir
         self._not_current: set[int] | None = None
 
-    def exists(self) -> bool:
-        """An index was created here (it may still be unreadable: opening tells)."""
-        return self.path.is_dir() and any(self.path.glob(f"_{INDEX_NAME}_*.toc"))
+    # -- where the live index is ---------------------------------------------------------------
 
-    def _open(self) -> Any:
-        if not self.exists():
+    def generation(self) -> Path | None:
+        """The live generation's directory, or None if no index was ever created."""
+        try:
+            name = (self.path / CURRENT).read_text().strip()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SearchIndexError(f"cannot read {self.path / CURRENT}: {exc.strerror}") from exc
+        if not name.startswith("g-") or "/" in name:
+            raise SearchIndexError(f"{self.path / CURRENT} names no index generation")
+        return self.path / name
+
+    def exists(self) -> bool:
+        return (self.path / CURRENT).exists() or any(self.path.glob(f"_{INDEX_NAME}_*.toc"))
+
+    def _open(self, generation: Path | None = None) -> Any:
+        gen = generation or self.generation()
+        if gen is None:
+            if self.exists():
+                raise SearchIndexError(
+                    f"the search index at {self.path} was built by an older provarchive; "
+                    "run 'provarchive reindex'"
+                )
             raise SearchIndexError(f"no search index at {self.path} (run 'provarchive reindex')")
-        with _whoosh_errors(self.path, "open"):
-            ix = index.open_dir(str(self.path), indexname=INDEX_NAME)
-        if set(ix.schema.names()) != set(schema().names()):
-            ix.close()
+        if _read_meta(gen).get("schema") != SCHEMA_VERSION:
             raise SearchIndexError(
-                f"the search index at {self.path} was built by another provarchive "
+                f"the search index at {gen} was built by another provarchive "
                 "(schema differs); run 'provarchive reindex'"
             )
-        return ix
+        with _whoosh_errors(gen, "open"):
+            return index.open_dir(str(gen), indexname=INDEX_NAME)
+
+    def _new_generation(self) -> Path:
+        gen = self.path / f"g-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        with _whoosh_errors(gen, "create"):
+            gen.mkdir(parents=True)
+            index.create_in(str(gen), schema(), indexname=INDEX_NAME)
+            record_checksums(gen)
+        return gen
+
+    def _switch(self, gen: Path) -> None:
+        """Make ``gen`` live with one atomic rename; keep the previous one, drop older."""
+        previous = None
+        with contextlib.suppress(SearchIndexError):
+            previous = self.generation()
+        with _whoosh_errors(self.path, "switch"):
+            tmp = self.path / f".{CURRENT}.{uuid.uuid4().hex}"
+            tmp.write_text(gen.name + "\n")
+            os.replace(tmp, self.path / CURRENT)
+        self.close()
+        self.remove_stale({gen, *([previous] if previous else [])})
+
+    def tidy(self) -> list[str]:
+        """Remove generations left by an interrupted rebuild (never the live one or the
+        one before it) and index files of the pre-generation layout."""
+        live = self.generation()
+        return self.remove_stale({live} if live else set(), keep_previous=True)
+
+    def remove_stale(self, keep: set[Path], *, keep_previous: bool = False) -> list[str]:
+        """Remove generations (and pre-generation index files) other than ``keep``;
+        with ``keep_previous``, also keep the newest generation older than the live one."""
+        if keep_previous:
+            older = sorted(
+                (p for p in self.path.glob("g-*") if p.is_dir() and p not in keep),
+                key=lambda p: p.stat().st_mtime,
+            )
+            live_mtime = max((p.stat().st_mtime for p in keep if p.exists()), default=0)
+            previous = [p for p in older if p.stat().st_mtime <= live_mtime]
+            keep = keep | set(previous[-1:])
+        removed: list[str] = []
+        if not self.path.is_dir():
+            return removed
+        for entry in sorted(self.path.iterdir()):
+            if entry.name == CURRENT or entry in keep:
+                continue
+            if entry.is_dir() and entry.name.startswith("g-"):
+                shutil.rmtree(entry, ignore_errors=True)
+            elif entry.is_file() and (
+                entry.name.startswith(f"_{INDEX_NAME}_")
+                or entry.name.endswith(".seg")
+                or entry.name.startswith(f".{CURRENT}.")
+            ):
+                entry.unlink(missing_ok=True)
+            else:
+                continue
+            removed.append(entry.name)
+        return removed
+
+    # -- SearchEngine -------------------------------------------------------------------------
+
+    def create(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._switch(self._new_generation())
+
+    def check(self) -> None:
+        self.doc_count()
+
+    def damage(self, *, thorough: bool) -> list[str]:
+        return self.damaged_files() if thorough else self.changed_files()
+
+    def damaged_files(self) -> list[str]:
+        """Index files whose content differs from the digest recorded at commit."""
+        gen = self.generation()
+        if gen is None:
+            return []
+        damaged = []
+        for name, info in sorted(_read_meta(gen).get("files", {}).items()):
+            path = gen / name
+            try:
+                if path.stat().st_size != info["size"] or _file_digest(path) != info["sha256"]:
+                    damaged.append(name)
+            except FileNotFoundError:
+                continue  # merged away by a later commit: no longer part of the index
+            except OSError:
+                damaged.append(name)
+        return damaged
+
+    def changed_files(self) -> list[str]:
+        """Index files whose size or mtime differs from the record (cheap; for writers)."""
+        gen = self.generation()
+        if gen is None:
+            return []
+        changed = []
+        for name, info in _read_meta(gen).get("files", {}).items():
+            try:
+                st = (gen / name).stat()
+            except FileNotFoundError:
+                continue
+            if (st.st_size, st.st_mtime_ns) != (info["size"], info["mtime_ns"]):
+                changed.append(name)
+        return sorted(changed)
 
     def close(self) -> None:
         self._not_current = None
         if self._reader is not None:
-            ix, searcher, _ = self._reader
+            ix, searcher, _, _ = self._reader
             with contextlib.suppress(Exception):
                 searcher.close()
                 ix.close()
             self._reader = None
 
     def _searcher(self) -> Any:
-        """An open searcher on the latest committed generation."""
+        """An open searcher on the latest committed state of the live generation."""
+        gen = self.generation()
         if self._reader is not None:
-            ix, searcher, generation = self._reader
-            with _whoosh_errors(self.path, "read"):
-                latest = ix.latest_generation()
-            if latest == generation:
-                return searcher
+            ix, searcher, generation, where = self._reader
+            if where == gen:
+                with _whoosh_errors(self.path, "read"):
+                    latest = ix.latest_generation()
+                if latest == generation:
+                    return searcher
             self.close()
-        ix = self._open()
+        ix = self._open(gen)
         with _whoosh_errors(self.path, "read"):
             searcher = ix.searcher(weighting=scoring.BM25F())
-            self._reader = (ix, searcher, ix.latest_generation())
+            assert gen is not None
+            self._reader = (ix, searcher, ix.latest_generation(), gen)
         return searcher
 
-    def create(self) -> None:
-        """Create an empty index, replacing whatever is at ``path``."""
-        self.close()
-        with _whoosh_errors(self.path, "create"):
-            if self.path.exists():
-                shutil.rmtree(self.path)
-            self.path.mkdir(parents=True)
-            index.create_in(str(self.path), schema(), indexname=INDEX_NAME)
-
     @contextlib.contextmanager
-    def writing(self) -> Iterator[IndexWriter]:
-        """One Whoosh writer; commit on success (merging small segments), cancel on error."""
-        ix = self._open()
-        with _whoosh_errors(self.path, "write"):
+    def _writing_in(self, gen: Path) -> Iterator[_Writer]:
+        ix = self._open(gen)
+        with _whoosh_errors(gen, "write"):
             writer = ix.writer(limitmb=WRITER_LIMIT_MB, timeout=30.0)
-        wrapped = IndexWriter(writer)
         try:
-            yield wrapped
+            yield _Writer(writer)
         except BaseException:
             with contextlib.suppress(Exception):
                 writer.cancel()
             raise
-        with _whoosh_errors(self.path, "commit"):
+        with _whoosh_errors(gen, "commit"):
             writer.commit()
-        ix.close()
+            ix.close()
+            record_checksums(gen)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[_Writer]:
+        """One Whoosh writer on the live generation; commit on success, cancel on error."""
+        gen = self.generation()
+        if gen is None:
+            raise SearchIndexError(f"no search index at {self.path} (run 'provarchive reindex')")
+        with self._writing_in(gen) as writer:
+            yield writer
+
+    @contextlib.contextmanager
+    def rebuilding(self) -> Iterator[_Writer]:
+        """A writer on a new, empty generation that becomes live only when it committed."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        gen = self._new_generation()
+        try:
+            with self._writing_in(gen) as writer:
+                yield writer
+        except BaseException:
+            shutil.rmtree(gen, ignore_errors=True)
+            raise
+        self._switch(gen)
+
+    def background_writer(self) -> BackgroundIndexWriter | None:
+        gen = self.generation()
+        if gen is None:
+            return None
+        return BackgroundIndexWriter(gen)
 
     def doc_count(self) -> int:
         with _whoosh_errors(self.path, "read"):
             return int(self._searcher().doc_count())
 
-    def entries(self) -> Iterator[dict[str, Any]]:
-        """The stored fields of every entry."""
+    def entries(self) -> Iterator[IndexEntry]:
         searcher = self._searcher()
         with _whoosh_errors(self.path, "read"):
             for fields_ in searcher.all_stored_fields():
-                yield dict(fields_)
+                yield _entry(dict(fields_))
+
+    def entry_digests(self) -> dict[str, str]:
+        """Read from two column stores, not the stored fields: one pass, no decompression."""
+        searcher = self._searcher()
+        with _whoosh_errors(self.path, "read"):
+            reader = searcher.reader()
+            if reader.doc_count_all() == 0:
+                return {}
+            ids = reader.column_reader("passage_id")
+            digests = reader.column_reader("entry_digest")
+            return {_text(ids[n]): _text(digests[n]) for n in reader.all_doc_ids()}
 
     def _earlier_versions(self, searcher: Any) -> set[int]:
         """Document numbers of entries of earlier versions, computed once per searcher.
@@ -379,41 +547,18 @@ class PassageIndex:
             self._not_current = set(searcher.docs_for_query(query.Term("current", False)))
         return self._not_current
 
-    def search(
-        self,
-        text: str,
-        *,
-        document: str | None = None,
-        kind: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        all_versions: bool = False,
-        limit: int = 10,
-    ) -> SearchResults:
+    def search(self, q: SearchQuery) -> SearchResults:
         """Ranked hits for a Whoosh query-language query; snippets only for the hits shown."""
-        if not text.strip():
-            raise QueryError(text, "the query is empty")
+        if not q.text.strip():
+            raise QueryError(q.text, "the query is empty")
         searcher = self._searcher()
         parser = qparser.QueryParser("text", searcher.schema)
         parser.add_plugin(qparser.FuzzyTermPlugin())
         with _whoosh_errors(self.path, "parse a query for"):
-            parsed = parser.parse(text)
+            parsed = parser.parse(q.text)
         if parsed is query.NullQuery:
             raise QueryError(
-                text, "nothing searchable in it (check quotes, brackets and operators)"
-            )
-        filters: list[Any] = []
-        if document is not None:
-            filters.append(query.Term("document", document))
-        if kind is not None:
-            filters.append(query.Term("kind", kind))
-        if since is not None or until is not None:
-            filters.append(
-                query.DateRange(
-                    "ingested",
-                    since.replace(tzinfo=None) if since else None,
-                    until.replace(tzinfo=None) if until else None,
-                )
+                q.text, "nothing searchable in it (check quotes, brackets and operators)"
             )
         with _whoosh_errors(self.path, "search"):
             # Expand prefix and fuzzy terms once, against this reader: otherwise Whoosh
@@ -423,47 +568,63 @@ class PassageIndex:
             words = {t for f, t in parsed.iter_all_terms() if f == "text"}
             results = searcher.search(
                 parsed,
-                filter=query.And(filters) if filters else None,
-                mask=None if all_versions else self._earlier_versions(searcher),
-                limit=max(limit, 1),
+                filter=_filters(q),
+                mask=None if q.all_versions else self._earlier_versions(searcher),
+                limit=max(q.limit, 1),
                 # Score every match in one pass and count them as we go: with block
                 # skipping Whoosh would need a second full pass for the total.
                 optimize=False,
             )
-            # A passage that fits in a snippet is shown whole; a longer one as up to two
-            # fragments around the matches.
-            whole = WholeFragmenter()
-            fragmenter = ContextFragmenter(maxchars=_SNIPPET_CHARS, surround=60)
-            formatter = MarkFormatter()
-            analyzer_ = searcher.schema["text"].analyzer
-            hits = []
-            for hit in results[:limit]:
-                stored = hit.fields()
-                snippet = highlight(
-                    stored["text"],
-                    words,
-                    analyzer_,
-                    whole if len(stored["text"]) <= _SNIPPET_CHARS else fragmenter,
-                    formatter,
-                    top=2,
-                ) or _head(stored["text"])
-                hits.append(
-                    Hit(
-                        passage_id=stored["passage_id"],
-                        document=stored["document"],
-                        version=stored["version"],
-                        ordinal=stored["ordinal"],
-                        kind=stored["kind"],
-                        score=float(hit.score or 0.0),
-                        text=stored["text"],
-                        snippet=snippet,
-                        sha256=stored["raw_sha256"],
-                        raw_span=(stored["raw_start"], stored["raw_end"]),
-                        current=stored["current"],
-                    )
-                )
-            total = len(results)
-        return SearchResults(text, total, hits)
+            hits = [_hit(hit, words, searcher) for hit in results[: q.limit]]
+            return SearchResults(q.text, len(results), hits)
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _filters(q: SearchQuery) -> Any:
+    filters: list[Any] = []
+    if q.document is not None:
+        filters.append(query.Term("document", q.document))
+    if q.kind is not None:
+        filters.append(query.Term("kind", q.kind))
+    if q.since is not None or q.until is not None:
+        filters.append(
+            query.DateRange(
+                "ingested",
+                q.since.astimezone(UTC).replace(tzinfo=None) if q.since else None,
+                q.until.astimezone(UTC).replace(tzinfo=None) if q.until else None,
+            )
+        )
+    return query.And(filters) if filters else None
+
+
+def _hit(hit: Any, words: set[str], searcher: Any) -> Hit:
+    """A hit with its snippet: a passage that fits is shown whole, a longer one as up to
+    two fragments around the matches."""
+    stored = hit.fields()
+    text = stored["text"]
+    fragmenter = (
+        WholeFragmenter()
+        if len(text) <= _SNIPPET_CHARS
+        else ContextFragmenter(maxchars=_SNIPPET_CHARS, surround=60)
+    )
+    analyzer_ = searcher.schema["text"].analyzer
+    snippet = highlight(text, words, analyzer_, fragmenter, MarkFormatter(), top=2) or _head(text)
+    return Hit(
+        passage_id=stored["passage_id"],
+        document=stored["document"],
+        version=stored["version"],
+        ordinal=stored["ordinal"],
+        kind=stored["kind"],
+        score=float(hit.score or 0.0),
+        text=text,
+        snippet=snippet,
+        sha256=stored["raw_sha256"],
+        raw_span=(stored["raw_start"], stored["raw_end"]),
+        current=stored["current"],
+    )
 
 
 # -- indexing in a child process ---------------------------------------------------------------
@@ -501,12 +662,18 @@ class BackgroundIndexWriter:
         )
         self._process.start()
 
-    def replace_version(self, document: str, version: int, entries: list[IndexEntry]) -> None:
+    def replace_version(self, document: str, version: int, entries: Iterable[IndexEntry]) -> None:
         """Queue one version; raise SearchIndexError if the child is gone (a full
         queue would otherwise wait for it forever)."""
+        self._put(("replace", document, version, list(entries)))
+
+    def delete_version(self, document: str, version: int) -> None:
+        self._put(("replace", document, version, []))
+
+    def _put(self, job: tuple[Any, ...]) -> None:
         while True:
             try:
-                self._jobs.put(("replace", document, version, entries), timeout=1.0)
+                self._jobs.put(job, timeout=1.0)
             except queue.Full:
                 if not self._process.is_alive():
                     raise self._died() from None
@@ -531,6 +698,8 @@ class BackgroundIndexWriter:
             self._process.join(timeout=60)
             if message[0] == "error":
                 raise SearchIndexError(f"indexing failed for {self.path}: {message[1]}")
+            with _whoosh_errors(self.path, "record checksums of"):
+                record_checksums(self.path)
             return
 
     def cancel(self) -> None:
@@ -572,10 +741,9 @@ def _background_main(path: str, parent: int, jobs: Any, results: Any) -> None:
     writer = None
     done = 0
     try:
-        pi = PassageIndex(Path(path))
-        ix = pi._open()
+        ix = index.open_dir(path, indexname=INDEX_NAME)
         writer = ix.writer(limitmb=WRITER_LIMIT_MB, timeout=60.0)
-        wrapped = IndexWriter(writer)
+        wrapped = _Writer(writer)
         while True:
             try:
                 job = jobs.get(timeout=1.0)

@@ -8,8 +8,6 @@ Contract:
 - Every ``OSError`` raised while writing becomes a :class:`StorageError` naming
   the path and the reason (disk full, read-only, permission denied), so a
   caller can stop cleanly with the previous state untouched.
-- ``FAULTS`` lets tests inject a write failure at a named point without
-  mocking the OS; production code never sets it.
 """
 
 from __future__ import annotations
@@ -62,6 +60,17 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def sync_file(path: Path) -> None:
+    """fsync an existing file and the directory holding it."""
+    with storage_errors(path):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_dir(path.parent)
 
 
 def write_file(path: Path, data: bytes, *, sync: bool = True) -> None:

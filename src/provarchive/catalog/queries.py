@@ -1,0 +1,425 @@
+"""Every query the archive runs against its catalog, as functions of an open session.
+
+Contract: the rest of the package never builds SQL. It calls these functions
+inside ``with catalog.session() as s:`` (one transaction), reads the ORM objects
+or plain tuples they return, and may add new model objects with ``s.add``. The
+functions use portable SQLAlchemy Core/ORM constructs only, so they run on
+SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from .models import (
+    DerivationRecord,
+    Document,
+    Event,
+    PassageRecord,
+    RemovalRecord,
+    SeedStat,
+    Version,
+    key_of,
+)
+
+_IN_CHUNK = 500
+"""Bound parameters per IN (...) list: SQLite allows 32766, but plans stay small."""
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
+
+
+# -- documents and versions ------------------------------------------------------------------
+
+
+def document(s: Session, name: str) -> Document | None:
+    return s.scalars(select(Document).where(Document.name_key == key_of(name))).one_or_none()
+
+
+def documents(s: Session) -> list[Document]:
+    return list(s.scalars(select(Document).order_by(Document.name)))
+
+
+def document_names(s: Session, names: Iterable[str]) -> set[str]:
+    """Which of ``names`` the catalog holds."""
+    found: set[str] = set()
+    keys = [key_of(n) for n in names]
+    for chunk in _chunks(keys):
+        found.update(s.scalars(select(Document.name).where(Document.name_key.in_(chunk))))
+    return found
+
+
+def count_documents(s: Session) -> int:
+    return s.scalar(select(func.count()).select_from(Document)) or 0
+
+
+def versions_of(s: Session, name: str) -> list[Version]:
+    return list(
+        s.scalars(
+            select(Version)
+            .join(Document)
+            .where(Document.name_key == key_of(name))
+            .order_by(Version.number)
+        )
+    )
+
+
+def version(s: Session, name: str, number: int) -> Version | None:
+    return s.scalars(
+        select(Version)
+        .join(Document)
+        .where(Document.name_key == key_of(name), Version.number == number)
+    ).one_or_none()
+
+
+def version_numbers(s: Session, document_id: int) -> set[int]:
+    return set(s.scalars(select(Version.number).where(Version.document_id == document_id)))
+
+
+def head_digests(s: Session) -> dict[str, tuple[int, str]]:
+    """name -> (head version number, its sha512), for every document."""
+    return {
+        name: (number, sha512)
+        for name, number, sha512 in s.execute(
+            select(Document.name, Version.number, Version.sha512)
+            .join(Version, Version.document_id == Document.id)
+            .where(Version.number == Document.head)
+        )
+    }
+
+
+def version_rows(s: Session) -> list[tuple[str, int | None, str, str, int, str]]:
+    """(name, number, sha256, sha512, size, content path) of every version; a document
+    without versions gives one row with number None (for verify's cross-check)."""
+    return [
+        tuple(row)  # type: ignore[misc]
+        for row in s.execute(
+            select(
+                Document.name,
+                Version.number,
+                Version.sha256,
+                Version.sha512,
+                Version.size,
+                Version.content_path,
+            )
+            .join(Version, Version.document_id == Document.id, isouter=True)
+            .order_by(Document.name, Version.number)
+        )
+    ]
+
+
+def versions_named(s: Session, names: Iterable[str] | None) -> list[tuple[Version, str]]:
+    """(version, document name) of every version (of ``names``), in name, number order."""
+    query = select(Version, Document.name).join(Document).order_by(Document.name, Version.number)
+    if names is not None:
+        query = query.where(Document.name_key.in_([key_of(n) for n in names]))
+    return [(v, n) for v, n in s.execute(query).all()]
+
+
+# -- events ----------------------------------------------------------------------------------------
+
+EVENT_COLUMNS = ("occurred_at", "event_type", "outcome", "agent", "document", "version", "detail")
+
+
+def events(s: Session, *, document: str | None = None, limit: int | None = None) -> list[Event]:
+    query = select(Event).order_by(Event.id.desc())
+    if document is not None:
+        query = query.where(Event.document_key == key_of(document))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(reversed(list(s.scalars(query))))
+
+
+def event_rows(s: Session) -> list[dict[str, Any]]:
+    """Every event as a plain dict, oldest first (to carry the log into a new catalog)."""
+    return [
+        {c: getattr(e, c) for c in EVENT_COLUMNS}
+        for e in s.scalars(select(Event).order_by(Event.id))
+    ]
+
+
+def count_events(s: Session) -> int:
+    return s.scalar(select(func.count()).select_from(Event)) or 0
+
+
+def insert_events(s: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        s.execute(insert(Event), rows)
+
+
+# -- derivations -------------------------------------------------------------------------------
+
+
+def supersede_current(s: Session, version_ids: list[int], when: datetime) -> dict[int, int]:
+    """Mark the current derivations of these versions superseded; returns, per version
+    that has derivations, the highest derivation number so far."""
+    numbers: dict[int, int] = {}
+    for chunk in _chunks(version_ids):
+        numbers.update(
+            s.execute(
+                select(DerivationRecord.version_id, func.max(DerivationRecord.number))
+                .where(DerivationRecord.version_id.in_(chunk))
+                .group_by(DerivationRecord.version_id)
+            ).all()
+        )
+    for chunk in _chunks(list(numbers)):
+        s.execute(
+            update(DerivationRecord)
+            .where(DerivationRecord.version_id.in_(chunk), DerivationRecord.current.is_(True))
+            .values(current=False, superseded_at=when)
+        )
+    return numbers
+
+
+def insert_passages(s: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        s.execute(insert(PassageRecord), rows)
+
+
+def insert_removals(s: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        s.execute(insert(RemovalRecord), rows)
+
+
+def current_derivation(s: Session, version_id: int) -> DerivationRecord | None:
+    return s.scalars(
+        select(DerivationRecord).where(
+            DerivationRecord.version_id == version_id, DerivationRecord.current.is_(True)
+        )
+    ).one_or_none()
+
+
+def passages_of(s: Session, derivation_id: int) -> list[PassageRecord]:
+    return list(
+        s.scalars(
+            select(PassageRecord)
+            .where(PassageRecord.derivation_id == derivation_id)
+            .order_by(PassageRecord.ordinal)
+        )
+    )
+
+
+def removals_of(s: Session, derivation_id: int) -> list[RemovalRecord]:
+    return list(
+        s.scalars(
+            select(RemovalRecord)
+            .where(RemovalRecord.derivation_id == derivation_id)
+            .order_by(RemovalRecord.ordinal)
+        )
+    )
+
+
+def versions_without_derivation(s: Session) -> list[tuple[Version, str]]:
+    return [
+        (v, n)
+        for v, n in s.execute(
+            select(Version, Document.name)
+            .join(Document, Document.id == Version.document_id)
+            .outerjoin(
+                DerivationRecord,
+                (DerivationRecord.version_id == Version.id) & DerivationRecord.current.is_(True),
+            )
+            .where(DerivationRecord.id.is_(None))
+            .order_by(Document.name, Version.number)
+        ).all()
+    ]
+
+
+def current_derivations(s: Session) -> list[tuple[DerivationRecord, int, str]]:
+    """(derivation, version number, document name) of every current derivation."""
+    return [
+        (d, number, name)
+        for d, number, name in s.execute(
+            select(DerivationRecord, Version.number, Document.name)
+            .join(Version, Version.id == DerivationRecord.version_id)
+            .join(Document, Document.id == Version.document_id)
+            .where(DerivationRecord.current.is_(True))
+            .order_by(Document.name, Version.number)
+        ).all()
+    ]
+
+
+def derived_rows(
+    s: Session, object_paths: list[str]
+) -> tuple[list[tuple[Any, ...]], dict[int, list[tuple[Any, ...]]]]:
+    """For verify: (name, number, content path, derivation id, encoding, output digest) of
+    every version of the objects at ``object_paths``, and the passages (id, text, digest,
+    start, end) of each current derivation, by derivation id."""
+    rows: list[tuple[Any, ...]] = []
+    for chunk in _chunks(object_paths):
+        rows.extend(
+            tuple(r)
+            for r in s.execute(
+                select(
+                    Document.name,
+                    Version.number,
+                    Version.content_path,
+                    DerivationRecord.id,
+                    DerivationRecord.encoding,
+                    DerivationRecord.output_sha256,
+                )
+                .join(Document, Document.id == Version.document_id)
+                .outerjoin(
+                    DerivationRecord,
+                    (DerivationRecord.version_id == Version.id)
+                    & DerivationRecord.current.is_(True),
+                )
+                .where(Document.object_path.in_(chunk))
+                .order_by(Document.name, Version.number)
+            )
+        )
+    passages: dict[int, list[tuple[Any, ...]]] = {}
+    ids = [r[3] for r in rows if r[3] is not None]
+    for chunk in _chunks(ids):
+        for did, *rest in s.execute(
+            select(
+                PassageRecord.derivation_id,
+                PassageRecord.passage_id,
+                PassageRecord.text,
+                PassageRecord.sha256,
+                PassageRecord.raw_start,
+                PassageRecord.raw_end,
+            )
+            .where(PassageRecord.derivation_id.in_(chunk))
+            .order_by(PassageRecord.derivation_id, PassageRecord.ordinal)
+        ):
+            passages.setdefault(did, []).append(tuple(rest))
+    return rows, passages
+
+
+def passage_chain(
+    s: Session, name: str, number: int, ordinal: int, derivation: int | None
+) -> tuple[PassageRecord, DerivationRecord, Version, Document] | None:
+    """A passage with its derivation, version and document (current derivation by default)."""
+    query = (
+        select(PassageRecord, DerivationRecord, Version, Document)
+        .join(DerivationRecord, DerivationRecord.id == PassageRecord.derivation_id)
+        .join(Version, Version.id == DerivationRecord.version_id)
+        .join(Document, Document.id == Version.document_id)
+        .where(
+            Document.name_key == key_of(name),
+            Version.number == number,
+            PassageRecord.ordinal == ordinal,
+        )
+    )
+    if derivation is None:
+        query = query.where(DerivationRecord.current.is_(True))
+    else:
+        query = query.where(DerivationRecord.number == derivation)
+    row = s.execute(query).first()
+    return None if row is None else (row[0], row[1], row[2], row[3])
+
+
+# -- search index state ------------------------------------------------------------------------
+
+
+def _desired() -> Any:
+    """What the index should hold for a derivation: nothing, or its entries marked as
+    the current version's or an earlier version's."""
+    return case(
+        (DerivationRecord.current.is_(False), None),
+        (Version.number == Document.head, "current"),
+        else_="old",
+    )
+
+
+def index_pending(s: Session, names: list[str] | None = None) -> list[Any]:
+    """Derivations whose indexed state differs from what the catalog wants."""
+    desired = _desired()
+    query = (
+        select(
+            DerivationRecord.id,
+            desired.label("desired"),
+            DerivationRecord.current,
+            Document.name,
+            Version.number,
+            Version.sha256,
+            Version.ingested_at,
+        )
+        .join(Version, Version.id == DerivationRecord.version_id)
+        .join(Document, Document.id == Version.document_id)
+        .where(
+            (DerivationRecord.indexed.is_(None) & desired.is_not(None))
+            | (DerivationRecord.indexed.is_not(None) & desired.is_(None))
+            | (DerivationRecord.indexed != desired)
+        )
+        .order_by(Document.name, Version.number)
+    )
+    if names is None:
+        return list(s.execute(query).all())
+    rows: list[Any] = []
+    for chunk in _chunks([key_of(n) for n in names]):
+        rows.extend(s.execute(query.where(Document.name_key.in_(chunk))).all())
+    return rows
+
+
+def count_index_pending(s: Session) -> int:
+    return len(index_pending(s))
+
+
+def mark_indexed(s: Session, states: list[tuple[int, str | None]]) -> None:
+    """Record what the index committed: (derivation id, indexed state) pairs."""
+    for did, state in states:
+        s.execute(update(DerivationRecord).where(DerivationRecord.id == did).values(indexed=state))
+
+
+def clear_indexed(s: Session) -> bool:
+    """Mark every derivation not indexed; True if any was indexed before."""
+    had = s.scalar(
+        select(DerivationRecord.id).where(DerivationRecord.indexed.is_not(None)).limit(1)
+    )
+    s.execute(update(DerivationRecord).values(indexed=None))
+    return had is not None
+
+
+def index_expectations(s: Session) -> list[tuple[Any, ...]]:
+    """For the index audit: every passage of a current derivation with what its index
+    entry must say: (passage, name, number, desired, raw sha256, ingested, indexed)."""
+    desired = _desired()
+    return [
+        tuple(r)
+        for r in s.execute(
+            select(
+                PassageRecord,
+                Document.name,
+                Version.number,
+                desired,
+                Version.sha256,
+                DerivationRecord.indexed,
+            )
+            .join(DerivationRecord, DerivationRecord.id == PassageRecord.derivation_id)
+            .join(Version, Version.id == DerivationRecord.version_id)
+            .join(Document, Document.id == Version.document_id)
+            .where(DerivationRecord.current.is_(True))
+        )
+    ]
+
+
+# -- seeds stat cache ------------------------------------------------------------------------------
+
+
+def load_seed_stats(s: Session) -> dict[str, SeedStat]:
+    """The whole stat cache, by document name, detached from the session."""
+    stats = {row.name: row for row in s.scalars(select(SeedStat))}
+    for row in stats.values():
+        s.expunge(row)
+    return stats
+
+
+def save_seed_stats(s: Session, rows: list[dict[str, Any]], known: set[str]) -> None:
+    """Insert or update stat-cache rows (``known``: names already in the cache)."""
+    for row in rows:
+        row["name_key"] = key_of(row["name"])
+    updates = [r for r in rows if r["name"] in known]
+    inserts = [r for r in rows if r["name"] not in known]
+    if updates:
+        s.execute(update(SeedStat), updates)
+    if inserts:
+        s.execute(insert(SeedStat), inserts)

@@ -1,0 +1,202 @@
+"""The open parts of one archive home: store, catalog, search engine, and its settings file.
+
+Contract:
+- :class:`Home` is what every service (ingest, recovery, verify, ...) works on.
+  It opens the catalog and the search engine lazily, never takes a lock and never
+  repairs anything: :class:`provarchive.archive.Archive` does that around it.
+- ``provarchive.json`` in the archive home records what the archive is (format,
+  search engine) and which catalog file is live. It is replaced atomically, so a
+  ``rebuild`` can build a new catalog file aside and switch to it in one rename;
+  until then every reader keeps the old one. A home without the file is a
+  pre-settings archive whose catalog is ``catalog.sqlite``.
+- A home is opened for reading (readers never create or change anything; on an
+  archive the user cannot write, SQLite is opened read-only) or, by
+  :meth:`Archive.writer`, for writing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .catalog import CREATE, READ_ONLY, READ_WRITE, Catalog
+from .config import ArchiveConfig
+from .errors import CorruptArchiveError, DocumentNotFoundError, UsageError, VersionNotFoundError
+from .search.engine import ENGINES, SearchEngine
+from .store import durable
+from .store.storage import Store
+
+SETTINGS = "provarchive.json"
+SETTINGS_FORMAT = 1
+DEFAULT_CATALOG = "catalog.sqlite"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What ``provarchive.json`` records."""
+
+    format: int = SETTINGS_FORMAT
+    catalog: str = DEFAULT_CATALOG
+    """File name of the live SQLite catalog, inside the archive home."""
+    engine: str = ENGINES[0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": self.format, "catalog": self.catalog, "engine": self.engine}
+
+
+def read_settings(root: Path) -> Settings | None:
+    """The settings of the archive at ``root``, or None if it has no settings file."""
+    try:
+        data = json.loads((root / SETTINGS).read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise CorruptArchiveError(root / SETTINGS, f"unreadable settings ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("catalog", ""), str):
+        raise CorruptArchiveError(root / SETTINGS, "not a provarchive settings file")
+    catalog = data.get("catalog", DEFAULT_CATALOG)
+    if "/" in catalog or catalog.startswith("."):
+        raise CorruptArchiveError(root / SETTINGS, f"catalog file {catalog!r} is not a file name")
+    return Settings(
+        format=int(data.get("format", SETTINGS_FORMAT)),
+        catalog=catalog,
+        engine=str(data.get("engine", ENGINES[0])),
+    )
+
+
+def write_settings(root: Path, staging: Path, settings: Settings) -> None:
+    data = (json.dumps(settings.to_json(), indent=2, sort_keys=True) + "\n").encode()
+    durable.make_dirs(staging)
+    durable.atomic_write(root / SETTINGS, data, staging)
+
+
+def open_engine(name: str, location: Path) -> SearchEngine:
+    """The search engine called ``name`` (see :data:`~provarchive.search.engine.ENGINES`)."""
+    if name == "whoosh":
+        from .search.whoosh_engine import WhooshEngine
+
+        return WhooshEngine(location)
+    raise UsageError(f"unknown search engine {name!r} (known: {', '.join(ENGINES)})")
+
+
+class Home:
+    """One archive home, opened for reading or (under the writer lock) for writing."""
+
+    def __init__(self, config: ArchiveConfig) -> None:
+        self.config = config
+        self.store = Store(config.ocfl_root, config.staging)
+        self.writing = False
+        self._settings: Settings | None = None
+        self._catalog: Catalog | None = None
+        self._engine: SearchEngine | None = None
+
+    # -- settings and locations ------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = read_settings(self.config.root) or Settings()
+        return self._settings
+
+    def save_settings(self, **changes: Any) -> None:
+        """Record new settings (writers only); the next catalog/engine opened uses them."""
+        self.require_writer()
+        settings = replace(self.settings, **changes)
+        write_settings(self.config.root, self.config.staging, settings)
+        self.close()
+        self._settings = settings
+
+    @property
+    def catalog_path(self) -> Path:
+        """The live SQLite catalog file (for the default catalog URL)."""
+        return self.config.root / self.settings.catalog
+
+    @property
+    def catalog_url(self) -> str:
+        if self.config.db_url:
+            return self.config.db_url
+        return sqlite_url(self.catalog_path)
+
+    def read_only(self) -> bool:
+        """True when this process cannot write the archive home (read-only media, or
+        another user's archive): readers then open everything read-only."""
+        if self.writing:
+            return False
+        root = self.config.root
+        if not os.access(root, os.W_OK):
+            return True
+        return self.config.db_url is None and (
+            self.catalog_path.exists() and not os.access(self.catalog_path, os.W_OK)
+        )
+
+    # -- parts -------------------------------------------------------------------------------
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog; only a writer may create a missing database."""
+        if self._catalog is None:
+            mode = CREATE if self.writing else READ_ONLY if self.read_only() else READ_WRITE
+            self._catalog = Catalog(self.catalog_url, mode=mode)
+        return self._catalog
+
+    @property
+    def engine(self) -> SearchEngine:
+        """The long-lived search engine handle (searches reuse its open reader)."""
+        if self._engine is None:
+            self._engine = self.fresh_engine()
+        return self._engine
+
+    def fresh_engine(self) -> SearchEngine:
+        """A new handle: writers and audits look at the index as it is on disk now."""
+        return open_engine(self.settings.engine, self.config.index_dir)
+
+    def begin_writing(self) -> None:
+        """Reopen everything for writing (called by the writer, under the lock)."""
+        self.close()
+        self._settings = None
+        self.writing = True
+
+    def end_writing(self) -> None:
+        self.close()
+        self.writing = False
+
+    def require_writer(self) -> None:
+        if not self.writing:
+            raise UsageError(
+                "this operation changes the archive; call it through Archive (which takes "
+                "the writer lock)"
+            )
+
+    def close(self) -> None:
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    # -- stored bytes --------------------------------------------------------------------------
+
+    def content_path(self, name: str, number: int | None = None) -> Path:
+        """Where the raw bytes of a version are in the store (read from the committed inventory)."""
+        state = self.store.load(name)
+        if state is None:
+            raise DocumentNotFoundError(name)
+        number = state.head if number is None else number
+        if not 1 <= number <= state.head:
+            raise VersionNotFoundError(name, number, state.head)
+        return self.store.content_file(state, number)
+
+    def read_bytes(self, name: str, number: int | None = None) -> bytes:
+        path = self.content_path(name, number)
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise CorruptArchiveError(path, durable.describe_os_error(exc)) from exc
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path.absolute()}"

@@ -1,0 +1,223 @@
+"""The search-engine seam: what the archive needs from a full-text engine, and nothing more.
+
+Contract:
+- A :class:`SearchEngine` holds one entry per indexed passage (:class:`IndexEntry`)
+  and answers :class:`SearchQuery` objects with ranked, citable
+  :class:`SearchResults`. The archive never talks to an engine in any other way;
+  which engine an archive uses is configuration (:func:`open_engine`).
+- Writes go through :meth:`SearchEngine.writing`: every change made inside one
+  ``with`` block is committed together on success and discarded on error.
+- Engines are derived data: the catalog is the truth, and
+  :mod:`provarchive.search.sync` brings an engine up to it. An engine therefore
+  need not be durable, but it must never report an entry it did not commit.
+- :meth:`IndexEntry.digest` is computed from the citation fields when an entry
+  is written and kept by the engine; ``verify`` audits an engine by comparing
+  these digests with the catalog's (:meth:`SearchEngine.entry_digests`).
+- Every engine must pass the conformance suite in ``tests/test_search_engines.py``.
+
+This module is pure (dataclasses and Protocols): importing it loads no engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from ..digests import canonical_json, sha256_hex
+
+KINDS = ("title", "standfirst", "body", "byline", "dateline", "removed")
+"""Passage kinds an entry may have; ``removed`` marks a line the cleaner dropped."""
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One passage (or removed line) as an engine holds it, with what it takes to cite it."""
+
+    passage_id: str
+    document: str
+    version: int
+    ordinal: int
+    kind: str
+    text: str
+    passage_sha256: str
+    raw_sha256: str
+    raw_start: int
+    raw_end: int
+    ingested: datetime
+    current: bool
+
+    def digest(self) -> str:
+        """See :func:`citation_digest`."""
+        return citation_digest(
+            self.passage_id,
+            self.document,
+            self.version,
+            self.ordinal,
+            self.kind,
+            sha256_hex(self.text),
+            self.raw_sha256,
+            self.raw_start,
+            self.raw_end,
+            self.current,
+        )
+
+
+def citation_digest(
+    passage_id: str,
+    document: str,
+    version: int,
+    ordinal: int,
+    kind: str,
+    text_sha256: str,
+    raw_sha256: str,
+    raw_start: int,
+    raw_end: int,
+    current: bool,
+) -> str:
+    """Digest (hex sha256 of canonical JSON) of every field a citation depends on, the
+    text by its sha256. An engine computes it from the text it indexes; the audit
+    from the catalog's passage (whose text ``verify`` checks against its sha256)."""
+    return sha256_hex(
+        canonical_json(
+            [
+                passage_id,
+                document,
+                version,
+                ordinal,
+                kind,
+                text_sha256,
+                raw_sha256,
+                raw_start,
+                raw_end,
+                current,
+            ]
+        )
+    )
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A query in the archive's query language, with its filters."""
+
+    text: str
+    document: str | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    all_versions: bool = False
+    limit: int = 10
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked passage, citable without asking the engine again."""
+
+    passage_id: str
+    document: str
+    version: int
+    ordinal: int
+    kind: str
+    score: float
+    text: str
+    snippet: str
+    sha256: str
+    raw_span: tuple[int, int]
+    current: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "passage_id": self.passage_id,
+            "document": self.document,
+            "version": self.version,
+            "ordinal": self.ordinal,
+            "kind": self.kind,
+            "score": round(self.score, 4),
+            "text": self.text,
+            "snippet": self.snippet,
+            "sha256": self.sha256,
+            "raw_span": list(self.raw_span),
+        }
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    total: int
+    hits: list[Hit]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"query": self.query, "total": self.total, "hits": [h.to_json() for h in self.hits]}
+
+
+class EngineWriter(Protocol):
+    """The changes of one write, committed together by :meth:`SearchEngine.writing`."""
+
+    def replace_version(self, document: str, version: int, entries: Iterable[IndexEntry]) -> None:
+        """Make the engine hold exactly ``entries`` for this document version."""
+
+    def delete_version(self, document: str, version: int) -> None:
+        """Remove every entry of this document version."""
+
+
+class BackgroundWriter(EngineWriter, Protocol):
+    """A writer that indexes in another process while the caller goes on."""
+
+    def commit(self, on_progress: Any = None) -> None:
+        """Wait until everything queued is committed; raise SearchIndexError on failure."""
+
+    def cancel(self) -> None:
+        """Discard everything queued; never commits."""
+
+
+class SearchEngine(Protocol):
+    """What the archive needs from a full-text engine."""
+
+    name: str
+
+    def exists(self) -> bool:
+        """An index was created (it may still be unreadable: :meth:`check` tells)."""
+
+    def create(self) -> None:
+        """Create an empty index, replacing whatever was there."""
+
+    def check(self) -> None:
+        """Raise SearchIndexError unless the index can be opened and read."""
+
+    def writing(self) -> AbstractContextManager[EngineWriter]:
+        """A writer whose changes are committed together on success, discarded on error."""
+
+    def background_writer(self) -> BackgroundWriter | None:
+        """A writer in another process, or None if this engine has none."""
+
+    def search(self, query: SearchQuery) -> SearchResults:
+        """Ranked hits; raises QueryError for an empty or unparsable query."""
+
+    def entry_digests(self) -> dict[str, str]:
+        """passage id -> the :meth:`IndexEntry.digest` recorded when it was written."""
+
+    def entries(self) -> Iterator[IndexEntry]:
+        """Every entry as stored (slow: for tests and repairs, not for audits)."""
+
+    def doc_count(self) -> int:
+        """Number of entries."""
+
+    def rebuilding(self) -> AbstractContextManager[EngineWriter]:
+        """A writer on a new, empty index that replaces the current one atomically when it
+        commits; until then readers keep the current one."""
+
+    def damage(self, *, thorough: bool) -> list[str]:
+        """Parts of the index that differ from what was committed: a cheap check
+        (``thorough=False``, for writers) or a full one (for ``verify``)."""
+
+    def tidy(self) -> list[str]:
+        """Remove what interrupted writes left (writers only); returns what was removed."""
+
+    def close(self) -> None:
+        """Release open readers."""
+
+
+ENGINES = ("whoosh",)
+"""Engines this build knows, by name (the first is the default; see :mod:`provarchive.home`)."""
