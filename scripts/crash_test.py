@@ -216,20 +216,23 @@ class Trial:
     repairs: list[str] = field(default_factory=list)
 
 
-def ocfl_validate(root: Path) -> tuple[bool, str]:
+def ocfl_validate(root: Path) -> subprocess.CompletedProcess[str]:
+    """ocfl-py's own command-line validator on a storage root and on every object in it.
+
+    ocfl-py 2.1.0 checks only the structure of a storage root it is given (its
+    objects' errors are neither printed nor reflected in the exit code), so each
+    object directory is passed too: the validator then exits 1 if any is invalid.
+    A missing validator is an error, never a pass."""
     script = Path(sys.executable).parent / "ocfl-validate.py"
     if not script.exists():
-        return True, "ocfl-py not installed (install the dev extras)"
-    # ocfl-py 2.1.0 given only a storage root checks its structure, not its objects:
-    # name every object too, so that an invalid one makes it exit 1.
+        raise SystemExit(f"ocfl-py's validator is not installed ({script}): install the dev extras")
     objects = sorted(str(d.parent) for d in root.glob("*/*/*/*/0=ocfl_object_1.1"))
-    result = subprocess.run(
-        [sys.executable, str(script), str(root), *objects],
+    return subprocess.run(
+        [sys.executable, str(script), "-v", str(root), *objects],
         capture_output=True,
         text=True,
         timeout=600,
     )
-    return result.returncode == 0, result.stdout + result.stderr
 
 
 def check(trial: Trial, work: Path, env: dict[str, str], seeds: Path, edited: set[str]) -> None:
@@ -249,8 +252,9 @@ def check(trial: Trial, work: Path, env: dict[str, str], seeds: Path, edited: se
     warnings = [f["code"] for f in report.get("findings", []) if f["severity"] == "warning"]
     if warnings:
         trial.problems.append(f"verify warnings after the repairing run: {warnings}")
-    ok, detail = ocfl_validate(work / "archive" / "ocfl")
-    if not ok:
+    validated = ocfl_validate(work / "archive" / "ocfl")
+    if validated.returncode != 0:
+        detail = validated.stdout + validated.stderr
         trial.problems.append(f"ocfl-validate failed: {detail[-300:]}")
     from provarchive.home import read_settings
 

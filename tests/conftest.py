@@ -6,8 +6,8 @@ test can touch a real archive, whatever command it runs.
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +22,22 @@ from provarchive.cli import app
 REPO = Path(__file__).resolve().parent.parent
 SEED_NAME = "000_58c727a948331809.txt"
 SEED_PATH = REPO / "seeds" / SEED_NAME
+GO = f"{SEED_NAME}@v1#5"
+"""The seed's passage naming Go Myong-hyun (a body paragraph the tests cite)."""
+
+
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+crash_test = _load_script("crash_test")
+"""scripts/crash_test.py: its seed generator, trials, and ocfl-py runner are shared."""
+ocfl_validate = crash_test.ocfl_validate
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +79,13 @@ def archive(config: ArchiveConfig) -> Iterator[Archive]:
         yield a
 
 
+@pytest.fixture
+def seeded_archive(archive: Archive, seeded: Path) -> Archive:
+    """An archive holding the seed document."""
+    archive.ingest()
+    return archive
+
+
 class Cli:
     """Run the real Typer app in-process, the way a user would call it."""
 
@@ -89,25 +112,6 @@ def run_provarchive(*args: str, env: dict[str, str] | None = None, timeout: floa
         env=full_env,
         timeout=timeout,
         **kw,
-    )
-
-
-def ocfl_validate(root: Path) -> subprocess.CompletedProcess[str]:
-    """ocfl-py's own command-line validator on a storage root and on every object in it.
-
-    ocfl-py 2.1.0 checks only the structure of a storage root it is given (its
-    objects' errors are neither printed nor reflected in the exit code), so each
-    object directory is passed too: the validator then exits 1 if any is invalid.
-    """
-    script = shutil.which("ocfl-validate.py") or str(
-        Path(sys.executable).parent / "ocfl-validate.py"
-    )
-    objects = sorted(str(d.parent) for d in root.glob("*/*/*/*/0=ocfl_object_1.1"))
-    return subprocess.run(
-        [sys.executable, script, "-v", str(root), *objects],
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
 
 

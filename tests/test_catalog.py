@@ -79,7 +79,7 @@ def test_times_are_stored_and_returned_in_utc(tmp_path: Path) -> None:
         s.add(new_event("test", "naive", when=datetime(2026, 1, 1)))
 
 
-def _snapshot(path: Path) -> dict[str, list[tuple]]:
+def _catalog_rows(path: Path) -> dict[str, list[tuple]]:
     with sqlite3.connect(path) as db:
         return {
             "documents": db.execute(
@@ -108,7 +108,7 @@ def test_rebuild_recreates_the_catalog_from_the_store_alone(
     (seeded / "sub" / "b.txt").write_text("b2")
     (seeded / SEED_NAME).write_bytes(seed_bytes + b"\nUpdate.\n")
     archive.ingest()
-    before = _snapshot(archive.home.catalog_path)
+    before = _catalog_rows(archive.home.catalog_path)
     events_before = [(e.event_type, e.document, e.version) for e in archive.events()]
     archive.close()
     # Lose the catalog entirely: only archive/ocfl is left.
@@ -117,7 +117,7 @@ def test_rebuild_recreates_the_catalog_from_the_store_alone(
     fresh = Archive(archive.config)
     count = fresh.rebuild()
     assert count == 2
-    assert _snapshot(fresh.home.catalog_path) == before
+    assert _catalog_rows(fresh.home.catalog_path) == before
     # With the old catalog gone, its events are gone too; the rebuild itself is
     # logged, with the cleaning runs it did again.
     types = [e.event_type for e in fresh.events()]

@@ -48,7 +48,7 @@ def test_cat_returns_the_exact_bytes_of_each_version(cli, seeded: Path, seed_byt
     cli("ingest")
     (seeded / SEED_NAME).write_bytes(b"replaced entirely\x00\xff")
     cli("ingest")
-    assert cli("cat", SEED_NAME, "--version", "1").stdout_bytes == seed_bytes
+    assert cli("cat", SEED_NAME, "--rev", "1").stdout_bytes == seed_bytes
     assert cli("cat", SEED_NAME).stdout_bytes == b"replaced entirely\x00\xff"
 
 
@@ -75,7 +75,7 @@ def test_show_unknown_document_exits_4_with_a_clear_message(cli, seeded: Path) -
 
 def test_cat_unknown_version_exits_4(cli, seeded: Path) -> None:
     cli("ingest")
-    result = cli("cat", SEED_NAME, "--version", "7")
+    result = cli("cat", SEED_NAME, "--rev", "7")
     assert result.exit_code == 4
     assert result.stderr.strip() == f"Error: document '{SEED_NAME}' has no version 7 (latest is v1)"
 

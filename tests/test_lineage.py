@@ -6,7 +6,6 @@ import functools
 import importlib
 import json
 import sqlite3
-from pathlib import Path
 
 import prov.model as pm
 import pytest
@@ -17,15 +16,7 @@ from provarchive.cleaning.passages import derive
 from provarchive.errors import PassageNotFoundError
 from provarchive.lineage import to_json, to_prov, to_text
 
-from .conftest import SEED_NAME
-
-GO = f"{SEED_NAME}@v1#5"
-
-
-@pytest.fixture
-def seeded_archive(archive: Archive, seeded: Path) -> Archive:
-    archive.ingest()
-    return archive
+from .conftest import GO, SEED_NAME
 
 
 def test_lineage_chain(seeded_archive: Archive, seed_bytes: bytes) -> None:

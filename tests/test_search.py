@@ -17,13 +17,7 @@ from provarchive.errors import QueryError
 from provarchive.search.engine import IndexEntry
 from provarchive.search.sync import sync_index
 
-from .conftest import SEED_NAME
-
-
-@pytest.fixture
-def seeded_archive(archive: Archive, seeded: Path) -> Archive:
-    archive.ingest()
-    return archive
+from .conftest import GO, SEED_NAME
 
 
 def test_acceptance_seed_phrase_cites_bytes_and_digest(
@@ -157,9 +151,6 @@ def test_query_errors_exit_2_without_traceback(cli, seeded: Path) -> None:
 
 
 # -- the index audit (damage made through the engine seam, so it holds for every engine) ----
-
-
-GO = f"{SEED_NAME}@v1#5"
 
 
 def _damage(archive: Archive, change) -> None:

@@ -7,6 +7,9 @@ import hashlib
 import io
 import json
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provarchive.errors import StorageError
-from provarchive.store import durable
 from provarchive.store.ocfl import (
     INVENTORY,
     SIDECAR,
@@ -152,106 +154,83 @@ def test_uncommitted_staging_is_discarded_by_recover(tmp_path: Path) -> None:
     assert list(store.iter_object_dirs()) == []
 
 
-def _journaled_without_install(store: Store, name: str, data: bytes):
-    """Stage + journal a version but stop before it is moved into the root (a crash)."""
-    txn_cm = store.transaction()
-    txn = txn_cm.__enter__()
-    staged = txn.stage(io.BytesIO(data))
-    p = txn.prepare(
-        name,
-        staged,
-        current=store.load(name),
-        created="2026-01-02T00:00:00Z",
-        message="ingest x",
-        user=USER,
-    )
-    txn.journaled = True  # the process "dies" here: nothing may clean up after it
-    return txn, p
+CRASH_SCRIPT = """
+import io, os, signal, sys
+from pathlib import Path
+from provarchive.store.storage import Store
+
+root, fatal = Path(sys.argv[1]), sys.argv[2]
+
+def step(name):
+    if name == fatal:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+store = Store(root / "ocfl", root / "staging", on_step=step)
+user = {"name": "tester", "address": "mailto:tester@example.org"}
+with store.transaction() as txn:
+    for name, data in [("doc.txt", b"two"), ("fresh.txt", b"new")]:
+        staged = txn.stage(io.BytesIO(data))
+        txn.prepare(name, staged, current=store.load(name), created="2026-01-02T00:00:00Z",
+                    message="ingest x", user=user)
+    txn.commit()
+print("committed")
+"""
+
+STEPS = [
+    "staged",
+    "journaled",
+    "moved 1",
+    "layout 2",
+    "moved 2",
+    "moved all",
+    "inventory 1",
+    "published 1",
+    "published all",
+]
 
 
-def test_crash_between_version_rename_and_root_inventory_is_completed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fatal", STEPS)
+def test_a_commit_killed_at_any_step_leaves_each_version_whole(tmp_path: Path, fatal: str) -> None:
+    """A real process is SIGKILLed at each step of Transaction.commit (the store's own
+    fault-injection point); readers then see only whole versions, and recovery
+    finishes or discards each version, leaving a valid storage root."""
     store = make_store(tmp_path)
     write(store, "doc.txt", b"one")
-    txn, p = _journaled_without_install(store, "doc.txt", b"two")
-    # Do exactly what commit does, up to the rename of the version directory.
-    durable.fsync_tree(txn.directory)
-    durable.write_file(
-        txn.directory / "journal.json",
-        json.dumps(
-            [
-                {
-                    "name": p.name,
-                    "object_path": p.object_path,
-                    "version": 2,
-                    "sha512": p.digests.sha512,
-                }
-            ]
-        ).encode(),
+    result = subprocess.run(
+        [sys.executable, "-c", CRASH_SCRIPT, str(tmp_path), fatal], capture_output=True, timeout=60
     )
-    (store.root / p.object_path / "v2").parent.mkdir(exist_ok=True)
-    p.staged_tree.rename(store.root / p.object_path / "v2")
-    state = store.load("doc.txt")
-    assert state is not None and state.head == 1  # readers still see the committed v1
+    assert result.returncode == -signal.SIGKILL, result.stderr
+
+    def contents() -> dict[str, list[bytes]]:
+        out = {}
+        for name in ("doc.txt", "fresh.txt"):
+            state = store.load(name)
+            if state is not None:
+                out[name] = [
+                    store.content_file(state, n).read_bytes() for n in range(1, state.head + 1)
+                ]
+        return out
+
+    seen = contents()  # what a reader sees right after the crash: whole versions only
+    assert seen["doc.txt"] in ([b"one"], [b"one", b"two"])
+    assert seen.get("fresh.txt", [b"new"]) == [b"new"]
     repairs, touched = store.recover()
-    assert "version-completed" in [r.action for r in repairs]
-    assert touched == {"doc.txt"}
-    state = store.load("doc.txt")
-    assert state is not None and state.head == 2
-    assert store.content_file(state, 2).read_bytes() == b"two"
+    after = contents()
+    journaled = STEPS.index(fatal) >= STEPS.index("moved 1")
+    assert after["doc.txt"] == ([b"one", b"two"] if journaled else [b"one"])
+    fresh_in = STEPS.index(fatal) >= STEPS.index("moved 2")
+    assert after.get("fresh.txt") == ([b"new"] if fresh_in else None)
+    assert touched == {"doc.txt", "fresh.txt"}  # the journal was written before any step
+    assert "journal-replayed" in [r.action for r in repairs]
+    assert list(store.staging.iterdir()) == []
+    layout = {p.relative_to(store.root).parts[0] for p in store.root.iterdir()}
+    expected = {"0=ocfl_1.1", "extensions"} | {
+        store.object_dir(n).relative_to(store.root).parts[0] for n in after
+    }
+    assert layout == expected  # no empty layout directories left behind
     ok, messages = ocfl_py_validate(store.root)
     assert ok, messages
-
-
-def test_crash_between_inventory_and_sidecar_is_completed(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
-    write(store, "doc.txt", b"one")
-    write(store, "doc.txt", b"two")
-    obj = store.object_dir("doc.txt")
-    # Put back the v1 sidecar: as if the crash hit after inventory.json was replaced.
-    (obj / SIDECAR).write_bytes((obj / "v1" / SIDECAR).read_bytes())
-    (store.staging / "txn-crashed").mkdir()
-    (store.staging / "txn-crashed" / "journal.json").write_text(
-        json.dumps(
-            [
-                {
-                    "name": "doc.txt",
-                    "object_path": obj.relative_to(store.root).as_posix(),
-                    "version": 2,
-                    "sha512": "x",
-                }
-            ]
-        )
-    )
-    repairs, _ = store.recover()
-    assert "sidecar-completed" in [r.action for r in repairs]
-    ok, messages = ocfl_py_validate(store.root)
-    assert ok, messages
-
-
-def test_crash_before_new_object_rename_leaves_no_empty_layout_dirs(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
-    txn, p = _journaled_without_install(store, "fresh.txt", b"new")
-    durable.write_file(
-        txn.directory / "journal.json",
-        json.dumps(
-            [
-                {
-                    "name": p.name,
-                    "object_path": p.object_path,
-                    "version": 1,
-                    "sha512": p.digests.sha512,
-                }
-            ]
-        ).encode(),
-    )
-    durable.make_dirs(
-        (store.root / p.object_path).parent
-    )  # layout dirs made, rename never happened
-    store.recover()
-    assert store.load("fresh.txt") is None
-    assert sorted(x.name for x in store.root.iterdir()) == ["0=ocfl_1.1", "extensions"]
-    ok, messages = ocfl_py_validate(store.root)
-    assert ok, messages
+    assert store.recover() == ([], set())  # nothing left to repair
 
 
 def test_disk_full_while_staging_leaves_the_store_untouched(

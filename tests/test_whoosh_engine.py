@@ -25,12 +25,6 @@ from provarchive.search.engine import IndexEntry, SearchQuery
 from provarchive.search.whoosh_engine import CURRENT, BackgroundIndexWriter, WhooshEngine
 
 
-@pytest.fixture
-def seeded_archive(archive: Archive, seeded: Path) -> Archive:
-    archive.ingest()
-    return archive
-
-
 def _entry(n: int) -> IndexEntry:
     return IndexEntry(
         f"doc.txt@v1#{n}", "doc.txt", 1, n, "body", f"paragraph number {n} about rivers",

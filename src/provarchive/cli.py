@@ -48,7 +48,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Options and arguments shared by several commands.
 NameArg = Annotated[str, typer.Argument(help="Document name (its path inside the seeds folder).")]
 VersionOpt = Annotated[
-    int | None, typer.Option("--version", help="Version number (default: latest).")
+    int | None,
+    typer.Option("--rev", "-r", metavar="N", help="Version N of the document (default: latest)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (stable shape).")]
 

@@ -32,7 +32,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -218,22 +218,29 @@ class Transaction:
         durable.write_file(
             self.directory / JOURNAL, json.dumps(journal).encode("utf-8"), sync=False
         )
+        step = self.store.step
+        step("staged")
         # Barrier 1: staged trees and journal are durable before the root changes.
         durable.barrier(self.store.root, [self.directory])
         self.journaled = True
+        step("journaled")
         done: list[PreparedVersion] = []
         root = self.store.root
         try:
-            for p in self.prepared:
+            for k, p in enumerate(self.prepared, 1):
                 done.append(p)
-                self.store._move_in(p)
+                self.store._move_in(p, k)
+                step(f"moved {k}")
             # Barrier 2: the new directories are in place before any inventory names them.
             durable.barrier(root, [(root / p.object_path).parent for p in self.prepared])
-            for p in self.prepared:
+            step("moved all")
+            for k, p in enumerate(self.prepared, 1):
                 if not p.new_object:
-                    self.store._publish_staged(p)
+                    self.store._publish_staged(p, k)
+                    step(f"published {k}")
             # Barrier 3: root inventories and sidecars, before the catalog records them.
             durable.barrier(root, [root / p.object_path for p in self.prepared if not p.new_object])
+            step("published all")
         except StorageError:
             if self._rollback(done):
                 self.journaled = False
@@ -271,12 +278,26 @@ class Transaction:
         durable.remove_tree(self.directory)
 
 
-class Store:
-    """An OCFL storage root on the local file system."""
+StepHook = Callable[[str], None]
 
-    def __init__(self, root: Path, staging: Path) -> None:
+
+def _no_step(_name: str) -> None:
+    return None
+
+
+class Store:
+    """An OCFL storage root on the local file system.
+
+    ``on_step`` is called with the name of each step of :meth:`Transaction.commit`
+    as it completes ("staged", "journaled", "layout K", "moved K", "moved all",
+    "inventory K", "published K", "published all"; K counts the batch's versions
+    from 1). It is the fault-injection point of the crash tests, which end the
+    process there; it does nothing by default."""
+
+    def __init__(self, root: Path, staging: Path, on_step: StepHook | None = None) -> None:
         self.root = root
         self.staging = staging
+        self.step: StepHook = on_step or _no_step
 
     # -- set-up -----------------------------------------------------------------
 
@@ -373,11 +394,12 @@ class Store:
                 with contextlib.suppress(OSError):
                     durable.remove_tree(directory)
 
-    def _move_in(self, p: PreparedVersion) -> None:
+    def _move_in(self, p: PreparedVersion, k: int) -> None:
         """Rename a staged object (or version directory) into the root."""
         target = self.root / p.object_path
         if p.new_object:
             durable.make_dirs(target.parent, sync=False)
+            self.step(f"layout {k}")
             with durable.storage_errors(target):
                 if target.exists():
                     raise StorageError(target, "object directory already exists")
@@ -389,12 +411,13 @@ class Store:
                 raise StorageError(version_dir, "version directory already exists")
             os.rename(p.staged_tree, version_dir)
 
-    def _publish_staged(self, p: PreparedVersion) -> None:
+    def _publish_staged(self, p: PreparedVersion, k: int) -> None:
         """Replace an object's root inventory, then its sidecar, with the staged ones."""
         assert p.root_inventory is not None and p.root_sidecar is not None
         target = self.root / p.object_path
         with durable.storage_errors(target):
             os.replace(p.root_inventory, target / INVENTORY)
+            self.step(f"inventory {k}")
             os.replace(p.root_sidecar, target / SIDECAR)
 
     def _publish_inventory(self, object_dir: Path, version_dir: Path) -> None:
