@@ -54,6 +54,8 @@ class ArchiveConfig:
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     user_name: str = field(default_factory=_default_user)
     user_address: str | None = None
+    max_text_bytes: int = 64 * 1024 * 1024
+    """Versions larger than this are archived but not cleaned or indexed."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> ArchiveConfig:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from .cleaning.cleaner import CLEANER_NAME, CLEANER_VERSION, rules_digest
 from .cleaning.passages import Derivation, derive, passage_id
 from .errors import DocumentNotFoundError, StorageError, VersionNotFoundError
 from .home import Home
+from .search.engine import IndexEntry, entries_of
 from .store import durable
 
 log = logging.getLogger(__name__)
@@ -35,10 +37,13 @@ def record(s: Session, version: Version, name: str, d: Derivation) -> Derivation
     return record_many(s, [(version, name, d)])[0]
 
 
-def record_many(s: Session, items: list[tuple[Version, str, Derivation]]) -> list[DerivationRecord]:
+def record_many(
+    s: Session, items: list[tuple[Version, str, Derivation]], *, indexed: str | None = None
+) -> list[DerivationRecord]:
     """Store derivations as the current ones of their versions, in a few statements:
     one INSERT for the derivations (the ORM batches it), one for all their passages
-    and one for all removed lines. A version's earlier derivation is superseded."""
+    and one for all removed lines. A version's earlier derivation is superseded.
+    ``indexed`` records what the search index already holds for them."""
     if not items:
         return []
     now = utcnow()
@@ -58,6 +63,7 @@ def record_many(s: Session, items: list[tuple[Version, str, Derivation]]) -> lis
             output_sha256=d.output_sha256,
             created_at=now,
             current=True,
+            indexed=indexed,
         )
         for v, _n, d in items
     ]
@@ -122,6 +128,36 @@ def record_many(s: Session, items: list[tuple[Version, str, Derivation]]) -> lis
     return records
 
 
+def derive_version(home: Home, name: str, number: int, size: int) -> Derivation:
+    """The derivation of one stored version. A version larger than the archive's text
+    limit is archived and hashed but not cleaned or indexed, and its derivation says so:
+    decoding and cleaning need memory in proportion to the text."""
+    limit = home.config.max_text_bytes
+    if size > limit:
+        return Derivation(
+            "too-large",
+            None,
+            "none",
+            f"{size} bytes is over the {limit}-byte text limit (--max-text-bytes): "
+            "archived and hashed, not cleaned or indexed",
+            (),
+            (),
+            rules_digest=rules_digest(),
+        )
+    return derive(home.read_bytes(name, number))
+
+
+def derivation_entries(
+    name: str, number: int, raw_sha256: str, ingested: datetime, current: bool, d: Derivation
+) -> list[IndexEntry]:
+    """The index entries of a derivation not yet in the catalog."""
+    return entries_of(
+        name, number, raw_sha256, ingested, current,
+        ((passage_id(name, number, p.ordinal), p.ordinal, p.kind, p.text, p.sha256,
+          p.raw_start, p.raw_end) for p in d.passages),
+    )  # fmt: skip
+
+
 def stored_signature(s: Session, rec: DerivationRecord) -> tuple[object, ...]:
     """The signature (see :meth:`Derivation.signature`) of a stored derivation."""
     return (
@@ -143,7 +179,9 @@ def derive_missing(
     done: list[tuple[str, int]] = []
     for start in range(0, len(rows), 100):
         chunk = rows[start : start + 100]
-        record_many(s, [(v, name, derive(home.read_bytes(name, v.number))) for v, name in chunk])
+        record_many(
+            s, [(v, name, derive_version(home, name, v.number, v.size)) for v, name in chunk]
+        )
         done.extend((name, v.number) for v, name in chunk)
     if done:
         log.info("derived %d version(s) (%s)", len(done), reason)
@@ -181,7 +219,7 @@ def reclean(
         for i, (version, name) in enumerate(todo, 1):
             report.checked += 1
             rec = queries.current_derivation(s, version.id)
-            fresh = derive(home.read_bytes(name, version.number))
+            fresh = derive_version(home, name, version.number, version.size)
             if rec is None or stored_signature(s, rec) != fresh.signature():
                 new = record(s, version, name, fresh)
                 report.changed.append((name, version.number, new.number))

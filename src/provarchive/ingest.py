@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog, SeedStat, Version, new_event, queries, utcnow
-from .derivations import derive_missing
+from .cleaning.passages import Derivation
+from .derivations import derivation_entries, derive_missing, derive_version, record_many
 from .errors import InputError, InvalidNameError, StorageError, UsageError
 from .home import Home
 from .recovery import parse_timestamp, source_from_message, sync_state
-from .search.sync import IndexFeeder, sync_index
+from .search.sync import BatchIndexer, IndexJob, stored_entries, sync_index
 from .seeds import SeedFile, open_seed, same_stat, scan, stat_row, stat_trusted, validate_name
 from .store import durable
 from .store.ocfl import ObjectState, versions_from_inventory
@@ -103,6 +104,18 @@ class _Staged:
     prepared: PreparedVersion | None
     result: IngestResult
     stat_row: dict[str, Any] | None
+    derivation: Derivation | None = None
+    previous_reindexed: bool = False
+    """The previous version's entries were sent to the index as not current."""
+
+
+@dataclass
+class _Batch:
+    """One batch between its store commit and its catalog commit."""
+
+    txn: Transaction
+    staged: list[_Staged]
+    ticket: int = 0
 
 
 def _batches(seeds: Sequence[SeedFile]) -> Iterator[list[SeedFile]]:
@@ -123,7 +136,12 @@ def _batches(seeds: Sequence[SeedFile]) -> Iterator[list[SeedFile]]:
 
 
 class _Ingestor:
-    """One ingest run under the writer lock."""
+    """One ingest run under the writer lock.
+
+    Each batch goes: staged and committed to the store; cleaned (in memory); its
+    index entries committed to the index; then one catalog transaction records
+    versions, derivations, events and the stat cache. While the index commits a
+    batch (in a child process), the next batch is staged and cleaned."""
 
     def __init__(
         self,
@@ -145,44 +163,80 @@ class _Ingestor:
     def run(
         self, seeds: Sequence[SeedFile], on_index: Callable[[int, int], None] | None = None
     ) -> list[IngestResult]:
-        """Archive ``seeds`` batch by batch, then bring the index up to date.
-
-        With more than one batch, each batch's entries go to a Whoosh writer in a
-        child process as soon as the batch is in the catalog, so indexing runs on
-        another core while the next batch is hashed, stored and cleaned."""
+        """Archive ``seeds`` batch by batch (see the class docstring)."""
         results: list[IngestResult] = []
         batches = list(_batches(seeds))
-        feeder = IndexFeeder(self.home) if len(batches) > 1 else None
+        indexer = BatchIndexer(self.home, background=len(batches) > 1)
+        waiting: _Batch | None = None
         try:
-            for batch in batches:
-                done = self._run_batch(batch)
-                results.extend(done)
-                if feeder is not None:
-                    feeder.feed([r.document for r in done if r.status in (NEW, NEW_VERSION)])
-            if feeder is not None:
-                feeder.finish(on_progress=on_index)
+            for n, seeds_ in enumerate(batches, 1):
+                batch = self._store(seeds_)
+                batch.ticket = indexer.submit(self._index_jobs(batch))
+                if waiting is not None:
+                    results.extend(self._finish(waiting, indexer))
+                waiting = batch
+                if on_index is not None:
+                    on_index(n - 1, len(batches))
+            if waiting is not None:
+                results.extend(self._finish(waiting, indexer))
+                waiting = None
+            indexer.close()
         except BaseException:
-            if feeder is not None:
-                feeder.abandon()
+            indexer.abandon()
+            if waiting is not None:
+                waiting.txn.close_uncommitted()
             raise
-        sync_index(self.home, on_progress=on_index)  # whatever was not fed (small runs)
+        sync_index(self.home, on_progress=on_index)  # a no-op unless something was left
         return results
 
     def _emit(self, result: IngestResult) -> None:
         if self.on_result is not None:
             self.on_result(result)
 
-    def _run_batch(self, batch: list[SeedFile]) -> list[IngestResult]:
-        staged: list[_Staged] = []
-        with self.home.store.transaction() as txn:
-            for seed in batch:
-                staged.append(self._stage(txn, seed))
+    def _store(self, seeds: list[SeedFile]) -> _Batch:
+        """Stage a batch, commit it to the store and clean what it added."""
+        txn = self.home.store.begin()
+        try:
+            staged = [self._stage(txn, seed) for seed in seeds]
             txn.commit()
-            self._record(staged)
-            txn.close()
+        except BaseException:
+            txn.close_uncommitted()
+            raise
         for item in staged:
+            p = item.prepared
+            if p is not None:
+                item.derivation = derive_version(self.home, p.name, p.number, p.digests.size)
+        return _Batch(txn, staged)
+
+    def _index_jobs(self, batch: _Batch) -> list[IndexJob]:
+        """Each new version's entries, and its previous version's marked not current."""
+        jobs: list[IndexJob] = []
+        with self.catalog.session() as s:
+            for item in batch.staged:
+                p, d = item.prepared, item.derivation
+                if p is None or d is None:
+                    continue
+                jobs.append(
+                    (p.name, p.number, derivation_entries(p.name, p.number, p.digests.sha256,
+                                                         parse_timestamp(p.created), True, d))
+                )  # fmt: skip
+                previous = queries.version(s, p.name, p.number - 1) if p.number > 1 else None
+                rec = queries.current_derivation(s, previous.id) if previous else None
+                if previous is not None and rec is not None:
+                    item.previous_reindexed = True
+                    jobs.append(
+                        (p.name, previous.number, stored_entries(s, rec.id, p.name,
+                         previous.number, previous.sha256, previous.ingested_at, False))
+                    )  # fmt: skip
+        return jobs
+
+    def _finish(self, batch: _Batch, indexer: BatchIndexer) -> list[IngestResult]:
+        indexer.wait(batch.ticket)
+        self._record(batch.staged)
+        batch.txn.close()
+        for item in batch.staged:
             self._emit(item.result)
-        return [item.result for item in staged]
+        return [item.result for item in batch.staged]
 
     def _stage(self, txn: Transaction, seed: SeedFile) -> _Staged:
         name = seed.name
@@ -318,7 +372,21 @@ class _Ingestor:
             for row in rows:
                 self.stats[row["name"]] = SeedStat(**row)
             s.flush()
-            derive_missing(self.home, s, reason="ingest", only=added)
+            derived = {
+                item.prepared.name: item.derivation
+                for item in staged
+                if item.prepared is not None and item.derivation is not None
+            }
+            ours = [(v, n) for v, n in added if n in derived and v.number == self.heads[n][0]]
+            record_many(s, [(v, n, derived[n]) for v, n in ours], indexed="current")
+            # Versions the store had and the catalog lacked (not this batch's own):
+            others = [pair for pair in added if pair not in ours]
+            derive_missing(self.home, s, reason="ingest", only=others)
+            for item in staged:
+                if item.prepared is not None and item.previous_reindexed:
+                    queries.mark_version_indexed(
+                        s, item.prepared.name, item.prepared.number - 1, "old"
+                    )
 
 
 def ingest(

@@ -370,6 +370,17 @@ def mark_indexed(s: Session, states: list[tuple[int, str | None]]) -> None:
         s.execute(update(DerivationRecord).where(DerivationRecord.id == did).values(indexed=state))
 
 
+def mark_version_indexed(s: Session, name: str, number: int, state: str | None) -> None:
+    """Record what the index holds for the current derivation of one version."""
+    v = version(s, name, number)
+    if v is not None:
+        s.execute(
+            update(DerivationRecord)
+            .where(DerivationRecord.version_id == v.id, DerivationRecord.current.is_(True))
+            .values(indexed=state)
+        )
+
+
 def clear_indexed(s: Session) -> bool:
     """Mark every derivation not indexed; True if any was indexed before."""
     had = s.scalar(

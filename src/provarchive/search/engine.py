@@ -98,6 +98,23 @@ def citation_digest(
     )
 
 
+def entries_of(
+    document: str,
+    version: int,
+    raw_sha256: str,
+    ingested: datetime,
+    current: bool,
+    passages: Iterable[tuple[str, int, str, str, str, int, int]],
+) -> list[IndexEntry]:
+    """Index entries of one version from its passages
+    (passage id, ordinal, kind, text, sha256, raw start, raw end)."""
+    return [
+        IndexEntry(pid, document, version, ordinal, kind, text, sha, raw_sha256, start, end,
+                   ingested, current)
+        for pid, ordinal, kind, text, sha, start, end in passages
+    ]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     """A query in the archive's query language, with its filters."""
@@ -165,8 +182,14 @@ class EngineWriter(Protocol):
 class BackgroundWriter(EngineWriter, Protocol):
     """A writer that indexes in another process while the caller goes on."""
 
+    def checkpoint(self) -> int:
+        """Commit everything queued so far (asynchronously); returns a ticket."""
+
+    def wait(self, ticket: int, on_progress: Any = None) -> None:
+        """Block until the checkpoint ``ticket`` is committed; raise SearchIndexError on failure."""
+
     def commit(self, on_progress: Any = None) -> None:
-        """Wait until everything queued is committed; raise SearchIndexError on failure."""
+        """Commit everything queued and finish; raise SearchIndexError on failure."""
 
     def cancel(self) -> None:
         """Discard everything queued; never commits."""

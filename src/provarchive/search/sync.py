@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..catalog import Session, new_event, queries
@@ -32,6 +33,7 @@ from .engine import (
     SearchQuery,
     SearchResults,
     citation_digest,
+    entries_of,
 )
 
 log = logging.getLogger(__name__)
@@ -76,25 +78,28 @@ def _ensure_index(home: Home, report: SyncReport) -> None:
         report.recreated = problem
 
 
+def stored_entries(
+    s: Session,
+    derivation_id: int,
+    name: str,
+    number: int,
+    raw_sha256: str,
+    ingested: datetime,
+    current: bool,
+) -> list[IndexEntry]:
+    """The index entries of a stored derivation."""
+    return entries_of(
+        name, number, raw_sha256, ingested, current,
+        ((p.passage_id, p.ordinal, p.kind, p.text, p.sha256, p.raw_start, p.raw_end)
+         for p in queries.passages_of(s, derivation_id)),
+    )  # fmt: skip
+
+
 def _entries(s: Session, row: Any) -> list[IndexEntry]:
     """The index entries of one pending (current) derivation."""
-    return [
-        IndexEntry(
-            passage_id=p.passage_id,
-            document=row.name,
-            version=row.number,
-            ordinal=p.ordinal,
-            kind=p.kind,
-            text=p.text,
-            passage_sha256=p.sha256,
-            raw_sha256=row.sha256,
-            raw_start=p.raw_start,
-            raw_end=p.raw_end,
-            ingested=row.ingested_at,
-            current=row.desired == "current",
-        )
-        for p in queries.passages_of(s, row.id)
-    ]
+    return stored_entries(
+        s, row.id, row.name, row.number, row.sha256, row.ingested_at, row.desired == "current"
+    )
 
 
 def _mark_indexed(home: Home, rows: list[Any], report: SyncReport, what: str = "indexing") -> None:
@@ -161,78 +166,78 @@ def reindex(home: Home, *, on_progress: Progress | None = None) -> SyncReport:
     return report
 
 
-class IndexFeeder:
-    """Indexing that overlaps the rest of an ingest.
+IndexJob = tuple[str, int, list[IndexEntry]]
+"""(document, version, the entries it must have): one replace_version."""
 
-    After each batch is in the catalog, :meth:`feed` sends that batch's pending
-    entries to the engine's background writer (Whoosh: a child process), so that
-    indexing (half of an ingest's CPU time) runs on the second core while the next
-    batch is hashed, stored and cleaned. :meth:`finish` waits for the single
-    commit and only then records what was indexed: a crash at any point leaves
-    the catalog saying "not indexed", and the next sync redoes it."""
 
-    def __init__(self, home: Home) -> None:
+class BatchIndexer:
+    """Indexing of an ingest, batch by batch, each batch committed to the index before
+    the batch's catalog commit: whatever the catalog holds is searchable, even if the
+    ingest is killed right after.
+
+    With ``background=True`` the entries go to the engine's background writer (for
+    Whoosh a child process on the second core) while the caller hashes, stores and
+    cleans the next batch; :meth:`wait` blocks only until that batch's checkpoint is
+    committed. If the background writer dies, the batches it had not committed are
+    indexed in this process instead: a dead indexer costs time, never entries."""
+
+    def __init__(self, home: Home, *, background: bool) -> None:
         self.home = home
-        self.report = SyncReport()
-        self.sent: list[Any] = []
-        self._sent_ids: set[int] = set()
+        self._jobs: dict[int, list[IndexJob]] = {}
+        self._tickets: dict[int, int] = {}
+        self._count = 0
         self._writer: BackgroundWriter | None = None
-        self._disabled = False
-
-    def feed(self, names: list[str]) -> None:
-        if not names or self._disabled:
-            return
-        if self._writer is None:
-            _ensure_index(self.home, self.report)
+        if background:
             try:
-                self._writer = self.home.fresh_engine().background_writer()
-            except OSError as exc:  # no processes left, no /dev/shm...: index at the end instead
+                self._writer = home.fresh_engine().background_writer()
+            except (OSError, SearchIndexError) as exc:
                 log.warning("indexing in the background is not possible here: %s", exc)
-            if self._writer is None:
-                self._disabled = True
+
+    def submit(self, jobs: list[IndexJob]) -> int:
+        """Queue one batch's index changes; returns the batch's number for :meth:`wait`."""
+        self._count += 1
+        self._jobs[self._count] = jobs
+        if self._writer is not None:
+            try:
+                for document, version, entries in jobs:
+                    self._writer.replace_version(document, version, entries)
+                self._tickets[self._count] = self._writer.checkpoint()
+            except SearchIndexError as exc:
+                self._give_up(exc)
+        return self._count
+
+    def wait(self, batch: int) -> None:
+        """Return once the index holds ``batch`` (committed)."""
+        jobs = self._jobs.pop(batch)
+        if self._writer is not None:
+            try:
+                self._writer.wait(self._tickets.pop(batch))
                 return
-        with self.home.catalog.session() as s:
-            rows = [r for r in queries.index_pending(s, names) if r.id not in self._sent_ids]
-            for r in rows:
-                self._sent_ids.add(r.id)
-                self.sent.append(r)
-                if r.current:
-                    entries = _entries(s, r)
-                    try:
-                        self._writer.replace_version(r.name, r.number, entries)
-                    except SearchIndexError as exc:
-                        self._give_up(exc)
-                        return
-                    self.report.versions += 1
-                    self.report.passages += len(entries)
+            except SearchIndexError as exc:
+                self._give_up(exc)
+        if jobs:
+            with self.home.fresh_engine().writing() as writer:
+                for document, version, entries in jobs:
+                    writer.replace_version(document, version, entries)
 
-    def finish(self, on_progress: Progress | None = None) -> SyncReport:
-        """Wait for the commit and record what it indexed. If the background writer
-        failed, nothing is recorded: the caller's :func:`sync_index` indexes it all
-        in this process instead (and raises if the index itself is the problem)."""
-        if self._writer is None:
-            return self.report
-        writer, self._writer = self._writer, None
-        try:
-            writer.commit(on_progress=on_progress)
-        except SearchIndexError as exc:
-            self._writer = writer
-            self._give_up(exc)
-            return self.report
-        _mark_indexed(self.home, self.sent, self.report)
-        return self.report
-
-    def _give_up(self, exc: SearchIndexError) -> None:
-        log.warning("%s; indexing in this process instead", exc)
-        self.abandon()
-        self._disabled = True
-        self.report = SyncReport()
-        self.sent = []
+    def close(self) -> None:
+        """Finish the background writer (everything waited for is committed already)."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            try:
+                writer.commit()
+            except SearchIndexError as exc:
+                log.warning("%s (nothing is lost: every batch was committed before)", exc)
 
     def abandon(self) -> None:
         if self._writer is not None:
             self._writer.cancel()
             self._writer = None
+
+    def _give_up(self, exc: SearchIndexError) -> None:
+        log.warning("%s; indexing in this process instead", exc)
+        self.abandon()
+        self._tickets.clear()
 
 
 def search(home: Home, query: SearchQuery) -> SearchResults:

@@ -277,17 +277,31 @@ def _write_meta(generation: Path, meta: dict[str, Any]) -> None:
     os.replace(tmp, generation / META)
 
 
-def record_checksums(generation: Path) -> None:
-    """Record the sha256 (and size, mtime) of every index file after a commit.
+def _committed_files(generation: Path) -> list[Path]:
+    """The files the latest committed table of contents uses: the TOC and the files of
+    its segments (files of a commit still being written are not among them)."""
+    ix = index.open_dir(str(generation), indexname=INDEX_NAME)
+    try:
+        toc = f"_{INDEX_NAME}_{ix.latest_generation()}.toc"
+        prefixes = tuple(seg.segment_id() + "." for seg in ix._segments())
+    finally:
+        ix.close()
+    return sorted(
+        p
+        for p in generation.iterdir()
+        if p.is_file() and (p.name == toc or (prefixes and p.name.startswith(prefixes)))
+    )
 
-    Whoosh segment files are written once and never changed, so only files not yet
+
+def record_checksums(generation: Path) -> None:
+    """Record the sha256 (and size, mtime) of every committed index file after a commit.
+
+    Whoosh writes each segment file once and never changes it, so only files not yet
     recorded with the same size and mtime are hashed."""
     meta = _read_meta(generation)
     old: dict[str, Any] = meta.get("files", {})
     files: dict[str, Any] = {}
-    for path in sorted(generation.iterdir()):
-        if path.name == META or path.name.startswith(".") or not path.is_file():
-            continue
+    for path in _committed_files(generation):
         st = path.stat()
         seen = old.get(path.name)
         if seen and seen["size"] == st.st_size and seen["mtime_ns"] == st.st_mtime_ns:
@@ -654,6 +668,8 @@ class BackgroundIndexWriter:
         self._jobs: Any = ctx.Queue(maxsize=_QUEUE_VERSIONS)
         self._results: Any = ctx.Queue()
         self._total = 0
+        self._tickets = 0
+        self._acked = 0
         self._process = ctx.Process(
             target=_background_main,
             args=(str(path), os.getpid(), self._jobs, self._results),
@@ -681,26 +697,40 @@ class BackgroundIndexWriter:
             self._total += 1
             return
 
-    def commit(self, on_progress: Any = None) -> None:
-        """Wait for the child to index everything and commit; raise if it failed."""
-        self._jobs.put(("commit",))
-        while True:
-            try:
-                message = self._results.get(timeout=1.0)
-            except queue.Empty:
-                if not self._process.is_alive():
-                    raise self._died() from None
-                continue
+    def checkpoint(self) -> int:
+        """Ask the child to commit what it has so far; returns a ticket for :meth:`wait`."""
+        self._tickets += 1
+        self._put(("checkpoint", self._tickets))
+        return self._tickets
+
+    def wait(self, ticket: int, on_progress: Any = None) -> None:
+        """Block until the commit of ``ticket`` is done; raise if the child failed."""
+        while self._acked < ticket:
+            message = self._next_message()
             if message[0] == "progress":
                 if on_progress is not None:
                     on_progress(message[1], self._total)
-                continue
-            self._process.join(timeout=60)
-            if message[0] == "error":
+            elif message[0] == "checkpointed":
+                self._acked = message[1]
+                with _whoosh_errors(self.path, "record checksums of"):
+                    record_checksums(self.path)
+            elif message[0] == "error":
+                self._process.join(timeout=60)
                 raise SearchIndexError(f"indexing failed for {self.path}: {message[1]}")
-            with _whoosh_errors(self.path, "record checksums of"):
-                record_checksums(self.path)
-            return
+
+    def commit(self, on_progress: Any = None) -> None:
+        """Wait for the child to index everything, commit and exit; raise if it failed."""
+        self.wait(self.checkpoint(), on_progress=on_progress)
+        self._put(("stop",))
+        self._process.join(timeout=60)
+
+    def _next_message(self) -> Any:
+        while True:
+            try:
+                return self._results.get(timeout=1.0)
+            except queue.Empty:
+                if not self._process.is_alive():
+                    raise self._died() from None
 
     def cancel(self) -> None:
         with contextlib.suppress(Exception):
@@ -734,7 +764,7 @@ def _die_with_parent() -> None:
 
 
 def _background_main(path: str, parent: int, jobs: Any, results: Any) -> None:
-    """The child: apply jobs to one Whoosh writer, commit once on request."""
+    """The child: apply jobs to a Whoosh writer, commit at each checkpoint."""
     _die_with_parent()
     if os.getppid() != parent:
         return
@@ -757,12 +787,13 @@ def _background_main(path: str, parent: int, jobs: Any, results: Any) -> None:
                 done += 1
                 if done % 50 == 0:
                     results.put(("progress", done))
-            elif job[0] == "commit":
+            elif job[0] == "checkpoint":
                 writer.commit()
                 writer = None
-                results.put(("ok", done))
-                return
-            else:
+                results.put(("checkpointed", job[1]))
+                writer = ix.writer(limitmb=WRITER_LIMIT_MB, timeout=60.0)
+                wrapped = _Writer(writer)
+            else:  # "stop" after a checkpoint, or "cancel": nothing more is committed
                 writer.cancel()
                 return
     except BaseException as exc:  # report anything to the parent, which raises it

@@ -277,6 +277,13 @@ class Transaction:
         """Forget the staging directory (after the catalog has recorded the commit)."""
         durable.remove_tree(self.directory)
 
+    def close_uncommitted(self) -> None:
+        """Drop staged work that never touched the root. A journaled but unfinished
+        (or committed but not yet catalogued) batch is left for :meth:`Store.recover`."""
+        if not self.committed and not self.journaled:
+            with contextlib.suppress(OSError):
+                durable.remove_tree(self.directory)
+
 
 StepHook = Callable[[str], None]
 
@@ -377,22 +384,23 @@ class Store:
 
     # -- writing --------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """A staging area for one batch. Uncommitted work is deleted on exit."""
+    def begin(self) -> Transaction:
+        """A staging area for one batch; end it with :meth:`Transaction.close` once the
+        catalog recorded it, or :meth:`Transaction.close_uncommitted` on failure."""
         durable.make_dirs(self.staging)
         directory = self.staging / f"txn-{uuid.uuid4().hex}"
         with durable.storage_errors(directory):
             directory.mkdir()
-        txn = Transaction(self, directory)
+        return Transaction(self, directory)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """:meth:`begin` as a context manager: uncommitted work is deleted on exit."""
+        txn = self.begin()
         try:
             yield txn
         finally:
-            # A journaled but unfinished batch is left for recover(); anything
-            # else uncommitted never touched the root and is simply dropped.
-            if not txn.committed and not txn.journaled:
-                with contextlib.suppress(OSError):
-                    durable.remove_tree(directory)
+            txn.close_uncommitted()
 
     def _move_in(self, p: PreparedVersion, k: int) -> None:
         """Rename a staged object (or version directory) into the root."""
