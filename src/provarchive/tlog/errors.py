@@ -81,7 +81,7 @@ class SigningKeyError(TlogError):
     """A signing or verifier key that is missing, malformed or stored unsafely."""
 
     def __init__(self, source: str, reason: str) -> None:
-        super().__init__(f"signing key {source}: {reason}")
+        super().__init__(f"signing key {source}: {reason}" if source else f"signing key: {reason}")
         self.source = source
         self.reason = reason
 
