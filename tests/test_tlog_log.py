@@ -52,12 +52,16 @@ def build(logdir: Path, batches: list[int]) -> list[bytes]:
 
 
 def test_create_makes_an_empty_log_with_the_empty_root(logdir: Path) -> None:
+    stale = logdir.parent / f".{logdir.name}.tmp-0123"
+    stale.mkdir(parents=True)  # a create that crashed before its rename
     with TransparencyLog.create(logdir) as log:
         assert log.size == 0 and log.root() == merkle.EMPTY_ROOT
     assert sorted(p.name for p in logdir.iterdir()) == ["commits", "hashes", "index", "leaves"]
     assert [p.name for p in logdir.parent.iterdir()] == [logdir.name]
     with pytest.raises(LogCorruptError):
         TransparencyLog.open(logdir.parent / "nothing-here")
+    with pytest.raises(LogStateError, match="already exists"):
+        TransparencyLog.create(logdir)
 
 
 def test_roots_and_proofs_at_every_size_match_the_list_functions(logdir: Path) -> None:

@@ -224,8 +224,12 @@ class TransparencyLog:
         The files are written in a temporary sibling and renamed into place, so
         ``directory`` either does not exist or holds a complete empty log.
         """
+        if directory.exists():
+            raise LogStateError(f"{directory} already exists; open it instead")
         parent = directory.parent
         durable.make_dirs(parent)
+        for stale in parent.glob(f".{directory.name}.tmp-*"):
+            durable.remove_tree(stale)  # left by a create that crashed
         tmp = parent / f".{directory.name}.tmp-{uuid.uuid4().hex}"
         with durable.storage_errors(tmp):
             tmp.mkdir()
