@@ -350,7 +350,7 @@ WRITER = textwrap.dedent(
         os.write(fd, "".join(i + "\\n" for i in ids).encode())  # the "store commit"
         os.fsync(fd)
         time.sleep(rng.random() / 500)
-        log.commit(prepared)
+        log.commit(prepared, sync=False)  # the protocol the archive uses
         print(log.size, flush=True)
     """
 )

@@ -15,14 +15,18 @@ Contract:
   record; only the last commit record may be torn (it is then ignored), a
   damaged earlier one is :class:`LogCorruptError`.
 - Two-phase append under the caller's writer lock: :meth:`prepare` writes the
-  records and their derived hashes after the committed end and flushes them
-  (one :func:`durable.barrier` for the three files) without moving the
-  committed size; :meth:`commit` appends the commit record and fsyncs it.
-  ``sync=False`` leaves both flushes to a later barrier of the caller's
-  (:meth:`paths` lists the files). After a crash, :meth:`recover` (mandatory
-  before the first append of a writer) drops a torn tail, keeps the longest
-  run of complete prepared records that the caller's ``is_committed``
-  predicate accepts, commits them, and discards the rest.
+  records and their derived hashes after the committed end and, with
+  ``sync``, makes them (and the previous commit record) durable with one
+  :func:`durable.barrier`, without moving the committed size; :meth:`commit`
+  appends the commit record (fsynced with ``sync``). After a crash,
+  :meth:`recover` (mandatory before a writer's first append) drops a torn
+  tail, keeps the longest run of complete prepared records that the caller's
+  ``is_committed`` predicate accepts, commits them, and discards the rest.
+- Protocol for a store commit: ``prepare(leaves)`` (sync) before the store's
+  journal is written, so no journaled version can lack its leaf; the store
+  commit; then ``commit(token, sync=False)``: a lost commit record is either
+  made durable by the next prepare's barrier or re-derived by
+  ``recover(is_committed)``; ``abort(token)`` if the store rolled back.
 - Root, leaf hash and proofs at any committed size cost O(log n) reads of
   ``hashes``; :meth:`audit` recomputes everything from ``leaves``.
 """
@@ -549,7 +553,7 @@ class TransparencyLog:
                         HASHES, bytes(stored), HEADER + HASH_SIZE * stored_hash_count(n)
                     )
                 if sync:
-                    durable.barrier(self.directory, self.paths()[:3])
+                    durable.barrier(self.directory, self.paths())
             except BaseException:
                 with contextlib.suppress(OSError):
                     self._truncate_to_commit()
@@ -634,7 +638,7 @@ class TransparencyLog:
         with durable.storage_errors(self.directory / LEAVES):
             self._truncate_to_commit()
             if torn or len(pending) > keep:
-                durable.barrier(self.directory, self.paths()[:3])
+                durable.barrier(self.directory, self.paths())
         self._recovered = True
         if keep:
             self.append(pending[:keep])
