@@ -175,7 +175,10 @@ def test_every_torn_tail_is_detected_and_dropped(logdir: Path, tmp_path: Path) -
     ends = [committed_end]
     for leaf in everything[3:]:
         ends.append(ends[-1] + 4 + len(leaf) + 32)
-    for cut in range(committed_end, len(full)):
+    # Every cut inside the first prepared record and around each record boundary.
+    cuts = set(range(committed_end, ends[1] + 2))
+    cuts |= {e + d for e in ends[1:] for d in (-2, -1, 0, 1) if e + d <= len(full)}
+    for cut in sorted(c for c in cuts if c < len(full)):
         trial = tmp_path / f"trial-{cut}"
         shutil.copytree(logdir, trial)
         with open(trial / "leaves", "r+b") as f:

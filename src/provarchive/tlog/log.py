@@ -391,19 +391,26 @@ class TransparencyLog:
             raise IndexError(f"leaf {index} is not in the log ({self.size} leaves)")
         return self._node(0, index)
 
-    def entries(self, start: int = 0, end: int | None = None) -> list[bytes]:
-        """The committed leaves ``[start, end)``, each checked against its record hash."""
+    def iter_entries(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The committed leaves ``[start, end)`` in order, streamed in large reads, each
+        checked against its record hash (:class:`LogCorruptError` if damaged)."""
         end = self._check_size(end)
         if not 0 <= start <= end:
             raise ValueError(f"bad leaf range [{start}, {end})")
         if start == end:
-            return []
+            return
         first = self._offset(start)
         last = self._offset(end) if end < self.size else self._commit.end
-        out = [data for _, data, _ in self._records(first, last, strict=True)]
-        if len(out) != end - start:
+        count = 0
+        for _, data, _ in self._records(first, last, strict=True):
+            count += 1
+            yield data
+        if count != end - start:
             raise LogCorruptError(self.directory / LEAVES, f"leaves {start}..{end} are damaged")
-        return out
+
+    def entries(self, start: int = 0, end: int | None = None) -> list[bytes]:
+        """The committed leaves ``[start, end)`` as a list (see :meth:`iter_entries`)."""
+        return list(self.iter_entries(start, end))
 
     def entry(self, index: int) -> bytes:
         return self.entries(index, index + 1)[0]
