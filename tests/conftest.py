@@ -46,6 +46,7 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROVARCHIVE_SEEDS", str(tmp_path / "seeds"))
     monkeypatch.setenv("PROVARCHIVE_LOCK_TIMEOUT", "30")
     monkeypatch.delenv("PROVARCHIVE_DB_URL", raising=False)
+    monkeypatch.delenv("PROVARCHIVE_SIGNING_KEY", raising=False)
     monkeypatch.setenv("COLUMNS", "200")
 
 

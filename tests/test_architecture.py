@@ -20,7 +20,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (0, ("meta", "errors", "digests", "findings", "search")),
     (1, ("config", "search.engine")),
     (2, ("store", "cleaning")),
-    (3, ("catalog",)),
+    (3, ("catalog", "tlog")),
     (4, ("search.whoosh_engine", "seeds")),
     (5, ("home",)),
     (6, ("derivations", "lineage", "search.sync")),
