@@ -23,7 +23,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (3, ("catalog", "tlog")),
     (4, ("search.whoosh_engine", "seeds")),
     (5, ("home",)),
-    (6, ("derivations", "lineage", "search.sync")),
+    (6, ("derivations", "lineage", "search.sync", "ledger")),
     (7, ("recovery",)),
     (8, ("ingest", "verify")),
     (9, ("archive",)),

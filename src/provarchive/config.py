@@ -56,6 +56,9 @@ class ArchiveConfig:
     user_address: str | None = None
     max_text_bytes: int = 64 * 1024 * 1024
     """Versions larger than this are archived but not cleaned or indexed."""
+    signing_key: Path | None = None
+    """The checkpoint signing key file (default: ``signing.key`` in the archive home, or
+    the key in ``PROVARCHIVE_SIGNING_KEY``)."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> ArchiveConfig:
@@ -88,6 +91,10 @@ class ArchiveConfig:
     @property
     def index_dir(self) -> Path:
         return self.root / "index"
+
+    @property
+    def key_path(self) -> Path:
+        return self.signing_key or self.root / "signing.key"
 
     @property
     def lock_path(self) -> Path:

@@ -123,6 +123,7 @@ def record_many(
                 document=name,
                 version=v.number,
                 when=now,
+                derivation_id=rec.id,
             )
         )
     return records

@@ -42,9 +42,18 @@ class Settings:
     catalog: str = DEFAULT_CATALOG
     """File name of the live SQLite catalog, inside the archive home."""
     engine: str = ENGINES[0]
+    origin: str | None = None
+    """The transparency log's origin (the name its checkpoints are signed under)."""
+    verifier_key: str | None = None
+    """The public key that signs the archive's checkpoints (note verifier-key format)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": self.format, "catalog": self.catalog, "engine": self.engine}
+        data: dict[str, Any] = {"format": self.format, "catalog": self.catalog, "engine": self.engine}
+        if self.origin:
+            data["origin"] = self.origin
+        if self.verifier_key:
+            data["verifier_key"] = self.verifier_key
+        return data
 
 
 def read_settings(root: Path) -> Settings | None:
@@ -64,6 +73,8 @@ def read_settings(root: Path) -> Settings | None:
         format=int(data.get("format", SETTINGS_FORMAT)),
         catalog=catalog,
         engine=str(data.get("engine", ENGINES[0])),
+        origin=data.get("origin"),
+        verifier_key=data.get("verifier_key"),
     )
 
 

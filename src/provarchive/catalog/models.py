@@ -192,8 +192,9 @@ class RemovalRecord(Base):
 class Event(Base):
     """An entry of the PREMIS-style event log: what was done, when, by whom, with what outcome.
 
-    Documents are referenced by name, not by key, so the log survives a catalog rebuild.
-    """
+    Documents are referenced by name, not by key, so the log survives a catalog rebuild
+    (which keeps every event's id). ``logged`` says the transparency log holds a leaf
+    for the event; ``derivation_id`` ties a derivation event to its derivation row."""
 
     __tablename__ = "events"
 
@@ -208,7 +209,8 @@ class Event(Base):
     )
     version: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text)
-
+    logged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    derivation_id: Mapped[int | None] = mapped_column(Integer)
 
 class SeedStat(Base):
     """The stat cache of the seeds folder (git index style): skip re-hashing unchanged files."""
@@ -240,6 +242,7 @@ def new_event(
     document: str | None = None,
     version: int | None = None,
     when: datetime | None = None,
+    derivation_id: int | None = None,
 ) -> Event:
     return Event(
         occurred_at=when or utcnow(),
@@ -249,4 +252,6 @@ def new_event(
         document=document,
         version=version,
         detail=detail,
+        logged=False,
+        derivation_id=derivation_id,
     )

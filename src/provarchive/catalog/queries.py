@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import case, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from .models import (
@@ -125,7 +125,18 @@ def versions_named(s: Session, names: Iterable[str] | None) -> list[tuple[Versio
 
 # -- events ----------------------------------------------------------------------------------------
 
-EVENT_COLUMNS = ("occurred_at", "event_type", "outcome", "agent", "document", "version", "detail")
+EVENT_COLUMNS = (
+    "id",
+    "occurred_at",
+    "event_type",
+    "outcome",
+    "agent",
+    "document",
+    "version",
+    "detail",
+    "logged",
+    "derivation_id",
+)
 
 
 def events(s: Session, *, document: str | None = None, limit: int | None = None) -> list[Event]:
@@ -145,13 +156,31 @@ def event_rows(s: Session) -> list[dict[str, Any]]:
     ]
 
 
+def unlogged_events(s: Session) -> list[Event]:
+    """Events the transparency log does not hold yet, oldest first."""
+    return list(s.scalars(select(Event).where(Event.logged.is_(False)).order_by(Event.id)))
+
+
+def mark_events_logged(s: Session, ids: list[int]) -> None:
+    for chunk in _chunks(ids):
+        s.execute(update(Event).where(Event.id.in_(chunk)).values(logged=True))
+
+
+def derivation(s: Session, derivation_id: int) -> DerivationRecord | None:
+    return s.get(DerivationRecord, derivation_id)
+
+
 def count_events(s: Session) -> int:
     return s.scalar(select(func.count()).select_from(Event)) or 0
 
 
 def insert_events(s: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        s.execute(insert(Event), rows)
+    """Insert events as they were (ids included: the transparency log refers to them)."""
+    if not rows:
+        return
+    s.execute(insert(Event), rows)
+    if s.get_bind().dialect.name == "postgresql":  # explicit ids leave the sequence behind
+        s.execute(text("SELECT setval(pg_get_serial_sequence('events', 'id'), max(id)) FROM events"))
 
 
 # -- derivations -------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from ..digests import Digests, hash_stream
 from ..errors import CorruptArchiveError, StorageError
@@ -91,6 +91,8 @@ class PreparedVersion:
     created: str
     message: str
     user: dict[str, str]
+    inventory_sha512: str = ""
+    """sha512 of the version's own inventory.json (what its sidecar records)."""
     root_inventory: Path | None = None
     """For a new version of an existing object: the staged root inventory and..."""
     root_sidecar: Path | None = None
@@ -184,6 +186,7 @@ class Transaction:
             inventory=inventory,
             digests=staged.digests,
             content_path=resolved,
+            inventory_sha512=sha512_hex(data),
             new_object=current is None,
             staged_tree=tree,
             created=created,
@@ -215,6 +218,8 @@ class Transaction:
             }
             for p in self.prepared
         ]
+        listener = self.store.listener
+        token = listener.prepare(self.prepared) if listener is not None else None
         durable.write_file(
             self.directory / JOURNAL, json.dumps(journal).encode("utf-8"), sync=False
         )
@@ -244,7 +249,11 @@ class Transaction:
         except StorageError:
             if self._rollback(done):
                 self.journaled = False
+                if listener is not None:
+                    listener.aborted(token)
             raise
+        if listener is not None:
+            listener.committed(token)
         self.committed = True
         return list(self.prepared)
 
@@ -288,6 +297,20 @@ class Transaction:
 StepHook = Callable[[str], None]
 
 
+class CommitListener(Protocol):
+    """Told about every store commit, in the commit's own durable protocol (the
+    transparency log appends its leaves this way): :meth:`prepare` runs before the
+    journal is written and must be durable when it returns; :meth:`committed` after
+    the last barrier; :meth:`aborted` after a roll-back. A crash between them is
+    resolved by the listener's own recovery, which the store's state decides."""
+
+    def prepare(self, versions: list[PreparedVersion]) -> Any: ...
+
+    def committed(self, token: Any) -> None: ...
+
+    def aborted(self, token: Any) -> None: ...
+
+
 def _no_step(_name: str) -> None:
     return None
 
@@ -305,6 +328,7 @@ class Store:
         self.root = root
         self.staging = staging
         self.step: StepHook = on_step or _no_step
+        self.listener: CommitListener | None = None
 
     # -- set-up -----------------------------------------------------------------
 

@@ -102,6 +102,8 @@ def _pattern(fields: Mapping[str, Any], key: str, pattern: re.Pattern[str], what
 
 
 def _validate(fields: Mapping[str, Any]) -> None:
+    if fields.get("type") == EVENT:
+        raise LeafFormatError("an event leaf is not a version or derivation leaf")
     required = {f for f, d in Leaf.__dataclass_fields__.items() if d.default is not None}
     optional = set(Leaf.__dataclass_fields__) - required
     missing = sorted(required - set(fields) - {"v"})
@@ -233,3 +235,97 @@ def passages_root(entries: Sequence[bytes]) -> str:
     if not entries:
         raise LeafFormatError("a passages tree needs at least one passage")
     return "sha256:" + root(leaf_hash(e) for e in entries).hex()
+
+
+# -- event leaves ---------------------------------------------------------------------
+
+EVENT = "event"
+"""Type of the leaf that records one entry of the archive's event log."""
+MAX_DETAIL = 8192
+
+
+@dataclass(frozen=True)
+class EventLeaf:
+    """One event of the archive's (PREMIS-style) event log, as the log records it.
+
+    ``event`` is ``sha256:<hex>`` of :func:`event_digest` over the whole catalog row,
+    so an edited event is found even where ``detail`` had to be shortened."""
+
+    event_id: int
+    event_type: str
+    outcome: str
+    time: str
+    agent: str
+    detail: str
+    event: str
+    document: str | None = None
+    version: int | None = None
+    type: str = EVENT
+    v: int = LEAF_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: val for k, val in asdict(self).items() if val is not None}
+
+
+def event_digest(
+    event_id: int,
+    occurred_at: str,
+    event_type: str,
+    outcome: str,
+    agent: str,
+    document: str | None,
+    version: int | None,
+    detail: str,
+) -> str:
+    """``sha256:<hex>`` of one event row (the fields a catalog event holds)."""
+    row = [event_id, occurred_at, event_type, outcome, agent, document, version, detail]
+    return "sha256:" + sha256_hex(canonical_json(row))
+
+
+def _validate_event(fields: Mapping[str, Any]) -> None:
+    names = set(EventLeaf.__dataclass_fields__)
+    required = {"event_id", "event_type", "outcome", "time", "agent", "detail", "event", "type"}
+    missing = sorted(required - set(fields))
+    unknown = sorted(set(fields) - names)
+    if missing or unknown:
+        raise LeafFormatError(f"missing fields {missing}, unknown fields {unknown}")
+    if fields.get("v", LEAF_VERSION) != LEAF_VERSION:
+        raise LeafFormatError(f"unsupported leaf schema v={fields.get('v')!r}")
+    _count(fields, "event_id", 1)
+    _pattern(fields, "event_type", re.compile(r"^[a-z][a-z0-9 _-]*$"), "a lower-case event type")
+    _text(fields, "outcome", 64)
+    _text(fields, "agent", 1024)
+    _pattern(fields, "time", _TIME, "RFC 3339 UTC time like 2026-01-31T12:00:00Z")
+    _pattern(fields, "event", _TAGGED, "a tagged digest sha256:<64 hex digits>")
+    if not isinstance(fields["detail"], str) or len(fields["detail"]) > MAX_DETAIL:
+        raise LeafFormatError(f"detail must be a string of at most {MAX_DETAIL} characters")
+    if fields.get("document") is not None:
+        _text(fields, "document", 4096)
+    if fields.get("version") is not None:
+        _count(fields, "version", 1)
+
+
+def make_event_leaf(**fields: Any) -> bytes:
+    """Canonical bytes of an event leaf (``time`` may be an aware datetime; a detail over
+    :data:`MAX_DETAIL` characters is shortened, the digest still covers all of it)."""
+    values = {k: v for k, v in fields.items() if v is not None}
+    if isinstance(values.get("time"), datetime):
+        values["time"] = format_time(values["time"])
+    if isinstance(values.get("detail"), str) and len(values["detail"]) > MAX_DETAIL:
+        values["detail"] = values["detail"][: MAX_DETAIL - 1] + "…"
+    values.setdefault("v", LEAF_VERSION)
+    values["type"] = EVENT
+    _validate_event(values)
+    return canonical_json(values)
+
+
+def parse_any_leaf(data: bytes) -> Leaf | EventLeaf:
+    """A version/derivation leaf or an event leaf, from its exact canonical bytes."""
+    values = _load_canonical(data, "leaf")
+    if not isinstance(values, dict) or "v" not in values:
+        raise LeafFormatError("a leaf is a JSON object with a schema version 'v'")
+    if values.get("type") == EVENT:
+        _validate_event(values)
+        return EventLeaf(**values)
+    _validate(values)
+    return Leaf(**values)

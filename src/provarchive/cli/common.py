@@ -1,0 +1,184 @@
+"""Shared parts of the command line: the Typer app, global options, consoles, rendering helpers.
+
+Each command parses its options, calls one library function, and renders the
+result: rich tables for people, one JSON document with ``--json`` for scripts.
+Data goes to stdout; progress, warnings and errors go to stderr. Every
+:class:`~provarchive.errors.ArchiveError` is printed as ``Error: ...`` and
+exits with that error's code (the table is in the README).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..archive import Archive
+from ..config import ArchiveConfig
+from ..errors import ArchiveError
+from ..meta import __version__
+
+app = typer.Typer(
+    name="provarchive",
+    help="A provenance-tracking document archive: every byte stored immutably in OCFL, "
+    "every passage traceable to its raw bytes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Options and arguments shared by several commands.
+NameArg = Annotated[str, typer.Argument(help="Document name (its path inside the seeds folder).")]
+VersionOpt = Annotated[
+    int | None,
+    typer.Option("--rev", "-r", metavar="N", help="Version N of the document (default: latest)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (stable shape).")]
+
+
+def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
+    """Register a Typer command whose ArchiveErrors become 'Error: ...' + exit code."""
+
+    def decorator(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*a: Any, **k: Any) -> Any:
+            try:
+                return fn(*a, **k)
+            except ArchiveError as exc:
+                err.print(f"Error: {escape(str(exc))}")
+                raise typer.Exit(exc.exit_code) from exc
+
+        app.command(*args, **kwargs)(wrapper)
+        return fn
+
+    return decorator
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        out.print(f"provarchive {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    archive: Annotated[
+        Path,
+        typer.Option("--archive", envvar="PROVARCHIVE_ARCHIVE", help="Archive home directory."),
+    ] = Path("archive"),
+    seeds: Annotated[
+        Path,
+        typer.Option("--seeds", envvar="PROVARCHIVE_SEEDS", help="Seeds folder to ingest from."),
+    ] = Path("seeds"),
+    db_url: Annotated[
+        str | None,
+        typer.Option(
+            "--db-url",
+            envvar="PROVARCHIVE_DB_URL",
+            help="SQLAlchemy URL of the catalog (default: a SQLite file in the archive).",
+        ),
+    ] = None,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            envvar="PROVARCHIVE_LOCK_TIMEOUT",
+            help="Seconds a writer waits for another writer to finish.",
+        ),
+    ] = 600.0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """Global options shared by every command."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = ArchiveConfig.from_env(
+        root=archive, seeds=seeds, db_url=db_url, lock_timeout=lock_timeout
+    )
+
+
+def _archive(ctx: typer.Context) -> Archive:
+    config: ArchiveConfig = ctx.obj
+    return Archive(config)
+
+
+def _on_wait(holder: str | None) -> None:
+    who = f" (held by {holder})" if holder else ""
+    err.print(f"Waiting for the archive's writer lock{escape(who)}...")
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+class _Bar:
+    """A rich progress bar on stderr, fed by the library's progress callbacks.
+
+    ``stage(label, done, total)`` matches every ``on_progress`` signature we use:
+    a new label or total starts a new bar. Silent when stderr is not a terminal."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.task: Any = None
+        self.key: tuple[str, int] | None = None
+
+    def stage(self, label: str, done: int, total: int) -> None:
+        if self.progress is None:
+            return
+        if self.key != (label, total):
+            if self.task is not None:
+                self.progress.remove_task(self.task)
+            self.task = self.progress.add_task(label, total=total)
+            self.key = (label, total)
+        self.progress.update(self.task, completed=done)
+
+    def counter(self, label: str, total: int) -> Callable[..., None]:
+        """A callback that advances one step per call (for per-item callbacks)."""
+        done = [0]
+
+        def step(*_args: Any) -> None:
+            done[0] += 1
+            self.stage(label, done[0], total)
+
+        return step
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[_Bar]:
+    if not enabled or not err.is_terminal:
+        yield _Bar(None)
+        return
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    with progress:
+        yield _Bar(progress)

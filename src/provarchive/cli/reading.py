@@ -1,0 +1,396 @@
+"""Commands that read the archive: show, cat, history, log, clean, explain, lineage, search."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .common import (
+    JsonOpt,
+    NameArg,
+    VersionOpt,
+    _archive,
+    _print_json,
+    command,
+    err,
+    out,
+)
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+@command("show")
+def show_cmd(
+    ctx: typer.Context,
+    name: NameArg,
+    version: VersionOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A document's versions and digests, and the passages of one version."""
+    with _archive(ctx) as archive:
+        archive.require()
+        versions = archive.versions(name)
+        if version is not None:
+            archive.version(name, version)
+        dv = archive.view(name, version)
+        if as_json:
+            _print_json(
+                {
+                    "document": name,
+                    "versions": [v.to_json() for v in versions],
+                    "title": dv.title if dv else None,
+                    "derivation": None
+                    if dv is None
+                    else {
+                        "version": dv.version,
+                        "number": dv.number,
+                        "cleaner": dv.cleaner,
+                        "rules_digest": dv.rules_digest,
+                        "status": dv.status,
+                        "encoding": dv.encoding,
+                        "output_sha256": dv.output_sha256,
+                    },
+                    "passages": dv.passages if dv else [],
+                    "removed": dv.removed if dv else [],
+                }
+            )
+            return
+        out.print(f"[bold]{escape(name)}[/]  ({len(versions)} version(s))")
+        table = Table()
+        for column in ("version", "ingested", "size"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("sha256", overflow="fold", min_width=16)
+        table.add_column("source", overflow="fold")
+        for v in versions:
+            if version is not None and v.version != version:
+                continue
+            table.add_row(
+                f"v{v.version}",
+                v.ingested_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                f"{v.size:,}",
+                v.sha256,
+                escape(v.source),
+            )
+        out.print(table)
+        if dv is not None:
+            out.print(
+                f"v{dv.version}: {escape(dv.title or '(no title)')} - {len(dv.passages)} passage(s), "
+                f"{len(dv.removed)} line(s) removed ({dv.status}, {dv.encoding or 'no encoding'}; "
+                f"{escape(dv.cleaner)}). 'provarchive explain' shows why."
+            )
+
+
+@command("cat")
+def cat_cmd(
+    ctx: typer.Context,
+    name: NameArg,
+    version: VersionOpt = None,
+) -> None:
+    """Write the exact raw bytes of a version to stdout."""
+    with _archive(ctx) as archive:
+        archive.require()
+        data = archive.read_bytes(name, version)
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+@command("history")
+def history_cmd(
+    ctx: typer.Context,
+    name: NameArg,
+    as_json: JsonOpt = False,
+) -> None:
+    """A document's versions and every event recorded about it."""
+    with _archive(ctx) as archive:
+        archive.require()
+        versions = archive.versions(name)
+        events = archive.events(document=name)
+    if as_json:
+        _print_json(
+            {
+                "document": name,
+                "versions": [
+                    v.to_json() | {"message": v.message, "user": v.user} for v in versions
+                ],
+                "events": [_event_json(e) for e in events],
+            }
+        )
+        return
+    table = Table(title=f"{name}: versions")
+    for column in ("version", "ingested", "sha256", "message", "user"):
+        table.add_column(column)
+    for v in versions:
+        table.add_row(
+            f"v{v.version}",
+            v.ingested_at.strftime("%Y-%m-%d %H:%M:%S"),
+            v.sha256[:16],
+            escape(v.message),
+            escape(v.user),
+        )
+    out.print(table)
+    _print_events(events)
+
+
+def _event_json(e: Any) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "occurred_at": e.occurred_at.isoformat().replace("+00:00", "Z"),
+        "type": e.event_type,
+        "outcome": e.outcome,
+        "agent": e.agent,
+        "document": e.document,
+        "version": e.version,
+        "detail": e.detail,
+    }
+
+
+def _print_events(events: list[Any]) -> None:
+    table = Table(title="events")
+    for column in ("when (UTC)", "event", "outcome", "document", "detail"):
+        table.add_column(column)
+    for e in events:
+        style = {"success": "green", "failure": "red", "warning": "yellow"}.get(e.outcome, "")
+        doc = e.document or ""
+        if e.version is not None:
+            doc += f" v{e.version}"
+        table.add_row(
+            e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.event_type,
+            f"[{style}]{e.outcome}[/]",
+            escape(doc),
+            escape(e.detail),
+        )
+    out.print(table)
+
+
+@command("log")
+def log_cmd(
+    ctx: typer.Context,
+    document: Annotated[
+        str | None, typer.Option("--document", help="Only events about this document.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Most recent N events (0: all).")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """The archive's event log (ingestion, digests, fixity checks, repairs...)."""
+    with _archive(ctx) as archive:
+        archive.require()
+        events = archive.events(document=document, limit=limit or None)
+    if as_json:
+        _print_json({"events": [_event_json(e) for e in events]})
+    else:
+        _print_events(events)
+
+
+# -- cleaning and lineage ----------------------------------------------------------------------
+
+KIND_STYLE = {"title": "bold green", "standfirst": "green", "body": "green"}
+
+
+@command("clean")
+def clean_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Text files to clean (not archived).")],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out-dir", help="Write DIR/<file name> with the body passages, one per line."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Clean files without archiving them: a dry run of what ingest would keep."""
+    from ..derivations import clean_files
+
+    results = clean_files(files, out_dir)
+    if as_json:
+        _print_json({"results": [r.to_json() for r in results]})
+    elif out_dir is None:
+        first = True
+        for r in results:
+            if r.derivation is None:
+                continue
+            if not first:
+                sys.stdout.write("\n")
+            first = False
+            sys.stdout.write("".join(p.text + "\n" for p in r.derivation.body()))
+    else:
+        for r in results:
+            if r.derivation is not None:
+                err.print(
+                    f"{escape(r.path)} -> {escape(r.output or '')}: {len(r.derivation.body())} body passage(s)"
+                )
+    failed = [r for r in results if r.error is not None]
+    for r in failed:
+        err.print(f"failed: {escape(r.path)}: {escape(r.error or '')}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@command("explain")
+def explain_cmd(
+    ctx: typer.Context,
+    name: NameArg,
+    version: VersionOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every raw line with KEEP/DROP and the passage kind or the rule that decided."""
+    with _archive(ctx) as archive:
+        archive.require()
+        dv, lines = archive.explain(name, version)
+    if as_json:
+        _print_json(
+            {
+                "document": name,
+                "version": dv.version if dv else None,
+                "derivation": dv.number if dv else None,
+                "status": dv.status if dv else None,
+                "lines": [
+                    {
+                        "line": x.number,
+                        "raw_span": list(x.raw_span),
+                        "action": x.action or None,
+                        "label": x.label or None,
+                        "reason": x.reason or None,
+                        "text": x.text,
+                    }
+                    for x in lines
+                ],
+            }
+        )
+        return
+    if dv is None:
+        out.print(f"{escape(name)} has no derivation yet.")
+        return
+    out.print(
+        f"[bold]{escape(name)}[/] v{dv.version}, derivation {dv.number} ({escape(dv.cleaner)}, {dv.encoding or dv.status})"
+    )
+    if dv.status != "text":
+        out.print(f"No text to explain: {escape(dv.status)} ({escape(dv.detail or '')}).")
+        return
+    width = len(str(len(lines)))
+    for x in lines:
+        if not x.action:
+            out.print(f"[dim]{x.number:>{width}}[/]")
+            continue
+        if x.action == "KEEP":
+            tag = f"[{KIND_STYLE.get(x.label, 'green')}]KEEP {x.label:<14}[/]"
+            body = escape(x.text.strip())
+        else:
+            tag = f"[red]DROP {x.label:<14}[/]"
+            body = f"[dim]{escape(x.text.strip())}[/]  [italic red]({escape(x.reason)})[/]"
+        out.print(f"[dim]{x.number:>{width}}[/] {tag} {body}")
+
+
+@command("lineage")
+def lineage_cmd(
+    ctx: typer.Context,
+    passage_id: Annotated[str, typer.Argument(help="Passage id, NAME@vN#K (from show or search).")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, json or prov-json (W3C PROV-JSON).")
+    ] = "text",
+    derivation: Annotated[
+        int | None,
+        typer.Option("--derivation", help="A superseded derivation number (default: current)."),
+    ] = None,
+) -> None:
+    """The chain seeds file -> stored version -> cleaning run -> passage."""
+    from ..lineage import to_json, to_prov, to_text
+
+    if fmt not in ("text", "json", "prov-json"):
+        raise typer.BadParameter("use text, json or prov-json", param_hint="--format")
+    with _archive(ctx) as archive:
+        archive.require()
+        lin = archive.lineage(passage_id, derivation=derivation)
+    if fmt == "json":
+        _print_json(to_json(lin))
+    elif fmt == "prov-json":
+        sys.stdout.write(to_prov(lin).serialize(indent=2) + "\n")
+    else:
+        out.print(escape(to_text(lin)))
+
+
+# -- search ------------------------------------------------------------------------------------
+
+
+def _parse_when(value: str | None, option: str, end_of_day: bool) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD or ISO 8601)", param_hint=option
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if end_of_day and len(value) == 10:
+        when = when + timedelta(days=1) - timedelta(microseconds=1)
+    return when
+
+
+@command("search")
+def search_cmd(
+    ctx: typer.Context,
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='Whoosh query: words, "phrases", AND/OR/NOT, prefix*, fuzzy~, kind:title.'
+        ),
+    ],
+    document: Annotated[str | None, typer.Option("--document", help="Only this document.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="title, standfirst or body.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Ingested on or after (YYYY-MM-DD or ISO 8601).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Ingested on or before (YYYY-MM-DD or ISO 8601).")
+    ] = None,
+    all_versions: Annotated[
+        bool, typer.Option("--all-versions", help="Also search earlier versions.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Number of hits to show.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Full-text search; every hit cites document, version, digest and raw byte span."""
+    if kind is not None and kind not in ("title", "standfirst", "body"):
+        raise typer.BadParameter("use title, standfirst or body", param_hint="--kind")
+    with _archive(ctx) as archive:
+        archive.require()
+        results = archive.search(
+            query,
+            document=document,
+            kind=kind,
+            since=_parse_when(since, "--since", False),
+            until=_parse_when(until, "--until", True),
+            all_versions=all_versions,
+            limit=limit,
+        )
+    if as_json:
+        _print_json(results.to_json())
+        return
+    if not results.hits:
+        out.print(f"No hits for {escape(query)!s}.")
+        return
+    out.print(f"{results.total} hit(s) for [bold]{escape(query)}[/], showing {len(results.hits)}:")
+    for rank, h in enumerate(results.hits, 1):
+        flag = "" if h.current else " [yellow](earlier version)[/]"
+        out.print(
+            f"\n[bold]{rank}.[/] [cyan]{escape(h.document)}[/] v{h.version} #{h.ordinal} ({h.kind}){flag}  "
+            f"score {h.score:.2f}  sha256 {h.sha256[:12]}…  bytes [{h.raw_span[0]}, {h.raw_span[1]})"
+        )
+        out.print("   " + _bold_marks(h.snippet))
+        out.print(f"   [dim]cite: {escape(h.passage_id)}[/]")
+
+
+def _bold_marks(snippet: str) -> str:
+    """``**term**`` marks from the index as rich bold, everything else escaped."""
+    parts = snippet.split("**")
+    return "".join(
+        f"[bold yellow]{escape(p)}[/]" if i % 2 else escape(p) for i, p in enumerate(parts)
+    )

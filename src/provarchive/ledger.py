@@ -1,0 +1,653 @@
+"""The archive's transparency log: what every state change appends, signed checkpoints,
+proofs, and the checks that prove nothing was changed on purpose.
+
+Contract:
+- The log (:mod:`provarchive.tlog`) lives in the OCFL storage root's extension
+  folder ``extensions/provarchive-transparency-log/``, beside the store it
+  attests, so ``rebuild`` keeps it. Three kinds of leaves:
+  ``version`` (a stored version's digests and the sha512 of its own inventory),
+  appended inside the store's commit protocol (prepared durably before the
+  journal is written, committed after the inventories are published, kept by
+  recovery exactly when the store holds that version); ``event`` (one per
+  catalog event, with a digest of the whole row) and ``derivation`` (for each
+  derivation event: the cleaning run's digest and the RFC 9162 root over its
+  passages, so one passage can be proved), appended by :func:`log_events` after
+  the catalog commit. Every writer runs it before it releases the lock and
+  recovery runs it first, so an event is never left out for long and never
+  logged twice.
+- After every writing command a checkpoint (C2SP tlog-checkpoint in a signed
+  note, Ed25519) is written to ``checkpoint`` in the log folder and appended to
+  ``checkpoints``. The signing key is ``signing.key`` in the archive home (mode
+  0600, created by ``init``), or the key given with ``--key``/
+  ``PROVARCHIVE_SIGNING_KEY``; ``provarchive.json`` records the verifier key
+  and the origin. A copy of a checkpoint kept outside the archive is a witness:
+  :func:`check` proves today's log extends it and re-derives every leaf from the
+  store and the catalog.
+- An archive made before the log existed has its log seeded by the first writer
+  (every stored version in creation order, then every catalog event), logged as
+  an event that says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .catalog import DerivationRecord, Event, Session, queries
+from .config import AGENT
+from .digests import canonical_json, sha256_hex
+from .errors import CorruptArchiveError, DocumentNotFoundError, PassageNotFoundError
+from .findings import Finding
+from .home import Home
+from .store import durable
+from .store.ocfl import INVENTORY, ObjectState, sha512_hex
+from .store.storage import PreparedVersion, Repair
+from .tlog.checkpoint import open_checkpoint, peek_checkpoint, sign_checkpoint
+from .tlog.errors import LogCorruptError, LogMismatchError, ProofError, SigningKeyError
+from .tlog.keys import generate_key, load_key, signer_from_env
+from .tlog.leaf import (
+    EVENT_DERIVATION,
+    EVENT_VERSION,
+    EventLeaf,
+    Leaf,
+    derivation_digest,
+    event_digest,
+    format_time,
+    make_event_leaf,
+    make_leaf,
+    make_passage_entry,
+    parse_any_leaf,
+    passages_root,
+)
+from .tlog.log import PreparedAppend, TransparencyLog
+from .tlog.note import Signer, Verifier
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "provarchive-transparency-log"
+CHECKPOINT = "checkpoint"
+CHECKPOINTS = "checkpoints"
+
+
+def log_dir(home: Home) -> Path:
+    return home.store.root / "extensions" / EXTENSION
+
+
+def exists(home: Home) -> bool:
+    return (log_dir(home) / "leaves").exists()
+
+
+def open_log(home: Home, *, writable: bool = False) -> TransparencyLog:
+    return TransparencyLog.open(log_dir(home), writable=writable)
+
+
+# -- keys ---------------------------------------------------------------------------------
+
+
+def signer(home: Home) -> Signer:
+    """The key that signs this archive's checkpoints (see the module docstring)."""
+    config = home.config
+    key = signer_from_env() if config.signing_key is None else None
+    if key is None:
+        path = config.key_path
+        if not path.exists():
+            raise SigningKeyError(
+                str(path),
+                "no such file: give the archive's key with --key FILE or PROVARCHIVE_SIGNING_KEY",
+            )
+        key = load_key(path)
+    expected = home.settings.verifier_key
+    if expected is not None and key.verifier.verifier_key != expected:
+        want = "+".join(expected.split("+")[:2])
+        raise SigningKeyError(
+            key.verifier.name, f"not this archive's key (provarchive.json expects {want})"
+        )
+    return key
+
+
+def verifier(home: Home) -> Verifier:
+    key = home.settings.verifier_key
+    if key is None:
+        raise SigningKeyError("", "this archive has no checkpoint key yet (run a writing command)")
+    return Verifier.from_verifier_key(key)
+
+
+def initialize(home: Home) -> list[Repair]:
+    """Create the log, the signing key and the settings that name them (writers only);
+    seeds the log from the store and catalog of an archive made before it existed."""
+    home.require_writer()
+    repairs: list[Repair] = []
+    if home.settings.origin is None:
+        origin = f"provarchive.local/{uuid.uuid4().hex}"
+        if home.config.signing_key is None and signer_from_env() is None:
+            key = (
+                load_key(home.config.key_path)
+                if home.config.key_path.exists()
+                else generate_key(home.config.key_path, origin)
+            )
+        else:
+            key = signer(home)
+        home.save_settings(origin=key.verifier.name, verifier_key=key.verifier.verifier_key)
+    if not exists(home):
+        durable.make_dirs(log_dir(home).parent)
+        TransparencyLog.create(log_dir(home)).close()
+        seeded = _seed_versions(home)
+        if seeded:
+            repairs.append(
+                Repair(
+                    "log-seeded", None, f"transparency log started with {seeded} stored version(s)"
+                )
+            )
+    return repairs
+
+
+def _seed_versions(home: Home) -> int:
+    states = [s for d in home.store.iter_object_dirs() if (s := _load(home, d)) is not None]
+    leaves = sorted(
+        ((sv.created, _version_leaf(home, st, sv.number)) for st in states for sv in st.versions),
+        key=lambda pair: pair[0],
+    )
+    if leaves:
+        with open_log(home, writable=True) as tl:
+            tl.append([leaf for _c, leaf in leaves])
+    return len(leaves)
+
+
+def _load(home: Home, directory: Path) -> ObjectState | None:
+    try:
+        return home.store.load_dir(directory)
+    except CorruptArchiveError as exc:
+        log.warning("not in the transparency log: %s", exc)
+        return None
+
+
+# -- version leaves, in the store's commit --------------------------------------------------
+
+
+def _agent(user: dict[str, str] | None) -> str:
+    if not user:
+        return AGENT
+    return f"{AGENT} for {user.get('name', '?')} <{user.get('address', '')}>"
+
+
+def _version_leaf(home: Home, state: ObjectState, number: int) -> bytes:
+    sv = state.version(number)
+    directory = home.store.root / state.path
+    inventory = (directory / f"v{number}" / INVENTORY).read_bytes()
+    size = (directory / sv.content_path).stat().st_size
+    return make_leaf(
+        type=EVENT_VERSION,
+        document=state.name,
+        version=number,
+        inventory_sha512=sha512_hex(inventory),
+        sha256=sv.sha256,
+        sha512=sv.sha512,
+        size=size,
+        time=sv.created,
+        agent=_agent({"name": sv.user_name, "address": sv.user_address or ""}),
+    )
+
+
+class StoreListener:
+    """Appends a version leaf for every version a store commit publishes."""
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self.log = open_log(home, writable=True)
+
+    def prepare(self, versions: list[PreparedVersion]) -> PreparedAppend:
+        leaves = [
+            make_leaf(
+                type=EVENT_VERSION,
+                document=p.name,
+                version=p.number,
+                inventory_sha512=p.inventory_sha512,
+                sha256=p.digests.sha256,
+                sha512=p.digests.sha512,
+                size=p.digests.size,
+                time=p.created,
+                agent=_agent(p.user),
+            )
+            for p in versions
+        ]
+        return self.log.prepare(leaves)
+
+    def committed(self, token: PreparedAppend) -> None:
+        self.log.commit(token, sync=False)
+
+    def aborted(self, token: PreparedAppend) -> None:
+        self.log.abort(token)
+
+    def close(self) -> None:
+        self.log.close()
+
+
+def recover(home: Home) -> list[Repair]:
+    """Keep the version leaves the store committed, drop the others (after the store's
+    own recovery, writers only)."""
+    home.require_writer()
+    if not exists(home):
+        return []
+    states: dict[str, ObjectState | None] = {}
+
+    def committed(_index: int, data: bytes) -> bool:
+        leaf = parse_any_leaf(data)
+        if not isinstance(leaf, Leaf) or leaf.type != EVENT_VERSION:
+            return True
+        if leaf.document not in states:
+            states[leaf.document] = home.store.load(leaf.document)
+        state = states[leaf.document]
+        if state is None or state.head < leaf.version:
+            return False
+        inv = home.store.root / state.path / f"v{leaf.version}" / INVENTORY
+        return sha512_hex(inv.read_bytes()) == leaf.inventory_sha512
+
+    with open_log(home, writable=True) as tl:
+        result = tl.recover(committed)
+    if not result.changed:
+        return []
+    return [
+        Repair(
+            "log-recovered",
+            None,
+            f"{result.completed} leaf/leaves completed, {result.discarded} discarded",
+        )
+    ]
+
+
+# -- event and derivation leaves ----------------------------------------------------------
+
+
+def _time(value: Any) -> str:
+    return format_time(value)
+
+
+def event_leaf_digest(e: Event) -> str:
+    return event_digest(
+        e.id, _time(e.occurred_at), e.event_type, e.outcome, e.agent, e.document, e.version,
+        e.detail,
+    )  # fmt: skip
+
+
+def _event_leaf(e: Event) -> bytes:
+    return make_event_leaf(
+        event_id=e.id,
+        event_type=e.event_type,
+        outcome=e.outcome,
+        time=e.occurred_at,
+        agent=e.agent,
+        detail=e.detail,
+        event=event_leaf_digest(e),
+        document=e.document,
+        version=e.version,
+    )
+
+
+def derivation_description(rec: DerivationRecord) -> dict[str, Any]:
+    """What a derivation leaf attests about a cleaning run (nothing that changes later)."""
+    return {
+        "number": rec.number,
+        "cleaner": rec.cleaner_name,
+        "cleaner_version": rec.cleaner_version,
+        "rules_digest": rec.rules_digest,
+        "normalisation": rec.normalisation,
+        "encoding": rec.encoding,
+        "status": rec.status,
+        "output_sha256": rec.output_sha256,
+    }
+
+
+def passage_entries(
+    home: Home, s: Session, rec: DerivationRecord, name: str, number: int
+) -> list[bytes]:
+    passages = queries.passages_of(s, rec.id)
+    if not passages:
+        return []
+    raw = home.read_bytes(name, number)
+    return [
+        make_passage_entry(
+            id=p.passage_id,
+            raw_start=p.raw_start,
+            raw_end=p.raw_end,
+            raw_sha256=hashlib.sha256(raw[p.raw_start : p.raw_end]).hexdigest(),
+            text_sha256=p.sha256,
+        )
+        for p in passages
+    ]
+
+
+def _derivation_leaf(home: Home, s: Session, e: Event) -> bytes | None:
+    rec = queries.derivation(s, e.derivation_id) if e.derivation_id else None
+    if rec is None or e.document is None or e.version is None:
+        return None
+    v = queries.version(s, e.document, e.version)
+    state = home.store.load(e.document)
+    if v is None or state is None or state.head < v.number:
+        return None
+    inventory = home.store.root / state.path / f"v{v.number}" / INVENTORY
+    entries = passage_entries(home, s, rec, e.document, v.number)
+    return make_leaf(
+        type=EVENT_DERIVATION,
+        document=e.document,
+        version=v.number,
+        inventory_sha512=sha512_hex(inventory.read_bytes()),
+        sha256=v.sha256,
+        sha512=v.sha512,
+        size=v.size,
+        time=rec.created_at,
+        agent=AGENT,
+        derivation=derivation_digest(derivation_description(rec)),
+        derivation_output=rec.output_sha256,
+        passages=len(entries) or None,
+        passages_root=passages_root(entries) if entries else None,
+    )
+
+
+def log_events(home: Home) -> int:
+    """Append a leaf for every catalog event the log does not hold yet (and a derivation
+    leaf for each derivation event); returns how many events were logged. Writers only."""
+    home.require_writer()
+    if not exists(home):
+        return 0
+    with open_log(home, writable=True) as tl, home.catalog.session() as s:
+        events = queries.unlogged_events(s)
+        if not events:
+            return 0
+        already = _tail_event_ids(tl, 3 * len(events) + 8)
+        leaves: list[bytes] = []
+        for e in events:
+            if already.get(e.id) == event_leaf_digest(e):
+                continue  # logged by a writer that died before it could mark it
+            leaves.append(_event_leaf(e))
+            if e.event_type == "derivation":
+                extra = _derivation_leaf(home, s, e)
+                if extra is not None:
+                    leaves.append(extra)
+        if leaves:
+            tl.append(leaves)
+        queries.mark_events_logged(s, [e.id for e in events])
+    return len(events)
+
+
+def _tail_event_ids(tl: TransparencyLog, count: int) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for data in tl.entries(max(0, tl.size - count), tl.size):
+        leaf = parse_any_leaf(data)
+        if isinstance(leaf, EventLeaf):
+            found[leaf.event_id] = leaf.event
+    return found
+
+
+# -- checkpoints ------------------------------------------------------------------------------
+
+
+def write_checkpoint(home: Home) -> str:
+    """Sign a checkpoint of the log as it is now; keep it as the latest and in the history."""
+    home.require_writer()
+    key = signer(home)
+    with open_log(home) as tl:
+        note = sign_checkpoint(tl.checkpoint(key.verifier.name), key)
+    folder = log_dir(home)
+    durable.atomic_write(folder / CHECKPOINT, note.encode(), home.config.staging)
+    with durable.storage_errors(folder / CHECKPOINTS), open(folder / CHECKPOINTS, "ab") as fh:
+        fh.write(canonical_json({"checkpoint": note}) + b"\n")
+    return note
+
+
+def latest_checkpoint(home: Home) -> str:
+    try:
+        return (log_dir(home) / CHECKPOINT).read_text()
+    except FileNotFoundError:
+        raise CorruptArchiveError(
+            log_dir(home) / CHECKPOINT, "no checkpoint has been written yet"
+        ) from None
+
+
+# -- proofs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Located:
+    index: int
+    leaf: Leaf
+
+
+def find_leaves(tl: TransparencyLog, document: str, version: int, kind: str) -> list[Located]:
+    found = []
+    for i, data in enumerate(tl.iter_entries(0, tl.size)):
+        leaf = parse_any_leaf(data)
+        if (
+            isinstance(leaf, Leaf)
+            and leaf.type == kind
+            and leaf.document == document
+            and leaf.version == version
+        ):
+            found.append(Located(i, leaf))
+    return found
+
+
+def prove_version(home: Home, name: str, number: int | None) -> bytes:
+    from .tlog.bundle import prove
+
+    state = home.store.load(name)
+    if state is None:
+        raise DocumentNotFoundError(name)
+    number = number or state.head
+    checkpoint = latest_checkpoint(home)
+    with open_log(home) as tl:
+        matches = [m for m in find_leaves(tl, name, number, EVENT_VERSION)]
+        covered = [m for m in matches if m.index < peek_checkpoint(checkpoint).size]
+        if not covered:
+            raise CorruptArchiveError(
+                log_dir(home), f"no version leaf for {name} v{number} under the latest checkpoint"
+            )
+        return prove(tl, covered[-1].index, checkpoint)
+
+
+def prove_passage(home: Home, passage_id: str) -> bytes:
+    from .cleaning.passages import parse_passage_id
+    from .tlog.bundle import passage_proof, prove
+
+    parsed = parse_passage_id(passage_id)
+    if parsed is None:
+        raise PassageNotFoundError(passage_id)
+    name, number, ordinal = parsed
+    checkpoint = latest_checkpoint(home)
+    with home.catalog.session() as s:
+        chain = queries.passage_chain(s, name, number, ordinal, None)
+        if chain is None:
+            raise PassageNotFoundError(passage_id)
+        _p, rec, _v, _doc = chain
+        description = derivation_description(rec)
+        entries = passage_entries(home, s, rec, name, number)
+        k = [e for e in queries.passages_of(s, rec.id)].index(_p)
+    digest = derivation_digest(description)
+    with open_log(home) as tl:
+        size = peek_checkpoint(checkpoint).size
+        matches = [
+            m for m in find_leaves(tl, name, number, EVENT_DERIVATION)
+            if m.leaf.derivation == digest and m.index < size
+        ]  # fmt: skip
+        if not matches:
+            raise CorruptArchiveError(
+                log_dir(home), f"no derivation leaf for {passage_id} under the latest checkpoint"
+            )
+        return prove(
+            tl,
+            matches[-1].index,
+            checkpoint,
+            passage=passage_proof(entries, k),
+            derivation=description,
+        )
+
+
+# -- checks --------------------------------------------------------------------------------
+
+
+def check(
+    home: Home,
+    states: dict[str, ObjectState],
+    checkpoints: Sequence[tuple[str, str]] = (),
+    trusted: Verifier | None = None,
+) -> list[Finding]:
+    """Findings about the log: its own integrity, every leaf re-derived from the store and
+    the catalog, and each (name, text) checkpoint signed by the archive's key and extended
+    by today's log."""
+    if not exists(home):
+        if home.settings.origin is None:
+            return [Finding("LOG_NOT_STARTED", "the next writing command starts it")]
+        return [Finding("LOG_MISSING", str(log_dir(home)), path=str(log_dir(home)))]
+    findings: list[Finding] = []
+    try:
+        tl = open_log(home)
+    except (LogCorruptError, OSError) as exc:
+        return [Finding("LOG_DAMAGED", str(exc), path=str(log_dir(home)))]
+    with tl:
+        key = trusted
+        if key is None:
+            try:
+                key = verifier(home)
+            except SigningKeyError as exc:
+                findings.append(Finding("CHECKPOINT_INVALID", str(exc)))
+        for source, text in checkpoints:
+            findings.extend(_check_checkpoint(tl, source, text, key))
+        leaves = list(_leaves(tl, findings))
+        findings.extend(f for f in _audit(tl, leaves))
+    findings.extend(_check_versions(home, states, leaves))
+    findings.extend(_check_events(home, leaves))
+    return findings
+
+
+def _leaves(tl: TransparencyLog, findings: list[Finding]) -> Iterable[tuple[int, Leaf | EventLeaf]]:
+    for i, data in enumerate(tl.iter_entries(0, tl.size)):
+        try:
+            yield i, parse_any_leaf(data)
+        except ProofError as exc:
+            findings.append(Finding("LOG_DAMAGED", f"leaf {i}: {exc}"))
+
+
+def _audit(tl: TransparencyLog, leaves: list[tuple[int, Leaf | EventLeaf]]) -> list[Finding]:
+    by_index = dict(leaves)
+    out = []
+    for f in tl.audit():
+        leaf = by_index.get(f.index) if f.index is not None else None
+        out.append(
+            Finding(
+                "LOG_DAMAGED",
+                f"{f.code}: {f.detail}",
+                document=getattr(leaf, "document", None),
+                path=str(tl.directory),
+            )
+        )
+    return out
+
+
+def _check_checkpoint(
+    tl: TransparencyLog, source: str, text: str, key: Verifier | None
+) -> list[Finding]:
+    try:
+        cp = open_checkpoint(text, [key] if key else [], allow_unknown=False)
+    except ProofError as exc:
+        return [Finding("CHECKPOINT_INVALID", f"{source}: {exc}", path=source)]
+    try:
+        tl.check_checkpoint(cp)
+    except LogMismatchError as exc:
+        return [
+            Finding(
+                "LOG_INCONSISTENT",
+                f"{source} (size {cp.size}): {exc.reason}",
+                path=source,
+                expected=cp.root.hex(),
+            )
+        ]
+    return []
+
+
+def _check_versions(
+    home: Home, states: dict[str, ObjectState], leaves: list[tuple[int, Leaf | EventLeaf]]
+) -> list[Finding]:
+    out: list[Finding] = []
+    logged: dict[tuple[str, int], Leaf] = {}
+    for _i, leaf in leaves:
+        if isinstance(leaf, Leaf) and leaf.type == EVENT_VERSION:
+            logged.setdefault((leaf.document, leaf.version), leaf)
+    for (name, number), leaf in sorted(logged.items()):
+        state = states.get(name)
+        if state is None or state.head < number:
+            out.append(
+                Finding(
+                    "LOG_VERSION_MISSING",
+                    f"{name} v{number} was logged but the store no longer holds it",
+                    document=name,
+                )
+            )
+            continue
+        sv = state.version(number)
+        inventory = home.store.root / state.path / f"v{number}" / INVENTORY
+        try:
+            inv_digest = sha512_hex(inventory.read_bytes())
+        except OSError:
+            inv_digest = ""
+        stored = (sv.sha512, sv.sha256, inv_digest)
+        if stored != (leaf.sha512, leaf.sha256, leaf.inventory_sha512):
+            out.append(
+                Finding(
+                    "LOG_VERSION_MISMATCH",
+                    f"{name} v{number} differs from what the log recorded when it was stored",
+                    document=name,
+                    expected=leaf.sha512,
+                    found=sv.sha512,
+                )
+            )
+    for name, state in sorted(states.items()):
+        for sv in state.versions:
+            if (name, sv.number) not in logged:
+                out.append(Finding("LOG_VERSION_UNLOGGED", f"{name} v{sv.number}", document=name))
+    return out
+
+
+def _check_events(home: Home, leaves: list[tuple[int, Leaf | EventLeaf]]) -> list[Finding]:
+    logged = {leaf.event_id: leaf for _i, leaf in leaves if isinstance(leaf, EventLeaf)}
+    out: list[Finding] = []
+    with home.catalog.session() as s:
+        rows = {e.id: e for e in queries.events(s)}
+    for event_id, leaf in sorted(logged.items()):
+        row = rows.get(event_id)
+        if row is None:
+            out.append(
+                Finding(
+                    "LOG_EVENT_MISSING",
+                    f"event {event_id} ({leaf.event_type}) is in the log, not in the catalog",
+                    document=leaf.document,
+                    expected=leaf.event,
+                )
+            )
+        elif event_leaf_digest(row) != leaf.event:
+            out.append(
+                Finding(
+                    "LOG_EVENT_ALTERED",
+                    f"event {event_id} ({leaf.event_type}) differs from the one logged",
+                    document=leaf.document,
+                    expected=leaf.event,
+                    found=event_leaf_digest(row),
+                )
+            )
+    for event_id, row in sorted(rows.items()):
+        if row.logged and event_id not in logged:
+            out.append(
+                Finding(
+                    "LOG_EVENT_UNLOGGED",
+                    f"event {event_id} ({row.event_type}) is marked logged but the log lacks it",
+                    document=row.document,
+                )
+            )
+    return out
+
+
+def leaf_digest_hex(data: bytes) -> str:
+    return sha256_hex(data)
