@@ -609,3 +609,29 @@ def test_missing_version_directory_is_E046_and_E010(store: Store, obj: Path) -> 
     report = validate_object(obj)
     assert issue(report, "E046", "v2")
     assert issue(report, "E010", ".").found == "v2"
+
+
+def test_misnamed_blocks_and_files(obj: Path) -> None:
+    def mutate(inv: dict[str, Any]) -> None:
+        inv["Versions"] = inv.pop("versions")
+        inv["Fixity"] = inv.pop("fixity")
+
+    rewrite(obj, mutate, "inventory.json")
+    (obj / "Inventory.json").write_bytes(b"{}")
+    report = validate_object(obj)
+    assert issue(report, "E044", "inventory.json").found == "Versions"
+    assert issue(report, "E055", "inventory.json").found == "Fixity"
+    assert issue(report, "E034", "Inventory.json")
+    assert not {"E043", "E102", "E001"} & report.codes()
+
+
+def test_content_outside_content_without_content_directory_is_E021(obj: Path) -> None:
+    def mutate(inv: dict[str, Any]) -> None:
+        del inv["contentDirectory"]
+        (digest, paths), *_ = inv["manifest"].items()
+        inv["manifest"][digest] = [p.replace("/content/", "/data/") for p in paths]
+
+    rewrite(obj, mutate)
+    report = validate_object(obj)
+    e = issue(report, "E021", "inventory.json")
+    assert e.found is not None and "/data/" in e.found

@@ -19,7 +19,7 @@ from provarchive.store.validation import (
     validate_root,
 )
 
-from .test_validation import FIXTURES, fixture, make_store, rewrite, write
+from .test_validation import fixture, make_store, rewrite, write
 
 
 def root_issue(report: RootReport, code: str, path: str | None = None) -> Issue:
@@ -147,7 +147,7 @@ def test_fixture_objects_in_one_root(tmp_path: Path) -> None:
     root.mkdir()
     (root / "0=ocfl_1.1").write_text("ocfl_1.1\n")
     for kind in ("good-objects", "warn-objects"):
-        for path in sorted((FIXTURES / kind).iterdir()):
+        for path in sorted(fixture(kind, "").iterdir()):
             shutil.copytree(path, root / kind / path.name)
     report = validate_root(root)
     assert all(o.is_valid() for o in report.objects)

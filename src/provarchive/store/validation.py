@@ -284,20 +284,24 @@ def _describe(exc: OSError) -> str:
 
 
 def _list_dir(fd: int) -> dict[str, str]:
-    """Name -> kind (FILE, DIR, LINK, OTHER) of every entry, sorted by name."""
-    entries: dict[str, str] = {}
+    """Name -> kind (FILE, DIR, LINK, OTHER) of every entry, sorted by name.
+
+    Kinds come from the directory entry itself (no stat, links never followed).
+    """
+    entries: list[tuple[str, str]] = []
     with os.scandir(fd) as it:
         for e in it:
-            if e.is_symlink():
-                kind = LINK
+            if e.is_file(follow_symlinks=False):
+                kind = FILE
             elif e.is_dir(follow_symlinks=False):
                 kind = DIR
-            elif e.is_file(follow_symlinks=False):
-                kind = FILE
+            elif e.is_symlink():
+                kind = LINK
             else:
                 kind = OTHER
-            entries[e.name] = kind
-    return dict(sorted(entries.items()))
+            entries.append((e.name, kind))
+    entries.sort()
+    return dict(entries)
 
 
 def _open_dir(name: str, dir_fd: int) -> int:
@@ -546,7 +550,12 @@ class _InventoryChecker:
         for key in _duplicates(data):
             self.add("E033", f"key {key!r} appears more than once", None, key)
         for key in sorted(set(data) - _INVENTORY_KEYS):
-            self.add("E102", f"key {key!r} is not defined by the specification", None, key)
+            if key.lower() in ("versions", "version") and "versions" not in data:
+                self.add("E044", f"the versions block is under the key {key!r}", "versions", key)
+            elif key.lower() in ("fixity", "fixities") and "fixity" not in data:
+                self.add("E055", f"the fixity block is under the key {key!r}", "fixity", key)
+            else:
+                self.add("E102", f"key {key!r} is not defined by the specification", None, key)
         self._check_id(data)
         self._check_type(data)
         self._check_algorithm(data)
@@ -637,7 +646,8 @@ class _InventoryChecker:
 
     def _check_versions(self, data: dict[str, Any]) -> dict[str, Any] | None:
         if "versions" not in data:
-            self.add("E043", "the inventory has no versions block")
+            if not any(k.lower() in ("versions", "version") for k in data):  # else E044
+                self.add("E043", "the inventory has no versions block")
             return None
         versions = data["versions"]
         if not isinstance(versions, dict):
@@ -976,6 +986,8 @@ class _InventoryChecker:
             )
         elif inv.versions_ok and parts[0] not in inv.versions:
             problem = ("E014", f"is in {parts[0]}, which is not a version of this inventory")
+        elif parts[1] != inv.content_dir and not inv.content_dir_set:
+            problem = ("E021", "is not inside content/ (contentDirectory is not set)")
         elif parts[1] != inv.content_dir:
             problem = ("E042", f"is not inside the content directory {inv.content_dir!r}")
         if problem is None:
@@ -1134,11 +1146,23 @@ class _ObjectValidator:
             self.add("E003", ".", f"the object directory cannot be opened: {_describe(exc)}")
             return self._report()
         try:
-            self._validate(fd)
+            try:
+                listing = _list_dir(fd)
+            except OSError as exc:
+                self.add("E003", ".", f"the object directory cannot be listed: {_describe(exc)}")
+                return self._report()
+            return self.run_open(fd, listing)
         finally:
             os.close(fd)
+
+    def run_open(self, fd: int, listing: dict[str, str]) -> ObjectReport:
+        """Validate the object whose root is open as ``fd`` and holds ``listing``."""
+        try:
+            self._validate(fd, listing)
+        finally:
             for kept in self.content_fds.values():
                 os.close(kept)
+            self.content_fds.clear()
         return self._report()
 
     def _report(self) -> ObjectReport:
@@ -1155,12 +1179,7 @@ class _ObjectValidator:
             files_hashed=self.files_hashed,
         )
 
-    def _validate(self, fd: int) -> None:
-        try:
-            listing = _list_dir(fd)
-        except OSError as exc:
-            self.add("E003", ".", f"the object directory cannot be listed: {_describe(exc)}")
-            return
+    def _validate(self, fd: int, listing: dict[str, str]) -> None:
         self.spec_version = self._check_declaration(fd, listing)
         self.root = self._load_inventory(fd, listing, "", None)
         if self.root is not None:
@@ -1176,6 +1195,8 @@ class _ObjectValidator:
 
     def _check_declaration(self, fd: int, listing: dict[str, str]) -> str | None:
         for name in listing:
+            if "ocfl_object_" not in name or name.startswith("0="):
+                continue
             if _OBJECT_DECLARATION_T.fullmatch(name):
                 self.add(
                     "E005", name, f"declaration {name}: T must be 0", "0=ocfl_object_1.1", name
@@ -1264,6 +1285,14 @@ class _ObjectValidator:
             elif kind == DIR and known_versions and _VERSION_NAME.fullmatch(name):
                 self.add(
                     "E046", name, f"directory {name} is not a version of the inventory", None, name
+                )
+            elif name.lower() == INVENTORY or name.lower().startswith(INVENTORY + "."):
+                self.add(
+                    "E034",
+                    name,
+                    f"{name}: an inventory is named exactly {INVENTORY}",
+                    INVENTORY,
+                    name,
                 )
             else:
                 self.add("E001", name, f"unexpected {kind} {name} in the object root", None, name)
@@ -1355,6 +1384,9 @@ class _ObjectValidator:
         if algorithm is None and len(sidecars) == 1:
             algorithm = sidecars[0][len(INVENTORY) + 1 :]
         name = f"{INVENTORY}.{algorithm}" if algorithm else None
+        if name is None and sidecars:  # several sidecars and no algorithm: none can be checked
+            self.reported.update(prefix + s for s in sidecars)
+            return
         if name is None or name not in listing:
             expected = prefix + (name or f"{INVENTORY}.<digestAlgorithm>")
             if sidecars and inv.algorithm is not None:
@@ -1906,8 +1938,12 @@ def layout_path(layout: str, config: dict[str, Any], object_id: str) -> str | No
 class _RootValidator:
     """The checks of a storage root itself and of its hierarchy (not of the objects in it)."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(
+        self, root: str, on_object_root: Callable[[int, dict[str, str], str], None] | None = None
+    ) -> None:
         self.root = root
+        self.on_object_root = on_object_root
+        """Called with (descriptor, entries, path) of each object root as the walk finds it."""
         self.issues: list[Issue] = []
         self.objects: list[str] = []
         self.spec_version: str | None = None
@@ -1988,6 +2024,8 @@ class _RootValidator:
             entries = _list_dir(fd)
             if _is_object_root(entries):
                 self.objects.append(rel)
+                if self.on_object_root is not None:
+                    self.on_object_root(fd, entries, rel)
                 return "object"
             if not entries:
                 self.add("E073", rel, f"{rel} is an empty directory")
@@ -2275,12 +2313,32 @@ def _validate_chunk(job: tuple[str, list[str], bool]) -> list[ObjectReport]:
     ]
 
 
+class _WalkValidator:
+    """Validates each object as the walk finds it, reusing the walk's open descriptor."""
+
+    def __init__(
+        self, root: str, check_digests: bool, on_object: Callable[[ObjectReport], None] | None
+    ) -> None:
+        self.root = root
+        self.check_digests = check_digests
+        self.on_object = on_object
+        self.reports: list[ObjectReport] = []
+
+    def __call__(self, fd: int, entries: dict[str, str], rel: str) -> None:
+        path = os.path.join(self.root, rel)
+        report = _ObjectValidator(path, self.check_digests, None, rel).run_open(fd, entries)
+        if self.on_object is not None:
+            self.on_object(report)
+        self.reports.append(report)
+
+
 def _walk_and_validate(job: tuple[str, list[str], bool]) -> tuple[list[Issue], list[ObjectReport]]:
     """A worker's share: walk some top-level directories, validate the objects found."""
     root, tops, check_digests = job
-    walker = _RootValidator(root)
+    collect = _WalkValidator(root, check_digests, None)
+    walker = _RootValidator(root, collect)
     walker.walk_tops(tops)
-    return walker.issues, _validate_chunk((root, walker.objects, check_digests))
+    return walker.issues, collect.reports
 
 
 def _chunked(items: list[str], jobs: int, most: int) -> list[list[str]]:
@@ -2297,35 +2355,50 @@ def validate_root(
 ) -> RootReport:
     """Validate the storage root ``path`` and every object in it; see the module contract.
 
-    ``jobs > 1`` walks and validates in that many processes: each takes a share
-    of the top-level directories (or, when there are too few of them, of the
-    objects). ``on_object`` is called in this process, in path order, with each
-    object's report as it arrives (e.g. for a progress bar). The result does not
-    depend on ``jobs``.
+    Objects are validated as the walk finds them. ``jobs > 1`` shares the work
+    out to that many processes: each walks a share of the top-level directories
+    (or, when there are too few of them, validates a share of the objects).
+    ``on_object`` is called in this process, in path order, with each object's
+    report as it arrives (e.g. for a progress bar). The result does not depend
+    on ``jobs``.
     """
     root = os.fspath(path)
-    checker = _RootValidator(root)
-    tops = checker.check(walk=jobs <= 1)
-    reports: list[ObjectReport] = []
     if jobs <= 1:
-        batches = (_validate_chunk((root, [rel], check_digests)) for rel in checker.objects)
-        reports = _collect(batches, on_object)
-    elif len(tops) >= jobs * 8:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        collect = _WalkValidator(root, check_digests, on_object)
+        checker = _RootValidator(root, collect)
+        checker.check()
+        reports = collect.reports
+    else:
+        checker = _RootValidator(root)
+        reports = _validate_in_pool(
+            checker, checker.check(walk=False), jobs, check_digests, on_object
+        )
+    checker.check_objects(reports)
+    return RootReport(
+        root, tuple(checker.issues), tuple(reports), checker.spec_version, checker.layout
+    )
+
+
+def _validate_in_pool(
+    checker: _RootValidator,
+    tops: list[str],
+    jobs: int,
+    check_digests: bool,
+    on_object: Callable[[ObjectReport], None] | None,
+) -> list[ObjectReport]:
+    root = checker.root
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        if len(tops) >= jobs * 8:
+            reports: list[ObjectReport] = []
             work = [(root, chunk, check_digests) for chunk in _chunked(tops, jobs, 256)]
             for issues, batch in pool.map(_walk_and_validate, work):
                 checker.issues.extend(issues)
                 checker.objects.extend(r.path for r in batch)
                 reports.extend(_collect([batch], on_object))
-    else:
+            return reports
         checker.walk_tops(tops)
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            work = [(root, chunk, check_digests) for chunk in _chunked(checker.objects, jobs, 64)]
-            reports = _collect(pool.map(_validate_chunk, work), on_object)
-    checker.check_objects(reports)
-    return RootReport(
-        root, tuple(checker.issues), tuple(reports), checker.spec_version, checker.layout
-    )
+        work = [(root, chunk, check_digests) for chunk in _chunked(checker.objects, jobs, 64)]
+        return _collect(pool.map(_validate_chunk, work), on_object)
 
 
 def _collect(
