@@ -23,7 +23,8 @@ Contract:
 - :func:`validate_root` walks the storage hierarchy (the walk alone is
   :func:`iter_object_roots`) and validates objects in this process or, with
   ``jobs > 1``, in a process pool; the issues do not depend on ``jobs``.
-- Pure library: no printing, no logging of findings, no global state.
+- Pure library: no printing, no logging, no state between calls (beyond a
+  reused read buffer per thread).
 """
 
 from __future__ import annotations
@@ -151,7 +152,8 @@ class ObjectReport:
     spec_version: str | None
     """From the object declaration (None if there is no valid one)."""
     digests: dict[str, dict[str, str]] = field(default_factory=dict)
-    """Content path -> {algorithm: lower-case hex} for every file hashed."""
+    """Content path -> {algorithm: lower-case hex} for every file hashed, plus ``size``
+    (its byte count in decimal, the ``size`` digest of extension 0009)."""
     bytes_read: int = 0
     files_hashed: int = 0
 
@@ -664,6 +666,9 @@ class _InventoryChecker:
 
     def _version_sequence(self, keys: list[str]) -> list[str]:
         """The well-formed version names in order; reports naming and sequence problems."""
+        plain = [f"v{n}" for n in range(1, len(keys) + 1)]
+        if set(keys) == set(plain):  # the common case: v1..vN, nothing to report
+            return plain
         numbered: list[tuple[int, str]] = []
         for key in keys:
             if not _VERSION_NAME.fullmatch(key):
@@ -1799,14 +1804,17 @@ class _ObjectValidator:
             self.unreadable[path] = _describe(exc)
             return
         try:
-            self.bytes_read += _feed(fd, size, list(hashers.values()))
+            count = _feed(fd, size, list(hashers.values()))
         except OSError as exc:
             self.unreadable[path] = _describe(exc)
             return
         finally:
             os.close(fd)
+        self.bytes_read += count
         self.files_hashed += 1
-        self.digests[path] = {a: h.hexdigest() for a, h in hashers.items()}
+        digests = {a: h.hexdigest() for a, h in hashers.items()}
+        digests.setdefault("size", str(count))  # the "size" digest of extension 0009, for free
+        self.digests[path] = digests
 
     def _check_contents(self, versions: list[str]) -> None:
         root = self.root
