@@ -96,6 +96,8 @@ _INVENTORY_KEYS = frozenset(
 _VERSION_KEYS = frozenset({"created", "state", "message", "user"})
 _USER_KEYS = frozenset({"name", "address"})
 _HEX = re.compile(r"[0-9a-fA-F]+")
+_BAD_ELEMENTS = frozenset({"", ".", ".."})
+"""Path elements that neither logical nor content paths may have."""
 _SIDECAR = re.compile(r"([0-9a-fA-F]+)[ \t]+inventory\.json\s*")
 _OBJECT_DECLARATION = re.compile(r"0=ocfl_object_(\d+\.\d+)")
 _OBJECT_DECLARATION_T = re.compile(r"[1-9]\d*=ocfl_object_.*")
@@ -216,7 +218,7 @@ def relative_path_problem(path: object) -> str | None:
         return "contains NUL"
     if path.startswith("/"):
         return "is absolute"
-    if any(part in ("", ".", "..") for part in path.split("/")):
+    if not _BAD_ELEMENTS.isdisjoint(path.split("/")):
         return "has an empty, '.' or '..' element"
     return None
 
@@ -551,7 +553,7 @@ class _InventoryChecker:
         self.inv.data = data
         for key in _duplicates(data):
             self.add("E033", f"key {key!r} appears more than once", None, key)
-        for key in sorted(set(data) - _INVENTORY_KEYS):
+        for key in sorted(data.keys() - _INVENTORY_KEYS):
             if key.lower() in ("versions", "version") and "versions" not in data:
                 self.add("E044", f"the versions block is under the key {key!r}", "versions", key)
             elif key.lower() in ("fixity", "fixities") and "fixity" not in data:
@@ -751,7 +753,7 @@ class _InventoryChecker:
             return
         for key in _duplicates(block):
             self.add("E033", f"version {name}: key {key!r} appears more than once", None, key)
-        for key in sorted(set(block) - _VERSION_KEYS):
+        for key in sorted(block.keys() - _VERSION_KEYS):
             self.add(
                 "E102",
                 f"version {name}: key {key!r} is not defined by the specification",
@@ -795,7 +797,7 @@ class _InventoryChecker:
                 "E054", f"version {name}: user is not a JSON object", "a JSON object", _show(user)
             )
             return
-        for key in sorted(set(user) - _USER_KEYS):
+        for key in sorted(user.keys() - _USER_KEYS):
             self.add(
                 "E102",
                 f"version {name}: user key {key!r} is not defined by the specification",
@@ -893,7 +895,7 @@ class _InventoryChecker:
             self.add(
                 "E053", f"version {name}: logical path {path!r} begins or ends with '/'", None, path
             )
-        elif any(part in ("", ".", "..") for part in path.split("/")):
+        elif not _BAD_ELEMENTS.isdisjoint(path.split("/")):
             self.add(
                 "E052",
                 f"version {name}: logical path {path!r} has an empty, '.' or '..' element",
@@ -981,7 +983,7 @@ class _InventoryChecker:
             problem = ("E098", "is empty or contains NUL")
         elif path.startswith("/") or path.endswith("/"):
             problem = ("E100", "begins or ends with '/'")
-        elif any(part in ("", ".", "..") for part in parts):
+        elif not _BAD_ELEMENTS.isdisjoint(parts):
             problem = ("E099", "has an empty, '.' or '..' element")
         elif len(parts) < 3:
             problem = (
