@@ -3,12 +3,16 @@ and the same answer from one process and from a pool."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from provarchive.store import validation
 from provarchive.store.storage import Store
 from provarchive.store.validation import (
     Issue,
@@ -90,6 +94,8 @@ def test_files_and_directories_outside_objects(store: Store) -> None:
     (first.parent / "stray.txt").write_text("x")
     (store.root / "dead" / "end").mkdir(parents=True)
     (store.root / "dead" / "end" / "file").write_text("x")
+    (first.parent / "dead-end").mkdir()
+    (first.parent / "dead-end" / "file").write_text("x")
     (store.root / "empty").mkdir()
     (store.root / "README.md").write_text("a storage root")
     (store.root / "link").symlink_to(first)
@@ -97,7 +103,9 @@ def test_files_and_directories_outside_objects(store: Store) -> None:
     rel = first.parent.relative_to(store.root).as_posix()
     assert root_issue(report, "E084", f"{rel}/stray.txt")
     assert root_issue(report, "E072", "dead/end/file")
-    assert root_issue(report, "E085", "dead")
+    assert root_issue(report, "E088", "dead")  # a top-level directory holding no object
+    assert root_issue(report, "E085", f"{rel}/dead-end")  # a branch of the hierarchy without one
+    assert root_issue(report, "E072", f"{rel}/dead-end/file")
     assert root_issue(report, "E073", "empty")
     assert root_issue(report, "E090", "link")
     assert not [i for i in report.all_issues() if i.path == "README.md"]  # E087: ignored
@@ -202,3 +210,21 @@ def test_two_jobs_give_the_same_report_as_one(tmp_path: Path, flat: bool) -> Non
     assert reports_of(one) == reports_of(two)
     assert [r.path for r in seen] == [r.path for r in two.objects]
     assert {"E092", "E040", "E001", "E058"} <= one.codes()
+
+
+def test_unreadable_hierarchy_directory_is_an_issue(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = next(iter_object_roots(store.root))
+    top = first.relative_to(store.root).parts[0]
+    real_open = os.open
+
+    def denying_open(path: Any, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
+        if path == top:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(validation.os, "open", denying_open)
+    report = validate_root(store.root)
+    assert "Permission denied" in root_issue(report, "E085", top).message
+    assert not report.is_valid() and len(report.objects) == 2

@@ -2021,14 +2021,14 @@ class _RootValidator:
     def _walk_tops(self, fd: int, names: list[str]) -> None:
         for name in names:
             if self._walk(fd, name, name, 1) == "dead":
-                self.add("E085", name, f"{name} leads to no OCFL object")
+                self.add("E088", name, f"{name} is neither an object hierarchy nor extensions")
 
     def _walk(self, parent_fd: int, name: str, rel: str, depth: int) -> str:
         """'object', 'ok' (objects below), 'dead' (things but no object below) or 'empty'."""
         try:
             fd = _open_dir(name, parent_fd)
         except OSError as exc:
-            self.add("E088", rel, f"{rel} cannot be opened: {_describe(exc)}")
+            self.add("E085", rel, f"{rel} cannot be opened to find its objects: {_describe(exc)}")
             return "ok"
         try:
             entries = _list_dir(fd)
@@ -2049,7 +2049,7 @@ class _RootValidator:
                 return "ok"
             return self._walk_entries(fd, rel, entries, depth)
         except OSError as exc:
-            self.add("E088", rel, f"{rel} cannot be listed: {_describe(exc)}")
+            self.add("E085", rel, f"{rel} cannot be listed to find its objects: {_describe(exc)}")
             return "ok"
         finally:
             os.close(fd)
