@@ -179,7 +179,7 @@ class RootReport:
     path: str
     issues: tuple[Issue, ...]
     objects: tuple[ObjectReport, ...]
-    """Sorted by path; each report's ``path`` is relative to the storage root."""
+    """In walk order (each directory's entries by name); ``path`` relative to the storage root."""
     spec_version: str | None
     layout: str | None
     """The storage layout extension the root declares, if any."""
