@@ -1845,13 +1845,11 @@ class _ObjectValidator:
                     actual is not None
                     and DIGEST_ALGORITHMS[e.algorithm].normalize(actual) != e.digest
                 ):
-                    self.add(
-                        e.code,
-                        path,
-                        f"{path} does not match its {e.algorithm} in {e.where}",
-                        e.digest,
-                        actual,
-                    )
+                    # Located where the wrong record is: the content file when the root
+                    # inventory disagrees with it, else the older inventory.
+                    where = path if e.where == INVENTORY else e.where
+                    message = f"{path} does not match its {e.algorithm} in {e.where}"
+                    self.add(e.code, where, message, e.digest, actual)
         for version, prior in self.priors.items():
             if prior.manifest_ok:
                 self._check_prior_files(prior, root, versions[: versions.index(version) + 1])
