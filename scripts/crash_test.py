@@ -235,6 +235,32 @@ def ocfl_validate(root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def check_log(trial: Trial, work: Path, seeds: Path) -> None:
+    """The transparency log and the store agree: one version leaf per stored version."""
+    from provarchive import Archive, ArchiveConfig
+    from provarchive.ledger import open_log, store_states
+    from provarchive.tlog.leaf import EVENT_VERSION, Leaf, parse_any_leaf
+
+    with Archive(ArchiveConfig(root=work / "archive", seeds=seeds)) as archive:
+        stored = {
+            (name, sv.number, sv.sha512)
+            for name, state in store_states(archive.home).items()
+            for sv in state.versions
+        }
+        with open_log(archive.home) as tl:
+            leaves = [parse_any_leaf(d) for d in tl.iter_entries(0, tl.size)]
+    logged = [
+        (leaf.document, leaf.version, leaf.sha512)
+        for leaf in leaves
+        if isinstance(leaf, Leaf) and leaf.type == EVENT_VERSION
+    ]
+    if sorted(logged) != sorted(stored):
+        trial.problems.append(
+            f"log and store disagree: {len(logged)} version leaves, {len(stored)} stored "
+            f"versions, e.g. {sorted(set(logged) ^ stored)[:3]}"
+        )
+
+
 def check(trial: Trial, work: Path, env: dict[str, str], seeds: Path, edited: set[str]) -> None:
     second = run(["ingest", "--json"], env)
     if second.returncode != 0:
@@ -256,6 +282,7 @@ def check(trial: Trial, work: Path, env: dict[str, str], seeds: Path, edited: se
     if validated.returncode != 0:
         detail = validated.stdout + validated.stderr
         trial.problems.append(f"ocfl-validate failed: {detail[-300:]}")
+    check_log(trial, work, seeds)
     from provarchive.home import read_settings
 
     settings = read_settings(work / "archive")

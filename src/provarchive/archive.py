@@ -17,13 +17,13 @@ Contract:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import recovery
+from . import ledger, recovery
 from .catalog import Catalog, Document, Event, Version, new_event, queries
 from .config import ArchiveConfig
 from .errors import (
@@ -162,21 +162,28 @@ class Archive:
     def _written(self, use_catalog: bool) -> Iterator[list[Repair]]:
         home = self.home
         created = home.store.initialize()
-        if not use_catalog:
-            store_repairs, _touched = home.store.recover()
-            yield store_repairs
-            return
-        home.catalog.migrate()
-        repairs = recovery.recover(home)
-        if created:
-            with home.catalog.session() as s:
-                s.add(new_event("creation", f"storage root created at {home.store.root}"))
-        yield repairs
-        # Whatever the command changed in the catalog reaches the index before
-        # the lock is released (a no-op when the command synced already).
-        from .search.sync import sync_index
+        store_repairs, touched = home.store.recover()  # first: the others check against it
+        with ledger.LedgerWriter(home) as lw:
+            if not use_catalog:
+                yield [*store_repairs, *lw.repairs]
+                lw.seal()
+                return
+            home.catalog.migrate()
+            repairs = recovery.recover(home, store_repairs, touched, before=lw.repairs)
+            if created:
+                with home.catalog.session() as s:
+                    s.add(new_event("creation", f"storage root created at {home.store.root}"))
+            home.store.listener = lw
+            try:
+                yield repairs
+            finally:
+                home.store.listener = None
+            # Whatever the command changed in the catalog reaches the index before
+            # the lock is released (a no-op when the command synced already).
+            from .search.sync import sync_index
 
-        sync_index(home)
+            sync_index(home)
+            lw.seal()  # the command's events logged, a checkpoint signed: the last step
 
     # -- writing ------------------------------------------------------------------------
 
@@ -262,18 +269,54 @@ class Archive:
         full: bool = False,
         check_seeds: bool = True,
         rederive: bool = False,
+        checkpoints: Sequence[tuple[str, str]] = (),
+        key: str | None = None,
         on_progress: Callable[[str, int, int], None] | None = None,
     ) -> VerifyReport:
-        """Check fixity of every stored byte and the consistency of everything derived."""
+        """Check fixity of every stored byte and the consistency of everything derived, and
+        the transparency log: every leaf re-derived from store and catalog, and each given
+        checkpoint ((source, text) pairs) signed by the archive's key (or ``key``, a
+        verifier key the caller trusts) and extended by today's log."""
+        from .tlog.note import Verifier
         from .verify import verify
 
-        return verify(
+        report = verify(
             self.home,
             full=full,
             check_seeds=check_seeds,
             rederive=rederive,
             on_progress=on_progress,
         )
+        if self.exists():
+            trusted = Verifier.from_verifier_key(key) if key else None
+            found = ledger.check(self.home, ledger.store_states(self.home), checkpoints, trusted)
+            # A version the store lost is reported by the store check already: once is enough.
+            gone = {
+                f.document
+                for f in report.findings
+                if f.code in ("STORE_OBJECT_MISSING", "STORE_VERSION_MISSING")
+            }
+            report.findings.extend(
+                f for f in found if not (f.code == "LOG_VERSION_MISSING" and f.document in gone)
+            )
+        return report
+
+    def verifier_key(self) -> str:
+        """The public key the archive's checkpoints are signed with (note verifier-key format)."""
+        self.require()
+        return ledger.verifier(self.home).verifier_key
+
+    def checkpoint(self) -> str:
+        """The latest signed checkpoint of the transparency log."""
+        self.require()
+        return ledger.latest_checkpoint(self.home)
+
+    def prove(self, target: str, number: int | None = None) -> bytes:
+        """A self-contained proof bundle for a document version or a passage id."""
+        self.require()
+        if self.store.load(target) is not None:
+            return ledger.prove_version(self.home, target, number)
+        return ledger.prove_passage(self.home, target)
 
     def search(
         self,

@@ -94,7 +94,8 @@ class ArchiveConfig:
 
     @property
     def key_path(self) -> Path:
-        return self.signing_key or self.root / "signing.key"
+        """The archive's own signing key file."""
+        return self.root / "signing.key"
 
     @property
     def lock_path(self) -> Path:

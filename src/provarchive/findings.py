@@ -110,6 +110,27 @@ FINDING_TYPES: dict[str, tuple[str, str]] = {
     "SEED_CHANGED": (WARNING, "a file in the seeds folder changed since its last archived version"),
     "SEED_MISSING": (INFO, "an archived document is no longer in the seeds folder"),
     "SEED_UNARCHIVABLE": (WARNING, "a seeds-folder entry cannot be archived"),
+    # transparency log (ledger.py)
+    "LOG_NOT_STARTED": (INFO, "the archive has no transparency log yet"),
+    "LOG_MISSING": (ERROR, "the transparency log is missing"),
+    "LOG_DAMAGED": (ERROR, "the transparency log is damaged (a record, its hashes or a commit)"),
+    "LOG_INCONSISTENT": (
+        ERROR,
+        "the transparency log does not extend a checkpoint: leaves were removed or rewritten",
+    ),
+    "CHECKPOINT_INVALID": (
+        ERROR,
+        "a checkpoint is malformed or not signed by the archive's key",
+    ),
+    "LOG_VERSION_MISSING": (ERROR, "the log records a version the store no longer holds"),
+    "LOG_VERSION_MISMATCH": (
+        ERROR,
+        "a stored version differs from what the log recorded when it was stored",
+    ),
+    "LOG_VERSION_UNLOGGED": (ERROR, "the store holds a version the log does not record"),
+    "LOG_EVENT_MISSING": (ERROR, "the log records an event the catalog no longer holds"),
+    "LOG_EVENT_ALTERED": (ERROR, "a catalog event differs from the one the log recorded"),
+    "LOG_EVENT_UNLOGGED": (ERROR, "a catalog event is marked logged but the log lacks it"),
 }
 
 
@@ -144,6 +165,8 @@ class Finding:
             "document": self.document,
             "path": self.path,
             "message": self.message,
+            "expected": self.expected,
+            "found": self.found,
         }
 
 

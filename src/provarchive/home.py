@@ -48,7 +48,11 @@ class Settings:
     """The public key that signs the archive's checkpoints (note verifier-key format)."""
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"format": self.format, "catalog": self.catalog, "engine": self.engine}
+        data: dict[str, Any] = {
+            "format": self.format,
+            "catalog": self.catalog,
+            "engine": self.engine,
+        }
         if self.origin:
             data["origin"] = self.origin
         if self.verifier_key:

@@ -30,6 +30,7 @@ Contract:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import uuid
@@ -38,10 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .catalog import DerivationRecord, Event, Session, queries
+from .catalog import DerivationRecord, Event, queries
 from .config import AGENT
 from .digests import canonical_json, sha256_hex
-from .errors import CorruptArchiveError, DocumentNotFoundError, PassageNotFoundError
+from .errors import CatalogError, CorruptArchiveError, DocumentNotFoundError, PassageNotFoundError
 from .findings import Finding
 from .home import Home
 from .store import durable
@@ -49,7 +50,7 @@ from .store.ocfl import INVENTORY, ObjectState, sha512_hex
 from .store.storage import PreparedVersion, Repair
 from .tlog.checkpoint import open_checkpoint, peek_checkpoint, sign_checkpoint
 from .tlog.errors import LogCorruptError, LogMismatchError, ProofError, SigningKeyError
-from .tlog.keys import generate_key, load_key, signer_from_env
+from .tlog.keys import generate_key, load_key, save_key, signer_from_env
 from .tlog.leaf import (
     EVENT_DERIVATION,
     EVENT_VERSION,
@@ -94,7 +95,11 @@ def signer(home: Home) -> Signer:
     config = home.config
     key = signer_from_env() if config.signing_key is None else None
     if key is None:
-        path = config.key_path
+        path = (
+            config.signing_key
+            if config.signing_key and config.signing_key.exists()
+            else config.key_path
+        )
         if not path.exists():
             raise SigningKeyError(
                 str(path),
@@ -123,38 +128,47 @@ def initialize(home: Home) -> list[Repair]:
     home.require_writer()
     repairs: list[Repair] = []
     if home.settings.origin is None:
-        origin = f"provarchive.local/{uuid.uuid4().hex}"
-        if home.config.signing_key is None and signer_from_env() is None:
-            key = (
-                load_key(home.config.key_path)
-                if home.config.key_path.exists()
-                else generate_key(home.config.key_path, origin)
-            )
-        else:
-            key = signer(home)
+        key = _first_key(home)
         home.save_settings(origin=key.verifier.name, verifier_key=key.verifier.verifier_key)
     if not exists(home):
         durable.make_dirs(log_dir(home).parent)
-        TransparencyLog.create(log_dir(home)).close()
-        seeded = _seed_versions(home)
+        with TransparencyLog.create(log_dir(home)) as tl:
+            seeded = _seed_versions(home, tl)
         if seeded:
             repairs.append(
-                Repair(
-                    "log-seeded", None, f"transparency log started with {seeded} stored version(s)"
-                )
+                Repair("log-seeded", None, f"log started with {seeded} stored version(s)")
             )
     return repairs
 
 
-def _seed_versions(home: Home) -> int:
+def _first_key(home: Home) -> Signer:
+    """The key a new log is signed with: the one given (``--key FILE``, kept as the
+    archive's key file too, or PROVARCHIVE_SIGNING_KEY), the archive's key file, or a new one."""
+    own = home.config.key_path
+    given = home.config.signing_key
+    if given is not None and given != own:
+        key = load_key(given)
+        if not own.exists():
+            save_key(own, key)
+        return key
+    from_env = signer_from_env()
+    if from_env is not None:
+        return from_env
+    if own.exists():
+        return load_key(own)
+    return generate_key(own, f"provarchive.local/{uuid.uuid4().hex}")
+
+
+def _seed_versions(home: Home, tl: TransparencyLog) -> int:
+    """Version leaves for every stored version, in creation order (an archive older than
+    its log)."""
     states = [s for d in home.store.iter_object_dirs() if (s := _load(home, d)) is not None]
     leaves = sorted(
         ((sv.created, _version_leaf(home, st, sv.number)) for st in states for sv in st.versions),
         key=lambda pair: pair[0],
     )
     if leaves:
-        with open_log(home, writable=True) as tl:
-            tl.append([leaf for _c, leaf in leaves])
+        tl.append([leaf for _c, leaf in leaves])
     return len(leaves)
 
 
@@ -193,12 +207,28 @@ def _version_leaf(home: Home, state: ObjectState, number: int) -> bytes:
     )
 
 
-class StoreListener:
-    """Appends a version leaf for every version a store commit publishes."""
+class LedgerWriter:
+    """The log open for one writing command (writer lock held): made ready on entry (created,
+    seeded or recovered), told about every store commit (it is the store's
+    :class:`~provarchive.store.storage.CommitListener`), and sealed at the end: the
+    command's events logged and a checkpoint signed."""
 
     def __init__(self, home: Home) -> None:
+        home.require_writer()
         self.home = home
+        self.repairs = initialize(home)
         self.log = open_log(home, writable=True)
+        try:
+            self.repairs += _recover(home, self.log)
+        except BaseException:
+            self.log.close()
+            raise
+
+    def __enter__(self) -> LedgerWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.log.close()
 
     def prepare(self, versions: list[PreparedVersion]) -> PreparedAppend:
         leaves = [
@@ -223,16 +253,15 @@ class StoreListener:
     def aborted(self, token: PreparedAppend) -> None:
         self.log.abort(token)
 
-    def close(self) -> None:
-        self.log.close()
+    def seal(self) -> str:
+        """Log every event not logged yet and sign a checkpoint; returns the checkpoint."""
+        log_events(self.home, self.log)
+        return write_checkpoint(self.home, self.log)
 
 
-def recover(home: Home) -> list[Repair]:
+def _recover(home: Home, tl: TransparencyLog) -> list[Repair]:
     """Keep the version leaves the store committed, drop the others (after the store's
-    own recovery, writers only)."""
-    home.require_writer()
-    if not exists(home):
-        return []
+    own recovery)."""
     states: dict[str, ObjectState | None] = {}
 
     def committed(_index: int, data: bytes) -> bool:
@@ -247,8 +276,7 @@ def recover(home: Home) -> list[Repair]:
         inv = home.store.root / state.path / f"v{leaf.version}" / INVENTORY
         return sha512_hex(inv.read_bytes()) == leaf.inventory_sha512
 
-    with open_log(home, writable=True) as tl:
-        result = tl.recover(committed)
+    result = tl.recover(committed)
     if not result.changed:
         return []
     return [
@@ -302,10 +330,8 @@ def derivation_description(rec: DerivationRecord) -> dict[str, Any]:
     }
 
 
-def passage_entries(
-    home: Home, s: Session, rec: DerivationRecord, name: str, number: int
-) -> list[bytes]:
-    passages = queries.passages_of(s, rec.id)
+def passage_entries(home: Home, passages: Sequence[Any], name: str, number: int) -> list[bytes]:
+    """The passage entries of a derivation's passages tree (each with its raw span's digest)."""
     if not passages:
         return []
     raw = home.read_bytes(name, number)
@@ -321,21 +347,39 @@ def passage_entries(
     ]
 
 
-def _derivation_leaf(home: Home, s: Session, e: Event) -> bytes | None:
-    rec = queries.derivation(s, e.derivation_id) if e.derivation_id else None
-    if rec is None or e.document is None or e.version is None:
+class _Inventories:
+    """sha512 of each version's own inventory, read from the store once per version."""
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self._states: dict[str, ObjectState | None] = {}
+
+    def digest(self, name: str, number: int) -> str | None:
+        if name not in self._states:
+            self._states[name] = self.home.store.load(name)
+        state = self._states[name]
+        if state is None or state.head < number:
+            return None
+        path = self.home.store.root / state.path / f"v{number}" / INVENTORY
+        return sha512_hex(path.read_bytes())
+
+
+def _derivation_leaf(
+    home: Home,
+    found: tuple[DerivationRecord, Any, str],
+    passages: Sequence[Any],
+    inventories: _Inventories,
+) -> bytes | None:
+    rec, v, name = found
+    inventory = inventories.digest(name, v.number)
+    if inventory is None:
         return None
-    v = queries.version(s, e.document, e.version)
-    state = home.store.load(e.document)
-    if v is None or state is None or state.head < v.number:
-        return None
-    inventory = home.store.root / state.path / f"v{v.number}" / INVENTORY
-    entries = passage_entries(home, s, rec, e.document, v.number)
+    entries = passage_entries(home, passages, name, v.number)
     return make_leaf(
         type=EVENT_DERIVATION,
-        document=e.document,
+        document=name,
         version=v.number,
-        inventory_sha512=sha512_hex(inventory.read_bytes()),
+        inventory_sha512=inventory,
         sha256=v.sha256,
         sha512=v.sha512,
         size=v.size,
@@ -348,24 +392,27 @@ def _derivation_leaf(home: Home, s: Session, e: Event) -> bytes | None:
     )
 
 
-def log_events(home: Home) -> int:
+def log_events(home: Home, tl: TransparencyLog) -> int:
     """Append a leaf for every catalog event the log does not hold yet (and a derivation
     leaf for each derivation event); returns how many events were logged. Writers only."""
     home.require_writer()
-    if not exists(home):
-        return 0
-    with open_log(home, writable=True) as tl, home.catalog.session() as s:
+    with home.catalog.session() as s:
         events = queries.unlogged_events(s)
         if not events:
             return 0
         already = _tail_event_ids(tl, 3 * len(events) + 8)
+        ids = [e.derivation_id for e in events if e.derivation_id and e.event_type == "derivation"]
+        derivations = queries.derivations_with_versions(s, ids)
+        passages = queries.passages_for(s, list(derivations))
+        inventories = _Inventories(home)
         leaves: list[bytes] = []
         for e in events:
             if already.get(e.id) == event_leaf_digest(e):
                 continue  # logged by a writer that died before it could mark it
             leaves.append(_event_leaf(e))
-            if e.event_type == "derivation":
-                extra = _derivation_leaf(home, s, e)
+            found = derivations.get(e.derivation_id or 0)
+            if found is not None:
+                extra = _derivation_leaf(home, found, passages[found[0].id], inventories)
                 if extra is not None:
                     leaves.append(extra)
         if leaves:
@@ -383,15 +430,45 @@ def _tail_event_ids(tl: TransparencyLog, count: int) -> dict[int, str]:
     return found
 
 
+def logged_events(home: Home) -> list[dict[str, Any]]:
+    """The catalog events the log holds, as rows to insert into a new catalog (for a
+    rebuild whose old catalog is gone: the event log is derived from the log)."""
+    if not exists(home):
+        return []
+    rows: dict[int, dict[str, Any]] = {}
+    with open_log(home) as tl:
+        for data in tl.iter_entries(0, tl.size):
+            leaf = parse_any_leaf(data)
+            if isinstance(leaf, EventLeaf):
+                rows[leaf.event_id] = {
+                    "id": leaf.event_id,
+                    "occurred_at": _parse_time(leaf.time),
+                    "event_type": leaf.event_type,
+                    "outcome": leaf.outcome,
+                    "agent": leaf.agent,
+                    "document": leaf.document,
+                    "version": leaf.version,
+                    "detail": leaf.detail,
+                    "logged": True,
+                    "derivation_id": None,
+                }
+    return [rows[k] for k in sorted(rows)]
+
+
+def _parse_time(text: str) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 # -- checkpoints ------------------------------------------------------------------------------
 
 
-def write_checkpoint(home: Home) -> str:
+def write_checkpoint(home: Home, tl: TransparencyLog) -> str:
     """Sign a checkpoint of the log as it is now; keep it as the latest and in the history."""
     home.require_writer()
     key = signer(home)
-    with open_log(home) as tl:
-        note = sign_checkpoint(tl.checkpoint(key.verifier.name), key)
+    note = sign_checkpoint(tl.checkpoint(key.verifier.name), key)
     folder = log_dir(home)
     durable.atomic_write(folder / CHECKPOINT, note.encode(), home.config.staging)
     with durable.storage_errors(folder / CHECKPOINTS), open(folder / CHECKPOINTS, "ab") as fh:
@@ -464,8 +541,9 @@ def prove_passage(home: Home, passage_id: str) -> bytes:
             raise PassageNotFoundError(passage_id)
         _p, rec, _v, _doc = chain
         description = derivation_description(rec)
-        entries = passage_entries(home, s, rec, name, number)
-        k = [e for e in queries.passages_of(s, rec.id)].index(_p)
+        passages = queries.passages_of(s, rec.id)
+        entries = passage_entries(home, passages, name, number)
+        k = [p.id for p in passages].index(_p.id)
     digest = derivation_digest(description)
     with open_log(home) as tl:
         size = peek_checkpoint(checkpoint).size
@@ -487,6 +565,16 @@ def prove_passage(home: Home, passage_id: str) -> bytes:
 
 
 # -- checks --------------------------------------------------------------------------------
+
+
+def store_states(home: Home) -> dict[str, ObjectState]:
+    """Every readable object's committed state (inventories only; no content is read)."""
+    states = {}
+    for directory in home.store.iter_object_dirs():
+        state = _load(home, directory)
+        if state is not None:
+            states[state.name] = state
+    return states
 
 
 def check(
@@ -519,7 +607,9 @@ def check(
         leaves = list(_leaves(tl, findings))
         findings.extend(f for f in _audit(tl, leaves))
     findings.extend(_check_versions(home, states, leaves))
-    findings.extend(_check_events(home, leaves))
+    # An unreadable catalog is verify's finding already; its events cannot be compared.
+    with contextlib.suppress(CatalogError):
+        findings.extend(_check_events(home, leaves))
     return findings
 
 

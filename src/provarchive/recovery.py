@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import ledger
 from .catalog import CREATE, Catalog, Document, Session, Version, new_event, queries
 from .derivations import derive_missing
 from .errors import CatalogError, CorruptArchiveError
@@ -143,10 +144,14 @@ def log_repairs(home: Home, repairs: Sequence[Repair]) -> None:
         log.info("recovered: %s %s %s", r.action, r.name or "", r.detail)
 
 
-def recover(home: Home) -> list[Repair]:
-    """Repair what an interrupted writer left (writers only)."""
+def recover(
+    home: Home, store_repairs: Sequence[Repair], touched: set[str], before: Sequence[Repair] = ()
+) -> list[Repair]:
+    """Bring catalog and index up to the store, after :meth:`Store.recover` (whose
+    repairs and touched names are given) and the transparency log's recovery (``before``);
+    every repair is logged as an event. Writers only."""
     home.require_writer()
-    repairs, touched = home.store.recover()
+    repairs = [*store_repairs, *before]
     if rebuild_needed(home):
         count = rebuild_catalog(home)
         repairs.append(
@@ -188,11 +193,11 @@ def _old_events(home: Home) -> list[dict[str, Any]]:
     one thing the store cannot give back."""
     path = None if home.config.db_url else home.catalog_path
     if path is not None and not path.exists():
-        return []
+        return ledger.logged_events(home)
     try:
         catalog = home.catalog
         if catalog.schema_status()[0] is None:
-            return []
+            return ledger.logged_events(home)
         with catalog.session() as s:
             return queries.event_rows(s)
     except CatalogError as exc:

@@ -212,6 +212,7 @@ class Event(Base):
     logged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     derivation_id: Mapped[int | None] = mapped_column(Integer)
 
+
 class SeedStat(Base):
     """The stat cache of the seeds folder (git index style): skip re-hashing unchanged files."""
 

@@ -166,8 +166,33 @@ def mark_events_logged(s: Session, ids: list[int]) -> None:
         s.execute(update(Event).where(Event.id.in_(chunk)).values(logged=True))
 
 
-def derivation(s: Session, derivation_id: int) -> DerivationRecord | None:
-    return s.get(DerivationRecord, derivation_id)
+def derivations_with_versions(
+    s: Session, ids: list[int]
+) -> dict[int, tuple[DerivationRecord, Version, str]]:
+    """derivation id -> (derivation, its version, document name), for many ids at once."""
+    found: dict[int, tuple[DerivationRecord, Version, str]] = {}
+    for chunk in _chunks(ids):
+        for rec, v, name in s.execute(
+            select(DerivationRecord, Version, Document.name)
+            .join(Version, Version.id == DerivationRecord.version_id)
+            .join(Document, Document.id == Version.document_id)
+            .where(DerivationRecord.id.in_(chunk))
+        ):
+            found[rec.id] = (rec, v, name)
+    return found
+
+
+def passages_for(s: Session, derivation_ids: list[int]) -> dict[int, list[PassageRecord]]:
+    """The passages of many derivations, in ordinal order, by derivation id."""
+    found: dict[int, list[PassageRecord]] = {d: [] for d in derivation_ids}
+    for chunk in _chunks(derivation_ids):
+        for p in s.scalars(
+            select(PassageRecord)
+            .where(PassageRecord.derivation_id.in_(chunk))
+            .order_by(PassageRecord.derivation_id, PassageRecord.ordinal)
+        ):
+            found[p.derivation_id].append(p)
+    return found
 
 
 def count_events(s: Session) -> int:
@@ -180,7 +205,9 @@ def insert_events(s: Session, rows: list[dict[str, Any]]) -> None:
         return
     s.execute(insert(Event), rows)
     if s.get_bind().dialect.name == "postgresql":  # explicit ids leave the sequence behind
-        s.execute(text("SELECT setval(pg_get_serial_sequence('events', 'id'), max(id)) FROM events"))
+        s.execute(
+            text("SELECT setval(pg_get_serial_sequence('events', 'id'), max(id)) FROM events")
+        )
 
 
 # -- derivations -------------------------------------------------------------------------------

@@ -9,10 +9,10 @@ The commands live in modules by what they do; importing this package registers
 them all on :data:`app`.
 """
 
-from . import reading, verifying, writing
+from . import proofs, reading, verifying, writing
 from .common import app
 
-__all__ = ["app", "main", "reading", "verifying", "writing"]
+__all__ = ["app", "main", "proofs", "reading", "verifying", "writing"]
 
 
 def main() -> None:

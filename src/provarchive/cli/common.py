@@ -121,8 +121,10 @@ def main_options(
     )
 
 
-def _archive(ctx: typer.Context) -> Archive:
+def _archive(ctx: typer.Context, **overrides: Any) -> Archive:
     config: ArchiveConfig = ctx.obj
+    if overrides:
+        config = ArchiveConfig(**{**config.__dict__, **overrides})
     return Archive(config)
 
 

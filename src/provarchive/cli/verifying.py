@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -36,14 +37,38 @@ def verify_cmd(
         bool,
         typer.Option("--rederive", help="Also re-run the recorded cleaner and report any drift."),
     ] = False,
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint",
+            metavar="FILE",
+            help="A checkpoint kept outside the archive: prove today's log extends it (repeatable).",
+        ),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key", metavar="PUBKEY", help="Check checkpoints against this verifier key."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check fixity of every stored byte and the consistency of catalog and seeds."""
+    """Check fixity of every stored byte and the consistency of catalog, index, log and seeds."""
+    checkpoints = []
+    for path in checkpoint or []:
+        try:
+            checkpoints.append((str(path), path.read_text()))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise typer.BadParameter(
+                f"cannot read {path}: {exc}", param_hint="--checkpoint"
+            ) from exc
     with _archive(ctx) as archive, _progress(not as_json) as bar:
         report = archive.verify(
             full=full,
             check_seeds=not no_seeds,
             rederive=rederive,
+            checkpoints=checkpoints,
+            key=key,
             on_progress=lambda stage, d, t: bar.stage(f"Verifying {stage}", d, t),
         )
     if as_json:

@@ -27,10 +27,22 @@ from .common import (
 @command("init")
 def init_cmd(
     ctx: typer.Context,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            metavar="FILE",
+            help="Sign checkpoints with this existing key (default: a new one, signing.key).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create an empty archive (ingest and add also create it when absent)."""
-    with _archive(ctx) as archive:
+    """Create an empty archive (ingest and add also create it when absent), with the key
+    that signs its checkpoints.
+
+    Example: provarchive init --key ~/keys/newsroom.key
+    """
+    with _archive(ctx, signing_key=key) as archive:
         created = archive.init(on_wait=_on_wait)
         if as_json:
             _print_json({"archive": str(archive.config.root), "created": created})

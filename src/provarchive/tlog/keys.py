@@ -59,6 +59,11 @@ def generate_key(path: Path, name: str) -> Signer:
     return signer
 
 
+def save_key(path: Path, signer: Signer) -> None:
+    """Write an existing key to a new file ``path`` (mode 0600; never overwrites)."""
+    _write_new(path, (signer.to_signer_key() + "\n").encode("ascii"), 0o600)
+
+
 def load_key(path: Path) -> Signer:
     """Read a private key file written by :func:`generate_key` (or Go's note tool)."""
     source = str(path)

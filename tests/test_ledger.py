@@ -1,0 +1,261 @@
+"""The transparency log in the archive: tampering on purpose is found, proofs check offline.
+
+Each tampering case does what an adversary with write access would do, consistently,
+so that plain fixity would pass; ``verify --checkpoint`` against a checkpoint kept
+outside the archive must still fail with a finding naming the document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from provarchive import Archive
+from provarchive.ledger import EXTENSION, log_dir, open_log
+from provarchive.store.ocfl import INVENTORY, SIDECAR, sidecar_bytes
+from provarchive.tlog.bundle import check_bundle
+from provarchive.tlog.errors import ProofError
+from provarchive.tlog.log import TransparencyLog
+
+from .conftest import GO, SEED_NAME, run_provarchive
+
+NOTE = "notes.txt"
+
+
+@pytest.fixture
+def two_versions(archive: Archive, seeded: Path, tmp_path: Path) -> tuple[Archive, str]:
+    """The seed, and notes.txt in two versions; returns the archive and a checkpoint."""
+    (seeded / NOTE).write_text("The harbour froze over during the coldest night of winter.\n")
+    archive.ingest()
+    (seeded / NOTE).write_text("The harbour froze over during the coldest night in years.\n")
+    archive.ingest()
+    return archive, archive.checkpoint()
+
+
+def check(archive: Archive, checkpoint: str, **kw: object) -> list[tuple[str, str | None]]:
+    report = Archive(archive.config).verify(
+        check_seeds=False, checkpoints=[("cp.txt", checkpoint)], **kw
+    )
+    return sorted({(f.code, f.document) for f in report.errors()})
+
+
+def test_no_tampering_passes_every_checkpoint_of_a_history(
+    archive: Archive, seeded: Path, seed_bytes: bytes
+) -> None:
+    checkpoints = []
+    archive.ingest()
+    checkpoints.append(archive.checkpoint())
+    (seeded / NOTE).write_text("A first note.\n")
+    archive.ingest()
+    checkpoints.append(archive.checkpoint())
+    (seeded / SEED_NAME).write_bytes(seed_bytes + b"\nA correction was added on Monday.\n")
+    archive.ingest()
+    checkpoints.append(archive.checkpoint())
+    archive.reclean()
+    checkpoints.append(archive.checkpoint())
+    archive.rebuild()
+    checkpoints.append(archive.checkpoint())
+    archive.reindex()
+    checkpoints.append(archive.checkpoint())
+    assert len(set(checkpoints)) == len(checkpoints)  # every writing command signed a new one
+    report = archive.verify(checkpoints=[(f"cp{i}", c) for i, c in enumerate(checkpoints)])
+    assert report.findings == [], [f.message for f in report.findings]
+
+
+def _forge_content(archive: Archive, name: str, number: int, new: bytes) -> None:
+    """Replace a stored version's bytes and every digest of them, consistently."""
+    obj = archive.store.object_dir(name)
+    state = archive.store.load(name)
+    assert state is not None
+    content = obj / state.version(number).content_path
+    old = content.read_bytes()
+    old512, old256 = hashlib.sha512(old).hexdigest(), hashlib.sha256(old).hexdigest()
+    new512, new256 = hashlib.sha512(new).hexdigest(), hashlib.sha256(new).hexdigest()
+    content.write_bytes(new)
+    for inventory in [obj / INVENTORY, *obj.glob(f"v*/{INVENTORY}")]:
+        text = inventory.read_text().replace(old512, new512).replace(old256, new256)
+        inventory.write_text(text)
+        (inventory.parent / SIDECAR).write_bytes(sidecar_bytes(text.encode()))
+    with sqlite3.connect(archive.home.catalog_path) as db:
+        db.execute(
+            "UPDATE versions SET sha512 = ?, sha256 = ?, size = ? WHERE sha512 = ?",
+            (new512, new256, len(new), old512),
+        )
+
+
+def test_a_rewritten_old_version_is_found(two_versions: tuple[Archive, str]) -> None:
+    archive, checkpoint = two_versions
+    _forge_content(
+        archive, NOTE, 1, b"The harbour stayed open during the coldest night of winter.\n"
+    )
+    # Fixity alone is fooled: store, inventories, sidecars and catalog agree.
+    fixity = {f.code for f in Archive(archive.config).verify(check_seeds=False).errors()}
+    assert "CONTENT_DIGEST_MISMATCH" not in fixity and "FIXITY_MISMATCH" not in fixity
+    assert ("LOG_VERSION_MISMATCH", NOTE) in check(archive, checkpoint)
+
+
+def test_a_deleted_latest_version_is_found(two_versions: tuple[Archive, str]) -> None:
+    archive, checkpoint = two_versions
+    obj = archive.store.object_dir(NOTE)
+    shutil.rmtree(obj / "v2")
+    for name in (INVENTORY, SIDECAR):
+        shutil.copy(obj / "v1" / name, obj / name)
+    with sqlite3.connect(archive.home.catalog_path) as db:
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute(
+            "DELETE FROM versions WHERE number = 2 AND document_id = "
+            "(SELECT id FROM documents WHERE name = ?)",
+            (NOTE,),
+        )
+        db.execute("UPDATE documents SET head = 1 WHERE name = ?", (NOTE,))
+    assert ("LOG_VERSION_MISSING", NOTE) in check(archive, checkpoint)
+
+
+@pytest.mark.parametrize("how", ["edit", "delete"])
+def test_an_edited_or_deleted_event_is_found(two_versions: tuple[Archive, str], how: str) -> None:
+    archive, checkpoint = two_versions
+    with sqlite3.connect(archive.home.catalog_path) as db:
+        (event_id,) = db.execute(
+            "SELECT id FROM events WHERE document = ? AND event_type = 'ingestion' "
+            "ORDER BY id LIMIT 1",
+            (NOTE,),
+        ).fetchone()
+        if how == "edit":
+            db.execute("UPDATE events SET detail = 'nothing happened' WHERE id = ?", (event_id,))
+        else:
+            db.execute("DELETE FROM events WHERE id = ?", (event_id,))
+    code = "LOG_EVENT_ALTERED" if how == "edit" else "LOG_EVENT_MISSING"
+    assert (code, NOTE) in check(archive, checkpoint)
+
+
+def _rewrite_log(archive: Archive, keep: int) -> None:
+    """Replace the log by one holding only its first ``keep`` leaves."""
+    with open_log(archive.home) as tl:
+        leaves = tl.entries(0, keep)
+    shutil.rmtree(log_dir(archive.home))
+    with TransparencyLog.create(log_dir(archive.home)) as tl:
+        tl.append(leaves)
+
+
+def test_a_truncated_or_rewritten_log_is_found(two_versions: tuple[Archive, str]) -> None:
+    archive, checkpoint = two_versions
+    with open_log(archive.home) as tl:
+        size = tl.size
+    _rewrite_log(archive, size // 2)
+    found = check(archive, checkpoint)
+    assert ("LOG_INCONSISTENT", None) in found
+    assert ("LOG_VERSION_UNLOGGED", NOTE) in found  # names what the log no longer covers
+
+
+def test_a_checkpoint_with_a_bad_signature_is_found(two_versions: tuple[Archive, str]) -> None:
+    archive, checkpoint = two_versions
+    text, signature = checkpoint.rsplit(" ", 1)
+    flipped = signature[:10] + ("A" if signature[10] != "A" else "B") + signature[11:]
+    assert ("CHECKPOINT_INVALID", None) in check(archive, text + " " + flipped)
+
+
+def test_a_log_resigned_with_another_key_is_found(
+    two_versions: tuple[Archive, str], tmp_path: Path
+) -> None:
+    archive, checkpoint = two_versions
+    trusted = archive.verifier_key()
+    # The adversary rewrites the log, makes a key of their own, and signs a new checkpoint.
+    _rewrite_log(archive, 3)
+    archive.config.key_path.unlink()
+    settings = json.loads((archive.config.root / "provarchive.json").read_text())
+    settings.pop("verifier_key")
+    settings.pop("origin")
+    (archive.config.root / "provarchive.json").write_text(json.dumps(settings))
+    fresh = Archive(archive.config)
+    fresh.reindex()  # any writing command: a new key, a new checkpoint
+    assert fresh.verifier_key() != trusted
+    # Against the archive's (new) key the old checkpoint no longer verifies; against the
+    # key the journalist kept, the rewritten log does not extend it.
+    assert ("CHECKPOINT_INVALID", None) in check(fresh, checkpoint)
+    assert ("LOG_INCONSISTENT", None) in check(fresh, checkpoint, key=trusted)
+
+
+def test_prove_and_check_proof_in_an_empty_directory(
+    two_versions: tuple[Archive, str], tmp_path: Path, seeded: Path
+) -> None:
+    archive, _ = two_versions
+    env = {"PROVARCHIVE_ARCHIVE": str(archive.config.root)}
+    key = run_provarchive("key", env=env, text=True).stdout.strip()
+    elsewhere = tmp_path / "reader"
+    elsewhere.mkdir()
+    for target, name in ((NOTE, "note.json"), (GO, "passage.json")):
+        made = run_provarchive("prove", target, "--out", str(elsewhere / name), env=env)
+        assert made.returncode == 0, made.stderr
+    raw = elsewhere / "note.txt"
+    raw.write_bytes((seeded / NOTE).read_bytes())
+    seed = elsewhere / "seed.txt"
+    seed.write_bytes((seeded / SEED_NAME).read_bytes())
+    reader = {"PROVARCHIVE_ARCHIVE": str(tmp_path / "no-archive-here")}
+    ok = run_provarchive(
+        "check-proof", str(elsewhere / "note.json"), "--key", key, "--file", str(raw),
+        env=reader, text=True, cwd=elsewhere,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert f"{NOTE} v2" in ok.stdout
+    passage = run_provarchive(
+        "check-proof", str(elsewhere / "passage.json"), "--key", key, "--file", str(seed),
+        env=reader, text=True, cwd=elsewhere,
+    )  # fmt: skip
+    assert passage.returncode == 0, passage.stderr
+    assert "span hash" in passage.stdout
+    raw.write_bytes(raw.read_bytes().replace(b"years", b"yeers"))
+    bad = run_provarchive(
+        "check-proof", str(elsewhere / "note.json"), "--key", key, "--file", str(raw),
+        env=reader, text=True,
+    )  # fmt: skip
+    assert bad.returncode == 1 and bad.stderr.startswith("Error: ")
+    assert "Traceback" not in bad.stderr
+
+
+def test_changing_any_byte_of_a_bundle_fails_its_check(two_versions: tuple[Archive, str]) -> None:
+    archive, _ = two_versions
+    bundle = archive.prove(NOTE)
+    key = archive.verifier_key()
+    assert check_bundle(bundle, key).leaf.document == NOTE
+    for i in range(len(bundle)):
+        changed = bytearray(bundle)
+        changed[i] = (changed[i] + 1) % 256
+        with pytest.raises(ProofError):
+            check_bundle(bytes(changed), key)
+
+
+def test_an_archive_older_than_its_log_is_seeded(archive: Archive, seeded: Path) -> None:
+    archive.ingest()
+    shutil.rmtree(log_dir(archive.home))  # as made by a provarchive without the log
+    settings = json.loads((archive.config.root / "provarchive.json").read_text())
+    with sqlite3.connect(archive.home.catalog_path) as db:
+        db.execute("UPDATE events SET logged = 0")
+    repairs = Archive(archive.config).ingest().repairs
+    assert "log-seeded" in [r.action for r in repairs]
+    assert json.loads((archive.config.root / "provarchive.json").read_text()) == settings
+    report = Archive(archive.config).verify(
+        check_seeds=False, checkpoints=[("cp", archive.checkpoint())]
+    )
+    assert report.findings == [], [f.message for f in report.findings]
+
+
+def test_the_log_lives_in_the_storage_roots_extensions(archive: Archive, seeded: Path) -> None:
+    archive.ingest()
+    assert log_dir(archive.home) == archive.store.root / "extensions" / EXTENSION
+    with open_log(archive.home) as tl:
+        assert tl.size > 0
+
+
+def test_the_signing_key_is_private_and_never_printed(cli, seeded: Path, tmp_path: Path) -> None:
+    result = cli("ingest")
+    key_file = tmp_path / "archive" / "signing.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    secret = key_file.read_text().strip().rsplit("+", 1)[-1]
+    for args in (("key",), ("key", "--json"), ("log", "--json"), ("checkpoint",)):
+        assert secret not in cli(*args).stdout
+    assert secret not in result.stdout + result.stderr
