@@ -160,6 +160,7 @@ def test_navigation_and_footer_fall_outside_the_body() -> None:
             "Business",
             "Sport",
             "Opinion",
+            "Share this article",
             "The council voted on Tuesday to extend the tram line to the airport, ending a decade of debate.",
             "Work is expected to start next spring and to last about three years, officials said.",
             "Residents along the route will be consulted on the location of the new stops.",
@@ -194,7 +195,7 @@ def test_hard_wrapped_page_gives_the_same_paragraphs() -> None:
     wrapped = ["\n".join(textwrap.wrap(p, 72)) for p in _ARTICLE]
     page = "\n".join(
         ["Home", "World", "Business", "Sport", "Opinion", ""]
-        + ["Tram line to the airport approved", ""]
+        + ["Tram line to the airport approved", "Share this article", "Advertisement", ""]
         + [w + "\n" for w in wrapped]
         + ["Most read", "Ten things to do this weekend", "About us", "Contact"]
     )
@@ -208,11 +209,17 @@ def test_hard_wrapped_page_gives_the_same_paragraphs() -> None:
 def test_blank_lines_between_unwrapped_lines_do_not_merge_them() -> None:
     # Blank lines between sections, paragraphs one per line: nothing is wrapped,
     # so every line stays its own unit.
-    page = "\n\n".join(["Home\nWorld\nSport", "\n".join(_ARTICLE), "About us\nContact"])
+    page = "\n\n".join(
+        [
+            "Home\nWorld\nSport\nShare this article\nAdvertisement",
+            "\n".join(_ARTICLE),
+            "About us\nContact",
+        ]
+    )
     r = clean(page)
     assert [d.line.text for d in r.of_kind("body")] == _ARTICLE
     assert all("\n" not in d.line.text and d.line.text.count("Home") <= 1 for d in r.decisions)
-    assert len(r.decisions) == 8
+    assert len(r.decisions) == 10
 
 
 def _wrap_columns(line: str, width: int) -> list[str]:

@@ -44,85 +44,44 @@ on the dev split of the scrapinghub article-extraction benchmark (token F1, see
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+import functools
+from dataclasses import asdict, dataclass
 from itertools import pairwise
 
 from ..digests import canonical_json, sha256_tagged
+from . import dates, plain
 from . import rules as R
-from .rules import RULES, Features, explicit_rule, line_features
-from .text import normalise, split_lines
+from .options import DEFAULT_OPTIONS, CleanOptions
+from .rules import RULES, Features
+from .text import split_lines
+from .units import Line, Page, build_page
+from .verdict import PageVerdict, judge_page
+
+__all__ = [
+    "CLEANER_NAME",
+    "CLEANER_VERSION",
+    "DEFAULT_OPTIONS",
+    "KEEP_ALL_NAME",
+    "KINDS",
+    "RULES",
+    "CleanOptions",
+    "CleanResult",
+    "Decision",
+    "Line",
+    "PageVerdict",
+    "clean",
+    "keep_all",
+    "rules_digest",
+]
 
 CLEANER_NAME = "provarchive-clean"
-CLEANER_VERSION = "1.1.0"
+KEEP_ALL_NAME = "provarchive-keep-all"
+CLEANER_VERSION = "2.0.0"
+
+KINDS = ("title", "standfirst", "byline", "dateline", "body")
+"""Kinds of kept passages."""
 
 _WALL = -1e9
-
-
-@dataclass(frozen=True)
-class CleanOptions:
-    """Thresholds of the cleaner (part of its rules digest)."""
-
-    prose_words: int = 8
-    """A line this long (effective words) ending a sentence reads as prose."""
-    long_words: int = 25
-    """A line this long with inner punctuation reads as prose without a final stop."""
-    short_words: int = 3
-    """A line at most this long is a fragment (menu item, label, counter)."""
-    min_lower_ratio: float = 0.35
-    """Prose in cased scripts has at least this share of lower-case words."""
-    prose_cap: float = 40.0
-    """Upper bound of one line's score (one huge line must not decide alone)."""
-    isolated_prose_factor: float = 0.35
-    """Prose without a prose neighbour counts this much (teaser summaries)."""
-    fragment_penalty: float = 2.5
-    medium_penalty: float = 1.5
-    rule_penalty: float = 3.0
-    separator_penalty: float = 12.0
-    """Cost of a byline, date or "related" header: each starts a new item."""
-    run_free: int = 3
-    run_escalation: float = 0.5
-    run_escalation_cap: float = 2.0
-    """The k-th non-prose line in a row beyond ``run_free`` costs up to ``cap`` more."""
-    hard_break_run: int = 6
-    """A run of this many non-prose lines holding a "related" header ends the article."""
-    heading_max_words: int = 14
-    """A short line inside the body with at most this many words may be a sub-heading."""
-    list_window: int = 12
-    """Short lines with body prose this close on both sides may be list items."""
-    title_max_words: int = 35
-    title_window: int = 40
-    """How many lines above the body are searched for the title."""
-    min_article_score: float = 30.0
-    first_segment_ratio: float = 0.05
-    """Before a comment wall, a run scoring this much (and this share of the best) is the article."""
-    secondary_region_ratio: float = 0.3
-    """A further prose run is body too if it scores this share of the best run..."""
-    secondary_region_gap: int = 12
-    """...and lies at most this many lines away..."""
-    secondary_region_far_gap: int = 40
-    """...or this many, when no byline, date or "related" header lies between."""
-    wrapped_line_min: int = 40
-    wrapped_line_max: int = 200
-    """Hard-wrapped text has a wrap width (95th percentile of line widths, in display
-    columns) in this range: narrower text is a list or verse, wider is not wrapped."""
-    wrapped_fill: float = 0.6
-    """In a wrapped paragraph every line but the last is at least this share of the width."""
-
-
-DEFAULT_OPTIONS = CleanOptions()
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One unit of the text: the index of its (first) line, its character span
-    [start, end) and its normalised text. A unit is a line, or a paragraph of
-    several lines in hard-wrapped text."""
-
-    index: int
-    start: int
-    end: int
-    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +97,14 @@ class Decision:
 
 @dataclass(frozen=True)
 class CleanResult:
-    """All decisions for one text, in line order."""
+    """All decisions for one text, in line order, the page verdict (None when the
+    document was kept whole without judging it) and the publication date found in
+    its byline or dateline (ISO ``YYYY-MM-DD``, or None)."""
 
     decisions: tuple[Decision, ...]
     line_count: int
+    page: PageVerdict | None = None
+    published: str | None = None
 
     @property
     def kept(self) -> list[Decision]:
@@ -163,132 +126,21 @@ class CleanResult:
 # -- rules ---------------------------------------------------------------------------------------
 
 
-def rules_digest(options: CleanOptions = DEFAULT_OPTIONS) -> str:
+@functools.lru_cache(maxsize=32)
+def rules_digest(options: CleanOptions = DEFAULT_OPTIONS, cleaner: str = CLEANER_NAME) -> str:
     """Digest of everything that decides: rules, patterns, word lists, thresholds, version."""
     return sha256_tagged(
         canonical_json(
             {
-                "name": CLEANER_NAME,
+                "name": cleaner,
                 "version": CLEANER_VERSION,
                 "rules": RULES,
                 "patterns": R.patterns(),
                 "options": asdict(options),
+                "dates": dates.RULES,
             }
         )
     )
-
-
-# -- state -------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Page:
-    """Everything known about the lines of one page while it is being cleaned."""
-
-    lines: list[Line]
-    feats: list[Features]
-    rule: list[tuple[str, str] | None]
-    prose: list[bool] = field(default_factory=list)
-    positions: dict[str, list[int]] = field(default_factory=dict)
-
-    def rule_id(self, i: int) -> str | None:
-        rule = self.rule[i]
-        return rule[0] if rule is not None else None
-
-    def related_head(self, i: int) -> bool:
-        return self.rule_id(i) == "related-links" and R.is_related_head(self.lines[i].text)
-
-    def separator(self, i: int) -> bool:
-        """A line that starts a new item: a byline or date, or a "related" header."""
-        return self.rule_id(i) == "byline-dateline" or self.related_head(i)
-
-    def count(self, i: int) -> int:
-        return len(self.positions[self.lines[i].text])
-
-    def next_unruled(self, i: int) -> int:
-        j = i + 1
-        while j < len(self.lines) and self.rule[j] is not None:
-            j += 1
-        return j
-
-
-def _is_prose(f: Features, o: CleanOptions) -> bool:
-    if f.lower_ratio is not None and f.lower_ratio < o.min_lower_ratio:
-        return False
-    if f.digit_ratio > 0.5:
-        return False
-    if f.words >= o.long_words and (f.end_punct or f.inner_punct >= 1):
-        return True
-    return f.words >= o.prose_words and (f.end_punct or f.end_colon)
-
-
-def _units(text: str, o: CleanOptions) -> list[tuple[int, int, int]]:
-    """(line index, start, end) of the units to classify: lines, except that in
-    hard-wrapped text (as ``lynx -dump``, ``html2text``, e-mail and plain-text files
-    write it) a paragraph of several lines between blank lines is one unit.
-
-    A block of lines is a wrapped paragraph when every line but its last fills
-    most of the text's wrap width (the 95th percentile of line widths, in display
-    columns: East Asian wide characters count two, as text browsers wrap them) and most
-    of them end mid-sentence; menus and lists in the same text, whose lines are
-    short or end sentences, stay one unit per line. At least two such blocks are
-    needed, so a page that merely has blank lines between sections is not merged.
-    """
-    spans = split_lines(text)
-    lines = [(i, s, e) for i, (s, e) in enumerate(spans)]
-    blocks: list[list[tuple[int, int, int]]] = [[]]
-    for i, s, e in lines:
-        if text[s:e].strip():
-            blocks[-1].append((i, s, e))
-        elif blocks[-1]:
-            blocks.append([])
-    blocks = [b for b in blocks if b]
-    if len(blocks) < 2:
-        return lines
-    columns = {i: R.columns(text[s:e].strip()) for b in blocks for i, s, e in b}
-    lengths = sorted(columns.values())
-    width = lengths[len(lengths) * 19 // 20]
-    if not o.wrapped_line_min <= width <= o.wrapped_line_max:
-        return lines
-
-    def paragraph(block: list[tuple[int, int, int]]) -> bool:
-        inner = block[:-1]
-        return (
-            len(block) > 1
-            and all(columns[i] >= width * o.wrapped_fill for i, _, _ in inner)
-            and sum(R.ends_sentence(text[s:e].strip()) for _, s, e in inner) * 2 <= len(inner)
-        )
-
-    merged = [paragraph(b) for b in blocks]
-    if sum(merged) < 2:
-        return lines
-    units: list[tuple[int, int, int]] = []
-    for block, whole in zip(blocks, merged, strict=True):
-        units.extend([(block[0][0], block[0][1], block[-1][2])] if whole else block)
-    return units
-
-
-def _page(text: str, o: CleanOptions) -> _Page:
-    lines: list[Line] = []
-    for index, start, end in _units(text, o):
-        raw = text[start:end]
-        normalised = normalise(raw)
-        if normalised:
-            # The span is trimmed to its first and last non-space character, so it
-            # holds exactly what the normalised text came from.
-            lead = len(raw) - len(raw.lstrip())
-            trail = len(raw) - len(raw.rstrip())
-            lines.append(Line(index, start + lead, end - trail, normalised))
-    feats = [line_features(line.text) for line in lines]
-    page = _Page(
-        lines, feats, [explicit_rule(line.text, f) for line, f in zip(lines, feats, strict=True)]
-    )
-    page.prose = [_is_prose(f, o) and page.rule[i] is None for i, f in enumerate(feats)]
-    positions: dict[str, list[int]] = defaultdict(list)
-    for i, line in enumerate(lines):
-        positions[line.text].append(i)
-    page.positions = dict(positions)
-    return page
 
 
 # -- the algorithm ---------------------------------------------------------------------------------
@@ -298,19 +150,77 @@ def clean(text: str, options: CleanOptions = DEFAULT_OPTIONS) -> CleanResult:
     """Classify every non-blank line of ``text``; see the module docstring."""
     o = options
     line_count = len(split_lines(text))
-    page = _page(text, o)
+    page = build_page(text, o)
+    verdict = judge_page(page, o)
     if not page.lines:
-        return CleanResult((), line_count)
+        return CleanResult((), line_count, verdict)
+    decisions = _clean_page(page, o) if verdict.is_page else _keep_every_line(page, o)
+    return CleanResult(decisions, line_count, verdict, _published(decisions))
+
+
+def keep_all(text: str, options: CleanOptions = DEFAULT_OPTIONS) -> CleanResult:
+    """Keep every non-blank unit of ``text`` without judging it (``--keep-all``)."""
+    page = build_page(text, options)
+    decisions = _keep_every_line(page, options)
+    return CleanResult(decisions, len(split_lines(text)), None, _published(decisions))
+
+
+def _published(decisions: tuple[Decision, ...]) -> str | None:
+    """The first date stated in a dateline or byline, preferring one that is not an update."""
+    meta = [d.line.text for d in decisions if d.keep and d.kind in ("dateline", "byline")]
+    meta.sort(key=lambda t: R.is_update_line(t))
+    for text in meta:
+        found = dates.parse_date(text)
+        if found is not None:
+            return found
+    return None
+
+
+def _keep_every_line(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
+    """A document that is not a page scrape: every unit is kept. The title is its
+    first heading-like line (or none); bylines and dates before the text starts
+    are the document's own (kinds ``byline`` and ``dateline``)."""
+    title_at = plain.title_line(page, o)
+    decisions = []
+    header = True
+    for i, line in enumerate(page.lines):
+        kind = "body"
+        if i == title_at:
+            kind = "title"
+        elif header and (meta := _meta_kind(page, i)) is not None:
+            kind = meta
+        elif i > (title_at if title_at is not None else -1):
+            header = False
+        decisions.append(Decision(line, True, kind))
+    return tuple(decisions)
+
+
+def _meta_kind(page: Page, i: int) -> str | None:
+    """``byline`` or ``dateline`` for a byline or date line, else None."""
+    rule = page.rule[i]
+    if rule is None or rule[0] != "byline-dateline":
+        return None
+    if rule[1] == "byline":
+        return "byline"
+    return "dateline" if rule[1] in ("publication/update time", "date or time") else None
+
+
+def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
+    """The page algorithm: find the article among the chrome (module docstring)."""
+    n = len(page.lines)
     scores, barriers = _score_lines(page, o)
     regions = _regions(page, scores, barriers, o)
     title_at, standfirst_at, regions = _title_and_standfirst(page, regions, o)
-    in_body = [False] * len(page.lines)
+    in_body = [False] * n
     for lo, hi in regions:
         for i in range(lo, hi + 1):
             in_body[i] = True
-    short_text = not any(in_body[i] and page.prose[i] for i in range(len(page.lines)))
-    body_start = min((lo for lo, _ in regions), default=len(page.lines))
+    short_text = not any(in_body[i] and page.prose[i] for i in range(n))
+    body_start = min((lo for lo, _ in regions), default=n)
+    body_end = max((hi for _, hi in regions), default=-1)
     comment_start = next((b for b in barriers if b > body_start), None)
+    meta_from = min(x for x in (title_at, body_start, n) if x is not None) - o.meta_window
+    tail = _tail_notes(page, body_end, comment_start, o)
     barrier_set = set(barriers)
     title_text = page.lines[title_at].text if title_at is not None else None
     decisions: list[Decision] = []
@@ -322,10 +232,19 @@ def clean(text: str, options: CleanOptions = DEFAULT_OPTIONS) -> CleanResult:
 
     for i, line in enumerate(page.lines):
         rule = page.rule[i]
+        meta = _meta_kind(page, i)
         if i == title_at:
             decisions.append(Decision(line, True, "title"))
         elif i in standfirst_at:
             decisions.append(Decision(line, True, "standfirst"))
+        elif (
+            meta is not None
+            and (in_body[i] or meta_from <= i < body_start)
+            and (page.count(i) == 1)
+        ):
+            decisions.append(Decision(line, True, meta))
+        elif i in tail:
+            decisions.append(Decision(line, True, "body"))
         elif rule is not None:
             related_block = page.related_head(i)
             drop(line, *rule)
@@ -339,9 +258,10 @@ def clean(text: str, options: CleanOptions = DEFAULT_OPTIONS) -> CleanResult:
             decisions.append(Decision(line, True, "body"))
         elif not in_body[i]:
             drop(line, "outside-body", _outside_reason(page, i, o))
-        elif related_block and not _resumes(page, i, o):
+        elif related_block and not page.prose[i]:
             drop(line, "related-links", "item of a related-links block")
         else:
+            # A related-links block ends at the first prose paragraph after it.
             related_block = False
             if line.text == title_text:
                 drop(line, "repeated", "repeats the title")
@@ -356,7 +276,21 @@ def clean(text: str, options: CleanOptions = DEFAULT_OPTIONS) -> CleanResult:
             else:
                 decisions.append(Decision(line, True, "body"))
             seen.add(line.text)
-    return CleanResult(tuple(decisions), line_count)
+    return tuple(decisions)
+
+
+def _tail_notes(page: Page, body_end: int, stop: int | None, o: CleanOptions) -> set[int]:
+    """Corrections, editor's notes and updates just after the body: the article's own."""
+    out: set[int] = set()
+    i, seen = body_end + 1, 0
+    end = stop if stop is not None else len(page.lines)
+    while 0 < i < end and seen < o.tail_window:
+        if R.is_article_note(page.lines[i].text):
+            out.add(i)
+        elif page.rule[i] is None:
+            seen += 1
+        i += 1
+    return out
 
 
 def _score(f: Features, ruled: bool, prose: bool, o: CleanOptions) -> float:
@@ -375,7 +309,7 @@ def _score(f: Features, ruled: bool, prose: bool, o: CleanOptions) -> float:
     return -(o.medium_penalty + 0.15 * f.words)
 
 
-def _score_lines(page: _Page, o: CleanOptions) -> tuple[list[float], list[int]]:
+def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int]]:
     """Per-line scores for the region search (walls at ``_WALL``), and the comment barriers."""
     n = len(page.lines)
     scores = [
@@ -404,7 +338,7 @@ def _score_lines(page: _Page, o: CleanOptions) -> tuple[list[float], list[int]]:
     return scores, barriers
 
 
-def _has_prose_neighbour(page: _Page, i: int) -> bool:
+def _has_prose_neighbour(page: Page, i: int) -> bool:
     """Lines dropped by an explicit rule (ad labels, credits) do not separate neighbours."""
     n = len(page.lines)
     for step in (-1, 1):
@@ -416,7 +350,7 @@ def _has_prose_neighbour(page: _Page, i: int) -> bool:
     return False
 
 
-def _comment_barriers(page: _Page) -> list[int]:
+def _comment_barriers(page: Page) -> list[int]:
     """Lines that open a comment section: a header ("34 responses to ...", "Leave a
     Reply"), or the first of two commenter signatures ("alice says:") close together."""
     barriers = []
@@ -432,7 +366,7 @@ def _comment_barriers(page: _Page) -> list[int]:
     return barriers
 
 
-def _hard_breaks(page: _Page, scores: list[float], o: CleanOptions) -> list[int]:
+def _hard_breaks(page: Page, scores: list[float], o: CleanOptions) -> list[int]:
     """A long run of non-prose lines holding a "related" header: the article ended there."""
     walls: list[int] = []
     i = 0
@@ -468,7 +402,7 @@ def _max_subarray(scores: list[float], lo: int, hi: int) -> tuple[int, int, floa
 
 
 def _regions(
-    page: _Page, scores: list[float], barriers: list[int], o: CleanOptions
+    page: Page, scores: list[float], barriers: list[int], o: CleanOptions
 ) -> list[tuple[int, int]]:
     """The best-scoring run of lines, plus nearby strong runs (an article split by a
     gallery, an ad slot or an embedded list). The article comes before its comments:
@@ -520,11 +454,11 @@ _ANCHORS = ("byline-dateline", "reading-time", "share-social", "caption-credit",
 _STRONG_ANCHORS = ("byline-dateline", "reading-time", "trust-badge")
 
 
-def _anchors_after(page: _Page, i: int, kinds: tuple[str, ...]) -> int:
+def _anchors_after(page: Page, i: int, kinds: tuple[str, ...]) -> int:
     return sum(1 for j in range(i + 1, min(len(page.lines), i + 6)) if page.rule_id(j) in kinds)
 
 
-def _headline_like(page: _Page, i: int, o: CleanOptions) -> bool:
+def _headline_like(page: Page, i: int, o: CleanOptions) -> bool:
     f = page.feats[i]
     text = page.lines[i].text
     if page.rule[i] is not None or f.words < 3 or f.words > o.title_max_words:
@@ -535,7 +469,7 @@ def _headline_like(page: _Page, i: int, o: CleanOptions) -> bool:
 
 
 def _title_and_standfirst(
-    page: _Page, regions: list[tuple[int, int]], o: CleanOptions
+    page: Page, regions: list[tuple[int, int]], o: CleanOptions
 ) -> tuple[int | None, set[int], list[tuple[int, int]]]:
     """The title, the standfirst, and the body regions (which may now start below
     the title: a title with a byline and date under it marks where the article
@@ -605,7 +539,7 @@ def _title_and_standfirst(
 # -- inside the body -----------------------------------------------------------------------------
 
 
-def _outside_reason(page: _Page, i: int, o: CleanOptions) -> str:
+def _outside_reason(page: Page, i: int, o: CleanOptions) -> str:
     if page.feats[i].words <= o.short_words + 2:
         return "short link-like line outside the article body"
     if page.prose[i]:
@@ -613,7 +547,7 @@ def _outside_reason(page: _Page, i: int, o: CleanOptions) -> str:
     return "outside the main prose region"
 
 
-def _resumes(page: _Page, i: int, o: CleanOptions) -> bool:
+def _resumes(page: Page, i: int, o: CleanOptions) -> bool:
     """After a "related" header, the article resumes with two prose lines in a row
     (teaser summaries come one at a time, between headlines) or a long paragraph."""
     if not page.prose[i]:
@@ -622,7 +556,7 @@ def _resumes(page: _Page, i: int, o: CleanOptions) -> bool:
     return page.feats[i].words >= 2 * o.long_words or (nxt < len(page.lines) and page.prose[nxt])
 
 
-def _followed_by_credit(page: _Page, i: int) -> bool:
+def _followed_by_credit(page: Page, i: int) -> bool:
     """A caption: a line directly followed by a picture-credit line."""
     nxt = i + 1
     return (
@@ -633,7 +567,7 @@ def _followed_by_credit(page: _Page, i: int) -> bool:
     )
 
 
-def _drop_repeat(page: _Page, i: int, in_body: list[bool], seen_before: bool) -> bool:
+def _drop_repeat(page: Page, i: int, in_body: list[bool], seen_before: bool) -> bool:
     """Whether a line that occurs more than once is furniture.
 
     Repeats next to each other are captions shown twice; a repeat that also occurs
@@ -648,7 +582,7 @@ def _drop_repeat(page: _Page, i: int, in_body: list[bool], seen_before: bool) ->
 
 
 def _heading_like(
-    page: _Page, i: int, in_body: list[bool], decided: list[Decision], o: CleanOptions
+    page: Page, i: int, in_body: list[bool], decided: list[Decision], o: CleanOptions
 ) -> bool:
     """A non-prose body line stays when it reads as a sub-heading (prose follows it),
     an item after a line ending in ':' or ';', or a long unpunctuated sentence."""
@@ -679,7 +613,7 @@ def _heading_like(
     )
 
 
-def _list_item(page: _Page, i: int, in_body: list[bool], o: CleanOptions) -> bool:
+def _list_item(page: Page, i: int, in_body: list[bool], o: CleanOptions) -> bool:
     """A short line with body prose a few lines away on both sides that looks like a
     list item or a Q&A line: menus are title-case one- to three-word links, list
     items carry lower-case words, digits or punctuation."""

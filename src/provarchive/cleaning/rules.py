@@ -608,6 +608,71 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
     return None
 
 
+# -- signs of a web page --------------------------------------------------------------------------
+
+CHROME_SIGNS: dict[str, str] = {
+    "ad-label": "ad labels",
+    "share-social": "share buttons",
+    "reading-time": "reading-time lines",
+    "trust-badge": "trust badges",
+    "comments": "comment-section labels",
+    "cookie-notice": "cookie notices",
+    "counter": "comment/share counters",
+    "signature": "commenter signatures",
+}
+"""Families of lines that only web pages carry: one is evidence of a page scrape."""
+
+WEAK_SIGNS: dict[str, str] = {
+    "related-links": "related-links headers or teasers",
+    "newsletter": "subscription prompts",
+    "byline": "bylines",
+    "navigation": "navigation links",
+    "caption-credit": "picture credits",
+}
+"""Families that web pages carry but files can too (a man page's SEE ALSO, a
+changelog's "(Closes: #123)", a licence's copyright line): weak evidence only."""
+
+_LIST_MARKER = re.compile(r"^(?:[-*•+·>|#=~]|\d+[.)]\s|\(?[a-z0-9]\)\s|\[\s)", re.IGNORECASE)
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def page_sign(text: str, f: Features, rule: str | None) -> tuple[str, bool] | None:
+    """The family of page furniture a line shows, and whether it is strong evidence
+    (see :data:`CHROME_SIGNS` and :data:`WEAK_SIGNS`), or None."""
+    if rule in ("ad-label", "share-social", "reading-time", "trust-badge", "comments"):
+        return rule, True
+    if rule == "counter":
+        # "12 comments" is a page's; a lone number ("2.36.12", "#909436)") is anyone's.
+        return ("counter", True) if _LETTER.search(text) else None
+    if rule == "cookie-copyright":
+        return ("cookie-notice", True) if _COOKIE_NOTICE.search(text) else None
+    if rule == "related-links":
+        return "related-links", False
+    if rule == "newsletter":
+        return "newsletter", False
+    if rule == "byline-dateline":
+        return ("byline", False) if _BYLINE.match(text) else None
+    if rule == "navigation":
+        return None if _URL_ONLY.match(text) else ("navigation", False)
+    if rule == "caption-credit":
+        return "caption-credit", False
+    return None
+
+
+def link_like(text: str, f: Features, max_words: int) -> bool:
+    """A menu item: a few words in title case (or one or two words, or a script
+    without case), no sentence end, no list marker. Lines of verse and list items
+    in lower case are not menu items."""
+    return (
+        f.tokens > 0
+        and f.words <= max_words
+        and (f.tokens <= 2 or f.title_case or f.lower_ratio is None)
+        and not f.end_punct
+        and not text.endswith((",", ";"))
+        and _LIST_MARKER.match(text) is None
+    )
+
+
 # -- the main algorithm -----------------------------------------------------------------------------
 
 
@@ -624,6 +689,30 @@ def opens_comment_section(text: str, f: Features) -> bool:
 def is_comment_signature(text: str, f: Features) -> bool:
     """A commenter's signature line ("alice says:", "Bob on May 1, 2019 at 5 pm said:")."""
     return f.words <= 12 and _COMMENT_SIGNATURE.match(text) is not None
+
+
+_UPDATE = re.compile(
+    r"^[\W_]*(?:updated|last\s+updated|modified|aktualisiert|atualizado|actualizado|aggiornato|"
+    r"mis\s+à\s+jour|обновлено|diperbarui|수정|更新)\b",
+    _CASELESS,
+)
+_ARTICLE_NOTE = re.compile(
+    r"^[\W_]*(?:corrections?|clarifications?|editor'?s?[’']?\s+notes?|note\s+to\s+readers|updates?|"
+    r"an\s+earlier\s+version\s+of\s+this|this\s+(?:article|story|post)\s+(?:has\s+been|was)\s+"
+    r"(?:updated|corrected|amended)|korrektur|berichtigung|correção|corrección|correzione|rectificatif|"
+    r"поправка)\b",
+    _CASELESS,
+)
+
+
+def is_update_line(text: str) -> bool:
+    """A dateline that gives an update time rather than the publication time."""
+    return _UPDATE.match(text) is not None
+
+
+def is_article_note(text: str) -> bool:
+    """A correction, clarification, editor's note or update appended to an article."""
+    return _ARTICLE_NOTE.match(text) is not None and len(text) <= _RULE_MAX_CHARS
 
 
 def patterns() -> dict[str, str]:
