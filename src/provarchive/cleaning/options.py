@@ -84,6 +84,10 @@ class CleanOptions:
     """...and lies at most this many lines away..."""
     secondary_region_far_gap: int = 40
     """...or this many, when no byline, date or "related" header lies between."""
+    thread_min: int = 3
+    thread_gap: int = 30
+    """A comment thread: this many date/time stamps, each at most ``thread_gap``
+    lines from the next (see ``cleaner._thread_stamps``)."""
     meta_window: int = 4
     """Bylines and datelines this many lines around the title, or inside the body, are
     the article's own (kept as ``byline``/``dateline`` passages)."""

@@ -705,6 +705,23 @@ _ARTICLE_NOTE = re.compile(
 )
 
 
+_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s*[ap]\.?m\b", _CASELESS)
+
+
+def is_stamp(text: str, f: Features) -> bool:
+    """A short line stating a date with the time of day, with a few words around it
+    (a name, "on", "at", "Reply"): how comments and news tickers are stamped.
+    Embedded posts are signed with a date alone ("— Dele (@dele_official) November
+    19, 2019"), and they belong to the article."""
+    if f.words > 16 or len(text) > 160:
+        return False
+    date = _DATE.search(text)
+    if date is None:
+        return False
+    residue = _DATE.sub(" ", text)
+    return len(_WORD.findall(residue)) <= 8 and _TIME.search(text) is not None
+
+
 def is_update_line(text: str) -> bool:
     """A dateline that gives an update time rather than the publication time."""
     return _UPDATE.match(text) is not None
