@@ -315,12 +315,13 @@ def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int]]:
     scores = [
         _score(f, page.rule[i] is not None, page.prose[i], o) for i, f in enumerate(page.feats)
     ]
+    copied = _first_copy(page, o)
     for i in range(n):
         if page.separator(i):
             scores[i] = -o.separator_penalty
         elif page.prose[i] and not _has_prose_neighbour(page, i):
             scores[i] *= o.isolated_prose_factor
-        if page.count(i) > 1:
+        if page.count(i) > 1 and i not in copied:
             # Furniture repeats (meta blocks, captions, share rows): a repeated
             # line never pulls the region towards itself.
             scores[i] = min(scores[i], -1.0)
@@ -336,6 +337,23 @@ def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int]]:
     for wall in set(barriers) | set(_hard_breaks(page, scores, o)):
         scores[wall] = _WALL
     return scores, barriers
+
+
+def _first_copy(page: Page, o: CleanOptions) -> set[int]:
+    """Lines of the first copy of text the page holds twice, in the same order, at
+    least :attr:`CleanOptions.copy_block` prose lines in a row: a hidden or printable
+    copy of the article (dragnet's TypePad blogs), whose first copy is the article.
+    Furniture repeats a line at a time, captions of a gallery one by one."""
+    out: set[int] = set()
+    k = o.copy_block
+    for i in range(len(page.lines) - k + 1):
+        block = range(i, i + k)
+        if not all(page.prose[j] and page.positions[page.lines[j].text][0] == j for j in block):
+            continue
+        seconds = [page.positions[page.lines[j].text][1:2] for j in block]
+        if all(seconds) and all(seconds[m][0] == seconds[0][0] + m for m in range(k)):
+            out.update(block)
+    return out
 
 
 def _has_prose_neighbour(page: Page, i: int) -> bool:
@@ -382,12 +400,30 @@ def _thread_stamps(page: Page, o: CleanOptions) -> list[int]:
         if i is not None and (not run or i - run[-1] <= o.thread_gap):
             run.append(i)
             continue
+        run = _trim_article_stamp(page, run, o)
         gaps = list(pairwise(run))
         talk = sum(any(page.prose[k] for k in range(a + 1, b)) for a, b in gaps)
         if len(run) >= o.thread_min and talk * 2 >= len(gaps):
             out.extend(run)
         run = [i] if i is not None else []
     return out
+
+
+def _trim_article_stamp(page: Page, run: list[int], o: CleanOptions) -> list[int]:
+    """Drop a first stamp followed by far more prose than the comments between the
+    others: that is the article's own dateline ("By Nelson Jones Published 09
+    November 2012 13:50"), and the article under it."""
+    if len(run) < o.thread_min + 1:
+        return run
+    talk = [
+        sum(len(page.lines[k].text) for k in range(a + 1, b) if page.prose[k])
+        for a, b in pairwise(run)
+    ]
+    rest = sorted(talk[1:])
+    median = rest[len(rest) // 2]
+    if talk[0] >= o.thread_article_chars and talk[0] > o.thread_article_ratio * median:
+        return run[1:]
+    return run
 
 
 def _hard_breaks(page: Page, scores: list[float], o: CleanOptions) -> list[int]:

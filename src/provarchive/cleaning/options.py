@@ -88,6 +88,12 @@ class CleanOptions:
     thread_gap: int = 30
     """A comment thread: this many date/time stamps, each at most ``thread_gap``
     lines from the next (see ``cleaner._thread_stamps``)."""
+    thread_article_chars: int = 600
+    thread_article_ratio: float = 4.0
+    """A thread's first stamp followed by this much prose, and this many times the
+    median between the others, is the article's dateline, not a comment's."""
+    copy_block: int = 3
+    """Text repeated as a block of this many prose lines is a copy of the article."""
     meta_window: int = 4
     """Bylines and datelines this many lines around the title, or inside the body, are
     the article's own (kept as ``byline``/``dateline`` passages)."""

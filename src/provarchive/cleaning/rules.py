@@ -421,7 +421,10 @@ _COMMENTS = re.compile(
 
 _COMMENT_SECTION = re.compile(
     r"^[\W_]*(?:\d[\d,.]*\s+)?(?:comments?|responses?|replies|thoughts?|reactions?|kommentare|comentários|"
-    r"comentarios|commenti|комментари\w*|komentar|댓글|コメント)\b(?:\s+(?:to|on)\b.*)?[\W_]*$"
+    r"comentarios|commenti|комментари\w*|komentar|댓글|コメント)[\W_]*$"
+    r"|^[\W_]*(?:\d[\d,.]*\s+(?:comments?|responses?|replies|thoughts?|reactions?)|comments|responses)"
+    r"\s+(?:to|on)\b.*$"
+    r"|^[\W_]*\d[\d,.]*\s+(?:comments?|responses?|replies)\b.{0,60}(?:below|add\s+one|leave\s+one)\b.*$"
     r"|^[\W_]*(?:top\s+rated|most\s+recent|newest|oldest|best|sort\s+by)\s+comments?\b.*"
     r"|^[\W_]*(?:leave\s+a\s+(?:comment|reply)|post\s+a\s+comment|add\s+(?:a\s+)?comment|"
     r"join\s+the\s+(?:conversation|discussion)|what\s+do\s+you\s+think\??|tell\s+us\s+what\s+you\s+think\W*|"
