@@ -270,7 +270,9 @@ def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
             elif _followed_by_credit(page, i):
                 drop(line, "caption", "followed by a picture credit")
             elif not page.prose[i] and not (
-                _heading_like(page, i, in_body, decisions, o) or _list_item(page, i, in_body, o)
+                R.is_article_note(line.text)
+                or _heading_like(page, i, in_body, decisions, o)
+                or _list_item(page, i, in_body, o)
             ):
                 drop(line, "fragment", "short non-prose line inside the body")
             else:

@@ -20,6 +20,9 @@ class CleanOptions:
     """A document is cleaned as a page scrape when its evidence adds up to this."""
     chrome_weight: float = 1.0
     """Evidence per family of page chrome present (ad labels, share buttons, ...)."""
+    chrome_span: int = 1000
+    """A family counts only with at least one line per this many units (a long
+    document may hold a stray "Advertisement" or "alice said:")."""
     chrome_lines_weight: float = 0.25
     chrome_lines_cap: float = 1.5
     """Evidence per chrome line beyond the first of each family, up to the cap."""

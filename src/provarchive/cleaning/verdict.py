@@ -23,6 +23,10 @@ The evidence, each worth a threshold in :class:`CleanOptions`:
   list), flush left;
 - a short body among much chrome: little prose, many link-like lines.
 
+A family counts only at a rate of one line per :attr:`CleanOptions.chrome_span`
+units: the 100,000-line kernel changelog holds an "Advertisement" line and 33
+"... said:" lines, and is no page.
+
 Hard-wrapped paragraphs and indented text are how files are written, not how
 scrapes come out: they weigh against the weak evidence and the link runs (a
 pydoc class tree is a run of short lines), never against chrome.
@@ -67,13 +71,19 @@ def judge_page(page: Page, o: CleanOptions) -> PageVerdict:
     if strong["signature"] < 2:
         del strong["signature"]  # one "X says:" is a quote; a page has them by the dozen
     found: list[tuple[float, str]] = []
+    # One ad label in a 300-line page is a page's; one in a 100,000-line kernel
+    # changelog is a coincidence: a family counts at a rate of one per chrome_span lines.
+    needed = n / o.chrome_span
     for family, count in sorted(strong.items()):
+        if count < needed:
+            continue
         extra = min(o.chrome_lines_weight * (count - 1), o.chrome_lines_cap)
         found.append((o.chrome_weight + extra, f"{R.CHROME_SIGNS[family]}: {count}"))
     chrome = sum(w for w, _ in found)
     soft: list[tuple[float, str]] = [
         (o.weak_weight, f"{R.WEAK_SIGNS[family]}: {count}")
         for family, count in sorted(weak.items())
+        if count >= needed
     ]
     link = [
         R.link_like(line.text, page.feats[i], o.link_item_words) and not page.indented(i)
