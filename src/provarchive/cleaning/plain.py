@@ -8,8 +8,9 @@ the article; in a changelog that is any ``-- Matthias Klose <doko@debian.org>``
 trailer, and titles rank first in search (issue #11). A plain document's title
 is its first heading-like line, or there is none:
 
-- among the first :attr:`CleanOptions.plain_title_lines` units (a title opens
-  a document), and in an e-mail the ``Subject:`` header;
+- among the first :attr:`CleanOptions.plain_title_lines` units, before any
+  line of text (only comment lines may precede it: a title opens a document),
+  and in an e-mail the ``Subject:`` header;
 - one line, not a hard-wrapped paragraph, at most
   :attr:`CleanOptions.plain_title_max_chars` long, with words in it, not ending
   like a sentence or a clause (``.``, ``,``, ``;``), not a comment line
@@ -23,11 +24,11 @@ from __future__ import annotations
 
 import re
 
+from . import rules as R
 from .options import CleanOptions
 from .units import Page
 
 _COMMENT = re.compile(r"^(?:--|//|/\*|#!|<!--|;|%)")
-_UNDERLINE = re.compile(r"^\s*([=\-~*#^_])\1{2,}\s*$")
 _HEADER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:\s")
 _SUBJECT = re.compile(r"^subject:\s*\S", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[.,;!?]$")
@@ -41,6 +42,8 @@ def title_line(page: Page, o: CleanOptions) -> int | None:
     for i in range(min(o.plain_title_lines, len(page.lines))):
         if _heading_like(page, i, o):
             return i
+        if not _COMMENT.match(page.lines[i].text):
+            return None  # the text has begun: a heading further down is a section's
     return None
 
 
@@ -61,7 +64,7 @@ def _heading_like(page: Page, i: int, o: CleanOptions) -> bool:
     text = line.text
     if len(text) > o.plain_title_max_chars or "\n" in page.text[line.start : line.end]:
         return False
-    if _COMMENT.match(text) or _UNDERLINE.match(text) or _CLAUSE_END.search(text):
+    if _COMMENT.match(text) or R.is_underline(text) or _CLAUSE_END.search(text):
         return False
     if sum(1 for w in re.findall(r"[^\W\d_]{2,}", text)) < 1:
         return False
@@ -77,7 +80,7 @@ def _set_apart(page: Page, i: int) -> bool:
         return True
     nxt_end = text.find("\n", nl + 1)
     following = text[nl + 1 : nxt_end if nxt_end >= 0 else len(text)].rstrip("\r")
-    if not following.strip() or _UNDERLINE.match(following):
+    if not following.strip() or R.is_underline(following):
         return True
     start = text.rfind("\n", 0, page.lines[i].start) + 1
     indent = len(text[start : page.lines[i].start])

@@ -725,6 +725,14 @@ def is_stamp(text: str, f: Features) -> bool:
     return len(_WORD.findall(residue)) <= 8 and _TIME.search(text) is not None
 
 
+_UNDERLINE = re.compile(r"^\s*([=\-~*#^_+.])\1{2,}\s*$")
+
+
+def is_underline(text: str) -> bool:
+    """A line of one repeated mark (``=====``, ``-----``) underlining a heading."""
+    return _UNDERLINE.match(text) is not None
+
+
 def is_update_line(text: str) -> bool:
     """A dateline that gives an update time rather than the publication time."""
     return _UPDATE.match(text) is not None

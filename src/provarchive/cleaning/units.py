@@ -89,6 +89,7 @@ def text_units(text: str, o: CleanOptions) -> list[tuple[int, int, int]]:
     of them end mid-sentence; menus and lists in the same text, whose lines are
     short or end sentences, stay one unit per line. At least two such blocks are
     needed, so a page that merely has blank lines between sections is not merged.
+    A heading with its underline (``====``) is no paragraph.
     """
     spans = split_lines(text)
     lines = [(i, s, e) for i, (s, e) in enumerate(spans)]
@@ -111,6 +112,7 @@ def text_units(text: str, o: CleanOptions) -> list[tuple[int, int, int]]:
         inner = block[:-1]
         return (
             len(block) > 1
+            and not any(R.is_underline(text[s:e]) for _, s, e in block)
             and all(columns[i] >= width * o.wrapped_fill for i, _, _ in inner)
             and sum(R.ends_sentence(text[s:e].strip()) for _, s, e in inner) * 2 <= len(inner)
         )
