@@ -270,7 +270,9 @@ def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
             elif _followed_by_credit(page, i):
                 drop(line, "caption", "followed by a picture credit")
             elif not page.prose[i] and not (
-                R.is_article_note(line.text)
+                page.code[i]
+                or _sentence_like(page.feats[i], o)
+                or R.is_article_note(line.text)
                 or _heading_like(page, i, in_body, decisions, o)
                 or _list_item(page, i, in_body, o)
             ):
@@ -306,9 +308,15 @@ def _score(f: Features, ruled: bool, prose: bool, o: CleanOptions) -> float:
         return -o.fragment_penalty
     if f.end_punct and (f.lower_ratio is None or f.lower_ratio >= o.min_lower_ratio):
         return 1.0  # a short sentence
+    if _sentence_like(f, o):
+        return o.sentence_score  # reads as a sentence (a list item, a clause): not furniture
     if f.words >= o.long_words:
         return -1.0  # long but unpunctuated: as often a teaser headline as a sentence
     return -(o.medium_penalty + 0.15 * f.words)
+
+
+def _sentence_like(f: Features, o: CleanOptions) -> bool:
+    return f.words >= o.sentence_words and (f.lower_ratio or 0.0) >= o.sentence_lower_ratio
 
 
 def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int]]:
@@ -329,7 +337,11 @@ def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int]]:
             scores[i] = min(scores[i], -1.0)
     run = 0
     for i in range(n):
-        if scores[i] <= 0:
+        if page.code[i]:
+            # A code block in a technical article neither pulls nor pushes the region,
+            # and does not count as a run of furniture (readability's 002: a tutorial).
+            scores[i] = 0.0
+        elif scores[i] <= 0:
             run += 1
             if run > o.run_free:
                 scores[i] -= min(o.run_escalation * (run - o.run_free), o.run_escalation_cap)

@@ -60,6 +60,11 @@ class CleanOptions:
     """Upper bound of one line's score (one huge line must not decide alone)."""
     isolated_prose_factor: float = 0.35
     """Prose without a prose neighbour counts this much (teaser summaries)."""
+    sentence_words: int = 5
+    sentence_lower_ratio: float = 0.6
+    sentence_score: float = 0.0
+    """A line of this many words, mostly lower case, reads as a sentence even without
+    a final stop (a list item, a clause): it scores this, not as furniture."""
     fragment_penalty: float = 2.5
     medium_penalty: float = 1.5
     rule_penalty: float = 3.0

@@ -733,6 +733,23 @@ def is_underline(text: str) -> bool:
     return _UNDERLINE.match(text) is not None
 
 
+_CODE_END = re.compile(r"(?:[{};]|\)\s*;?|\]\s*,?|=>|->)\s*$")
+_CODE_START = re.compile(r"^(?:[{}]|//|/\*|\*\s|#\s*include|>>>\s|\$\s|(?:var|let|const|def|function|return|import|from|if|else|for|while|class|public|private)\b)")
+_CODE_CHARS = re.compile(r"[{}()\[\];=<>+*/\\|&^%$#@!~`'\".:,_-]")
+
+
+def is_code(text: str, f: Features) -> bool:
+    """A line of program code (a code block in a technical article): it ends with a
+    brace, a semicolon or a closing bracket, or opens with a keyword or comment
+    mark, and a fifth of its characters or more are symbols. Menus, captions and
+    footers never look like this."""
+    if len(text) > _RULE_MAX_CHARS or f.tokens == 0:
+        return False
+    if not (_CODE_END.search(text) or _CODE_START.match(text)):
+        return False
+    return len(_CODE_CHARS.findall(text)) >= 0.2 * len(text.replace(" ", ""))
+
+
 def is_update_line(text: str) -> bool:
     """A dateline that gives an update time rather than the publication time."""
     return _UPDATE.match(text) is not None

@@ -39,6 +39,8 @@ class Page:
     rule: list[tuple[str, str] | None]
     prose: list[bool] = field(default_factory=list)
     positions: dict[str, list[int]] = field(default_factory=dict)
+    code: list[bool] = field(default_factory=list)
+    """Lines of program code (see :func:`provarchive.cleaning.rules.is_code`)."""
     wrapped: int = 0
     """How many units are hard-wrapped paragraphs of several lines."""
 
@@ -157,6 +159,10 @@ def build_page(text: str, o: CleanOptions) -> Page:
     )
     feats = page.feats
     page.prose = [is_prose(f, o) and page.rule[i] is None for i, f in enumerate(feats)]
+    page.code = [
+        not page.prose[i] and page.rule[i] is None and R.is_code(line.text, feats[i])
+        for i, line in enumerate(lines)
+    ]
     positions: dict[str, list[int]] = defaultdict(list)
     for i, line in enumerate(lines):
         positions[line.text].append(i)
