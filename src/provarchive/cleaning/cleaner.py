@@ -208,8 +208,8 @@ def _meta_kind(page: Page, i: int) -> str | None:
 def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
     """The page algorithm: find the article among the chrome (module docstring)."""
     n = len(page.lines)
-    scores, barriers = _score_lines(page, o)
-    regions = _regions(page, scores, barriers, o)
+    scores, barriers, thread = _score_lines(page, o)
+    regions = _regions(page, scores, barriers, thread, o)
     title_at, standfirst_at, regions = _title_and_standfirst(page, regions, o)
     in_body = [False] * n
     for lo, hi in regions:
@@ -319,8 +319,9 @@ def _sentence_like(f: Features, o: CleanOptions) -> bool:
     return f.words >= o.sentence_words and (f.lower_ratio or 0.0) >= o.sentence_lower_ratio
 
 
-def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int]]:
-    """Per-line scores for the region search (walls at ``_WALL``), and the comment barriers."""
+def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int], int | None]:
+    """Per-line scores for the region search (walls at ``_WALL``), the comment barriers
+    and where the first comment thread starts (None: no thread)."""
     n = len(page.lines)
     scores = [
         _score(f, page.rule[i] is not None, page.prose[i], o) for i, f in enumerate(page.feats)
@@ -348,9 +349,10 @@ def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int]]:
         else:
             run = 0
     barriers = _comment_barriers(page, o)
+    thread = _thread_marks(page, o)
     for wall in set(barriers) | set(_hard_breaks(page, scores, o)):
         scores[wall] = _WALL
-    return scores, barriers
+    return scores, barriers, (thread[0] if thread else None)
 
 
 def _first_copy(page: Page, o: CleanOptions) -> set[int]:
@@ -385,8 +387,8 @@ def _has_prose_neighbour(page: Page, i: int) -> bool:
 def _comment_barriers(page: Page, o: CleanOptions) -> list[int]:
     """Lines that open a comment section: a header ("34 responses to ...", "Leave a
     Reply"), the first of two commenter signatures ("alice says:") close together,
-    and every time stamp of a comment thread (see :func:`_thread_stamps`)."""
-    barriers = set(_thread_stamps(page, o))
+    and every stamp or signature of a comment thread (see :func:`_thread_marks`)."""
+    barriers = set(_thread_marks(page, o))
     signatures = {
         i for i, line in enumerate(page.lines) if R.is_comment_signature(line.text, page.feats[i])
     }
@@ -399,15 +401,20 @@ def _comment_barriers(page: Page, o: CleanOptions) -> list[int]:
     return sorted(barriers)
 
 
-def _thread_stamps(page: Page, o: CleanOptions) -> list[int]:
-    """Time stamps of a comment thread: short lines stating a date or time ("Colm
-    November 1, 2012 at 8:29 am", "by alan p on November 30, 2010 at 1:24 am. Reply")
-    at least :attr:`CleanOptions.thread_min` times, each at most
+def _thread_marks(page: Page, o: CleanOptions) -> list[int]:
+    """Time stamps and signatures of a comment thread: short lines stating a date with
+    the time ("Colm November 1, 2012 at 8:29 am", "by alan p on November 30, 2010 at
+    1:24 am. Reply") or signing a comment ("by vlm (69642) writes:"), at least
+    :attr:`CleanOptions.thread_min` times, each at most
     :attr:`CleanOptions.thread_gap` lines from the next, with prose between most of
     them. An article states its date once or twice; 263 of the 939 dragnet pages have
     three or more such lines, 98% of them outside the gold text. Without prose
     between them the stamps are a list of headlines, not a thread."""
-    stamps = [i for i in range(len(page.lines)) if R.is_stamp(page.lines[i].text, page.feats[i])]
+    stamps = [
+        i
+        for i, line in enumerate(page.lines)
+        if R.is_stamp(line.text, page.feats[i]) or R.signs_comment(line.text, page.feats[i])
+    ]
     out: list[int] = []
     run: list[int] = []
     for i in [*stamps, None]:
@@ -476,11 +483,13 @@ def _max_subarray(scores: list[float], lo: int, hi: int) -> tuple[int, int, floa
 
 
 def _regions(
-    page: Page, scores: list[float], barriers: list[int], o: CleanOptions
+    page: Page, scores: list[float], barriers: list[int], thread: int | None, o: CleanOptions
 ) -> list[tuple[int, int]]:
     """The best-scoring run of lines, plus nearby strong runs (an article split by a
     gallery, an ad slot or an embedded list). The article comes before its comments:
-    the first segment between comment walls holding a substantial run wins."""
+    the first segment between comment walls holding a substantial run wins; before a
+    comment thread (``thread``), a short one will do (a one-paragraph Slashdot story
+    above 200 comments)."""
     n = len(scores)
     best = _max_subarray(scores, 0, n - 1)
     if best is None:
@@ -490,7 +499,8 @@ def _regions(
         bounds = [-1, *barriers, n]
         for a, b in pairwise(bounds):
             cand = _max_subarray(scores, a + 1, b - 1) if b - 1 >= a + 1 else None
-            if cand is not None and cand[2] >= floor:
+            need = o.thread_article_score if b == thread else floor
+            if cand is not None and cand[2] >= need:
                 best = cand
                 break
     lo, hi, total = best

@@ -96,6 +96,8 @@ class CleanOptions:
     thread_gap: int = 30
     """A comment thread: this many date/time stamps, each at most ``thread_gap``
     lines from the next (see ``cleaner._thread_stamps``)."""
+    thread_article_score: float = 10.0
+    """Before a comment thread, a run scoring this much is the article."""
     thread_article_chars: int = 600
     thread_article_ratio: float = 4.0
     """A thread's first stamp followed by this much prose, and this many times the

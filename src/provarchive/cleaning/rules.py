@@ -433,7 +433,9 @@ _COMMENT_SECTION = re.compile(
     _CASELESS,
 )
 _COMMENT_SIGNATURE = re.compile(
-    r"^.{1,80}?\s(?:says|said|wrote|writes|commented|replied)\s*:?$", _CASELESS
+    r"^.{1,80}?\s(?:says|said|wrote|writes|commented|replied)(?:\.\.\.|\s*:)?"
+    r"(?:\s+(?:on|at)\s+(?=[^\d]*\d).{1,80})?$",
+    _CASELESS,
 )
 
 _MONTHS = (
@@ -690,8 +692,9 @@ def opens_comment_section(text: str, f: Features) -> bool:
 
 
 def is_comment_signature(text: str, f: Features) -> bool:
-    """A commenter's signature line ("alice says:", "Bob on May 1, 2019 at 5 pm said:")."""
-    return f.words <= 12 and _COMMENT_SIGNATURE.match(text) is not None
+    """A commenter's signature line ("alice says:", "Bob on May 1, 2019 at 5 pm said:",
+    "by Darkness404 (1287218) writes: on Monday July 23, @08:25PM (#40743959)")."""
+    return f.words <= 16 and not f.end_punct and _COMMENT_SIGNATURE.match(text) is not None
 
 
 _UPDATE = re.compile(
@@ -734,7 +737,9 @@ def is_underline(text: str) -> bool:
 
 
 _CODE_END = re.compile(r"(?:[{};]|\)\s*;?|\]\s*,?|=>|->)\s*$")
-_CODE_START = re.compile(r"^(?:[{}]|//|/\*|\*\s|#\s*include|>>>\s|\$\s|(?:var|let|const|def|function|return|import|from|if|else|for|while|class|public|private)\b)")
+_CODE_START = re.compile(
+    r"^(?:[{}]|//|/\*|\*\s|#\s*include|>>>\s|\$\s|(?:var|let|const|def|function|return|import|from|if|else|for|while|class|public|private)\b)"
+)
 _CODE_CHARS = re.compile(r"[{}()\[\];=<>+*/\\|&^%$#@!~`'\".:,_-]")
 
 
@@ -758,6 +763,14 @@ def is_update_line(text: str) -> bool:
 def is_article_note(text: str) -> bool:
     """A correction, clarification, editor's note or update appended to an article."""
     return _ARTICLE_NOTE.match(text) is not None and len(text) <= _RULE_MAX_CHARS
+
+
+def signs_comment(text: str, f: Features) -> bool:
+    """A commenter's signature with a number (a user id, a date) or a "says": articles
+    quote with "Makali wrote:" too, comment threads sign "by vlm (69642) writes:"."""
+    return is_comment_signature(text, f) and (
+        any(ch.isdigit() for ch in text) or " says" in text.lower()
+    )
 
 
 def patterns() -> dict[str, str]:
