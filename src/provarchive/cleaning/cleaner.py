@@ -348,8 +348,8 @@ def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int], i
                 scores[i] -= min(o.run_escalation * (run - o.run_free), o.run_escalation_cap)
         else:
             run = 0
-    barriers = _comment_barriers(page, o)
     thread = _thread_marks(page, o)
+    barriers = _comment_barriers(page, thread)
     for wall in set(barriers) | set(_hard_breaks(page, scores, o)):
         scores[wall] = _WALL
     return scores, barriers, (thread[0] if thread else None)
@@ -384,14 +384,12 @@ def _has_prose_neighbour(page: Page, i: int) -> bool:
     return False
 
 
-def _comment_barriers(page: Page, o: CleanOptions) -> list[int]:
+def _comment_barriers(page: Page, thread: list[int]) -> list[int]:
     """Lines that open a comment section: a header ("34 responses to ...", "Leave a
     Reply"), the first of two commenter signatures ("alice says:") close together,
     and every stamp or signature of a comment thread (see :func:`_thread_marks`)."""
-    barriers = set(_thread_marks(page, o))
-    signatures = {
-        i for i, line in enumerate(page.lines) if R.is_comment_signature(line.text, page.feats[i])
-    }
+    barriers = set(thread)
+    signatures = {i for i in range(len(page.lines)) if page.signature[i]}
     for i, line in enumerate(page.lines):
         if R.opens_comment_section(line.text, page.feats[i]):
             barriers.add(i)
@@ -413,7 +411,7 @@ def _thread_marks(page: Page, o: CleanOptions) -> list[int]:
     stamps = [
         i
         for i, line in enumerate(page.lines)
-        if R.is_stamp(line.text, page.feats[i]) or R.signs_comment(line.text, page.feats[i])
+        if page.stamp[i] or (page.signature[i] and R.signs_comment(line.text, page.feats[i]))
     ]
     out: list[int] = []
     run: list[int] = []

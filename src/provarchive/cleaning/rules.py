@@ -719,13 +719,12 @@ def is_stamp(text: str, f: Features) -> bool:
     (a name, "on", "at", "Reply"): how comments and news tickers are stamped.
     Embedded posts are signed with a date alone ("— Dele (@dele_official) November
     19, 2019"), and they belong to the article."""
-    if f.words > 16 or len(text) > 160:
+    if f.words > 16 or len(text) > 160 or _TIME.search(text) is None:
         return False
-    date = _DATE.search(text)
-    if date is None:
+    if _DATE.search(text) is None:
         return False
     residue = _DATE.sub(" ", text)
-    return len(_WORD.findall(residue)) <= 8 and _TIME.search(text) is not None
+    return len(_WORD.findall(residue)) <= 8
 
 
 _UNDERLINE = re.compile(r"^\s*([=\-~*#^_+.])\1{2,}\s*$")

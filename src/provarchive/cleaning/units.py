@@ -39,6 +39,10 @@ class Page:
     rule: list[tuple[str, str] | None]
     prose: list[bool] = field(default_factory=list)
     positions: dict[str, list[int]] = field(default_factory=dict)
+    signature: list[bool] = field(default_factory=list)
+    """Commenter signatures ("alice says:", see :func:`provarchive.cleaning.rules.is_comment_signature`)."""
+    stamp: list[bool] = field(default_factory=list)
+    """Date-and-time stamps (see :func:`provarchive.cleaning.rules.is_stamp`)."""
     code: list[bool] = field(default_factory=list)
     """Lines of program code (see :func:`provarchive.cleaning.rules.is_code`)."""
     wrapped: int = 0
@@ -145,16 +149,23 @@ def build_page(text: str, o: CleanOptions) -> Page:
             inner = raw.strip()
             wrapped += "\n" in inner or "\r" in inner
     # Pages repeat lines (menus top and bottom, share rows): measure each text once.
-    measured: dict[str, tuple[Features, tuple[str, str] | None]] = {}
+    measured: dict[str, tuple[Features, tuple[str, str] | None, bool, bool]] = {}
     for line in lines:
         if line.text not in measured:
             f = line_features(line.text)
-            measured[line.text] = (f, explicit_rule(line.text, f))
+            measured[line.text] = (
+                f,
+                explicit_rule(line.text, f),
+                R.is_comment_signature(line.text, f),
+                R.is_stamp(line.text, f),
+            )
     page = Page(
         text,
         lines,
         [measured[line.text][0] for line in lines],
         [measured[line.text][1] for line in lines],
+        signature=[measured[line.text][2] for line in lines],
+        stamp=[measured[line.text][3] for line in lines],
         wrapped=wrapped,
     )
     feats = page.feats

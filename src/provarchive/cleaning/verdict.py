@@ -66,7 +66,7 @@ def judge_page(page: Page, o: CleanOptions) -> PageVerdict:
         sign = R.page_sign(line.text, page.feats[i], page.rule_id(i))
         if sign is not None:
             (strong if sign[1] else weak)[sign[0]] += 1
-        elif R.signs_comment(line.text, page.feats[i]):
+        elif page.signature[i] and R.signs_comment(line.text, page.feats[i]):
             strong["signature"] += 1
     if strong["signature"] < 2:
         del strong["signature"]  # one "X says:" is a quote; a page has them by the dozen
