@@ -411,7 +411,9 @@ def _thread_marks(page: Page, o: CleanOptions) -> list[int]:
     stamps = [
         i
         for i, line in enumerate(page.lines)
-        if page.stamp[i] or (page.signature[i] and R.signs_comment(line.text, page.feats[i]))
+        if page.stamp[i]
+        or (page.signature[i] and R.signs_comment(line.text, page.feats[i]))
+        or (_meta_kind(page, i) == "byline" and R.states_date(line.text))
     ]
     out: list[int] = []
     run: list[int] = []

@@ -764,6 +764,11 @@ def is_article_note(text: str) -> bool:
     return _ARTICLE_NOTE.match(text) is not None and len(text) <= _RULE_MAX_CHARS
 
 
+def states_date(text: str) -> bool:
+    """Whether a line states a date or a time of day."""
+    return _DATE.search(text) is not None
+
+
 def signs_comment(text: str, f: Features) -> bool:
     """A commenter's signature with a number (a user id, a date) or a "says": articles
     quote with "Makali wrote:" too, comment threads sign "by vlm (69642) writes:"."""
