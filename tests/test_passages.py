@@ -219,6 +219,7 @@ def test_derive_records_the_verdict_the_date_and_the_environment() -> None:
         "score": d.page.score,
         "evidence": list(d.page.evidence),
     }
+    assert type(d.page).from_json(d.page.to_json()) == d.page
     assert d.published == "2024-03-03"
     assert [p.kind for p in d.passages][:3] == ["title", "byline", "dateline"]
     assert d.environment["unicodedata"] == unicodedata.unidata_version

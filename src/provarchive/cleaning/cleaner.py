@@ -1,44 +1,60 @@
-"""The cleaner: which lines of a scraped page are the article, and why the others are not.
+"""The cleaner: which lines of a document are its text, and why the others are not.
 
 Contract: :func:`clean` is pure. It takes decoded text and :class:`CleanOptions`
-and returns a :class:`CleanResult` with one :class:`Decision` per non-blank
-line: kept as ``title``, ``standfirst`` or ``body``, or dropped with the id of
-the rule that dropped it and a short reason. No I/O, no mutable globals, no
-reason that lives only in a log.
+and returns a :class:`CleanResult`: the page verdict, one :class:`Decision` per
+non-blank unit (kept as ``title``, ``standfirst``, ``byline``, ``dateline`` or
+``body``, or dropped with the id of the rule that dropped it and a short
+reason) and the publication date its byline or dateline states. No I/O, no
+mutable globals, no reason that lives only in a log. :func:`keep_all` keeps
+every unit without judging.
+
+For an archive a dropped line of the text is a silent failure, so a line is
+dropped only on evidence that it is boilerplate (issue #11).
 
 How it decides:
 
-0. Units: each line is one, except that in hard-wrapped text (text-browser
-   dumps, e-mail) a paragraph wrapped over several lines between blank lines
-   is one unit; menus and lists stay one unit per line (see :func:`_units`).
-1. Features and explicit rules (:mod:`provarchive.clean_rules`): every line is
-   measured (effective words, where scripts without spaces count characters;
-   sentence punctuation; share of lower-case words; digits), and boilerplate
-   that is boilerplate anywhere is recognised by rule families with words in
-   several languages: ad labels, reading times, trust badges, captions and
-   credits, share/newsletter/related-link lines, counters, bylines, legal text.
-2. The body is found statistically. Each line scores positive when it reads as
-   prose (long, punctuated, mostly lower-case) and negative when it reads as
-   furniture. Prose with no prose neighbour counts less (teaser summaries come
-   one at a time between headlines); bylines, dates and "related" headers cost
-   more (they start new items); long runs of non-prose lines cost more the
-   longer they get; repeated lines never count as prose. The body is the
-   maximum-scoring contiguous run (maximum subarray), extended by strong runs
-   nearby. Comment-section headers are walls (the article comes before its
-   comments), and so is a long non-prose run holding a "related" header.
-3. The title is the headline-like line nearest above the body, preferring one
+0. Units (:mod:`.units`): each line is one, except that in hard-wrapped text
+   (text-browser dumps, e-mail, plain-text files) a paragraph wrapped over
+   several lines between blank lines is one unit; menus and lists stay one unit
+   per line.
+1. Features and explicit rules (:mod:`.rules`): every line is measured
+   (effective words, where scripts without spaces count characters; sentence
+   punctuation; share of lower-case words; digits), and boilerplate that is
+   boilerplate anywhere is recognised by rule families with words in several
+   languages: ad labels, reading times, trust badges, captions and credits,
+   share/newsletter/related-link lines, counters, bylines, legal text.
+2. Is it a page scrape at all (:mod:`.verdict`)? Only a document showing the
+   signs of a web page (chrome, menus, link runs, a thin body among furniture)
+   is cleaned as one; any other (a licence, a changelog, a man page, a README,
+   an e-mail, a book, code) keeps every line, its title being its first
+   heading-like line or none (:mod:`.plain`).
+3. In a page the body is found statistically. Each line scores positive when it
+   reads as prose (long, punctuated, mostly lower-case), zero when it reads as a
+   sentence or as code, and negative when it reads as furniture. Prose with no
+   prose neighbour counts less (teaser summaries come one at a time between
+   headlines); bylines, dates and "related" headers cost more (they start new
+   items); long runs of non-prose lines cost more the longer they get; repeated
+   lines never count as prose, unless the page holds the article twice. The
+   body is the maximum-scoring contiguous run (maximum subarray), extended by
+   strong runs nearby. Comment-section headers are walls (the article comes
+   before its comments), and so is every stamp or signature of a comment
+   thread and a long non-prose run holding a "related" header.
+4. The title is the headline-like line nearest above the body, preferring one
    followed by a byline, dateline or credit; when such an anchored title sits
    inside the run, the body starts below it. The standfirst is a prose line
-   between title and body that a byline, date or credit sets apart.
-4. Inside the body, rule hits, repeats (shown twice in a row, or also outside
-   the body), captions (a line followed by a credit), items under a
-   "related" header and short fragments are dropped; sub-headings, list items
-   and Q&A lines between prose are kept.
+   between title and body that a byline, date or credit sets apart. Bylines and
+   datelines around the title or inside the body are the article's own: kept.
+5. Inside the body, rule hits, repeats (shown twice in a row, or also outside
+   the body), captions (a line followed by a credit), link items under a
+   "related" header (the block ends at the first prose paragraph) and short
+   fragments are dropped; sub-headings, list items, Q&A lines, code, and
+   corrections, editor's notes and updates (also just after the body) are kept.
 
 The cleaner is versioned: :data:`CLEANER_VERSION` changes whenever a decision
-could change, and :func:`rules_digest` hashes rules, patterns and thresholds, so
-a derivation records exactly which cleaner produced it. The thresholds were set
-on the dev split of the scrapinghub article-extraction benchmark (token F1, see
+could change, and :func:`rules_digest` hashes rules, patterns, thresholds and
+the date rules, so a derivation records exactly which cleaner produced it. The
+thresholds were set on all four labelled folders of the shared corpus together
+(news pages of three sources and plain documents, token F1, see
 ``scripts/eval-cleaner``); each rule is written for what it means, not for a page.
 """
 

@@ -54,6 +54,11 @@ class PageVerdict:
     def to_json(self) -> dict[str, Any]:
         return {"is_page": self.is_page, "score": self.score, "evidence": list(self.evidence)}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PageVerdict:
+        """The verdict :meth:`to_json` wrote (for stored derivations and their signature)."""
+        return cls(bool(data["is_page"]), float(data["score"]), tuple(data["evidence"]))
+
 
 def judge_page(page: Page, o: CleanOptions) -> PageVerdict:
     """Weigh the signs of a web page in ``page``; see the module docstring."""
