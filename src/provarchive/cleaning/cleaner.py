@@ -214,7 +214,10 @@ def _keep_every_line(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
 def _meta_kind(page: Page, i: int) -> str | None:
     """``byline`` or ``dateline`` for a byline or date line, else None."""
     rule = page.rule[i]
-    if rule is None or rule[0] != "byline-dateline":
+    if rule is None:
+        line = page.lines[i].text
+        return "dateline" if not page.prose[i] and R.dateline_like(line) else None
+    if rule[0] != "byline-dateline":
         return None
     if rule[1] == "byline":
         return "byline"
@@ -563,8 +566,8 @@ def _headline_like(page: Page, i: int, o: CleanOptions) -> bool:
     text = page.lines[i].text
     if page.rule[i] is not None or f.words < 3 or f.words > o.title_max_words:
         return False
-    if f.digit_ratio > 0.4:
-        return False
+    if f.digit_ratio > 0.4 or page.stamp[i] or R.dateline_like(text):
+        return False  # a dateline the rules did not name is no title either
     return not (text.endswith(".") and not text.endswith("..."))
 
 

@@ -456,7 +456,7 @@ _DATE = re.compile(
 _BYLINE = re.compile(
     r"^(?:by|von|por|di|par|oleh|автор|текст|written\s+by|words\s+by|reporting\s+by|posted\s+by|story\s+by)\s*:?\s+"
     r"[\w.'’-]+(?:\s+[\w.'’-]+){0,7}(?:\s*(?:,|and|&|und|e|y)\s*[\w.'’-]+(?:\s+[\w.'’-]+){0,4})*"
-    r"(?:\s*[|,]\s*.*)?$",
+    r"(?:\s*[|,]\s*.*|\s+(?:on|at)\s+\S.{0,40})?$",
     _CASELESS,
 )
 _DATELINE_WORDS = re.compile(
@@ -767,6 +767,14 @@ def is_article_note(text: str) -> bool:
 def states_date(text: str) -> bool:
     """Whether a line states a date or a time of day."""
     return _DATE.search(text) is not None
+
+
+def dateline_like(text: str) -> bool:
+    """A line that is mostly a date or time with a few words ("November 3, 2012 By
+    George Ambler Leave a Comment", "24 July 2012 Last updated at 05:40 ET Help")."""
+    if len(text) > 160 or _DATE.search(text) is None:
+        return False
+    return len(_WORD.findall(_DATE.sub(" ", text))) <= 8
 
 
 def signs_comment(text: str, f: Features) -> bool:
