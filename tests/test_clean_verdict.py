@@ -186,6 +186,12 @@ def test_titles_of_plain_documents() -> None:
     assert clean(LICENCE).title == "EXAMPLE PUBLIC LICENSE"
     assert clean(MAN_PAGE).title == "FROB(1) User Commands FROB(1)"
     assert clean(EMAIL).title == "Subject: Minutes of the archive committee"
+    # The e-mail's Date header opens the document: a dateline, and its date is kept.
+    assert [d.line.text for d in clean(EMAIL).of_kind("dateline")] == [
+        "Date: Mon, 4 Mar 2024 10:00:00 +0000"
+    ]
+    assert clean(EMAIL).published == "2024-03-04"
+    assert clean(CHANGELOG).published is None  # its dates sign entries, not the document
     # A document that opens with a paragraph has no title rather than a random line.
     opening = "The committee met on Tuesday\nand agreed on the budget.\n\nNext steps\n"
     assert clean(opening).title is None
