@@ -215,8 +215,7 @@ def _meta_kind(page: Page, i: int) -> str | None:
     """``byline`` or ``dateline`` for a byline or date line, else None."""
     rule = page.rule[i]
     if rule is None:
-        line = page.lines[i].text
-        return "dateline" if not page.prose[i] and R.dateline_like(line) else None
+        return "dateline" if page.dateish[i] and not page.prose[i] else None
     if rule[0] != "byline-dateline":
         return None
     if rule[1] == "byline":
@@ -432,7 +431,11 @@ def _thread_marks(page: Page, o: CleanOptions) -> list[int]:
         for i, line in enumerate(page.lines)
         if page.stamp[i]
         or (page.signature[i] and R.signs_comment(line.text, page.feats[i]))
-        or (_meta_kind(page, i) == "byline" and R.states_date(line.text))
+        or (
+            page.rule_id(i) == "byline-dateline"
+            and _meta_kind(page, i) == "byline"
+            and R.states_date(line.text)
+        )
     ]
     out: list[int] = []
     run: list[int] = []
@@ -566,7 +569,7 @@ def _headline_like(page: Page, i: int, o: CleanOptions) -> bool:
     text = page.lines[i].text
     if page.rule[i] is not None or f.words < 3 or f.words > o.title_max_words:
         return False
-    if f.digit_ratio > 0.4 or page.stamp[i] or R.dateline_like(text):
+    if f.digit_ratio > 0.4 or page.stamp[i] or page.dateish[i]:
         return False  # a dateline the rules did not name is no title either
     return not (text.endswith(".") and not text.endswith("..."))
 

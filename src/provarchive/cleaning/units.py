@@ -43,6 +43,8 @@ class Page:
     """Commenter signatures ("alice says:", see :func:`provarchive.cleaning.rules.is_comment_signature`)."""
     stamp: list[bool] = field(default_factory=list)
     """Date-and-time stamps (see :func:`provarchive.cleaning.rules.is_stamp`)."""
+    dateish: list[bool] = field(default_factory=list)
+    """Lines that are mostly a date (see :func:`provarchive.cleaning.rules.dateline_like`)."""
     code: list[bool] = field(default_factory=list)
     """Lines of program code (see :func:`provarchive.cleaning.rules.is_code`)."""
     wrapped: int = 0
@@ -149,7 +151,7 @@ def build_page(text: str, o: CleanOptions) -> Page:
             inner = raw.strip()
             wrapped += "\n" in inner or "\r" in inner
     # Pages repeat lines (menus top and bottom, share rows): measure each text once.
-    measured: dict[str, tuple[Features, tuple[str, str] | None, bool, bool]] = {}
+    measured: dict[str, tuple[Features, tuple[str, str] | None, bool, bool, bool]] = {}
     for line in lines:
         if line.text not in measured:
             f = line_features(line.text)
@@ -158,6 +160,7 @@ def build_page(text: str, o: CleanOptions) -> Page:
                 explicit_rule(line.text, f),
                 R.is_comment_signature(line.text, f),
                 R.is_stamp(line.text, f),
+                f.words <= 20 and f.digit_ratio > 0 and R.dateline_like(line.text),
             )
     page = Page(
         text,
@@ -166,6 +169,7 @@ def build_page(text: str, o: CleanOptions) -> Page:
         [measured[line.text][1] for line in lines],
         signature=[measured[line.text][2] for line in lines],
         stamp=[measured[line.text][3] for line in lines],
+        dateish=[measured[line.text][4] for line in lines],
         wrapped=wrapped,
     )
     feats = page.feats
