@@ -1,123 +1,232 @@
-"""Score the cleaner on a labelled corpus (scrape NAME.txt + gold NAME.gold.txt).
+"""Score the cleaner on every labelled folder of the shared corpus in one run.
 
-Runs exactly what `provarchive clean --out-dir` runs (library `clean_files`),
-times it, then hands the predictions to the corpus's own scorer (score.py,
-token F1) and prints its summary plus the cleaner's speed.
+A folder is labelled when it holds pairs NAME.txt (the input) and NAME.gold.txt
+(what a perfect cleaner keeps). Every input is derived exactly as the archive
+derives it (:func:`provarchive.cleaning.passages.derive`), timed, and scored with
+the corpus's own scorer (``boilerplate/score.py``: bag-of-word-token precision,
+recall and F1 per document, macro-averaged).
 
---wrap N first rewrites every scrape the way text browsers dump a page
+Which passages are scored depends on what the folder's gold holds (the corpus
+README says so for each): where the gold is the article body only, the body
+passages are scored (what ``provarchive clean --out-dir`` writes); where it also
+holds title, byline and date lines (dragnet) or every line (plain documents),
+every passage is scored. ``--all-kinds`` scores every passage everywhere, i.e.
+everything the archive makes searchable.
+
+One line per folder: pages, macro P/R/F1, pages under F1 .5; for plain folders
+also the lowest recall and how many documents have recall under .95. The
+readability folder is reported twice, real pages and the synthetic fixtures its
+MANIFEST.json flags. The last line is the speed (decode + clean + passages, one
+process).
+
+--wrap N first rewrites every input the way text browsers dump a page
 (`lynx -dump`, `html2text`): a line longer than N characters becomes a paragraph
-hard-wrapped at N columns between blank lines, shorter lines (menus, labels)
-stay one per line. The gold is unchanged, so the score says how much of the
-cleaner's quality survives hard-wrapped input.
+hard-wrapped at N columns between blank lines, shorter lines stay one per line.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
-import subprocess
 import sys
-import tempfile
 import textwrap
 import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from provarchive.cleaning.cleaner import CLEANER_NAME, CLEANER_VERSION, rules_digest
-from provarchive.derivations import clean_files
+from provarchive.cleaning.passages import CLEANERS, Derivation, derive
 
-DEFAULT_CORPUS = (
-    Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "boilerplate" / "dev"
-)
+DEFAULT_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+
+ALL_KINDS = frozenset({"title", "standfirst", "byline", "dateline", "body"})
+BODY_KINDS = frozenset({"body"})
+GOLD_KINDS: dict[str, frozenset[str]] = {
+    # The corpus README: dragnet's gold includes title, byline and date lines;
+    # plain documents' gold is every non-empty line; elsewhere the article body.
+    "dragnet-train": ALL_KINDS,
+    "plain": ALL_KINDS,
+}
+
+
+@dataclass
+class Row:
+    name: str
+    p: float
+    r: float
+    f1: float
+    page: bool | None
+
+
+@dataclass
+class Folder:
+    label: str
+    path: Path
+    names: list[str]
+    kinds: frozenset[str]
+    plain: bool
+    rows: list[Row] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        n = len(self.rows) or 1
+        out: dict[str, Any] = {
+            "folder": self.label,
+            "pages": len(self.rows),
+            "P": sum(r.p for r in self.rows) / n,
+            "R": sum(r.r for r in self.rows) / n,
+            "F1": sum(r.f1 for r in self.rows) / n,
+            "under_f1_05": sum(r.f1 < 0.5 for r in self.rows),
+            "judged_pages": sum(bool(r.page) for r in self.rows),
+            "seconds": self.seconds,
+        }
+        if self.plain:
+            out["min_R"] = min((r.r for r in self.rows), default=0.0)
+            out["under_R_095"] = sum(r.r < 0.95 for r in self.rows)
+        return out
+
+
+def _scorer(root: Path) -> ModuleType:
+    path = root / "boilerplate" / "score.py"
+    spec = importlib.util.spec_from_file_location("corpus_score", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"error: no scorer at {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _folders(root: Path, only: list[str]) -> list[Folder]:
+    """Every labelled folder under ``root``, readability split into real pages and fixtures."""
+    out: list[Folder] = []
+    for gold_dir in sorted({g.parent for g in root.rglob("*.gold.txt")}):
+        label = str(gold_dir.relative_to(root))
+        if only and not any(label.startswith(o) or o in label for o in only):
+            continue
+        names = sorted(g.name[: -len(".gold.txt")] for g in gold_dir.glob("*.gold.txt"))
+        plain = label.split("/")[0] == "plain"
+        kinds = GOLD_KINDS.get(gold_dir.name, GOLD_KINDS.get(label.split("/")[0], BODY_KINDS))
+        fixtures = _fixtures(gold_dir)
+        if fixtures:
+            real = [n for n in names if n not in fixtures]
+            fake = [n for n in names if n in fixtures]
+            out.append(Folder(f"{label} (real)", gold_dir, real, kinds, plain))
+            out.append(Folder(f"{label} (fixtures)", gold_dir, fake, kinds, plain))
+        else:
+            out.append(Folder(label, gold_dir, names, kinds, plain))
+    return out
+
+
+def _fixtures(folder: Path) -> set[str]:
+    manifest = folder / "MANIFEST.json"
+    if not manifest.is_file():
+        return set()
+    pages = json.loads(manifest.read_text(encoding="utf-8")).get("pages", {})
+    return {name for name, page in pages.items() if page.get("fixture")}
+
+
+def _wrapped(raw: bytes, width: int) -> bytes:
+    out: list[str] = []
+    for line in raw.decode("utf-8", errors="replace").splitlines():
+        out += ["", *textwrap.wrap(line, width), ""] if len(line) > width else [line]
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def _run(
+    folder: Folder,
+    derive_one: Callable[[bytes], Derivation],
+    score: ModuleType,
+    kinds: frozenset[str],
+    keep: Path | None,
+) -> None:
+    inputs = {n: (folder.path / f"{n}.txt").read_bytes() for n in folder.names}
+    start = time.perf_counter()
+    derived = {n: derive_one(raw) for n, raw in inputs.items()}
+    folder.seconds = time.perf_counter() - start
+    for name in folder.names:
+        d = derived[name]
+        pred = "".join(p.text + "\n" for p in d.passages if p.kind in kinds)
+        if keep is not None:
+            target = keep / folder.label.replace("/", "_").replace(" ", "")
+            target.mkdir(parents=True, exist_ok=True)
+            (target / f"{name}.txt").write_text(pred, encoding="utf-8")
+        gold = (folder.path / f"{name}.gold.txt").read_text(encoding="utf-8")
+        p, r, f = score.prf(Counter(score.tokens(pred)), Counter(score.tokens(gold)))
+        page = d.page.is_page if d.page is not None else None
+        folder.rows.append(Row(name, p, r, f, page))
+
+
+def _print(folders: list[Folder], total_docs: int, total_s: float, worst: int) -> None:
+    w = max(len(f.label) for f in folders)
+    print(f"cleaner  {CLEANER_NAME} {CLEANER_VERSION} ({rules_digest()[:23]}...)")
+    print(
+        f"{'folder':<{w}}  {'pages':>5}  {'P':>5} {'R':>5} {'F1':>5}  {'<.5':>3}  {'pages?':>6}  plain"
+    )
+    for f in folders:
+        s = f.summary()
+        extra = f"minR {s['min_R']:.3f}, R<.95: {s['under_R_095']}" if f.plain else ""
+        print(
+            f"{f.label:<{w}}  {s['pages']:5d}  {s['P']:.3f} {s['R']:.3f} {s['F1']:.3f}  "
+            f"{s['under_f1_05']:3d}  {s['judged_pages']:6d}  {extra}"
+        )
+        for row in sorted(f.rows, key=lambda r: r.r if f.plain else r.f1)[:worst]:
+            print(
+                f"    {row.name[:40]:<40} P {row.p:.3f} R {row.r:.3f} F1 {row.f1:.3f} page={row.page}"
+            )
+    rate = total_docs / total_s if total_s else float("inf")
+    print(f"speed    {rate:.0f} documents/s ({total_s:.2f} s for {total_docs}, one process)")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "corpus",
-        nargs="?",
-        type=Path,
-        default=DEFAULT_CORPUS,
-        help="folder with NAME.txt and NAME.gold.txt (default: %(default)s)",
-    )
-    ap.add_argument("--scorer", type=Path, help="score.py (default: CORPUS/../score.py)")
-    ap.add_argument(
-        "--keep", type=Path, help="write the predictions here instead of a temporary folder"
-    )
-    ap.add_argument("--per-doc", action="store_true", help="print the scorer's per-document table")
-    ap.add_argument("--json", type=Path, help="write the figures as JSON")
-    ap.add_argument(
-        "--wrap", type=int, metavar="N", help="hard-wrap the scrapes at N columns first (see above)"
-    )
+    ap.add_argument("folders", nargs="*", help="only folders whose path contains one of these")
+    ap.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="corpus root (%(default)s)")
+    ap.add_argument("--cleaner", choices=CLEANERS, default="default")
+    ap.add_argument("--all-kinds", action="store_true", help="score every passage everywhere")
+    ap.add_argument("--keep", type=Path, help="write the scored predictions under this folder")
+    ap.add_argument("--worst", type=int, default=0, metavar="N", help="list the N worst documents")
+    ap.add_argument("--json", type=Path, help="write the figures (and per-document rows) as JSON")
+    ap.add_argument("--wrap", type=int, metavar="N", help="hard-wrap the inputs at N columns")
     args = ap.parse_args()
     if args.wrap is not None and args.wrap < 20:
         ap.error("--wrap needs a width of at least 20 columns")
-    corpus: Path = args.corpus
-    scorer: Path = args.scorer or corpus.parent / "score.py"
-    if not corpus.is_dir():
-        print(f"error: no corpus at {corpus}", file=sys.stderr)
+    if not args.root.is_dir():
+        print(f"error: no corpus at {args.root}", file=sys.stderr)
         return 2
-    if not scorer.is_file():
-        print(f"error: no scorer at {scorer}", file=sys.stderr)
+    score = _scorer(args.root)
+    folders = _folders(args.root, args.folders)
+    if not folders:
+        print(f"error: no labelled folders under {args.root}", file=sys.stderr)
         return 2
-    scrapes = sorted(p for p in corpus.glob("*.txt") if not p.name.endswith(".gold.txt"))
-    with tempfile.TemporaryDirectory() as tmp:
-        out = args.keep or Path(tmp) / "out"
-        out.mkdir(parents=True, exist_ok=True)
-        if args.wrap:
-            scrapes = [_wrapped_copy(p, Path(tmp) / "wrapped", args.wrap) for p in scrapes]
-        start = time.perf_counter()
-        results = clean_files(scrapes, out)
-        elapsed = time.perf_counter() - start
-        failed = [r for r in results if r.error]
-        score = subprocess.run(
-            [
-                sys.executable,
-                str(scorer),
-                str(out),
-                str(corpus),
-                *([] if args.per_doc else ["--quiet"]),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    print(f"cleaner   {CLEANER_NAME} {CLEANER_VERSION} ({rules_digest()[:23]}...)")
-    wrap = f", hard-wrapped at {args.wrap} columns" if args.wrap else ""
-    print(f"corpus    {corpus} ({len(scrapes)} pages{wrap}, {len(failed)} failed)")
-    sys.stdout.write(score.stdout)
-    if score.returncode != 0:
-        sys.stderr.write(score.stderr)
-        return score.returncode
-    docs_per_s = len(scrapes) / elapsed if elapsed else float("inf")
-    print(
-        f"speed     {docs_per_s:.0f} documents/s ({elapsed:.2f} s for {len(scrapes)}, decode + clean + passages, one process)"
-    )
+
+    def derive_one(raw: bytes) -> Derivation:
+        return derive(_wrapped(raw, args.wrap) if args.wrap else raw, cleaner=args.cleaner)
+
+    for f in folders:
+        _run(f, derive_one, score, ALL_KINDS if args.all_kinds else f.kinds, args.keep)
+    total_docs = sum(len(f.rows) for f in folders)
+    total_s = sum(f.seconds for f in folders)
+    _print(folders, total_docs, total_s, args.worst)
     if args.json:
-        macro = [line for line in score.stdout.splitlines() if line.startswith("macro F1 ")]
         args.json.write_text(
             json.dumps(
                 {
-                    "macro_f1": float(macro[-1].split()[-1]) if macro else None,
-                    "documents": len(scrapes),
-                    "docs_per_s": docs_per_s,
+                    "cleaner": f"{CLEANER_NAME} {CLEANER_VERSION}",
+                    "rules_digest": rules_digest(),
+                    "folders": [f.summary() for f in folders],
+                    "documents": total_docs,
+                    "docs_per_s": total_docs / total_s if total_s else None,
+                    "rows": {f.label: [vars(r) for r in f.rows] for f in folders},
                 },
-                indent=2,
+                indent=1,
             )
         )
     return 0
-
-
-def _wrapped_copy(scrape: Path, folder: Path, width: int) -> Path:
-    folder.mkdir(exist_ok=True)
-    out: list[str] = []
-    for line in scrape.read_text(encoding="utf-8", errors="replace").splitlines():
-        if len(line) > width:
-            out += ["", *textwrap.wrap(line, width), ""]
-        else:
-            out.append(line)
-    copy = folder / scrape.name
-    copy.write_text("\n".join(out) + "\n", encoding="utf-8")
-    return copy
 
 
 if __name__ == "__main__":

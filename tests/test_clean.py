@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provarchive.cleaning.cleaner import DEFAULT_OPTIONS, RULES, clean, rules_digest
+from provarchive.cleaning.cleaner import (
+    CLEANER_VERSION,
+    DEFAULT_OPTIONS,
+    KEEP_ALL_NAME,
+    KINDS,
+    RULES,
+    clean,
+    rules_digest,
+)
 from provarchive.cleaning.rules import columns, explicit_rule, line_features
 from provarchive.cleaning.text import normalise, split_lines
 
@@ -48,6 +56,8 @@ def test_the_seed_comes_out_exactly() -> None:
     assert ("Why you can trust SCMP", "trust-badge") in dropped
     assert ("0", "counter") in dropped
     assert all(d.reason for d in r.removed)
+    assert r.page is not None and r.page.is_page
+    assert r.published is None  # the seed states no date
 
 
 # Pages written for these tests (not copied from anywhere): a menu, a headline,
@@ -160,6 +170,7 @@ def test_navigation_and_footer_fall_outside_the_body() -> None:
             "Business",
             "Sport",
             "Opinion",
+            "Share this article",
             "The council voted on Tuesday to extend the tram line to the airport, ending a decade of debate.",
             "Work is expected to start next spring and to last about three years, officials said.",
             "Residents along the route will be consulted on the location of the new stops.",
@@ -194,7 +205,7 @@ def test_hard_wrapped_page_gives_the_same_paragraphs() -> None:
     wrapped = ["\n".join(textwrap.wrap(p, 72)) for p in _ARTICLE]
     page = "\n".join(
         ["Home", "World", "Business", "Sport", "Opinion", ""]
-        + ["Tram line to the airport approved", ""]
+        + ["Tram line to the airport approved", "Share this article", "Advertisement", ""]
         + [w + "\n" for w in wrapped]
         + ["Most read", "Ten things to do this weekend", "About us", "Contact"]
     )
@@ -208,11 +219,17 @@ def test_hard_wrapped_page_gives_the_same_paragraphs() -> None:
 def test_blank_lines_between_unwrapped_lines_do_not_merge_them() -> None:
     # Blank lines between sections, paragraphs one per line: nothing is wrapped,
     # so every line stays its own unit.
-    page = "\n\n".join(["Home\nWorld\nSport", "\n".join(_ARTICLE), "About us\nContact"])
+    page = "\n\n".join(
+        [
+            "Home\nWorld\nSport\nShare this article\nAdvertisement",
+            "\n".join(_ARTICLE),
+            "About us\nContact",
+        ]
+    )
     r = clean(page)
     assert [d.line.text for d in r.of_kind("body")] == _ARTICLE
     assert all("\n" not in d.line.text and d.line.text.count("Home") <= 1 for d in r.decisions)
-    assert len(r.decisions) == 8
+    assert len(r.decisions) == 10
 
 
 def _wrap_columns(line: str, width: int) -> list[str]:
@@ -302,3 +319,59 @@ def test_rules_digest_is_stable_and_tracks_thresholds() -> None:
     assert rules_digest() == rules_digest(DEFAULT_OPTIONS)
     assert rules_digest().startswith("sha256:")
     assert rules_digest(replace(DEFAULT_OPTIONS, prose_words=9)) != rules_digest()
+
+
+def test_related_block_ends_at_the_first_paragraph_and_notes_are_kept() -> None:
+    # Issue #11: two article paragraphs after a "You might also like:" block were
+    # dropped as related links, and a closing correction as outside the body.
+    r = clean((PAGES / "related-block.txt").read_text(encoding="utf-8"))
+    body = [d.line.text for d in r.of_kind("body")]
+    assert body[0].startswith("The city council voted")
+    assert any(t.startswith("Residents along the route") for t in body)
+    assert any(t.startswith("Opponents of the plan") for t in body)
+    assert body[-1] == "Correction: the vote was 30 to 20."
+    rules = {d.line.text: d.rule for d in r.removed}
+    assert rules["You might also like:"] == "related-links"
+    assert rules["Why the river keeps flooding"] == "related-links"
+    assert rules["Home"] == "outside-body"
+
+
+def test_bylines_and_datelines_are_kept_and_the_date_parsed() -> None:
+    r = clean((PAGES / "related-block.txt").read_text(encoding="utf-8"))
+    assert r.title == "Council approves new tram line to the airport"
+    assert [d.line.text for d in r.of_kind("byline")] == ["By Jane Doe"]
+    assert [d.line.text for d in r.of_kind("dateline")] == ["Published: 3 March 2024"]
+    assert r.published == "2024-03-03"
+    assert {d.kind for d in r.kept} <= set(KINDS)
+
+
+def test_a_thread_of_comment_stamps_is_not_the_article() -> None:
+    article = [
+        "The bridge reopened on Monday after six months of repairs, the city said in a statement.",
+        "Traffic is expected to return to normal by the end of the week, according to officials.",
+        "The repairs cost about four million dollars, slightly less than first estimated.",
+    ]
+    comments = []
+    for i, name in enumerate(["Heather", "Kate", "Colm", "Diana"]):
+        comments += [
+            f"{name} on October {20 + i}, 2012 at 1:3{i} pm",
+            "I drove over it this morning and it was already packed with cars and cyclists, "
+            "which is a good sign for the shops along the river and for the people who live there.",
+            "Reply",
+        ]
+    page = "\n".join(["Home", "News", "Share", "Advertisement", *article, *comments, "About us"])
+    r = clean(page)
+    assert [d.line.text for d in r.of_kind("body")] == article
+    assert all(d.rule == "comments" for d in r.removed if "drove over it" in d.line.text)
+
+
+# The rules digest of each released cleaner version: a change to a rule, a
+# pattern or a threshold must come with a new CLEANER_VERSION (and a line here).
+PINNED_DIGESTS = {
+    "2.0.0": "sha256:45e2d5b8134f06f66b0b4bb719f03f4a99c03ead29f603ba477c1fea89fa50fc",
+}
+
+
+def test_the_rules_digest_is_pinned_per_cleaner_version() -> None:
+    assert rules_digest() == PINNED_DIGESTS[CLEANER_VERSION]
+    assert rules_digest(cleaner=KEEP_ALL_NAME) != rules_digest()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import codecs
 import itertools
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provarchive.cleaning.passages import (
+    CLEANERS,
     PassageOptions,
     check_passage,
     derive,
@@ -203,3 +205,53 @@ def test_utf16_document_spans() -> None:
     assert d.codec == "utf-16-le" and d.body()
     for p in d.passages:
         assert decode_span(raw, p.raw_start, p.raw_end, "utf-16-le") == p.text
+
+
+def test_derive_records_the_verdict_the_date_and_the_environment() -> None:
+    import unicodedata
+
+    raw = (Path(__file__).parent / "data" / "pages" / "related-block.txt").read_bytes()
+    d = derive(raw)
+    assert d.cleaner_name == "provarchive-clean"
+    assert d.page is not None and d.page.is_page and d.page.evidence
+    assert d.page.to_json() == {
+        "is_page": True,
+        "score": d.page.score,
+        "evidence": list(d.page.evidence),
+    }
+    assert type(d.page).from_json(d.page.to_json()) == d.page
+    assert d.published == "2024-03-03"
+    assert [p.kind for p in d.passages][:3] == ["title", "byline", "dateline"]
+    assert d.environment["unicodedata"] == unicodedata.unidata_version
+    assert d.environment["charset_normalizer"][0].isdigit()
+    assert d.page in d.signature() and d.published in d.signature()
+
+
+def test_keep_all_archives_every_line() -> None:
+    raw = (Path(__file__).parent / "data" / "pages" / "related-block.txt").read_bytes()
+    d = derive(raw, cleaner="keep-all")
+    assert d.cleaner_name == "provarchive-keep-all"
+    assert d.page is None and d.removals == ()
+    assert len(d.passages) == len([line for line in raw.splitlines() if line.strip()])
+    assert d.rules_digest != derive(raw).rules_digest
+    assert d.signature() != derive(raw).signature()
+    for p in d.passages:
+        assert check_passage(raw, "utf-8", p.raw_start, p.raw_end, p.text)
+
+
+def test_unknown_cleaner_is_refused() -> None:
+    assert "keep-all" in CLEANERS and "default" in CLEANERS
+    with pytest.raises(ValueError, match="unknown cleaner 'nope'"):
+        derive(b"text", cleaner="nope")
+
+
+def test_importing_passages_does_not_import_dateutil_or_charset_normalizer() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, provarchive.cleaning.passages; "
+        "print([m for m in ('dateutil', 'charset_normalizer') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,8 +1,13 @@
 """Passages: the searchable units of a document, each mapped to an exact byte span.
 
 Contract: :func:`derive` turns raw bytes into a :class:`Derivation`: how they
-were decoded, every :class:`Passage` (title, standfirst, body paragraphs) and
-every :class:`Removal` (a dropped line with its rule and reason). For every
+were decoded, every :class:`Passage` (title, standfirst, byline, dateline, body
+paragraphs), every :class:`Removal` (a dropped line with its rule and reason),
+the page verdict (was it cleaned as a page scrape, on what evidence), the
+publication date found in a byline or dateline, and the versions of the
+libraries and data the result depends on. ``cleaner`` picks one of
+:data:`CLEANERS`: ``default`` (judge, then clean) or ``keep-all`` (archive every
+line, strip nothing). For every
 passage and removal, ``raw_span = (start, end)`` satisfies::
 
     text.decode_span(raw, start, end, derivation.codec) == passage.text
@@ -19,12 +24,29 @@ sentence ends (or, failing that, at spaces) into pieces of about
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 
 from ..digests import sha256_hex, sha256_tagged
-from .cleaner import CLEANER_NAME, CLEANER_VERSION, CleanOptions, Decision, clean, rules_digest
+from .cleaner import (
+    CLEANER_NAME,
+    CLEANER_VERSION,
+    KEEP_ALL_NAME,
+    CleanResult,
+    Decision,
+    clean,
+    keep_all,
+    rules_digest,
+)
+from .options import CleanOptions
 from .text import BINARY, NORMALISATION, TEXT, Decoded, decode, normalise
+from .verdict import PageVerdict
+
+CLEANERS = ("default", "keep-all")
+"""The cleaners :func:`derive` knows: judge and clean, or keep every line."""
+_CLEANER_NAMES = {"default": CLEANER_NAME, "keep-all": KEEP_ALL_NAME}
 
 
 @dataclass(frozen=True)
@@ -72,6 +94,12 @@ class Derivation:
     cleaner_version: str = CLEANER_VERSION
     rules_digest: str = ""
     normalisation: str = NORMALISATION
+    page: PageVerdict | None = None
+    """Whether it was cleaned as a page scrape, and why (None: kept whole unjudged)."""
+    published: str | None = None
+    """The publication date stated in a byline or dateline, ``YYYY-MM-DD``."""
+    environment: dict[str, str] = field(default_factory=dict)
+    """Versions of what the output depends on besides the cleaner (see :func:`environment`)."""
 
     @property
     def clean_text(self) -> str:
@@ -96,6 +124,8 @@ class Derivation:
             self.codec,
             tuple((p.kind, p.text, p.raw_start, p.raw_end) for p in self.passages),
             tuple((r.rule, r.raw_start, r.raw_end) for r in self.removals),
+            self.page,
+            self.published,
         )
 
 
@@ -118,27 +148,76 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+|(?<=[。！？])"
 def derive(
     raw: bytes,
     *,
+    cleaner: str = "default",
     options: CleanOptions | None = None,
     passage_options: PassageOptions = DEFAULT_PASSAGE_OPTIONS,
 ) -> Derivation:
-    """Decode, clean and cut ``raw`` into passages with byte spans. Never raises on input."""
+    """Decode, clean and cut ``raw`` into passages with byte spans. Never raises on
+    input; an unknown ``cleaner`` (not in :data:`CLEANERS`) raises ValueError."""
+    if cleaner not in _CLEANER_NAMES:
+        raise ValueError(f"unknown cleaner {cleaner!r}: expected one of {', '.join(CLEANERS)}")
+    name = _CLEANER_NAMES[cleaner]
     clean_options = options or CleanOptions()
-    digest = rules_digest(clean_options)
+    meta = {
+        "cleaner_name": name,
+        "rules_digest": rules_digest(clean_options, name),
+        "environment": environment(),
+    }
     decoded = decode(raw)
     if decoded.status == BINARY:
-        return Derivation(BINARY, None, "none", decoded.reason, (), (), rules_digest=digest)
+        return Derivation(BINARY, None, "none", decoded.reason, (), (), **meta)  # type: ignore[arg-type]
     if decoded.status != TEXT or not decoded.text.strip():
+        status = decoded.status if decoded.status != TEXT else "empty"
         return Derivation(
-            decoded.status if decoded.status != TEXT else "empty",
+            status,
             decoded.codec,
             decoded.encoding_label,
             "no text",
             (),
             (),
-            rules_digest=digest,
+            **meta,  # type: ignore[arg-type]
         )
-    result = clean(decoded.text, clean_options)
-    pieces = _pieces(decoded.text, list(result.decisions), passage_options)
+    result: CleanResult = (clean if cleaner == "default" else keep_all)(decoded.text, clean_options)
+    passages, removals = _cut(decoded, result, passage_options)
+    return Derivation(
+        TEXT,
+        decoded.codec,
+        decoded.encoding_label,
+        None,
+        passages,
+        removals,
+        page=result.page,
+        published=result.published,
+        **meta,  # type: ignore[arg-type]
+    )
+
+
+@functools.cache
+def _environment() -> tuple[tuple[str, str], ...]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"unicodedata": unicodedata.unidata_version}
+    for package in ("charset-normalizer", "python-dateutil"):
+        try:
+            out[package.replace("-", "_")] = version(package)
+        except PackageNotFoundError:
+            out[package.replace("-", "_")] = "absent"
+    return tuple(sorted(out.items()))
+
+
+def environment() -> dict[str, str]:
+    """Versions of what a derivation depends on besides the cleaner's own rules: the
+    Unicode database (normalisation, character classes), charset-normalizer (the
+    guessed encoding of undeclared bytes) and python-dateutil (published dates). When
+    ``verify --rederive`` finds drift, a changed entry here says why."""
+    return dict(_environment())
+
+
+def _cut(
+    decoded: Decoded, result: CleanResult, o: PassageOptions
+) -> tuple[tuple[Passage, ...], tuple[Removal, ...]]:
+    """Passages and removals with byte spans, from the cleaner's decisions."""
+    pieces = _pieces(decoded.text, list(result.decisions), o)
     positions = sorted({p for start, end, *_ in pieces for p in (start, end)})
     offsets = dict(zip(positions, decoded.byte_offsets(positions), strict=True))
     passages: list[Passage] = []
@@ -155,15 +234,7 @@ def derive(
             removals.append(
                 Removal(len(removals) + 1, text, rule, reason, offsets[start], offsets[end])
             )
-    return Derivation(
-        TEXT,
-        decoded.codec,
-        decoded.encoding_label,
-        None,
-        tuple(passages),
-        tuple(removals),
-        rules_digest=digest,
-    )
+    return tuple(passages), tuple(removals)
 
 
 def _pieces(
@@ -222,14 +293,17 @@ def check_passage(raw: bytes, codec: str, start: int, end: int, text: str) -> bo
 
 
 __all__ = [
+    "CLEANERS",
     "DEFAULT_PASSAGE_OPTIONS",
     "Decoded",
     "Derivation",
+    "PageVerdict",
     "Passage",
     "PassageOptions",
     "Removal",
     "check_passage",
     "derive",
+    "environment",
     "parse_passage_id",
     "passage_id",
 ]

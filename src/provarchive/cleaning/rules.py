@@ -421,7 +421,10 @@ _COMMENTS = re.compile(
 
 _COMMENT_SECTION = re.compile(
     r"^[\W_]*(?:\d[\d,.]*\s+)?(?:comments?|responses?|replies|thoughts?|reactions?|kommentare|comentários|"
-    r"comentarios|commenti|комментари\w*|komentar|댓글|コメント)\b(?:\s+(?:to|on)\b.*)?[\W_]*$"
+    r"comentarios|commenti|комментари\w*|komentar|댓글|コメント)[\W_]*$"
+    r"|^[\W_]*(?:\d[\d,.]*\s+(?:comments?|responses?|replies|thoughts?|reactions?)|comments|responses)"
+    r"\s+(?:to|on)\b.*$"
+    r"|^[\W_]*\d[\d,.]*\s+(?:comments?|responses?|replies)\b.{0,60}(?:below|add\s+one|leave\s+one)\b.*$"
     r"|^[\W_]*(?:top\s+rated|most\s+recent|newest|oldest|best|sort\s+by)\s+comments?\b.*"
     r"|^[\W_]*(?:leave\s+a\s+(?:comment|reply)|post\s+a\s+comment|add\s+(?:a\s+)?comment|"
     r"join\s+the\s+(?:conversation|discussion)|what\s+do\s+you\s+think\??|tell\s+us\s+what\s+you\s+think\W*|"
@@ -430,7 +433,9 @@ _COMMENT_SECTION = re.compile(
     _CASELESS,
 )
 _COMMENT_SIGNATURE = re.compile(
-    r"^.{1,80}?\s(?:says|said|wrote|writes|commented|replied)\s*:?$", _CASELESS
+    r"^.{1,80}?\s(?:says|said|wrote|writes|commented|replied)(?:\.\.\.|\s*:)?"
+    r"(?:\s+(?:on|at)\s+(?=[^\d]*\d).{1,80})?$",
+    _CASELESS,
 )
 
 _MONTHS = (
@@ -451,7 +456,7 @@ _DATE = re.compile(
 _BYLINE = re.compile(
     r"^(?:by|von|por|di|par|oleh|автор|текст|written\s+by|words\s+by|reporting\s+by|posted\s+by|story\s+by)\s*:?\s+"
     r"[\w.'’-]+(?:\s+[\w.'’-]+){0,7}(?:\s*(?:,|and|&|und|e|y)\s*[\w.'’-]+(?:\s+[\w.'’-]+){0,4})*"
-    r"(?:\s*[|,]\s*.*)?$",
+    r"(?:\s*[|,]\s*.*|\s+(?:on|at)\s+\S.{0,40})?$",
     _CASELESS,
 )
 _DATELINE_WORDS = re.compile(
@@ -608,6 +613,71 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
     return None
 
 
+# -- signs of a web page --------------------------------------------------------------------------
+
+CHROME_SIGNS: dict[str, str] = {
+    "ad-label": "ad labels",
+    "share-social": "share buttons",
+    "reading-time": "reading-time lines",
+    "trust-badge": "trust badges",
+    "comments": "comment-section labels",
+    "cookie-notice": "cookie notices",
+    "counter": "comment/share counters",
+    "signature": "commenter signatures",
+}
+"""Families of lines that only web pages carry: one is evidence of a page scrape."""
+
+WEAK_SIGNS: dict[str, str] = {
+    "related-links": "related-links headers or teasers",
+    "newsletter": "subscription prompts",
+    "byline": "bylines",
+    "navigation": "navigation links",
+    "caption-credit": "picture credits",
+}
+"""Families that web pages carry but files can too (a man page's SEE ALSO, a
+changelog's "(Closes: #123)", a licence's copyright line): weak evidence only."""
+
+_LIST_MARKER = re.compile(r"^(?:[-*•+·>|#=~]|\d+[.)]\s|\(?[a-z0-9]\)\s|\[\s)", re.IGNORECASE)
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def page_sign(text: str, f: Features, rule: str | None) -> tuple[str, bool] | None:
+    """The family of page furniture a line shows, and whether it is strong evidence
+    (see :data:`CHROME_SIGNS` and :data:`WEAK_SIGNS`), or None."""
+    if rule in ("ad-label", "share-social", "reading-time", "trust-badge", "comments"):
+        return rule, True
+    if rule == "counter":
+        # "12 comments" is a page's; a lone number ("2.36.12", "#909436)") is anyone's.
+        return ("counter", True) if _LETTER.search(text) else None
+    if rule == "cookie-copyright":
+        return ("cookie-notice", True) if _COOKIE_NOTICE.search(text) else None
+    if rule == "related-links":
+        return "related-links", False
+    if rule == "newsletter":
+        return "newsletter", False
+    if rule == "byline-dateline":
+        return ("byline", False) if _BYLINE.match(text) else None
+    if rule == "navigation":
+        return None if _URL_ONLY.match(text) else ("navigation", False)
+    if rule == "caption-credit":
+        return "caption-credit", False
+    return None
+
+
+def link_like(text: str, f: Features, max_words: int) -> bool:
+    """A menu item: a few words in title case (or one or two words, or a script
+    without case), no sentence end, no list marker. Lines of verse and list items
+    in lower case are not menu items."""
+    return (
+        f.tokens > 0
+        and f.words <= max_words
+        and (f.tokens <= 2 or f.title_case or f.lower_ratio is None)
+        and not f.end_punct
+        and not text.endswith((",", ";"))
+        and _LIST_MARKER.match(text) is None
+    )
+
+
 # -- the main algorithm -----------------------------------------------------------------------------
 
 
@@ -622,8 +692,97 @@ def opens_comment_section(text: str, f: Features) -> bool:
 
 
 def is_comment_signature(text: str, f: Features) -> bool:
-    """A commenter's signature line ("alice says:", "Bob on May 1, 2019 at 5 pm said:")."""
-    return f.words <= 12 and _COMMENT_SIGNATURE.match(text) is not None
+    """A commenter's signature line ("alice says:", "Bob on May 1, 2019 at 5 pm said:",
+    "by Darkness404 (1287218) writes: on Monday July 23, @08:25PM (#40743959)")."""
+    return f.words <= 16 and not f.end_punct and _COMMENT_SIGNATURE.match(text) is not None
+
+
+_UPDATE = re.compile(
+    r"^[\W_]*(?:updated|last\s+updated|modified|aktualisiert|atualizado|actualizado|aggiornato|"
+    r"mis\s+à\s+jour|обновлено|diperbarui|수정|更新)\b",
+    _CASELESS,
+)
+_ARTICLE_NOTE = re.compile(
+    r"^[\W_]*(?:corrections?|clarifications?|editor'?s?[’']?\s+notes?|note\s+to\s+readers|updates?|"
+    r"an\s+earlier\s+version\s+of\s+this|this\s+(?:article|story|post)\s+(?:has\s+been|was)\s+"
+    r"(?:updated|corrected|amended)|korrektur|berichtigung|correção|corrección|correzione|rectificatif|"
+    r"поправка)\b",
+    _CASELESS,
+)
+
+
+_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s*[ap]\.?m\b", _CASELESS)
+
+
+def is_stamp(text: str, f: Features) -> bool:
+    """A short line stating a date with the time of day, with a few words around it
+    (a name, "on", "at", "Reply"): how comments and news tickers are stamped.
+    Embedded posts are signed with a date alone ("— Dele (@dele_official) November
+    19, 2019"), and they belong to the article."""
+    if f.words > 16 or len(text) > 160 or _TIME.search(text) is None:
+        return False
+    if _DATE.search(text) is None:
+        return False
+    residue = _DATE.sub(" ", text)
+    return len(_WORD.findall(residue)) <= 8
+
+
+_UNDERLINE = re.compile(r"^\s*([=\-~*#^_+.])\1{2,}\s*$")
+
+
+def is_underline(text: str) -> bool:
+    """A line of one repeated mark (``=====``, ``-----``) underlining a heading."""
+    return _UNDERLINE.match(text) is not None
+
+
+_CODE_END = re.compile(r"(?:[{};]|\)\s*;?|\]\s*,?|=>|->)\s*$")
+_CODE_START = re.compile(
+    r"^(?:[{}]|//|/\*|\*\s|#\s*include|>>>\s|\$\s|(?:var|let|const|def|function|return|import|from|if|else|for|while|class|public|private)\b)"
+)
+_CODE_CHARS = re.compile(r"[{}()\[\];=<>+*/\\|&^%$#@!~`'\".:,_-]")
+
+
+def is_code(text: str, f: Features) -> bool:
+    """A line of program code (a code block in a technical article): it ends with a
+    brace, a semicolon or a closing bracket, or opens with a keyword or comment
+    mark, and a fifth of its characters or more are symbols. Menus, captions and
+    footers never look like this."""
+    if len(text) > _RULE_MAX_CHARS or f.tokens == 0:
+        return False
+    if not (_CODE_END.search(text) or _CODE_START.match(text)):
+        return False
+    return len(_CODE_CHARS.findall(text)) >= 0.2 * len(text.replace(" ", ""))
+
+
+def is_update_line(text: str) -> bool:
+    """A dateline that gives an update time rather than the publication time."""
+    return _UPDATE.match(text) is not None
+
+
+def is_article_note(text: str) -> bool:
+    """A correction, clarification, editor's note or update appended to an article."""
+    return _ARTICLE_NOTE.match(text) is not None and len(text) <= _RULE_MAX_CHARS
+
+
+def states_date(text: str) -> bool:
+    """Whether a line states a date or a time of day."""
+    return _DATE.search(text) is not None
+
+
+def dateline_like(text: str) -> bool:
+    """A line that is mostly a date or time with a few words ("November 3, 2012 By
+    George Ambler Leave a Comment", "24 July 2012 Last updated at 05:40 ET Help")."""
+    if len(text) > 160 or _DATE.search(text) is None:
+        return False
+    return len(_WORD.findall(_DATE.sub(" ", text))) <= 8
+
+
+def signs_comment(text: str, f: Features) -> bool:
+    """A commenter's signature with a number (a user id, a date) or a "says": articles
+    quote with "Makali wrote:" too, comment threads sign "by vlm (69642) writes:"."""
+    return is_comment_signature(text, f) and (
+        any(ch.isdigit() for ch in text) or " says" in text.lower()
+    )
 
 
 def patterns() -> dict[str, str]:

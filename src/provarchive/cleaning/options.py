@@ -1,0 +1,128 @@
+"""The cleaner's thresholds: one frozen object, hashed into the rules digest.
+
+Contract: :class:`CleanOptions` holds every number that can change what the
+cleaner keeps (the page verdict, the region search, titles, wrapped
+paragraphs). :func:`provarchive.cleaning.cleaner.rules_digest` hashes it with
+the rules and patterns, so a changed threshold is a changed digest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CleanOptions:
+    """Thresholds of the cleaner (part of its rules digest)."""
+
+    # -- is it a page scrape at all (see :mod:`provarchive.cleaning.verdict`) --
+    page_threshold: float = 2.0
+    """A document is cleaned as a page scrape when its evidence adds up to this."""
+    chrome_weight: float = 1.0
+    """Evidence per family of page chrome present (ad labels, share buttons, ...)."""
+    chrome_span: int = 1000
+    """A family counts only with at least one line per this many units (a long
+    document may hold a stray "Advertisement" or "alice said:")."""
+    chrome_lines_weight: float = 0.25
+    chrome_lines_cap: float = 1.5
+    """Evidence per chrome line beyond the first of each family, up to the cap."""
+    weak_weight: float = 0.35
+    """Evidence per family of weak signs (related headers, prompts, bylines, menus)."""
+    link_item_words: int = 4
+    """A link-like line (menu or teaser item) has at most this many words..."""
+    link_run: int = 5
+    long_link_run: int = 15
+    """...and a run of this many in a row is a link run (one, or two pieces of evidence)."""
+    link_run_weight: float = 1.0
+    thin_body_prose: float = 0.5
+    thin_body_links: float = 0.3
+    """A short body among much chrome: prose holds less than this share of the
+    characters while link-like lines are at least this share of the lines."""
+    thin_body_weight: float = 1.0
+    plain_structure_weight: float = 1.0
+    """Counter-evidence: hard-wrapped paragraphs or indented text (files, not scrapes)
+    weigh this much against weak signs and link runs (never against chrome)."""
+    indented_share: float = 0.2
+    """Text where at least this share of the lines is indented has file structure."""
+
+    # -- lines and prose --
+    prose_words: int = 8
+    """A line this long (effective words) ending a sentence reads as prose."""
+    long_words: int = 25
+    """A line this long with inner punctuation reads as prose without a final stop."""
+    short_words: int = 3
+    """A line at most this long is a fragment (menu item, label, counter)."""
+    min_lower_ratio: float = 0.35
+    """Prose in cased scripts has at least this share of lower-case words."""
+
+    # -- the region search --
+    prose_cap: float = 40.0
+    """Upper bound of one line's score (one huge line must not decide alone)."""
+    isolated_prose_factor: float = 0.35
+    """Prose without a prose neighbour counts this much (teaser summaries)."""
+    sentence_words: int = 5
+    sentence_lower_ratio: float = 0.6
+    sentence_score: float = 0.0
+    """A line of this many words, mostly lower case, reads as a sentence even without
+    a final stop (a list item, a clause): it scores this, not as furniture."""
+    fragment_penalty: float = 2.5
+    medium_penalty: float = 1.5
+    rule_penalty: float = 3.0
+    separator_penalty: float = 12.0
+    """Cost of a byline, date or "related" header: each starts a new item."""
+    run_free: int = 3
+    run_escalation: float = 0.5
+    run_escalation_cap: float = 2.0
+    """The k-th non-prose line in a row beyond ``run_free`` costs up to ``cap`` more."""
+    hard_break_run: int = 6
+    """A run of this many non-prose lines holding a "related" header ends the article."""
+    heading_max_words: int = 14
+    """A short line inside the body with at most this many words may be a sub-heading."""
+    list_window: int = 12
+    """Short lines with body prose this close on both sides may be list items."""
+    title_max_words: int = 35
+    title_window: int = 40
+    """How many lines above the body are searched for the title."""
+    min_article_score: float = 30.0
+    first_segment_ratio: float = 0.05
+    """Before a comment wall, a run scoring this much (and this share of the best) is the article."""
+    secondary_region_ratio: float = 0.3
+    """A further prose run is body too if it scores this share of the best run..."""
+    secondary_region_gap: int = 12
+    """...and lies at most this many lines away..."""
+    secondary_region_far_gap: int = 40
+    """...or this many, when no byline, date or "related" header lies between."""
+    thread_min: int = 3
+    thread_gap: int = 30
+    """A comment thread: this many date/time stamps, each at most ``thread_gap``
+    lines from the next (see ``cleaner._thread_stamps``)."""
+    thread_article_score: float = 10.0
+    """Before a comment thread, a run scoring this much is the article."""
+    thread_article_chars: int = 600
+    thread_article_ratio: float = 4.0
+    """A thread's first stamp followed by this much prose, and this many times the
+    median between the others, is the article's dateline, not a comment's."""
+    copy_block: int = 3
+    """Text repeated as a block of this many prose lines is a copy of the article."""
+    meta_window: int = 4
+    """Bylines and datelines this many lines around the title, or inside the body, are
+    the article's own (kept as ``byline``/``dateline`` passages)."""
+    tail_window: int = 3
+    """Corrections, editor's notes and updates this many lines after the body belong to it."""
+
+    # -- hard-wrapped text --
+    wrapped_line_min: int = 40
+    wrapped_line_max: int = 200
+    """Hard-wrapped text has a wrap width (95th percentile of line widths, in display
+    columns) in this range: narrower text is a list or verse, wider is not wrapped."""
+    wrapped_fill: float = 0.6
+    """In a wrapped paragraph every line but the last is at least this share of the width."""
+
+    # -- titles of plain documents --
+    plain_title_lines: int = 3
+    """The title of a plain document is among its first this many units..."""
+    plain_title_max_chars: int = 150
+    """...and at most this long."""
+
+
+DEFAULT_OPTIONS = CleanOptions()
