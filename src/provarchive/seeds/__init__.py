@@ -6,7 +6,7 @@ Contract:
   :func:`display_name` shows any name safely).
 - Every user path reaches the folder through :func:`resolve_in_seeds` (:mod:`.paths`):
   nothing outside the real seeds folder is ever read or written through a link.
-- :func:`scan` (:mod:`.scan`) lists what to archive and every entry that will not
+- :func:`scan` (:mod:`.scanner`) lists what to archive and every entry that will not
   be (failed, skipped or ignored) with a one-line reason; :func:`open_seed`
   re-checks and opens. What is ignored is :mod:`.ignore`'s; whether a name fits
   the store is :mod:`.limits`'; :mod:`.copy` writes into the folder for ``add``.
@@ -29,7 +29,7 @@ from .ignore import DEFAULT_RULES, IGNORE_FILE, TEMP_PREFIX, IgnoreRules, archiv
 from .limits import StoreLimits, check_storable
 from .names import MAX_SEGMENT_BYTES, display_name, printable, validate_name
 from .paths import name_for_path, resolve_in_seeds
-from .scan import FAILED, IGNORED, SKIPPED, SeedFile, SeedProblem, open_seed, scan
+from .scanner import FAILED, IGNORED, SKIPPED, SeedFile, SeedProblem, open_seed, scan
 
 __all__ = [
     "DEFAULT_RULES",

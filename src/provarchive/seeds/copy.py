@@ -36,7 +36,7 @@ from .ignore import TEMP_PREFIX, IgnoreRules, archive_kind, is_temp_name, temp_p
 from .limits import check_storable
 from .names import display_name, validate_name
 from .paths import locate_new, real_root
-from .scan import FAILED, IGNORED, LINK_TO_FOLDER, SKIPPED, TEMP_REASON, SeedProblem
+from .scanner import FAILED, IGNORED, LINK_TO_FOLDER, SKIPPED, TEMP_REASON, SeedProblem
 
 log = logging.getLogger(__name__)
 
