@@ -507,3 +507,9 @@ def test_open_beneath_refuses_a_folder_that_became_a_link(seeds: Path, outside: 
     (seeds / "sub").symlink_to(outside)  # the swap a racing user could make
     with pytest.raises(OSError):
         open_beneath(root, "sub/passwd", os.O_RDONLY)
+
+
+def test_a_missing_seeds_folder_holds_nothing(tmp_path: Path) -> None:
+    assert scan(tmp_path / "nowhere") == ([], [])
+    found, problems = scan(tmp_path / "nowhere", [tmp_path / "nowhere" / "a.txt"])
+    assert found == [] and problems[0].reason == "the seeds folder does not exist"

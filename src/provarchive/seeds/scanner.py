@@ -318,9 +318,14 @@ def scan(
     must be inside ``seeds``. ``store_root`` enables the storability check;
     ``rules`` defaults to :meth:`IgnoreRules.load` (which raises UsageError on a
     broken ignore file); folders in ``exclude`` (the archive home, say) are
-    never descended into. Raises InputError if the seeds folder does not exist."""
+    never descended into. A seeds folder that does not exist holds nothing (each
+    of ``paths`` is then refused with that reason)."""
     limits = StoreLimits.probe(store_root) if store_root is not None else None
-    run = _Scan(seeds, rules or IgnoreRules.load(seeds), limits, exclude)
+    try:
+        run = _Scan(seeds, rules or IgnoreRules.load(seeds), limits, exclude)
+    except InputError as exc:
+        shown = [display_name(p) for p in paths or ()]
+        return [], [SeedProblem(s, s, FAILED, exc.reason) for s in shown]
     if not paths:
         run.walk("")
     else:
