@@ -51,7 +51,7 @@ def test_show_json_passages_map_to_the_bytes_of_cat(cli, seeded: Path) -> None:
     raw = cli("cat", SEED_NAME).stdout_bytes
     assert [p["kind"] for p in doc["passages"]][:3] == ["title", "standfirst", "body"]
     for p in doc["passages"]:
-        assert set(p) == {"passage_id", "ordinal", "kind", "text", "sha256", "raw_span"}
+        assert set(p) == {"passage_id", "ordinal", "kind", "text", "passage_sha256", "raw_span"}
         start, end = p["raw_span"]
         assert raw[start:end].decode("utf-8") == p["text"]
     assert [r["text"] for r in doc["removed"]].count("Advertisement") == 2

@@ -204,6 +204,8 @@ def test_any_file_name_is_archived_or_refused_clearly(
                 or "would escape" in result.error
                 or "segment" in result.error
             )
+        elif result.status == "ignored":  # dotfiles and editor backups, by default
+            assert (result.error or "").startswith("default:")
         else:
             assert result.status == "new"
             assert result.document == unicodedata.normalize("NFC", name)

@@ -36,14 +36,20 @@ def test_acceptance_seed_phrase_cites_bytes_and_digest(
         "score",
         "text",
         "snippet",
-        "sha256",
+        "file_sha256",
+        "passage_sha256",
         "raw_span",
+        "current",
+        "removed_by",
+        "published",
     }
     assert top["document"] == SEED_NAME and top["version"] == 1
     raw = cli("cat", SEED_NAME).stdout_bytes
     start, end = top["raw_span"]
     assert b"Go Myong-hyun" in raw[start:end]
-    assert top["sha256"] == hashlib.sha256(seed_bytes).hexdigest()
+    assert top["file_sha256"] == hashlib.sha256(seed_bytes).hexdigest()
+    assert top["passage_sha256"] == hashlib.sha256(top["text"].encode()).hexdigest()
+    assert (top["current"], top["removed_by"], top["published"]) == (True, None, None)
     assert "**Go**" in top["snippet"]
 
 
@@ -147,7 +153,8 @@ def test_query_errors_exit_2_without_traceback(cli, seeded: Path) -> None:
     assert result.stderr.startswith("Error: bad query '((':")
     assert "Traceback" not in result.stderr
     huge = cli("search", "word " * 20000, "--json")
-    assert huge.exit_code == 0 and json.loads(huge.stdout)["total"] == 0
+    # No match is exit 1, as grep has it; the answer is still a well-formed result.
+    assert huge.exit_code == 1 and json.loads(huge.stdout)["total"] == 0
 
 
 # -- the index audit (damage made through the engine seam, so it holds for every engine) ----
@@ -244,7 +251,8 @@ def test_reindex_and_sync_are_idempotent(seeded_archive: Archive) -> None:
     with seeded_archive.writer("test"):
         assert sync_index(seeded_archive.home).versions == 0
         report = seeded_archive.reindex()
-    assert (report.versions, report.passages) == (1, 7)
+    # 7 passages and the 8 lines the cleaner removed (indexed for --everything)
+    assert (report.versions, report.passages) == (1, 15)
     assert seeded_archive.verify().findings == []
 
 

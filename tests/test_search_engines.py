@@ -240,7 +240,8 @@ def test_empty_or_unparsable_query(engine: SearchEngine, query: str) -> None:
 
 def test_filters_total_and_limit(engine: SearchEngine) -> None:
     load(engine)
-    assert found(engine, "harbour", document="cafe.txt") == []
+    assert found(engine, "harbour", documents=("cafe.txt",)) == []
+    assert found(engine, "harbour", documents=("cafe.txt", "harbour.txt")) != []
     assert found(engine, "harbour", kind="body") == ["harbour.txt@v1#2"]
     results = engine.search(SearchQuery("harbour OR renovation", limit=1))
     assert (results.total, len(results.hits)) == (3, 1)

@@ -38,12 +38,13 @@ from .store.lock import writer_lock
 from .store.storage import Repair, Store
 
 if TYPE_CHECKING:
-    from .derivations import DerivationView, ExplainedLine, RecleanReport
+    from .derivations import RecleanReport
     from .findings import VerifyReport
     from .ingest import IngestReport, IngestResult
     from .lineage import Lineage
     from .search.engine import SearchResults
     from .search.sync import SyncReport
+    from .views import DerivationView, ExplainedLine
 
 WaitCallback = Callable[[str | None], None]
 Progress = Callable[[int, int], None]
@@ -219,14 +220,25 @@ class Archive:
         *,
         as_name: str | None = None,
         replace: bool = False,
+        recursive: bool = False,
+        into: str | None = None,
         on_wait: WaitCallback | None = None,
         on_result: Callable[[IngestResult], None] | None = None,
     ) -> IngestReport:
-        """Copy files into the seeds folder, then archive them."""
+        """Copy files (folders with ``recursive``) into the seeds folder (under ``into``),
+        then archive them."""
         from .ingest import add
 
         with self.writer("add", on_wait=on_wait) as repairs:
-            report = add(self.home, files, as_name=as_name, replace=replace, on_result=on_result)
+            report = add(
+                self.home,
+                files,
+                as_name=as_name,
+                replace=replace,
+                recursive=recursive,
+                into=into,
+                on_result=on_result,
+            )
             report.repairs = repairs
         return report
 
@@ -323,20 +335,54 @@ class Archive:
         query: str,
         *,
         document: str | None = None,
+        documents: Sequence[str] = (),
         kind: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         all_versions: bool = False,
         limit: int = 10,
+        offset: int = 0,
+        everything: bool = False,
+        published_since: str | None = None,
+        published_until: str | None = None,
     ) -> SearchResults:
-        """Ranked, citable hits (reads the index only)."""
+        """Ranked, citable hits (reads the index only). ``everything`` adds the lines the
+        cleaner dropped (kind ``removed``, with the rule that dropped them)."""
         from .search.engine import SearchQuery
         from .search.sync import search
 
+        names = tuple(documents) + ((document,) if document is not None else ())
         return search(
             self.home,
-            SearchQuery(query, document, kind, since, until, all_versions, limit),
+            SearchQuery(
+                query,
+                documents=names,
+                kind=kind,
+                since=since,
+                until=until,
+                all_versions=all_versions,
+                limit=limit,
+                everything=everything,
+                published_since=published_since,
+                published_until=published_until,
+                offset=offset,
+            ),
         )
+
+    def document_names(self, pattern: str | None = None) -> list[str]:
+        """Archived document names: all, or those a name, folder prefix or glob matches."""
+        import fnmatch
+
+        with self.catalog.session() as s:
+            names = [d.name for d in queries.documents(s)]
+        if pattern is None:
+            return names
+        folder = pattern.rstrip("/") + "/"
+        return [
+            n
+            for n in names
+            if n == pattern or n.startswith(folder) or fnmatch.fnmatchcase(n, pattern)
+        ]
 
     def document(self, name: str) -> Document:
         with self.catalog.session() as s:
@@ -376,7 +422,7 @@ class Archive:
 
     def view(self, name: str, number: int | None = None) -> DerivationView | None:
         """The current derivation of a version: passages, removed lines, cleaner."""
-        from .derivations import view
+        from .views import view
 
         return view(self.home, name, number)
 
@@ -384,7 +430,7 @@ class Archive:
         self, name: str, number: int | None = None
     ) -> tuple[DerivationView | None, list[ExplainedLine]]:
         """Every raw line of a version with the recorded decision that covers it."""
-        from .derivations import explain
+        from .views import explain
 
         return explain(self.home, name, number)
 

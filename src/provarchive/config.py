@@ -56,6 +56,8 @@ class ArchiveConfig:
     user_address: str | None = None
     max_text_bytes: int = 64 * 1024 * 1024
     """Versions larger than this are archived but not cleaned or indexed."""
+    cleaner: str = "default"
+    """The cleaner new versions are derived with ("default", or "keep-all": no stripping)."""
     signing_key: Path | None = None
     """The checkpoint signing key file (default: ``signing.key`` in the archive home, or
     the key in ``PROVARCHIVE_SIGNING_KEY``)."""

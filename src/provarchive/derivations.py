@@ -14,20 +14,19 @@ Contract:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from .catalog import DerivationRecord, Session, Version, new_event, queries, utcnow
 from .cleaning.cleaner import CLEANER_NAME, CLEANER_VERSION, rules_digest
-from .cleaning.passages import Derivation, derive, passage_id
-from .errors import DocumentNotFoundError, StorageError, VersionNotFoundError
+from .cleaning.passages import CLEANER_NAMES, Derivation, PageVerdict, derive, passage_id
+from .errors import DocumentNotFoundError
 from .home import Home
 from .search.engine import IndexEntry, entries_of
-from .store import durable
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +60,9 @@ def record_many(
             detail=d.detail,
             title=d.title,
             output_sha256=d.output_sha256,
+            page=json.dumps(d.page.to_json(), sort_keys=True) if d.page else None,
+            published=d.published,
+            environment=json.dumps(d.environment, sort_keys=True),
             created_at=now,
             current=True,
             indexed=indexed,
@@ -129,7 +131,9 @@ def record_many(
     return records
 
 
-def derive_version(home: Home, name: str, number: int, size: int) -> Derivation:
+def derive_version(
+    home: Home, name: str, number: int, size: int, cleaner: str | None = None
+) -> Derivation:
     """The derivation of one stored version. A version larger than the archive's text
     limit is archived and hashed but not cleaned or indexed, and its derivation says so:
     decoding and cleaning need memory in proportion to the text."""
@@ -145,7 +149,7 @@ def derive_version(home: Home, name: str, number: int, size: int) -> Derivation:
             (),
             rules_digest=rules_digest(),
         )
-    return derive(home.read_bytes(name, number))
+    return derive(home.read_bytes(name, number), cleaner=cleaner or home.config.cleaner)
 
 
 def derivation_entries(
@@ -156,7 +160,17 @@ def derivation_entries(
         name, number, raw_sha256, ingested, current,
         ((passage_id(name, number, p.ordinal), p.ordinal, p.kind, p.text, p.sha256,
           p.raw_start, p.raw_end) for p in d.passages),
+        ((r.ordinal, r.text, r.rule, r.raw_start, r.raw_end) for r in d.removals),
+        d.published,
     )  # fmt: skip
+
+
+def stored_verdict(rec: DerivationRecord) -> PageVerdict | None:
+    return PageVerdict.from_json(json.loads(rec.page)) if rec.page else None
+
+
+def stored_environment(rec: DerivationRecord) -> dict[str, str]:
+    return dict(json.loads(rec.environment)) if rec.environment else {}
 
 
 def stored_signature(s: Session, rec: DerivationRecord) -> tuple[object, ...]:
@@ -166,7 +180,16 @@ def stored_signature(s: Session, rec: DerivationRecord) -> tuple[object, ...]:
         rec.encoding,
         tuple((p.kind, p.text, p.raw_start, p.raw_end) for p in queries.passages_of(s, rec.id)),
         tuple((r.rule, r.raw_start, r.raw_end) for r in queries.removals_of(s, rec.id)),
+        stored_verdict(rec),
+        rec.published,
     )
+
+
+def cleaner_of(rec: DerivationRecord | None, default: str = "default") -> str:
+    """The cleaner (a name of :data:`CLEANERS`) that made a stored derivation."""
+    if rec is None:
+        return default
+    return next((k for k, v in CLEANER_NAMES.items() if v == rec.cleaner_name), default)
 
 
 def derive_missing(
@@ -220,7 +243,9 @@ def reclean(
         for i, (version, name) in enumerate(todo, 1):
             report.checked += 1
             rec = queries.current_derivation(s, version.id)
-            fresh = derive_version(home, name, version.number, version.size)
+            fresh = derive_version(
+                home, name, version.number, version.size, cleaner_of(rec, home.config.cleaner)
+            )
             if rec is None or stored_signature(s, rec) != fresh.signature():
                 new = record(s, version, name, fresh)
                 report.changed.append((name, version.number, new.number))
@@ -246,10 +271,11 @@ class Drift:
 
 def rederive_drift(home: Home, raw_of: Callable[[str, int], bytes]) -> list[Drift]:
     """Re-run the recorded cleaner on the raw bytes of every current derivation; change nothing."""
-    digest = rules_digest()
     drifts: list[Drift] = []
     with home.catalog.session() as s:
         for rec, number, name in queries.current_derivations(s):
+            cleaner = cleaner_of(rec)
+            digest = rules_digest(cleaner=CLEANER_NAMES[cleaner])
             if rec.cleaner_version != CLEANER_VERSION or rec.rules_digest != digest:
                 drifts.append(
                     Drift(
@@ -260,205 +286,27 @@ def rederive_drift(home: Home, raw_of: Callable[[str, int], bytes]) -> list[Drif
                     )
                 )
                 continue
-            fresh = derive(raw_of(name, number))
+            fresh = derive(raw_of(name, number), cleaner=cleaner)
             if stored_signature(s, rec) != fresh.signature():
+                changed = _environment_changes(stored_environment(rec), fresh.environment)
                 drifts.append(
                     Drift(
                         name,
                         number,
                         "drift",
-                        f"derivation {rec.number} differs from a fresh run of {rec.cleaner_name} {rec.cleaner_version}",
+                        f"derivation {rec.number} differs from a fresh run of {rec.cleaner_name} "
+                        f"{rec.cleaner_version}"
+                        + (f"; since it was made {changed}" if changed else ""),
                     )
                 )
     return drifts
 
 
-# -- reading derived data -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DerivationView:
-    """The current derivation of one version, as ``show`` and ``explain`` present it."""
-
-    document: str
-    version: int
-    number: int
-    status: str
-    detail: str | None
-    encoding: str | None
-    title: str | None
-    cleaner: str
-    rules_digest: str
-    output_sha256: str
-    passages: list[dict[str, Any]]
-    removed: list[dict[str, Any]]
-
-
-def view(home: Home, name: str, number: int | None = None) -> DerivationView | None:
-    """The current derivation of ``name`` v``number`` (default latest), or None if none yet."""
-    with home.catalog.session() as s:
-        versions = queries.versions_of(s, name)
-        if not versions:
-            raise DocumentNotFoundError(name)
-        number = versions[-1].number if number is None else number
-        if not 1 <= number <= len(versions):
-            raise VersionNotFoundError(name, number, len(versions))
-        version = versions[number - 1]
-        rec = queries.current_derivation(s, version.id)
-        if rec is None:
-            return None
-        passages = [
-            {
-                "passage_id": p.passage_id,
-                "ordinal": p.ordinal,
-                "kind": p.kind,
-                "text": p.text,
-                "sha256": p.sha256,
-                "raw_span": [p.raw_start, p.raw_end],
-            }
-            for p in queries.passages_of(s, rec.id)
-        ]
-        removed = [
-            {
-                "raw_span": [r.raw_start, r.raw_end],
-                "text": r.text,
-                "rule": r.rule,
-                "reason": r.reason,
-            }
-            for r in queries.removals_of(s, rec.id)
-        ]
-        return DerivationView(
-            document=name,
-            version=number,
-            number=rec.number,
-            status=rec.status,
-            detail=rec.detail,
-            encoding=rec.encoding,
-            title=rec.title,
-            cleaner=f"{rec.cleaner_name} {rec.cleaner_version}",
-            rules_digest=rec.rules_digest,
-            output_sha256=rec.output_sha256,
-            passages=passages,
-            removed=removed,
-        )
-
-
-@dataclass(frozen=True)
-class ExplainedLine:
-    """One raw line and what the recorded derivation did with it."""
-
-    number: int
-    raw_span: tuple[int, int]
-    text: str
-    action: str  # "KEEP" | "DROP" | ""
-    label: str  # passage kind, or rule id
-    reason: str
-
-
-def explain(
-    home: Home, name: str, number: int | None = None
-) -> tuple[DerivationView | None, list[ExplainedLine]]:
-    """Every raw line of a version with the recorded decision that covers it."""
-    from .cleaning.text import decode_as, split_lines
-
-    dv = view(home, name, number)
-    if dv is None or dv.status != "text" or dv.encoding is None:
-        return dv, []
-    decoded = decode_as(home.read_bytes(name, dv.version), dv.encoding)
-    spans = split_lines(decoded.text)
-    positions = sorted({p for span in spans for p in span})
-    lookup = dict(zip(positions, decoded.byte_offsets(positions), strict=True))
-    covering: list[tuple[int, int, str, str, str]] = [
-        (p["raw_span"][0], p["raw_span"][1], "KEEP", p["kind"], "") for p in dv.passages
-    ] + [(r["raw_span"][0], r["raw_span"][1], "DROP", r["rule"], r["reason"]) for r in dv.removed]
-    covering.sort()
-    lines = []
-    k = 0
-    for i, (start, end) in enumerate(spans, 1):
-        b_start, b_end = lookup[start], lookup[end]
-        text = decoded.text[start:end]
-        while k < len(covering) and covering[k][1] <= b_start:
-            k += 1
-        action = label = reason = ""
-        if text.strip() and k < len(covering) and covering[k][0] < b_end:
-            _, _, action, label, reason = covering[k]
-        lines.append(ExplainedLine(i, (b_start, b_end), text, action, label, reason))
-    return dv, lines
-
-
-# -- cleaning files outside the archive ----------------------------------------------------------
-
-
-@dataclass
-class CleanedFile:
-    """``provarchive clean`` on one file: its derivation, or why there is none."""
-
-    path: str
-    derivation: Derivation | None
-    error: str | None = None
-    output: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        d = self.derivation
-        return {
-            "file": self.path,
-            "status": d.status if d else "failed",
-            "encoding": d.encoding_label if d else None,
-            "title": d.title if d else None,
-            "standfirst": [p.text for p in d.passages if p.kind == "standfirst"] if d else [],
-            "body": [p.text for p in d.body()] if d else [],
-            "passages": [
-                {
-                    "ordinal": p.ordinal,
-                    "kind": p.kind,
-                    "text": p.text,
-                    "sha256": p.sha256,
-                    "raw_span": [p.raw_start, p.raw_end],
-                }
-                for p in (d.passages if d else ())
-            ],
-            "removed": [
-                {
-                    "raw_span": [r.raw_start, r.raw_end],
-                    "text": r.text,
-                    "rule": r.rule,
-                    "reason": r.reason,
-                }
-                for r in (d.removals if d else ())
-            ],
-            "output": self.output,
-            "error": self.error,
-        }
-
-
-def clean_files(files: list[Path], out_dir: Path | None = None) -> list[CleanedFile]:
-    """Clean files without archiving them; with ``out_dir``, write ``out_dir/<file name>``
-    holding the body passages, one per line (no title or standfirst)."""
-
-    results = []
-    if out_dir is not None:
-        durable.make_dirs(out_dir)
-    for file in files:
-        try:
-            if not file.is_file():
-                raise (
-                    IsADirectoryError(21, "not a regular file")
-                    if file.exists()
-                    else FileNotFoundError(2, "no such file")
-                )
-            raw = file.read_bytes()
-        except OSError as exc:
-            results.append(CleanedFile(str(file), None, exc.strerror or str(exc)))
-            continue
-        d = derive(raw)
-        item = CleanedFile(str(file), d)
-        if out_dir is not None:
-            target = out_dir / file.name
-            body = "".join(p.text + "\n" for p in d.body())
-            try:
-                target.write_text(body, encoding="utf-8")
-            except OSError as exc:
-                raise StorageError(target, durable.describe_os_error(exc)) from exc
-            item.output = str(target)
-        results.append(item)
-    return results
+def _environment_changes(recorded: dict[str, str], now: dict[str, str]) -> str:
+    """What changed in the libraries the output depends on, e.g. 'unicodedata 15.0.0 -> 15.1.0'."""
+    keys = sorted(set(recorded) | set(now))
+    return ", ".join(
+        f"{k} {recorded.get(k, '?')} -> {now.get(k, '?')}"
+        for k in keys
+        if recorded.get(k) != now.get(k)
+    )

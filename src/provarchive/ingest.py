@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +33,18 @@ from .errors import InputError, InvalidNameError, StorageError, UsageError
 from .home import Home
 from .recovery import parse_timestamp, source_from_message, sync_state
 from .search.sync import BatchIndexer, IndexJob, stored_entries, sync_index
-from .seeds import SeedFile, open_seed, same_stat, scan, stat_row, stat_trusted, validate_name
+from .seeds import (
+    SeedFile,
+    copy_into_seeds,
+    expand_add_sources,
+    open_seed,
+    printable,
+    same_stat,
+    scan,
+    stat_row,
+    stat_trusted,
+    validate_name,
+)
 from .store import durable
 from .store.ocfl import ObjectState, versions_from_inventory
 from .store.storage import PreparedVersion, Transaction
@@ -226,7 +236,8 @@ class _Ingestor:
                     item.previous_reindexed = True
                     jobs.append(
                         (p.name, previous.number, stored_entries(s, rec.id, p.name,
-                         previous.number, previous.sha256, previous.ingested_at, False))
+                         previous.number, previous.sha256, previous.ingested_at, False,
+                         rec.published))
                     )  # fmt: skip
         return jobs
 
@@ -389,6 +400,9 @@ class _Ingestor:
                     )
 
 
+IGNORED = "ignored"
+
+
 def ingest(
     home: Home,
     paths: list[Path] | None = None,
@@ -401,7 +415,7 @@ def ingest(
     config = home.config
     seeds_display = str(config.seeds).rstrip("/") or "."
     report = IngestReport()
-    seeds, problems = scan(config.seeds, paths)
+    seeds, problems = scan(config.seeds, paths, store_root=config.ocfl_root, exclude=[config.root])
     if on_start is not None:
         on_start(len(seeds) + len(problems))
     _refused(
@@ -419,70 +433,22 @@ def ingest(
     return report
 
 
-def _copy_into_seeds(source: Path, target: Path) -> None:
-    """Copy a file into the seeds folder atomically (never a half-copied seed)."""
-    durable.make_dirs(target.parent)
-    tmp = target.parent / f".{target.name[:200]}.provarchive-{os.getpid()}.tmp"
-    try:
-        with durable.storage_errors(target), open(source, "rb") as src, open(tmp, "xb") as dst:
-            shutil.copyfileobj(src, dst, 1024 * 1024)
-            dst.flush()
-            os.fsync(dst.fileno())
-        with durable.storage_errors(target):
-            os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-
-
-def _same_file_content(a: Path, b: Path) -> bool:
-    import filecmp
-
-    return filecmp.cmp(a, b, shallow=False)
-
-
-def _copy_in(seeds: Path, file: Path, name: str, replace: bool) -> Path:
-    """Put ``file`` into the seeds folder as ``name``; returns the seed's path.
-
-    Raises InvalidNameError when the target would land outside the seeds folder
-    (through a symbolic link), InputError when the file cannot be read or would
-    overwrite a different seed without ``replace``."""
-    seeds_root = Path(os.path.realpath(seeds))
-    target = Path(seeds) / name
-    parent_real = Path(os.path.realpath(target.parent if target.parent.exists() else seeds))
-    if parent_real != seeds_root and seeds_root not in parent_real.parents:
-        raise InvalidNameError(name, "it would land outside the seeds folder")
-    if not os.path.isfile(file):
-        raise InputError(file, "not a regular file" if os.path.exists(file) else "no such file")
-    if os.path.lexists(target):
-        if os.path.islink(target) or not os.path.isfile(target):
-            raise InputError(file, f"{target} exists and is not a regular file")
-        if _same_file_content(file, target):
-            return target
-        if not replace:
-            raise InputError(
-                file,
-                f"{target} already exists with different content "
-                "(use --replace to archive it as a new version)",
-            )
-    _copy_into_seeds(file, target)
-    return target
-
-
 def _refused(
     home: Home,
     report: IngestReport,
     refused: list[IngestResult],
     on_result: ProgressCallback | None,
 ) -> None:
-    """Report inputs that will not be archived, and log each as an ingestion event."""
+    """Report inputs that will not be archived; log each failed or skipped one as an
+    ingestion event (ignored ones, by the ignore rules, are only counted)."""
     for result in refused:
         report.results.append(result)
         if on_result is not None:
             on_result(result)
-    if refused:
+    logged = [r for r in refused if r.status != IGNORED]
+    if logged:
         with home.catalog.session() as s:
-            for r in refused:
+            for r in logged:
                 s.add(
                     new_event(
                         "ingestion",
@@ -499,33 +465,41 @@ def add(
     *,
     as_name: str | None = None,
     replace: bool = False,
+    recursive: bool = False,
+    into: str | None = None,
     on_result: ProgressCallback | None = None,
 ) -> IngestReport:
-    """Copy files into the seeds folder, then archive them."""
+    """Copy files (or, with ``recursive``, folders) into the seeds folder, then archive them."""
     home.require_writer()
-    if as_name is not None:
-        if len(files) != 1:
-            raise UsageError("--as names one document, so give exactly one FILE")
-        as_name = validate_name(as_name)
     config = home.config
     report = IngestReport()
-    to_ingest: list[tuple[SeedFile, str]] = []
     refused: list[IngestResult] = []
+    if as_name is not None:
+        if len(files) != 1 or recursive or into is not None:
+            raise UsageError("--as names one document: give exactly one FILE, without -r or --into")
+        sources = [(Path(files[0]), validate_name(as_name))]  # a bad --as is a usage error
+    else:
+        sources, problems = expand_add_sources(
+            [Path(f) for f in files], recursive, into=into, seeds=config.seeds
+        )
+        refused += [IngestResult(p.name, p.status, error=p.reason, path=p.path) for p in problems]
     durable.make_dirs(config.seeds)
-    for file in files:
-        name = as_name or Path(file).name
+    to_ingest: list[tuple[SeedFile, str]] = []
+    for source, name in sources:
         try:
+            target = copy_into_seeds(
+                config.seeds, source, name, replace=replace, store_root=config.ocfl_root
+            )
             name = validate_name(name)
-            target = _copy_in(config.seeds, Path(file), name, replace)
         except (InvalidNameError, InputError) as exc:
-            refused.append(IngestResult(name, FAILED, error=exc.reason, path=str(file)))
+            refused.append(IngestResult(name, FAILED, error=exc.reason, path=printable(source)))
             continue
-        to_ingest.append((SeedFile(name, target), os.path.abspath(file)))
+        to_ingest.append((SeedFile(name, target), os.path.abspath(source)))
     _refused(home, report, refused, on_result)
-    sources = {seed.name: source for seed, source in to_ingest}
+    origin = {seed.name: source for seed, source in to_ingest}
     ingestor = _Ingestor(
         home,
-        message_for=lambda seed: f"add {sources[seed.name]}",
+        message_for=lambda seed: f"add {origin[seed.name]}",
         on_result=on_result,
     )
     report.results.extend(ingestor.run([seed for seed, _ in to_ingest]))

@@ -31,6 +31,7 @@ from .derivations import derive_missing
 from .errors import CatalogError, CorruptArchiveError
 from .home import Home, sqlite_url
 from .search.sync import reindex, sync_index
+from .seeds import remove_stale_temp_files
 from .store import durable
 from .store.ocfl import ObjectState
 from .store.storage import Repair
@@ -152,6 +153,8 @@ def recover(
     every repair is logged as an event. Writers only."""
     home.require_writer()
     repairs = [*store_repairs, *before]
+    for name in remove_stale_temp_files(home.config.seeds):
+        repairs.append(Repair("seeds-temp-removed", None, f"half-copied {name} removed"))
     if rebuild_needed(home):
         count = rebuild_catalog(home)
         repairs.append(

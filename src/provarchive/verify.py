@@ -615,7 +615,8 @@ def _check_seeds(ctx: _Context, *, full: bool, on_progress: ProgressCallback | N
     config = ctx.home.config
     if not Path(config.seeds).is_dir():
         return
-    seeds, problems = scan(config.seeds)
+    seeds, problems = scan(config.seeds, exclude=[config.root])
+    problems = [p for p in problems if p.status != "ignored"]
     for problem in problems:
         ctx.add(
             "SEED_UNARCHIVABLE",

@@ -398,6 +398,7 @@ def index_pending(s: Session, names: list[str] | None = None) -> list[Any]:
             Version.number,
             Version.sha256,
             Version.ingested_at,
+            DerivationRecord.published,
         )
         .join(Version, Version.id == DerivationRecord.version_id)
         .join(Document, Document.id == Version.document_id)
@@ -447,26 +448,30 @@ def clear_indexed(s: Session) -> bool:
 
 
 def index_expectations(s: Session) -> list[tuple[Any, ...]]:
-    """For the index audit: every passage of a current derivation with what its index
-    entry must say: (passage, name, number, desired, raw sha256, ingested, indexed)."""
+    """For the index audit: every passage and removed line of a current derivation with
+    what its index entry must say: (passage or removal, name, number, desired, raw sha256,
+    indexed)."""
     desired = _desired()
-    return [
-        tuple(r)
-        for r in s.execute(
-            select(
-                PassageRecord,
-                Document.name,
-                Version.number,
-                desired,
-                Version.sha256,
-                DerivationRecord.indexed,
+    rows: list[tuple[Any, ...]] = []
+    for unit in (PassageRecord, RemovalRecord):
+        rows.extend(
+            tuple(r)
+            for r in s.execute(
+                select(
+                    unit,
+                    Document.name,
+                    Version.number,
+                    desired,
+                    Version.sha256,
+                    DerivationRecord.indexed,
+                )
+                .join(DerivationRecord, DerivationRecord.id == unit.derivation_id)
+                .join(Version, Version.id == DerivationRecord.version_id)
+                .join(Document, Document.id == Version.document_id)
+                .where(DerivationRecord.current.is_(True))
             )
-            .join(DerivationRecord, DerivationRecord.id == PassageRecord.derivation_id)
-            .join(Version, Version.id == DerivationRecord.version_id)
-            .join(Document, Document.id == Version.document_id)
-            .where(DerivationRecord.current.is_(True))
         )
-    ]
+    return rows
 
 
 # -- seeds stat cache ------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ from .verdict import PageVerdict
 
 CLEANERS = ("default", "keep-all")
 """The cleaners :func:`derive` knows: judge and clean, or keep every line."""
-_CLEANER_NAMES = {"default": CLEANER_NAME, "keep-all": KEEP_ALL_NAME}
+CLEANER_NAMES = {"default": CLEANER_NAME, "keep-all": KEEP_ALL_NAME}
+"""Cleaner (as chosen with --cleaner) -> the name its derivations record."""
 
 
 @dataclass(frozen=True)
@@ -154,9 +155,9 @@ def derive(
 ) -> Derivation:
     """Decode, clean and cut ``raw`` into passages with byte spans. Never raises on
     input; an unknown ``cleaner`` (not in :data:`CLEANERS`) raises ValueError."""
-    if cleaner not in _CLEANER_NAMES:
+    if cleaner not in CLEANER_NAMES:
         raise ValueError(f"unknown cleaner {cleaner!r}: expected one of {', '.join(CLEANERS)}")
-    name = _CLEANER_NAMES[cleaner]
+    name = CLEANER_NAMES[cleaner]
     clean_options = options or CleanOptions()
     meta = {
         "cleaner_name": name,
@@ -294,6 +295,7 @@ def check_passage(raw: bytes, codec: str, start: int, end: int, text: str) -> bo
 
 __all__ = [
     "CLEANERS",
+    "CLEANER_NAMES",
     "DEFAULT_PASSAGE_OPTIONS",
     "Decoded",
     "Derivation",

@@ -49,6 +49,14 @@ VersionOpt = Annotated[
     typer.Option("--rev", "-r", metavar="N", help="Version N of the document (default: latest)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (stable shape).")]
+CleanerOpt = Annotated[
+    str,
+    typer.Option(
+        "--cleaner",
+        metavar="CLEANER",
+        help="default (strip a web page's boilerplate, on evidence) or keep-all (strip nothing).",
+    ),
+]
 
 
 def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:

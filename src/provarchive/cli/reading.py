@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..errors import UsageError
 from .common import (
     JsonOpt,
     NameArg,
@@ -32,58 +33,68 @@ def show_cmd(
     version: VersionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """A document's versions and digests, and the passages of one version."""
+    """A document's versions and digests, and how one version was cleaned.
+
+    Example: provarchive show 2026/story.txt --rev 1 --json
+    """
     with _archive(ctx) as archive:
         archive.require()
         versions = archive.versions(name)
         if version is not None:
             archive.version(name, version)
         dv = archive.view(name, version)
-        if as_json:
-            _print_json(
-                {
-                    "document": name,
-                    "versions": [v.to_json() for v in versions],
-                    "title": dv.title if dv else None,
-                    "derivation": None
-                    if dv is None
-                    else {
-                        "version": dv.version,
-                        "number": dv.number,
-                        "cleaner": dv.cleaner,
-                        "rules_digest": dv.rules_digest,
-                        "status": dv.status,
-                        "encoding": dv.encoding,
-                        "output_sha256": dv.output_sha256,
-                    },
-                    "passages": dv.passages if dv else [],
-                    "removed": dv.removed if dv else [],
-                }
-            )
-            return
-        out.print(f"[bold]{escape(name)}[/]  ({len(versions)} version(s))")
-        table = Table()
-        for column in ("version", "ingested", "size"):
-            table.add_column(column, no_wrap=True)
-        table.add_column("sha256", overflow="fold", min_width=16)
-        table.add_column("source", overflow="fold")
-        for v in versions:
-            if version is not None and v.version != version:
-                continue
-            table.add_row(
-                f"v{v.version}",
-                v.ingested_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                f"{v.size:,}",
-                v.sha256,
-                escape(v.source),
-            )
-        out.print(table)
-        if dv is not None:
-            out.print(
-                f"v{dv.version}: {escape(dv.title or '(no title)')} - {len(dv.passages)} passage(s), "
-                f"{len(dv.removed)} line(s) removed ({dv.status}, {dv.encoding or 'no encoding'}; "
-                f"{escape(dv.cleaner)}). 'provarchive explain' shows why."
-            )
+    if as_json:
+        _print_json(_show_json(name, versions, dv))
+        return
+    out.print(f"[bold]{escape(name)}[/]  ({len(versions)} version(s))")
+    for v in versions:
+        if version is not None and v.version != version:
+            continue
+        out.print(
+            f"v{v.version}  {v.ingested_at.strftime('%Y-%m-%d %H:%M:%S UTC')}  {v.size:,} bytes  "
+            f"from {escape(v.source)}"
+        )
+        out.print(f"    sha256 {v.sha256}", markup=False)
+        out.print(f"    sha512 {v.sha512}", markup=False)
+    if dv is None:
+        return
+    out.print(
+        f"v{dv.version}, derivation {dv.number} ({escape(dv.cleaner)}): "
+        f"{escape(dv.title or '(no title)')}; {len(dv.passages)} passage(s), "
+        f"{len(dv.removed)} line(s) removed ({dv.status}, {dv.encoding or 'no encoding'})"
+    )
+    if dv.page is not None:
+        what = "a web page" if dv.page["is_page"] else "not a web page: every line kept"
+        out.print(f"    judged {what} (score {dv.page['score']:.2f})")
+        for reason in dv.page["evidence"]:
+            out.print(f"      - {escape(reason)}")
+    out.print(f"    published {dv.published or 'unknown (no date line found)'}")
+    out.print("    'provarchive explain' shows the decision for every line.")
+
+
+def _show_json(name: str, versions: list[Any], dv: Any) -> dict[str, Any]:
+    derivation = None
+    if dv is not None:
+        derivation = {
+            "version": dv.version,
+            "number": dv.number,
+            "cleaner": dv.cleaner,
+            "rules_digest": dv.rules_digest,
+            "status": dv.status,
+            "encoding": dv.encoding,
+            "output_sha256": dv.output_sha256,
+            "page": dv.page,
+            "environment": dv.environment,
+        }
+    return {
+        "document": name,
+        "versions": [v.to_json() for v in versions],
+        "title": dv.title if dv else None,
+        "published": dv.published if dv else None,
+        "derivation": derivation,
+        "passages": dv.passages if dv else [],
+        "removed": dv.removed if dv else [],
+    }
 
 
 @command("cat")
@@ -199,15 +210,23 @@ def clean_cmd(
     out_dir: Annotated[
         Path | None,
         typer.Option(
-            "--out-dir", help="Write DIR/<file name> with the body passages, one per line."
+            "--out-dir",
+            metavar="DIR",
+            help="Write DIR/<file name> with the body passages, one per line.",
         ),
     ] = None,
+    keep_all: Annotated[
+        bool, typer.Option("--keep-all", help="Strip nothing: every line is a passage.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Clean files without archiving them: a dry run of what ingest would keep."""
-    from ..derivations import clean_files
+    """Clean files without archiving them: a dry run of what ingest would keep.
 
-    results = clean_files(files, out_dir)
+    Example: provarchive clean page.txt --json
+    """
+    from ..dryrun import clean_files
+
+    results = clean_files(files, out_dir, cleaner="keep-all" if keep_all else "default")
     if as_json:
         _print_json({"results": [r.to_json() for r in results]})
     elif out_dir is None:
@@ -250,6 +269,8 @@ def explain_cmd(
                 "version": dv.version if dv else None,
                 "derivation": dv.number if dv else None,
                 "status": dv.status if dv else None,
+                "page": dv.page if dv else None,
+                "published": dv.published if dv else None,
                 "lines": [
                     {
                         "line": x.number,
@@ -273,6 +294,15 @@ def explain_cmd(
     if dv.status != "text":
         out.print(f"No text to explain: {escape(dv.status)} ({escape(dv.detail or '')}).")
         return
+    if dv.page is not None:
+        verdict = (
+            "a web page: boilerplate dropped on evidence"
+            if dv.page["is_page"]
+            else ("not a web page: every line kept")
+        )
+        out.print(f"Judged {verdict} (score {dv.page['score']:.2f}).")
+        for reason in dv.page["evidence"]:
+            out.print(f"  - {escape(reason)}")
     width = len(str(len(lines)))
     for x in lines:
         if not x.action:
@@ -334,58 +364,157 @@ def _parse_when(value: str | None, option: str, end_of_day: bool) -> datetime | 
     return when
 
 
+KINDS = ("title", "standfirst", "byline", "dateline", "body", "removed")
+
+
+def _date(value: str | None, option: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
+        ) from None
+
+
 @command("search")
 def search_cmd(
     ctx: typer.Context,
     query: Annotated[
         str,
         typer.Argument(
-            help='Whoosh query: words, "phrases", AND/OR/NOT, prefix*, fuzzy~, kind:title.'
+            metavar="QUERY",
+            help='Words, "phrases", AND/OR/NOT, prefix*, fuzzy~, kind:title (Whoosh syntax).',
         ),
     ],
-    document: Annotated[str | None, typer.Option("--document", help="Only this document.")] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="title, standfirst or body.")] = None,
+    document: Annotated[
+        str | None,
+        typer.Option("--document", metavar="NAME|FOLDER/|GLOB", help="Only these documents."),
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", metavar="KIND", help=f"One of: {', '.join(KINDS)}.")
+    ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="Ingested on or after (YYYY-MM-DD or ISO 8601).")
+        str | None,
+        typer.Option(
+            "--since", metavar="DATE", help="Ingested on or after (YYYY-MM-DD or ISO 8601)."
+        ),
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="Ingested on or before (YYYY-MM-DD or ISO 8601).")
+        str | None,
+        typer.Option(
+            "--until", metavar="DATE", help="Ingested on or before (YYYY-MM-DD or ISO 8601)."
+        ),
+    ] = None,
+    published_since: Annotated[
+        str | None,
+        typer.Option(
+            "--published-since", metavar="DATE", help="Published on or after (YYYY-MM-DD)."
+        ),
+    ] = None,
+    published_until: Annotated[
+        str | None,
+        typer.Option(
+            "--published-until", metavar="DATE", help="Published on or before (YYYY-MM-DD)."
+        ),
     ] = None,
     all_versions: Annotated[
         bool, typer.Option("--all-versions", help="Also search earlier versions.")
     ] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Number of hits to show.")] = 10,
+    everything: Annotated[
+        bool,
+        typer.Option("--everything", help="Also the lines the cleaner removed (and why)."),
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, metavar="N", help="Hits to show.")] = 10,
+    offset: Annotated[
+        int, typer.Option("--offset", min=0, metavar="N", help="Skip the first N hits (paging).")
+    ] = 0,
+    count: Annotated[bool, typer.Option("--count", help="Print only the number of hits.")] = False,
+    files_only: Annotated[
+        bool, typer.Option("--files-only", help="Print only the names of matching documents.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Full-text search; every hit cites document, version, digest and raw byte span."""
-    if kind is not None and kind not in ("title", "standfirst", "body"):
-        raise typer.BadParameter("use title, standfirst or body", param_hint="--kind")
+    """Full-text search; every hit cites document, version, file digest and raw byte span.
+
+    Exits 1 when nothing matched (as grep does), 2 for a bad query.
+
+    Example: provarchive search '"North Korean" labourers' --document 2026/ --limit 5
+    """
+    if kind is not None and kind not in KINDS:
+        raise typer.BadParameter(f"use one of {', '.join(KINDS)}", param_hint="--kind")
     with _archive(ctx) as archive:
         archive.require()
+        names: list[str] = []
+        if document is not None:
+            names = archive.document_names(document)
+            if not names:
+                raise UsageError(
+                    f"--document {document!r} matches no archived document "
+                    "(give a name, a folder ending in '/', or a glob)"
+                )
         results = archive.search(
             query,
-            document=document,
+            documents=names,
             kind=kind,
             since=_parse_when(since, "--since", False),
             until=_parse_when(until, "--until", True),
+            published_since=_date(published_since, "--published-since"),
+            published_until=_date(published_until, "--published-until"),
             all_versions=all_versions,
-            limit=limit,
+            everything=everything,
+            limit=100_000 if files_only else limit,
+            offset=offset,
         )
+    _render_search(query, results, as_json=as_json, count=count, files_only=files_only)
+    if results.total == 0:
+        raise typer.Exit(1)
+
+
+def _render_search(
+    query: str, results: Any, *, as_json: bool, count: bool, files_only: bool
+) -> None:
+    if results.index_behind:
+        err.print(
+            f"Warning: the index is behind: {results.index_behind} version(s) are not "
+            "searchable yet; the next writing command (or 'provarchive reindex') indexes them."
+        )
+    files = list(dict.fromkeys(h.document for h in results.hits))
     if as_json:
-        _print_json(results.to_json())
+        data = results.to_json()
+        if count:
+            data = {k: data[k] for k in ("query", "total", "index_behind")}
+        elif files_only:
+            data = {"query": query, "total": results.total, "documents": files}
+        _print_json(data)
+        return
+    if count:
+        out.print(str(results.total))
+        return
+    if files_only:
+        for name in files:
+            out.print(escape(name))
         return
     if not results.hits:
-        out.print(f"No hits for {escape(query)!s}.")
+        out.print(f"No hits for {escape(query)}.")
         return
-    out.print(f"{results.total} hit(s) for [bold]{escape(query)}[/], showing {len(results.hits)}:")
-    for rank, h in enumerate(results.hits, 1):
+    first = results.offset + 1
+    out.print(
+        f"{results.total} hit(s) for [bold]{escape(query)}[/], showing "
+        f"{first}-{results.offset + len(results.hits)}:"
+    )
+    for rank, h in enumerate(results.hits, first):
         flag = "" if h.current else " [yellow](earlier version)[/]"
+        if h.kind == "removed":
+            flag += f" [red](removed by the cleaner: {escape(h.rule or '?')})[/]"
         out.print(
-            f"\n[bold]{rank}.[/] [cyan]{escape(h.document)}[/] v{h.version} #{h.ordinal} ({h.kind}){flag}  "
-            f"score {h.score:.2f}  sha256 {h.sha256[:12]}…  bytes [{h.raw_span[0]}, {h.raw_span[1]})"
+            f"\n[bold]{rank}.[/] [cyan]{escape(h.document)}[/] v{h.version} #{h.ordinal} "
+            f"({h.kind}){flag}  score {h.score:.2f}  bytes [{h.raw_span[0]}, {h.raw_span[1]})"
         )
         out.print("   " + _bold_marks(h.snippet))
         out.print(f"   [dim]cite: {escape(h.passage_id)}[/]")
+        out.print(f"   [dim]file sha256 {h.sha256}[/]")
 
 
 def _bold_marks(snippet: str) -> str:

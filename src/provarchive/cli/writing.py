@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .common import (
+    CleanerOpt,
     JsonOpt,
     _archive,
     _on_wait,
@@ -103,10 +104,15 @@ def ingest_cmd(
         list[Path] | None,
         typer.Argument(help="Files or folders inside the seeds folder (default: all of it)."),
     ] = None,
+    cleaner: CleanerOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
-    """Archive the seeds folder: new files, and new versions of changed files."""
-    with _archive(ctx) as archive, _progress(not as_json) as bar:
+    """Archive the seeds folder: new files, and new versions of changed files.
+
+    Example: provarchive ingest seeds/2026 --cleaner keep-all
+    """
+    _check_cleaner(cleaner)
+    with _archive(ctx, cleaner=cleaner) as archive, _progress(not as_json) as bar:
         step: dict[str, Callable[..., None]] = {}
 
         def on_start(total: int) -> None:
@@ -122,26 +128,55 @@ def ingest_cmd(
     _render_ingest(report, as_json)
 
 
+def _check_cleaner(cleaner: str) -> None:
+    from ..cleaning.passages import CLEANERS
+
+    if cleaner not in CLEANERS:
+        raise typer.BadParameter(f"use one of {', '.join(CLEANERS)}", param_hint="--cleaner")
+
+
 @command("add")
 def add_cmd(
     ctx: typer.Context,
     files: Annotated[
-        list[Path], typer.Argument(help="Files to copy into the seeds folder and archive.")
+        list[Path],
+        typer.Argument(metavar="FILE...", help="Files to copy into the seeds folder and archive."),
     ],
     as_name: Annotated[
-        str | None, typer.Option("--as", help="Document name (path inside the seeds folder).")
+        str | None,
+        typer.Option("--as", metavar="NAME", help="Document name (path inside the seeds folder)."),
     ] = None,
+    into: Annotated[
+        str | None,
+        typer.Option("--into", metavar="FOLDER", help="Put the files in this seeds sub-folder."),
+    ] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Add folders with everything in them.")
+    ] = False,
     replace: Annotated[
         bool,
         typer.Option(
             "--replace", help="Overwrite a different seed of that name (archived as a new version)."
         ),
     ] = False,
+    cleaner: CleanerOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
-    """Copy files into the seeds folder, then archive them."""
-    with _archive(ctx) as archive:
-        report = archive.add(files, as_name=as_name, replace=replace, on_wait=_on_wait)
+    """Copy files into the seeds folder, then archive them.
+
+    Examples: provarchive add ~/Downloads/story.txt --as 2026/story.txt;
+    provarchive add -r ~/interviews --into 2026
+    """
+    _check_cleaner(cleaner)
+    with _archive(ctx, cleaner=cleaner) as archive:
+        report = archive.add(
+            files,
+            as_name=as_name,
+            replace=replace,
+            recursive=recursive,
+            into=into,
+            on_wait=_on_wait,
+        )
     _render_ingest(report, as_json)
 
 

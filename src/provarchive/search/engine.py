@@ -48,6 +48,10 @@ class IndexEntry:
     raw_end: int
     ingested: datetime
     current: bool
+    rule: str | None = None
+    """For a line the cleaner dropped (kind ``removed``): the rule that dropped it."""
+    published: str | None = None
+    """The publication date the derivation found in the document (YYYY-MM-DD)."""
 
     def digest(self) -> str:
         """See :func:`citation_digest`."""
@@ -98,6 +102,14 @@ def citation_digest(
     )
 
 
+REMOVED = "removed"
+
+
+def removed_id(document: str, version: int, ordinal: int) -> str:
+    """The index id of a line the cleaner dropped: ``NAME@vN#rK`` (never a passage id)."""
+    return f"{document}@v{version}#r{ordinal}"
+
+
 def entries_of(
     document: str,
     version: int,
@@ -105,14 +117,24 @@ def entries_of(
     ingested: datetime,
     current: bool,
     passages: Iterable[tuple[str, int, str, str, str, int, int]],
+    removals: Iterable[tuple[int, str, str, int, int]] = (),
+    published: str | None = None,
 ) -> list[IndexEntry]:
-    """Index entries of one version from its passages
-    (passage id, ordinal, kind, text, sha256, raw start, raw end)."""
-    return [
+    """Index entries of one version: its passages (passage id, ordinal, kind, text, sha256,
+    raw start, raw end) and the lines the cleaner dropped (ordinal, text, rule, raw start,
+    raw end), so that nothing archived is unfindable (``search --everything``)."""
+    entries = [
         IndexEntry(pid, document, version, ordinal, kind, text, sha, raw_sha256, start, end,
-                   ingested, current)
+                   ingested, current, None, published)
         for pid, ordinal, kind, text, sha, start, end in passages
     ]  # fmt: skip
+    entries += [
+        IndexEntry(removed_id(document, version, ordinal), document, version, ordinal, REMOVED,
+                   text, sha256_hex(text), raw_sha256, start, end, ingested, current, rule,
+                   published)
+        for ordinal, text, rule, start, end in removals
+    ]  # fmt: skip
+    return entries
 
 
 @dataclass(frozen=True)
@@ -120,12 +142,20 @@ class SearchQuery:
     """A query in the archive's query language, with its filters."""
 
     text: str
-    document: str | None = None
+    documents: tuple[str, ...] = ()
+    """Only these documents (none: all)."""
     kind: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     all_versions: bool = False
     limit: int = 10
+    everything: bool = False
+    """Also lines the cleaner dropped (kind ``removed``; also implied by kind="removed")."""
+    published_since: str | None = None
+    published_until: str | None = None
+    """Publication dates (YYYY-MM-DD, inclusive) found in the documents."""
+    offset: int = 0
+    """Skip this many hits (paging)."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +173,10 @@ class Hit:
     sha256: str
     raw_span: tuple[int, int]
     current: bool
+    rule: str | None = None
+    """For a removed line: the cleaner rule that dropped it."""
+    published: str | None = None
+    passage_sha256: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -154,8 +188,12 @@ class Hit:
             "score": round(self.score, 4),
             "text": self.text,
             "snippet": self.snippet,
-            "sha256": self.sha256,
+            "file_sha256": self.sha256,
+            "passage_sha256": self.passage_sha256,
             "raw_span": list(self.raw_span),
+            "current": self.current,
+            "removed_by": self.rule,
+            "published": self.published,
         }
 
 
@@ -164,9 +202,18 @@ class SearchResults:
     query: str
     total: int
     hits: list[Hit]
+    index_behind: int = 0
+    """Versions the catalog holds that the index does not reflect yet (unsearchable)."""
+    offset: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"query": self.query, "total": self.total, "hits": [h.to_json() for h in self.hits]}
+        return {
+            "query": self.query,
+            "total": self.total,
+            "offset": self.offset,
+            "index_behind": self.index_behind,
+            "hits": [h.to_json() for h in self.hits],
+        }
 
 
 class EngineWriter(Protocol):

@@ -17,16 +17,19 @@ Contract:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from ..catalog import Session, new_event, queries
+from ..catalog import RemovalRecord, Session, new_event, queries
+from ..digests import sha256_hex
 from ..errors import SearchIndexError
 from ..findings import Finding
 from ..home import Home
 from .engine import (
+    REMOVED,
     BackgroundWriter,
     EngineWriter,
     IndexEntry,
@@ -34,6 +37,7 @@ from .engine import (
     SearchResults,
     citation_digest,
     entries_of,
+    removed_id,
 )
 
 log = logging.getLogger(__name__)
@@ -86,20 +90,25 @@ def stored_entries(
     raw_sha256: str,
     ingested: datetime,
     current: bool,
+    published: str | None = None,
 ) -> list[IndexEntry]:
-    """The index entries of a stored derivation."""
+    """The index entries of a stored derivation: its passages and its removed lines."""
     return entries_of(
         name, number, raw_sha256, ingested, current,
         ((p.passage_id, p.ordinal, p.kind, p.text, p.sha256, p.raw_start, p.raw_end)
          for p in queries.passages_of(s, derivation_id)),
+        ((r.ordinal, r.text, r.rule, r.raw_start, r.raw_end)
+         for r in queries.removals_of(s, derivation_id)),
+        published,
     )  # fmt: skip
 
 
 def _entries(s: Session, row: Any) -> list[IndexEntry]:
     """The index entries of one pending (current) derivation."""
     return stored_entries(
-        s, row.id, row.name, row.number, row.sha256, row.ingested_at, row.desired == "current"
-    )
+        s, row.id, row.name, row.number, row.sha256, row.ingested_at, row.desired == "current",
+        row.published,
+    )  # fmt: skip
 
 
 def _mark_indexed(home: Home, rows: list[Any], report: SyncReport, what: str = "indexing") -> None:
@@ -241,8 +250,10 @@ class BatchIndexer:
 
 
 def search(home: Home, query: SearchQuery) -> SearchResults:
-    """Ranked, citable hits (reads the engine only)."""
-    return home.engine.search(query)
+    """Ranked, citable hits, and how far the index is behind the catalog (readers only:
+    never waits for a writer)."""
+    results = home.engine.search(query)
+    return replace(results, index_behind=behind(home))
 
 
 def behind(home: Home) -> int:
@@ -281,24 +292,19 @@ def audit_index(home: Home) -> list[Finding]:
     expected: dict[str, tuple[str, str, bool]] = {}
     behind_: set[str] = set()
     with home.catalog.session() as s:
-        for p, name, number, want, raw_sha256, indexed in queries.index_expectations(s):
+        for unit, name, number, want, raw_sha256, indexed in queries.index_expectations(s):
+            removed = isinstance(unit, RemovalRecord)
+            pid = removed_id(name, number, unit.ordinal) if removed else unit.passage_id
             if indexed != want:
                 behind_.add(name)
-                expected[p.passage_id] = (name, "", False)
+                expected[pid] = (name, "", False)
                 continue
             digest = citation_digest(
-                p.passage_id,
-                name,
-                number,
-                p.ordinal,
-                p.kind,
-                p.sha256,
-                raw_sha256,
-                p.raw_start,
-                p.raw_end,
-                want == "current",
-            )
-            expected[p.passage_id] = (name, digest, True)
+                pid, name, number, unit.ordinal, REMOVED if removed else unit.kind,
+                sha256_hex(unit.text) if removed else unit.sha256,
+                raw_sha256, unit.raw_start, unit.raw_end, want == "current",
+            )  # fmt: skip
+            expected[pid] = (name, digest, True)
     for pid, (name, digest, synced) in expected.items():
         if not synced:
             continue
@@ -323,8 +329,7 @@ def audit_index(home: Home) -> list[Finding]:
     return findings
 
 
-def _document_of(passage_id: str) -> str | None:
-    from ..cleaning.passages import parse_passage_id
-
-    parsed = parse_passage_id(passage_id)
-    return parsed[0] if parsed else None
+def _document_of(entry_id: str) -> str | None:
+    """The document of a passage id (``NAME@vN#K``) or removed-line id (``NAME@vN#rK``)."""
+    m = re.fullmatch(r"(?s)(.+)@v[1-9][0-9]*#r?[1-9][0-9]*", entry_id)
+    return m.group(1) if m else None

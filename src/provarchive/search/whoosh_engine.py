@@ -49,7 +49,7 @@ from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_
 from whoosh.support.charset import accent_map
 
 from ..errors import QueryError, SearchIndexError
-from .engine import Hit, IndexEntry, SearchQuery, SearchResults
+from .engine import REMOVED, Hit, IndexEntry, SearchQuery, SearchResults
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +124,12 @@ def schema() -> fields.Schema:
         ingested=fields.DATETIME(stored=True),
         current=fields.BOOLEAN(stored=True),
         entry_digest=fields.ID(stored=True, sortable=True),
+        rule=fields.STORED(),
+        published=fields.ID(stored=True),
     )
 
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Recorded in every generation; an index of another version is rebuilt, never read."""
 CURRENT = "CURRENT"
 META = "provarchive-index.json"
@@ -198,6 +200,8 @@ def document_fields(e: IndexEntry) -> dict[str, Any]:
         "ingested": e.ingested.replace(tzinfo=None),
         "current": e.current,
         "entry_digest": e.digest(),
+        "rule": e.rule,
+        "published": e.published or "",
         # BM25F on boosted weights: a title's words count for more.
         "_boost": KIND_BOOST.get(e.kind, 1.0),
     }
@@ -217,6 +221,8 @@ def _entry(stored: dict[str, Any]) -> IndexEntry:
         raw_end=stored["raw_end"],
         ingested=stored["ingested"].replace(tzinfo=UTC),
         current=stored["current"],
+        rule=stored.get("rule"),
+        published=stored.get("published") or None,
     )
 
 
@@ -325,6 +331,7 @@ class WhooshEngine:
         self.path = path
         self._reader: tuple[Any, Any, int, Path] | None = None  # index, searcher, gen, dir
         self._not_current: set[int] | None = None
+        self._removed: set[int] = set()
 
     # -- where the live index is ---------------------------------------------------------------
 
@@ -552,14 +559,20 @@ class WhooshEngine:
             digests = reader.column_reader("entry_digest")
             return {_text(ids[n]): _text(digests[n]) for n in reader.all_doc_ids()}
 
-    def _earlier_versions(self, searcher: Any) -> set[int]:
-        """Document numbers of entries of earlier versions, computed once per searcher.
+    def _mask(self, searcher: Any, q: SearchQuery) -> set[int] | None:
+        """Document numbers a query leaves out by default (earlier versions; removed lines),
+        computed once per searcher.
 
         A plain set, not a Whoosh query: Whoosh tests its bit sets for truth by
         scanning every byte, once per candidate document (quadratic on a big index)."""
         if self._not_current is None:
             self._not_current = set(searcher.docs_for_query(query.Term("current", False)))
-        return self._not_current
+            self._removed = set(searcher.docs_for_query(query.Term("kind", REMOVED)))
+        everything = q.everything or q.kind == REMOVED
+        mask = (set() if q.all_versions else self._not_current) | (
+            set() if everything else self._removed
+        )
+        return mask or None
 
     def search(self, q: SearchQuery) -> SearchResults:
         """Ranked hits for a Whoosh query-language query; snippets only for the hits shown."""
@@ -583,14 +596,14 @@ class WhooshEngine:
             results = searcher.search(
                 parsed,
                 filter=_filters(q),
-                mask=None if q.all_versions else self._earlier_versions(searcher),
-                limit=max(q.limit, 1),
+                mask=self._mask(searcher, q),
+                limit=max(q.offset + q.limit, 1),
                 # Score every match in one pass and count them as we go: with block
                 # skipping Whoosh would need a second full pass for the total.
                 optimize=False,
             )
-            hits = [_hit(hit, words, searcher) for hit in results[: q.limit]]
-            return SearchResults(q.text, len(results), hits)
+            hits = [_hit(hit, words, searcher) for hit in results[q.offset : q.offset + q.limit]]
+            return SearchResults(q.text, len(results), hits, offset=q.offset)
 
 
 def _text(value: Any) -> str:
@@ -599,10 +612,14 @@ def _text(value: Any) -> str:
 
 def _filters(q: SearchQuery) -> Any:
     filters: list[Any] = []
-    if q.document is not None:
-        filters.append(query.Term("document", q.document))
+    if q.documents:
+        filters.append(query.Or([query.Term("document", d) for d in q.documents]))
     if q.kind is not None:
         filters.append(query.Term("kind", q.kind))
+    if q.published_since is not None or q.published_until is not None:
+        filters.append(
+            query.TermRange("published", q.published_since or "0000", q.published_until or "9999")
+        )
     if q.since is not None or q.until is not None:
         filters.append(
             query.DateRange(
@@ -638,6 +655,9 @@ def _hit(hit: Any, words: set[str], searcher: Any) -> Hit:
         sha256=stored["raw_sha256"],
         raw_span=(stored["raw_start"], stored["raw_end"]),
         current=stored["current"],
+        rule=stored.get("rule"),
+        published=stored.get("published") or None,
+        passage_sha256=stored["passage_sha256"],
     )
 
 

@@ -1,0 +1,140 @@
+"""Issue #11 through the archive: nothing archived is unfindable, plain documents keep every
+line, removed lines are searchable on request, publication dates are found and filterable."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from provarchive import Archive
+from provarchive.cleaning.text import normalise
+
+from .conftest import SEED_NAME
+
+LICENSES = Path("/usr/share/common-licenses")
+DATED = """\
+Harbour authority approves the new ferry terminal
+By Jane Doe
+Published: 3 March 2024
+Share this article
+The harbour authority approved the new ferry terminal on Tuesday after a two-year review of its plans.
+Construction is expected to begin in the autumn and to last about eighteen months, the authority said.
+Advertisement
+"""
+
+
+def _every_line_is_in_a_passage(archive: Archive, name: str, raw: bytes) -> None:
+    view = archive.view(name)
+    assert view is not None and view.removed == []
+    kept = "\n".join(p["text"] for p in view.passages)
+    for line in raw.decode("utf-8", "replace").splitlines():
+        if normalise(line):
+            assert normalise(line) in kept, (name, line)
+
+
+def _changelogs(count: int) -> list[Path]:
+    found = sorted(Path("/usr/share/doc").glob("*/changelog.Debian.gz"))
+    return found[:count]
+
+
+@pytest.mark.skipif(not LICENSES.is_dir(), reason="no /usr/share/common-licenses on this machine")
+def test_licences_and_changelogs_keep_every_line(archive: Archive, seeds: Path) -> None:
+    shutil.copytree(LICENSES, seeds / "licenses", symlinks=False)
+    changelogs = _changelogs(10)
+    for path in changelogs:
+        target = seeds / "changelogs" / f"{path.parent.name}.txt"
+        target.parent.mkdir(exist_ok=True)
+        target.write_bytes(gzip.decompress(path.read_bytes()))
+    report = archive.ingest()
+    assert not report.failed
+    for result in report.results:
+        if result.status != "new":
+            continue
+        raw = archive.read_bytes(result.document)
+        _every_line_is_in_a_passage(archive, result.document, raw)
+        if result.document.startswith("changelogs/"):
+            first = normalise(raw.decode("utf-8", "replace").splitlines()[0])
+            assert archive.view(result.document).title == first  # type: ignore[union-attr]
+    gpl = {h.document for h in archive.search('"WITHOUT ANY WARRANTY"', limit=50).hits}
+    assert "licenses/GPL-3" in gpl
+    assert archive.verify(check_seeds=False).is_ok()
+
+
+def test_removed_lines_are_found_only_when_asked(seeded_archive: Archive, cli) -> None:
+    assert seeded_archive.search("Advertisement").total == 0
+    hits = seeded_archive.search("Advertisement", everything=True).hits
+    assert [(h.kind, h.rule, h.document) for h in hits] == [("removed", "ad-label", SEED_NAME)] * 2
+    shown = cli("search", "--everything", "Advertisement")
+    assert shown.exit_code == 0 and "removed by the cleaner: ad-label" in shown.stdout
+    assert cli("search", "Advertisement").exit_code == 1  # nothing without --everything
+    data = json.loads(cli("search", "--everything", "Advertisement", "--json").stdout)
+    assert {h["removed_by"] for h in data["hits"]} == {"ad-label"}
+
+
+def test_published_dates_are_shown_and_filter_search(archive: Archive, seeded: Path, cli) -> None:
+    (seeded / "ferry.txt").write_text(DATED)
+    archive.ingest()
+    seed = json.loads(cli("show", SEED_NAME, "--json").stdout)
+    assert seed["published"] is None
+    ferry = json.loads(cli("show", "ferry.txt", "--json").stdout)
+    assert ferry["published"] == "2024-03-03"
+    assert ferry["derivation"]["page"]["is_page"] is True
+    kinds = {p["kind"] for p in ferry["passages"]}
+    assert {"title", "byline", "dateline", "body"} <= kinds
+    assert archive.search("ferry", published_since="2024-03-01").total >= 1
+    assert archive.search("ferry", published_until="2024-03-02").total == 0
+    assert archive.search("Jane", kind="byline").total == 1
+    assert cli("search", "ferry", "--published-since", "2024-03-04").exit_code == 1
+    bad = cli("search", "ferry", "--published-since", "March")
+    assert bad.exit_code == 2
+
+
+def test_keep_all_is_recorded_and_kept_by_reclean(archive: Archive, seeded: Path, cli) -> None:
+    (seeded / "ferry.txt").write_text(DATED)
+    assert cli("ingest", "--cleaner", "keep-all").exit_code == 0
+    view = archive.view("ferry.txt")
+    assert (
+        view is not None and view.removed == [] and view.cleaner.startswith("provarchive-keep-all")
+    )
+    assert archive.search("Advertisement", document="ferry.txt").total == 1
+    archive.reclean()
+    assert archive.view("ferry.txt").cleaner.startswith("provarchive-keep-all")  # type: ignore[union-attr]
+    assert archive.verify(rederive=True, check_seeds=False).findings == []
+    dry = json.loads(cli("clean", "--keep-all", str(seeded / "ferry.txt"), "--json").stdout)
+    assert (
+        dry["results"][0]["removed"] == []
+        and dry["results"][0]["cleaner"] == "provarchive-keep-all"
+    )
+
+
+def test_reclean_with_a_new_cleaner_supersedes_and_rederive_passes(
+    seeded_archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with sqlite3.connect(seeded_archive.home.catalog_path) as db:
+        db.execute("UPDATE derivations SET published = '1999-01-01'")  # an older cleaner's output
+    report = seeded_archive.reclean()
+    assert [(d, v) for d, v, _n in report.changed] == [(SEED_NAME, 1)]
+    with sqlite3.connect(seeded_archive.home.catalog_path) as db:
+        rows = db.execute(
+            "SELECT number, current, superseded_at IS NOT NULL FROM derivations"
+        ).fetchall()
+    assert sorted(rows) == [(1, 0, 1), (2, 1, 0)]
+    assert seeded_archive.verify(rederive=True, check_seeds=False).findings == []
+
+
+def test_clean_out_dir_never_writes_one_output_for_two_inputs(tmp_path: Path, cli) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.txt").write_text(f"A short note kept in folder {folder}.\n")
+    out = tmp_path / "out"
+    result = cli(
+        "clean", str(tmp_path / "a" / "x.txt"), str(tmp_path / "b" / "x.txt"), "--out-dir", str(out)
+    )
+    assert result.exit_code == 0
+    assert (out / "a" / "x.txt").read_text() == "A short note kept in folder a.\n"
+    assert (out / "b" / "x.txt").read_text() == "A short note kept in folder b.\n"
