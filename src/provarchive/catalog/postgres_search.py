@@ -40,7 +40,7 @@ import re
 import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -110,12 +110,15 @@ def stem(word: str) -> str:
 def _lexemes(value: str, spans: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
     out: list[tuple[str, int, int]] = []
     for start, end in spans:
-        word = value[start:end].lower()
+        word = value[start:end]
         if _HAS_CJK.search(word):
+            # Split before lower-casing, which can change lengths ('İ' becomes two
+            # characters): CJK characters have no case, so the pieces are the same.
             for m in _CJK_PIECES.finditer(word):
-                out.append((stem(m.group().translate(_FOLD)), start + m.start(), start + m.end()))
+                lexeme = stem(m.group().lower().translate(_FOLD))
+                out.append((lexeme, start + m.start(), start + m.end()))
         else:
-            out.append((stem(word.translate(_FOLD)), start, end))
+            out.append((stem(word.lower().translate(_FOLD)), start, end))
     return out
 
 
@@ -247,6 +250,7 @@ class Q:
     slop: int = 1
     maxdist: int = 1
     prefixlength: int = 0
+    boost: float = 1.0
 
     def fieldname(self) -> str | None:
         """Whoosh's ``Query.field()``: the field of a leaf, the common field of a compound."""
@@ -544,7 +548,10 @@ def _term(fieldname: str, value: str, op: str, *, tokenize: bool, query: str) ->
         if value == "*":
             return Q("every", fieldname)
         if fieldname == "current":
-            return Q("term", fieldname, value.lower() in ("t", "true", "yes", "1"))
+            # Whoosh's BOOLEAN: its words for false are false, any other text is true.
+            return Q(
+                "term", fieldname, value.lower() not in ("f", "false", "no", "0") and bool(value)
+            )
         try:
             return Q("term", fieldname, int(value))
         except ValueError:
@@ -559,12 +566,24 @@ def _term(fieldname: str, value: str, op: str, *, tokenize: bool, query: str) ->
     return Q(op, fieldname, words[0]) if words else None
 
 
+def with_boost(q: Q, boost: float) -> Q:
+    """Whoosh's ``with_boost`` (boosts only rank in Whoosh, but they tell queries apart)."""
+    if q.op in ("null", "error"):
+        return q
+    if q.op in ("andnot", "andmaybe", "require"):
+        a, b = q.subs
+        return replace(
+            q, subs=(with_boost(a, boost), with_boost(b, boost) if q.op == "andmaybe" else b)
+        )
+    return replace(q, boost=boost)
+
+
 def _build(node: _Node, query: str) -> Q | None:
     fieldname = node.fieldname or TEXT
     if node.kind == "group":
         if node.group in ("and", "or"):
             subs = [q for n in node.nodes if (q := _build(n, query)) is not None]
-            return Q(node.group, subs=tuple(subs))
+            return Q(node.group, subs=tuple(subs), boost=node.boost)
         if node.group == "not":
             inner = _build(node.nodes[0], query) if node.nodes else None
             return Q("not", subs=(inner,)) if inner is not None else None
@@ -572,35 +591,34 @@ def _build(node: _Node, query: str) -> Q | None:
         if a is None or b is None:
             return a or b or NULL
         return Q(node.group, subs=(a, b))
-    if node.kind == "word":
-        return _term(fieldname, node.text, "term", tokenize=True, query=query)
-    if node.kind in ("prefix", "wild"):
-        return _term(fieldname, node.text, node.kind, tokenize=False, query=query)
-    if node.kind == "fuzzy":
-        q = _term(fieldname, node.text, "fuzzy", tokenize=False, query=query)
-        if q is not None and q.op == "fuzzy":
-            return Q("fuzzy", q.field, q.text, maxdist=node.maxdist, prefixlength=node.prefixlength)
-        return q
-    if node.kind == "phrase":
-        if fieldname != TEXT:
-            return _term(fieldname, node.text, "term", tokenize=False, query=query)
-        return Q("phrase", TEXT, words=tuple(analyse(node.text)), slop=node.slop)
     if node.kind == "every":
         return Q("every")
-    raise QueryError(query, f"cannot parse {node.original or node.text!r} here")
+    if node.kind == "phrase" and fieldname == TEXT:
+        words = tuple(analyse(node.text))
+        return Q("phrase", TEXT, words=words, slop=node.slop, boost=node.boost)
+    if node.kind == "phrase":
+        q = _term(fieldname, node.text, "term", tokenize=False, query=query)
+        # On an ID field Whoosh makes a one-word phrase, which normalises to a bare term.
+        return q if q is None or fieldname in ID_COLUMNS else with_boost(q, node.boost)
+    if node.kind not in ("word", "prefix", "wild", "fuzzy"):
+        raise QueryError(query, f"cannot parse {node.original or node.text!r} here")
+    op = "term" if node.kind == "word" else node.kind
+    q = _term(fieldname, node.text, op, tokenize=node.kind == "word", query=query)
+    if q is not None and q.op == "fuzzy":
+        q = replace(q, maxdist=node.maxdist, prefixlength=node.prefixlength)
+    return None if q is None else with_boost(q, node.boost)
 
 
 def normalize(q: Q) -> Q:
-    """Whoosh's ``Query.normalize``, rule for rule (including its quirks: ``a ANDNOT b``
-    with nothing searchable in ``a`` means ``b``)."""
+    """Whoosh's ``Query.normalize``, rule for rule."""
     if q.op == "wild":
         t = q.text
         if t == "*":
-            return Q("every", q.field)
+            return Q("every", q.field, boost=q.boost)
         if "*" not in t and "?" not in t:
-            return Q("term", q.field, t)
+            return Q("term", q.field, t, boost=q.boost)
         if "?" not in t and "[" not in t and t.find("*") == len(t) - 1:
-            return Q("prefix", q.field, t[:-1])
+            return Q("prefix", q.field, t[:-1], boost=q.boost)
         return q
     if q.op == "phrase":
         if not q.words:
@@ -608,12 +626,12 @@ def normalize(q: Q) -> Q:
         return Q("term", q.field, q.words[0]) if len(q.words) == 1 else q
     if q.op == "not":
         inner = normalize(q.subs[0])
-        return NULL if inner.op == "null" else Q("not", subs=(inner,))
+        return NULL if inner.op == "null" else Q("not", subs=(inner,), boost=q.boost)
     if q.op in ("andnot", "andmaybe", "require"):
         a, b = normalize(q.subs[0]), normalize(q.subs[1])
-        if a.op == "null" or b.op == "null":
-            return b if a.op == "null" else a
-        return Q(q.op, subs=(a, b))
+        if a.op == "null" or (b.op == "null" and q.op == "require"):
+            return NULL
+        return a if b.op == "null" else Q(q.op, subs=(a, b))
     if q.op in ("and", "or"):
         return _normalize_compound(q)
     return q
@@ -622,7 +640,10 @@ def normalize(q: Q) -> Q:
 def _normalize_compound(q: Q) -> Q:
     subs: list[Q] = []
     for s in map(normalize, q.subs):
-        subs += list(s.subs) if s.op == q.op else [s]
+        if s.op == q.op:
+            subs += [with_boost(ss, ss.boost * s.boost) for ss in s.subs]
+        else:
+            subs.append(s)
     if all(s.op == "null" for s in subs):
         return NULL
     if any(s.op == "every" and s.field is None for s in subs):
@@ -638,12 +659,18 @@ def _normalize_compound(q: Q) -> Q:
         i += 1
     kept: list[Q] = []
     for s in subs:
-        if (s.op != "every" and s.fieldname() in every_fields) or s in kept or s.op == "null":
+        duplicate = s in kept and s.op != "error"  # Whoosh's error queries hash by identity
+        if (s.op != "every" and s.fieldname() in every_fields) or duplicate or s.op == "null":
             continue
         kept.append(s)
     if not kept:
         return NULL
-    return kept[0] if len(kept) == 1 else Q(q.op, subs=tuple(kept))
+    if len(kept) == 1:
+        sub = kept[0]
+        if q.boost != 1.0 or sub.boost != 1.0:
+            sub = with_boost(sub, sub.boost * q.boost)
+        return sub
+    return Q(q.op, subs=tuple(kept), boost=q.boost)
 
 
 def parse_query(query: str) -> Q:
@@ -728,7 +755,7 @@ def expand(q: Q, conn: Connection) -> Q:
         )
         return Q("or", subs=tuple(Q("term", TEXT, w) for w in words)) if words else NULL
     if q.subs:
-        return Q(q.op, q.field, q.text, q.words, tuple(expand(s, conn) for s in q.subs), q.slop)
+        return replace(q, subs=tuple(expand(s, conn) for s in q.subs))
     return q
 
 
@@ -1220,12 +1247,13 @@ class PostgresEngine:
         self._require()
         with _db_errors(self.url, "search"), self.engine.connect() as conn, conn.begin():
             conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-            expanded = simplify(expand(parsed, conn))
-            if expanded.op == "null":
+            expanded = expand(parsed, conn)
+            matching = simplify(expanded)
+            if matching.op == "null":
                 return SearchResults(q.text, 0, [])
-            sql, params = _search_sql(expanded, q)
+            sql, params = _search_sql(matching, expanded, q)
             rows = conn.execute(text(sql), params).all()
-        matched = highlighter(expanded)
+        matched = highlighter(expanded)  # every term, as Whoosh marks them (ANDMAYBE's too)
         hits = [_hit(r, matched) for r in rows[: q.limit]]
         return SearchResults(q.text, int(rows[0].total) if rows else 0, hits)
 
@@ -1238,9 +1266,10 @@ def _hit(r: Any, matched: Callable[[str], bool]) -> Hit:
     )  # fmt: skip
 
 
-def _search_sql(expanded: Q, q: SearchQuery) -> tuple[str, dict[str, Any]]:
+def _search_sql(matching: Q, expanded: Q, q: SearchQuery) -> tuple[str, dict[str, Any]]:
+    """The search: ``matching`` (simplified) selects, ``expanded`` terms rank."""
     params = _Params()
-    conditions = [where(expanded, params, q.text)]
+    conditions = [where(matching, params, q.text)]
     if not q.all_versions:
         conditions.append("current")
     if q.document is not None:
@@ -1251,7 +1280,7 @@ def _search_sql(expanded: Q, q: SearchQuery) -> tuple[str, dict[str, Any]]:
         conditions.append(f"ingested >= {params.bind(q.since)}")
     if q.until is not None:
         conditions.append(f"ingested <= {params.bind(q.until)}")
-    leaves = [tsquery(t, q.text) for t in ranked_terms(expanded)]
+    leaves = [tsquery(t, q.text) for t in ranked_terms(expanded) if simplify(t) == t]
     rank = "0.0"
     if leaves:
         rank_query = params.bind(" | ".join(f"({x})" for x in leaves))
