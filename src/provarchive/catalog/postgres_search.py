@@ -126,6 +126,10 @@ def analyse(text_: str, *, tokenize: bool = True) -> list[str]:
     """The terms of ``text_`` as ``whoosh_engine.analyzer()`` produces them, in order;
     a term's position is its index. ``tokenize=False`` analyses it as one token (as
     Whoosh does for prefix, wildcard and fuzzy query terms)."""
+    if tokenize and text_.isascii():
+        # The common case, four times faster: ASCII is NFKC already, lower-cases
+        # character by character, has no CJK and nothing the fold table changes.
+        return [stem(m.group()) for m in _TOKEN.finditer(text_.lower())]
     value = unicodedata.normalize("NFKC", text_)
     spans = [m.span() for m in _TOKEN.finditer(value)] if tokenize else [(0, len(value))]
     return [lexeme for lexeme, _, _ in _lexemes(value, spans)]
@@ -135,6 +139,8 @@ def analyse_spans(text_: str) -> list[tuple[str, int, int]]:
     """(term, start, end) with offsets into ``text_`` itself (for snippets). Where NFKC
     changes the text, each character with its combining marks is normalised alone and
     offsets are mapped back (Whoosh slices the original with normalised offsets)."""
+    if text_.isascii():
+        return [(stem(m.group()), *m.span()) for m in _TOKEN.finditer(text_.lower())]
     if unicodedata.is_normalized("NFKC", text_):
         return _lexemes(text_, [m.span() for m in _TOKEN.finditer(text_)])
     pieces: list[str] = []
