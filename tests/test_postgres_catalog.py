@@ -51,9 +51,10 @@ def test_migrations_produce_exactly_the_models_on_postgresql(pg_url: str) -> Non
         context = MigrationContext.configure(conn, opts={"include_name": _not_search_tables})
         assert compare_metadata(context, Base.metadata) == []
         tables = set(sa.inspect(conn).get_table_names())
-        indexes = {i["name"] for i in sa.inspect(conn).get_indexes("search_entries")}
+        inspector = sa.inspect(conn)
+        indexes = {i["name"] for t in TABLES for i in inspector.get_indexes(t)}
     assert set(TABLES) <= tables
-    assert {"ix_search_entries_tsv", "ix_search_entries_version"} <= indexes
+    assert {"ix_search_index_tsv", "ix_search_entries_version", "ix_search_words_trgm"} <= indexes
     catalog.require_current_schema()
     catalog.close()
 
@@ -158,7 +159,7 @@ def test_a_read_only_role_searches_but_cannot_write(
     )
     pg_server.execute(
         f"GRANT USAGE ON SCHEMA public TO {role}",
-        f"GRANT SELECT ON search_entries, search_words, search_meta TO {role}",
+        f"GRANT SELECT ON {', '.join(TABLES)} TO {role}",
         database=database,
     )
     reader = PostgresEngine(pg_server.url(database, user=role))

@@ -2,8 +2,8 @@
 
 Contract:
 - :class:`PostgresEngine` implements :class:`~provarchive.search.engine.SearchEngine`
-  on the tables of catalog migration 0005 (``search_entries``, ``search_words``,
-  ``search_meta``) in the catalog's own database. Every write is one transaction
+  on the tables of catalog migration 0005 (``search_entries``, ``search_index``,
+  ``search_words``, ``search_meta``) in the catalog's own database. Every write is one transaction
   (all or nothing); :meth:`PostgresEngine.write_in` writes inside a caller's
   transaction, so passages can be indexed with their catalog rows; readers never
   wait (MVCC), and a rebuild is one transaction that readers do not see until it
@@ -230,15 +230,16 @@ def analysis_fingerprint() -> str:
 
 TEXT = "text"
 ID_COLUMNS = {
-    "passage_id": "passage_id",
-    "document": "document",
-    "kind": "kind",
-    "passage_sha256": "passage_sha256",
-    "entry_digest": "entry_digest",
-    "version_key": "(document || '@v' || version)",
+    "passage_id": "e.passage_id",
+    "document": "e.document",
+    "kind": "i.kind",
+    "passage_sha256": "e.passage_sha256",
+    "entry_digest": "e.entry_digest",
+    "version_key": "(e.document || '@v' || e.version)",
 }
-"""Whoosh ID fields (matched whole, case-sensitive) and the SQL that holds them."""
-NUMBER_COLUMNS = {"version": "version", "ordinal": "ordinal"}
+"""Whoosh ID fields (matched whole, case-sensitive) and the SQL that holds them
+(``i``: search_index, ``e``: search_entries)."""
+NUMBER_COLUMNS = {"version": "e.version", "ordinal": "e.ordinal"}
 UNSEARCHABLE = ("raw_sha256", "raw_start", "raw_end", "ingested")
 FIELDS = frozenset({TEXT, "current", *ID_COLUMNS, *NUMBER_COLUMNS, *UNSEARCHABLE})
 """The fields of the Whoosh schema: ``name:`` is a field only for these (else plain text)."""
@@ -845,12 +846,13 @@ def tsquery(q: Q, query: str) -> str | None:
 
 
 def where(q: Q, params: _Params, query: str) -> str:
-    """A SQL condition on ``search_entries`` for a simplified query."""
+    """A SQL condition on ``search_index i`` (joined to ``search_entries e`` where it
+    names their columns) for a simplified query."""
     tsq = tsquery(q, query)
     if tsq is not None:
-        return f"tsv @@ CAST({params.bind(tsq)} AS tsquery)"
+        return f"i.tsv @@ CAST({params.bind(tsq)} AS tsquery)"
     if q.op == "every":
-        return "length(tsv) > 0" if q.field == TEXT else "TRUE"
+        return "length(i.tsv) > 0" if q.field == TEXT else "TRUE"
     if q.op == "null":
         return "FALSE"
     if q.op == "not":
@@ -858,7 +860,7 @@ def where(q: Q, params: _Params, query: str) -> str:
     if q.op in ("and", "or"):
         return f" {q.op.upper()} ".join(f"({where(s, params, query)})" for s in q.subs)
     if q.field == "current":
-        return f"current = {params.bind(bool(q.text))}"
+        return f"i.current = {params.bind(bool(q.text))}"
     column = NUMBER_COLUMNS.get(q.field or "") or ID_COLUMNS[q.field or ""]
     value = params.bind(q.text)
     if q.op == "term":
@@ -1008,15 +1010,16 @@ def _marked(text_: str, fragment: _Fragment) -> str:
 # -- the engine ------------------------------------------------------------------------------------
 
 _COLUMNS = (
-    "passage_key", "passage_id", "document", "document_key", "version", "ordinal", "kind",
-    "text", "passage_sha256", "raw_sha256", "raw_start", "raw_end", "ingested", "current",
-    "entry_digest", "tsv",
+    "seq", "passage_key", "passage_id", "document", "document_key", "version", "ordinal",
+    "kind", "text", "passage_sha256", "raw_sha256", "raw_start", "raw_end", "ingested",
+    "current", "entry_digest",
 )  # fmt: skip
+_INDEX_COLUMNS = ("seq", "current", "kind", "ingested", "tsv")
 _ENTRY_COLUMNS = (
     "passage_id, document, version, ordinal, kind, text, passage_sha256, raw_sha256, "
     "raw_start, raw_end, ingested, current"
 )
-TABLES = ("search_entries", "search_words", "search_meta")
+TABLES = ("search_entries", "search_index", "search_words", "search_meta")
 
 
 def _first_line(e: BaseException) -> str:
@@ -1044,15 +1047,16 @@ def _db_errors(where: str, action: str) -> Iterator[None]:
         ) from e
 
 
-def entry_row(e: IndexEntry) -> tuple[tuple[Any, ...], set[str]]:
-    """The ``search_entries`` row of an entry, and its lexemes (for ``search_words``)."""
+def entry_rows(seq: int, e: IndexEntry) -> tuple[tuple[Any, ...], tuple[Any, ...], set[str]]:
+    """The ``search_entries`` and ``search_index`` rows of an entry, and its lexemes
+    (for ``search_words``)."""
     terms = passage_terms(e.text)
     row = (
-        key_of(e.passage_id), e.passage_id, e.document, key_of(e.document), e.version,
+        seq, key_of(e.passage_id), e.passage_id, e.document, key_of(e.document), e.version,
         e.ordinal, e.kind, e.text, e.passage_sha256, e.raw_sha256, e.raw_start, e.raw_end,
-        e.ingested, e.current, e.digest(), tsvector_literal(terms, e.kind),
+        e.ingested, e.current, e.digest(),
     )  # fmt: skip
-    return row, set(terms)
+    return row, (seq, e.current, e.kind, e.ingested, tsvector_literal(terms, e.kind)), set(terms)
 
 
 class PostgresWriter:
@@ -1074,21 +1078,23 @@ class PostgresWriter:
 
     def replace_version(self, document: str, version: int, entries: Iterable[IndexEntry]) -> None:
         self.delete_version(document, version)
-        rows, words = [], set()
-        for e in entries:
-            row, lexemes = entry_row(e)
-            rows.append(row)
-            words |= lexemes
-        if not rows:
+        todo = list(entries)
+        if not todo:
             return
         with _db_errors(self._where, "write"):
-            raw: Any = self._conn.connection.dbapi_connection
-            with (
-                raw.cursor() as cur,
-                cur.copy(f"COPY search_entries ({', '.join(_COLUMNS)}) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
+            seqs = self._conn.execute(
+                text("SELECT nextval(pg_get_serial_sequence('search_entries', 'seq')) "
+                     "FROM generate_series(1, :n)"),
+                {"n": len(todo)},
+            ).scalars().all()  # fmt: skip
+            rows, index_rows, words = [], [], set()
+            for seq, e in zip(seqs, todo, strict=True):
+                row, index_row, lexemes = entry_rows(seq, e)
+                rows.append(row)
+                index_rows.append(index_row)
+                words |= lexemes
+            self._copy("search_entries", _COLUMNS, rows)
+            self._copy("search_index", _INDEX_COLUMNS, index_rows)
             new = sorted(words - self._words)  # sorted: concurrent writers lock in one order
             if new:
                 self._conn.execute(
@@ -1097,6 +1103,15 @@ class PostgresWriter:
                     {"w": new},
                 )  # fmt: skip
                 self._words.update(new)
+
+    def _copy(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        raw: Any = self._conn.connection.dbapi_connection
+        with (
+            raw.cursor() as cur,
+            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
 
 
 class PostgresEngine:
@@ -1156,7 +1171,7 @@ class PostgresEngine:
     def create(self) -> None:
         with _db_errors(self.url, "create"), self.engine.begin() as conn:
             self._tables(conn)
-            conn.execute(text("TRUNCATE search_entries, search_words"))
+            conn.execute(text("TRUNCATE search_index, search_entries, search_words"))
             self._record(conn)
         self._checked = False
 
@@ -1210,8 +1225,8 @@ class PostgresEngine:
         until it commits (MVCC), and nothing if it fails."""
         with _db_errors(self.url, "rebuild"), self.engine.connect() as conn, conn.begin():
             self._tables(conn)
-            conn.execute(text("DELETE FROM search_entries"))
-            conn.execute(text("DELETE FROM search_words"))
+            for table in ("search_index", "search_entries", "search_words"):
+                conn.execute(text(f"DELETE FROM {table}"))
             yield PostgresWriter(conn, self.url)
             self._record(conn)
         self._checked = False
@@ -1277,30 +1292,34 @@ def _search_sql(matching: Q, expanded: Q, q: SearchQuery) -> tuple[str, dict[str
     params = _Params()
     conditions = [where(matching, params, q.text)]
     if not q.all_versions:
-        conditions.append("current")
+        conditions.append("i.current")
     if q.document is not None:
-        conditions.append(f"document_key = {params.bind(key_of(q.document))}")
+        conditions.append(f"e.document_key = {params.bind(key_of(q.document))}")
     if q.kind is not None:
-        conditions.append(f"kind = {params.bind(q.kind)}")
+        conditions.append(f"i.kind = {params.bind(q.kind)}")
     if q.since is not None:
-        conditions.append(f"ingested >= {params.bind(q.since)}")
+        conditions.append(f"i.ingested >= {params.bind(q.since)}")
     if q.until is not None:
-        conditions.append(f"ingested <= {params.bind(q.until)}")
+        conditions.append(f"i.ingested <= {params.bind(q.until)}")
     leaves = [tsquery(t, q.text) for t in ranked_terms(expanded) if simplify(t) == t]
     rank = "0.0"
     if leaves:
         rank_query = params.bind(" | ".join(f"({x})" for x in leaves))
-        rank = f"ts_rank(CAST({params.bind(RANK_WEIGHTS)} AS float4[]), tsv, CAST({rank_query} AS tsquery), 1)"
+        rank = f"ts_rank(CAST({params.bind(RANK_WEIGHTS)} AS float4[]), i.tsv, CAST({rank_query} AS tsquery), 1)"
+    condition = " AND ".join(f"({c})" for c in conditions)
+    source = "search_index i"
+    if "e." in condition:  # fields of the entry itself (document, version, passage_id...)
+        source += " JOIN search_entries e USING (seq)"
+    limit = params.bind(max(q.limit, 1))
     sql = f"""
         WITH m AS MATERIALIZED (
-            SELECT passage_key, seq, {rank} AS score FROM search_entries
-            WHERE {" AND ".join(f"({c})" for c in conditions)}
+            SELECT seq, {rank} AS score FROM {source} WHERE {condition}
         ), top AS (
-            SELECT passage_key, seq, score FROM m ORDER BY score DESC, seq LIMIT {params.bind(max(q.limit, 1))}
+            SELECT seq, score FROM m ORDER BY score DESC, seq LIMIT {limit}
         )
         SELECT e.passage_id, e.document, e.version, e.ordinal, e.kind, e.text, e.raw_sha256,
                e.raw_start, e.raw_end, e.current, top.score, (SELECT count(*) FROM m) AS total
-        FROM top JOIN search_entries e USING (passage_key)
+        FROM top JOIN search_entries e USING (seq)
         ORDER BY top.score DESC, top.seq
     """
     return sql, params.values
