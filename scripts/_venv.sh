@@ -34,3 +34,39 @@ ensure_venv() {
         echo "$digest" > "$stamp"
     fi
 }
+
+# PostgreSQL server binaries for the tests of the server mode (tests/postgres.py
+# starts a throw-away server from them). Debian's packages are installed with apt
+# when missing and we are root; otherwise we stop with a message saying what to do.
+# PROVARCHIVE_SKIP_POSTGRES=1 skips this (and those tests) explicitly.
+postgres_present() {
+    local bin ext
+    for bin in /usr/lib/postgresql/*/bin; do
+        [ -x "$bin/initdb" ] && [ -x "$bin/pg_ctl" ] || continue
+        ext="/usr/share/postgresql/$(basename "$(dirname "$bin")")/extension"
+        [ -f "$ext/pg_trgm.control" ] && [ -f "$ext/fuzzystrmatch.control" ] && return 0
+    done
+    return 1
+}
+
+ensure_postgres() {
+    [ "${PROVARCHIVE_SKIP_POSTGRES:-}" = 1 ] && return 0
+    postgres_present && return 0
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get > /dev/null; then
+        echo "error: the PostgreSQL tests need the server binaries (/usr/lib/postgresql/*/bin)" >&2
+        echo "  and its contrib extensions; install them as root with" >&2
+        echo "    apt-get install postgresql postgresql-contrib" >&2
+        echo "  or skip those tests explicitly with PROVARCHIVE_SKIP_POSTGRES=1" >&2
+        return 1
+    fi
+    mkdir -p .venv
+    echo "Installing postgresql and postgresql-contrib with apt-get (log: .venv/apt.log)" >&2
+    if ! { apt-get update -q \
+           && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+                postgresql postgresql-contrib; } > .venv/apt.log 2>&1 \
+       || ! postgres_present; then
+        tail -n 40 .venv/apt.log >&2
+        echo "error: installing PostgreSQL failed (full log: .venv/apt.log)" >&2
+        return 1
+    fi
+}

@@ -19,6 +19,9 @@ from typer.testing import CliRunner
 from provarchive import Archive, ArchiveConfig
 from provarchive.cli import app
 
+pytest_plugins = ["tests.postgres"]
+"""The throw-away PostgreSQL server and per-test databases (tests/postgres.py)."""
+
 REPO = Path(__file__).resolve().parent.parent
 SEED_NAME = "000_58c727a948331809.txt"
 SEED_PATH = REPO / "seeds" / SEED_NAME

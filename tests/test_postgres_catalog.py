@@ -1,0 +1,212 @@
+"""The catalog on PostgreSQL: migrations, the archive end to end, and the search tables.
+
+A real server (tests/postgres.py). These prove that nothing in the catalog's code
+path is SQLite-specific, that migration 0005 creates the search engine's tables
+there and nothing at all on SQLite, and what the engine promises about
+transactions and roles.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from provarchive import Archive, ArchiveConfig
+from provarchive.catalog import Base, Catalog, new_event, queries
+from provarchive.catalog.postgres_search import TABLES, PostgresEngine
+from provarchive.errors import SearchIndexError
+from provarchive.search.engine import IndexEntry, SearchQuery
+
+from .conftest import GO, SEED_NAME
+from .postgres import PgServer
+
+
+def entry(doc: str, ordinal: int, text: str, version: int = 1) -> IndexEntry:
+    return IndexEntry(
+        f"{doc}@v{version}#{ordinal}", doc, version, ordinal, "body", text, "p" * 64, "r" * 64,
+        0, len(text), datetime(2026, 1, 1, tzinfo=UTC), True,
+    )  # fmt: skip
+
+
+def _not_search_tables(name: str | None, type_: str, _parent: object) -> bool:
+    return not (type_ == "table" and name in TABLES)
+
+
+def test_migrations_produce_exactly_the_models_on_postgresql(pg_url: str) -> None:
+    catalog = Catalog(pg_url)
+    assert catalog.migrate() is True
+    assert catalog.migrate() is False
+    with catalog.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"include_name": _not_search_tables})
+        assert compare_metadata(context, Base.metadata) == []
+        tables = set(sa.inspect(conn).get_table_names())
+        inspector = sa.inspect(conn)
+        indexes = {i["name"] for t in TABLES for i in inspector.get_indexes(t)}
+    assert set(TABLES) <= tables
+    assert {"ix_search_index_tsv", "ix_search_entries_version", "ix_search_words_trgm"} <= indexes
+    catalog.require_current_schema()
+    catalog.close()
+
+
+def test_migration_0005_does_nothing_on_sqlite(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    catalog = Catalog(f"sqlite:///{path}")
+
+    def schema() -> list[tuple[str, str]]:
+        with sqlite3.connect(path) as db:
+            return db.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
+
+    with catalog.engine.begin() as conn:
+        command.upgrade(catalog._alembic_config(conn), "0005")
+    before = schema()
+    with catalog.engine.begin() as conn:
+        command.upgrade(catalog._alembic_config(conn), "0006")
+    assert schema() == before
+    assert catalog.schema_status()[0] == "0006"
+    catalog.close()
+
+
+def test_an_archive_ingests_searches_and_verifies_on_postgresql(
+    tmp_path: Path, seeded: Path, pg_url: str
+) -> None:
+    """The archive with its catalog on PostgreSQL (the Whoosh index until the lead makes
+    the postgres engine the default there): nothing in the path is SQLite-specific."""
+    config = ArchiveConfig(root=tmp_path / "archive", seeds=seeded, db_url=pg_url)
+    with Archive(config) as archive:
+        archive.ingest()
+        assert [v.version for v in archive.versions(SEED_NAME)] == [1]
+        hits = archive.search('"Go Myong-hyun"').hits
+        assert [h.passage_id for h in hits] == [GO]
+        assert archive.lineage(GO).passage.passage_id == GO
+        report = archive.verify()
+        assert report.is_ok(), report.findings
+        assert archive.reindex().passages > 0
+        assert archive.rebuild() == 1
+        assert archive.verify().is_ok()
+    assert not (tmp_path / "archive" / "catalog.sqlite").exists()
+
+
+def test_entries_commit_or_roll_back_with_the_catalog_rows(pg_catalog_url: str) -> None:
+    catalog = Catalog(pg_catalog_url)
+    engine = PostgresEngine(catalog)
+    engine.create()
+    with pytest.raises(RuntimeError), catalog.session() as s:
+        s.add(new_event("test", "rolled back"))
+        engine.write_in(s).replace_version("a.txt", 1, [entry("a.txt", 1, "lighthouse keeper")])
+        raise RuntimeError("the catalog transaction fails")
+    assert engine.doc_count() == 0
+    with catalog.session() as s:
+        assert [e.detail for e in queries.events(s)] == []
+    with catalog.session() as s:
+        s.add(new_event("test", "committed"))
+        engine.write_in(s).replace_version("a.txt", 1, [entry("a.txt", 1, "lighthouse keeper")])
+    assert [h.passage_id for h in engine.search(SearchQuery("lighthouse")).hits] == ["a.txt@v1#1"]
+    with catalog.session() as s:
+        assert [e.detail for e in queries.events(s)] == ["committed"]
+    engine.close()
+    catalog.close()
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from datetime import UTC, datetime
+from provarchive.catalog.postgres_search import PostgresEngine
+from provarchive.search.engine import IndexEntry
+engine = PostgresEngine(sys.argv[1])
+with engine.writing() as w:
+    for n in range(1, 200):
+        w.replace_version(f"d{n}.txt", 1, [IndexEntry(f"d{n}.txt@v1#1", f"d{n}.txt", 1, 1,
+            "body", "killed before commit", "p" * 64, "r" * 64, 0, 5,
+            datetime.now(UTC), True)])
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_writer_killed_before_commit_leaves_nothing(pg_catalog_url: str) -> None:
+    engine = PostgresEngine(pg_catalog_url)
+    engine.create()
+    killed = subprocess.run([sys.executable, "-c", KILLED_WRITER, pg_catalog_url], timeout=120)
+    assert killed.returncode == -signal.SIGKILL
+    assert engine.doc_count() == 0
+    assert engine.tidy() == [] and engine.damage(thorough=True) == []
+    engine.close()
+
+
+def test_a_read_only_role_searches_but_cannot_write(
+    pg_server: PgServer, pg_catalog_url: str
+) -> None:
+    database = sa.make_url(pg_catalog_url).database
+    writer = PostgresEngine(pg_catalog_url)
+    writer.create()
+    with writer.writing() as w:
+        w.replace_version("a.txt", 1, [entry("a.txt", 1, "lighthouse keeper")])
+    role = f"reader_{os.getpid()}"
+    pg_server.execute(
+        f"DROP ROLE IF EXISTS {role}",
+        f"CREATE ROLE {role} LOGIN",
+        f'GRANT CONNECT ON DATABASE "{database}" TO {role}',
+    )
+    pg_server.execute(
+        f"GRANT USAGE ON SCHEMA public TO {role}",
+        f"GRANT SELECT ON {', '.join(TABLES)} TO {role}",
+        database=database,
+    )
+    reader = PostgresEngine(pg_server.url(database, user=role))
+    try:
+        assert [h.passage_id for h in reader.search(SearchQuery("lighthous*")).hits] == [
+            "a.txt@v1#1"
+        ]
+        assert reader.search(SearchQuery("lighthose~")).total == 1
+        with pytest.raises(SearchIndexError, match="permission denied"), reader.writing() as w:
+            w.delete_version("a.txt", 1)
+        assert writer.doc_count() == 1
+    finally:
+        reader.close()
+        writer.close()
+        pg_server.execute(f'REVOKE ALL ON DATABASE "{database}" FROM {role}')
+        pg_server.execute(
+            f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}",
+            f"REVOKE ALL ON SCHEMA public FROM {role}",
+            database=database,
+        )
+        pg_server.execute(f"DROP ROLE {role}")
+
+
+def test_an_index_built_by_another_analysis_is_refused(pg_catalog_url: str) -> None:
+    engine = PostgresEngine(pg_catalog_url)
+    engine.create()
+    engine.check()
+    with engine.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE search_meta SET value = '0:old' WHERE key = 'analysis'"))
+    fresh = PostgresEngine(pg_catalog_url)
+    with pytest.raises(SearchIndexError, match="analysis differs"):
+        fresh.search(SearchQuery("anything"))
+    with fresh.rebuilding() as w:
+        w.replace_version("a.txt", 1, [entry("a.txt", 1, "rebuilt")])
+    assert fresh.search(SearchQuery("rebuilt")).total == 1
+    engine.close()
+    fresh.close()
+
+
+def test_an_engine_needs_a_postgresql_catalog(tmp_path: Path) -> None:
+    with pytest.raises(SearchIndexError, match="needs a PostgreSQL catalog"):
+        PostgresEngine(f"sqlite:///{tmp_path / 'c.sqlite'}")
+
+
+def test_a_catalog_without_search_tables_says_how_to_get_them(pg_url: str) -> None:
+    engine = PostgresEngine(pg_url)
+    assert not engine.exists()
+    with pytest.raises(SearchIndexError, match="writing command migrates it"):
+        engine.create()
+    engine.close()
