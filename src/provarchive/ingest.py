@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .catalog import Catalog, SeedStat, Version, new_event, queries, utcnow
+from .catalog import Catalog, SeedStat, Session, Version, new_event, queries, utcnow
 from .cleaning.passages import Derivation
 from .derivations import derivation_entries, derive_missing, derive_version, record_many
 from .errors import InputError, InvalidNameError, StorageError, UsageError
@@ -243,7 +243,7 @@ class _Ingestor:
 
     def _finish(self, batch: _Batch, indexer: BatchIndexer) -> list[IngestResult]:
         indexer.wait(batch.ticket)
-        self._record(batch.staged)
+        self._record(batch.staged, lambda s: indexer.in_transaction(s, batch.ticket))
         batch.txn.close()
         for item in batch.staged:
             self._emit(item.result)
@@ -314,8 +314,11 @@ class _Ingestor:
             )
         return _Staged(seed, prepared, result, cache_row)
 
-    def _record(self, staged: list[_Staged]) -> None:
-        """One catalog transaction for the batch: versions, derivations, events, stat cache."""
+    def _record(
+        self, staged: list[_Staged], index_in: Callable[[Session], None] | None = None
+    ) -> None:
+        """One catalog transaction for the batch: versions, derivations, events, stat cache
+        (and, for an engine that lives in the catalog, the index entries: ``index_in``)."""
         with self.catalog.session() as s:
             added: list[tuple[Version, str]] = []
             for item in staged:
@@ -393,6 +396,8 @@ class _Ingestor:
             # Versions the store had and the catalog lacked (not this batch's own):
             others = [pair for pair in added if pair not in ours]
             derive_missing(self.home, s, reason="ingest", only=others)
+            if index_in is not None:
+                index_in(s)
             for item in staged:
                 if item.prepared is not None and item.previous_reindexed:
                     queries.mark_version_indexed(

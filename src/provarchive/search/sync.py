@@ -215,6 +215,12 @@ class BatchIndexer:
                 self._give_up(exc)
         return self._count
 
+    def in_transaction(self, s: Session, batch: int) -> None:
+        """For an engine that lives in the catalog database: write ``batch``'s entries in the
+        caller's catalog transaction (committed or rolled back with it). Other engines
+        committed the batch in :meth:`wait` already; nothing to do."""
+        return None
+
     def wait(self, batch: int) -> None:
         """Return once the index holds ``batch`` (committed)."""
         jobs = self._jobs.pop(batch)
