@@ -30,9 +30,11 @@ from .errors import (
     ArchiveNotFoundError,
     CorruptArchiveError,
     DocumentNotFoundError,
+    UsageError,
     VersionNotFoundError,
 )
-from .home import Home
+from .home import Home, foreign_entry, read_settings
+from .seeds import printable
 from .store import durable
 from .store.lock import writer_lock
 from .store.storage import Repair, Store
@@ -145,6 +147,13 @@ class Archive:
             finally:
                 self._depth -= 1
             return
+        foreign = foreign_entry(self.config.root)
+        if foreign is not None:
+            raise UsageError(
+                f"{self.config.root} is not an archive and is not empty (it holds "
+                f"{printable(foreign.name)}); give --archive an empty or new folder"
+            )
+        self.home.seeds  # noqa: B018 - a wrong --seeds is refused before anything is written
         durable.make_dirs(self.config.root)
         with writer_lock(
             self.config.lock_path,
@@ -162,6 +171,10 @@ class Archive:
 
     def _written(self, use_catalog: bool) -> Iterator[list[Repair]]:
         home = self.home
+        if read_settings(self.config.root) is None:
+            home.create_settings()  # first: its presence marks the folder as an archive home
+        elif home.seeds_to_record() is not None:
+            home.save_settings(seeds=home.seeds_to_record())
         created = home.store.initialize()
         store_repairs, touched = home.store.recover()  # first: the others check against it
         with ledger.LedgerWriter(home) as lw:
@@ -207,6 +220,10 @@ class Archive:
         """Archive the seeds folder (or the given paths inside it), then index what changed."""
         from .ingest import ingest
 
+        if not self.home.seeds.is_dir():
+            raise UsageError(
+                f"no seeds folder at {self.home.seeds} (create it, or give --seeds DIR)"
+            )
         with self.writer("ingest", on_wait=on_wait) as repairs:
             report = ingest(
                 self.home, paths, on_start=on_start, on_result=on_result, on_index=on_index

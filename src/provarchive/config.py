@@ -61,6 +61,12 @@ class ArchiveConfig:
     signing_key: Path | None = None
     """The checkpoint signing key file (default: ``signing.key`` in the archive home, or
     the key in ``PROVARCHIVE_SIGNING_KEY``)."""
+    seeds_given: bool = True
+    """The seeds folder was chosen for this run (``--seeds``, the environment, or a
+    library caller); False when ``seeds`` is only the default, so the seeds folder the
+    archive recorded at its creation is used (see :attr:`Home.seeds`)."""
+    seeds_here: bool = False
+    """Use (and record) ``seeds`` although the archive recorded another seeds folder."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> ArchiveConfig:
@@ -79,8 +85,24 @@ class ArchiveConfig:
             values["user_name"] = env["PROVARCHIVE_USER"]
         if "PROVARCHIVE_USER_ADDRESS" in env:
             values["user_address"] = env["PROVARCHIVE_USER_ADDRESS"]
+        given = overrides.pop("seeds_given", None)
         values.update({k: v for k, v in overrides.items() if v is not None})
+        values["seeds_given"] = (
+            bool(given) or "PROVARCHIVE_SEEDS" in env or (given is None and "seeds" in values)
+        )
         return cls(**values)  # type: ignore[arg-type]
+
+    @staticmethod
+    def discover(start: Path | None = None) -> Path:
+        """The archive home for a command run in ``start`` (default: the current folder):
+        ``./archive``, else the nearest ``archive`` folder above that holds an archive (as
+        git finds its repository), else ``./archive`` (where a new one is made)."""
+        here = (start or Path.cwd()).absolute()
+        for folder in [here, *here.parents]:
+            candidate = folder / DEFAULT_ARCHIVE
+            if (candidate / "provarchive.json").is_file() or (candidate / "ocfl").is_dir():
+                return candidate if folder != here else DEFAULT_ARCHIVE
+        return DEFAULT_ARCHIVE
 
     @property
     def ocfl_root(self) -> Path:

@@ -44,6 +44,8 @@ class Settings:
     engine: str = ENGINES[0]
     origin: str | None = None
     """The transparency log's origin (the name its checkpoints are signed under)."""
+    seeds: str | None = None
+    """The seeds folder, relative to the archive home when they share a tree."""
     verifier_key: str | None = None
     """The public key that signs the archive's checkpoints (note verifier-key format)."""
 
@@ -57,6 +59,8 @@ class Settings:
             data["origin"] = self.origin
         if self.verifier_key:
             data["verifier_key"] = self.verifier_key
+        if self.seeds:
+            data["seeds"] = self.seeds
         return data
 
 
@@ -79,6 +83,7 @@ def read_settings(root: Path) -> Settings | None:
         engine=str(data.get("engine", ENGINES[0])),
         origin=data.get("origin"),
         verifier_key=data.get("verifier_key"),
+        seeds=data.get("seeds"),
     )
 
 
@@ -86,6 +91,25 @@ def write_settings(root: Path, staging: Path, settings: Settings) -> None:
     data = (json.dumps(settings.to_json(), indent=2, sort_keys=True) + "\n").encode()
     durable.make_dirs(staging)
     durable.atomic_write(root / SETTINGS, data, staging)
+
+
+_LOCK_FILES = ("writer.lock", "writer.lock.holder")
+
+
+def foreign_entry(root: Path) -> Path | None:
+    """Something in ``root`` that shows it is not an archive home (None: missing, empty,
+    an archive, or what a first run that died at once leaves: its lock file). The archive
+    never writes into, and so never deletes from, a folder that holds anything else."""
+    if not root.exists():
+        return None
+    if not root.is_dir():
+        return root
+    if (root / SETTINGS).is_file() or (root / "ocfl" / "0=ocfl_1.1").is_file():
+        return None
+    for entry in sorted(root.iterdir()):
+        if entry.name not in _LOCK_FILES:
+            return entry
+    return None
 
 
 def open_engine(name: str, location: Path) -> SearchEngine:
@@ -116,6 +140,13 @@ class Home:
             self._settings = read_settings(self.config.root) or Settings()
         return self._settings
 
+    def create_settings(self) -> None:
+        """Write the settings file of a new archive home (its first file after the lock)."""
+        write_settings(
+            self.config.root, self.config.staging, Settings(seeds=self.seeds_to_record())
+        )
+        self._settings = None
+
     def save_settings(self, **changes: Any) -> None:
         """Record new settings (writers only); the next catalog/engine opened uses them."""
         self.require_writer()
@@ -123,6 +154,36 @@ class Home:
         write_settings(self.config.root, self.config.staging, settings)
         self.close()
         self._settings = settings
+
+    @property
+    def seeds(self) -> Path:
+        """The seeds folder: the one recorded for this archive, unless this run chose
+        another with ``seeds_here`` (a different one without it is a usage error: a run in
+        the wrong folder must not archive another project's files)."""
+        given = self.config.seeds
+        recorded = self.settings.seeds
+        if recorded is None:
+            return given
+        path = Path(os.path.normpath(self.config.root / recorded))
+        if not self.config.seeds_given:
+            return path
+        if _same_folder(path, given) or self.config.seeds_here:
+            return given
+        raise UsageError(
+            f"this archive's seeds folder is {path}, not {given}; run where the seeds are, "
+            "or pass --seeds-here to use (and record) the new folder"
+        )
+
+    def seeds_to_record(self) -> str | None:
+        """What to record as the seeds folder, if it is not recorded yet or moves."""
+        recorded = self.settings.seeds
+        if recorded is not None and not self.config.seeds_here:
+            return None
+        seeds = self.config.seeds.absolute()
+        root = self.config.root.absolute()
+        common = os.path.commonpath([seeds, root])
+        value = os.path.relpath(seeds, root) if common != os.sep else str(seeds)
+        return None if value == recorded else value
 
     @property
     def catalog_path(self) -> Path:
@@ -211,6 +272,13 @@ class Home:
             return path.read_bytes()
         except OSError as exc:
             raise CorruptArchiveError(path, durable.describe_os_error(exc)) from exc
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
 
 
 def sqlite_url(path: Path) -> str:

@@ -271,7 +271,7 @@ class _Ingestor:
                 None,
             )
         try:
-            stream, opened = open_seed(self.home.config.seeds, seed)
+            stream, opened = open_seed(self.home.seeds, seed)
             with stream:
                 staged_file = txn.stage(stream)
                 after = os.fstat(stream.fileno())
@@ -418,9 +418,9 @@ def ingest(
 ) -> IngestReport:
     """Archive the seeds folder (or the given paths inside it), then index what changed."""
     config = home.config
-    seeds_display = str(config.seeds).rstrip("/") or "."
+    seeds_display = str(home.seeds).rstrip("/") or "."
     report = IngestReport()
-    seeds, problems = scan(config.seeds, paths, store_root=config.ocfl_root, exclude=[config.root])
+    seeds, problems = scan(home.seeds, paths, store_root=config.ocfl_root, exclude=[config.root])
     if on_start is not None:
         on_start(len(seeds) + len(problems))
     _refused(
@@ -485,15 +485,15 @@ def add(
         sources = [(Path(files[0]), validate_name(as_name))]  # a bad --as is a usage error
     else:
         sources, problems = expand_add_sources(
-            [Path(f) for f in files], recursive, into=into, seeds=config.seeds
+            [Path(f) for f in files], recursive, into=into, seeds=home.seeds
         )
         refused += [IngestResult(p.name, p.status, error=p.reason, path=p.path) for p in problems]
-    durable.make_dirs(config.seeds)
+    durable.make_dirs(home.seeds)
     to_ingest: list[tuple[SeedFile, str]] = []
     for source, name in sources:
         try:
             target = copy_into_seeds(
-                config.seeds, source, name, replace=replace, store_root=config.ocfl_root
+                home.seeds, source, name, replace=replace, store_root=config.ocfl_root
             )
             name = validate_name(name)
         except (InvalidNameError, InputError) as exc:

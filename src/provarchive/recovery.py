@@ -153,7 +153,7 @@ def recover(
     every repair is logged as an event. Writers only."""
     home.require_writer()
     repairs = [*store_repairs, *before]
-    for name in remove_stale_temp_files(home.config.seeds):
+    for name in remove_stale_temp_files(home.seeds):
         repairs.append(Repair("seeds-temp-removed", None, f"half-copied {name} removed"))
     if rebuild_needed(home):
         count = rebuild_catalog(home)

@@ -613,9 +613,9 @@ def object_path_for_name(name: str) -> str:
 
 def _check_seeds(ctx: _Context, *, full: bool, on_progress: ProgressCallback | None) -> None:
     config = ctx.home.config
-    if not Path(config.seeds).is_dir():
+    if not ctx.home.seeds.is_dir():
         return
-    seeds, problems = scan(config.seeds, exclude=[config.root])
+    seeds, problems = scan(ctx.home.seeds, exclude=[config.root])
     problems = [p for p in problems if p.status != "ignored"]
     for problem in problems:
         ctx.add(

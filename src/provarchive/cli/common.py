@@ -87,13 +87,29 @@ def _version_callback(value: bool) -> None:
 def main_options(
     ctx: typer.Context,
     archive: Annotated[
-        Path,
-        typer.Option("--archive", envvar="PROVARCHIVE_ARCHIVE", help="Archive home directory."),
-    ] = Path("archive"),
+        Path | None,
+        typer.Option(
+            "--archive",
+            envvar="PROVARCHIVE_ARCHIVE",
+            metavar="DIR",
+            help="Archive home (default: ./archive, or the nearest archive/ above, as git does).",
+        ),
+    ] = None,
     seeds: Annotated[
-        Path,
-        typer.Option("--seeds", envvar="PROVARCHIVE_SEEDS", help="Seeds folder to ingest from."),
-    ] = Path("seeds"),
+        Path | None,
+        typer.Option(
+            "--seeds",
+            envvar="PROVARCHIVE_SEEDS",
+            metavar="DIR",
+            help="Seeds folder (default: the one the archive recorded, else ./seeds).",
+        ),
+    ] = None,
+    seeds_here: Annotated[
+        bool,
+        typer.Option(
+            "--seeds-here", help="Use --seeds although the archive recorded another seeds folder."
+        ),
+    ] = False,
     db_url: Annotated[
         str | None,
         typer.Option(
@@ -124,8 +140,14 @@ def main_options(
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin chatter is not ours
     ctx.obj = ArchiveConfig.from_env(
-        root=archive, seeds=seeds, db_url=db_url, lock_timeout=lock_timeout
+        root=archive or ArchiveConfig.discover(),
+        seeds=seeds,
+        seeds_given=seeds is not None,
+        seeds_here=seeds_here,
+        db_url=db_url,
+        lock_timeout=lock_timeout,
     )
 
 
