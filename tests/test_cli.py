@@ -35,7 +35,8 @@ def test_ingest_json_shape_and_statuses(cli, seeded: Path, seed_bytes: bytes) ->
                 "sha256": hashlib.sha256(seed_bytes).hexdigest(),
                 "error": None,
             }
-        ]
+        ],
+        "counts": {"new": 1},
     }
     again = json.loads(cli("ingest", "--json").stdout)
     assert again["results"][0]["status"] == "unchanged"

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from . import ledger, recovery
 from .catalog import Catalog, Document, Event, Version, new_event, queries
@@ -386,6 +386,29 @@ class Archive:
             ),
         )
 
+    def resolve_name(self, text: str) -> str:
+        """The archived document meant by ``text``: its exact name, the path of its seed
+        as typed in a shell (``seeds/2024/x.txt``, relative or absolute), or a unique
+        prefix. Otherwise DocumentNotFoundError with the closest names as suggestions."""
+        import difflib
+        import os
+
+        names = self.document_names()
+        if text in names:
+            return text
+        seeds = os.path.abspath(self.home.seeds)
+        typed = os.path.abspath(text)
+        if typed.startswith(seeds + os.sep):
+            relative = Path(os.path.relpath(typed, seeds)).as_posix()
+            if relative in names:
+                return relative
+        starting = [n for n in names if n.startswith(text)]
+        if len(starting) == 1:
+            return starting[0]
+        close = difflib.get_close_matches(text, names, n=3, cutoff=0.6)
+        suggestions = tuple(dict.fromkeys([*starting[:3], *close]))[:3]
+        raise DocumentNotFoundError(text, suggestions)
+
     def document_names(self, pattern: str | None = None) -> list[str]:
         """Archived document names: all, or those a name, folder prefix or glob matches."""
         import fnmatch
@@ -429,6 +452,13 @@ class Archive:
 
     def read_bytes(self, name: str, number: int | None = None) -> bytes:
         return self.home.read_bytes(name, number)
+
+    def copy_verified(
+        self, name: str, number: int | None, sink: IO[bytes], *, force: bool = False
+    ) -> int:
+        """The raw bytes of a version written to ``sink``, checked against their digests
+        first (CorruptArchiveError, exit 7, if they are damaged; see Home.copy_verified)."""
+        return self.home.copy_verified(name, number, sink, force=force)
 
     def events(self, document: str | None = None, limit: int | None = None) -> list[Event]:
         with self.catalog.session() as s:

@@ -71,9 +71,11 @@ class NotFoundError(ArchiveError):
 class DocumentNotFoundError(NotFoundError):
     """No document with this name has been archived."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__(f"no archived document named {name!r}")
+    def __init__(self, name: str, suggestions: tuple[str, ...] = ()) -> None:
+        hint = f" (did you mean {', '.join(repr(n) for n in suggestions)}?)" if suggestions else ""
+        super().__init__(f"no archived document named {name!r}{hint}")
         self.name = name
+        self.suggestions = suggestions
 
 
 class VersionNotFoundError(NotFoundError):

@@ -20,16 +20,19 @@ import json
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .catalog import CREATE, READ_ONLY, READ_WRITE, Catalog
 from .config import ArchiveConfig
+from .digests import hash_bytes, hash_stream
 from .errors import CorruptArchiveError, DocumentNotFoundError, UsageError, VersionNotFoundError
 from .search.engine import ENGINES, SearchEngine
 from .store import durable
 from .store.storage import Store
 
 SETTINGS = "provarchive.json"
+VERIFY_IN_MEMORY = 64 * 1024 * 1024
+"""``cat`` checks a file up to this size in memory before writing any of it."""
 SETTINGS_FORMAT = 1
 DEFAULT_CATALOG = "catalog.sqlite"
 
@@ -265,6 +268,50 @@ class Home:
         if not 1 <= number <= state.head:
             raise VersionNotFoundError(name, number, state.head)
         return self.store.content_file(state, number)
+
+    def copy_verified(
+        self, name: str, number: int | None, sink: IO[bytes], *, force: bool = False
+    ) -> int:
+        """Write a version's raw bytes to ``sink`` only once they are proven to be the
+        archived ones (sha512 and sha256 against the committed inventory); returns the size.
+
+        Small files are read once and checked before any byte is written; a file over
+        :data:`VERIFY_IN_MEMORY` is hashed in a first pass and streamed in a second, checked
+        again (a change between the passes stops the copy). With ``force`` damaged bytes
+        are written all the same, and the damage is still raised afterwards."""
+        state = self.store.load(name)
+        if state is None:
+            raise DocumentNotFoundError(name)
+        number = state.head if number is None else number
+        if not 1 <= number <= state.head:
+            raise VersionNotFoundError(name, number, state.head)
+        sv = state.version(number)
+        path = self.store.content_file(state, number)
+        expected = (sv.sha512, sv.sha256)
+        damaged = CorruptArchiveError(
+            path, f"{name} v{number} does not match its recorded digests; nothing was written"
+        )
+        try:
+            if path.stat().st_size <= VERIFY_IN_MEMORY:
+                data = path.read_bytes()
+                got = hash_bytes(data)
+                ok = (got.sha512, got.sha256) == expected
+                if ok or force:
+                    sink.write(data)
+                if not ok:
+                    raise damaged
+                return got.size
+            with open(path, "rb") as fh:
+                first = hash_stream(fh)
+            if (first.sha512, first.sha256) != expected and not force:
+                raise damaged
+            with open(path, "rb") as fh:
+                second = hash_stream(fh, sink=sink)
+        except OSError as exc:
+            raise CorruptArchiveError(path, durable.describe_os_error(exc)) from exc
+        if (second.sha512, second.sha256) != expected:
+            raise CorruptArchiveError(path, f"{name} v{number} does not match its recorded digests")
+        return second.size
 
     def read_bytes(self, name: str, number: int | None = None) -> bytes:
         path = self.content_path(name, number)

@@ -83,6 +83,9 @@ def prove_cmd(
     Example: provarchive prove 2026/story.txt --out story.proof.json
     """
     with _archive(ctx) as archive:
+        archive.require()
+        if archive.store.load(target) is None and "#" not in target:
+            target = archive.resolve_name(target)
         bundle = archive.prove(target, version)
     if out_file is None:
         sys.stdout.buffer.write(bundle)

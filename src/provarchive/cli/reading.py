@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ..errors import UsageError
+from ..seeds import display_name
 from .common import (
     JsonOpt,
     NameArg,
@@ -39,6 +39,7 @@ def show_cmd(
     """
     with _archive(ctx) as archive:
         archive.require()
+        name = archive.resolve_name(name)
         versions = archive.versions(name)
         if version is not None:
             archive.version(name, version)
@@ -102,13 +103,23 @@ def cat_cmd(
     ctx: typer.Context,
     name: NameArg,
     version: VersionOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Write the bytes even if they are damaged (still exit 7)."),
+    ] = False,
 ) -> None:
-    """Write the exact raw bytes of a version to stdout."""
+    """Write the exact raw bytes of a version to stdout, after checking them against their
+    recorded digests: damaged bytes are not written (exit 7) unless --force.
+
+    Example: provarchive cat 2026/story.txt --rev 1 > original.txt
+    """
     with _archive(ctx) as archive:
         archive.require()
-        data = archive.read_bytes(name, version)
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+        name = archive.resolve_name(name)
+        try:
+            archive.copy_verified(name, version, sys.stdout.buffer, force=force)
+        finally:
+            sys.stdout.buffer.flush()
 
 
 @command("history")
@@ -117,9 +128,13 @@ def history_cmd(
     name: NameArg,
     as_json: JsonOpt = False,
 ) -> None:
-    """A document's versions and every event recorded about it."""
+    """A document's versions and every event recorded about it.
+
+    Example: provarchive history seeds/2026/story.txt
+    """
     with _archive(ctx) as archive:
         archive.require()
+        name = archive.resolve_name(name)
         versions = archive.versions(name)
         events = archive.events(document=name)
     if as_json:
@@ -133,18 +148,14 @@ def history_cmd(
             }
         )
         return
-    table = Table(title=f"{name}: versions")
-    for column in ("version", "ingested", "sha256", "message", "user"):
-        table.add_column(column)
+    out.print(f"[bold]{escape(display_name(name))}[/]: {len(versions)} version(s)")
     for v in versions:
-        table.add_row(
-            f"v{v.version}",
-            v.ingested_at.strftime("%Y-%m-%d %H:%M:%S"),
-            v.sha256[:16],
-            escape(v.message),
-            escape(v.user),
+        out.print(
+            f"v{v.version}  {v.ingested_at.strftime('%Y-%m-%d %H:%M:%S UTC')}  "
+            f"by {escape(v.user)}: {escape(display_name(v.message))}"
         )
-    out.print(table)
+        out.print(f"    sha256 {v.sha256}", markup=False)
+    out.print(f"[bold]events[/] ({len(events)})")
     _print_events(events)
 
 
@@ -162,22 +173,18 @@ def _event_json(e: Any) -> dict[str, Any]:
 
 
 def _print_events(events: list[Any]) -> None:
-    table = Table(title="events")
-    for column in ("when (UTC)", "event", "outcome", "document", "detail"):
-        table.add_column(column)
+    """One event per line, then its detail indented: names and details never cut."""
+    styles = {"success": "green", "failure": "red", "warning": "yellow"}
     for e in events:
-        style = {"success": "green", "failure": "red", "warning": "yellow"}.get(e.outcome, "")
-        doc = e.document or ""
+        doc = display_name(e.document) if e.document else ""
         if e.version is not None:
             doc += f" v{e.version}"
-        table.add_row(
-            e.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
-            e.event_type,
-            f"[{style}]{e.outcome}[/]",
-            escape(doc),
-            escape(e.detail),
+        style = styles.get(e.outcome, "")
+        out.print(
+            f"{e.occurred_at.strftime('%Y-%m-%d %H:%M:%S')}  {e.event_type}  "
+            f"[{style}]{e.outcome}[/]  {escape(doc)}"
         )
-    out.print(table)
+        out.print(f"    {escape(display_name(e.detail))}")
 
 
 @command("log")
@@ -186,7 +193,9 @@ def log_cmd(
     document: Annotated[
         str | None, typer.Option("--document", help="Only events about this document.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="Most recent N events (0: all).")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, metavar="N", help="Most recent N events (0: all).")
+    ] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """The archive's event log (ingestion, digests, fixity checks, repairs...)."""
@@ -258,9 +267,13 @@ def explain_cmd(
     version: VersionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Every raw line with KEEP/DROP and the passage kind or the rule that decided."""
+    """Every raw line with KEEP/DROP and the passage kind or the rule that decided.
+
+    Example: provarchive explain 2026/story.txt
+    """
     with _archive(ctx) as archive:
         archive.require()
+        name = archive.resolve_name(name)
         dv, lines = archive.explain(name, version)
     if as_json:
         _print_json(

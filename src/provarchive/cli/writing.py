@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
+from ..seeds import display_name
 from .common import (
     CleanerOpt,
     JsonOpt,
@@ -54,6 +54,7 @@ def init_cmd(
 
 
 STATUS_STYLE = {
+    "ignored": "dim",
     "new": "green",
     "new-version": "cyan",
     "unchanged": "dim",
@@ -62,39 +63,47 @@ STATUS_STYLE = {
 }
 
 
-def _render_ingest(report: Any, as_json: bool) -> None:
+def _render_ingest(
+    report: Any, as_json: bool, *, quiet: bool = False, verbose: bool = False
+) -> None:
+    """One line per document that changed (full digest, never cut, for any batch size),
+    then the summary; failures and skips on stderr; ignored files only with -v."""
     if as_json:
-        _print_json({"results": [r.to_json() for r in report.results]})
+        _print_json({"results": [r.to_json() for r in report.results], "counts": report.counts()})
     else:
         for r in report.repairs:
             err.print(f"repaired: {escape(r.action)} {escape(r.name or '')} {escape(r.detail)}")
-        changed = [
-            r for r in report.results if r.status in ("new", "new-version", "failed", "skipped")
-        ]
-        if changed and len(changed) <= 50:
-            table = Table(title=None)
-            for column in ("document", "status", "version", "sha256"):
-                table.add_column(column)
-            for r in changed:
-                table.add_row(
-                    escape(r.document),
-                    f"[{STATUS_STYLE.get(r.status, '')}]{r.status}[/]",
-                    "" if r.version is None else f"v{r.version}",
-                    (r.sha256 or "")[:16],
+        if not quiet:
+            for r in report.results:
+                if r.status not in ("new", "new-version"):
+                    continue
+                style = STATUS_STYLE.get(r.status, "")
+                out.print(
+                    f"[{style}]{r.status:<11}[/] v{r.version:<3} {r.sha256}  "
+                    f"{escape(display_name(r.document))}"
                 )
-            out.print(table)
         counts = report.counts()
         summary = (
             ", ".join(f"{counts[k]} {k}" for k in STATUS_STYLE if k in counts) or "nothing to do"
         )
         out.print(f"Summary: {summary}.")
     for r in report.results:
-        if r.status == "failed":
-            err.print(f"failed: {escape(r.path or r.document)}: {escape(r.error or '')}")
-        elif r.status == "skipped":
-            err.print(f"skipped: {escape(r.path or r.document)}: {escape(r.error or '')}")
+        shown = escape(display_name(r.path or r.document))
+        if r.status in ("failed", "skipped"):
+            err.print(f"{r.status}: {shown}: {escape(display_name(r.error or ''))}")
+        elif r.status == "ignored" and verbose and not as_json:
+            err.print(f"ignored: {shown}: {escape(r.error or '')}")
     if report.failed:
         raise typer.Exit(1)
+
+
+def _verbose(ctx: typer.Context) -> bool:
+    return bool(ctx.find_root().params.get("verbose"))
+
+
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print the summary only, not a line per document.")
+]
 
 
 @command("ingest")
@@ -105,6 +114,7 @@ def ingest_cmd(
         typer.Argument(help="Files or folders inside the seeds folder (default: all of it)."),
     ] = None,
     cleaner: CleanerOpt = "default",
+    quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Archive the seeds folder: new files, and new versions of changed files.
@@ -125,7 +135,7 @@ def ingest_cmd(
             on_result=lambda r: step["file"](r),
             on_index=lambda done, total: bar.stage("Indexing", done, total),
         )
-    _render_ingest(report, as_json)
+    _render_ingest(report, as_json, quiet=quiet, verbose=_verbose(ctx))
 
 
 def _check_cleaner(cleaner: str) -> None:
@@ -160,6 +170,7 @@ def add_cmd(
         ),
     ] = False,
     cleaner: CleanerOpt = "default",
+    quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Copy files into the seeds folder, then archive them.
@@ -177,7 +188,7 @@ def add_cmd(
             into=into,
             on_wait=_on_wait,
         )
-    _render_ingest(report, as_json)
+    _render_ingest(report, as_json, quiet=quiet, verbose=_verbose(ctx))
 
 
 @command("reclean")
