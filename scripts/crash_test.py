@@ -293,9 +293,13 @@ def check(trial: Trial, work: Path, env: dict[str, str], seeds: Path, edited: se
                 "SELECT d.name, count(v.id) FROM documents d JOIN versions v ON v.document_id = d.id GROUP BY d.name"
             )
         )
-        passages = db.execute(
-            "SELECT count(*) FROM passages p JOIN derivations r ON r.id = p.derivation_id WHERE r.current"
-        ).fetchone()[0]
+        # The index holds every passage and every removed line of a current derivation.
+        passages = sum(
+            db.execute(
+                f"SELECT count(*) FROM {table} p JOIN derivations r ON r.id = p.derivation_id WHERE r.current"
+            ).fetchone()[0]
+            for table in ("passages", "removals")
+        )
         current_passages = db.execute(
             "SELECT count(*) FROM passages p JOIN derivations r ON r.id = p.derivation_id "
             "JOIN versions v ON v.id = r.version_id JOIN documents d ON d.id = v.document_id "
@@ -323,7 +327,7 @@ def check(trial: Trial, work: Path, env: dict[str, str], seeds: Path, edited: se
         indexed = archive.home.fresh_engine().doc_count()
     if indexed != passages or current_passages == 0:
         trial.problems.append(
-            f"index holds {indexed} entries, the catalog {passages} current passages"
+            f"index holds {indexed} entries, the catalog {passages} current passages and removed lines"
         )
     trial.ok = not trial.problems
 
