@@ -259,7 +259,11 @@ def search(home: Home, query: SearchQuery) -> SearchResults:
     """Ranked, citable hits, and how far the index is behind the catalog (readers only:
     never waits for a writer)."""
     results = home.engine.search(query)
-    return replace(results, index_behind=behind(home))
+    removed = 0
+    if results.total == 0 and not query.everything and query.kind is None:
+        hidden = replace(query, kind=REMOVED, everything=True, limit=1, offset=0)
+        removed = home.engine.search(hidden).total
+    return replace(results, index_behind=behind(home), removed_matches=removed)
 
 
 def behind(home: Home) -> int:
