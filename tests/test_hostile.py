@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from provarchive import Archive, ArchiveConfig
 from provarchive.seeds import StoreLimits
+from provarchive.store.storage import Transaction
 
 from .conftest import ocfl_py_validate, run_provarchive
 from .test_seeds import unchanged_outside
@@ -355,6 +356,52 @@ def test_case3_a_name_too_long_for_the_store_is_refused_alone(
         assert _archived(cli, "good.txt") == GOOD
         _other_commands_succeed(tmp_path, seeds, cli)
     assert cli("cat", too_long).exit_code != 0
+
+
+def test_case3_the_store_refuses_a_long_name_that_got_past_the_scanner(
+    tmp_path: Path, seeds: Path, home: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limits = StoreLimits.probe(home / "ocfl")
+    v1_prefix = len(os.fsencode(home / "ocfl")) + len("/aaa/bbb/ccc/") + 64 + len("/v1/content/")
+    too_long = long_name(limits.path_max - v1_prefix + 1)  # committable, not readable
+    (seeds / too_long).parent.mkdir(parents=True)
+    (seeds / too_long).write_bytes(b"a seed whose store path would be too long\n")
+    (seeds / "good.txt").write_bytes(GOOD)
+    _added_file(tmp_path)
+    monkeypatch.setattr(StoreLimits, "problem", lambda self, name: None)  # no scanner check
+    with unchanged_outside(tmp_path, seeds, home):
+        result = cli("ingest")
+        assert result.exit_code == 1
+        [line] = _lines(result.stderr)
+        assert "cannot be stored: its path in the store would be" in line
+        assert _archived(cli, "good.txt") == GOOD
+        _other_commands_succeed(tmp_path, seeds, cli)
+    assert list((home / "staging").iterdir()) == []
+
+
+def test_case3_an_object_already_stored_that_cannot_be_read_wedges_nothing(
+    tmp_path: Path, seeds: Path, home: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An archive written before the store checked lengths may hold such an object.
+    limits = StoreLimits.probe(home / "ocfl")
+    v1_prefix = len(os.fsencode(home / "ocfl")) + len("/aaa/bbb/ccc/") + 64 + len("/v1/content/")
+    too_long = long_name(limits.path_max - v1_prefix + 1)
+    (seeds / too_long).parent.mkdir(parents=True)
+    (seeds / too_long).write_bytes(b"a seed whose store path is too long\n")
+    (seeds / "good.txt").write_bytes(GOOD)
+    monkeypatch.setattr(StoreLimits, "problem", lambda self, name: None)
+    monkeypatch.setattr(Transaction, "_check_storable", lambda *args: None)
+    result = cli("ingest")
+    assert result.exit_code == 0, result.stderr
+    assert _archived(cli, "good.txt") == GOOD
+    shown = json.loads(cli("show", too_long, "--json").stdout)
+    assert shown["derivation"]["status"] == "unreadable"
+    (seeds / "later.txt").write_text("A later document that must be archived too.\n")
+    assert cli("ingest", str(seeds / "later.txt")).exit_code == 0
+    added = tmp_path / "added.txt"
+    added.write_text("An added document that must be archived too.\n")
+    assert cli("add", str(added)).exit_code == 0
+    assert json.loads(cli("search", "later", "--json").stdout)["total"] == 1
 
 
 def test_case4_a_file_over_the_text_limit_is_archived_not_cleaned(

@@ -24,7 +24,7 @@ from typing import Any
 from .catalog import DerivationRecord, Session, Version, new_event, queries, utcnow
 from .cleaning.cleaner import CLEANER_NAME, CLEANER_VERSION, rules_digest
 from .cleaning.passages import CLEANER_NAMES, Derivation, PageVerdict, derive, passage_id
-from .errors import DocumentNotFoundError
+from .errors import CorruptArchiveError, DocumentNotFoundError
 from .home import Home
 from .search.engine import IndexEntry, entries_of
 
@@ -149,7 +149,21 @@ def derive_version(
             (),
             rules_digest=rules_digest(),
         )
-    return derive(home.read_bytes(name, number), cleaner=cleaner or home.config.cleaner)
+    try:
+        raw = home.read_bytes(name, number)
+    except CorruptArchiveError as exc:
+        # A finding on this document (verify reports it), never a failure of the batch
+        # or of recovery; reclean derives it again once it can be read.
+        return Derivation(
+            "unreadable",
+            None,
+            "none",
+            f"the stored bytes cannot be read ({exc.reason}): not cleaned or indexed",
+            (),
+            (),
+            rules_digest=rules_digest(),
+        )
+    return derive(raw, cleaner=cleaner or home.config.cleaner)
 
 
 def derivation_entries(
