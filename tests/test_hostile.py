@@ -451,7 +451,7 @@ def test_case4_a_1gb_file_under_a_700mb_address_space_limit(
         shown = run_provarchive("show", "big.bin", "--json", preexec_fn=limited, text=True)
         shown_json = json.loads(shown.stdout)
         assert shown_json["versions"][0]["size"] == 1024**3
-        assert shown_json["derivation"]["status"] in ("too-large", "binary")
+        assert shown_json["derivation"]["status"] == "binary"  # sampled: all zero
 
 
 def test_case5_names_equal_up_to_normalisation_are_both_refused(
@@ -493,3 +493,25 @@ def test_case5_control_characters_are_shown_escaped_on_one_line(
     assert "esc\\x1b[31mred.txt" in lines[0] and "control character (U+001B)" in lines[0]
     assert "two\\nlines.txt" in lines[1] and "control character (U+000A)" in lines[1]
     assert _archived(cli, "good.txt") == GOOD
+
+
+def test_case5_all_zero_and_sparse_files_are_binary(
+    tmp_path: Path, seeds: Path, home: Path, cli
+) -> None:
+    (seeds / "zeros.bin").write_bytes(bytes(100_000))
+    for name, size in (("sparse.img", 10 * 1024**2), ("sparse-over-limit.img", 300_000)):
+        with open(seeds / name, "wb") as fh:
+            fh.write(b"a header")
+            fh.truncate(size)
+    (seeds / "good.txt").write_bytes(GOOD)
+    with unchanged_outside(tmp_path, seeds, home):
+        result = cli("ingest", "--max-text-bytes", "200000")
+        assert result.exit_code == 0, result.stderr
+        for name in ("zeros.bin", "sparse.img", "sparse-over-limit.img"):
+            shown = json.loads(cli("show", name, "--json").stdout)
+            assert (shown["derivation"]["status"], shown["passages"]) == ("binary", []), name
+            assert shown["derivation"]["encoding"] is None
+        assert _archived(cli, "sparse.img") == b"a header" + bytes(10 * 1024**2 - 8)
+        assert _archived(cli, "good.txt") == GOOD
+    history = cli("history", "sparse-over-limit.img").stdout
+    assert "binary data: " in history and "bytes, sampled" in history
