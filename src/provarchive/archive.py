@@ -392,8 +392,13 @@ class Archive:
         prefix. Otherwise DocumentNotFoundError with the closest names as suggestions."""
         import difflib
         import os
+        import unicodedata
 
         names = self.document_names()
+        if text in names:
+            return text
+        # Names are archived in NFC: "café" typed decomposed means the archived "café".
+        text = unicodedata.normalize("NFC", text)
         if text in names:
             return text
         seeds = os.path.abspath(self.home.seeds)

@@ -14,6 +14,7 @@ Contract:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -24,7 +25,8 @@ from typing import Any
 from .catalog import DerivationRecord, Session, Version, new_event, queries, utcnow
 from .cleaning.cleaner import CLEANER_NAME, CLEANER_VERSION, rules_digest
 from .cleaning.passages import CLEANER_NAMES, Derivation, PageVerdict, derive, passage_id
-from .errors import DocumentNotFoundError
+from .cleaning.text import sniff_file
+from .errors import CorruptArchiveError, DocumentNotFoundError
 from .home import Home
 from .search.engine import IndexEntry, entries_of
 
@@ -157,17 +159,34 @@ def derive_version(
     decoding and cleaning need memory in proportion to the text."""
     limit = home.config.max_text_bytes
     if size > limit:
-        return Derivation(
+        status, detail = (
             "too-large",
+            (
+                f"{size} bytes is over the {limit}-byte text limit (--max-text-bytes): "
+                "archived and hashed, not cleaned or indexed"
+            ),
+        )
+        with contextlib.suppress(OSError, CorruptArchiveError):
+            with open(home.content_path(name, number), "rb") as fh:
+                reason = sniff_file(fh.fileno(), size)
+            if reason is not None:  # judged from a few sampled blocks, never read whole
+                status, detail = "binary", f"{reason} ({size} bytes, sampled)"
+        return Derivation(status, None, "none", detail, (), (), rules_digest=rules_digest())
+    try:
+        raw = home.read_bytes(name, number)
+    except CorruptArchiveError as exc:
+        # A finding on this document (verify reports it), never a failure of the batch
+        # or of recovery; reclean derives it again once it can be read.
+        return Derivation(
+            "unreadable",
             None,
             "none",
-            f"{size} bytes is over the {limit}-byte text limit (--max-text-bytes): "
-            "archived and hashed, not cleaned or indexed",
+            f"the stored bytes cannot be read ({exc.reason}): not cleaned or indexed",
             (),
             (),
             rules_digest=rules_digest(),
         )
-    return derive(home.read_bytes(name, number), cleaner=cleaner or home.config.cleaner)
+    return derive(raw, cleaner=cleaner or home.config.cleaner)
 
 
 def derivation_entries(

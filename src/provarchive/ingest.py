@@ -296,14 +296,19 @@ class _Ingestor:
         )
         state = self.home.store.load(name)
         now = utcnow()
-        prepared = txn.prepare(
-            name,
-            staged_file,
-            current=state,
-            created=_timestamp(now),
-            message=self.message_for(seed),
-            user=self.user,
-        )
+        try:
+            prepared = txn.prepare(
+                name,
+                staged_file,
+                current=state,
+                created=_timestamp(now),
+                message=self.message_for(seed),
+                user=self.user,
+            )
+        except InputError as exc:  # the store cannot hold this name: refused alone
+            return _Staged(
+                seed, None, IngestResult(name, FAILED, error=exc.reason, path=str(seed.path)), None
+            )
         if prepared is None:
             assert state is not None
             result = IngestResult(name, UNCHANGED, state.head, digests.sha256, path=str(seed.path))

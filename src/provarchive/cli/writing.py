@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from ..config import ArchiveConfig
 from ..seeds import display_name
 from .common import (
     CleanerOpt,
@@ -104,6 +105,16 @@ def _verbose(ctx: typer.Context) -> bool:
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print the summary only, not a line per document.")
 ]
+DEFAULT_MAX_TEXT_BYTES = ArchiveConfig.max_text_bytes
+MaxTextOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-text-bytes",
+        metavar="BYTES",
+        min=0,
+        help="Larger files are archived and hashed but not cleaned or indexed.",
+    ),
+]
 
 
 @command("ingest")
@@ -114,6 +125,7 @@ def ingest_cmd(
         typer.Argument(help="Files or folders inside the seeds folder (default: all of it)."),
     ] = None,
     cleaner: CleanerOpt = "default",
+    max_text_bytes: MaxTextOpt = DEFAULT_MAX_TEXT_BYTES,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -122,7 +134,10 @@ def ingest_cmd(
     Example: provarchive ingest seeds/2026 --cleaner keep-all
     """
     _check_cleaner(cleaner)
-    with _archive(ctx, cleaner=cleaner) as archive, _progress(not as_json) as bar:
+    with (
+        _archive(ctx, cleaner=cleaner, max_text_bytes=max_text_bytes) as archive,
+        _progress(not as_json) as bar,
+    ):
         step: dict[str, Callable[..., None]] = {}
 
         def on_start(total: int) -> None:
@@ -170,6 +185,7 @@ def add_cmd(
         ),
     ] = False,
     cleaner: CleanerOpt = "default",
+    max_text_bytes: MaxTextOpt = DEFAULT_MAX_TEXT_BYTES,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -179,7 +195,7 @@ def add_cmd(
     provarchive add -r ~/interviews --into 2026
     """
     _check_cleaner(cleaner)
-    with _archive(ctx, cleaner=cleaner) as archive:
+    with _archive(ctx, cleaner=cleaner, max_text_bytes=max_text_bytes) as archive:
         report = archive.add(
             files,
             as_name=as_name,
