@@ -216,8 +216,10 @@ class Archive:
         on_start: Callable[[int], None] | None = None,
         on_result: Callable[[IngestResult], None] | None = None,
         on_index: Progress | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> IngestReport:
-        """Archive the seeds folder (or the given paths inside it), then index what changed."""
+        """Archive the seeds folder (or the given paths inside it), then index what changed.
+        Once ``should_stop()`` is true (an interrupt), the run ends after the batch in hand."""
         from .ingest import ingest
 
         if not self.home.seeds.is_dir():
@@ -226,7 +228,12 @@ class Archive:
             )
         with self.writer("ingest", on_wait=on_wait) as repairs:
             report = ingest(
-                self.home, paths, on_start=on_start, on_result=on_result, on_index=on_index
+                self.home,
+                paths,
+                on_start=on_start,
+                on_result=on_result,
+                on_index=on_index,
+                should_stop=should_stop,
             )
             report.repairs = repairs
         return report
@@ -241,9 +248,10 @@ class Archive:
         into: str | None = None,
         on_wait: WaitCallback | None = None,
         on_result: Callable[[IngestResult], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> IngestReport:
         """Copy files (folders with ``recursive``) into the seeds folder (under ``into``),
-        then archive them."""
+        then archive them (``should_stop`` as for :meth:`ingest`)."""
         from .ingest import add
 
         with self.writer("add", on_wait=on_wait) as repairs:
@@ -255,6 +263,7 @@ class Archive:
                 recursive=recursive,
                 into=into,
                 on_result=on_result,
+                should_stop=should_stop,
             )
             report.repairs = repairs
         return report

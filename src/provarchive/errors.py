@@ -117,10 +117,16 @@ class StorageError(ArchiveError):
 
     exit_code = 6
 
-    def __init__(self, path: Path | str, reason: str) -> None:
-        super().__init__(f"cannot write {path}: {reason}; the archive was left as it was")
+    def __init__(
+        self, path: Path | str, reason: str, outcome: str = "the archive was left as it was"
+    ) -> None:
+        super().__init__(f"cannot write {path}: {reason}; {outcome}")
         self.path = Path(path)
         self.reason = reason
+
+    def with_outcome(self, outcome: str) -> StorageError:
+        """The same failure, saying what the run saved before it."""
+        return StorageError(self.path, self.reason, outcome)
 
 
 class CorruptArchiveError(ArchiveError):

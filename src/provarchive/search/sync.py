@@ -112,8 +112,11 @@ def _entries(s: Session, row: Any) -> list[IndexEntry]:
 
 
 def _mark_indexed(home: Home, rows: list[Any], report: SyncReport, what: str = "indexing") -> None:
-    """Record what the engine committed (after its commit, never before)."""
+    """Record what the engine committed (after its commit, never before); after a
+    ``reindex`` the index holds exactly ``rows``."""
     with home.catalog.session() as s:
+        if what == "reindex":
+            queries.clear_indexed(s)
         queries.mark_indexed(s, [(r.id, r.desired) for r in rows])
         detail = f"{report.versions} version(s), {report.passages} passage(s) indexed"
         if report.recreated:
@@ -160,10 +163,13 @@ def reindex(home: Home, *, on_progress: Progress | None = None) -> SyncReport:
     home.require_writer()
     report = SyncReport()
     with home.catalog.session() as s:
+        # Every derivation as if none were indexed, read in a savepoint rolled back: until
+        # the switch the catalog keeps saying what the old index (still serving) holds,
+        # so an interrupted or killed reindex leaves no false "index is behind".
+        savepoint = s.begin_nested()
         queries.clear_indexed(s)
         rows = queries.index_pending(s)
-        # Nothing is committed yet: a crash leaves the old index and "not indexed"
-        # marks, which the next writer's sync resolves by indexing again.
+        savepoint.rollback()
     engine = home.fresh_engine()
     rebuilding = getattr(engine, "rebuilding", None)
     if rebuilding is None:  # an engine without generations rebuilds in one transaction
