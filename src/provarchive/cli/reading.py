@@ -44,10 +44,17 @@ def show_cmd(
         if version is not None:
             archive.version(name, version)
         dv = archive.view(name, version)
+        withdrawn = archive.document(name).withdrawn
+        gone = archive.withdrawals(name)[-1] if withdrawn else None
     if as_json:
-        _print_json(_show_json(name, versions, dv))
+        _print_json(
+            _show_json(name, versions, dv)
+            | {"withdrawn": gone.to_json() if gone is not None else None}
+        )
         return
     out.print(f"[bold]{escape(name)}[/]  ({len(versions)} version(s))")
+    if gone is not None:
+        out.print(_withdrawn_line(gone))
     for v in versions:
         if version is not None and v.version != version:
             continue
@@ -71,6 +78,13 @@ def show_cmd(
             out.print(f"      - {escape(reason)}")
     out.print(f"    published {dv.published or 'unknown (no date line found)'}")
     out.print("    'provarchive explain' shows the decision for every line.")
+
+
+def _withdrawn_line(w: Any) -> str:
+    return (
+        f"[bold yellow]WITHDRAWN[/] at v{w.version} on {w.at.strftime('%Y-%m-%d %H:%M:%S UTC')}: "
+        f"{escape(w.reason)} (v{w.withdrawn_version} stays archived; out of default search)"
+    )
 
 
 def _show_json(name: str, versions: list[Any], dv: Any) -> dict[str, Any]:
@@ -137,24 +151,44 @@ def history_cmd(
         name = archive.resolve_name(name)
         versions = archive.versions(name)
         events = archive.events(document=name)
+        withdrawals = archive.withdrawals(name)
+        withdrawn = archive.document(name).withdrawn
     if as_json:
         _print_json(
             {
                 "document": name,
+                "withdrawn": withdrawn,
                 "versions": [
                     v.to_json() | {"message": v.message, "user": v.user} for v in versions
                 ],
+                "withdrawals": [w.to_json() for w in withdrawals],
                 "events": [_event_json(e) for e in events],
             }
         )
         return
-    out.print(f"[bold]{escape(display_name(name))}[/]: {len(versions)} version(s)")
-    for v in versions:
-        out.print(
+    marker = " [bold yellow](withdrawn)[/]" if withdrawn else ""
+    out.print(f"[bold]{escape(display_name(name))}[/]: {len(versions)} version(s){marker}")
+    lines: list[tuple[int, str, str | None]] = [
+        (
+            v.version,
             f"v{v.version}  {v.ingested_at.strftime('%Y-%m-%d %H:%M:%S UTC')}  "
-            f"by {escape(v.user)}: {escape(display_name(v.message))}"
+            f"by {escape(v.user)}: {escape(display_name(v.message))}",
+            v.sha256,
         )
-        out.print(f"    sha256 {v.sha256}", markup=False)
+        for v in versions
+    ] + [
+        (
+            w.version,
+            f"v{w.version}  {w.at.strftime('%Y-%m-%d %H:%M:%S UTC')}  [bold yellow]withdrawn[/] "
+            f"v{w.withdrawn_version}: {escape(w.reason)}",
+            None,
+        )
+        for w in withdrawals
+    ]
+    for _number, line, sha256 in sorted(lines, key=lambda item: item[0]):
+        out.print(line)
+        if sha256 is not None:
+            out.print(f"    sha256 {sha256}", markup=False)
     out.print(f"[bold]events[/] ({len(events)})")
     _print_events(events)
 
@@ -433,7 +467,14 @@ def search_cmd(
         ),
     ] = None,
     all_versions: Annotated[
-        bool, typer.Option("--all-versions", help="Also search earlier versions.")
+        bool,
+        typer.Option(
+            "--all-versions", help="Also search earlier versions (and withdrawn documents)."
+        ),
+    ] = False,
+    withdrawn: Annotated[
+        bool,
+        typer.Option("--withdrawn", help="Search only withdrawn documents (every version)."),
     ] = False,
     everything: Annotated[
         bool,
@@ -463,10 +504,14 @@ def search_cmd(
         if document is not None:
             names = archive.document_names(document)
             if not names:
-                raise UsageError(
-                    f"--document {document!r} matches no archived document "
-                    "(give a name, a folder ending in '/', or a glob)"
-                )
+                _no_document(archive, document)
+        gone = set(archive.withdrawn_names())
+        if withdrawn:
+            names = [n for n in names if n in gone] if document is not None else sorted(gone)
+            all_versions = True
+            if not names:
+                err.print("No withdrawn document" + (" matches --document." if document else "."))
+                raise typer.Exit(1)
         results = archive.search(
             query,
             documents=names,
@@ -480,13 +525,39 @@ def search_cmd(
             limit=100_000 if files_only else limit,
             offset=offset,
         )
-    _render_search(query, results, as_json=as_json, count=count, files_only=files_only)
+    _render_search(
+        query, results, as_json=as_json, count=count, files_only=files_only, withdrawn=gone
+    )
     if results.total == 0:
         raise typer.Exit(1)
 
 
+def _no_document(archive: Any, document: str) -> None:
+    """--document matched nothing: a usage error (exit 2, as the README documents) naming
+    the closest documents and folders."""
+    import difflib
+
+    names = archive.document_names()
+    folders = sorted({n.rsplit("/", 1)[0] + "/" for n in names if "/" in n})
+    close = difflib.get_close_matches(document, names, n=3, cutoff=0.6)
+    close += difflib.get_close_matches(document, folders, n=2, cutoff=0.6)
+    close += [n for n in names if n.startswith(document)][:3]
+    suggestions = tuple(dict.fromkeys(close))[:3]
+    hint = f" (did you mean {', '.join(repr(n) for n in suggestions)}?)" if suggestions else ""
+    raise UsageError(
+        f"--document {document!r} matches no archived document{hint}; "
+        "give a name, a folder ending in '/', or a glob"
+    )
+
+
 def _render_search(
-    query: str, results: Any, *, as_json: bool, count: bool, files_only: bool
+    query: str,
+    results: Any,
+    *,
+    as_json: bool,
+    count: bool,
+    files_only: bool,
+    withdrawn: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> None:
     if results.index_behind:
         err.print(
@@ -519,6 +590,8 @@ def _render_search(
     )
     for rank, h in enumerate(results.hits, first):
         flag = "" if h.current else " [yellow](earlier version)[/]"
+        if h.document in withdrawn:
+            flag = " [bold yellow](withdrawn)[/]"
         if h.kind == "removed":
             flag += f" [red](removed by the cleaner: {escape(h.rule or '?')})[/]"
         out.print(
@@ -536,3 +609,111 @@ def _bold_marks(snippet: str) -> str:
     return "".join(
         f"[bold yellow]{escape(p)}[/]" if i % 2 else escape(p) for i, p in enumerate(parts)
     )
+
+
+# -- list, stats, diff -------------------------------------------------------------------------
+
+
+def _list(
+    ctx: typer.Context,
+    pattern: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[PATTERN]", help="A name, a folder ending in '/', or a glob ('2026/*.txt')."
+        ),
+    ] = None,
+    withdrawn: Annotated[
+        bool, typer.Option("--withdrawn", help="Include withdrawn documents (flagged).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Archived documents: latest version, size, date, cleaning status, passages, and the
+    withdrawn flag. Withdrawn documents only with --withdrawn.
+
+    Example: provarchive list 2026/ --json
+    """
+    with _archive(ctx) as archive:
+        archive.require()
+        rows = archive.list_documents(pattern, withdrawn=withdrawn)
+    if as_json:
+        _print_json({"documents": [r.to_json() for r in rows]})
+        return
+    if not rows:
+        err.print("No documents" + (f" match {escape(pattern)}." if pattern else "."))
+        return
+    for r in rows:
+        when = r.ingested_at.strftime("%Y-%m-%d %H:%M") if r.ingested_at else "-"
+        flag = "  [bold yellow]withdrawn[/]" if r.withdrawn else ""
+        out.print(
+            f"v{r.version or 0:<3} {r.size or 0:>12,}  {when}  {r.status or '-':<8} "
+            f"{r.passages:>5} passage(s)  {escape(display_name(r.document))}{flag}"
+        )
+    out.print(f"{len(rows)} document(s).")
+
+
+command("list")(_list)
+command("ls", help="Alias of list.", hidden=True)(_list)
+
+
+@command("stats")
+def stats_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Documents, versions, bytes stored, passages, removed lines, index and catalog sizes,
+    the last verify and the oldest verification.
+
+    Example: provarchive stats --json
+    """
+    with _archive(ctx) as archive:
+        archive.require()
+        data = archive.stats().to_json()
+    if as_json:
+        _print_json(data)
+        return
+    last = data["last_verify"]
+    catalog = (
+        "in the database server"
+        if data["catalog_bytes"] is None
+        else (f"{data['catalog_bytes']:,} bytes")
+    )
+    lines = [
+        f"documents      {data['documents']:,} ({data['withdrawn']:,} withdrawn)",
+        f"versions       {data['versions']:,}",
+        f"bytes          {data['bytes']:,} in versions, {data['store_bytes']:,} in the store",
+        f"passages       {data['passages']:,} ({data['removed_lines']:,} removed lines)",
+        f"index          {data['index_bytes']:,} bytes",
+        f"catalog        {catalog}",
+        "last verify    "
+        + ("never" if last is None else f"{last['at']} {last['outcome']}: {last['detail']}"),
+        "oldest check   "
+        + (data["oldest_verified_at"] or "none")
+        + f" ({data['never_verified']:,} version(s) never re-hashed)",
+    ]
+    for line in lines:
+        out.print(line, markup=False)
+
+
+@command("diff")
+def diff_cmd(
+    ctx: typer.Context,
+    name: NameArg,
+    old: Annotated[int, typer.Argument(metavar="V1", help="The older version number.")],
+    new: Annotated[int, typer.Argument(metavar="V2", help="The newer version number.")],
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Diff the raw text, not the kept (cleaned) text.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Unified diff of two versions: the kept passages (one per line) by default, the raw
+    text with --raw; JSON adds the passages added and removed.
+
+    Example: provarchive diff 2026/story.txt 1 2
+    """
+    with _archive(ctx) as archive:
+        archive.require()
+        name = archive.resolve_name(name)
+        d = archive.diff(name, old, new, raw=raw)
+    if as_json:
+        _print_json(d.to_json())
+        return
+    sys.stdout.write("".join(d.lines))
+    if not d.lines:
+        err.print(f"v{old} and v{new} are the same ({'raw' if raw else 'kept'} text).")

@@ -1,4 +1,4 @@
-"""Commands that change the archive: init, ingest, add, reclean, reindex, rebuild."""
+"""Commands that change the archive: init, ingest, add, withdraw, reclean, reindex, rebuild."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ..seeds import display_name
 from .common import (
     CleanerOpt,
     JsonOpt,
+    NameArg,
     _archive,
     _on_wait,
     _print_json,
@@ -60,6 +61,7 @@ STATUS_STYLE = {
     "unchanged": "dim",
     "failed": "red",
     "skipped": "yellow",
+    "withdrawn": "yellow",
 }
 
 
@@ -189,6 +191,38 @@ def add_cmd(
             on_wait=_on_wait,
         )
     _render_ingest(report, as_json, quiet=quiet, verbose=_verbose(ctx))
+
+
+@command("withdraw")
+def withdraw_cmd(
+    ctx: typer.Context,
+    name: NameArg,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", metavar="TEXT", help="Why it is withdrawn (kept in the event log)."
+        ),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Withdraw a document: a new version without the file. It leaves default search and
+    list; nothing is deleted (history, cat --rev N and proofs still reach every earlier
+    version). Adding the file again makes a new version.
+
+    Example: provarchive withdraw 2026/leak.txt --reason "source asked, legal review"
+    """
+    with _archive(ctx) as archive:
+        archive.require()
+        name = archive.resolve_name(name)
+        done = archive.withdraw(name, reason, on_wait=_on_wait)
+    if as_json:
+        _print_json(done.to_json())
+        return
+    out.print(
+        f"Withdrawn: {escape(display_name(name))} at v{done.version}; "
+        f"v{done.withdrawn_version} stays archived:"
+    )
+    out.print(f"    sha256 {done.sha256}", markup=False)
 
 
 @command("reclean")
