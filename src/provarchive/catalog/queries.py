@@ -596,3 +596,16 @@ def archive_totals(s: Session) -> dict[str, Any]:
         "never_verified": int(never or 0),
         "last_verify": last_check,
     }
+
+
+def derivation_numbers(s: Session, name: str, number: int) -> list[int]:
+    """The derivation numbers of one version, oldest first."""
+    return list(
+        s.scalars(
+            select(DerivationRecord.number)
+            .join(Version, Version.id == DerivationRecord.version_id)
+            .join(Document, Document.id == Version.document_id)
+            .where(Document.name_key == key_of(name), Version.number == number)
+            .order_by(DerivationRecord.number)
+        )
+    )

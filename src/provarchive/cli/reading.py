@@ -228,13 +228,20 @@ def log_cmd(
         str | None, typer.Option("--document", help="Only events about this document.")
     ] = None,
     limit: Annotated[
-        int, typer.Option("--limit", min=0, metavar="N", help="Most recent N events (0: all).")
+        int, typer.Option("--limit", metavar="N", help="Most recent N events (0: all).")
     ] = 50,
     as_json: JsonOpt = False,
 ) -> None:
-    """The archive's event log (ingestion, digests, fixity checks, repairs...)."""
+    """The archive's event log (ingestion, digests, fixity checks, repairs...).
+
+    Example: provarchive log --document 2026/story.txt --limit 0 --json
+    """
+    if limit < 0:
+        raise typer.BadParameter(f"{limit} is negative: give 0 (all) or more", param_hint="--limit")
     with _archive(ctx) as archive:
         archive.require()
+        if document is not None:
+            document = archive.resolve_name(document)
         events = archive.events(document=document, limit=limit or None)
     if as_json:
         _print_json({"events": [_event_json(e) for e in events]})
@@ -367,20 +374,34 @@ def explain_cmd(
 @command("lineage")
 def lineage_cmd(
     ctx: typer.Context,
-    passage_id: Annotated[str, typer.Argument(help="Passage id, NAME@vN#K (from show or search).")],
+    passage_id: Annotated[
+        str,
+        typer.Argument(metavar="PASSAGE_ID", help="Passage id, NAME@vN#K (from show or search)."),
+    ],
     fmt: Annotated[
-        str, typer.Option("--format", help="text, json or prov-json (W3C PROV-JSON).")
+        str,
+        typer.Option("--format", metavar="FORMAT", help="text, json or prov-json (W3C PROV-JSON)."),
     ] = "text",
     derivation: Annotated[
         int | None,
-        typer.Option("--derivation", help="A superseded derivation number (default: current)."),
+        typer.Option(
+            "--derivation",
+            metavar="N",
+            help="A superseded derivation number (default: current).",
+        ),
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
-    """The chain seeds file -> stored version -> cleaning run -> passage."""
+    """The chain seeds file -> stored version -> cleaning run -> passage.
+
+    Example: provarchive lineage '2026/story.txt@v1#3' --json
+    """
     from ..lineage import to_json, to_prov, to_text
 
     if fmt not in ("text", "json", "prov-json"):
         raise typer.BadParameter("use text, json or prov-json", param_hint="--format")
+    if as_json:
+        fmt = "json"
     with _archive(ctx) as archive:
         archive.require()
         lin = archive.lineage(passage_id, derivation=derivation)
@@ -480,7 +501,9 @@ def search_cmd(
         bool,
         typer.Option("--everything", help="Also the lines the cleaner removed (and why)."),
     ] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, metavar="N", help="Hits to show.")] = 10,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", help="Hits to show (at least 1).")
+    ] = 10,
     offset: Annotated[
         int, typer.Option("--offset", min=0, metavar="N", help="Skip the first N hits (paging).")
     ] = 0,
@@ -496,6 +519,11 @@ def search_cmd(
 
     Example: provarchive search '"North Korean" labourers' --document 2026/ --limit 5
     """
+    if limit < 1:
+        raise typer.BadParameter(
+            f"{limit} is not a number of hits to show: give 1 or more (--count gives the total)",
+            param_hint="--limit",
+        )
     if kind is not None and kind not in KINDS:
         raise typer.BadParameter(f"use one of {', '.join(KINDS)}", param_hint="--kind")
     with _archive(ctx) as archive:
@@ -619,7 +647,7 @@ def _list(
     pattern: Annotated[
         str | None,
         typer.Argument(
-            metavar="[PATTERN]", help="A name, a folder ending in '/', or a glob ('2026/*.txt')."
+            metavar="PATTERN", help="A name, a folder ending in '/', or a glob ('2026/*.txt')."
         ),
     ] = None,
     withdrawn: Annotated[

@@ -231,7 +231,10 @@ def reclean_cmd(
     names: Annotated[list[str] | None, typer.Argument(help="Documents (default: all).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Re-run the current cleaner; a changed output becomes a new current derivation."""
+    """Re-run the current cleaner; a changed output becomes a new current derivation.
+
+    Example: provarchive reclean 2026/story.txt --json
+    """
     with _archive(ctx) as archive, _progress(not as_json) as bar:
         report = archive.reclean(
             names or None,
@@ -253,7 +256,10 @@ def reindex_cmd(
     ctx: typer.Context,
     as_json: JsonOpt = False,
 ) -> None:
-    """Rebuild the search index from the catalog."""
+    """Rebuild the search index from the catalog (aside, then one atomic switch).
+
+    Example: provarchive reindex
+    """
     with _archive(ctx) as archive, _progress(not as_json) as bar:
         report = archive.reindex(
             on_wait=_on_wait, on_progress=lambda d, t: bar.stage("Indexing", d, t)
@@ -271,7 +277,11 @@ def rebuild_cmd(
     ctx: typer.Context,
     as_json: JsonOpt = False,
 ) -> None:
-    """Recreate the catalog from the OCFL store alone (the old catalog is kept as a backup)."""
+    """Recreate the catalog from the OCFL store alone (the old catalog is kept as a backup,
+    at most the last 3).
+
+    Example: provarchive rebuild --json
+    """
     with _archive(ctx) as archive:
         count = archive.rebuild(on_wait=_on_wait)
     if as_json:
