@@ -46,7 +46,8 @@ if TYPE_CHECKING:
     from .lineage import Lineage
     from .search.engine import SearchResults
     from .search.sync import SyncReport
-    from .views import DerivationView, ExplainedLine
+    from .views import DerivationView, Diff, DocumentRow, ExplainedLine, Stats
+    from .withdrawal import Withdrawal
 
 WaitCallback = Callable[[str | None], None]
 Progress = Callable[[int, int], None]
@@ -457,9 +458,16 @@ class Archive:
         versions = self.versions(name)
         if number is None:
             return versions[-1]
-        if not 1 <= number <= len(versions):
-            raise VersionNotFoundError(name, number, len(versions))
-        return versions[number - 1]
+        for v in versions:
+            if v.version == number:
+                return v
+        head = self.document(name).head
+        if 1 <= number <= head:
+            from .errors import WithdrawnError
+
+            earlier = [v.version for v in versions if v.version < number]
+            raise WithdrawnError(name, number, earlier[-1] if earlier else None)
+        raise VersionNotFoundError(name, number, head)
 
     def content_path(self, name: str, number: int | None = None) -> Path:
         return self.home.content_path(name, number)
@@ -500,3 +508,56 @@ class Archive:
         from .lineage import lineage
 
         return lineage(self.home, passage_id, derivation=derivation)
+
+    # -- everyday use -----------------------------------------------------------------------
+
+    def withdraw(
+        self, name: str, reason: str, *, on_wait: WaitCallback | None = None
+    ) -> Withdrawal:
+        """A new version without the file: out of default search and lists, nothing deleted
+        (see :mod:`provarchive.withdrawal`)."""
+        from .withdrawal import withdraw
+
+        self.require()
+        with self.writer("withdraw", on_wait=on_wait):
+            return withdraw(self.home, name, reason)
+
+    def list_documents(
+        self, pattern: str | None = None, *, withdrawn: bool = False
+    ) -> list[DocumentRow]:
+        """Documents by name (a name, folder prefix or glob filters them); withdrawn ones
+        only with ``withdrawn``."""
+        from .views import list_documents
+
+        self.require()
+        rows = list_documents(self.home)
+        if pattern is not None:
+            chosen = set(self.document_names(pattern))
+            rows = [r for r in rows if r.document in chosen]
+        return [r for r in rows if withdrawn or not r.withdrawn]
+
+    def withdrawals(self, name: str) -> list[Withdrawal]:
+        """Every withdrawal of a document, oldest first (from its inventory)."""
+        from .withdrawal import withdrawals
+
+        return withdrawals(self.home, name)
+
+    def withdrawn_names(self) -> list[str]:
+        with self.catalog.session() as s:
+            return sorted(queries.withdrawn_files(s))
+
+    def stats(self) -> Stats:
+        """Counts, bytes and sizes of the archive, and when it was last verified."""
+        from .views import stats
+
+        self.require()
+        return stats(self.home)
+
+    def diff(self, name: str, old: int, new: int, *, raw: bool = False) -> Diff:
+        """Unified diff of two versions' kept text (or raw text)."""
+        from .views import diff
+
+        self.require()
+        self.version(name, old)
+        self.version(name, new)
+        return diff(self.home, name, old, new, raw=raw)

@@ -88,6 +88,17 @@ class VersionNotFoundError(NotFoundError):
         self.head = head
 
 
+class WithdrawnError(NotFoundError):
+    """The version asked for is a withdrawal: it holds no file (earlier versions do)."""
+
+    def __init__(self, name: str, version: int, last: int | None) -> None:
+        hint = f"; '--rev {last}' gives the bytes it withdrew" if last else ""
+        super().__init__(f"{name!r} was withdrawn at v{version}{hint}")
+        self.name = name
+        self.version = version
+        self.last = last
+
+
 class PassageNotFoundError(NotFoundError):
     """No passage with this id exists in the catalog."""
 

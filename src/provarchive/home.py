@@ -25,7 +25,13 @@ from typing import IO, Any
 from .catalog import CREATE, READ_ONLY, READ_WRITE, Catalog
 from .config import ArchiveConfig
 from .digests import hash_bytes, hash_stream
-from .errors import CorruptArchiveError, DocumentNotFoundError, UsageError, VersionNotFoundError
+from .errors import (
+    CorruptArchiveError,
+    DocumentNotFoundError,
+    UsageError,
+    VersionNotFoundError,
+    WithdrawnError,
+)
 from .search.engine import ENGINES, SearchEngine
 from .store import durable
 from .store.storage import Store
@@ -267,6 +273,9 @@ class Home:
         number = state.head if number is None else number
         if not 1 <= number <= state.head:
             raise VersionNotFoundError(name, number, state.head)
+        if state.version(number).withdrawn:
+            last = state.last_file(number)
+            raise WithdrawnError(name, number, last.number if last else None)
         return self.store.content_file(state, number)
 
     def copy_verified(
@@ -285,6 +294,9 @@ class Home:
         number = state.head if number is None else number
         if not 1 <= number <= state.head:
             raise VersionNotFoundError(name, number, state.head)
+        if state.version(number).withdrawn:
+            last = state.last_file(number)
+            raise WithdrawnError(name, number, last.number if last else None)
         sv = state.version(number)
         path = self.store.content_file(state, number)
         expected = (sv.sha512, sv.sha256)

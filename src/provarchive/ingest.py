@@ -59,6 +59,8 @@ NEW = "new"
 NEW_VERSION = "new-version"
 UNCHANGED = "unchanged"
 FAILED = "failed"
+WITHDRAWN = "withdrawn"
+"""A seed whose bytes are those of a withdrawn document: left out (``add`` re-adds it)."""
 
 BATCH_FILES = 200
 FIRST_BATCH_FILES = 25
@@ -177,6 +179,7 @@ class _Ingestor:
         *,
         message_for: Callable[[SeedFile], str],
         on_result: ProgressCallback | None,
+        readd: bool = False,
     ) -> None:
         home.require_writer()
         self.home = home
@@ -187,6 +190,7 @@ class _Ingestor:
         with self.catalog.session() as s:
             self.heads: dict[str, tuple[int, str]] = queries.head_digests(s)
             self.stats: dict[str, SeedStat] = queries.load_seed_stats(s)
+            self.withdrawn = {} if readd else queries.withdrawn_files(s)
 
     def run(
         self,
@@ -297,6 +301,9 @@ class _Ingestor:
                 None,
             )
         cached = self.stats.get(name)
+        withdrawn = self.withdrawn.get(name)
+        if withdrawn is not None and stat_trusted(cached, before, withdrawn):
+            return _Staged(seed, None, IngestResult(name, WITHDRAWN, path=str(seed.path)), None)
         if stat_trusted(cached, before, head[1] if head else None):
             assert head is not None and cached is not None
             return _Staged(
@@ -329,6 +336,10 @@ class _Ingestor:
             if same_stat(opened, after)
             else None
         )
+        if withdrawn == digests.sha512:
+            staged_file.path.unlink(missing_ok=True)
+            result = IngestResult(name, WITHDRAWN, sha256=digests.sha256, path=str(seed.path))
+            return _Staged(seed, None, result, cache_row)
         state = self.home.store.load(name)
         now = utcnow()
         try:
@@ -571,6 +582,7 @@ def add(
         home,
         message_for=lambda seed: f"add {origin[seed.name]}",
         on_result=on_result,
+        readd=True,
     )
     _run(ingestor, report, [seed for seed, _ in to_ingest], None, should_stop)
     return report

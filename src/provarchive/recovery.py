@@ -80,8 +80,8 @@ def sync_state(
         existing = queries.version_numbers(s, doc.id)
     added = []
     for sv in state.versions:
-        if sv.number in existing:
-            continue
+        if sv.number in existing or sv.withdrawn:
+            continue  # a withdrawal holds no file: it shows as the document's state
         size = (known_sizes or {}).get(sv.number)
         if size is None:
             try:
@@ -103,7 +103,27 @@ def sync_state(
         doc.versions.append(version)
         added.append(version)
     doc.head = max(doc.head, state.head)
+    _sync_withdrawn(doc, state)
     return added
+
+
+def _sync_withdrawn(doc: Document, state: ObjectState) -> None:
+    """The withdrawn state is the store's: its head version holds no file, or it does."""
+    head = state.versions[-1]
+    if not state.withdrawn:
+        doc.withdrawn, doc.withdrawn_at, doc.withdrawn_reason = False, None, None
+    elif not doc.withdrawn or doc.withdrawn_at is None:
+        doc.withdrawn = True
+        doc.withdrawn_at = parse_timestamp(head.created)
+        doc.withdrawn_reason = withdrawal_reason(head.message)
+
+
+WITHDRAW_PREFIX = "withdraw: "
+"""How a withdrawal's version message starts (the reason follows)."""
+
+
+def withdrawal_reason(message: str) -> str:
+    return message[len(WITHDRAW_PREFIX) :] if message.startswith(WITHDRAW_PREFIX) else message
 
 
 def sync_documents(home: Home, names: Iterable[str]) -> list[tuple[str, int]]:

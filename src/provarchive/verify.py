@@ -570,6 +570,8 @@ def _cross_check(ctx: _Context) -> None:
             continue
         by_number = {v.number: v for v in versions}
         for sv in state.versions:
+            if sv.withdrawn:
+                continue  # a withdrawal holds no file: the catalog has no version row for it
             cv = by_number.get(sv.number)
             if cv is None:
                 ctx.add(
@@ -663,7 +665,9 @@ def _check_seeds(ctx: _Context, *, full: bool, on_progress: ProgressCallback | N
                 document=seed.name,
                 path=str(seed.path),
             )
-    for name in sorted(set(catalog) - {s.name for s in seeds} - {p.name for p in problems}):
+    withdrawn = {name for name, state in ctx.states.items() if state.withdrawn}
+    gone = set(catalog) - {s.name for s in seeds} - {p.name for p in problems} - withdrawn
+    for name in sorted(gone):
         ctx.add("SEED_MISSING", name, document=name)
     if updates and ctx.catalog is not None:
         # The stat cache is only a cache: a read-only or busy catalog just means

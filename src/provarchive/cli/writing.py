@@ -1,4 +1,4 @@
-"""Commands that change the archive: init, ingest, add, reclean, reindex, rebuild."""
+"""Commands that change the archive: init, ingest, add, withdraw, reclean, reindex, rebuild."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .common import (
     CleanerOpt,
     Interrupts,
     JsonOpt,
+    NameArg,
     _archive,
     _on_wait,
     _print_json,
@@ -65,6 +66,7 @@ STATUS_STYLE = {
     "unchanged": "dim",
     "failed": "red",
     "skipped": "yellow",
+    "withdrawn": "yellow",
 }
 
 
@@ -251,13 +253,48 @@ def add_cmd(
     _render_stopped(report, as_json, stop, quiet=quiet, verbose=_verbose(ctx))
 
 
+@command("withdraw")
+def withdraw_cmd(
+    ctx: typer.Context,
+    name: NameArg,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", metavar="TEXT", help="Why it is withdrawn (kept in the event log)."
+        ),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Withdraw a document: a new version without the file. It leaves default search and
+    list; nothing is deleted (history, cat --rev N and proofs still reach every earlier
+    version). Adding the file again makes a new version.
+
+    Example: provarchive withdraw 2026/leak.txt --reason "source asked, legal review"
+    """
+    with _archive(ctx) as archive:
+        archive.require()
+        name = archive.resolve_name(name)
+        done = archive.withdraw(name, reason, on_wait=_on_wait)
+    if as_json:
+        _print_json(done.to_json())
+        return
+    out.print(
+        f"Withdrawn: {escape(display_name(name))} at v{done.version}; "
+        f"v{done.withdrawn_version} stays archived:"
+    )
+    out.print(f"    sha256 {done.sha256}", markup=False)
+
+
 @command("reclean")
 def reclean_cmd(
     ctx: typer.Context,
     names: Annotated[list[str] | None, typer.Argument(help="Documents (default: all).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Re-run the current cleaner; a changed output becomes a new current derivation."""
+    """Re-run the current cleaner; a changed output becomes a new current derivation.
+
+    Example: provarchive reclean 2026/story.txt --json
+    """
     with _archive(ctx) as archive, _progress(not as_json) as bar, interrupts() as stop:
 
         def progress(done: int, total: int) -> None:
@@ -280,7 +317,10 @@ def reindex_cmd(
     ctx: typer.Context,
     as_json: JsonOpt = False,
 ) -> None:
-    """Rebuild the search index from the catalog."""
+    """Rebuild the search index from the catalog (aside, then one atomic switch).
+
+    Example: provarchive reindex
+    """
     with _archive(ctx) as archive, _progress(not as_json) as bar, interrupts() as stop:
 
         def progress(done: int, total: int) -> None:
@@ -301,7 +341,11 @@ def rebuild_cmd(
     ctx: typer.Context,
     as_json: JsonOpt = False,
 ) -> None:
-    """Recreate the catalog from the OCFL store alone (the old catalog is kept as a backup)."""
+    """Recreate the catalog from the OCFL store alone (the old catalog is kept as a backup,
+    at most the last 3).
+
+    Example: provarchive rebuild --json
+    """
     with _archive(ctx) as archive:
         count = archive.rebuild(on_wait=_on_wait)
     if as_json:
