@@ -40,12 +40,12 @@ from .postgres_sql import expand, passage_terms, search_sql, simplify, tsvector_
 _COLUMNS = (
     "seq", "passage_key", "passage_id", "document", "document_key", "version", "ordinal",
     "kind", "text", "passage_sha256", "raw_sha256", "raw_start", "raw_end", "ingested",
-    "current", "entry_digest",
+    "current", "entry_digest", "rule", "published",
 )  # fmt: skip
-_INDEX_COLUMNS = ("seq", "current", "kind", "ingested", "tsv")
+_INDEX_COLUMNS = ("seq", "current", "kind", "ingested", "tsv", "published")
 _ENTRY_COLUMNS = (
     "passage_id, document, version, ordinal, kind, text, passage_sha256, raw_sha256, "
-    "raw_start, raw_end, ingested, current"
+    "raw_start, raw_end, ingested, current, rule, published"
 )
 TABLES = ("search_entries", "search_index", "search_words", "search_meta")
 
@@ -82,9 +82,10 @@ def entry_rows(seq: int, e: IndexEntry) -> tuple[tuple[Any, ...], tuple[Any, ...
     row = (
         seq, key_of(e.passage_id), e.passage_id, e.document, key_of(e.document), e.version,
         e.ordinal, e.kind, e.text, e.passage_sha256, e.raw_sha256, e.raw_start, e.raw_end,
-        e.ingested, e.current, e.digest(),
+        e.ingested, e.current, e.digest(), e.rule, e.published,
     )  # fmt: skip
-    return row, (seq, e.current, e.kind, e.ingested, tsvector_literal(terms, e.kind)), set(terms)
+    tsv = tsvector_literal(terms, e.kind)
+    return row, (seq, e.current, e.kind, e.ingested, tsv, e.published), set(terms)
 
 
 class PostgresWriter:
@@ -287,7 +288,8 @@ class PostgresEngine:
                     passage_id=r.passage_id, document=r.document, version=r.version,
                     ordinal=r.ordinal, kind=r.kind, text=r.text, passage_sha256=r.passage_sha256,
                     raw_sha256=r.raw_sha256, raw_start=r.raw_start, raw_end=r.raw_end,
-                    ingested=r.ingested.astimezone(UTC), current=r.current,
+                    ingested=r.ingested.astimezone(UTC), current=r.current, rule=r.rule,
+                    published=r.published,
                 )  # fmt: skip
 
     def search(self, q: SearchQuery) -> SearchResults:
@@ -299,12 +301,13 @@ class PostgresEngine:
             expanded = expand(parsed, conn)
             matching = simplify(expanded)
             if matching.op == "null":
-                return SearchResults(q.text, 0, [])
+                return SearchResults(q.text, 0, [], offset=q.offset)
             sql, params = search_sql(matching, expanded, q)
             rows = conn.execute(text(sql), params).all()
         matched = highlighter(expanded)  # every term, as Whoosh marks them (ANDMAYBE's too)
-        hits = [_hit(r, matched) for r in rows[: q.limit]]
-        return SearchResults(q.text, int(rows[0].total) if rows else 0, hits)
+        found = [r for r in rows if r.passage_id is not None]  # the count's row comes always
+        hits = [_hit(r, matched) for r in found[: max(q.limit, 0)]]
+        return SearchResults(q.text, int(rows[0].total), hits, offset=q.offset)
 
 
 def _hit(r: Any, matched: Callable[[str], bool]) -> Hit:
@@ -312,4 +315,5 @@ def _hit(r: Any, matched: Callable[[str], bool]) -> Hit:
         passage_id=r.passage_id, document=r.document, version=r.version, ordinal=r.ordinal,
         kind=r.kind, score=float(r.score), text=r.text, snippet=snippet(r.text, matched),
         sha256=r.raw_sha256, raw_span=(r.raw_start, r.raw_end), current=r.current,
+        rule=r.rule, published=r.published, passage_sha256=r.passage_sha256,
     )  # fmt: skip

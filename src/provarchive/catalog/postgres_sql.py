@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from ..errors import QueryError
 from ..search.analysis import analyse
-from ..search.engine import SearchQuery
+from ..search.engine import REMOVED, SearchQuery
 from ..search.query import NULL, TEXT, Q, ranked_terms
 from .models import key_of
 
@@ -288,6 +288,14 @@ def search_sql(matching: Q, expanded: Q, q: SearchQuery) -> tuple[str, dict[str,
         conditions.append(f"e.document_key IN ({keys})")
     if q.kind is not None:
         conditions.append(f"i.kind = {params.bind(q.kind)}")
+    if not (q.everything or q.kind == REMOVED):
+        conditions.append(f"i.kind <> {params.bind(REMOVED)}")
+    if q.published_since is not None or q.published_until is not None:
+        since, until = (
+            params.bind(q.published_since or "0000"),
+            params.bind(q.published_until or "9999"),
+        )
+        conditions.append(f'i.published COLLATE "C" BETWEEN {since} AND {until}')
     if q.since is not None:
         conditions.append(f"i.ingested >= {params.bind(q.since)}")
     if q.until is not None:
@@ -301,16 +309,18 @@ def search_sql(matching: Q, expanded: Q, q: SearchQuery) -> tuple[str, dict[str,
     source = "search_index i"
     if "e." in condition:  # fields of the entry itself (document, version, passage_id...)
         source += " JOIN search_entries e USING (seq)"
-    limit = params.bind(max(q.limit, 1))
+    limit, offset = params.bind(max(q.limit, 1)), params.bind(max(q.offset, 0))
     sql = f"""
         WITH m AS MATERIALIZED (
             SELECT seq, {rank} AS score FROM {source} WHERE {condition}
         ), top AS (
-            SELECT seq, score FROM m ORDER BY score DESC, seq LIMIT {limit}
+            SELECT seq, score FROM m ORDER BY score DESC, seq LIMIT {limit} OFFSET {offset}
         )
         SELECT e.passage_id, e.document, e.version, e.ordinal, e.kind, e.text, e.raw_sha256,
-               e.raw_start, e.raw_end, e.current, top.score, (SELECT count(*) FROM m) AS total
-        FROM top JOIN search_entries e USING (seq)
+               e.raw_start, e.raw_end, e.current, e.rule, e.published, e.passage_sha256,
+               top.score, c.total
+        FROM (SELECT count(*) AS total FROM m) c
+        LEFT JOIN (top JOIN search_entries e USING (seq)) ON TRUE
         ORDER BY top.score DESC, top.seq
     """
     return sql, params.values
