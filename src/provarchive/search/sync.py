@@ -37,6 +37,7 @@ from .engine import (
     SearchResults,
     citation_digest,
     entries_of,
+    in_catalog,
     removed_id,
 )
 
@@ -115,13 +116,17 @@ def _mark_indexed(home: Home, rows: list[Any], report: SyncReport, what: str = "
     """Record what the engine committed (after its commit, never before); after a
     ``reindex`` the index holds exactly ``rows``."""
     with home.catalog.session() as s:
-        if what == "reindex":
-            queries.clear_indexed(s)
-        queries.mark_indexed(s, [(r.id, r.desired) for r in rows])
-        detail = f"{report.versions} version(s), {report.passages} passage(s) indexed"
-        if report.recreated:
-            detail = f"index was {report.recreated}; recreated from the catalog: " + detail
-        s.add(new_event(what, detail, outcome="success" if not report.recreated else "warning"))
+        _record_indexed(s, rows, report, what)
+
+
+def _record_indexed(s: Session, rows: list[Any], report: SyncReport, what: str) -> None:
+    if what == "reindex":
+        queries.clear_indexed(s)
+    queries.mark_indexed(s, [(r.id, r.desired) for r in rows])
+    detail = f"{report.versions} version(s), {report.passages} passage(s) indexed"
+    if report.recreated:
+        detail = f"index was {report.recreated}; recreated from the catalog: " + detail
+    s.add(new_event(what, detail, outcome="success" if not report.recreated else "warning"))
 
 
 def _write(
@@ -150,6 +155,12 @@ def sync_index(home: Home, *, on_progress: Progress | None = None) -> SyncReport
     with home.catalog.session() as s:
         rows = queries.index_pending(s)
     if not rows:
+        return report
+    engine = in_catalog(home.fresh_engine())
+    if engine is not None:  # entries and their marks in one catalog transaction
+        with home.catalog.session() as s:
+            _write(home, engine.write_in(s), rows, report, on_progress)
+            _record_indexed(s, rows, report, "indexing")
         return report
     with home.fresh_engine().writing() as writer:
         _write(home, writer, rows, report, on_progress)
@@ -202,7 +213,8 @@ class BatchIndexer:
         self._tickets: dict[int, int] = {}
         self._count = 0
         self._writer: BackgroundWriter | None = None
-        if background:
+        self._in_catalog = in_catalog(home.fresh_engine())
+        if background and self._in_catalog is None:
             try:
                 self._writer = home.fresh_engine().background_writer()
             except (OSError, SearchIndexError) as exc:
@@ -225,10 +237,17 @@ class BatchIndexer:
         """For an engine that lives in the catalog database: write ``batch``'s entries in the
         caller's catalog transaction (committed or rolled back with it). Other engines
         committed the batch in :meth:`wait` already; nothing to do."""
-        return None
+        if self._in_catalog is None:
+            return
+        writer = self._in_catalog.write_in(s)
+        for document, version, entries in self._jobs.pop(batch):
+            writer.replace_version(document, version, entries)
 
     def wait(self, batch: int) -> None:
-        """Return once the index holds ``batch`` (committed)."""
+        """Return once the index holds ``batch`` (committed; for an engine in the catalog,
+        once :meth:`in_transaction` wrote it)."""
+        if self._in_catalog is not None:
+            return
         jobs = self._jobs.pop(batch)
         if self._writer is not None:
             try:
