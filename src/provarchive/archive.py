@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from .errors import (
     ArchiveNotFoundError,
     CorruptArchiveError,
     DocumentNotFoundError,
+    InvalidStoreError,
     UsageError,
     VersionNotFoundError,
 )
@@ -293,11 +294,19 @@ class Archive:
         with self.writer("reindex", on_wait=on_wait):
             return reindex(self.home, on_progress=on_progress)
 
-    def rebuild(self, *, on_wait: WaitCallback | None = None) -> int:
-        """Recreate the catalog from the OCFL store alone; returns the number of documents."""
+    def rebuild(self, *, on_wait: WaitCallback | None = None, accept_invalid: bool = False) -> int:
+        """Recreate the catalog from the OCFL store alone; returns the number of documents.
+        Refuses (InvalidStoreError, nothing changed) when an object fails OCFL validation,
+        unless ``accept_invalid``."""
         if not self.exists():
             raise ArchiveNotFoundError(self.config.root)
         with self.writer("rebuild", on_wait=on_wait, use_catalog=False) as repairs:
+            if not accept_invalid:
+                from .verify import invalid_objects
+
+                invalid = invalid_objects(self.home)
+                if invalid:
+                    raise InvalidStoreError(self.store.root, [f.to_json() for f in invalid])
             return recovery.rebuild_catalog(self.home, repairs=repairs)
 
     # -- reading ------------------------------------------------------------------------
@@ -311,6 +320,11 @@ class Archive:
         checkpoints: Sequence[tuple[str, str]] = (),
         key: str | None = None,
         on_progress: Callable[[str, int, int], None] | None = None,
+        fixity: bool = False,
+        jobs: int = 1,
+        due: timedelta | None = None,
+        sample: int | None = None,
+        budget: float | None = None,
     ) -> VerifyReport:
         """Check fixity of every stored byte and the consistency of everything derived, and
         the transparency log: every leaf re-derived from store and catalog, and each given
@@ -325,10 +339,17 @@ class Archive:
             check_seeds=check_seeds,
             rederive=rederive,
             on_progress=on_progress,
+            fixity=fixity,
+            jobs=jobs,
+            due=due,
+            sample=sample,
+            budget=budget,
         )
-        if self.exists():
+        # --fixity and the rolling audits look at the store (or part of it) only.
+        partial = fixity or due is not None or sample is not None or budget is not None
+        if self.exists() and not partial:
             trusted = Verifier.from_verifier_key(key) if key else None
-            found = ledger.check(self.home, ledger.store_states(self.home), checkpoints, trusted)
+            found = ledger.check(self.home, report.states, checkpoints, trusted)
             # A version the store lost is reported by the store check already: once is enough.
             gone = {
                 f.document

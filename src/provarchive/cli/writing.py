@@ -339,6 +339,12 @@ def reindex_cmd(
 @command("rebuild")
 def rebuild_cmd(
     ctx: typer.Context,
+    accept_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--accept-invalid", help="Rebuild even from objects that fail OCFL validation."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Recreate the catalog from the OCFL store alone (the old catalog is kept as a backup,
@@ -347,7 +353,7 @@ def rebuild_cmd(
     Example: provarchive rebuild --json
     """
     with _archive(ctx) as archive:
-        count = archive.rebuild(on_wait=_on_wait)
+        count = archive.rebuild(on_wait=_on_wait, accept_invalid=accept_invalid)
     if as_json:
         _print_json({"documents": count})
     else:
