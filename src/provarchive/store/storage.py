@@ -162,11 +162,12 @@ class Transaction:
     committed: bool = False
 
     def stage(self, source: IO[bytes]) -> StagedFile:
-        """Copy ``source`` into staging while hashing it (one read)."""
+        """Copy ``source`` into staging while hashing it (one read, one block of memory;
+        blocks of zeros become holes)."""
         self._counter += 1
         target = self.directory / f"blob-{self._counter}"
         with durable.storage_errors(target), open(target, "xb") as sink:
-            digests = hash_stream(source, sink=sink)
+            digests = hash_stream(source, sink=sink, sparse=True)
         return StagedFile(target, digests)
 
     def prepare(
