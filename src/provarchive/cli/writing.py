@@ -256,7 +256,10 @@ def rebuild_cmd(
     """Recreate the catalog from the OCFL store alone (the old catalog is kept as a backup)."""
     with _archive(ctx) as archive:
         count = archive.rebuild(on_wait=_on_wait)
+        foreign = archive.foreign_objects()
     if as_json:
-        _print_json({"documents": count})
+        _print_json({"documents": count, "foreign": [{"id": i, "path": p} for i, p in foreign]})
     else:
         out.print(f"Catalog rebuilt from the store: {count} document(s).")
+    for object_id, path in foreign:
+        err.print(f"not imported: foreign object {escape(display_name(object_id))} at {path}")

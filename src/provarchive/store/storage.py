@@ -50,6 +50,7 @@ from .ocfl import (
     LAYOUT_CONFIG,
     LAYOUT_EXTENSION,
     OBJECT_DECLARATION,
+    OBJECT_ID_PREFIX,
     ROOT_DECLARATION,
     SIDECAR,
     SPEC_VERSION,
@@ -473,6 +474,29 @@ class Store:
         for path in sorted(self.root.glob(pattern)):
             if path.is_dir() and path.relative_to(self.root).parts[0] != "extensions":
                 yield path
+
+    def foreign_objects(self) -> list[tuple[str, str]]:
+        """(object id, path relative to the root) of every object at a layout path whose
+        inventory names an id that is not one of ours: another tool's object, which we
+        list but never import, change or remove."""
+        found = []
+        for directory in self.iter_object_dirs():
+            object_id = self.foreign_id(directory)
+            if object_id is not None:
+                found.append((object_id, directory.relative_to(self.root).as_posix()))
+        return found
+
+    def foreign_id(self, directory: Path) -> str | None:
+        """The id of the object in ``directory`` if it is not a provarchive id, else None
+        (ours, or no readable inventory: a damaged object is verify's to report)."""
+        try:
+            inventory = json.loads((directory / INVENTORY).read_bytes())
+        except (OSError, ValueError):
+            return None
+        object_id = inventory.get("id") if isinstance(inventory, dict) else None
+        if isinstance(object_id, str) and not object_id.startswith(OBJECT_ID_PREFIX):
+            return object_id
+        return None
 
     def has_objects(self) -> bool:
         return next(self.iter_object_dirs(), None) is not None
