@@ -330,3 +330,22 @@ def test_staging_reads_in_blocks_whatever_the_stream(tmp_path: Path) -> None:
             assert staged.digests.sha512 == hashlib.sha512(data).hexdigest()
             assert staged.digests.sha256 == hashlib.sha256(data).hexdigest()
             assert staged.digests.size == len(data) and staged.path.read_bytes() == data
+
+
+def test_recovery_removes_only_what_the_archive_writes_in_staging(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep")
+    ours = [store.staging / f"txn-{'a' * 32}", store.staging / f"inventory.json-{'b' * 32}"]
+    ours[0].mkdir()
+    ours[1].write_text("half-written")
+    theirs = [store.staging / "notes.txt", store.staging / "my-folder", store.staging / "txn-link"]
+    theirs[0].write_text("a user's file")
+    theirs[1].mkdir()
+    theirs[2].symlink_to(outside)
+    repairs, _ = store.recover()
+    assert [r.action for r in repairs] == ["staging-discarded"] * 2
+    assert not any(p.exists() for p in ours)
+    assert all(os.path.lexists(p) for p in theirs)
+    assert (outside / "keep.txt").read_text() == "keep"

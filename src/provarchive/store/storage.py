@@ -33,6 +33,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -361,6 +362,19 @@ class Transaction:
 
 StepHook = Callable[[str], None]
 
+_TEMP_NAME = re.compile(r".+-[0-9a-f]{32}")
+
+
+def _staging_entry(entry: Path) -> bool:
+    """True if ``entry`` is something the archive writes in staging: a batch folder
+    (``txn-...``, :meth:`Store.begin`) or a temporary file (``NAME-<32 hex>``,
+    :func:`durable.temp_path`). Recovery removes nothing else, and follows no link."""
+    if entry.is_symlink():
+        return False
+    if entry.is_dir():
+        return entry.name.startswith("txn-")
+    return entry.is_file() and _TEMP_NAME.fullmatch(entry.name) is not None
+
 
 class CommitListener(Protocol):
     """Told about every store commit, in the commit's own durable protocol (the
@@ -566,6 +580,9 @@ class Store:
         if not self.staging.is_dir():
             return repairs, touched
         for entry in sorted(self.staging.iterdir()):
+            if not _staging_entry(entry):
+                log.warning("left alone in staging, not a name the archive writes: %r", entry.name)
+                continue
             journal_path = entry / JOURNAL
             if entry.is_dir() and journal_path.is_file():
                 try:
