@@ -238,11 +238,16 @@ def _fill(
     problems: list[str] = []
     with catalog.session() as s:
         queries.insert_events(s, events)
+        foreign: list[str] = []
         for directory in home.store.iter_object_dirs():
             try:
                 state = home.store.load_dir(directory)
             except CorruptArchiveError as exc:
-                problems.append(str(exc))
+                object_id = home.store.foreign_id(directory)
+                if object_id is not None:
+                    foreign.append(f"{object_id} at {directory.relative_to(home.store.root)}")
+                else:
+                    problems.append(str(exc))
                 continue
             if state is None:
                 continue
@@ -251,6 +256,8 @@ def _fill(
         detail = f"catalog rebuilt from the store: {count} document(s)"
         if problems:
             detail += f"; {len(problems)} object(s) unreadable: " + "; ".join(problems[:5])
+        if foreign:
+            detail += f"; {len(foreign)} foreign object(s) not imported: " + "; ".join(foreign)
         for r in repairs:
             s.add(new_event("recovery", f"{r.action}: {r.detail}", document=r.name))
         s.flush()
