@@ -301,9 +301,7 @@ def _rebuild_sqlite(home: Home, events: list[dict[str, Any]], repairs: Sequence[
     try:
         catalog.migrate()
         count = _fill(home, catalog, events, repairs)
-        with catalog.engine.connect() as conn:
-            # One self-contained file: no -wal beside it when it goes live.
-            conn.connection.dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        catalog.checkpoint_wal()  # one self-contained file: no -wal beside it when it goes live
     except BaseException:
         catalog.close()
         remove_catalog_files(building)
