@@ -18,8 +18,8 @@ PACKAGE = Path(provarchive.__file__).parent
 # modules of its own layer only inside its own sub-package.
 LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (0, ("meta", "errors", "digests", "findings", "search")),
-    (1, ("config", "search.engine")),
-    (2, ("store", "cleaning")),
+    (1, ("config", "search.engine", "search.analysis")),
+    (2, ("store", "cleaning", "search.query", "search.snippets")),
     (3, ("catalog", "tlog")),
     (4, ("search.whoosh_engine", "seeds")),
     (5, ("home",)),

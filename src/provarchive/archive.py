@@ -20,7 +20,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from .errors import (
     ArchiveNotFoundError,
     CorruptArchiveError,
     DocumentNotFoundError,
+    InvalidStoreError,
     UsageError,
     VersionNotFoundError,
 )
@@ -228,8 +229,10 @@ class Archive:
         on_start: Callable[[int], None] | None = None,
         on_result: Callable[[IngestResult], None] | None = None,
         on_index: Progress | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> IngestReport:
-        """Archive the seeds folder (or the given paths inside it), then index what changed."""
+        """Archive the seeds folder (or the given paths inside it), then index what changed.
+        Once ``should_stop()`` is true (an interrupt), the run ends after the batch in hand."""
         from .ingest import ingest
 
         if not self.home.seeds.is_dir():
@@ -238,7 +241,12 @@ class Archive:
             )
         with self.writer("ingest", on_wait=on_wait) as repairs:
             report = ingest(
-                self.home, paths, on_start=on_start, on_result=on_result, on_index=on_index
+                self.home,
+                paths,
+                on_start=on_start,
+                on_result=on_result,
+                on_index=on_index,
+                should_stop=should_stop,
             )
             report.repairs = repairs
         return report
@@ -253,9 +261,10 @@ class Archive:
         into: str | None = None,
         on_wait: WaitCallback | None = None,
         on_result: Callable[[IngestResult], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> IngestReport:
         """Copy files (folders with ``recursive``) into the seeds folder (under ``into``),
-        then archive them."""
+        then archive them (``should_stop`` as for :meth:`ingest`)."""
         from .ingest import add
 
         with self.writer("add", on_wait=on_wait) as repairs:
@@ -267,6 +276,7 @@ class Archive:
                 recursive=recursive,
                 into=into,
                 on_result=on_result,
+                should_stop=should_stop,
             )
             report.repairs = repairs
         return report
@@ -295,11 +305,19 @@ class Archive:
         with self.writer("reindex", on_wait=on_wait):
             return reindex(self.home, on_progress=on_progress)
 
-    def rebuild(self, *, on_wait: WaitCallback | None = None) -> int:
-        """Recreate the catalog from the OCFL store alone; returns the number of documents."""
+    def rebuild(self, *, on_wait: WaitCallback | None = None, accept_invalid: bool = False) -> int:
+        """Recreate the catalog from the OCFL store alone; returns the number of documents.
+        Refuses (InvalidStoreError, nothing changed) when an object fails OCFL validation,
+        unless ``accept_invalid``."""
         if not self.exists():
             raise ArchiveNotFoundError(self.config.root)
         with self.writer("rebuild", on_wait=on_wait, use_catalog=False) as repairs:
+            if not accept_invalid:
+                from .verify import invalid_objects
+
+                invalid = invalid_objects(self.home)
+                if invalid:
+                    raise InvalidStoreError(self.store.root, [f.to_json() for f in invalid])
             return recovery.rebuild_catalog(self.home, repairs=repairs)
 
     # -- reading ------------------------------------------------------------------------
@@ -313,6 +331,11 @@ class Archive:
         checkpoints: Sequence[tuple[str, str]] = (),
         key: str | None = None,
         on_progress: Callable[[str, int, int], None] | None = None,
+        fixity: bool = False,
+        jobs: int = 1,
+        due: timedelta | None = None,
+        sample: int | None = None,
+        budget: float | None = None,
     ) -> VerifyReport:
         """Check fixity of every stored byte and the consistency of everything derived, and
         the transparency log: every leaf re-derived from store and catalog, and each given
@@ -327,10 +350,17 @@ class Archive:
             check_seeds=check_seeds,
             rederive=rederive,
             on_progress=on_progress,
+            fixity=fixity,
+            jobs=jobs,
+            due=due,
+            sample=sample,
+            budget=budget,
         )
-        if self.exists():
+        # --fixity and the rolling audits look at the store (or part of it) only.
+        partial = fixity or due is not None or sample is not None or budget is not None
+        if self.exists() and not partial:
             trusted = Verifier.from_verifier_key(key) if key else None
-            found = ledger.check(self.home, ledger.store_states(self.home), checkpoints, trusted)
+            found = ledger.check(self.home, report.states, checkpoints, trusted)
             # A version the store lost is reported by the store check already: once is enough.
             gone = {
                 f.document
@@ -404,8 +434,13 @@ class Archive:
         prefix. Otherwise DocumentNotFoundError with the closest names as suggestions."""
         import difflib
         import os
+        import unicodedata
 
         names = self.document_names()
+        if text in names:
+            return text
+        # Names are archived in NFC: "café" typed decomposed means the archived "café".
+        text = unicodedata.normalize("NFC", text)
         if text in names:
             return text
         seeds = os.path.abspath(self.home.seeds)

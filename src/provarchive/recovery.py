@@ -29,7 +29,7 @@ from . import ledger
 from .catalog import CREATE, Catalog, Document, Session, Version, new_event, queries
 from .derivations import derive_missing
 from .errors import CatalogError, CorruptArchiveError
-from .home import Home, sqlite_url
+from .home import Home, default_engine, sqlite_url
 from .search.sync import reindex, sync_index
 from .seeds import remove_stale_temp_files
 from .store import durable
@@ -286,8 +286,17 @@ def rebuild_catalog(home: Home, *, repairs: Sequence[Repair] = ()) -> int:
         count = _fill(home, home.catalog, events, repairs)
     else:
         count = _rebuild_sqlite(home, events, repairs)
+    _engine_for_catalog(home)
     reindex(home)
     return count
+
+
+def _engine_for_catalog(home: Home) -> None:
+    """A rebuild moves the index with the catalog: into the PostgreSQL database when the
+    catalog is built there, back into the Whoosh folder when it is built in SQLite."""
+    engine = default_engine(home.config.db_url)
+    if home.settings.engine != engine:
+        home.save_settings(engine=engine)
 
 
 def _rebuild_sqlite(home: Home, events: list[dict[str, Any]], repairs: Sequence[Repair]) -> int:

@@ -609,3 +609,42 @@ def derivation_numbers(s: Session, name: str, number: int) -> list[int]:
             .order_by(DerivationRecord.number)
         )
     )
+
+
+# -- rolling audits (verify --due / --sample / --budget) -------------------------------------
+
+
+def audit_candidates(s: Session) -> list[tuple[str, int, datetime | None]]:
+    """(name, number, verified_at) of every version, the never verified first, then the
+    least recently verified (ties by ingest time, name, number)."""
+    return [
+        (name, number, verified_at)
+        for name, number, verified_at in s.execute(
+            select(Document.name, Version.number, Version.verified_at)
+            .join(Document, Document.id == Version.document_id)
+            .order_by(
+                Version.verified_at.is_not(None),
+                Version.verified_at,
+                Version.ingested_at,
+                Document.name,
+                Version.number,
+            )
+        )
+    ]
+
+
+def mark_verified(s: Session, names: Iterable[str], when: datetime) -> None:
+    """Record ``when`` as the last verification of every version of these documents."""
+    for chunk in _chunks(sorted(set(names))):
+        s.execute(
+            update(Version)
+            .where(Version.document_id.in_(select(Document.id).where(Document.name.in_(chunk))))
+            .values(verified_at=when)
+        )
+
+
+def oldest_verification(s: Session) -> tuple[datetime | None, int]:
+    """(the oldest verified_at of any version, how many versions were never verified)."""
+    oldest = s.scalar(select(func.min(Version.verified_at)))
+    never = s.scalar(select(func.count()).where(Version.verified_at.is_(None))) or 0
+    return oldest, int(never)

@@ -14,6 +14,7 @@ import inspect
 import json
 import logging
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -131,6 +132,8 @@ def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
             except ArchiveError as exc:
                 err.print(f"Error: {escape(str(exc))}")
                 raise typer.Exit(exc.exit_code) from exc
+            except KeyboardInterrupt as exc:
+                raise typer.Exit(_stopped_at_once(exc)) from exc
 
         app.command(*args, **kwargs)(wrapper)
         return fn
@@ -277,3 +280,77 @@ def _progress(enabled: bool) -> Iterator[_Bar]:
     )
     with progress:
         yield _Bar(progress)
+
+
+# -- interrupts --------------------------------------------------------------------------------
+
+EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised at a safe point once an interrupt was asked for (or at once on the second)."""
+
+    def __init__(self, signum: int, *, at_once: bool = False) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.at_once = at_once
+
+
+class Interrupts:
+    """SIGINT/SIGTERM while a writing command runs: the first asks it to stop after the
+    batch in hand (:meth:`requested`, checked by the library between batches); the
+    second stops at once (an :class:`Interrupted` raised wherever the program is, which
+    the archive survives as it survives a kill)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    def check(self) -> None:
+        """Raise :class:`Interrupted` if an interrupt was asked for (a safe point)."""
+        if self.signum is not None:
+            raise Interrupted(self.signum)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FOR_SIGNAL.get(signal.Signals(self.signum or signal.SIGINT), 130)
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        if self.signum is not None:
+            raise Interrupted(signum, at_once=True)
+        self.signum = signum
+        err.print(
+            "Interrupted: stopping after the batch in hand (interrupt again to stop at once)."
+        )
+
+
+@contextmanager
+def interrupts() -> Iterator[Interrupts]:
+    """Install the two-step interrupt handling for the block (main thread only)."""
+    state = Interrupts()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    try:
+        previous = {s: signal.signal(s, state._handle) for s in signals}
+    except ValueError:  # not the main thread: leave the default behaviour
+        yield state
+        return
+    try:
+        yield state
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _stopped_at_once(exc: KeyboardInterrupt) -> int:
+    signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+    at_once = not isinstance(exc, Interrupted) or exc.at_once
+    if at_once:
+        err.print(
+            "Interrupted: stopped at once. What was committed is kept; the next writing "
+            "command finishes or discards what was in hand."
+        )
+    else:
+        err.print("Interrupted: stopped; nothing of the step in hand was saved.")
+    return EXIT_FOR_SIGNAL.get(signal.Signals(signum), 130)

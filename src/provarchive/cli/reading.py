@@ -610,6 +610,11 @@ def _render_search(
         return
     if not results.hits:
         out.print(f"No hits for {escape(query)}.")
+        if results.removed_matches:
+            err.print(
+                f"{results.removed_matches} line(s) the cleaner removed match: "
+                "'--everything' shows them with the rule that removed them."
+            )
         return
     first = results.offset + 1
     out.print(

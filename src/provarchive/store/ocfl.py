@@ -63,6 +63,22 @@ def object_path_for(object_id: str) -> str:
     return "/".join([*tuples, digest])
 
 
+def content_path_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a logical and content path inside an object, or None: it
+    must be a relative POSIX path of real segments, so that ``v<N>/content/<name>``
+    stays inside the object's own folder."""
+    if not name:
+        return "the name is empty"
+    if "\x00" in name:
+        return "the name contains a NUL byte"
+    if name.startswith("/"):
+        return "the name is an absolute path"
+    for segment in name.split("/"):
+        if segment in ("", ".", ".."):
+            return f"the name has a segment {segment!r}: it would not stay inside its object"
+    return None
+
+
 def inventory_bytes(inventory: dict[str, Any]) -> bytes:
     """The serialised form we write (stable, readable, sorted keys)."""
     return (json.dumps(inventory, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode(

@@ -13,6 +13,9 @@ Contract:
   point leaves either the old committed state or a journal from which
   :meth:`Store.recover` finishes the job; staged data without a journal is
   simply deleted.
+- Nothing is committed that could not be read back: :meth:`Transaction.prepare`
+  refuses a name whose paths in staging or in the root exceed the file system's
+  limits (``os.pathconf``) or would leave the object, whoever the caller.
 - Readers only ever read the root inventory (replaced atomically), so they
   never see a half-written version and never need the writer lock.
 
@@ -38,7 +41,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ..digests import Digests, hash_stream
-from ..errors import CorruptArchiveError, StorageError
+from ..errors import CorruptArchiveError, InputError, StorageError
 from . import durable
 from .ocfl import (
     CONTENT_DIR,
@@ -54,6 +57,7 @@ from .ocfl import (
     ObjectState,
     add_version,
     add_withdrawal,
+    content_path_problem,
     inventory_bytes,
     name_for_object_id,
     new_inventory,
@@ -66,6 +70,44 @@ from .ocfl import (
 )
 
 log = logging.getLogger(__name__)
+
+
+FALLBACK_PATH_MAX = 4096
+FALLBACK_NAME_MAX = 255
+
+
+def path_limits(directory: Path) -> tuple[int, int]:
+    """(longest path in bytes a system call accepts, longest file name in bytes) on the
+    file system of ``directory`` (or of its nearest existing parent), by ``os.pathconf``."""
+    probe = Path(os.path.abspath(directory))
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    values = []
+    for key, fallback in (("PC_PATH_MAX", FALLBACK_PATH_MAX), ("PC_NAME_MAX", FALLBACK_NAME_MAX)):
+        try:
+            value = os.pathconf(probe, key)
+        except (OSError, ValueError):
+            value = fallback
+        values.append(value if value > 0 else fallback)
+    return values[0] - 1, values[1]  # PC_PATH_MAX counts the terminating NUL
+
+
+def path_problem(path: Path, limits: tuple[int, int]) -> str | None:
+    """Why the file system would refuse ``path`` (absolute) as too long, or None."""
+    path_max, name_max = limits
+    for segment in path.parts:
+        if len(os.fsencode(segment)) > name_max:
+            return (
+                f"a path segment is {len(os.fsencode(segment))} bytes, over the store file "
+                f"system's limit of {name_max} bytes per name"
+            )
+    size = len(os.fsencode(path))
+    if size > path_max:
+        return (
+            f"its path in the store would be {size} bytes, over the file system's limit "
+            f"of {path_max}: shorten the name"
+        )
+    return None
 
 
 @dataclass
@@ -141,7 +183,9 @@ class Transaction:
         message: str,
         user: dict[str, str],
     ) -> PreparedVersion | None:
-        """Stage a new version of ``name`` holding ``staged``; None if it equals the head."""
+        """Stage a new version of ``name`` holding ``staged``; None if it equals the head.
+
+        Raises InputError, having dropped ``staged``, if the store cannot hold the name."""
         if any(p.name == name for p in self.prepared):
             raise ValueError(f"{name!r} is already part of this transaction")
         if current is not None and current.versions[-1].sha512 == staged.digests.sha512:
@@ -160,6 +204,8 @@ class Transaction:
         k = len(self.prepared) + 1
         tree = self.directory / f"obj-{k}"
         version_dir = tree / f"v{number}" if current is None else tree
+        if content_path is not None:
+            self._check_storable(name, staged, content_path, version_dir / CONTENT_DIR / name)
         data = inventory_bytes(inventory)
         with durable.storage_errors(tree):
             version_dir.mkdir(parents=True)
@@ -201,6 +247,23 @@ class Transaction:
         )
         self.prepared.append(prepared)
         return prepared
+
+    def _check_storable(
+        self, name: str, staged: StagedFile, content_path: str, staged_path: Path
+    ) -> None:
+        """Refuse (InputError, the staged bytes dropped) a name the store could commit but
+        not read back: every path it will have, in staging and in the root, must fit the
+        file system's limits, and stay inside its object (issue #20: one such object
+        wedged every later command). Checked here so that no caller can get past it."""
+        reason = content_path_problem(name)
+        if reason is None:
+            final = Path(os.path.abspath(self.store.root)) / object_path_for(object_id_for(name))
+            reason = path_problem(final / content_path, self.store.limits()) or path_problem(
+                Path(os.path.abspath(staged_path)), self.store.limits(staging=True)
+            )
+        if reason is not None:
+            staged.path.unlink(missing_ok=True)
+            raise InputError(name, f"cannot be stored: {reason}")
 
     def prepare_withdrawal(
         self, current: ObjectState, *, created: str, message: str, user: dict[str, str]
@@ -378,6 +441,13 @@ class Store:
         self.staging = staging
         self.step: StepHook = on_step or _no_step
         self.listener: CommitListener | None = None
+        self._limits: dict[bool, tuple[int, int]] = {}
+
+    def limits(self, *, staging: bool = False) -> tuple[int, int]:
+        """:func:`path_limits` of the root (or the staging area), measured once."""
+        if staging not in self._limits:
+            self._limits[staging] = path_limits(self.staging if staging else self.root)
+        return self._limits[staging]
 
     # -- set-up -----------------------------------------------------------------
 
