@@ -165,3 +165,46 @@ def test_withdraw_of_an_unknown_name_suggests_the_archived_one(cli, seeded: Path
     result = cli("withdraw", SEED_NAME[:-5] + "x.txt", "--reason", "x")
     assert result.exit_code == 4
     assert f"did you mean '{SEED_NAME}'" in result.stderr
+
+
+def test_a_withdrawal_interrupted_before_the_catalog_is_finished_by_the_next_writer(
+    archive: Archive, seeded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store commit is the withdrawal; a writer that dies before recording it in the
+    catalog leaves a journal, and the next writer records it (flag and event)."""
+    from provarchive import withdrawal
+
+    archive.ingest()
+
+    def die(*_args: object, **_kw: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(withdrawal, "sync_state", die)
+    with pytest.raises(KeyboardInterrupt):
+        archive.withdraw(SEED_NAME, "cut off")
+    assert archive.store.load(SEED_NAME).withdrawn  # type: ignore[union-attr]
+    monkeypatch.undo()
+    archive.init()  # any writing command
+    assert archive.document(SEED_NAME).withdrawn
+    assert archive.document(SEED_NAME).withdrawn_reason == "cut off"
+    [event] = [e for e in archive.events(SEED_NAME) if e.event_type == "withdrawal"]
+    assert event.version == 2 and event.detail.endswith(": cut off")
+    assert archive.verify().is_ok()
+
+
+def test_withdraw_on_a_postgresql_catalog(tmp_path: Path, seeded: Path, pg_url: str) -> None:
+    """Migration 0007 and the withdrawn state on PostgreSQL: search, rebuild, verify."""
+    from provarchive import ArchiveConfig
+
+    config = ArchiveConfig(root=tmp_path / "archive", seeds=seeded, db_url=pg_url)
+    with Archive(config) as archive:
+        archive.ingest()
+        archive.withdraw(SEED_NAME, "on postgres")
+        assert archive.search(f'"{WORD}"').total == 0
+        assert archive.search(f'"{WORD}"', all_versions=True).total == 1
+        assert [r.document for r in archive.list_documents(withdrawn=True)] == [SEED_NAME]
+        assert archive.list_documents() == []
+        assert archive.rebuild() == 1
+        assert archive.document(SEED_NAME).withdrawn_reason == "on postgres"
+        assert archive.stats().to_json()["withdrawn"] == 1
+        assert archive.verify().is_ok()

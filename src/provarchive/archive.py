@@ -17,6 +17,7 @@ Contract:
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
     from .search.sync import SyncReport
     from .views import DerivationView, Diff, DocumentRow, ExplainedLine, Stats
     from .withdrawal import Withdrawal
+
+log = logging.getLogger(__name__)
 
 WaitCallback = Callable[[str | None], None]
 Progress = Callable[[int, int], None]
@@ -165,8 +168,10 @@ class Archive:
         ):
             self._depth = 1
             self.home.begin_writing()
+            log.info("%s: writer lock held on %s", command, self.config.root)
             try:
                 yield from self._written(use_catalog)
+                log.info("%s: done; index up to date, checkpoint signed", command)
             finally:
                 self._depth = 0
                 self.home.end_writing()
@@ -186,6 +191,12 @@ class Archive:
                 return
             home.catalog.migrate()
             repairs = recovery.recover(home, store_repairs, touched, before=lw.repairs)
+            log.info(
+                "catalog %s, store %s: %d repair(s) on the way in",
+                home.catalog_url,
+                home.store.root,
+                len(repairs),
+            )
             if created:
                 with home.catalog.session() as s:
                     s.add(new_event("creation", f"storage root created at {home.store.root}"))

@@ -134,6 +134,8 @@ def sync_documents(home: Home, names: Iterable[str]) -> list[tuple[str, int]]:
             state = home.store.load(name)
             if state is None:
                 continue
+            before = queries.document(s, name)
+            was_withdrawn = before is not None and before.withdrawn
             for v in sync_state(s, home, state):
                 added.append((name, v.number))
                 s.add(
@@ -143,6 +145,18 @@ def sync_documents(home: Home, names: Iterable[str]) -> list[tuple[str, int]]:
                         document=name,
                         version=v.number,
                         when=v.ingested_at,
+                    )
+                )
+            if state.withdrawn and not was_withdrawn:
+                head = state.versions[-1]
+                s.add(
+                    new_event(
+                        "withdrawal",
+                        f"withdrawn at v{head.number}, recorded from the store after an "
+                        f"interrupted run: {withdrawal_reason(head.message)}",
+                        document=name,
+                        version=head.number,
+                        when=parse_timestamp(head.created),
                     )
                 )
     return added

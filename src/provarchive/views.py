@@ -299,13 +299,20 @@ def _kept_text(home: Home, name: str, number: int) -> list[str]:
 
 
 def _raw_text(home: Home, name: str, number: int) -> list[str]:
+    """The raw lines, decoded as the version's derivation decoded them (else UTF-8, a bad
+    byte shown as U+FFFD)."""
+    from .cleaning.text import decode_as
+
     raw = home.read_bytes(name, number)
+    dv = view(home, name, number)
+    if dv is not None and dv.encoding is not None:
+        return decode_as(raw, dv.encoding).text.splitlines()
     return raw.decode("utf-8", "replace").splitlines()
 
 
 def diff(home: Home, name: str, old: int, new: int, *, raw: bool = False) -> Diff:
     """Unified diff (difflib) of version ``old`` against ``new``: the kept passages, one
-    per line, or with ``raw`` the raw bytes decoded as UTF-8 (bad bytes as U+FFFD)."""
+    per line, or with ``raw`` the raw text (see :func:`_raw_text`)."""
     import difflib
 
     read = _raw_text if raw else _kept_text

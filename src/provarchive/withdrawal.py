@@ -19,6 +19,7 @@ Contract:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,8 @@ from .errors import DocumentNotFoundError, UsageError
 from .home import Home
 from .recovery import WITHDRAW_PREFIX, parse_timestamp, sync_state, withdrawal_reason
 from .store.ocfl import ObjectState, versions_from_inventory
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ def withdraw(home: Home, name: str, reason: str) -> Withdrawal:
             )
         )
     txn.close()
+    log.info("%s withdrawn at v%d (v%d stays in the store)", name, prepared.number, last.number)
     return Withdrawal(name, prepared.number, last.number, last.sha256, reason, now)
 
 

@@ -232,7 +232,7 @@ def log_cmd(
     ] = 50,
     as_json: JsonOpt = False,
 ) -> None:
-    """The archive's event log (ingestion, digests, fixity checks, repairs...).
+    """The archive's event log: ingestion, digests, fixity checks, repairs, withdrawals.
 
     Example: provarchive log --document 2026/story.txt --limit 0 --json
     """

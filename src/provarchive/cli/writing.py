@@ -103,6 +103,8 @@ def _render_ingest(
             err.print(f"{r.status}: {shown}: {escape(display_name(r.error or ''))}")
         elif r.status == "ignored" and verbose and not as_json:
             err.print(f"ignored: {shown}: {escape(r.error or '')}")
+        elif r.status == "withdrawn" and verbose and not as_json:
+            err.print(f"withdrawn: {shown}: left out ('provarchive add' archives it again)")
     if report.failed:
         raise typer.Exit(1)
 
