@@ -231,9 +231,20 @@ class Home:
     def catalog(self) -> Catalog:
         """The catalog; only a writer may create a missing database."""
         if self._catalog is None:
+            self._require_server()
             mode = CREATE if self.writing else READ_ONLY if self.read_only() else READ_WRITE
             self._catalog = Catalog(self.catalog_url, mode=mode)
         return self._catalog
+
+    def _require_server(self) -> None:
+        """An archive whose index is in PostgreSQL has its catalog there too: without its
+        URL a command would open (or create) a SQLite catalog beside it and log into the
+        archive's transparency log from there."""
+        if self.settings.engine == "postgres" and not is_postgres_url(self.catalog_url):
+            raise UsageError(
+                "this archive's catalog and search index are on PostgreSQL: give its "
+                "--db-url (or PROVARCHIVE_DB_URL)"
+            )
 
     @property
     def engine(self) -> SearchEngine:
@@ -248,11 +259,6 @@ class Home:
         name = self.settings.engine
         if name != "postgres":
             return open_engine(name, self.config.index_dir)
-        if not is_postgres_url(self.catalog_url):
-            raise UsageError(
-                "this archive's search index is in its PostgreSQL catalog: give its "
-                "--db-url (or PROVARCHIVE_DB_URL)"
-            )
         return open_engine(name, self.catalog)
 
     def begin_writing(self) -> None:

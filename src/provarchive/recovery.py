@@ -229,7 +229,8 @@ def _old_events(home: Home) -> list[dict[str, Any]]:
     A catalog that exists but cannot be read stops the rebuild: the event log is the
     one thing the store cannot give back."""
     path = None if home.config.db_url else home.catalog_path
-    if path is not None and not path.exists():
+    if path is not None and (not path.exists() or home.settings.engine == "postgres"):
+        # No catalog file, or one left from before the archive moved to PostgreSQL.
         return ledger.logged_events(home)
     try:
         catalog = home.catalog
