@@ -37,6 +37,10 @@ Damage = Callable[[Archive, Path], dict[str, Any] | None]
 
 @pytest.fixture
 def built(archive: Archive, seeded: Path) -> Archive:
+    return build(archive, seeded)
+
+
+def build(archive: Archive, seeded: Path) -> Archive:
     """The seed (one version) and notes.txt (two versions), with a transparency log."""
     (seeded / NOTE).write_text("The harbour froze over during the coldest night of winter.\n")
     archive.ingest()

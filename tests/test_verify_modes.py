@@ -16,9 +16,14 @@ from provarchive.findings import FINDING_TYPES
 from provarchive.store.validation import iter_object_roots
 
 from .conftest import SEED_NAME
-from .test_verify_codes import DAMAGES, NOTE, built, content, flip  # noqa: F401
+from .test_verify_codes import DAMAGES, NOTE, build, content, flip
 
 FIXTURES = Path(os.environ.get("PROVARCHIVE_OCFL_FIXTURES", "/work/shared/ocfl-fixtures")) / "1.1"
+
+
+@pytest.fixture
+def built(archive: Archive, seeded: Path) -> Archive:
+    return build(archive, seeded)
 
 
 def run_json(cli, *args: str) -> tuple[int, dict]:
