@@ -328,7 +328,7 @@ class Home:
         )
         try:
             if path.stat().st_size <= VERIFY_IN_MEMORY:
-                data = path.read_bytes()
+                data = self._read_stored(path)
                 got = hash_bytes(data)
                 ok = (got.sha512, got.sha256) == expected
                 if ok or force:
@@ -336,11 +336,11 @@ class Home:
                 if not ok:
                     raise damaged
                 return got.size
-            with open(path, "rb") as fh:
+            with self._open_stored(path) as fh:
                 first = hash_stream(fh)
             if (first.sha512, first.sha256) != expected and not force:
                 raise damaged
-            with open(path, "rb") as fh:
+            with self._open_stored(path) as fh:
                 second = hash_stream(fh, sink=sink)
         except OSError as exc:
             raise CorruptArchiveError(path, durable.describe_os_error(exc)) from exc
@@ -351,9 +351,21 @@ class Home:
     def read_bytes(self, name: str, number: int | None = None) -> bytes:
         path = self.content_path(name, number)
         try:
-            return path.read_bytes()
+            return self._read_stored(path)
         except OSError as exc:
             raise CorruptArchiveError(path, durable.describe_os_error(exc)) from exc
+
+    def _open_stored(self, path: Path) -> IO[bytes]:
+        """Open a file of the store without following any symbolic link on the way, so
+        that no link (or hostile path) inside the storage root leads outside it."""
+        from .store.validation import open_contained
+
+        root = self.store.root
+        return open_contained(root, path.relative_to(root).as_posix())
+
+    def _read_stored(self, path: Path) -> bytes:
+        with self._open_stored(path) as fh:
+            return fh.read()
 
 
 def _same_folder(a: Path, b: Path) -> bool:
