@@ -2,6 +2,14 @@
 
 An autouse fixture points the PROVARCHIVE_* environment at tmp_path so that no
 test can touch a real archive, whatever command it runs.
+
+Two modes, chosen by ``PROVARCHIVE_TEST_DB``: ``sqlite`` (the default: SQLite catalog,
+Whoosh index) and ``postgres`` (every archive of the ``config``/``archive`` fixtures,
+every CLI run and subprocess gets its catalog and search index in a fresh database of
+the throw-away server of tests/postgres.py). ``.ci/run`` runs the storage, catalog,
+search, verify, ingest and concurrency tests in both. A test that is about the
+embedded mode itself (catalog files, the Whoosh folder) is marked
+``@pytest.mark.sqlite_only("why")`` and is skipped, with that reason, in the other mode.
 """
 
 from __future__ import annotations
@@ -20,6 +28,26 @@ from provarchive import Archive, ArchiveConfig
 from provarchive.cli import app
 
 pytest_plugins = ["tests.postgres"]
+TEST_DB = os.environ.get("PROVARCHIVE_TEST_DB", "sqlite")
+"""The mode the suite runs in: ``sqlite`` or ``postgres`` (see the module docstring)."""
+if TEST_DB not in ("sqlite", "postgres"):
+    raise SystemExit(f"PROVARCHIVE_TEST_DB must be sqlite or postgres, not {TEST_DB!r}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): about the embedded mode; skipped with PostgreSQL"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if TEST_DB != "postgres":
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else "about the embedded mode"
+            item.add_marker(pytest.mark.skip(reason=f"sqlite only: {reason}"))
 """The throw-away PostgreSQL server and per-test databases (tests/postgres.py)."""
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,12 +71,24 @@ crash_test = _load_script("crash_test")
 ocfl_validate = crash_test.ocfl_validate
 
 
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest) -> str | None:
+    """The catalog URL of this test's archive: None (SQLite in the archive home), or in
+    PostgreSQL mode a fresh database holding the migrated, empty catalog schema."""
+    if TEST_DB != "postgres":
+        return None
+    return str(request.getfixturevalue("pg_catalog_url"))
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str | None) -> None:
     monkeypatch.setenv("PROVARCHIVE_ARCHIVE", str(tmp_path / "archive"))
     monkeypatch.setenv("PROVARCHIVE_SEEDS", str(tmp_path / "seeds"))
     monkeypatch.setenv("PROVARCHIVE_LOCK_TIMEOUT", "30")
-    monkeypatch.delenv("PROVARCHIVE_DB_URL", raising=False)
+    if db_url is None:
+        monkeypatch.delenv("PROVARCHIVE_DB_URL", raising=False)
+    else:
+        monkeypatch.setenv("PROVARCHIVE_DB_URL", db_url)
     monkeypatch.delenv("PROVARCHIVE_SIGNING_KEY", raising=False)
     monkeypatch.setenv("COLUMNS", "200")
 
@@ -73,8 +113,8 @@ def seeded(seeds: Path, seed_bytes: bytes) -> Path:
 
 
 @pytest.fixture
-def config(tmp_path: Path, seeds: Path) -> ArchiveConfig:
-    return ArchiveConfig(root=tmp_path / "archive", seeds=seeds, lock_timeout=30)
+def config(tmp_path: Path, seeds: Path, db_url: str | None) -> ArchiveConfig:
+    return ArchiveConfig(root=tmp_path / "archive", seeds=seeds, lock_timeout=30, db_url=db_url)
 
 
 @pytest.fixture

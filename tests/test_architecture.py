@@ -18,14 +18,14 @@ PACKAGE = Path(provarchive.__file__).parent
 # modules of its own layer only inside its own sub-package.
 LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (0, ("meta", "errors", "digests", "findings", "search")),
-    (1, ("config", "search.engine")),
-    (2, ("store", "cleaning")),
+    (1, ("config", "search.engine", "search.analysis")),
+    (2, ("store", "cleaning", "search.query", "search.snippets")),
     (3, ("catalog", "tlog")),
     (4, ("search.whoosh_engine", "seeds")),
     (5, ("home",)),
     (6, ("derivations", "lineage", "search.sync", "ledger", "views")),
     (7, ("recovery",)),
-    (8, ("ingest", "verify", "dryrun")),
+    (8, ("ingest", "verify", "dryrun", "withdrawal")),
     (9, ("archive",)),
     (10, ("__init__",)),
     (11, ("cli",)),

@@ -23,7 +23,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from provarchive import Archive, ArchiveConfig
-from provarchive.catalog import Base, Catalog, new_event, queries
+from provarchive.catalog import SCHEMA_HEAD, Base, Catalog, new_event, queries
 from provarchive.catalog.postgres_search import TABLES, PostgresEngine
 from provarchive.errors import SearchIndexError
 from provarchive.search.engine import IndexEntry, SearchQuery
@@ -59,7 +59,7 @@ def test_migrations_produce_exactly_the_models_on_postgresql(pg_url: str) -> Non
     catalog.close()
 
 
-def test_migration_0005_does_nothing_on_sqlite(tmp_path: Path) -> None:
+def test_the_postgres_migrations_do_nothing_on_sqlite(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     catalog = Catalog(f"sqlite:///{path}")
 
@@ -71,23 +71,27 @@ def test_migration_0005_does_nothing_on_sqlite(tmp_path: Path) -> None:
         command.upgrade(catalog._alembic_config(conn), "0005")
     before = schema()
     with catalog.engine.begin() as conn:
-        command.upgrade(catalog._alembic_config(conn), "0006")
+        command.upgrade(catalog._alembic_config(conn), "0006")  # PostgreSQL only
     assert schema() == before
-    assert catalog.schema_status()[0] == "0006"
+    catalog.migrate()  # 0008 (PostgreSQL only) too
+    assert schema() == before
+    assert catalog.schema_status()[0] == SCHEMA_HEAD
     catalog.close()
 
 
 def test_an_archive_ingests_searches_and_verifies_on_postgresql(
     tmp_path: Path, seeded: Path, pg_url: str
 ) -> None:
-    """The archive with its catalog on PostgreSQL (the Whoosh index until the lead makes
-    the postgres engine the default there): nothing in the path is SQLite-specific."""
+    """The archive with its catalog on PostgreSQL and, by default, its search index in
+    the same database: nothing in the path is SQLite- or Whoosh-specific."""
     config = ArchiveConfig(root=tmp_path / "archive", seeds=seeded, db_url=pg_url)
     with Archive(config) as archive:
         archive.ingest()
+        assert archive.home.settings.engine == "postgres"
         assert [v.version for v in archive.versions(SEED_NAME)] == [1]
-        hits = archive.search('"Go Myong-hyun"').hits
-        assert [h.passage_id for h in hits] == [GO]
+        results = archive.search('"Go Myong-hyun"')
+        assert [h.passage_id for h in results.hits] == [GO]
+        assert results.index_behind == 0
         assert archive.lineage(GO).passage.passage_id == GO
         report = archive.verify()
         assert report.is_ok(), report.findings
@@ -95,6 +99,34 @@ def test_an_archive_ingests_searches_and_verifies_on_postgresql(
         assert archive.rebuild() == 1
         assert archive.verify().is_ok()
     assert not (tmp_path / "archive" / "catalog.sqlite").exists()
+    assert not config.index_dir.exists()
+
+
+def test_ingest_indexes_in_the_catalog_transaction(
+    tmp_path: Path, seeded: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every batch's entries are written in its catalog transaction: nothing is left for
+    a catch-up sync to index, and a failed catalog commit leaves no entries behind."""
+    from provarchive.search import sync
+
+    config = ArchiveConfig(root=tmp_path / "archive", seeds=seeded, db_url=pg_url)
+    writes: list[int] = []
+    original = sync.BatchIndexer.in_transaction
+
+    def spy(self: sync.BatchIndexer, s: object, batch: int) -> None:
+        writes.append(batch)
+        original(self, s, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sync.BatchIndexer, "in_transaction", spy)
+    monkeypatch.setattr(sync, "_write", lambda *a, **k: pytest.fail("a catch-up sync ran"))
+    with Archive(config) as archive:
+        archive.ingest()
+        assert writes == [1]
+        engine = archive.home.fresh_engine()
+        with archive.home.catalog.session() as s:
+            assert queries.index_pending(s) == []
+        assert engine.doc_count() > 0
+        assert archive.verify().is_ok()
 
 
 def test_entries_commit_or_roll_back_with_the_catalog_rows(pg_catalog_url: str) -> None:

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from whoosh import qparser
 from whoosh import query as wq
 
-from provarchive.catalog import postgres_search as ps
 from provarchive.catalog.postgres_search import PostgresEngine
 from provarchive.errors import QueryError, SearchIndexError
+from provarchive.search import query
 from provarchive.search.engine import IndexEntry, SearchQuery
 from provarchive.search.whoosh_engine import WhooshEngine, schema
 
@@ -39,7 +39,7 @@ def whoosh_parse(text: str) -> Any:
     return parser.parse(text)
 
 
-def as_q(q: Any) -> ps.Q:
+def as_q(q: Any) -> query.Q:
     """A Whoosh query in the PostgreSQL engine's terms."""
     converted = _as_q(q)
     boost = getattr(q, "boost", 1.0)
@@ -50,35 +50,37 @@ def as_q(q: Any) -> ps.Q:
     )
 
 
-def _as_q(q: Any) -> ps.Q:
+def _as_q(q: Any) -> query.Q:
     if q is wq.NullQuery:
-        return ps.NULL
+        return query.NULL
     if isinstance(q, wq.qcore._NullQuery):
-        return ps.ERROR
+        return query.ERROR
     if isinstance(q, wq.Every):
-        return ps.Q("every", q.fieldname)
+        return query.Q("every", q.fieldname)
     if isinstance(q, wq.FuzzyTerm):
-        return ps.Q("fuzzy", q.fieldname, q.text, maxdist=q.maxdist, prefixlength=q.prefixlength)
+        return query.Q("fuzzy", q.fieldname, q.text, maxdist=q.maxdist, prefixlength=q.prefixlength)
     if isinstance(q, wq.Prefix):
-        return ps.Q("prefix", q.fieldname, q.text)
+        return query.Q("prefix", q.fieldname, q.text)
     if isinstance(q, wq.Wildcard):
-        return ps.Q("wild", q.fieldname, q.text)
+        return query.Q("wild", q.fieldname, q.text)
     if isinstance(q, wq.Term):
         value = q.text
         if q.fieldname in ("version", "ordinal"):
             value = SCHEMA[q.fieldname].from_bytes(value)
         elif q.fieldname == "current":
             value = value if isinstance(value, bool) else value == b"t"
-        return ps.Q("term", q.fieldname, value)
+        return query.Q("term", q.fieldname, value)
     if isinstance(q, wq.Phrase):
-        return ps.Q("phrase", q.fieldname, words=tuple(q.words), slop=q.slop)
+        return query.Q("phrase", q.fieldname, words=tuple(q.words), slop=q.slop)
     for cls, op in ((wq.AndNot, "andnot"), (wq.AndMaybe, "andmaybe"), (wq.Require, "require")):
         if type(q) is cls:
-            return ps.Q(op, subs=(as_q(q.a), as_q(q.b)))
+            return query.Q(op, subs=(as_q(q.a), as_q(q.b)))
     if isinstance(q, wq.Not):
-        return ps.Q("not", subs=(as_q(q.query),))
+        return query.Q("not", subs=(as_q(q.query),))
     if isinstance(q, wq.And | wq.Or):
-        return ps.Q("and" if isinstance(q, wq.And) else "or", subs=tuple(map(as_q, q.subqueries)))
+        return query.Q(
+            "and" if isinstance(q, wq.And) else "or", subs=tuple(map(as_q, q.subqueries))
+        )
     raise AssertionError(f"no counterpart for {q!r}")
 
 
@@ -96,14 +98,14 @@ QUERIES = st.lists(
 ).map(lambda parts: "".join(p + sep for p, sep in parts))
 
 
-def ours(text: str) -> ps.Q | str:
+def ours(text: str) -> query.Q | str:
     try:
-        return ps.parse_query(text)
+        return query.parse_query(text)
     except QueryError:
         return "refused"
 
 
-def theirs(text: str) -> ps.Q | str | None:
+def theirs(text: str) -> query.Q | str | None:
     try:
         parsed = whoosh_parse(text)
     except Exception:  # Whoosh's parser itself fails on a few inputs: nothing to compare
@@ -128,7 +130,7 @@ def test_queries_parse_as_whoosh_parses_them(text: str) -> None:
 @pytest.mark.parametrize("text", ["[a TO b]", "ingested:2024", "raw_sha256:abc"])
 def test_what_is_not_supported_is_refused_with_a_reason(text: str) -> None:
     with pytest.raises(QueryError, match=r"not supported|cannot be searched"):
-        ps.parse_query(text)
+        query.parse_query(text)
 
 
 # -- the same hits as Whoosh on the same corpus ----------------------------------------------

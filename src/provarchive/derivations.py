@@ -49,31 +49,46 @@ def record_many(
         return []
     now = utcnow()
     numbers = queries.supersede_current(s, [v.id for v, _n, _d in items], now)
-    records = [
-        DerivationRecord(
-            version_id=v.id,
-            number=numbers.get(v.id, 0) + 1,
-            cleaner_name=d.cleaner_name,
-            cleaner_version=d.cleaner_version,
-            rules_digest=d.rules_digest,
-            normalisation=d.normalisation,
-            encoding=d.codec,
-            status=d.status,
-            detail=d.detail,
-            title=d.title,
-            output_sha256=d.output_sha256,
-            page=json.dumps(d.page.to_json(), sort_keys=True) if d.page else None,
-            published=d.published,
-            environment=json.dumps(d.environment, sort_keys=True),
-            created_at=now,
-            current=True,
-            indexed=indexed,
-        )
-        for v, _n, d in items
-    ]
+    records = [_record(v, d, numbers.get(v.id, 0) + 1, now, indexed) for v, _n, d in items]
     s.add_all(records)
     s.flush()
-    passages = [
+    done = list(zip(records, items, strict=True))
+    queries.insert_passages(s, [row for rec, item in done for row in _passage_rows(rec, item)])
+    queries.insert_removals(s, [row for rec, item in done for row in _removal_rows(rec, item)])
+    for rec, (v, name, d) in done:
+        s.add_all(_events(rec, v, name, d, now))
+    return records
+
+
+def _record(
+    v: Version, d: Derivation, number: int, now: datetime, indexed: str | None
+) -> DerivationRecord:
+    return DerivationRecord(
+        version_id=v.id,
+        number=number,
+        cleaner_name=d.cleaner_name,
+        cleaner_version=d.cleaner_version,
+        rules_digest=d.rules_digest,
+        normalisation=d.normalisation,
+        encoding=d.codec,
+        status=d.status,
+        detail=d.detail,
+        title=d.title,
+        output_sha256=d.output_sha256,
+        page=json.dumps(d.page.to_json(), sort_keys=True) if d.page else None,
+        published=d.published,
+        environment=json.dumps(d.environment, sort_keys=True),
+        created_at=now,
+        current=True,
+        indexed=indexed,
+    )
+
+
+def _passage_rows(
+    rec: DerivationRecord, item: tuple[Version, str, Derivation]
+) -> list[dict[str, Any]]:
+    v, name, d = item
+    return [
         {
             "derivation_id": rec.id,
             "passage_id": passage_id(name, v.number, p.ordinal),
@@ -84,10 +99,14 @@ def record_many(
             "raw_start": p.raw_start,
             "raw_end": p.raw_end,
         }
-        for rec, (v, name, d) in zip(records, items, strict=True)
         for p in d.passages
     ]
-    removals = [
+
+
+def _removal_rows(
+    rec: DerivationRecord, item: tuple[Version, str, Derivation]
+) -> list[dict[str, Any]]:
+    return [
         {
             "derivation_id": rec.id,
             "ordinal": r.ordinal,
@@ -97,40 +116,39 @@ def record_many(
             "raw_start": r.raw_start,
             "raw_end": r.raw_end,
         }
-        for rec, (_v, _n, d) in zip(records, items, strict=True)
-        for r in d.removals
+        for r in item[2].removals
     ]
-    queries.insert_passages(s, passages)
-    queries.insert_removals(s, removals)
-    for rec, (v, name, d) in zip(records, items, strict=True):
-        decoded = (
-            f"decoded as {d.encoding_label}"
-            if d.status == "text"
-            else f"no text ({d.status}: {d.detail})"
-        )
-        s.add(
-            new_event(
-                "normalization",
-                f"{decoded}; normalisation {d.normalisation.split(':')[0]}",
-                outcome="success" if d.status == "text" else "warning",
-                document=name,
-                version=v.number,
-                when=now,
-            )
-        )
-        s.add(
-            new_event(
-                "derivation",
-                f"derivation {rec.number} by {d.cleaner_name} {d.cleaner_version} "
-                f"({d.rules_digest[:23]}...): {len(d.passages)} passage(s), "
-                f"{len(d.removals)} line(s) removed, output {d.output_sha256[:23]}...",
-                document=name,
-                version=v.number,
-                when=now,
-                derivation_id=rec.id,
-            )
-        )
-    return records
+
+
+def _events(
+    rec: DerivationRecord, v: Version, name: str, d: Derivation, now: datetime
+) -> list[Any]:
+    """The normalization and derivation events of one recorded derivation."""
+    decoded = (
+        f"decoded as {d.encoding_label}"
+        if d.status == "text"
+        else f"no text ({d.status}: {d.detail})"
+    )
+    return [
+        new_event(
+            "normalization",
+            f"{decoded}; normalisation {d.normalisation.split(':')[0]}",
+            outcome="success" if d.status == "text" else "warning",
+            document=name,
+            version=v.number,
+            when=now,
+        ),
+        new_event(
+            "derivation",
+            f"derivation {rec.number} by {d.cleaner_name} {d.cleaner_version} "
+            f"({d.rules_digest[:23]}...): {len(d.passages)} passage(s), "
+            f"{len(d.removals)} line(s) removed, output {d.output_sha256[:23]}...",
+            document=name,
+            version=v.number,
+            when=now,
+            derivation_id=rec.id,
+        ),
+    ]
 
 
 def derive_version(

@@ -25,7 +25,13 @@ from typing import IO, Any
 from .catalog import CREATE, READ_ONLY, READ_WRITE, Catalog
 from .config import ArchiveConfig
 from .digests import hash_bytes, hash_stream
-from .errors import CorruptArchiveError, DocumentNotFoundError, UsageError, VersionNotFoundError
+from .errors import (
+    CorruptArchiveError,
+    DocumentNotFoundError,
+    UsageError,
+    VersionNotFoundError,
+    WithdrawnError,
+)
 from .search.engine import ENGINES, SearchEngine
 from .store import durable
 from .store.storage import Store
@@ -115,12 +121,18 @@ def foreign_entry(root: Path) -> Path | None:
     return None
 
 
-def open_engine(name: str, location: Path) -> SearchEngine:
-    """The search engine called ``name`` (see :data:`~provarchive.search.engine.ENGINES`)."""
+def open_engine(name: str, location: Path | str | Catalog) -> SearchEngine:
+    """The search engine called ``name`` (see :data:`~provarchive.search.engine.ENGINES`):
+    ``location`` is the index folder for Whoosh, the catalog (or its URL) for PostgreSQL."""
     if name == "whoosh":
         from .search.whoosh_engine import WhooshEngine
 
+        assert isinstance(location, Path)
         return WhooshEngine(location)
+    if name == "postgres":
+        from .catalog.postgres_search import PostgresEngine
+
+        return PostgresEngine(location if isinstance(location, Catalog | str) else str(location))
     raise UsageError(f"unknown search engine {name!r} (known: {', '.join(ENGINES)})")
 
 
@@ -146,7 +158,9 @@ class Home:
     def create_settings(self) -> None:
         """Write the settings file of a new archive home (its first file after the lock)."""
         write_settings(
-            self.config.root, self.config.staging, Settings(seeds=self.seeds_to_record())
+            self.config.root,
+            self.config.staging,
+            Settings(seeds=self.seeds_to_record(), engine=default_engine(self.config.db_url)),
         )
         self._settings = None
 
@@ -229,8 +243,17 @@ class Home:
         return self._engine
 
     def fresh_engine(self) -> SearchEngine:
-        """A new handle: writers and audits look at the index as it is on disk now."""
-        return open_engine(self.settings.engine, self.config.index_dir)
+        """A new handle: writers and audits look at the index as it is on disk now.
+        The PostgreSQL engine lives in the catalog's database (and shares its pool)."""
+        name = self.settings.engine
+        if name != "postgres":
+            return open_engine(name, self.config.index_dir)
+        if not is_postgres_url(self.catalog_url):
+            raise UsageError(
+                "this archive's search index is in its PostgreSQL catalog: give its "
+                "--db-url (or PROVARCHIVE_DB_URL)"
+            )
+        return open_engine(name, self.catalog)
 
     def begin_writing(self) -> None:
         """Reopen everything for writing (called by the writer, under the lock)."""
@@ -267,6 +290,9 @@ class Home:
         number = state.head if number is None else number
         if not 1 <= number <= state.head:
             raise VersionNotFoundError(name, number, state.head)
+        if state.version(number).withdrawn:
+            last = state.last_file(number)
+            raise WithdrawnError(name, number, last.number if last else None)
         return self.store.content_file(state, number)
 
     def copy_verified(
@@ -285,6 +311,9 @@ class Home:
         number = state.head if number is None else number
         if not 1 <= number <= state.head:
             raise VersionNotFoundError(name, number, state.head)
+        if state.version(number).withdrawn:
+            last = state.last_file(number)
+            raise WithdrawnError(name, number, last.number if last else None)
         sv = state.version(number)
         path = self.store.content_file(state, number)
         expected = (sv.sha512, sv.sha256)
@@ -330,3 +359,14 @@ def _same_folder(a: Path, b: Path) -> bool:
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.absolute()}"
+
+
+def is_postgres_url(url: str | None) -> bool:
+    """True for a PostgreSQL catalog URL (``postgresql+psycopg://...``)."""
+    return bool(url) and str(url).split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
+
+
+def default_engine(db_url: str | None) -> str:
+    """The search engine of a new archive: in the catalog's database when that is
+    PostgreSQL (indexed in the catalog's transactions), else the embedded Whoosh index."""
+    return "postgres" if is_postgres_url(db_url) else ENGINES[0]

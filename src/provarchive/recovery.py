@@ -29,7 +29,7 @@ from . import ledger
 from .catalog import CREATE, Catalog, Document, Session, Version, new_event, queries
 from .derivations import derive_missing
 from .errors import CatalogError, CorruptArchiveError
-from .home import Home, sqlite_url
+from .home import Home, default_engine, sqlite_url
 from .search.sync import reindex, sync_index
 from .seeds import remove_stale_temp_files
 from .store import durable
@@ -80,8 +80,8 @@ def sync_state(
         existing = queries.version_numbers(s, doc.id)
     added = []
     for sv in state.versions:
-        if sv.number in existing:
-            continue
+        if sv.number in existing or sv.withdrawn:
+            continue  # a withdrawal holds no file: it shows as the document's state
         size = (known_sizes or {}).get(sv.number)
         if size is None:
             try:
@@ -103,7 +103,27 @@ def sync_state(
         doc.versions.append(version)
         added.append(version)
     doc.head = max(doc.head, state.head)
+    _sync_withdrawn(doc, state)
     return added
+
+
+def _sync_withdrawn(doc: Document, state: ObjectState) -> None:
+    """The withdrawn state is the store's: its head version holds no file, or it does."""
+    head = state.versions[-1]
+    if not state.withdrawn:
+        doc.withdrawn, doc.withdrawn_at, doc.withdrawn_reason = False, None, None
+    elif not doc.withdrawn or doc.withdrawn_at is None:
+        doc.withdrawn = True
+        doc.withdrawn_at = parse_timestamp(head.created)
+        doc.withdrawn_reason = withdrawal_reason(head.message)
+
+
+WITHDRAW_PREFIX = "withdraw: "
+"""How a withdrawal's version message starts (the reason follows)."""
+
+
+def withdrawal_reason(message: str) -> str:
+    return message[len(WITHDRAW_PREFIX) :] if message.startswith(WITHDRAW_PREFIX) else message
 
 
 def sync_documents(home: Home, names: Iterable[str]) -> list[tuple[str, int]]:
@@ -259,8 +279,17 @@ def rebuild_catalog(home: Home, *, repairs: Sequence[Repair] = ()) -> int:
         count = _fill(home, home.catalog, events, repairs)
     else:
         count = _rebuild_sqlite(home, events, repairs)
+    _engine_for_catalog(home)
     reindex(home)
     return count
+
+
+def _engine_for_catalog(home: Home) -> None:
+    """A rebuild moves the index with the catalog: into the PostgreSQL database when the
+    catalog is built there, back into the Whoosh folder when it is built in SQLite."""
+    engine = default_engine(home.config.db_url)
+    if home.settings.engine != engine:
+        home.save_settings(engine=engine)
 
 
 def _rebuild_sqlite(home: Home, events: list[dict[str, Any]], repairs: Sequence[Repair]) -> int:

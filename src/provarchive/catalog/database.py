@@ -9,7 +9,9 @@ Contract:
   wait for the writer, a busy timeout, read-only opening) live here and only here.
 - The schema is created and upgraded by Alembic migrations shipped in
   ``catalog/migrations``; only writers migrate, readers refuse an old schema.
-- Every database error leaves this package as :class:`~provarchive.errors.CatalogError`.
+- Every database error leaves this package as :class:`~provarchive.errors.CatalogError`,
+  except a file-system failure under SQLite (disk full, read-only, I/O error), which
+  is a :class:`~provarchive.errors.StorageError` naming the database file (exit 6).
 """
 
 from __future__ import annotations
@@ -26,13 +28,13 @@ from sqlalchemy import create_engine, event, exc, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from ..errors import CatalogError
+from ..errors import ArchiveError, CatalogError, StorageError
 from .models import Base
 
 log = logging.getLogger(__name__)
 
 # The newest migration in migrations/versions/ (tests/test_catalog.py checks it).
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0008"
 _VERSION_TABLE = "alembic_version"
 
 CREATE = "create"
@@ -120,7 +122,15 @@ class Catalog:
             with Session(self.engine, expire_on_commit=False) as s, s.begin():
                 yield s
         except exc.SQLAlchemyError as e:
-            raise CatalogError(f"catalog error: {e.__class__.__name__}: {_first_line(e)}") from e
+            raise self._error(e, f"catalog error: {e.__class__.__name__}: {_first_line(e)}") from e
+
+    def _error(self, e: exc.SQLAlchemyError, message: str) -> ArchiveError:
+        """The error to raise for a database failure: a StorageError naming the file when
+        SQLite could not write it (disk full, read-only, I/O error), else CatalogError."""
+        reason = storage_reason(e) if self.dialect == "sqlite" else None
+        if reason is not None:
+            return StorageError(self.path or self.url, reason)
+        return CatalogError(message)
 
     # -- schema -----------------------------------------------------------------------
 
@@ -164,7 +174,7 @@ class Catalog:
                     if broken:
                         raise CatalogError(f"migration broke {len(broken)} foreign key(s)")
         except exc.SQLAlchemyError as e:
-            raise CatalogError(f"cannot upgrade catalog {self.url}: {_first_line(e)}") from e
+            raise self._error(e, f"cannot upgrade catalog {self.url}: {_first_line(e)}") from e
         log.info("catalog schema upgraded from %s to %s", current, head)
         return True
 
@@ -208,6 +218,19 @@ def _foreign_keys_off(conn: Connection) -> Iterator[None]:
         yield
     finally:
         raw.execute("PRAGMA foreign_keys=ON")
+
+
+_STORAGE_FAILURES = {
+    "database or disk is full": "no space left on device",
+    "attempt to write a readonly database": "read-only (the archive cannot be written here)",
+    "disk i/o error": "input/output error (disk full or failing?)",
+}
+
+
+def storage_reason(e: BaseException) -> str | None:
+    """The file-system reason behind a SQLite error, or None if it is not one."""
+    message = str(getattr(e, "orig", None) or e).lower()
+    return next((why for text_, why in _STORAGE_FAILURES.items() if text_ in message), None)
 
 
 def _first_line(e: BaseException) -> str:

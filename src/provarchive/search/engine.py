@@ -205,6 +205,9 @@ class SearchResults:
     index_behind: int = 0
     """Versions the catalog holds that the index does not reflect yet (unsearchable)."""
     offset: int = 0
+    removed_matches: int = 0
+    """When nothing kept matched: how many lines the cleaner removed match (so a
+    search never says "nothing" about words the archive holds)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -212,6 +215,7 @@ class SearchResults:
             "total": self.total,
             "offset": self.offset,
             "index_behind": self.index_behind,
+            "removed_matches": self.removed_matches,
             "hits": [h.to_json() for h in self.hits],
         }
 
@@ -289,5 +293,19 @@ class SearchEngine(Protocol):
         """Release open readers."""
 
 
-ENGINES = ("whoosh",)
-"""Engines this build knows, by name (the first is the default; see :mod:`provarchive.home`)."""
+class CatalogEngine(SearchEngine, Protocol):
+    """An engine that lives in the catalog's database (PostgreSQL): it can write inside
+    a catalog transaction, so that entries commit or roll back with their catalog rows."""
+
+    def write_in(self, session: Any) -> EngineWriter:
+        """A writer inside the transaction of ``session`` (a catalog session)."""
+
+
+def in_catalog(engine: SearchEngine) -> CatalogEngine | None:
+    """The engine as a :class:`CatalogEngine`, or None if it keeps its own storage."""
+    return engine if callable(getattr(engine, "write_in", None)) else None  # type: ignore[return-value]
+
+
+ENGINES = ("whoosh", "postgres")
+"""Engines this build knows, by name (see :mod:`provarchive.home`): the first is the
+default; ``postgres`` is the default for a catalog on PostgreSQL."""

@@ -37,6 +37,7 @@ from .engine import (
     SearchResults,
     citation_digest,
     entries_of,
+    in_catalog,
     removed_id,
 )
 
@@ -112,13 +113,20 @@ def _entries(s: Session, row: Any) -> list[IndexEntry]:
 
 
 def _mark_indexed(home: Home, rows: list[Any], report: SyncReport, what: str = "indexing") -> None:
-    """Record what the engine committed (after its commit, never before)."""
+    """Record what the engine committed (after its commit, never before); after a
+    ``reindex`` the index holds exactly ``rows``."""
     with home.catalog.session() as s:
-        queries.mark_indexed(s, [(r.id, r.desired) for r in rows])
-        detail = f"{report.versions} version(s), {report.passages} passage(s) indexed"
-        if report.recreated:
-            detail = f"index was {report.recreated}; recreated from the catalog: " + detail
-        s.add(new_event(what, detail, outcome="success" if not report.recreated else "warning"))
+        _record_indexed(s, rows, report, what)
+
+
+def _record_indexed(s: Session, rows: list[Any], report: SyncReport, what: str) -> None:
+    if what == "reindex":
+        queries.clear_indexed(s)
+    queries.mark_indexed(s, [(r.id, r.desired) for r in rows])
+    detail = f"{report.versions} version(s), {report.passages} passage(s) indexed"
+    if report.recreated:
+        detail = f"index was {report.recreated}; recreated from the catalog: " + detail
+    s.add(new_event(what, detail, outcome="success" if not report.recreated else "warning"))
 
 
 def _write(
@@ -148,6 +156,12 @@ def sync_index(home: Home, *, on_progress: Progress | None = None) -> SyncReport
         rows = queries.index_pending(s)
     if not rows:
         return report
+    engine = in_catalog(home.fresh_engine())
+    if engine is not None:  # entries and their marks in one catalog transaction
+        with home.catalog.session() as s:
+            _write(home, engine.write_in(s), rows, report, on_progress)
+            _record_indexed(s, rows, report, "indexing")
+        return report
     with home.fresh_engine().writing() as writer:
         _write(home, writer, rows, report, on_progress)
     _mark_indexed(home, rows, report)
@@ -160,10 +174,13 @@ def reindex(home: Home, *, on_progress: Progress | None = None) -> SyncReport:
     home.require_writer()
     report = SyncReport()
     with home.catalog.session() as s:
+        # Every derivation as if none were indexed, read in a savepoint rolled back: until
+        # the switch the catalog keeps saying what the old index (still serving) holds,
+        # so an interrupted or killed reindex leaves no false "index is behind".
+        savepoint = s.begin_nested()
         queries.clear_indexed(s)
         rows = queries.index_pending(s)
-        # Nothing is committed yet: a crash leaves the old index and "not indexed"
-        # marks, which the next writer's sync resolves by indexing again.
+        savepoint.rollback()
     engine = home.fresh_engine()
     rebuilding = getattr(engine, "rebuilding", None)
     if rebuilding is None:  # an engine without generations rebuilds in one transaction
@@ -196,7 +213,8 @@ class BatchIndexer:
         self._tickets: dict[int, int] = {}
         self._count = 0
         self._writer: BackgroundWriter | None = None
-        if background:
+        self._in_catalog = in_catalog(home.fresh_engine())
+        if background and self._in_catalog is None:
             try:
                 self._writer = home.fresh_engine().background_writer()
             except (OSError, SearchIndexError) as exc:
@@ -219,10 +237,17 @@ class BatchIndexer:
         """For an engine that lives in the catalog database: write ``batch``'s entries in the
         caller's catalog transaction (committed or rolled back with it). Other engines
         committed the batch in :meth:`wait` already; nothing to do."""
-        return None
+        if self._in_catalog is None:
+            return
+        writer = self._in_catalog.write_in(s)
+        for document, version, entries in self._jobs.pop(batch):
+            writer.replace_version(document, version, entries)
 
     def wait(self, batch: int) -> None:
-        """Return once the index holds ``batch`` (committed)."""
+        """Return once the index holds ``batch`` (committed; for an engine in the catalog,
+        once :meth:`in_transaction` wrote it)."""
+        if self._in_catalog is not None:
+            return
         jobs = self._jobs.pop(batch)
         if self._writer is not None:
             try:
@@ -259,7 +284,11 @@ def search(home: Home, query: SearchQuery) -> SearchResults:
     """Ranked, citable hits, and how far the index is behind the catalog (readers only:
     never waits for a writer)."""
     results = home.engine.search(query)
-    return replace(results, index_behind=behind(home))
+    removed = 0
+    if results.total == 0 and not query.everything and query.kind is None:
+        hidden = replace(query, kind=REMOVED, everything=True, limit=1, offset=0)
+        removed = home.engine.search(hidden).total
+    return replace(results, index_behind=behind(home), removed_matches=removed)
 
 
 def behind(home: Home) -> int:

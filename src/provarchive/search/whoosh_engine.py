@@ -786,6 +786,10 @@ def _die_with_parent() -> None:
 def _background_main(path: str, parent: int, jobs: Any, results: Any) -> None:
     """The child: apply jobs to a Whoosh writer, commit at each checkpoint."""
     _die_with_parent()
+    # The parent decides when the child stops (a Ctrl-C reaches the whole process group):
+    # an interrupt must not kill the writer of a batch the parent is waiting for.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     if os.getppid() != parent:
         return
     writer = None

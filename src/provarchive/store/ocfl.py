@@ -116,6 +116,11 @@ class StoredVersion:
     user_name: str
     user_address: str | None
 
+    @property
+    def withdrawn(self) -> bool:
+        """A withdrawal: a version whose state holds no file (``withdraw``)."""
+        return not self.sha512
+
 
 @dataclass(frozen=True)
 class ObjectState:
@@ -133,6 +138,18 @@ class ObjectState:
 
     def version(self, number: int) -> StoredVersion:
         return self.versions[number - 1]
+
+    @property
+    def withdrawn(self) -> bool:
+        """The head version is a withdrawal: the document is withdrawn."""
+        return bool(self.versions) and self.versions[-1].withdrawn
+
+    def last_file(self, before: int | None = None) -> StoredVersion | None:
+        """The latest version holding the file (below ``before``), or None."""
+        for sv in reversed(self.versions[: (before or self.head + 1) - 1]):
+            if not sv.withdrawn:
+                return sv
+        return None
 
 
 def versions_from_inventory(
@@ -155,10 +172,11 @@ def versions_from_inventory(
         for number in range(1, head + 1):
             block = versions_block[f"v{number}"]
             state: dict[str, list[str]] = block["state"]
-            if len(state) != 1:
-                raise CorruptArchiveError(where, f"v{number} state does not hold exactly one file")
-            ((sha512, logical_paths),) = state.items()
-            content_path = content_of[sha512]
+            if len(state) > 1:
+                raise CorruptArchiveError(where, f"v{number} state holds more than one file")
+            # An empty state is a withdrawal: the file left the object at this version.
+            ((sha512, logical_paths),) = state.items() if state else (("", [""]),)
+            content_path = content_of[sha512] if sha512 else ""
             user = block.get("user") or {}
             result.append(
                 StoredVersion(
@@ -225,6 +243,23 @@ def add_version(
     }
     inv["head"] = f"v{number}"
     return inv, number, content_path
+
+
+def add_withdrawal(
+    inventory: dict[str, Any], *, created: str, message: str, user: dict[str, str]
+) -> tuple[dict[str, Any], int]:
+    """A new inventory with one more version whose state is empty (the file withdrawn;
+    its bytes stay in the manifest for the earlier versions, as OCFL intends)."""
+    inv = json.loads(json.dumps(inventory))
+    number = int(str(inv["head"]).lstrip("v")) + 1
+    inv["versions"][f"v{number}"] = {
+        "created": created,
+        "message": message,
+        "user": dict(user),
+        "state": {},
+    }
+    inv["head"] = f"v{number}"
+    return inv, number
 
 
 def sha512_hex(data: bytes) -> str:

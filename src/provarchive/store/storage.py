@@ -58,6 +58,7 @@ from .ocfl import (
     VERSION_DIR,
     ObjectState,
     add_version,
+    add_withdrawal,
     content_path_problem,
     inventory_bytes,
     name_for_object_id,
@@ -141,6 +142,9 @@ class PreparedVersion:
     """For a new version of an existing object: the staged root inventory and..."""
     root_sidecar: Path | None = None
     """...its sidecar, moved over the object's root files once the version is in."""
+    withdrawn: bool = False
+    """A withdrawal: the version holds no file; ``digests`` and ``content_path`` are
+    those of the file it withdraws (the latest version holding it)."""
 
 
 @dataclass
@@ -263,6 +267,51 @@ class Transaction:
         if reason is not None:
             staged.path.unlink(missing_ok=True)
             raise InputError(name, f"cannot be stored: {reason}")
+
+    def prepare_withdrawal(
+        self, current: ObjectState, *, created: str, message: str, user: dict[str, str]
+    ) -> PreparedVersion:
+        """Stage a version of ``current`` without its file (nothing is deleted: the bytes of
+        the earlier versions stay in the object, as OCFL intends)."""
+        name = current.name
+        last = current.last_file()
+        if any(p.name == name for p in self.prepared) or last is None:
+            raise ValueError(f"{name!r} cannot be withdrawn in this transaction")
+        inventory, number = add_withdrawal(
+            current.inventory, created=created, message=message, user=user
+        )
+        k = len(self.prepared) + 1
+        tree = self.directory / f"obj-{k}"
+        data = inventory_bytes(inventory)
+        root_inventory = self.directory / f"root-inventory-{k}"
+        root_sidecar = self.directory / f"root-sidecar-{k}"
+        with durable.storage_errors(tree):
+            tree.mkdir(parents=True)
+            (tree / INVENTORY).write_bytes(data)
+            (tree / SIDECAR).write_bytes(sidecar_bytes(data))
+            root_inventory.write_bytes(data)
+            root_sidecar.write_bytes(sidecar_bytes(data))
+        size = (self.store.root / current.path / last.content_path).stat().st_size
+        prepared = PreparedVersion(
+            name=name,
+            object_id=current.object_id,
+            object_path=current.path,
+            number=number,
+            inventory=inventory,
+            digests=Digests(sha512=last.sha512, sha256=last.sha256, size=size),
+            content_path=last.content_path,
+            inventory_sha512=sha512_hex(data),
+            new_object=False,
+            staged_tree=tree,
+            created=created,
+            message=message,
+            user=user,
+            root_inventory=root_inventory,
+            root_sidecar=root_sidecar,
+            withdrawn=True,
+        )
+        self.prepared.append(prepared)
+        return prepared
 
     def commit(self) -> list[PreparedVersion]:
         """Make every prepared version durable and visible, in journal order.

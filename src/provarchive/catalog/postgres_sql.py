@@ -1,0 +1,326 @@
+"""From the archive's text and queries to PostgreSQL: ``tsvector``\\ s, ``tsquery``\\ s, SQL.
+
+Contract:
+- :func:`passage_terms` and :func:`tsvector_literal` turn a passage into the
+  ``tsvector`` of the archive's own analysis (:mod:`provarchive.search.analysis`),
+  within PostgreSQL's limits: at most 256 positions per lexeme, none past 16,383,
+  lexemes up to 2,046 bytes, 1 MB per vector. Title and standfirst are weighted.
+- :func:`search_sql` turns a parsed query (:mod:`provarchive.search.query`) and its
+  filters into one statement over ``search_index i`` (joined to ``search_entries e``
+  only where a condition names its columns): prefix terms become ``:*`` lexemes,
+  fuzzy and wildcard terms are first expanded against ``search_words``
+  (:func:`expand`: levenshtein from ``fuzzystrmatch``, LIKE on a trigram index), as
+  Whoosh expands them against its term list; fields become SQL predicates.
+- Differences from Whoosh: ranking is ``ts_rank`` with title weights, not BM25F;
+  ``ingested:`` and phrase slop above 1 with more than a few words are refused;
+  phrases beyond the position limits in huge passages and giant tokens are not found.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from ..errors import QueryError
+from ..search.analysis import analyse
+from ..search.engine import REMOVED, SearchQuery
+from ..search.query import NULL, TEXT, Q, ranked_terms
+from .models import key_of
+
+ID_COLUMNS = {
+    "passage_id": "e.passage_id",
+    "document": "e.document",
+    "kind": "i.kind",
+    "passage_sha256": "e.passage_sha256",
+    "entry_digest": "e.entry_digest",
+    "version_key": "(e.document || '@v' || e.version)",
+}
+"""The SQL that holds each Whoosh ID field (``i``: search_index, ``e``: search_entries)."""
+NUMBER_COLUMNS = {"version": "e.version", "ordinal": "e.ordinal"}
+
+# -- passages as tsvectors -------------------------------------------------------------------
+
+MAX_LEXEME_BYTES = 2046
+MAX_POSITIONS = 256
+MAX_POSITION = 16383
+MAX_TSVECTOR_BYTES = 1_000_000
+WEIGHTS = {"title": "A", "standfirst": "B"}
+"""Title and standfirst words weigh more (Whoosh's KIND_BOOST 3 and 1.5, see RANK_WEIGHTS)."""
+RANK_WEIGHTS = "{0.3333, 0.3333, 0.5, 1.0}"
+"""ts_rank weights for D (body), C, B (standfirst), A (title)."""
+
+
+def quote_lexeme(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def passage_terms(text_: str) -> dict[str, list[int]]:
+    """Lexeme -> its 1-based positions in a passage, within PostgreSQL's limits:
+    lexemes up to 2,046 bytes, 256 positions each, positions up to 16,383, 1 MB in
+    all (a passage past that keeps each lexeme's first position, then as many
+    lexemes as fit)."""
+    positions: dict[str, list[int]] = {}
+    for i, lexeme in enumerate(analyse(text_)):
+        if not _storable(lexeme):
+            continue
+        found = positions.setdefault(lexeme, [])
+        pos = min(i + 1, MAX_POSITION)
+        if len(found) < MAX_POSITIONS and (not found or found[-1] != pos):
+            found.append(pos)
+    size = sum(len(lx.encode("utf-8")) + 6 + 2 * len(ps) for lx, ps in positions.items())
+    if size <= MAX_TSVECTOR_BYTES:
+        return positions
+    budget, kept = MAX_TSVECTOR_BYTES, {}
+    for lexeme, ps in positions.items():
+        budget -= len(lexeme.encode("utf-8")) + 8
+        if budget < 0:
+            break
+        kept[lexeme] = ps[:1]
+    return kept
+
+
+def _storable(lexeme: str) -> bool:
+    return bool(lexeme) and len(lexeme.encode("utf-8")) <= MAX_LEXEME_BYTES
+
+
+def tsvector_literal(terms: dict[str, list[int]], kind: str) -> str:
+    """The ``tsvector`` input text of a passage's terms, weighted by its kind."""
+    weight = WEIGHTS.get(kind, "")
+    return " ".join(
+        quote_lexeme(lx) + ":" + ",".join(f"{p}{weight}" for p in ps) for lx, ps in terms.items()
+    )
+
+
+# -- from a parsed query to SQL ----------------------------------------------------------------
+
+_LEVENSHTEIN_MAX = 255
+"""fuzzystrmatch's limit on the length of either string."""
+_MAX_SLOP_PHRASES = 64
+EVERYTHING = Q("every")
+
+
+def _levenshtein(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def fuzzy_words(conn: Connection, term: str, maxdist: int, prefixlength: int) -> list[str]:
+    """Indexed lexemes within ``maxdist`` (Levenshtein) of ``term`` that share its
+    first ``prefixlength`` characters: Whoosh's ``FuzzyTerm`` expansion."""
+    prefix = term[:prefixlength]
+    lo, hi = max(len(term) - maxdist, 1), len(term) + maxdist
+    if hi <= _LEVENSHTEIN_MAX:
+        sql = (
+            "SELECT word FROM search_words WHERE length(word) BETWEEN :lo AND :hi "
+            "AND starts_with(word, :prefix) AND CASE WHEN length(word) <= 255 "
+            "THEN levenshtein_less_equal(word, :term, :k) <= :k ELSE false END"
+        )
+        rows = conn.execute(text(sql), {"lo": lo, "hi": hi, "prefix": prefix, "term": term,
+                                        "k": maxdist})  # fmt: skip
+        return sorted(r[0] for r in rows)
+    sql = "SELECT word FROM search_words WHERE length(word) BETWEEN :lo AND :hi AND starts_with(word, :prefix)"
+    rows = conn.execute(text(sql), {"lo": lo, "hi": hi, "prefix": prefix})
+    return sorted(r[0] for r in rows if _levenshtein(r[0], term) <= maxdist)
+
+
+def _like(pattern: str) -> str:
+    """A LIKE pattern matching at least what the fnmatch pattern matches."""
+    out = []
+    for c in pattern:
+        if c in "%_\\":
+            out.append("\\" + c)
+        else:
+            out.append({"*": "%", "?": "_", "[": "%"}.get(c, c))
+    return "".join(out)
+
+
+def wildcard_words(conn: Connection, pattern: str) -> list[str]:
+    """Indexed lexemes matching a Whoosh wildcard (fnmatch) pattern."""
+    rows = conn.execute(
+        text("SELECT word FROM search_words WHERE word LIKE :p ESCAPE '\\'"), {"p": _like(pattern)}
+    )
+    exact = re.compile(fnmatch.translate(pattern))
+    return sorted(r[0] for r in rows if exact.match(r[0]))
+
+
+def expand(q: Q, conn: Connection) -> Q:
+    """Fuzzy and wildcard text terms as the OR of the lexemes they match (nothing if none)."""
+    if q.field == TEXT and q.op in ("fuzzy", "wild"):
+        words = (
+            fuzzy_words(conn, q.text, q.maxdist, q.prefixlength)
+            if q.op == "fuzzy"
+            else wildcard_words(conn, q.text)
+        )
+        return Q("or", subs=tuple(Q("term", TEXT, w) for w in words)) if words else NULL
+    if q.subs:
+        return replace(q, subs=tuple(expand(s, conn) for s in q.subs))
+    return q
+
+
+def simplify(q: Q) -> Q:
+    """Resolve what matches nothing (NULL) or everything (EVERYTHING) through the tree,
+    with the meaning Whoosh's matchers give each operator."""
+    op = q.op
+    if op == "error" or (op == "term" and q.field == TEXT and not _storable(q.text)):
+        return NULL
+    if op == "prefix" and q.field == TEXT and q.text == "":
+        return Q("every", TEXT)
+    if op == "andmaybe":
+        return simplify(q.subs[0])
+    if op == "require":
+        return simplify(Q("and", subs=q.subs))
+    if op == "andnot":
+        return simplify(Q("and", subs=(q.subs[0], Q("not", subs=(q.subs[1],)))))
+    if op == "not":
+        inner = simplify(q.subs[0])
+        if inner.op == "null":
+            return EVERYTHING
+        return NULL if inner == EVERYTHING else Q("not", subs=(inner,))
+    if op in ("and", "or"):
+        subs = [simplify(s) for s in q.subs]
+        absorbing, neutral = (NULL, EVERYTHING) if op == "and" else (EVERYTHING, NULL)
+        if absorbing in subs:
+            return absorbing
+        subs = [s for s in subs if s != neutral]
+        if not subs:
+            return neutral
+        return subs[0] if len(subs) == 1 else Q(op, subs=tuple(subs))
+    return q
+
+
+class _Params:
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def bind(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f":{name}"
+
+
+def _phrase(words: tuple[str, ...], slop: int, query: str) -> str:
+    if not all(_storable(w) for w in words):
+        return quote_lexeme(" ")  # holds a space: no indexed lexeme does
+    quoted = [quote_lexeme(w) for w in words]
+    if slop <= 1:
+        return " <-> ".join(quoted)
+    gaps = len(words) - 1
+    if slop**gaps > _MAX_SLOP_PHRASES:
+        raise QueryError(
+            query, f"a phrase of {len(words)} words with slop {slop} is too loose here"
+        )
+    variants = []
+    for n in range(slop**gaps):
+        distances = [(n // slop**i) % slop + 1 for i in range(gaps)]
+        parts = [quoted[0]] + [f"<{d}> {w}" for d, w in zip(distances, quoted[1:], strict=True)]
+        variants.append("(" + " ".join(parts) + ")")
+    return " | ".join(variants)
+
+
+def tsquery(q: Q, query: str) -> str | None:
+    """The tsquery of a query over text terms only (None if it has other parts)."""
+    if q.field == TEXT and q.op == "term":
+        return quote_lexeme(q.text)
+    if q.field == TEXT and q.op == "prefix":
+        return quote_lexeme(q.text) + ":*"
+    if q.field == TEXT and q.op == "phrase":
+        return _phrase(q.words, q.slop, query)
+    if q.op == "not":
+        inner = tsquery(q.subs[0], query)
+        return None if inner is None else f"!({inner})"
+    if q.op in ("and", "or"):
+        parts = [tsquery(s, query) for s in q.subs]
+        if any(p is None for p in parts):
+            return None
+        return (" & " if q.op == "and" else " | ").join(f"({p})" for p in parts)
+    return None
+
+
+def where(q: Q, params: _Params, query: str) -> str:
+    """A SQL condition on ``search_index i`` (joined to ``search_entries e`` where it
+    names their columns) for a simplified query."""
+    tsq = tsquery(q, query)
+    if tsq is not None:
+        return f"i.tsv @@ CAST({params.bind(tsq)} AS tsquery)"
+    if q.op == "every":
+        return "length(i.tsv) > 0" if q.field == TEXT else "TRUE"
+    if q.op == "null":
+        return "FALSE"
+    if q.op == "not":
+        return f"NOT ({where(q.subs[0], params, query)})"
+    if q.op in ("and", "or"):
+        return f" {q.op.upper()} ".join(f"({where(s, params, query)})" for s in q.subs)
+    if q.field == "current":
+        return f"i.current = {params.bind(bool(q.text))}"
+    column = NUMBER_COLUMNS.get(q.field or "") or ID_COLUMNS[q.field or ""]
+    value = params.bind(q.text)
+    if q.op == "term":
+        return f"{column} = {value}"
+    if q.op == "prefix":
+        return f"starts_with({column}, {value})"
+    if q.op == "wild":
+        return f"{column} LIKE {params.bind(_like(q.text))} ESCAPE '\\'"
+    prefix = params.bind(q.text[: q.prefixlength])
+    k = params.bind(q.maxdist)
+    return (
+        f"(starts_with({column}, {prefix}) AND CASE WHEN length({column}) <= 255 "
+        f"THEN levenshtein_less_equal({column}, {value}, {k}) <= {k} ELSE false END)"
+    )
+
+
+def search_sql(matching: Q, expanded: Q, q: SearchQuery) -> tuple[str, dict[str, Any]]:
+    """The search: ``matching`` (simplified) selects, ``expanded`` terms rank."""
+    params = _Params()
+    conditions = [where(matching, params, q.text)]
+    if not q.all_versions:
+        conditions.append("i.current")
+    if q.documents:
+        keys = ", ".join(params.bind(key_of(d)) for d in q.documents)
+        conditions.append(f"e.document_key IN ({keys})")
+    if q.kind is not None:
+        conditions.append(f"i.kind = {params.bind(q.kind)}")
+    if not (q.everything or q.kind == REMOVED):
+        conditions.append(f"i.kind <> {params.bind(REMOVED)}")
+    if q.published_since is not None or q.published_until is not None:
+        since, until = (
+            params.bind(q.published_since or "0000"),
+            params.bind(q.published_until or "9999"),
+        )
+        conditions.append(f'i.published COLLATE "C" BETWEEN {since} AND {until}')
+    if q.since is not None:
+        conditions.append(f"i.ingested >= {params.bind(q.since)}")
+    if q.until is not None:
+        conditions.append(f"i.ingested <= {params.bind(q.until)}")
+    leaves = [tsquery(t, q.text) for t in ranked_terms(expanded) if simplify(t) == t]
+    rank = "0.0"
+    if leaves:
+        rank_query = params.bind(" | ".join(f"({x})" for x in leaves))
+        rank = f"ts_rank(CAST({params.bind(RANK_WEIGHTS)} AS float4[]), i.tsv, CAST({rank_query} AS tsquery), 1)"
+    condition = " AND ".join(f"({c})" for c in conditions)
+    source = "search_index i"
+    if "e." in condition:  # fields of the entry itself (document, version, passage_id...)
+        source += " JOIN search_entries e USING (seq)"
+    limit, offset = params.bind(max(q.limit, 1)), params.bind(max(q.offset, 0))
+    sql = f"""
+        WITH m AS MATERIALIZED (
+            SELECT seq, {rank} AS score FROM {source} WHERE {condition}
+        ), top AS (
+            SELECT seq, score FROM m ORDER BY score DESC, seq LIMIT {limit} OFFSET {offset}
+        )
+        SELECT e.passage_id, e.document, e.version, e.ordinal, e.kind, e.text, e.raw_sha256,
+               e.raw_start, e.raw_end, e.current, e.rule, e.published, e.passage_sha256,
+               top.score, c.total
+        FROM (SELECT count(*) AS total FROM m) c
+        LEFT JOIN (top JOIN search_entries e USING (seq)) ON TRUE
+        ORDER BY top.score DESC, top.seq
+    """
+    return sql, params.values
