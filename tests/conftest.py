@@ -48,6 +48,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if marker is not None:
             reason = marker.args[0] if marker.args else "about the embedded mode"
             item.add_marker(pytest.mark.skip(reason=f"sqlite only: {reason}"))
+
+
 """The throw-away PostgreSQL server and per-test databases (tests/postgres.py)."""
 
 REPO = Path(__file__).resolve().parent.parent
