@@ -16,8 +16,15 @@ with snippet() plus count(*) (FTS5 has no fuzzy terms: it gets the right word).
 Printed: indexing rate of each, p50/p95/p99 latency overall and p50 by kind,
 and the sizes on disk. Nothing is asserted.
 
+With ``--archive-passages N`` it first measures the archive as a whole in both modes,
+same seeds, same run (scripts/bench.py's generator, N passages): ``provarchive ingest``
+into a SQLite + Whoosh archive and into a PostgreSQL archive (catalog and search in one
+database on the throw-away server), then ``provarchive verify`` of each, and prints the
+ratios (PostgreSQL / SQLite: > 1 is faster for ingest, < 1.2 is the goal for verify).
+
     .venv/bin/python scripts/bench_postgres.py                       # 1,000,000 passages
     .venv/bin/python scripts/bench_postgres.py --passages 100000 --json out.json
+    .venv/bin/python scripts/bench_postgres.py --archive-passages 100000 --passages 1000000
 """
 
 from __future__ import annotations
@@ -234,6 +241,60 @@ def run(passages: int, n_queries: int, seed: int) -> dict[str, Any]:
     return result
 
 
+def _timed(args: list[str], env: dict[str, str]) -> float:
+    elapsed, code, _rss = bench.run_with_rss(args, env)
+    if code != 0:
+        raise SystemExit(f"provarchive {' '.join(args)} failed (exit {code})")
+    return elapsed
+
+
+def run_archives(size: int, seed: int, corpus: Path) -> dict[str, Any]:
+    """Ingest and verify of the same seeds in SQLite + Whoosh mode and PostgreSQL mode."""
+    with running_server(SERVER) as server, tempfile.TemporaryDirectory(prefix="modes-") as tmp:
+        work = Path(tmp)
+        info = bench.generate(corpus, work / "seeds", size, seed)
+        print(f"{info['documents']} documents ({info['bytes'] / 1e6:.0f} MB) generated", flush=True)
+        server.execute("CREATE DATABASE modes TEMPLATE template0")
+        modes = {"sqlite": None, "postgres": server.url("modes")}
+        out: dict[str, Any] = {"documents": info["documents"], "megabytes": info["bytes"] / 1e6}
+        for mode, url in modes.items():
+            env = dict(os.environ, PROVARCHIVE_ARCHIVE=str(work / mode),
+                       PROVARCHIVE_SEEDS=str(work / "seeds"))  # fmt: skip
+            env.pop("PROVARCHIVE_DB_URL", None)
+            if url:
+                env["PROVARCHIVE_DB_URL"] = url
+            ingest = _timed(["ingest", "--json"], env)
+            _timed(["verify", "--json"], env)  # warm the page cache
+            verify = _timed(["verify", "--json"], env)
+            passages = _passages(work / mode, url)
+            out[mode] = {"ingest_s": ingest, "verify_s": verify, "passages": passages,
+                         "passages_per_s": passages / ingest}  # fmt: skip
+            print(f"{mode}: ingest {ingest:.0f} s, verify {verify:.1f} s", flush=True)
+        out["ingest_ratio"] = out["postgres"]["passages_per_s"] / out["sqlite"]["passages_per_s"]
+        out["verify_ratio"] = out["postgres"]["verify_s"] / out["sqlite"]["verify_s"]
+    return out
+
+
+def _passages(root: Path, url: str | None) -> int:
+    catalog = Catalog(url or f"sqlite:///{root / 'catalog.sqlite'}")
+    try:
+        with catalog.engine.connect() as conn:
+            return int(conn.exec_driver_sql("SELECT count(*) FROM passages").scalar_one())
+    finally:
+        catalog.close()
+
+
+def print_archives(r: dict[str, Any]) -> None:
+    sq, pg = r["sqlite"], r["postgres"]
+    print(f"\n== archive, {sq['passages']} passages in {r['documents']} documents "
+          f"({r['megabytes']:.0f} MB), same seeds, same run")  # fmt: skip
+    for name, m in (("sqlite+whoosh", sq), ("postgres", pg)):
+        print(f"  {name:<14} ingest {m['ingest_s']:.1f} s ({m['passages_per_s']:.0f} passages/s), "
+              f"verify {m['verify_s']:.1f} s")  # fmt: skip
+    print(f"  ingest PostgreSQL/SQLite+Whoosh {r['ingest_ratio']:.2f}x (goal >= 5x); "
+          f"verify PostgreSQL/SQLite time {r['verify_ratio']:.2f} (goal <= 1.2)")  # fmt: skip
+
+
 def print_report(r: dict[str, Any]) -> None:
     print(
         f"\n== {r['passages']} passages, {r['documents']} documents, {r['queries']} queries (top-10 + snippets + total)"
@@ -263,9 +324,21 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument(
+        "--archive-passages",
+        type=int,
+        default=0,
+        help="also ingest and verify an archive of this many passages in both modes",
+    )
+    ap.add_argument("--corpus", type=Path, default=bench.DEFAULT_CORPUS)
     args = ap.parse_args()
-    result = run(args.passages, args.queries, args.seed)
-    print_report(result)
+    result: dict[str, Any] = {}
+    if args.archive_passages:
+        result["archives"] = run_archives(args.archive_passages, args.seed, args.corpus)
+        print_archives(result["archives"])
+    if args.passages:
+        result.update(run(args.passages, args.queries, args.seed))
+        print_report(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0

@@ -40,13 +40,43 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+_TAMPERS = (
+    "tampers with the SQLite catalog file (tests/test_postgres_modes.py does it in PostgreSQL)"
+)
+SQLITE_ONLY = {
+    "test_catalog.py::test_rebuild_recreates_the_catalog_from_the_store_alone": _TAMPERS,
+    "test_catalog.py::test_rebuild_keeps_the_event_log_and_the_old_catalog":
+        "catalog files kept as backups (a server catalog is rebuilt in place)",
+    "test_catalog.py::test_rebuild_keeps_at_most_three_earlier_catalogs":
+        "catalog files kept as backups (a server catalog is rebuilt in place)",
+    "test_catalog.py::test_an_empty_catalog_is_rebuilt_automatically_by_the_next_writer":
+        "deletes the catalog file",
+    "test_verify.py::test_CATALOG_DIGEST_MISMATCH_when_a_catalog_row_changes": _TAMPERS,
+    "test_verify.py::test_CATALOG_VERSION_MISSING_when_the_catalog_lacks_a_stored_version":
+        _TAMPERS,
+    "test_verify.py::test_CATALOG_DOCUMENT_MISSING_when_the_catalog_lacks_a_stored_object":
+        _TAMPERS,
+    "test_verify.py::test_STORE_VERSION_MISSING_when_the_catalog_has_more_versions": _TAMPERS,
+    "test_verify.py::test_CATALOG_UNREADABLE_when_the_catalog_file_is_missing":
+        "deletes the catalog file (tests/test_postgres_catalog.py: a catalog it cannot read)",
+    "test_verify.py::test_rebuild_repairs_a_damaged_catalog": _TAMPERS,
+    "test_search.py::test_INDEX_MISSING_and_reindex_restores": "deletes the Whoosh folder",
+    "test_search.py::test_index_behind_the_catalog_is_an_error_until_the_next_writer": _TAMPERS,
+    "test_search.py::test_ingest_indexes_everything_when_its_indexer_is_killed":
+        "kills Whoosh's background indexer (PostgreSQL indexes in the catalog transaction)",
+}  # fmt: skip
+"""Tests about the embedded mode itself, by node id (without parameters), and why."""
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if TEST_DB != "postgres":
         return
     for item in items:
         marker = item.get_closest_marker("sqlite_only")
+        reason = SQLITE_ONLY.get(item.nodeid.split("[")[0].removeprefix("tests/"))
         if marker is not None:
             reason = marker.args[0] if marker.args else "about the embedded mode"
+        if reason is not None:
             item.add_marker(pytest.mark.skip(reason=f"sqlite only: {reason}"))
 
 

@@ -22,7 +22,7 @@ HOLDER = """
 import sys
 from pathlib import Path
 from provarchive import Archive, ArchiveConfig
-config = ArchiveConfig(root=Path(sys.argv[1]), seeds=Path(sys.argv[2]))
+config = ArchiveConfig.from_env(root=Path(sys.argv[1]), seeds=Path(sys.argv[2]))
 with Archive(config) as archive, archive.writer("holder"):
     print("held", flush=True)
     sys.stdin.readline()

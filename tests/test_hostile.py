@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 from provarchive import Archive, ArchiveConfig
 from provarchive.seeds import StoreLimits
+from provarchive.store.ocfl import object_path_for
 from provarchive.store.storage import Transaction
 
 from .conftest import ocfl_py_validate, run_provarchive
-from .test_seeds import unchanged_outside
+from .test_seeds import tree_state, unchanged_outside
 from .test_seeds_limits import long_name
 
 
@@ -515,3 +516,38 @@ def test_case5_all_zero_and_sparse_files_are_binary(
         assert _archived(cli, "good.txt") == GOOD
     history = cli("history", "sparse-over-limit.img").stdout
     assert "binary data: " in history and "bytes, sampled" in history
+
+
+def test_case5_a_foreign_object_is_listed_by_rebuild_never_imported(
+    tmp_path: Path, seeds: Path, home: Path, cli
+) -> None:
+    import ocfl
+
+    (seeds / "good.txt").write_bytes(GOOD)
+    assert cli("ingest").exit_code == 0
+    source = tmp_path / "theirs"
+    source.mkdir()
+    (source / "file.txt").write_text("another tool's file\n")
+    foreign_id = "urn:example:another-tool:1"
+    where = home / "ocfl" / object_path_for(foreign_id)
+    where.parent.mkdir(parents=True, exist_ok=True)
+    meta = ocfl.VersionMetadata(created="2026-01-01T00:00:00Z", message="theirs",
+                                name="other", address="mailto:other@example.org")  # fmt: skip
+    ocfl.Object(identifier=foreign_id).create(srcdir=str(source), metadata=meta, objdir=str(where))
+    theirs = tree_state(where, set())
+    with unchanged_outside(tmp_path, seeds, home):
+        result = cli("rebuild")
+        assert result.exit_code == 0, result.stderr
+        assert "1 document(s)" in result.stdout
+        [line] = _lines(result.stderr)
+        assert line == (
+            f"not imported: foreign object {foreign_id} at "
+            f"{where.relative_to(home / 'ocfl').as_posix()}"
+        )
+        shown = json.loads(cli("rebuild", "--json").stdout)
+        assert shown["foreign"] == [
+            {"id": foreign_id, "path": where.relative_to(home / "ocfl").as_posix()}
+        ]
+        assert "foreign object(s) not imported" in cli("log").stdout
+        assert cli("ingest").exit_code == 0 and _archived(cli, "good.txt") == GOOD
+    assert tree_state(where, set()) == theirs  # never changed

@@ -7,6 +7,7 @@ import random
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,10 @@ import pytest
 
 from provarchive import Archive, ArchiveConfig
 from provarchive.catalog import queries
+from provarchive.errors import ArchiveError, UsageError
 
 from .conftest import REPO, SEED_PATH, crash_test, ocfl_py_validate, run_provarchive
+from .postgres import PgServer
 
 PAGES = REPO / "tests" / "data" / "pages"
 
@@ -97,6 +100,8 @@ def test_rebuild_moves_an_archive_to_postgresql_and_back(tmp_path: Path, pg_url:
         assert archive.rebuild() > 0
         assert archive.home.settings.engine == "whoosh"
         assert _answers(archive) == before
+        report = archive.verify()
+        assert report.is_ok(), report.findings
 
 
 @pytest.mark.slow
@@ -147,3 +152,84 @@ def _env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def _server_archive(tmp_path: Path, seeded: Path, url: str) -> ArchiveConfig:
+    config = ArchiveConfig(root=tmp_path / "served", seeds=seeded, lock_timeout=30, db_url=url)
+    with Archive(config) as archive:
+        archive.ingest()
+    return config
+
+
+def test_a_server_archive_is_not_opened_without_its_url(
+    tmp_path: Path, seeded: Path, pg_url: str
+) -> None:
+    """Without --db-url a command would make a SQLite catalog beside the archive and log
+    into its transparency log from there: it is refused, and nothing is written."""
+    config = _server_archive(tmp_path, seeded, pg_url)
+    before = sorted(p.name for p in config.root.iterdir())
+    with Archive(replace(config, db_url=None)) as archive:
+        with pytest.raises(UsageError, match="--db-url"):
+            archive.ingest()
+        with pytest.raises(UsageError, match="--db-url"):
+            archive.search("harbour")
+    assert sorted(p.name for p in config.root.iterdir()) == before
+    with Archive(config) as archive:
+        assert archive.verify().is_ok()
+
+
+@pytest.mark.parametrize(
+    ("tamper", "code"),
+    [
+        ("UPDATE versions SET sha256 = repeat('0', 64)", "CATALOG_DIGEST_MISMATCH"),
+        ("DELETE FROM search_entries WHERE ordinal = 2", "INDEX_ENTRY_MISSING"),
+    ],
+    ids=["version-digest", "index-entry"],
+)
+def test_a_damaged_server_catalog_is_found_and_rebuilt(
+    tmp_path: Path, seeded: Path, pg_url: str, pg_server: PgServer, tamper: str, code: str
+) -> None:
+    config = _server_archive(tmp_path, seeded, pg_url)
+    pg_server.execute(tamper, database=pg_url.split("@/", 1)[1].split("?")[0])
+    with Archive(config) as archive:
+        assert code in archive.verify().codes()
+        assert archive.rebuild() == 1
+        report = archive.verify()
+        assert report.is_ok(), report.findings
+        assert archive.search('"Go Myong-hyun"').total == 1
+
+
+def test_a_read_only_role_searches_and_verify_reports_what_it_cannot_read(
+    tmp_path: Path, seeded: Path, pg_url: str, pg_server: PgServer
+) -> None:
+    """Least privilege: a role that may only SELECT searches and verifies; a role that
+    may not read the catalog gets a verify finding, not a traceback."""
+    config = _server_archive(tmp_path, seeded, pg_url)
+    database = pg_url.split("@/", 1)[1].split("?")[0]
+    reader, outsider = f"reader_{database}", f"outsider_{database}"
+    pg_server.execute(
+        f"CREATE ROLE {reader} LOGIN", f"CREATE ROLE {outsider} LOGIN",
+        f'GRANT CONNECT ON DATABASE "{database}" TO {reader}, {outsider}',
+    )  # fmt: skip
+    pg_server.execute(
+        f"GRANT USAGE ON SCHEMA public TO {reader}",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}",
+        database=database,
+    )
+    try:
+        as_reader = replace(config, db_url=pg_server.url(database, user=reader))
+        with Archive(as_reader) as archive:
+            assert archive.search('"Go Myong-hyun"').total == 1
+            report = archive.verify()
+            assert report.is_ok(), report.findings
+            with pytest.raises(ArchiveError):
+                archive.ingest()
+        as_outsider = replace(config, db_url=pg_server.url(database, user=outsider))
+        with Archive(as_outsider) as archive:
+            report = archive.verify()
+            assert not report.is_ok()
+            assert "CATALOG_UNREADABLE" in report.codes()
+    finally:
+        pg_server.execute(f"DROP OWNED BY {reader}, {outsider}", database=database)
+        pg_server.execute(f'REVOKE ALL ON DATABASE "{database}" FROM {reader}, {outsider}')
+        pg_server.execute(f"DROP ROLE {reader}", f"DROP ROLE {outsider}")

@@ -320,6 +320,11 @@ class Archive:
                     raise InvalidStoreError(self.store.root, [f.to_json() for f in invalid])
             return recovery.rebuild_catalog(self.home, repairs=repairs)
 
+    def foreign_objects(self) -> list[tuple[str, str]]:
+        """(object id, path in the store) of objects another tool put in the storage root:
+        listed by ``rebuild``, never imported (see :meth:`Store.foreign_objects`)."""
+        return self.home.store.foreign_objects()
+
     # -- reading ------------------------------------------------------------------------
 
     def verify(

@@ -231,9 +231,20 @@ class Home:
     def catalog(self) -> Catalog:
         """The catalog; only a writer may create a missing database."""
         if self._catalog is None:
+            self._require_server()
             mode = CREATE if self.writing else READ_ONLY if self.read_only() else READ_WRITE
             self._catalog = Catalog(self.catalog_url, mode=mode)
         return self._catalog
+
+    def _require_server(self) -> None:
+        """An archive whose index is in PostgreSQL has its catalog there too: without its
+        URL a command would open (or create) a SQLite catalog beside it and log into the
+        archive's transparency log from there."""
+        if self.settings.engine == "postgres" and not is_postgres_url(self.catalog_url):
+            raise UsageError(
+                "this archive's catalog and search index are on PostgreSQL: give its "
+                "--db-url (or PROVARCHIVE_DB_URL)"
+            )
 
     @property
     def engine(self) -> SearchEngine:
@@ -248,11 +259,6 @@ class Home:
         name = self.settings.engine
         if name != "postgres":
             return open_engine(name, self.config.index_dir)
-        if not is_postgres_url(self.catalog_url):
-            raise UsageError(
-                "this archive's search index is in its PostgreSQL catalog: give its "
-                "--db-url (or PROVARCHIVE_DB_URL)"
-            )
         return open_engine(name, self.catalog)
 
     def begin_writing(self) -> None:
@@ -322,7 +328,7 @@ class Home:
         )
         try:
             if path.stat().st_size <= VERIFY_IN_MEMORY:
-                data = path.read_bytes()
+                data = self._read_stored(path)
                 got = hash_bytes(data)
                 ok = (got.sha512, got.sha256) == expected
                 if ok or force:
@@ -330,11 +336,11 @@ class Home:
                 if not ok:
                     raise damaged
                 return got.size
-            with open(path, "rb") as fh:
+            with self._open_stored(path) as fh:
                 first = hash_stream(fh)
             if (first.sha512, first.sha256) != expected and not force:
                 raise damaged
-            with open(path, "rb") as fh:
+            with self._open_stored(path) as fh:
                 second = hash_stream(fh, sink=sink)
         except OSError as exc:
             raise CorruptArchiveError(path, durable.describe_os_error(exc)) from exc
@@ -345,9 +351,21 @@ class Home:
     def read_bytes(self, name: str, number: int | None = None) -> bytes:
         path = self.content_path(name, number)
         try:
-            return path.read_bytes()
+            return self._read_stored(path)
         except OSError as exc:
             raise CorruptArchiveError(path, durable.describe_os_error(exc)) from exc
+
+    def _open_stored(self, path: Path) -> IO[bytes]:
+        """Open a file of the store without following any symbolic link on the way, so
+        that no link (or hostile path) inside the storage root leads outside it."""
+        from .store.validation import open_contained
+
+        root = self.store.root
+        return open_contained(root, path.relative_to(root).as_posix())
+
+    def _read_stored(self, path: Path) -> bytes:
+        with self._open_stored(path) as fh:
+            return fh.read()
 
 
 def _same_folder(a: Path, b: Path) -> bool:

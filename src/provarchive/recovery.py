@@ -229,7 +229,8 @@ def _old_events(home: Home) -> list[dict[str, Any]]:
     A catalog that exists but cannot be read stops the rebuild: the event log is the
     one thing the store cannot give back."""
     path = None if home.config.db_url else home.catalog_path
-    if path is not None and not path.exists():
+    if path is not None and (not path.exists() or home.settings.engine == "postgres"):
+        # No catalog file, or one left from before the archive moved to PostgreSQL.
         return ledger.logged_events(home)
     try:
         catalog = home.catalog
@@ -252,11 +253,16 @@ def _fill(
     problems: list[str] = []
     with catalog.session() as s:
         queries.insert_events(s, events)
+        foreign: list[str] = []
         for directory in home.store.iter_object_dirs():
             try:
                 state = home.store.load_dir(directory)
             except CorruptArchiveError as exc:
-                problems.append(str(exc))
+                object_id = home.store.foreign_id(directory)
+                if object_id is not None:
+                    foreign.append(f"{object_id} at {directory.relative_to(home.store.root)}")
+                else:
+                    problems.append(str(exc))
                 continue
             if state is None:
                 continue
@@ -265,6 +271,8 @@ def _fill(
         detail = f"catalog rebuilt from the store: {count} document(s)"
         if problems:
             detail += f"; {len(problems)} object(s) unreadable: " + "; ".join(problems[:5])
+        if foreign:
+            detail += f"; {len(foreign)} foreign object(s) not imported: " + "; ".join(foreign)
         for r in repairs:
             s.add(new_event("recovery", f"{r.action}: {r.detail}", document=r.name))
         s.flush()
@@ -308,9 +316,7 @@ def _rebuild_sqlite(home: Home, events: list[dict[str, Any]], repairs: Sequence[
     try:
         catalog.migrate()
         count = _fill(home, catalog, events, repairs)
-        with catalog.engine.connect() as conn:
-            # One self-contained file: no -wal beside it when it goes live.
-            conn.connection.dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        catalog.checkpoint_wal()  # one self-contained file: no -wal beside it when it goes live
     except BaseException:
         catalog.close()
         remove_catalog_files(building)

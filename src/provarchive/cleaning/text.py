@@ -207,23 +207,29 @@ def _decode(raw: bytes) -> Decoded:
         if wide is not None:
             return wide
         return Decoded(TEXT, text, "utf-8", 0)
-    lenient = raw.decode("utf-8", "surrogateescape")
-    invalid = len(_SURROGATE.findall(lenient))
-    multibyte = sum(1 for ch in lenient if ord(ch) > 127) - invalid
-    if multibyte > 0 and multibyte >= invalid:
-        # UTF-8 with a few broken sequences (a truncated download, a bad paste):
-        # keep the valid characters, the broken bytes become U+FFFD.
-        return Decoded(TEXT, lenient, "utf-8", 0)
-    if _looks_binary(raw):
+    if _looks_binary(raw):  # before decoding leniently: random bytes make millions of errors
         wide = _guess_wide(raw)
         if wide is not None:
             return wide
         return Decoded(BINARY, "", None, 0, "binary data (control bytes, no text encoding fits)")
+    lenient = raw.decode("utf-8", "surrogateescape")
+    # Counted without a list or a Python loop over the characters (memory stays flat):
+    # ASCII bytes are always valid UTF-8 and each gives one character.
+    invalid = sum(1 for _ in _SURROGATE.finditer(lenient))
+    non_ascii = len(lenient) - (len(raw) - len(raw.translate(None, _ASCII)))
+    multibyte = non_ascii - invalid
+    if multibyte > 0 and multibyte >= invalid:
+        # UTF-8 with a few broken sequences (a truncated download, a bad paste):
+        # keep the valid characters, the broken bytes become U+FFFD.
+        return Decoded(TEXT, lenient, "utf-8", 0)
     guessed = _guess_codec(raw)
     if guessed is None:
         # Mostly UTF-8 with some invalid sequences: keep them as U+FFFD.
         return Decoded(TEXT, raw.decode("utf-8", "surrogateescape"), "utf-8", 0)
     return Decoded(TEXT, raw.decode(guessed, errors_for(guessed)), guessed, 0)
+
+
+_ASCII = bytes(range(128))
 
 
 def _looks_binary(raw: bytes) -> bool:

@@ -356,7 +356,10 @@ def rebuild_cmd(
     """
     with _archive(ctx) as archive:
         count = archive.rebuild(on_wait=_on_wait, accept_invalid=accept_invalid)
+        foreign = archive.foreign_objects()
     if as_json:
-        _print_json({"documents": count})
+        _print_json({"documents": count, "foreign": [{"id": i, "path": p} for i, p in foreign]})
     else:
         out.print(f"Catalog rebuilt from the store: {count} document(s).")
+    for object_id, path in foreign:
+        err.print(f"not imported: foreign object {escape(display_name(object_id))} at {path}")

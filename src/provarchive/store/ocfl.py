@@ -19,6 +19,7 @@ from urllib.parse import quote, unquote
 
 from ..digests import Digests
 from ..errors import CorruptArchiveError
+from .validation import relative_path_problem
 
 SPEC_VERSION = "1.1"
 ROOT_DECLARATION = "0=ocfl_1.1"
@@ -40,6 +41,7 @@ LAYOUT_CONFIG = {
 OBJECT_ID_PREFIX = "provarchive:"
 JOURNAL = "journal.json"
 VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
+_CONTENT_PATH = re.compile(rf"v([1-9][0-9]*)/{CONTENT_DIR}/.+", re.DOTALL)
 
 
 def object_id_for(name: str) -> str:
@@ -177,6 +179,10 @@ def versions_from_inventory(
             # An empty state is a withdrawal: the file left the object at this version.
             ((sha512, logical_paths),) = state.items() if state else (("", [""]),)
             content_path = content_of[sha512] if sha512 else ""
+            if sha512 and not _own_content_path(content_path, number):
+                raise CorruptArchiveError(
+                    where, f"v{number} content path {content_path!r} leaves its object"
+                )
             user = block.get("user") or {}
             result.append(
                 StoredVersion(
@@ -196,6 +202,15 @@ def versions_from_inventory(
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CorruptArchiveError(where, f"inventory is not well formed ({exc!r})") from exc
+
+
+def _own_content_path(path: object, number: int) -> bool:
+    """A content path this archive writes: ``vK/content/...`` of this or an earlier
+    version, with no absolute, empty, ``.`` or ``..`` element (so it stays in its object)."""
+    if not isinstance(path, str) or relative_path_problem(path) is not None:
+        return False
+    m = _CONTENT_PATH.fullmatch(path)
+    return m is not None and int(m.group(1)) <= number
 
 
 def new_inventory(object_id: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -50,6 +51,7 @@ from .ocfl import (
     LAYOUT_CONFIG,
     LAYOUT_EXTENSION,
     OBJECT_DECLARATION,
+    OBJECT_ID_PREFIX,
     ROOT_DECLARATION,
     SIDECAR,
     SPEC_VERSION,
@@ -166,11 +168,12 @@ class Transaction:
     committed: bool = False
 
     def stage(self, source: IO[bytes]) -> StagedFile:
-        """Copy ``source`` into staging while hashing it (one read)."""
+        """Copy ``source`` into staging while hashing it (one read, one block of memory;
+        blocks of zeros become holes)."""
         self._counter += 1
         target = self.directory / f"blob-{self._counter}"
         with durable.storage_errors(target), open(target, "xb") as sink:
-            digests = hash_stream(source, sink=sink)
+            digests = hash_stream(source, sink=sink, sparse=True)
         return StagedFile(target, digests)
 
     def prepare(
@@ -408,6 +411,19 @@ class Transaction:
 
 StepHook = Callable[[str], None]
 
+_TEMP_NAME = re.compile(r".+-[0-9a-f]{32}")
+
+
+def _staging_entry(entry: Path) -> bool:
+    """True if ``entry`` is something the archive writes in staging: a batch folder
+    (``txn-...``, :meth:`Store.begin`) or a temporary file (``NAME-<32 hex>``,
+    :func:`durable.temp_path`). Recovery removes nothing else, and follows no link."""
+    if entry.is_symlink():
+        return False
+    if entry.is_dir():
+        return entry.name.startswith("txn-")
+    return entry.is_file() and _TEMP_NAME.fullmatch(entry.name) is not None
+
 
 class CommitListener(Protocol):
     """Told about every store commit, in the commit's own durable protocol (the
@@ -522,6 +538,29 @@ class Store:
             if path.is_dir() and path.relative_to(self.root).parts[0] != "extensions":
                 yield path
 
+    def foreign_objects(self) -> list[tuple[str, str]]:
+        """(object id, path relative to the root) of every object at a layout path whose
+        inventory names an id that is not one of ours: another tool's object, which we
+        list but never import, change or remove."""
+        found = []
+        for directory in self.iter_object_dirs():
+            object_id = self.foreign_id(directory)
+            if object_id is not None:
+                found.append((object_id, directory.relative_to(self.root).as_posix()))
+        return found
+
+    def foreign_id(self, directory: Path) -> str | None:
+        """The id of the object in ``directory`` if it is not a provarchive id, else None
+        (ours, or no readable inventory: a damaged object is verify's to report)."""
+        try:
+            inventory = json.loads((directory / INVENTORY).read_bytes())
+        except (OSError, ValueError):
+            return None
+        object_id = inventory.get("id") if isinstance(inventory, dict) else None
+        if isinstance(object_id, str) and not object_id.startswith(OBJECT_ID_PREFIX):
+            return object_id
+        return None
+
     def has_objects(self) -> bool:
         return next(self.iter_object_dirs(), None) is not None
 
@@ -590,6 +629,9 @@ class Store:
         if not self.staging.is_dir():
             return repairs, touched
         for entry in sorted(self.staging.iterdir()):
+            if not _staging_entry(entry):
+                log.warning("left alone in staging, not a name the archive writes: %r", entry.name)
+                continue
             journal_path = entry / JOURNAL
             if entry.is_dir() and journal_path.is_file():
                 try:

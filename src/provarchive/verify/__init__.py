@@ -112,7 +112,9 @@ def verify(
     run = _Run(home, {"objects": 0, "versions": 0, "content_files": 0, "bytes": 0, "seeds": 0}, [])
     store = home.store
     if not store.exists():
-        run.findings.append(Finding("STORE_MISSING", str(store.root), path=str(store.root)))
+        run.findings.append(
+            Finding("STORE_MISSING", str(store.root), path=str(store.root), ocfl_code="E069")
+        )
         return VerifyReport(run.findings, run.checked)
     if not run.busy():
         _check_staging(run)

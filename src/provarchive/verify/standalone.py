@@ -20,11 +20,19 @@ from .mapping import finding_for
 
 
 def _is_object(path: Path) -> bool:
+    """An object declaration or inventory makes an object; a root declaration a storage
+    root; without either, a folder holding folders is taken for a root, anything else
+    (an empty folder, loose files) for an object."""
     try:
-        names = os.listdir(path)
+        with os.scandir(path) as it:
+            entries = {e.name: e.is_dir(follow_symlinks=False) for e in it}
     except OSError:
         return False
-    return "inventory.json" in names or any(n.startswith("0=ocfl_object_") for n in names)
+    if "inventory.json" in entries or any(n.startswith("0=ocfl_object_") for n in entries):
+        return True
+    if any(n.startswith("0=ocfl_") for n in entries):
+        return False
+    return not any(entries.values())
 
 
 def validate_paths(paths: Sequence[Path], *, jobs: int = 1) -> VerifyReport:
