@@ -175,7 +175,7 @@ def test_rebuild_command(cli, seeded: Path) -> None:
     cli("ingest")
     result = cli("rebuild", "--json")
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"documents": 1}
+    assert json.loads(result.stdout) == {"documents": 1, "foreign": []}
     assert cli("verify").exit_code == 0
 
 
