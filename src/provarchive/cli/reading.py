@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -585,7 +586,7 @@ def _render_search(
     as_json: bool,
     count: bool,
     files_only: bool,
-    withdrawn: set[str] = frozenset(),  # type: ignore[assignment]
+    withdrawn: Collection[str] = (),
 ) -> None:
     if results.index_behind:
         err.print(
@@ -660,8 +661,8 @@ def _list(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Archived documents: latest version, size, date, cleaning status, passages, and the
-    withdrawn flag. Withdrawn documents only with --withdrawn.
+    """Archived documents (alias: ls): latest version, size, date, cleaning status,
+    passages, and the withdrawn flag. Withdrawn documents only with --withdrawn.
 
     Example: provarchive list 2026/ --json
     """
@@ -674,12 +675,13 @@ def _list(
     if not rows:
         err.print("No documents" + (f" match {escape(pattern)}." if pattern else "."))
         return
+    out.print(f"[dim]{'VER':<4} {'SIZE':>12}  {'INGESTED':<16}  {'STATUS':<8} PASSAGES NAME[/]")
     for r in rows:
         when = r.ingested_at.strftime("%Y-%m-%d %H:%M") if r.ingested_at else "-"
         flag = "  [bold yellow]withdrawn[/]" if r.withdrawn else ""
         out.print(
-            f"v{r.version or 0:<3} {r.size or 0:>12,}  {when}  {r.status or '-':<8} "
-            f"{r.passages:>5} passage(s)  {escape(display_name(r.document))}{flag}"
+            f"v{r.version or 0:<3} {r.size or 0:>12,}  {when:<16}  {r.status or '-':<8} "
+            f"{r.passages:>8} {escape(display_name(r.document))}{flag}"
         )
     out.print(f"{len(rows)} document(s).")
 
