@@ -108,3 +108,26 @@ def test_a_caption_full_and_cut_short_is_no_copied_text() -> None:
     page = [*MENU, "Ferry service to double next spring", "By Jane Doe"]
     page += [*ARTICLE, *gallery, *gallery, *FOOTER]
     assert _body(page) == ARTICLE
+
+
+def test_a_one_paragraph_post_above_its_comments_is_the_body() -> None:
+    # A photo blog: the post is one paragraph, its comments are longer than it, each
+    # signed with a name and a date line that states no time of day.
+    post = (
+        "Spent the morning at the flea market by the old harbour, where I found this coat "
+        "and the boots for almost nothing. The scarf was my grandmother's."
+    )
+    replies = [
+        "Love the coat, and the colours go so well with the boots and the scarf!",
+        "I went to that market last summer and found nothing but old postcards, so you "
+        "must have been very lucky with the coat and the boots that morning.",
+        "Which stall was it? I would like to go there next weekend with my sister.",
+        "Beautiful photos as always, the light by the harbour is just perfect in autumn.",
+    ]
+    comments = []
+    for k, (name, reply) in enumerate(
+        zip(["Anna", "Tom Berg", "Mia", "Pat Holm"], replies, strict=True)
+    ):
+        comments += [name, f"October {2 + k}, 2012 | Permalink", reply]
+    page = [*MENU, "At the flea market", post, "4 Comments", *comments, *FOOTER]
+    assert _body(page) == [post]
