@@ -334,7 +334,11 @@ def _score(f: Features, ruled: bool, prose: bool, o: CleanOptions) -> float:
 
 
 def _sentence_like(f: Features, o: CleanOptions) -> bool:
-    return f.words >= o.sentence_words and (f.lower_ratio or 0.0) >= o.sentence_lower_ratio
+    """Long enough and mostly lower case; in a script without case (Chinese, Japanese),
+    where case tells nothing, long enough."""
+    if f.words < o.sentence_words:
+        return False
+    return f.lower_ratio is None or f.lower_ratio >= o.sentence_lower_ratio
 
 
 def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int], int | None]:
