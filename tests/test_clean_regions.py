@@ -3,7 +3,8 @@ the article when menus, meta rows, copies and comment sections surround it."""
 
 from __future__ import annotations
 
-from provarchive.cleaning.cleaner import clean
+from provarchive.cleaning.cleaner import DEFAULT_OPTIONS, _sentence_like, clean
+from provarchive.cleaning.rules import line_features
 
 MENU = ["Home", "News", "Sport", "Opinion", "Contact", "Share", "Tweet", "Advertisement"]
 BLURB = [
@@ -136,10 +137,6 @@ def test_a_one_paragraph_post_above_its_comments_is_the_body() -> None:
 def test_long_lines_of_a_script_without_case_are_not_furniture() -> None:
     # Chinese travel notes: long lines with spaces for pauses and no final stop.
     # Case says nothing in such a script, so length alone makes them sentence-like.
-    from provarchive.cleaning.cleaner import _sentence_like
-    from provarchive.cleaning.options import DEFAULT_OPTIONS
-    from provarchive.cleaning.rules import line_features
-
     line = "一波波接續性低溫寒流報到 已將新竹尖石鄉後山一帶層層山巒披上嫣紅的色彩"
     assert line_features(line).lower_ratio is None
     assert _sentence_like(line_features(line), DEFAULT_OPTIONS)
