@@ -37,8 +37,11 @@ How it decides:
    lines never count as prose, unless the page holds the article twice. The
    body is the maximum-scoring contiguous run (maximum subarray), extended by
    strong runs nearby. Comment-section headers are walls (the article comes
-   before its comments), and so is every stamp or signature of a comment
-   thread and a long non-prose run holding a "related" header.
+   before its comments, and before one a short story will do), and so is every
+   stamp or signature of a comment thread and a long non-prose run holding a
+   "related" header. A header with only a short run before it and an
+   article-sized run, three times stronger, after it is a link in the meta row
+   ("Comments" above the story), not the start of the comments.
 4. The title is the headline-like line nearest above the body, preferring one
    followed by a byline, dateline or credit; when such an anchored title sits
    inside the run, the body starts below it. The standfirst is a prose line
