@@ -3,7 +3,8 @@ the article when menus, meta rows, copies and comment sections surround it."""
 
 from __future__ import annotations
 
-from provarchive.cleaning.cleaner import clean
+from provarchive.cleaning.cleaner import DEFAULT_OPTIONS, _sentence_like, clean
+from provarchive.cleaning.rules import line_features
 
 MENU = ["Home", "News", "Sport", "Opinion", "Contact", "Share", "Tweet", "Advertisement"]
 BLURB = [
@@ -108,3 +109,35 @@ def test_a_caption_full_and_cut_short_is_no_copied_text() -> None:
     page = [*MENU, "Ferry service to double next spring", "By Jane Doe"]
     page += [*ARTICLE, *gallery, *gallery, *FOOTER]
     assert _body(page) == ARTICLE
+
+
+def test_a_one_paragraph_post_above_its_comments_is_the_body() -> None:
+    # A photo blog: the post is one paragraph, its comments are longer than it, each
+    # signed with a name and a date line that states no time of day.
+    post = (
+        "Spent the morning at the flea market by the old harbour, where I found this coat "
+        "and the boots for almost nothing. The scarf was my grandmother's."
+    )
+    replies = [
+        "Love the coat, and the colours go so well with the boots and the scarf!",
+        "I went to that market last summer and found nothing but old postcards, so you "
+        "must have been very lucky with the coat and the boots that morning.",
+        "Which stall was it? I would like to go there next weekend with my sister.",
+        "Beautiful photos as always, the light by the harbour is just perfect in autumn.",
+    ]
+    comments = []
+    for k, (name, reply) in enumerate(
+        zip(["Anna", "Tom Berg", "Mia", "Pat Holm"], replies, strict=True)
+    ):
+        comments += [name, f"October {2 + k}, 2012 | Permalink", reply]
+    page = [*MENU, "At the flea market", post, "4 Comments", *comments, *FOOTER]
+    assert _body(page) == [post]
+
+
+def test_long_lines_of_a_script_without_case_are_not_furniture() -> None:
+    # Chinese travel notes: long lines with spaces for pauses and no final stop.
+    # Case says nothing in such a script, so length alone makes them sentence-like.
+    line = "一波波接續性低溫寒流報到 已將新竹尖石鄉後山一帶層層山巒披上嫣紅的色彩"
+    assert line_features(line).lower_ratio is None
+    assert _sentence_like(line_features(line), DEFAULT_OPTIONS)
+    assert not _sentence_like(line_features("旅遊 美食"), DEFAULT_OPTIONS)

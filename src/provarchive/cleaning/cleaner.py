@@ -37,8 +37,11 @@ How it decides:
    lines never count as prose, unless the page holds the article twice. The
    body is the maximum-scoring contiguous run (maximum subarray), extended by
    strong runs nearby. Comment-section headers are walls (the article comes
-   before its comments), and so is every stamp or signature of a comment
-   thread and a long non-prose run holding a "related" header.
+   before its comments, and before one a short story will do), and so is every
+   stamp or signature of a comment thread and a long non-prose run holding a
+   "related" header. A header with only a short run before it and an
+   article-sized run, three times stronger, after it is a link in the meta row
+   ("Comments" above the story), not the start of the comments.
 4. The title is the headline-like line nearest above the body, preferring one
    followed by a byline, dateline or credit; when such an anchored title sits
    inside the run, the body starts below it. The standfirst is a prose line
@@ -334,7 +337,11 @@ def _score(f: Features, ruled: bool, prose: bool, o: CleanOptions) -> float:
 
 
 def _sentence_like(f: Features, o: CleanOptions) -> bool:
-    return f.words >= o.sentence_words and (f.lower_ratio or 0.0) >= o.sentence_lower_ratio
+    """Long enough and mostly lower case; in a script without case (Chinese, Japanese),
+    where case tells nothing, long enough."""
+    if f.words < o.sentence_words:
+        return False
+    return f.lower_ratio is None or f.lower_ratio >= o.sentence_lower_ratio
 
 
 def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int], int | None]:
@@ -518,8 +525,9 @@ def _regions(
     """The best-scoring run of lines, plus nearby strong runs (an article split by a
     gallery, an ad slot or an embedded list). The article comes before its comments:
     the first segment between comment walls holding a substantial run wins; before a
-    comment thread (``thread``), a short one will do (a one-paragraph Slashdot story
-    above 200 comments)."""
+    comment thread (``thread``) or a comment header ("119 Comments", "Leave a Reply"),
+    a short one will do (a one-paragraph Slashdot story above 200 comments, a
+    one-paragraph photo post above its comments)."""
     n = len(scores)
     best = _max_subarray(scores, 0, n - 1)
     if best is None:
@@ -529,7 +537,11 @@ def _regions(
         bounds = [-1, *barriers, n]
         for k, (a, b) in enumerate(pairwise(bounds)):
             cand = _max_subarray(scores, a + 1, b - 1) if b - 1 >= a + 1 else None
-            need = o.thread_article_score if b == thread else floor
+            # Before a comment thread or a comment header, a short story will do.
+            opens = b == thread or (
+                b < n and R.opens_comment_section(page.lines[b].text, page.feats[b])
+            )
+            need = min(floor, o.thread_article_score) if opens else floor
             if (
                 cand is not None
                 and cand[2] >= need
@@ -572,7 +584,7 @@ def _outweighed(
     """Whether the comment header closing segment ``k`` is a link in the article's meta
     row or menu ("Comments", "3 Comments" above the story), not the start of the
     comment section: the run before it is short (a teaser, a site blurb) and the run
-    right after it outweighs it many times. Comments come one at a time between
+    right after it is article-sized and outweighs it many times. Comments come one at a time between
     signatures and stamps, so a comment section seldom holds a run like an article's;
     a run of several paragraphs before the header is the article whatever follows."""
     b = bounds[k + 1]
@@ -582,7 +594,8 @@ def _outweighed(
         return False
     nxt = bounds[k + 2]
     after = _max_subarray(scores, b + 1, nxt - 1) if nxt - 1 >= b + 1 else None
-    return after is not None and after[2] > o.comment_header_outweigh * run
+    need = max(o.comment_header_outweigh * run, o.min_article_score)
+    return after is not None and after[2] > need
 
 
 # -- title and standfirst ------------------------------------------------------------------------
@@ -662,7 +675,8 @@ def _title_and_standfirst(
             while k < len(page.lines) and page.rule[k] is not None:
                 separated = separated or page.rule_id(k) != "ad-label"
                 k += 1
-            if separated:
+            # A standfirst introduces a body: a post of one paragraph is its body.
+            if separated and any(page.prose[m] for m in range(k, body_hi + 1)):
                 standfirst.add(j)
     if title >= body_lo:
         start = max([title, *standfirst]) + 1

@@ -96,13 +96,14 @@ class CleanOptions:
     """A comment header ("Comments", "3 Comments") followed by a run scoring this many
     times the run before it is a link above the article, not the comment section..."""
     comment_header_trusted: float = 100.0
-    """...unless the run before it scores this much (several paragraphs: an article)."""
+    """...unless the run before it scores this much (several paragraphs: an article);
+    the run after it must score :attr:`min_article_score` at least."""
     thread_min: int = 3
     thread_gap: int = 30
     """A comment thread: this many date/time stamps, each at most ``thread_gap``
     lines from the next (see ``cleaner._thread_stamps``)."""
     thread_article_score: float = 10.0
-    """Before a comment thread, a run scoring this much is the article."""
+    """Before a comment thread or a comment header, a run scoring this much is the article."""
     thread_article_chars: int = 600
     thread_article_ratio: float = 4.0
     """A thread's first stamp followed by this much prose, and this many times the
