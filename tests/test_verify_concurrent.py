@@ -62,7 +62,9 @@ def test_verify_during_a_concurrent_ingest_reports_no_error(
         _out, err = writer.communicate(timeout=600)
     assert writer.returncode == 0, err.decode()
     assert runs >= 2
-    assert errors == [], sorted({(e["code"], e["document"], e["message"][-60:]) for e in errors})[:6]
+    assert errors == [], sorted({(e["code"], e["document"], e["message"][-60:]) for e in errors})[
+        :6
+    ]
     with Archive(archive.config) as reader:  # and once the writer is done, all is settled
         final = reader.verify(check_seeds=False)
     assert final.findings == [], [f.to_json() for f in final.findings]
