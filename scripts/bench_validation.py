@@ -226,7 +226,29 @@ def main(argv: list[str] | None = None) -> None:
     measure("large files", large / "ocfl", args.runs, args.ocfl_py)
 
 
-WORDS = ["harbour", "winter", "night", "council", "report", "market", "street", "river", "bridge", "school", "station", "weather", "price", "train", "letter", "mayor", "storm", "village", "museum", "library", "festival"]
+WORDS = [
+    "harbour",
+    "winter",
+    "night",
+    "council",
+    "report",
+    "market",
+    "street",
+    "river",
+    "bridge",
+    "school",
+    "station",
+    "weather",
+    "price",
+    "train",
+    "letter",
+    "mayor",
+    "storm",
+    "village",
+    "museum",
+    "library",
+    "festival",
+]
 
 
 def build_archive(base: Path, count: int, size: int, seed: int) -> Path:
