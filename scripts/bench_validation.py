@@ -13,6 +13,12 @@ read from the page cache):
 - optionally (--ocfl-py) ocfl-py 2.1.0's validator on every object, for reference.
 It prints the figures and the ratios validate/hash; it asserts nothing.
 
+With --archive-docs N (and --archive-large M) it also ingests N small text documents
+(and M of --large-size bytes) into real archives and times, as subprocesses with their
+start-up: ``verify --fixity`` with --jobs 1 and 2, the full ``verify``, and
+``validate`` on the storage root, each against bare hashing of the same storage root
+in one process (the goals of issues #14 and #18).
+
     .venv/bin/python scripts/bench_validation.py [--objects N] [--runs R] [--keep DIR]
 """
 
@@ -188,9 +194,18 @@ def main(argv: list[str] | None = None) -> None:
         "--keep", type=Path, help="build the roots here and keep them (reused if present)"
     )
     parser.add_argument("--ocfl-py", action="store_true", help="also time ocfl-py's validator")
+    parser.add_argument("--archive-docs", type=int, default=0, help="archive of N small documents")
+    parser.add_argument("--archive-large", type=int, default=0, help="archive of M large documents")
+    parser.add_argument("--only-archives", action="store_true", help="skip the bare store roots")
     args = parser.parse_args(argv)
     base = args.keep or Path(tempfile.mkdtemp(prefix="bench-validation-"))
     rng = random.Random(args.seed)
+    if args.archive_docs:
+        measure_archive("archive, small documents", base / "archive-small", args, large=False)
+    if args.archive_large:
+        measure_archive("archive, large documents", base / "archive-large", args, large=True)
+    if args.only_archives:
+        return
     small, large = base / "small", base / "large"
     t0 = time.perf_counter()
     if not (small / "ocfl").exists():
@@ -209,6 +224,91 @@ def main(argv: list[str] | None = None) -> None:
     )
     measure("small objects", small / "ocfl", args.runs, args.ocfl_py)
     measure("large files", large / "ocfl", args.runs, args.ocfl_py)
+
+
+WORDS = [
+    "harbour",
+    "winter",
+    "night",
+    "council",
+    "report",
+    "market",
+    "street",
+    "river",
+    "bridge",
+    "school",
+    "station",
+    "weather",
+    "price",
+    "train",
+    "letter",
+    "mayor",
+    "storm",
+    "village",
+    "museum",
+    "library",
+    "festival",
+]
+
+
+def build_archive(base: Path, count: int, size: int, seed: int) -> Path:
+    """An archive of ``count`` text documents of about ``size`` bytes, ingested for real."""
+    from provarchive import Archive, ArchiveConfig
+
+    seeds, root = base / "seeds", base / "archive"
+    if (root / "ocfl").exists():
+        return root
+    seeds.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    for i in range(count):
+        lines, length = [], 0
+        while length < size:
+            line = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 16))).capitalize() + "."
+            lines.append(line)
+            length += len(line) + 1
+        (seeds / f"page-{i:06d}.txt").write_text("\n".join(lines) + "\n")
+    with Archive(ArchiveConfig(root=root, seeds=seeds)) as archive:
+        archive.ingest()
+    return root
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> float:
+    import subprocess
+
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "provarchive", *args], env=env, capture_output=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"provarchive {' '.join(args)} failed: {done.stdout[-500:]!r}")
+    return time.perf_counter() - start
+
+
+def measure_archive(label: str, base: Path, args: argparse.Namespace, *, large: bool) -> None:
+    count = args.archive_large if large else args.archive_docs
+    size = args.large_size if large else 1500
+    t0 = time.perf_counter()
+    root = build_archive(base, count, size, args.seed)
+    env = dict(os.environ, PROVARCHIVE_ARCHIVE=str(root), PROVARCHIVE_SEEDS=str(base / "seeds"))
+    store = root / "ocfl"
+    files, total = hash_all(store)
+    print(
+        f"\n{label}: {count} documents, {files} files, {total / 1e6:.1f} MB in the storage root "
+        f"(built in {time.perf_counter() - t0:.0f} s); load {_load()}"
+    )
+    h_wall, _ = best(lambda: hash_all(store), args.runs)
+    rows = [
+        ("verify --fixity --jobs 1", ["verify", "--fixity", "--jobs", "1", "--json"]),
+        ("verify --fixity --jobs 2", ["verify", "--fixity", "--jobs", "2", "--json"]),
+        ("verify (full) --jobs 2", ["verify", "--jobs", "2", "--json"]),
+        ("validate ROOT --jobs 1", ["validate", str(store), "--jobs", "1", "--json"]),
+        ("validate ROOT --jobs 2", ["validate", str(store), "--jobs", "2", "--json"]),
+    ]
+    print(f"  {'':34} {'wall s':>8} {'x hash':>8} {'speed vs hash':>14}")
+    print(f"  {'hash sha512+sha256, 1 process':34} {h_wall:8.3f} {1:8.2f} {1:14.2f}")
+    for name, cli_args in rows:
+        wall = min(run_cli(cli_args, env) for _ in range(max(1, args.runs)))
+        print(f"  {name:34} {wall:8.3f} {wall / h_wall:8.2f} {h_wall / wall:14.2f}")
 
 
 if __name__ == "__main__":

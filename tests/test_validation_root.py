@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from provarchive.store import validation
 from provarchive.store.storage import Store
 from provarchive.store.validation import (
     Issue,
@@ -224,7 +223,7 @@ def test_unreadable_hierarchy_directory_is_an_issue(
             raise PermissionError(errno.EACCES, "Permission denied")
         return real_open(path, flags, mode, dir_fd=dir_fd)
 
-    monkeypatch.setattr(validation.os, "open", denying_open)
+    monkeypatch.setattr(os, "open", denying_open)
     report = validate_root(store.root)
     assert "Permission denied" in root_issue(report, "E085", top).message
     assert not report.is_valid() and len(report.objects) == 2

@@ -22,7 +22,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provarchive.errors import CorruptArchiveError
-from provarchive.store import validation
 from provarchive.store.validation import (
     ObjectReport,
     open_contained,
@@ -75,8 +74,8 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         seen.append(where(path, None))
         return real_scandir(path)
 
-    monkeypatch.setattr(validation.os, "open", recording_open)
-    monkeypatch.setattr(validation.os, "scandir", recording_scandir)
+    monkeypatch.setattr(os, "open", recording_open)
+    monkeypatch.setattr(os, "scandir", recording_scandir)
     yield seen
 
 
@@ -286,7 +285,7 @@ def test_unreadable_files_are_issues(
             raise PermissionError(errno.EACCES, "Permission denied")
         return real_open(path, flags, mode, dir_fd=dir_fd)
 
-    monkeypatch.setattr(validation.os, "open", denying_open)
+    monkeypatch.setattr(os, "open", denying_open)
     report = validate_object(obj)
     assert "Permission denied" in issue(report, code, where).message, describe(report)
 
@@ -299,7 +298,7 @@ def test_read_error_while_hashing_is_an_issue(obj: Path, monkeypatch: pytest.Mon
             raise OSError(errno.EIO, "Input/output error")
         return real_read(fd, n)
 
-    monkeypatch.setattr(validation.os, "read", failing_read)
+    monkeypatch.setattr(os, "read", failing_read)
     report = validate_object(obj)
     assert "Input/output error" in issue(report, "E092", "v1/content/a/doc.txt").message
 

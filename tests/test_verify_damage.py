@@ -55,16 +55,16 @@ def test_an_unreadable_content_file_is_a_finding(
     built: Archive, cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As for a non-root user without read permission (root reads everything anyway)."""
-    from provarchive.store import validation
+    from provarchive.store.validation import contents
 
-    real = validation._open_file
+    real = contents._open_file
 
     def refuse(name: str, dir_fd: int) -> tuple[int, int]:
         if name == SEED_NAME:
             raise PermissionError(13, "Permission denied")
         return real(name, dir_fd)
 
-    monkeypatch.setattr(validation, "_open_file", refuse)
+    monkeypatch.setattr(contents, "_open_file", refuse)
     assert_reported(cli, "CONTENT_MISSING", "E092")
     assert_reported(cli, "CONTENT_MISSING", "E092", "--fixity")
 

@@ -347,7 +347,7 @@ class Archive:
         checkpoint ((source, text) pairs) signed by the archive's key (or ``key``, a
         verifier key the caller trusts) and extended by today's log."""
         from .tlog.note import Verifier
-        from .verify import verify
+        from .verify import check_ledger, verify
 
         report = verify(
             self.home,
@@ -365,7 +365,7 @@ class Archive:
         partial = fixity or due is not None or sample is not None or budget is not None
         if self.exists() and not partial:
             trusted = Verifier.from_verifier_key(key) if key else None
-            found = ledger.check(self.home, report.states, checkpoints, trusted)
+            found = check_ledger(self.home, report.states, checkpoints, trusted)
             # A version the store lost is reported by the store check already: once is enough.
             gone = {
                 f.document

@@ -25,10 +25,11 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..catalog import new_event, queries
 from ..errors import ArchiveError
@@ -50,7 +51,12 @@ from .objects import StoreResult, check_objects, check_root
 from .seeds import check_seeds as check_seeds_drift
 from .standalone import validate_paths
 
-__all__ = ["ProgressCallback", "invalid_objects", "validate_paths", "verify"]
+if TYPE_CHECKING:
+    from ..tlog.note import Verifier
+
+RETRIES = 3
+
+__all__ = ["ProgressCallback", "check_ledger", "invalid_objects", "validate_paths", "verify"]
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -145,7 +151,14 @@ def verify(
             run.findings.extend(check_rederive(home))
         if check_seeds:
             run.findings.extend(
-                check_seeds_drift(home, catalog, run.checked, full=full, on_progress=on_progress)
+                check_seeds_drift(
+                    home,
+                    catalog,
+                    run.checked,
+                    full=full,
+                    on_progress=on_progress,
+                    may_write=lambda: not run.busy(),
+                )
             )
     if catalog is not None or audit:
         _record(run, result)
@@ -287,19 +300,24 @@ def _reload(home: Home, names: set[str]) -> dict[str, ObjectState]:
 def _check_index(run: _Run) -> None:
     from ..search.sync import audit_index
 
-    found: list[Finding] = []
-    for attempt in range(3):
+    def audit() -> list[Finding]:
         try:
-            found = audit_index(run.home)
+            return audit_index(run.home)
         except ArchiveError as exc:
-            found = [Finding("INDEX_UNREADABLE", str(exc), path=str(run.home.config.index_dir))]
-        if not found or not run.busy():
+            return [Finding("INDEX_UNREADABLE", str(exc), path=str(run.home.config.index_dir))]
+
+    # A writer indexes a batch before its catalog commit: while one is at work the index
+    # and the catalog may differ for a moment. A result taken with no writer is the truth.
+    for attempt in range(RETRIES + 1):
+        before = run.busy()
+        found = audit()
+        if not found or not (before or run.busy()):
             break
-        time.sleep(0.1 * (attempt + 1))  # a writer is indexing right now
-    if run.busy():
+        time.sleep(0.1 * (attempt + 1))
+    else:
         found = [
-            Finding("PENDING_WRITE", f.detail, document=f.document, path=f.path)
-            if f.code == "INDEX_BEHIND"
+            Finding("PENDING_WRITE", f"{f.code}: {f.detail}", document=f.document, path=f.path)
+            if f.code.startswith("INDEX_ENTRY_") or f.code == "INDEX_BEHIND"
             else f
             for f in found
         ]
@@ -310,6 +328,10 @@ def _check_index(run: _Run) -> None:
 def _record(run: _Run, result: StoreResult) -> None:
     """Best effort: the time each object passed, and the event of this check. A read-only
     or busy catalog just means the next audit checks these versions first again."""
+    if run.busy():
+        # A writer's transaction fails (SQLITE_BUSY_SNAPSHOT) if another connection commits
+        # between its first read and its first write: never commit while one is at work.
+        return
     errors = [f for f in run.findings if f.severity == ERROR]
     passed = [
         name
@@ -331,3 +353,39 @@ def invalid_objects(home: Home) -> list[Finding]:
     holds an inventory this archive could not have written): what ``rebuild`` refuses."""
     result = check_root(home, jobs=1, names={}, on_object=None, busy=lambda: False)
     return [f for f in result.findings if f.severity == ERROR]
+
+
+def check_ledger(
+    home: Home,
+    states: dict[str, ObjectState],
+    checkpoints: Sequence[tuple[str, str]],
+    trusted: Verifier | None,
+) -> list[Finding]:
+    """The transparency log's findings (:func:`provarchive.ledger.check`) on the object
+    states verify read. While a writer is at work its log append, store commit and catalog
+    commit are not simultaneous: errors are looked at again on a fresh read of the store,
+    and those that last as long as the writer does are reported as ``PENDING_WRITE``."""
+    from .. import ledger
+
+    def busy() -> bool:
+        return writer_pid(home.config.lock_path) is not None
+
+    def has_errors(found: list[Finding]) -> bool:
+        return any(f.severity == ERROR for f in found)
+
+    found = ledger.check(home, states, checkpoints, trusted)
+    for attempt in range(RETRIES + 1):
+        if not has_errors(found):
+            return found
+        # The states may predate a commit: look again at store, log and catalog as they are.
+        before = busy()
+        found = ledger.check(home, ledger.store_states(home), checkpoints, trusted)
+        if not has_errors(found) or not (before or busy()):
+            return found
+        time.sleep(0.1 * (attempt + 1))
+    return [
+        Finding("PENDING_WRITE", f"{f.code}: {f.detail}", document=f.document, path=f.path)
+        if f.severity == ERROR and f.code != "CHECKPOINT_INVALID"
+        else f
+        for f in found
+    ]

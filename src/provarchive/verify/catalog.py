@@ -161,11 +161,15 @@ def settle(
     ``reload(names)`` re-reads those objects' inventories; ``pending()`` names the
     documents journaled right now; ``busy()`` says whether a writer is at work.
     """
-    for attempt in range(RETRIES):
+    for attempt in range(RETRIES + 1):
         doubtful = {f.document for f in findings if f.code in _IN_FLIGHT and f.document}
-        if not doubtful or not busy():
+        if not doubtful:
             break
-        time.sleep(0.05 * (attempt + 1))
+        # The store was read before the catalog: look again at both as they are now. A
+        # result taken while no writer was at work is the truth.
+        if attempt:
+            time.sleep(0.05 * attempt)
+        before = busy()
         states = reload(doubtful)
         try:
             with home.catalog.session() as s:
@@ -179,10 +183,13 @@ def settle(
         ]
         findings = [f for f in findings if f.document not in doubtful or f.code not in _IN_FLIGHT]
         findings += fresh
+        if not (before or busy()):
+            break
     journaled = pending() if any(f.code in _IN_FLIGHT for f in findings) else set()
+    writing = busy()
     return [
-        Finding("PENDING_WRITE", f.detail, document=f.document, path=f.path)
-        if f.code in _IN_FLIGHT and (f.document in journaled)
+        Finding("PENDING_WRITE", f"{f.code}: {f.detail}", document=f.document, path=f.path)
+        if f.code in _IN_FLIGHT and (writing or f.document in journaled)
         else f
         for f in findings
     ]

@@ -30,6 +30,7 @@ def check_seeds(
     *,
     full: bool,
     on_progress: ProgressCallback | None,
+    may_write: Callable[[], bool] = lambda: True,
 ) -> list[Finding]:
     config = home.config
     if not home.seeds.is_dir():
@@ -97,7 +98,7 @@ def check_seeds(
     gone = set(known) - {s.name for s in seeds} - {p.name for p in problems} - withdrawn
     for name in sorted(gone):
         findings.append(Finding("SEED_MISSING", name, document=name))
-    if updates and catalog is not None:
+    if updates and catalog is not None and may_write():
         with contextlib.suppress(ArchiveError), home.catalog.session() as s:
             queries.save_seed_stats(s, updates, known=set(stats))
     return findings
