@@ -83,6 +83,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 """The throw-away PostgreSQL server and per-test databases (tests/postgres.py)."""
 
 REPO = Path(__file__).resolve().parent.parent
+OCFL_FIXTURES = (
+    Path(os.environ["PROVARCHIVE_OCFL_FIXTURES"])
+    if os.environ.get("PROVARCHIVE_OCFL_FIXTURES")
+    else next(
+        (
+            p
+            for p in (REPO.parent / "shared" / "ocfl-fixtures", Path("/work/shared/ocfl-fixtures"))
+            if p.is_dir()
+        ),
+        REPO.parent / "shared" / "ocfl-fixtures",
+    )
+) / "1.1"
+"""The OCFL specification's official fixtures: ../shared/ocfl-fixtures next to this
+repository (or $PROVARCHIVE_OCFL_FIXTURES), never copied into it."""
 SEED_NAME = "000_58c727a948331809.txt"
 SEED_PATH = REPO / "seeds" / SEED_NAME
 GO = f"{SEED_NAME}@v1#5"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -24,9 +23,9 @@ from provarchive.store.storage import Store
 from provarchive.store.validation import Issue, ObjectReport, validate_object, validate_root
 from provarchive.store.validation_codes import CODES
 
-from .conftest import ocfl_py_validate
+from .conftest import OCFL_FIXTURES, ocfl_py_validate
 
-FIXTURES = Path(os.environ.get("PROVARCHIVE_OCFL_FIXTURES", "/work/shared/ocfl-fixtures")) / "1.1"
+FIXTURES = OCFL_FIXTURES
 
 BAD = [
     "E001_extra_dir_in_root",

@@ -15,10 +15,10 @@ from provarchive import Archive
 from provarchive.findings import FINDING_TYPES
 from provarchive.store.validation import iter_object_roots
 
-from .conftest import SEED_NAME
+from .conftest import OCFL_FIXTURES, SEED_NAME
 from .test_verify_codes import DAMAGES, NOTE, build, content, flip
 
-FIXTURES = Path(os.environ.get("PROVARCHIVE_OCFL_FIXTURES", "/work/shared/ocfl-fixtures")) / "1.1"
+FIXTURES = OCFL_FIXTURES
 
 
 @pytest.fixture
