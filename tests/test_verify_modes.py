@@ -187,15 +187,29 @@ def test_audit_options_are_parsed(cli, built: Archive) -> None:
 # -- text output -----------------------------------------------------------------------------
 
 
-def test_text_says_ok_with_warnings_and_never_cuts(built: Archive, cli) -> None:
-    stray = built.store.root / ("a-rather-long-name-of-a-stray-file-" * 4 + ".txt")
-    stray.write_text("x")
+def test_text_says_ok_with_warnings_and_never_cuts(built: Archive, seeded: Path, cli) -> None:
+    seed = seeded / SEED_NAME
+    seed.write_bytes(seed.read_bytes() + b"\nAn edit not archived yet.\n")
     result = cli("verify")
     assert result.exit_code == 0
-    assert "STRAY_PATH" in result.stdout
-    assert str(stray) in result.stdout.replace("\n", "")
+    assert "SEED_CHANGED" in result.stdout
+    assert str(seed) in result.stdout.replace("\n", "")
     assert "OK with 1 warning(s)" in result.stdout
-    assert result.stdout.index("STRAY_PATH") < result.stdout.index("OK with 1 warning(s)")
+    assert result.stdout.index("SEED_CHANGED") < result.stdout.index("OK with 1 warning(s)")
+
+
+def test_a_stray_file_in_the_storage_root_is_an_error_as_for_ocfl_py(built: Archive, cli) -> None:
+    stray = built.store.root / ("a-rather-long-name-of-a-stray-file-" * 4 + ".txt")
+    stray.write_text("x")
+    result = cli("verify", "--fixity", "--json")
+    assert result.exit_code == 1
+    [finding] = json.loads(result.stdout)["findings"]
+    assert (finding["code"], finding["severity"], finding["ocfl_code"]) == (
+        "STRAY_PATH",
+        "error",
+        "E072",
+    )
+    assert finding["path"] == str(stray)
 
 
 def test_text_shows_whole_digests(built: Archive, cli) -> None:

@@ -236,6 +236,11 @@ def _archive_root_checks(root: Path) -> list[Finding]:
         ):
             continue
         findings.append(
-            Finding("STRAY_PATH", "not part of the storage layout", path=str(root / entry))
+            Finding(
+                "STRAY_PATH",
+                "not part of the storage layout (ocfl-py rejects the root for it)",
+                path=str(root / entry),
+                ocfl_code="E072",
+            )
         )
     return findings
