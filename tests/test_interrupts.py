@@ -142,6 +142,7 @@ def test_ctrl_c_in_an_ingest_of_1000_files_saves_whole_batches_all_searchable(
     _then_clean(env)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_sigterm_stops_after_the_batch_in_hand_and_reaps_the_indexer(tmp_path: Path) -> None:
     crash_test.write_seeds(tmp_path / "seeds", random.Random(14), 120)
@@ -161,6 +162,7 @@ def test_sigterm_stops_after_the_batch_in_hand_and_reaps_the_indexer(tmp_path: P
     _then_clean(env)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_a_second_interrupt_stops_at_once_and_the_archive_stays_valid(tmp_path: Path) -> None:
     crash_test.write_seeds(tmp_path / "seeds", random.Random(15), 120)
@@ -176,6 +178,7 @@ def test_a_second_interrupt_stops_at_once_and_the_archive_stays_valid(tmp_path: 
     _then_clean(env)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_interrupted_reindex_leaves_the_old_index_serving(tmp_path: Path) -> None:
     crash_test.write_seeds(tmp_path / "seeds", random.Random(16), 60)
