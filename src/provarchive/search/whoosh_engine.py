@@ -133,6 +133,8 @@ def schema() -> fields.Schema:
 SCHEMA_VERSION = 4
 """Recorded in every generation; an index of another version is rebuilt, never read."""
 CURRENT = "CURRENT"
+PREVIOUS = "PREVIOUS"
+"""Names the generation that was live before the last switch (kept for late readers)."""
 META = "provarchive-index.json"
 
 
@@ -392,6 +394,10 @@ class WhooshEngine:
         with contextlib.suppress(SearchIndexError):
             previous = self.generation()
         with _whoosh_errors(self.path, "switch"):
+            if previous is not None:  # first, so that a kill before the switch keeps it
+                tmp = self.path / f".{CURRENT}.{uuid.uuid4().hex}"
+                tmp.write_text(previous.name + "\n")
+                os.replace(tmp, self.path / PREVIOUS)
             tmp = self.path / f".{CURRENT}.{uuid.uuid4().hex}"
             tmp.write_text(gen.name + "\n")
             os.replace(tmp, self.path / CURRENT)
@@ -416,7 +422,10 @@ class WhooshEngine:
     def remove_stale(self, keep: set[Path], *, keep_previous: bool = False) -> list[str]:
         """Remove generations (and pre-generation index files) other than ``keep``;
         with ``keep_previous``, also keep the newest generation older than the live one."""
-        if keep_previous:
+        recorded = self._previous()
+        if keep_previous and recorded is not None:
+            keep = keep | {recorded}
+        elif keep_previous:  # an index switched before PREVIOUS was recorded
             older = sorted(
                 (p for p in self.path.glob("g-*") if p.is_dir() and p not in keep),
                 key=lambda p: p.stat().st_mtime,
@@ -428,7 +437,7 @@ class WhooshEngine:
         if not self.path.is_dir():
             return removed
         for entry in sorted(self.path.iterdir()):
-            if entry.name == CURRENT or entry in keep:
+            if entry.name in (CURRENT, PREVIOUS) or entry in keep:
                 continue
             if entry.is_dir() and entry.name.startswith("g-"):
                 shutil.rmtree(entry, ignore_errors=True)
@@ -442,6 +451,16 @@ class WhooshEngine:
                 continue
             removed.append(entry.name)
         return removed
+
+    def _previous(self) -> Path | None:
+        """The generation live before the last switch, if recorded and still there."""
+        try:
+            name = (self.path / PREVIOUS).read_text().strip()
+        except OSError:
+            return None
+        if not name.startswith("g-") or "/" in name:
+            return None
+        return self.path / name
 
     # -- SearchEngine -------------------------------------------------------------------------
 
