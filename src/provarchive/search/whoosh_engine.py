@@ -394,10 +394,10 @@ class WhooshEngine:
         with contextlib.suppress(SearchIndexError):
             previous = self.generation()
         with _whoosh_errors(self.path, "switch"):
-            if previous is not None:  # first, so that a kill before the switch keeps it
-                tmp = self.path / f".{CURRENT}.{uuid.uuid4().hex}"
-                tmp.write_text(previous.name + "\n")
-                os.replace(tmp, self.path / PREVIOUS)
+            # First, so that a kill before the switch keeps it ("-": there was none).
+            tmp = self.path / f".{CURRENT}.{uuid.uuid4().hex}"
+            tmp.write_text((previous.name if previous else "-") + "\n")
+            os.replace(tmp, self.path / PREVIOUS)
             tmp = self.path / f".{CURRENT}.{uuid.uuid4().hex}"
             tmp.write_text(gen.name + "\n")
             os.replace(tmp, self.path / CURRENT)
@@ -424,10 +424,14 @@ class WhooshEngine:
         with ``keep_previous``, also keep the newest generation older than the live one."""
         recorded = self._previous()
         if keep_previous and recorded is not None:
-            keep = keep | {recorded}
+            keep = keep | ({recorded} if recorded.name != "-" else set())
         elif keep_previous:  # an index switched before PREVIOUS was recorded
             older = sorted(
-                (p for p in self.path.glob("g-*") if p.is_dir() and p not in keep),
+                (
+                    p
+                    for p in self.path.glob("g-*")
+                    if p.is_dir() and p not in keep and not any(p.glob("*.tmp"))
+                ),
                 key=lambda p: p.stat().st_mtime,
             )
             live_mtime = max((p.stat().st_mtime for p in keep if p.exists()), default=0)
@@ -458,7 +462,7 @@ class WhooshEngine:
             name = (self.path / PREVIOUS).read_text().strip()
         except OSError:
             return None
-        if not name.startswith("g-") or "/" in name:
+        if name != "-" and (not name.startswith("g-") or "/" in name):
             return None
         return self.path / name
 
