@@ -407,16 +407,17 @@ class WhooshEngine:
     def tidy(self) -> list[str]:
         """Remove generations left by an interrupted rebuild (never the live one or the
         one before it), index files of the pre-generation layout, and the temporary files
-        a killed writer left in the live generation (writers only: under the lock)."""
+        a killed writer left in the generations kept (writers only: under the lock)."""
         live = self.generation()
         removed = self.remove_stale({live} if live else set(), keep_previous=True)
-        if live is not None and live.is_dir():
-            for tmp in sorted(live.glob("*.tmp")):  # Whoosh's writer's temporary storage
+        kept = [g for g in self.path.glob("g-*") if g.is_dir()] if self.path.is_dir() else []
+        for gen in sorted(kept):  # the live one and the previous: no writer is in them now
+            for tmp in sorted(gen.glob("*.tmp")):  # Whoosh's writer's temporary storage
                 if tmp.is_dir():
                     shutil.rmtree(tmp, ignore_errors=True)
                 else:
                     tmp.unlink(missing_ok=True)
-                removed.append(f"{live.name}/{tmp.name}")
+                removed.append(f"{gen.name}/{tmp.name}")
         return removed
 
     def remove_stale(self, keep: set[Path], *, keep_previous: bool = False) -> list[str]:
