@@ -310,7 +310,10 @@ def open_catalog(archive: Path) -> sqlite3.Connection:
 
 def catalog_facts(archive: Path) -> tuple[int, dict[str, int]]:
     """(number of events, {document: number of versions}) of the live catalog."""
-    db = open_catalog(archive)
+    try:
+        db = open_catalog(archive)
+    except sqlite3.Error:
+        return 0, {}  # killed before the catalog file was created
     try:
         events = db.execute("SELECT count(*) FROM events").fetchone()[0]
         versions = dict(

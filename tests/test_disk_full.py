@@ -92,6 +92,7 @@ def _events(env: dict[str, str]) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_ingest_onto_a_full_disk_says_what_it_saved_and_the_rest_follows(
     tmp_path: Path, small_fs: Path
 ) -> None:
@@ -120,6 +121,7 @@ def test_ingest_onto_a_full_disk_says_what_it_saved_and_the_rest_follows(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_rebuild_and_reindex_on_a_full_disk_keep_the_old_catalog_and_index(
     tmp_path: Path, small_fs: Path
 ) -> None:

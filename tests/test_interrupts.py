@@ -119,6 +119,7 @@ def _then_clean(env: dict[str, str]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_ctrl_c_in_an_ingest_of_1000_files_saves_whole_batches_all_searchable(
     tmp_path: Path,
 ) -> None:
@@ -141,6 +142,8 @@ def test_ctrl_c_in_an_ingest_of_1000_files_saves_whole_batches_all_searchable(
     _then_clean(env)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_sigterm_stops_after_the_batch_in_hand_and_reaps_the_indexer(tmp_path: Path) -> None:
     crash_test.write_seeds(tmp_path / "seeds", random.Random(14), 120)
     env = _env(tmp_path)
@@ -159,6 +162,8 @@ def test_sigterm_stops_after_the_batch_in_hand_and_reaps_the_indexer(tmp_path: P
     _then_clean(env)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_a_second_interrupt_stops_at_once_and_the_archive_stays_valid(tmp_path: Path) -> None:
     crash_test.write_seeds(tmp_path / "seeds", random.Random(15), 120)
     env = _env(tmp_path)
@@ -173,6 +178,8 @@ def test_a_second_interrupt_stops_at_once_and_the_archive_stays_valid(tmp_path: 
     _then_clean(env)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_interrupted_reindex_leaves_the_old_index_serving(tmp_path: Path) -> None:
     crash_test.write_seeds(tmp_path / "seeds", random.Random(16), 60)
     env = _env(tmp_path)

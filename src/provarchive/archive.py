@@ -159,6 +159,7 @@ class Archive:
                 f"{printable(foreign.name)}); give --archive an empty or new folder"
             )
         self.home.seeds  # noqa: B018 - a wrong --seeds is refused before anything is written
+        _require_writable(self.config.root)
         durable.make_dirs(self.config.root)
         with writer_lock(
             self.config.lock_path,
@@ -598,3 +599,18 @@ class Archive:
         self.version(name, old)
         self.version(name, new)
         return diff(self.home, name, old, new, raw=raw)
+
+
+def _require_writable(root: Path) -> None:
+    """A writing command on an archive this user cannot write stops at once, before
+    touching anything (read commands still work there)."""
+    import os
+
+    from .errors import StorageError
+
+    if root.is_dir() and not os.access(root, os.W_OK | os.X_OK):
+        raise StorageError(
+            root,
+            "the archive is read-only for this user (read commands still work)",
+            "nothing was changed",
+        )

@@ -115,6 +115,11 @@ def saved_summary(report: IngestReport) -> str:
     """What a stopped run saved, in words (for the error that stopped it)."""
     counts = report.counts()
     saved = sum(counts.get(k, 0) for k in (NEW, NEW_VERSION))
+    if saved == 0:
+        return (
+            f"the archive was left as it was; {report.not_reached} file(s) not archived "
+            "(run the command again to archive them)"
+        )
     return (
         f"stopped: {saved} file(s) of this run archived and searchable before it, "
         f"{report.not_reached} not archived (run the command again to archive them)"

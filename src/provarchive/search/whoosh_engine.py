@@ -133,6 +133,8 @@ def schema() -> fields.Schema:
 SCHEMA_VERSION = 4
 """Recorded in every generation; an index of another version is rebuilt, never read."""
 CURRENT = "CURRENT"
+PREVIOUS = "PREVIOUS"
+"""Names the generation that was live before the last switch (kept for late readers)."""
 META = "provarchive-index.json"
 
 
@@ -392,6 +394,10 @@ class WhooshEngine:
         with contextlib.suppress(SearchIndexError):
             previous = self.generation()
         with _whoosh_errors(self.path, "switch"):
+            # First, so that a kill before the switch keeps it ("-": there was none).
+            tmp = self.path / f".{CURRENT}.{uuid.uuid4().hex}"
+            tmp.write_text((previous.name if previous else "-") + "\n")
+            os.replace(tmp, self.path / PREVIOUS)
             tmp = self.path / f".{CURRENT}.{uuid.uuid4().hex}"
             tmp.write_text(gen.name + "\n")
             os.replace(tmp, self.path / CURRENT)
@@ -401,24 +407,32 @@ class WhooshEngine:
     def tidy(self) -> list[str]:
         """Remove generations left by an interrupted rebuild (never the live one or the
         one before it), index files of the pre-generation layout, and the temporary files
-        a killed writer left in the live generation (writers only: under the lock)."""
+        a killed writer left in the generations kept (writers only: under the lock)."""
         live = self.generation()
         removed = self.remove_stale({live} if live else set(), keep_previous=True)
-        if live is not None and live.is_dir():
-            for tmp in sorted(live.glob("*.tmp")):  # Whoosh's writer's temporary storage
+        kept = [g for g in self.path.glob("g-*") if g.is_dir()] if self.path.is_dir() else []
+        for gen in sorted(kept):  # the live one and the previous: no writer is in them now
+            for tmp in sorted(gen.glob("*.tmp")):  # Whoosh's writer's temporary storage
                 if tmp.is_dir():
                     shutil.rmtree(tmp, ignore_errors=True)
                 else:
                     tmp.unlink(missing_ok=True)
-                removed.append(f"{live.name}/{tmp.name}")
+                removed.append(f"{gen.name}/{tmp.name}")
         return removed
 
     def remove_stale(self, keep: set[Path], *, keep_previous: bool = False) -> list[str]:
         """Remove generations (and pre-generation index files) other than ``keep``;
         with ``keep_previous``, also keep the newest generation older than the live one."""
-        if keep_previous:
+        recorded = self._previous()
+        if keep_previous and recorded is not None:
+            keep = keep | ({recorded} if recorded.name != "-" else set())
+        elif keep_previous:  # an index switched before PREVIOUS was recorded
             older = sorted(
-                (p for p in self.path.glob("g-*") if p.is_dir() and p not in keep),
+                (
+                    p
+                    for p in self.path.glob("g-*")
+                    if p.is_dir() and p not in keep and not any(p.glob("*.tmp"))
+                ),
                 key=lambda p: p.stat().st_mtime,
             )
             live_mtime = max((p.stat().st_mtime for p in keep if p.exists()), default=0)
@@ -428,7 +442,7 @@ class WhooshEngine:
         if not self.path.is_dir():
             return removed
         for entry in sorted(self.path.iterdir()):
-            if entry.name == CURRENT or entry in keep:
+            if entry.name in (CURRENT, PREVIOUS) or entry in keep:
                 continue
             if entry.is_dir() and entry.name.startswith("g-"):
                 shutil.rmtree(entry, ignore_errors=True)
@@ -442,6 +456,16 @@ class WhooshEngine:
                 continue
             removed.append(entry.name)
         return removed
+
+    def _previous(self) -> Path | None:
+        """The generation live before the last switch, if recorded and still there."""
+        try:
+            name = (self.path / PREVIOUS).read_text().strip()
+        except OSError:
+            return None
+        if name != "-" and (not name.startswith("g-") or "/" in name):
+            return None
+        return self.path / name
 
     # -- SearchEngine -------------------------------------------------------------------------
 
