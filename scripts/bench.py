@@ -568,6 +568,128 @@ def print_report(results: dict[str, Any]) -> None:
         )
 
 
+# -- big files (issue #20): memory and throughput ---------------------------------------------------
+
+
+def _make_big(path: Path, size: int, *, sparse: bool) -> None:
+    """A file of ``size`` bytes: a sparse one (a header, then a hole) or a dense one
+    (a 1 MiB pseudo-random block repeated: every byte must be read and written)."""
+    with open(path, "wb") as fh:
+        if sparse:
+            fh.write(b"a header before the hole\n")
+            fh.truncate(size)
+            return
+        block = random.Random(size).randbytes(1024 * 1024)
+        for _ in range(size // len(block)):
+            fh.write(block)
+        fh.write(block[: size % len(block)])
+
+
+def _timed(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def _store_one(source: Path, base: Path) -> float:
+    """Seconds to hash and store ``source`` as one new version, as ingest does it
+    (staged while hashed, journaled, fsynced, moved into a fresh store)."""
+    from provarchive.store.storage import Store
+
+    store = Store(base / "ocfl", base / "staging")
+    store.initialize()
+    start = time.perf_counter()
+    with store.transaction() as txn, open(source, "rb") as fh:
+        staged = txn.stage(fh)
+        txn.prepare(source.name, staged, current=None, created="2026-01-01T00:00:00Z",
+                    message="bench", user={"name": "bench", "address": "mailto:b@localhost"})  # fmt: skip
+        txn.commit()
+        txn.close()
+    return time.perf_counter() - start
+
+
+def bench_big(work: Path, gigabytes: float, runs: int) -> dict[str, Any]:
+    """Peak RSS of `provarchive ingest` of one big file beside one of 20 MB (sparse and
+    dense), and hashing + storing the big file against `sha512sum` + `cp` of it (and
+    + `sync`, since the store fsyncs) in the same run, runs alternating."""
+    big_size, small_size = int(gigabytes * 1024**3), 20 * 1024**2
+    result: dict[str, Any] = {"big_bytes": big_size, "small_bytes": small_size}
+    for kind in ("sparse", "dense"):
+        files = {}
+        for label, size in (("big", big_size), ("small", small_size)):
+            folder = work / kind / label / "seeds"
+            folder.mkdir(parents=True)
+            files[label] = folder / f"{label}.bin"
+            _make_big(files[label], size, sparse=kind == "sparse")
+        rss = {}
+        for label, path in files.items():
+            home = path.parent.parent / "archive"
+            env = dict(
+                os.environ, PROVARCHIVE_ARCHIVE=str(home), PROVARCHIVE_SEEDS=str(path.parent)
+            )
+            seconds, code, kib = run_with_rss(["ingest"], env)
+            rss[label] = {"seconds": seconds, "exit": code, "peak_rss_mb": kib / 1024}
+            shutil.rmtree(home)
+        ours, cp, cp_sync = [], [], []
+        big = files["big"]
+        for i in range(runs):
+            copy = work / kind / f"copy-{i}"
+            digest = _timed(["sha512sum", str(big)])
+            copied = _timed(["cp", str(big), str(copy)])
+            synced = copied + _timed(["sync", str(copy)])
+            cp.append(digest + copied)
+            cp_sync.append(digest + synced)
+            copy.unlink()
+            ours.append(_store_one(big, work / kind / f"store-{i}"))
+            shutil.rmtree(work / kind / f"store-{i}")
+        result[kind] = {
+            "ingest": rss,
+            "store_s": stats(ours),
+            "sha512sum_cp_s": stats(cp),
+            "sha512sum_cp_sync_s": stats(cp_sync),
+            "ratio": statistics.median(cp) / statistics.median(ours),
+            "ratio_sync": statistics.median(cp_sync) / statistics.median(ours),
+        }
+        shutil.rmtree(work / kind)
+    return result
+
+
+def print_big(r: dict[str, Any]) -> None:
+    big_gb = r["big_bytes"] / 1024**3
+    print(f"\nbig files: {big_gb:.1f} GiB beside {r['small_bytes'] / 1024**2:.0f} MiB")
+    for kind in ("sparse", "dense"):
+        k = r[kind]
+        i = k["ingest"]
+        print(
+            f"  {kind}: ingest peak RSS {i['big']['peak_rss_mb']:.0f} MB "
+            f"({i['big']['seconds']:.1f} s, exit {i['big']['exit']}) vs "
+            f"{i['small']['peak_rss_mb']:.0f} MB ({i['small']['seconds']:.1f} s) for 20 MiB (goal <= 300 MB)"
+        )
+        print(
+            f"  {kind}: hash + store {fmt(k['store_s'])} s; sha512sum + cp {fmt(k['sha512sum_cp_s'])} s "
+            f"-> ratio {k['ratio']:.2f}; + sync {fmt(k['sha512sum_cp_sync_s'])} s "
+            f"-> ratio {k['ratio_sync']:.2f} (goal >= 0.7)"
+        )
+
+
+def main_big(gigabytes: float, runs: int, work: Path | None, out: Path | None) -> int:
+    """``scripts/bench --big [GB]``: only the big-file figures."""
+    work_root = work or Path(
+        tempfile.mkdtemp(
+            prefix="bench-big-", dir=REPO.parent if os.access(REPO.parent, os.W_OK) else None
+        )
+    )
+    try:
+        results = bench_big(work_root, gigabytes, runs)
+        print_big(results)
+        if out:
+            out.write_text(json.dumps(results, indent=2))
+    finally:
+        if work is None:
+            shutil.rmtree(work_root, ignore_errors=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -591,7 +713,11 @@ def main() -> int:
     )
     ap.add_argument("--json", type=Path, help="write all figures here")
     ap.add_argument("--work", type=Path, help="keep the generated corpora and archives here")
+    ap.add_argument("--big", type=float, nargs="?", const=2.0, metavar="GB",
+                    help="only the big-file figures: peak RSS and throughput (default 2 GB)")  # fmt: skip
     args = ap.parse_args()
+    if args.big is not None:
+        return main_big(args.big, args.runs or 3, args.work, args.json)
     sizes = args.size or ([1000] if args.quick else [1000, 10000, 100000])
     runs = args.runs or (1 if args.quick else 3)
     if not args.corpus.is_dir():

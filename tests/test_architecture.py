@@ -25,7 +25,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (5, ("home",)),
     (6, ("derivations", "lineage", "search.sync", "ledger", "views")),
     (7, ("recovery",)),
-    (8, ("ingest", "verify", "dryrun")),
+    (8, ("ingest", "verify", "dryrun", "withdrawal")),
     (9, ("archive",)),
     (10, ("__init__",)),
     (11, ("cli",)),

@@ -71,9 +71,14 @@ def test_removed_lines_are_found_only_when_asked(seeded_archive: Archive, cli) -
     assert [(h.kind, h.rule, h.document) for h in hits] == [("removed", "ad-label", SEED_NAME)] * 2
     shown = cli("search", "--everything", "Advertisement")
     assert shown.exit_code == 0 and "removed by the cleaner: ad-label" in shown.stdout
-    assert cli("search", "Advertisement").exit_code == 1  # nothing without --everything
+    hidden = cli("search", "Advertisement")
+    assert hidden.exit_code == 1  # nothing without --everything, but it says where the words are
+    assert "2 line(s) the cleaner removed match" in hidden.stderr
+    assert json.loads(cli("search", "Advertisement", "--json").stdout)["removed_matches"] == 2
     data = json.loads(cli("search", "--everything", "Advertisement", "--json").stdout)
     assert {h["removed_by"] for h in data["hits"]} == {"ad-label"}
+    assert seeded_archive.search("labourers").removed_matches == 0  # kept words: no hint needed
+    assert seeded_archive.search("nonexistentword").removed_matches == 0
 
 
 def test_published_dates_are_shown_and_filter_search(archive: Archive, seeded: Path, cli) -> None:

@@ -147,7 +147,9 @@ def test_verify_json_shape_and_exit_codes(cli, seeded: Path) -> None:
     doc = json.loads(bad.stdout)
     assert doc["ok"] is False
     [finding] = doc["findings"]
-    assert set(finding) == {"code", "severity", "document", "path", "message", "expected", "found"}
+    assert set(finding) == {
+        "code", "severity", "document", "path", "message", "expected", "found", "ocfl_code"
+    }  # fmt: skip
     assert finding["code"] == "CONTENT_DIGEST_MISMATCH"
     assert finding["severity"] == "error"
     assert finding["document"] == SEED_NAME

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import errno
 import io
 import os
 from pathlib import Path
 
 import pytest
 
-from provarchive.errors import InvalidNameError
+from provarchive.errors import InputError, InvalidNameError
 from provarchive.seeds import StoreLimits, check_storable, scan
 from provarchive.store.storage import Store
 
@@ -82,9 +81,10 @@ def test_the_longest_storable_name_is_stored_and_one_byte_more_is_refused(
     assert store_once(archive, fits, b"fits") == b"fits"
 
 
-def test_what_the_check_prevents_a_committed_version_that_cannot_be_read(tmp_path: Path) -> None:
-    # Issue #20: the store commits such a name (its staging path is shorter and the
-    # object directory is moved in whole), then nothing can read it back.
+def test_the_store_itself_refuses_a_name_it_could_not_read_back(tmp_path: Path) -> None:
+    # Issue #20: the store committed such a name (its staging path is shorter and the
+    # object directory is moved in whole), then nothing could read it back. Whoever
+    # the caller, Transaction.prepare now refuses it before anything is committed.
     archive = tmp_path / "archive"
     limits = StoreLimits.probe(archive / "ocfl")
     v1_prefix = len(os.fsencode(archive / "ocfl")) + len("/aaa/bbb/ccc/") + 64 + len("/v1/content/")
@@ -93,9 +93,25 @@ def test_what_the_check_prevents_a_committed_version_that_cannot_be_read(tmp_pat
     name = long_name(size)
     with pytest.raises(InvalidNameError, match="shorten it"):
         check_storable(name, archive / "ocfl")
-    with pytest.raises(OSError) as info:
+    with pytest.raises(InputError, match=f"over the file system's limit of {limits.path_max}"):
         store_once(archive, name, b"x")
-    assert info.value.errno == errno.ENAMETOOLONG
+    store = Store(archive / "ocfl", archive / "staging")
+    assert not store.has_objects() and list((archive / "staging").iterdir()) == []
+    assert store_once(archive, long_name(size - 1), b"fits") == b"fits"  # one byte less fits
+
+
+@pytest.mark.parametrize("name", ["../escape.txt", "a/../../b", "/etc/passwd", "a//b", "./a", ""])
+def test_the_store_refuses_a_name_that_would_leave_its_object(tmp_path: Path, name: str) -> None:
+    with pytest.raises(InputError, match="cannot be stored"):
+        store_once(tmp_path, name, b"x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ocfl", "staging"]
+    assert not Store(tmp_path / "ocfl", tmp_path / "staging").has_objects()
+
+
+def test_a_segment_too_long_for_the_store_is_refused_by_the_store(tmp_path: Path) -> None:
+    name_max = os.pathconf(tmp_path, "PC_NAME_MAX")
+    with pytest.raises(InputError, match=f"over the store file system's limit of {name_max}"):
+        store_once(tmp_path, "x" * (name_max + 1), b"x")
 
 
 def test_without_a_store_root_scan_does_not_judge_length(seeds: Path, tmp_path: Path) -> None:

@@ -274,3 +274,78 @@ def test_disk_full_while_publishing_rolls_the_batch_back(
     ok, messages = ocfl_py_validate(store.root)
     assert ok, messages
     assert list(store.staging.iterdir()) == []
+
+
+# -- big and sparse files (issue #20) ---------------------------------------------------------
+
+
+def _stage_file(store: Store, name: str, source: Path):
+    with store.transaction() as txn:
+        with open(source, "rb") as fh:
+            staged = txn.stage(fh)
+        txn.prepare(name, staged, current=None, created="2026-01-01T00:00:00Z",
+                    message="test", user=USER)  # fmt: skip
+        txn.commit()
+        txn.close()
+    state = store.load(name)
+    assert state is not None
+    return state
+
+
+@pytest.mark.parametrize("tail", [b"", b"data after the hole"])
+def test_a_sparse_file_is_stored_sparse_and_reads_back_the_same(
+    tmp_path: Path, tail: bytes
+) -> None:
+    store = make_store(tmp_path)
+    source = tmp_path / "disk.img"
+    with open(source, "wb") as fh:
+        fh.write(b"a header")
+        fh.seek(64 * 1024**2 + 12345)
+        fh.write(tail)
+        fh.truncate(64 * 1024**2 + 12345 + len(tail))
+    expected = hashlib.sha512(source.read_bytes()).hexdigest()
+    state = _stage_file(store, "disk.img", source)
+    stored = store.content_file(state, 1)
+    assert state.version(1).sha512 == expected
+    assert hashlib.sha512(stored.read_bytes()).hexdigest() == expected
+    assert stored.stat().st_size == source.stat().st_size
+    assert stored.stat().st_blocks * 512 < 4 * 1024**2  # the 64 MB of zeros were not written
+    ok, messages = ocfl_py_validate(store.root)
+    assert ok, messages
+
+
+def test_staging_reads_in_blocks_whatever_the_stream(tmp_path: Path) -> None:
+    class NoReadinto:  # a stream with read() only
+        def __init__(self, data: bytes) -> None:
+            self.inner = io.BytesIO(data)
+
+        def read(self, n: int = -1) -> bytes:
+            return self.inner.read(min(n, 1000) if n > 0 else n)  # short reads too
+
+    data = os.urandom(3 * 1024**2 + 7) + bytes(2 * 1024**2)
+    store = make_store(tmp_path)
+    for stream in (io.BytesIO(data), NoReadinto(data)):
+        with store.transaction() as txn:
+            staged = txn.stage(stream)  # type: ignore[arg-type]
+            assert staged.digests.sha512 == hashlib.sha512(data).hexdigest()
+            assert staged.digests.sha256 == hashlib.sha256(data).hexdigest()
+            assert staged.digests.size == len(data) and staged.path.read_bytes() == data
+
+
+def test_recovery_removes_only_what_the_archive_writes_in_staging(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep")
+    ours = [store.staging / f"txn-{'a' * 32}", store.staging / f"inventory.json-{'b' * 32}"]
+    ours[0].mkdir()
+    ours[1].write_text("half-written")
+    theirs = [store.staging / "notes.txt", store.staging / "my-folder", store.staging / "txn-link"]
+    theirs[0].write_text("a user's file")
+    theirs[1].mkdir()
+    theirs[2].symlink_to(outside)
+    repairs, _ = store.recover()
+    assert [r.action for r in repairs] == ["staging-discarded"] * 2
+    assert not any(p.exists() for p in ours)
+    assert all(os.path.lexists(p) for p in theirs)
+    assert (outside / "keep.txt").read_text() == "keep"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import itertools
+import os
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,11 +14,13 @@ from hypothesis import strategies as st
 from provarchive.cleaning.text import (
     BINARY,
     EMPTY,
+    SAMPLE,
     TEXT,
     decode,
     decode_as,
     decode_span,
     normalise,
+    sniff_file,
     split_lines,
 )
 
@@ -164,3 +168,65 @@ def test_chunked_whitespace_collapse_equals_split_join(text: str) -> None:
         assert normalise(text) == " ".join(module._CONTROL.sub(" ", text).split())
     finally:
         module._CHUNK = saved
+
+
+# -- binary by content (issue #20: an all-zero file was "text, utf-16-le") -----------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (bytes(100_000), "all 100000 bytes are zero"),
+        (bytes(1), "all 1 bytes are zero"),
+        (codecs.BOM_UTF16_LE + bytes(4096), "runs of 64 or more NUL bytes"),
+        (b"A text file with a hole " + bytes(4096) + b" in the middle.", "runs of 64"),
+        (b"ab\x00" * 200, "characters are NUL"),  # decodes, but a third of it is NUL
+    ],
+)
+def test_zeros_and_nul_runs_are_binary(raw: bytes, reason: str) -> None:
+    d = decode(raw)
+    assert d.status == BINARY and d.text == "" and reason in (d.reason or "")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Die Brücke über den Fluss.".encode("utf-16-le"),  # a NUL in every other byte
+        "Die Brücke über den Fluss.".encode("utf-16-be"),
+        codecs.BOM_UTF32_LE + "Die Brücke.".encode("utf-32-le"),  # three in every four
+        b"The report\x00was filed\x00late on Friday evening by the clerk.\n",  # stray NULs
+    ],
+)
+def test_text_with_some_nul_bytes_stays_text(raw: bytes) -> None:
+    assert decode(raw).status == TEXT
+
+
+def _sniffed(path: Path) -> str | None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return sniff_file(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+
+
+def test_sniff_file_finds_a_sparse_file_without_reading_it(tmp_path: Path) -> None:
+    sparse = tmp_path / "disk.img"
+    with open(sparse, "wb") as fh:
+        fh.write(b"some data at the start")
+        fh.truncate(2 * 1024**3)  # 2 GB, nearly all hole: never read whole
+    reason = _sniffed(sparse)
+    assert reason is not None and "sparse file" in reason
+
+
+def test_sniff_file_samples_start_middle_and_end(tmp_path: Path) -> None:
+    text = tmp_path / "big.txt"
+    line = b"A line of ordinary text, repeated to make a large file.\n"
+    text.write_bytes(line * (4 * SAMPLE // len(line)))
+    assert _sniffed(text) is None
+    zeros_at_the_end = tmp_path / "tail.bin"
+    zeros_at_the_end.write_bytes(line * (4 * SAMPLE // len(line)) + bytes(SAMPLE))
+    reason = _sniffed(zeros_at_the_end)
+    assert reason is not None and "NUL" in reason
+    wide = tmp_path / "wide.txt"
+    wide.write_bytes("Ordinary text in UTF-16, many times. ".encode("utf-16-le") * 10000)
+    assert _sniffed(wide) is None

@@ -17,9 +17,10 @@ Contract:
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from .errors import (
     ArchiveNotFoundError,
     CorruptArchiveError,
     DocumentNotFoundError,
+    InvalidStoreError,
     UsageError,
     VersionNotFoundError,
 )
@@ -46,7 +48,10 @@ if TYPE_CHECKING:
     from .lineage import Lineage
     from .search.engine import SearchResults
     from .search.sync import SyncReport
-    from .views import DerivationView, ExplainedLine
+    from .views import DerivationView, Diff, DocumentRow, ExplainedLine, Stats
+    from .withdrawal import Withdrawal
+
+log = logging.getLogger(__name__)
 
 WaitCallback = Callable[[str | None], None]
 Progress = Callable[[int, int], None]
@@ -163,8 +168,10 @@ class Archive:
         ):
             self._depth = 1
             self.home.begin_writing()
+            log.info("%s: writer lock held on %s", command, self.config.root)
             try:
                 yield from self._written(use_catalog)
+                log.info("%s: done; index up to date, checkpoint signed", command)
             finally:
                 self._depth = 0
                 self.home.end_writing()
@@ -184,6 +191,12 @@ class Archive:
                 return
             home.catalog.migrate()
             repairs = recovery.recover(home, store_repairs, touched, before=lw.repairs)
+            log.info(
+                "catalog %s, store %s: %d repair(s) on the way in",
+                home.catalog_url,
+                home.store.root,
+                len(repairs),
+            )
             if created:
                 with home.catalog.session() as s:
                     s.add(new_event("creation", f"storage root created at {home.store.root}"))
@@ -216,8 +229,10 @@ class Archive:
         on_start: Callable[[int], None] | None = None,
         on_result: Callable[[IngestResult], None] | None = None,
         on_index: Progress | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> IngestReport:
-        """Archive the seeds folder (or the given paths inside it), then index what changed."""
+        """Archive the seeds folder (or the given paths inside it), then index what changed.
+        Once ``should_stop()`` is true (an interrupt), the run ends after the batch in hand."""
         from .ingest import ingest
 
         if not self.home.seeds.is_dir():
@@ -226,7 +241,12 @@ class Archive:
             )
         with self.writer("ingest", on_wait=on_wait) as repairs:
             report = ingest(
-                self.home, paths, on_start=on_start, on_result=on_result, on_index=on_index
+                self.home,
+                paths,
+                on_start=on_start,
+                on_result=on_result,
+                on_index=on_index,
+                should_stop=should_stop,
             )
             report.repairs = repairs
         return report
@@ -241,9 +261,10 @@ class Archive:
         into: str | None = None,
         on_wait: WaitCallback | None = None,
         on_result: Callable[[IngestResult], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> IngestReport:
         """Copy files (folders with ``recursive``) into the seeds folder (under ``into``),
-        then archive them."""
+        then archive them (``should_stop`` as for :meth:`ingest`)."""
         from .ingest import add
 
         with self.writer("add", on_wait=on_wait) as repairs:
@@ -255,6 +276,7 @@ class Archive:
                 recursive=recursive,
                 into=into,
                 on_result=on_result,
+                should_stop=should_stop,
             )
             report.repairs = repairs
         return report
@@ -283,12 +305,25 @@ class Archive:
         with self.writer("reindex", on_wait=on_wait):
             return reindex(self.home, on_progress=on_progress)
 
-    def rebuild(self, *, on_wait: WaitCallback | None = None) -> int:
-        """Recreate the catalog from the OCFL store alone; returns the number of documents."""
+    def rebuild(self, *, on_wait: WaitCallback | None = None, accept_invalid: bool = False) -> int:
+        """Recreate the catalog from the OCFL store alone; returns the number of documents.
+        Refuses (InvalidStoreError, nothing changed) when an object fails OCFL validation,
+        unless ``accept_invalid``."""
         if not self.exists():
             raise ArchiveNotFoundError(self.config.root)
         with self.writer("rebuild", on_wait=on_wait, use_catalog=False) as repairs:
+            if not accept_invalid:
+                from .verify import invalid_objects
+
+                invalid = invalid_objects(self.home)
+                if invalid:
+                    raise InvalidStoreError(self.store.root, [f.to_json() for f in invalid])
             return recovery.rebuild_catalog(self.home, repairs=repairs)
+
+    def foreign_objects(self) -> list[tuple[str, str]]:
+        """(object id, path in the store) of objects another tool put in the storage root:
+        listed by ``rebuild``, never imported (see :meth:`Store.foreign_objects`)."""
+        return self.home.store.foreign_objects()
 
     # -- reading ------------------------------------------------------------------------
 
@@ -301,6 +336,11 @@ class Archive:
         checkpoints: Sequence[tuple[str, str]] = (),
         key: str | None = None,
         on_progress: Callable[[str, int, int], None] | None = None,
+        fixity: bool = False,
+        jobs: int = 1,
+        due: timedelta | None = None,
+        sample: int | None = None,
+        budget: float | None = None,
     ) -> VerifyReport:
         """Check fixity of every stored byte and the consistency of everything derived, and
         the transparency log: every leaf re-derived from store and catalog, and each given
@@ -315,10 +355,17 @@ class Archive:
             check_seeds=check_seeds,
             rederive=rederive,
             on_progress=on_progress,
+            fixity=fixity,
+            jobs=jobs,
+            due=due,
+            sample=sample,
+            budget=budget,
         )
-        if self.exists():
+        # --fixity and the rolling audits look at the store (or part of it) only.
+        partial = fixity or due is not None or sample is not None or budget is not None
+        if self.exists() and not partial:
             trusted = Verifier.from_verifier_key(key) if key else None
-            found = ledger.check(self.home, ledger.store_states(self.home), checkpoints, trusted)
+            found = ledger.check(self.home, report.states, checkpoints, trusted)
             # A version the store lost is reported by the store check already: once is enough.
             gone = {
                 f.document
@@ -392,8 +439,13 @@ class Archive:
         prefix. Otherwise DocumentNotFoundError with the closest names as suggestions."""
         import difflib
         import os
+        import unicodedata
 
         names = self.document_names()
+        if text in names:
+            return text
+        # Names are archived in NFC: "café" typed decomposed means the archived "café".
+        text = unicodedata.normalize("NFC", text)
         if text in names:
             return text
         seeds = os.path.abspath(self.home.seeds)
@@ -443,9 +495,16 @@ class Archive:
         versions = self.versions(name)
         if number is None:
             return versions[-1]
-        if not 1 <= number <= len(versions):
-            raise VersionNotFoundError(name, number, len(versions))
-        return versions[number - 1]
+        for v in versions:
+            if v.version == number:
+                return v
+        head = self.document(name).head
+        if 1 <= number <= head:
+            from .errors import WithdrawnError
+
+            earlier = [v.version for v in versions if v.version < number]
+            raise WithdrawnError(name, number, earlier[-1] if earlier else None)
+        raise VersionNotFoundError(name, number, head)
 
     def content_path(self, name: str, number: int | None = None) -> Path:
         return self.home.content_path(name, number)
@@ -486,3 +545,56 @@ class Archive:
         from .lineage import lineage
 
         return lineage(self.home, passage_id, derivation=derivation)
+
+    # -- everyday use -----------------------------------------------------------------------
+
+    def withdraw(
+        self, name: str, reason: str, *, on_wait: WaitCallback | None = None
+    ) -> Withdrawal:
+        """A new version without the file: out of default search and lists, nothing deleted
+        (see :mod:`provarchive.withdrawal`)."""
+        from .withdrawal import withdraw
+
+        self.require()
+        with self.writer("withdraw", on_wait=on_wait):
+            return withdraw(self.home, name, reason)
+
+    def list_documents(
+        self, pattern: str | None = None, *, withdrawn: bool = False
+    ) -> list[DocumentRow]:
+        """Documents by name (a name, folder prefix or glob filters them); withdrawn ones
+        only with ``withdrawn``."""
+        from .views import list_documents
+
+        self.require()
+        rows = list_documents(self.home)
+        if pattern is not None:
+            chosen = set(self.document_names(pattern))
+            rows = [r for r in rows if r.document in chosen]
+        return [r for r in rows if withdrawn or not r.withdrawn]
+
+    def withdrawals(self, name: str) -> list[Withdrawal]:
+        """Every withdrawal of a document, oldest first (from its inventory)."""
+        from .withdrawal import withdrawals
+
+        return withdrawals(self.home, name)
+
+    def withdrawn_names(self) -> list[str]:
+        with self.catalog.session() as s:
+            return sorted(queries.withdrawn_files(s))
+
+    def stats(self) -> Stats:
+        """Counts, bytes and sizes of the archive, and when it was last verified."""
+        from .views import stats
+
+        self.require()
+        return stats(self.home)
+
+    def diff(self, name: str, old: int, new: int, *, raw: bool = False) -> Diff:
+        """Unified diff of two versions' kept text (or raw text)."""
+        from .views import diff
+
+        self.require()
+        self.version(name, old)
+        self.version(name, new)
+        return diff(self.home, name, old, new, raw=raw)

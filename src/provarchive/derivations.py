@@ -14,6 +14,7 @@ Contract:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -24,7 +25,8 @@ from typing import Any
 from .catalog import DerivationRecord, Session, Version, new_event, queries, utcnow
 from .cleaning.cleaner import CLEANER_NAME, CLEANER_VERSION, rules_digest
 from .cleaning.passages import CLEANER_NAMES, Derivation, PageVerdict, derive, passage_id
-from .errors import DocumentNotFoundError
+from .cleaning.text import sniff_file
+from .errors import CorruptArchiveError, DocumentNotFoundError
 from .home import Home
 from .search.engine import IndexEntry, entries_of
 
@@ -47,31 +49,46 @@ def record_many(
         return []
     now = utcnow()
     numbers = queries.supersede_current(s, [v.id for v, _n, _d in items], now)
-    records = [
-        DerivationRecord(
-            version_id=v.id,
-            number=numbers.get(v.id, 0) + 1,
-            cleaner_name=d.cleaner_name,
-            cleaner_version=d.cleaner_version,
-            rules_digest=d.rules_digest,
-            normalisation=d.normalisation,
-            encoding=d.codec,
-            status=d.status,
-            detail=d.detail,
-            title=d.title,
-            output_sha256=d.output_sha256,
-            page=json.dumps(d.page.to_json(), sort_keys=True) if d.page else None,
-            published=d.published,
-            environment=json.dumps(d.environment, sort_keys=True),
-            created_at=now,
-            current=True,
-            indexed=indexed,
-        )
-        for v, _n, d in items
-    ]
+    records = [_record(v, d, numbers.get(v.id, 0) + 1, now, indexed) for v, _n, d in items]
     s.add_all(records)
     s.flush()
-    passages = [
+    done = list(zip(records, items, strict=True))
+    queries.insert_passages(s, [row for rec, item in done for row in _passage_rows(rec, item)])
+    queries.insert_removals(s, [row for rec, item in done for row in _removal_rows(rec, item)])
+    for rec, (v, name, d) in done:
+        s.add_all(_events(rec, v, name, d, now))
+    return records
+
+
+def _record(
+    v: Version, d: Derivation, number: int, now: datetime, indexed: str | None
+) -> DerivationRecord:
+    return DerivationRecord(
+        version_id=v.id,
+        number=number,
+        cleaner_name=d.cleaner_name,
+        cleaner_version=d.cleaner_version,
+        rules_digest=d.rules_digest,
+        normalisation=d.normalisation,
+        encoding=d.codec,
+        status=d.status,
+        detail=d.detail,
+        title=d.title,
+        output_sha256=d.output_sha256,
+        page=json.dumps(d.page.to_json(), sort_keys=True) if d.page else None,
+        published=d.published,
+        environment=json.dumps(d.environment, sort_keys=True),
+        created_at=now,
+        current=True,
+        indexed=indexed,
+    )
+
+
+def _passage_rows(
+    rec: DerivationRecord, item: tuple[Version, str, Derivation]
+) -> list[dict[str, Any]]:
+    v, name, d = item
+    return [
         {
             "derivation_id": rec.id,
             "passage_id": passage_id(name, v.number, p.ordinal),
@@ -82,10 +99,14 @@ def record_many(
             "raw_start": p.raw_start,
             "raw_end": p.raw_end,
         }
-        for rec, (v, name, d) in zip(records, items, strict=True)
         for p in d.passages
     ]
-    removals = [
+
+
+def _removal_rows(
+    rec: DerivationRecord, item: tuple[Version, str, Derivation]
+) -> list[dict[str, Any]]:
+    return [
         {
             "derivation_id": rec.id,
             "ordinal": r.ordinal,
@@ -95,40 +116,39 @@ def record_many(
             "raw_start": r.raw_start,
             "raw_end": r.raw_end,
         }
-        for rec, (_v, _n, d) in zip(records, items, strict=True)
-        for r in d.removals
+        for r in item[2].removals
     ]
-    queries.insert_passages(s, passages)
-    queries.insert_removals(s, removals)
-    for rec, (v, name, d) in zip(records, items, strict=True):
-        decoded = (
-            f"decoded as {d.encoding_label}"
-            if d.status == "text"
-            else f"no text ({d.status}: {d.detail})"
-        )
-        s.add(
-            new_event(
-                "normalization",
-                f"{decoded}; normalisation {d.normalisation.split(':')[0]}",
-                outcome="success" if d.status == "text" else "warning",
-                document=name,
-                version=v.number,
-                when=now,
-            )
-        )
-        s.add(
-            new_event(
-                "derivation",
-                f"derivation {rec.number} by {d.cleaner_name} {d.cleaner_version} "
-                f"({d.rules_digest[:23]}...): {len(d.passages)} passage(s), "
-                f"{len(d.removals)} line(s) removed, output {d.output_sha256[:23]}...",
-                document=name,
-                version=v.number,
-                when=now,
-                derivation_id=rec.id,
-            )
-        )
-    return records
+
+
+def _events(
+    rec: DerivationRecord, v: Version, name: str, d: Derivation, now: datetime
+) -> list[Any]:
+    """The normalization and derivation events of one recorded derivation."""
+    decoded = (
+        f"decoded as {d.encoding_label}"
+        if d.status == "text"
+        else f"no text ({d.status}: {d.detail})"
+    )
+    return [
+        new_event(
+            "normalization",
+            f"{decoded}; normalisation {d.normalisation.split(':')[0]}",
+            outcome="success" if d.status == "text" else "warning",
+            document=name,
+            version=v.number,
+            when=now,
+        ),
+        new_event(
+            "derivation",
+            f"derivation {rec.number} by {d.cleaner_name} {d.cleaner_version} "
+            f"({d.rules_digest[:23]}...): {len(d.passages)} passage(s), "
+            f"{len(d.removals)} line(s) removed, output {d.output_sha256[:23]}...",
+            document=name,
+            version=v.number,
+            when=now,
+            derivation_id=rec.id,
+        ),
+    ]
 
 
 def derive_version(
@@ -139,17 +159,34 @@ def derive_version(
     decoding and cleaning need memory in proportion to the text."""
     limit = home.config.max_text_bytes
     if size > limit:
-        return Derivation(
+        status, detail = (
             "too-large",
+            (
+                f"{size} bytes is over the {limit}-byte text limit (--max-text-bytes): "
+                "archived and hashed, not cleaned or indexed"
+            ),
+        )
+        with contextlib.suppress(OSError, CorruptArchiveError):
+            with open(home.content_path(name, number), "rb") as fh:
+                reason = sniff_file(fh.fileno(), size)
+            if reason is not None:  # judged from a few sampled blocks, never read whole
+                status, detail = "binary", f"{reason} ({size} bytes, sampled)"
+        return Derivation(status, None, "none", detail, (), (), rules_digest=rules_digest())
+    try:
+        raw = home.read_bytes(name, number)
+    except CorruptArchiveError as exc:
+        # A finding on this document (verify reports it), never a failure of the batch
+        # or of recovery; reclean derives it again once it can be read.
+        return Derivation(
+            "unreadable",
             None,
             "none",
-            f"{size} bytes is over the {limit}-byte text limit (--max-text-bytes): "
-            "archived and hashed, not cleaned or indexed",
+            f"the stored bytes cannot be read ({exc.reason}): not cleaned or indexed",
             (),
             (),
             rules_digest=rules_digest(),
         )
-    return derive(home.read_bytes(name, number), cleaner=cleaner or home.config.cleaner)
+    return derive(raw, cleaner=cleaner or home.config.cleaner)
 
 
 def derivation_entries(

@@ -1,8 +1,9 @@
 """Message digests and canonical JSON.
 
 Contract:
-- :func:`hash_stream` reads a stream once, in fixed-size blocks, and feeds every
-  requested algorithm from that single pass (the way bagit and ocfl-py do), so
+- :func:`hash_stream` reads a stream once, in fixed-size blocks into one reused
+  buffer (memory does not grow with the file), and feeds every requested algorithm
+  from that single pass (the way bagit and ocfl-py do), so
   sha512 (OCFL's inventory digest) and sha256 (what users compare with
   ``sha256sum``) never cost two reads.
 - Digests that leave a column named after their algorithm are tagged strings,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -32,25 +34,52 @@ class Digests:
 
 
 def hash_stream(
-    stream: IO[bytes], *, sink: IO[bytes] | None = None, block_size: int = BLOCK_SIZE
+    stream: IO[bytes],
+    *,
+    sink: IO[bytes] | None = None,
+    block_size: int = BLOCK_SIZE,
+    sparse: bool = False,
 ) -> Digests:
     """Hash ``stream`` with sha512 and sha256 in one pass, optionally copying it to ``sink``.
 
     Copying while hashing is how ingest stages a file: the bytes we store are exactly
-    the bytes we hashed, even if the source changes while we read it.
+    the bytes we hashed, even if the source changes while we read it. Memory stays at
+    one block whatever the size (``readinto`` one reused buffer). With ``sparse`` (the
+    sink a real file, positioned at 0) blocks of zeros are skipped over, not written:
+    a sparse seed stays sparse in the store, and reads back the same.
     """
     h512 = hashlib.sha512()
     h256 = hashlib.sha256()
     size = 0
+    buf = bytearray(block_size)
+    view = memoryview(buf)
+    zeros = bytes(block_size) if sparse and sink is not None else b""
+    skipped = False
+    readinto = getattr(stream, "readinto", None)
     while True:
-        block = stream.read(block_size)
-        if not block:
+        if readinto is not None:
+            n = readinto(buf)
+        else:
+            data = stream.read(block_size)
+            n = len(data)
+            buf[:n] = data
+        if not n:
             break
+        block = buf if n == block_size else view[:n]
         h512.update(block)
         h256.update(block)
-        size += len(block)
-        if sink is not None:
+        size += n
+        if sink is None:
+            continue
+        # bytearray == bytes is one memcmp (a memoryview comparison is 100x slower)
+        if zeros and (buf == zeros if n == block_size else bytes(block) == zeros[:n]):
+            sink.seek(n, os.SEEK_CUR)
+            skipped = True
+        else:
             sink.write(block)
+    if skipped:
+        assert sink is not None
+        sink.truncate(size)  # a hole at the end still counts in the size
     return Digests(sha512=h512.hexdigest(), sha256=h256.hexdigest(), size=size)
 
 

@@ -10,6 +10,7 @@ of these at the module boundary so callers never have to catch foreign types.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class ArchiveError(Exception):
@@ -88,6 +89,17 @@ class VersionNotFoundError(NotFoundError):
         self.head = head
 
 
+class WithdrawnError(NotFoundError):
+    """The version asked for is a withdrawal: it holds no file (earlier versions do)."""
+
+    def __init__(self, name: str, version: int, last: int | None) -> None:
+        hint = f"; '--rev {last}' gives the bytes it withdrew" if last else ""
+        super().__init__(f"{name!r} was withdrawn at v{version}{hint}")
+        self.name = name
+        self.version = version
+        self.last = last
+
+
 class PassageNotFoundError(NotFoundError):
     """No passage with this id exists in the catalog."""
 
@@ -117,10 +129,16 @@ class StorageError(ArchiveError):
 
     exit_code = 6
 
-    def __init__(self, path: Path | str, reason: str) -> None:
-        super().__init__(f"cannot write {path}: {reason}; the archive was left as it was")
+    def __init__(
+        self, path: Path | str, reason: str, outcome: str = "the archive was left as it was"
+    ) -> None:
+        super().__init__(f"cannot write {path}: {reason}; {outcome}")
         self.path = Path(path)
         self.reason = reason
+
+    def with_outcome(self, outcome: str) -> StorageError:
+        """The same failure, saying what the run saved before it."""
+        return StorageError(self.path, self.reason, outcome)
 
 
 class CorruptArchiveError(ArchiveError):
@@ -153,3 +171,21 @@ class InputError(ArchiveError):
         super().__init__(f"{path}: {reason}")
         self.path = str(path)
         self.reason = reason
+
+
+class InvalidStoreError(ArchiveError):
+    """Objects of the store fail OCFL validation: ``rebuild`` will not trust them."""
+
+    exit_code = 1
+
+    def __init__(self, path: Path | str, findings: list[dict[str, Any]]) -> None:
+        first = findings[0]
+        where = first.get("document") or first.get("path")
+        code = first.get("ocfl_code") or first["code"]
+        more = f" and {len(findings) - 1} more finding(s)" if len(findings) > 1 else ""
+        super().__init__(
+            f"{where} fails validation ({first['code']}, {code}: {first['message']}){more}; "
+            "nothing was changed (run 'provarchive verify', or rebuild --accept-invalid)"
+        )
+        self.path = Path(path)
+        self.findings = findings

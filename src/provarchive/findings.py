@@ -9,7 +9,7 @@ Severities: ``error`` (the archive is damaged: verify exits 1), ``warning``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 ERROR = "error"
@@ -21,6 +21,11 @@ FINDING_TYPES: dict[str, tuple[str, str]] = {
     "STORE_MISSING": (ERROR, "the OCFL storage root is missing or not declared (0=ocfl_1.1)"),
     "LAYOUT_CONFIG_INVALID": (ERROR, "the storage layout configuration is missing or altered"),
     "STRAY_PATH": (WARNING, "a path in the storage root belongs to no object"),
+    "STORAGE_HIERARCHY_INVALID": (
+        ERROR,
+        "the storage hierarchy holds something that is neither an object nor a path to one",
+    ),
+    "OCFL_WARNING": (WARNING, "an OCFL recommendation (W code) is not followed"),
     "STAGING_LEFTOVER": (
         WARNING,
         "an interrupted write left data in staging; the next writing command repairs it",
@@ -144,6 +149,8 @@ class Finding:
     path: str | None = None
     expected: str | None = None
     found: str | None = None
+    ocfl_code: str | None = None
+    """The OCFL 1.1 validation code (E001-E112, W001-W016) the problem breaks, if any."""
 
     def __post_init__(self) -> None:
         if self.code not in FINDING_TYPES:
@@ -167,6 +174,7 @@ class Finding:
             "message": self.message,
             "expected": self.expected,
             "found": self.found,
+            "ocfl_code": self.ocfl_code,
         }
 
 
@@ -174,6 +182,12 @@ class Finding:
 class VerifyReport:
     findings: list[Finding]
     checked: dict[str, int]
+    states: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The committed state (store.ocfl.ObjectState) of every object read, by document:
+    for the ledger check, so that the store is not read twice."""
+
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
 
     def is_ok(self) -> bool:
         return not any(f.severity == ERROR for f in self.findings)

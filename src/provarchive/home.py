@@ -25,7 +25,13 @@ from typing import IO, Any
 from .catalog import CREATE, READ_ONLY, READ_WRITE, Catalog
 from .config import ArchiveConfig
 from .digests import hash_bytes, hash_stream
-from .errors import CorruptArchiveError, DocumentNotFoundError, UsageError, VersionNotFoundError
+from .errors import (
+    CorruptArchiveError,
+    DocumentNotFoundError,
+    UsageError,
+    VersionNotFoundError,
+    WithdrawnError,
+)
 from .search.engine import ENGINES, SearchEngine
 from .store import durable
 from .store.storage import Store
@@ -290,6 +296,9 @@ class Home:
         number = state.head if number is None else number
         if not 1 <= number <= state.head:
             raise VersionNotFoundError(name, number, state.head)
+        if state.version(number).withdrawn:
+            last = state.last_file(number)
+            raise WithdrawnError(name, number, last.number if last else None)
         return self.store.content_file(state, number)
 
     def copy_verified(
@@ -308,6 +317,9 @@ class Home:
         number = state.head if number is None else number
         if not 1 <= number <= state.head:
             raise VersionNotFoundError(name, number, state.head)
+        if state.version(number).withdrawn:
+            last = state.last_file(number)
+            raise WithdrawnError(name, number, last.number if last else None)
         sv = state.version(number)
         path = self.store.content_file(state, number)
         expected = (sv.sha512, sv.sha256)
@@ -316,7 +328,7 @@ class Home:
         )
         try:
             if path.stat().st_size <= VERIFY_IN_MEMORY:
-                data = path.read_bytes()
+                data = self._read_stored(path)
                 got = hash_bytes(data)
                 ok = (got.sha512, got.sha256) == expected
                 if ok or force:
@@ -324,11 +336,11 @@ class Home:
                 if not ok:
                     raise damaged
                 return got.size
-            with open(path, "rb") as fh:
+            with self._open_stored(path) as fh:
                 first = hash_stream(fh)
             if (first.sha512, first.sha256) != expected and not force:
                 raise damaged
-            with open(path, "rb") as fh:
+            with self._open_stored(path) as fh:
                 second = hash_stream(fh, sink=sink)
         except OSError as exc:
             raise CorruptArchiveError(path, durable.describe_os_error(exc)) from exc
@@ -339,9 +351,21 @@ class Home:
     def read_bytes(self, name: str, number: int | None = None) -> bytes:
         path = self.content_path(name, number)
         try:
-            return path.read_bytes()
+            return self._read_stored(path)
         except OSError as exc:
             raise CorruptArchiveError(path, durable.describe_os_error(exc)) from exc
+
+    def _open_stored(self, path: Path) -> IO[bytes]:
+        """Open a file of the store without following any symbolic link on the way, so
+        that no link (or hostile path) inside the storage root leads outside it."""
+        from .store.validation import open_contained
+
+        root = self.store.root
+        return open_contained(root, path.relative_to(root).as_posix())
+
+    def _read_stored(self, path: Path) -> bytes:
+        with self._open_stored(path) as fh:
+            return fh.read()
 
 
 def _same_folder(a: Path, b: Path) -> bool:

@@ -12,7 +12,11 @@ Contract:
   catalog; the store is always the truth.
 - The caller holds the writer lock (:meth:`Archive.ingest` does).
 - Bad input fails only its own file, with a one-line reason; a storage failure
-  (disk full, read-only) stops the run with the archive as it was.
+  (disk full, read-only) stops the run: the batches committed before it stay
+  archived and searchable, the batch in hand is rolled back, and the
+  :class:`StorageError` raised says which (its ``report`` holds what was saved).
+- ``should_stop`` (checked before each batch: an interrupt) ends the run after the
+  batch in hand; the report says what was saved and how many files were not reached.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ NEW = "new"
 NEW_VERSION = "new-version"
 UNCHANGED = "unchanged"
 FAILED = "failed"
+WITHDRAWN = "withdrawn"
+"""A seed whose bytes are those of a withdrawn document: left out (``add`` re-adds it)."""
 
 BATCH_FILES = 200
 FIRST_BATCH_FILES = 25
@@ -86,6 +92,9 @@ class IngestResult:
 class IngestReport:
     results: list[IngestResult] = field(default_factory=list)
     repairs: list[Any] = field(default_factory=list)
+    not_reached: int = 0
+    """Files the run never came to (it was interrupted or stopped by a storage failure)."""
+    interrupted: bool = False
 
     @property
     def failed(self) -> list[IngestResult]:
@@ -99,6 +108,17 @@ class IngestReport:
 
 
 ProgressCallback = Callable[[IngestResult], None]
+StopCheck = Callable[[], bool]
+
+
+def saved_summary(report: IngestReport) -> str:
+    """What a stopped run saved, in words (for the error that stopped it)."""
+    counts = report.counts()
+    saved = sum(counts.get(k, 0) for k in (NEW, NEW_VERSION))
+    return (
+        f"stopped: {saved} file(s) of this run archived and searchable before it, "
+        f"{report.not_reached} not archived (run the command again to archive them)"
+    )
 
 
 def _timestamp(now: datetime) -> str:
@@ -159,6 +179,7 @@ class _Ingestor:
         *,
         message_for: Callable[[SeedFile], str],
         on_result: ProgressCallback | None,
+        readd: bool = False,
     ) -> None:
         home.require_writer()
         self.home = home
@@ -169,18 +190,34 @@ class _Ingestor:
         with self.catalog.session() as s:
             self.heads: dict[str, tuple[int, str]] = queries.head_digests(s)
             self.stats: dict[str, SeedStat] = queries.load_seed_stats(s)
+            self.withdrawn = {} if readd else queries.withdrawn_files(s)
 
     def run(
-        self, seeds: Sequence[SeedFile], on_index: Callable[[int, int], None] | None = None
+        self,
+        seeds: Sequence[SeedFile],
+        on_index: Callable[[int, int], None] | None = None,
+        should_stop: StopCheck | None = None,
     ) -> list[IngestResult]:
-        """Archive ``seeds`` batch by batch (see the class docstring)."""
+        """Archive ``seeds`` batch by batch (see the class docstring); stop before the next
+        batch once ``should_stop()`` is true (``self.stopped`` then says so). A
+        StorageError carries the results committed before it (``results``)."""
         results: list[IngestResult] = []
         batches = list(_batches(seeds))
         indexer = BatchIndexer(self.home, background=len(batches) > 1)
         waiting: _Batch | None = None
+        self.stopped = False
         try:
             for n, seeds_ in enumerate(batches, 1):
-                batch = self._store(seeds_)
+                if should_stop is not None and should_stop():
+                    self.stopped = True
+                    break
+                try:
+                    batch = self._store(seeds_)
+                except StorageError:
+                    if waiting is not None:  # in the store already: record it if we can
+                        batch_, waiting = waiting, None
+                        results.extend(self._finish(batch_, indexer))
+                    raise
                 batch.ticket = indexer.submit(self._index_jobs(batch))
                 if waiting is not None:
                     results.extend(self._finish(waiting, indexer))
@@ -191,10 +228,12 @@ class _Ingestor:
                 results.extend(self._finish(waiting, indexer))
                 waiting = None
             indexer.close()
-        except BaseException:
+        except BaseException as exc:
             indexer.abandon()
             if waiting is not None:
                 waiting.txn.close_uncommitted()
+            if isinstance(exc, StorageError):
+                exc.results = results  # type: ignore[attr-defined]
             raise
         sync_index(self.home, on_progress=on_index)  # a no-op unless something was left
         return results
@@ -262,6 +301,9 @@ class _Ingestor:
                 None,
             )
         cached = self.stats.get(name)
+        withdrawn = self.withdrawn.get(name)
+        if withdrawn is not None and stat_trusted(cached, before, withdrawn):
+            return _Staged(seed, None, IngestResult(name, WITHDRAWN, path=str(seed.path)), None)
         if stat_trusted(cached, before, head[1] if head else None):
             assert head is not None and cached is not None
             return _Staged(
@@ -294,16 +336,25 @@ class _Ingestor:
             if same_stat(opened, after)
             else None
         )
+        if withdrawn == digests.sha512:
+            staged_file.path.unlink(missing_ok=True)
+            result = IngestResult(name, WITHDRAWN, sha256=digests.sha256, path=str(seed.path))
+            return _Staged(seed, None, result, cache_row)
         state = self.home.store.load(name)
         now = utcnow()
-        prepared = txn.prepare(
-            name,
-            staged_file,
-            current=state,
-            created=_timestamp(now),
-            message=self.message_for(seed),
-            user=self.user,
-        )
+        try:
+            prepared = txn.prepare(
+                name,
+                staged_file,
+                current=state,
+                created=_timestamp(now),
+                message=self.message_for(seed),
+                user=self.user,
+            )
+        except InputError as exc:  # the store cannot hold this name: refused alone
+            return _Staged(
+                seed, None, IngestResult(name, FAILED, error=exc.reason, path=str(seed.path)), None
+            )
         if prepared is None:
             assert state is not None
             result = IngestResult(name, UNCHANGED, state.head, digests.sha256, path=str(seed.path))
@@ -415,6 +466,7 @@ def ingest(
     on_start: Callable[[int], None] | None = None,
     on_result: ProgressCallback | None = None,
     on_index: Callable[[int, int], None] | None = None,
+    should_stop: StopCheck | None = None,
 ) -> IngestReport:
     """Archive the seeds folder (or the given paths inside it), then index what changed."""
     config = home.config
@@ -434,8 +486,31 @@ def ingest(
         message_for=lambda seed: f"ingest {seeds_display}/{seed.name}",
         on_result=on_result,
     )
-    report.results.extend(ingestor.run(seeds, on_index=on_index))
+    _run(ingestor, report, seeds, on_index, should_stop)
     return report
+
+
+def _run(
+    ingestor: _Ingestor,
+    report: IngestReport,
+    seeds: Sequence[SeedFile],
+    on_index: Callable[[int, int], None] | None,
+    should_stop: StopCheck | None,
+) -> None:
+    """Run the ingestor into ``report``; a StorageError leaves with the report of what
+    was saved before it (``exc.report``) and says so in its message."""
+    try:
+        done = ingestor.run(seeds, on_index=on_index, should_stop=should_stop)
+    except StorageError as exc:
+        done = getattr(exc, "results", [])
+        report.results.extend(done)
+        report.not_reached = len(seeds) - len(done)
+        stopped = exc.with_outcome(saved_summary(report))
+        stopped.report = report  # type: ignore[attr-defined]
+        raise stopped from exc
+    report.results.extend(done)
+    report.not_reached = len(seeds) - len(done)
+    report.interrupted = ingestor.stopped
 
 
 def _refused(
@@ -473,6 +548,7 @@ def add(
     recursive: bool = False,
     into: str | None = None,
     on_result: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
 ) -> IngestReport:
     """Copy files (or, with ``recursive``, folders) into the seeds folder, then archive them."""
     home.require_writer()
@@ -506,6 +582,7 @@ def add(
         home,
         message_for=lambda seed: f"add {origin[seed.name]}",
         on_result=on_result,
+        readd=True,
     )
-    report.results.extend(ingestor.run([seed for seed, _ in to_ingest]))
+    _run(ingestor, report, [seed for seed, _ in to_ingest], None, should_stop)
     return report

@@ -73,6 +73,11 @@ log = logging.getLogger(__name__)
 EXTENSION = "provarchive-transparency-log"
 CHECKPOINT = "checkpoint"
 CHECKPOINTS = "checkpoints"
+EVENT_WITHDRAWAL = "withdrawal"
+"""Type of the leaf recording a withdrawal: a stored version without the file; its
+digests and size are those of the file withdrawn (the latest version holding it)."""
+STORE_LEAVES = (EVENT_VERSION, EVENT_WITHDRAWAL)
+"""The leaves appended inside the store's commit protocol (one per stored version)."""
 
 
 def log_dir(home: Home) -> Path:
@@ -189,18 +194,28 @@ def _agent(user: dict[str, str] | None) -> str:
     return f"{AGENT} for {user.get('name', '?')} <{user.get('address', '')}>"
 
 
+def _file_of(state: ObjectState, number: int) -> tuple[str, Any]:
+    """(leaf type, the version whose file the leaf's digests describe) of a stored version:
+    itself, or for a withdrawal the latest version before it that holds the file."""
+    sv = state.version(number)
+    if not sv.withdrawn:
+        return EVENT_VERSION, sv
+    return EVENT_WITHDRAWAL, state.last_file(number) or sv
+
+
 def _version_leaf(home: Home, state: ObjectState, number: int) -> bytes:
     sv = state.version(number)
+    kind, file = _file_of(state, number)
     directory = home.store.root / state.path
     inventory = (directory / f"v{number}" / INVENTORY).read_bytes()
-    size = (directory / sv.content_path).stat().st_size
+    size = (directory / file.content_path).stat().st_size
     return make_leaf(
-        type=EVENT_VERSION,
+        type=kind,
         document=state.name,
         version=number,
         inventory_sha512=sha512_hex(inventory),
-        sha256=sv.sha256,
-        sha512=sv.sha512,
+        sha256=file.sha256,
+        sha512=file.sha512,
         size=size,
         time=sv.created,
         agent=_agent({"name": sv.user_name, "address": sv.user_address or ""}),
@@ -233,7 +248,7 @@ class LedgerWriter:
     def prepare(self, versions: list[PreparedVersion]) -> PreparedAppend:
         leaves = [
             make_leaf(
-                type=EVENT_VERSION,
+                type=EVENT_WITHDRAWAL if p.withdrawn else EVENT_VERSION,
                 document=p.name,
                 version=p.number,
                 inventory_sha512=p.inventory_sha512,
@@ -266,7 +281,7 @@ def _recover(home: Home, tl: TransparencyLog) -> list[Repair]:
 
     def committed(_index: int, data: bytes) -> bool:
         leaf = parse_any_leaf(data)
-        if not isinstance(leaf, Leaf) or leaf.type != EVENT_VERSION:
+        if not isinstance(leaf, Leaf) or leaf.type not in STORE_LEAVES:
             return True
         if leaf.document not in states:
             states[leaf.document] = home.store.load(leaf.document)
@@ -517,7 +532,10 @@ def prove_version(home: Home, name: str, number: int | None) -> bytes:
     number = number or state.head
     checkpoint = latest_checkpoint(home)
     with open_log(home) as tl:
-        matches = [m for m in find_leaves(tl, name, number, EVENT_VERSION)]
+        matches = sorted(
+            (m for kind in STORE_LEAVES for m in find_leaves(tl, name, number, kind)),
+            key=lambda m: m.index,
+        )
         covered = [m for m in matches if m.index < peek_checkpoint(checkpoint).size]
         if not covered:
             raise CorruptArchiveError(
@@ -664,7 +682,7 @@ def _check_versions(
     out: list[Finding] = []
     logged: dict[tuple[str, int], Leaf] = {}
     for _i, leaf in leaves:
-        if isinstance(leaf, Leaf) and leaf.type == EVENT_VERSION:
+        if isinstance(leaf, Leaf) and leaf.type in STORE_LEAVES:
             logged.setdefault((leaf.document, leaf.version), leaf)
     for (name, number), leaf in sorted(logged.items()):
         state = states.get(name)
@@ -677,14 +695,14 @@ def _check_versions(
                 )
             )
             continue
-        sv = state.version(number)
+        kind, sv = _file_of(state, number)
         inventory = home.store.root / state.path / f"v{number}" / INVENTORY
         try:
             inv_digest = sha512_hex(inventory.read_bytes())
         except OSError:
             inv_digest = ""
-        stored = (sv.sha512, sv.sha256, inv_digest)
-        if stored != (leaf.sha512, leaf.sha256, leaf.inventory_sha512):
+        stored = (kind, sv.sha512, sv.sha256, inv_digest)
+        if stored != (leaf.type, leaf.sha512, leaf.sha256, leaf.inventory_sha512):
             out.append(
                 Finding(
                     "LOG_VERSION_MISMATCH",

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from .catalog import queries
 from .cleaning.passages import parse_passage_id
 from .config import AGENT
-from .errors import PassageNotFoundError
+from .errors import NotFoundError, PassageNotFoundError
 from .home import Home
 
 NAMESPACE = "urn:x-provarchive:"
@@ -86,6 +86,18 @@ class Lineage:
     passage: PassageLink
 
 
+def _no_such_derivation(s: Any, pid: str, name: str, number: int, derivation: int) -> None:
+    """--derivation N names no derivation of the passage's version: say which exist."""
+    numbers = queries.derivation_numbers(s, name, number)
+    if derivation in numbers:
+        return  # the derivation exists, the passage does not: PassageNotFoundError
+    known = ", ".join(str(n) for n in numbers) or "none"
+    raise NotFoundError(
+        f"{name} v{number} has no derivation {derivation} (its derivations: {known}); "
+        f"the passage id {pid!r} is fine"
+    )
+
+
 def lineage(home: Home, pid: str, *, derivation: int | None = None) -> Lineage:
     """The lineage of passage ``pid`` in the current derivation (or derivation N)."""
     parsed = parse_passage_id(pid)
@@ -94,6 +106,8 @@ def lineage(home: Home, pid: str, *, derivation: int | None = None) -> Lineage:
     name, number, ordinal = parsed
     with home.catalog.session() as s:
         row = queries.passage_chain(s, name, number, ordinal, derivation)
+        if row is None and derivation is not None:
+            _no_such_derivation(s, pid, name, number, derivation)
         if row is None:
             raise PassageNotFoundError(pid)
         p, d, v, doc = row

@@ -80,8 +80,8 @@ def sync_state(
         existing = queries.version_numbers(s, doc.id)
     added = []
     for sv in state.versions:
-        if sv.number in existing:
-            continue
+        if sv.number in existing or sv.withdrawn:
+            continue  # a withdrawal holds no file: it shows as the document's state
         size = (known_sizes or {}).get(sv.number)
         if size is None:
             try:
@@ -103,7 +103,27 @@ def sync_state(
         doc.versions.append(version)
         added.append(version)
     doc.head = max(doc.head, state.head)
+    _sync_withdrawn(doc, state)
     return added
+
+
+def _sync_withdrawn(doc: Document, state: ObjectState) -> None:
+    """The withdrawn state is the store's: its head version holds no file, or it does."""
+    head = state.versions[-1]
+    if not state.withdrawn:
+        doc.withdrawn, doc.withdrawn_at, doc.withdrawn_reason = False, None, None
+    elif not doc.withdrawn or doc.withdrawn_at is None:
+        doc.withdrawn = True
+        doc.withdrawn_at = parse_timestamp(head.created)
+        doc.withdrawn_reason = withdrawal_reason(head.message)
+
+
+WITHDRAW_PREFIX = "withdraw: "
+"""How a withdrawal's version message starts (the reason follows)."""
+
+
+def withdrawal_reason(message: str) -> str:
+    return message[len(WITHDRAW_PREFIX) :] if message.startswith(WITHDRAW_PREFIX) else message
 
 
 def sync_documents(home: Home, names: Iterable[str]) -> list[tuple[str, int]]:
@@ -114,6 +134,8 @@ def sync_documents(home: Home, names: Iterable[str]) -> list[tuple[str, int]]:
             state = home.store.load(name)
             if state is None:
                 continue
+            before = queries.document(s, name)
+            was_withdrawn = before is not None and before.withdrawn
             for v in sync_state(s, home, state):
                 added.append((name, v.number))
                 s.add(
@@ -123,6 +145,18 @@ def sync_documents(home: Home, names: Iterable[str]) -> list[tuple[str, int]]:
                         document=name,
                         version=v.number,
                         when=v.ingested_at,
+                    )
+                )
+            if state.withdrawn and not was_withdrawn:
+                head = state.versions[-1]
+                s.add(
+                    new_event(
+                        "withdrawal",
+                        f"withdrawn at v{head.number}, recorded from the store after an "
+                        f"interrupted run: {withdrawal_reason(head.message)}",
+                        document=name,
+                        version=head.number,
+                        when=parse_timestamp(head.created),
                     )
                 )
     return added
@@ -219,11 +253,16 @@ def _fill(
     problems: list[str] = []
     with catalog.session() as s:
         queries.insert_events(s, events)
+        foreign: list[str] = []
         for directory in home.store.iter_object_dirs():
             try:
                 state = home.store.load_dir(directory)
             except CorruptArchiveError as exc:
-                problems.append(str(exc))
+                object_id = home.store.foreign_id(directory)
+                if object_id is not None:
+                    foreign.append(f"{object_id} at {directory.relative_to(home.store.root)}")
+                else:
+                    problems.append(str(exc))
                 continue
             if state is None:
                 continue
@@ -232,6 +271,8 @@ def _fill(
         detail = f"catalog rebuilt from the store: {count} document(s)"
         if problems:
             detail += f"; {len(problems)} object(s) unreadable: " + "; ".join(problems[:5])
+        if foreign:
+            detail += f"; {len(foreign)} foreign object(s) not imported: " + "; ".join(foreign)
         for r in repairs:
             s.add(new_event("recovery", f"{r.action}: {r.detail}", document=r.name))
         s.flush()
@@ -275,9 +316,7 @@ def _rebuild_sqlite(home: Home, events: list[dict[str, Any]], repairs: Sequence[
     try:
         catalog.migrate()
         count = _fill(home, catalog, events, repairs)
-        with catalog.engine.connect() as conn:
-            # One self-contained file: no -wal beside it when it goes live.
-            conn.connection.dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        catalog.checkpoint_wal()  # one self-contained file: no -wal beside it when it goes live
     except BaseException:
         catalog.close()
         remove_catalog_files(building)

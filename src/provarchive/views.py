@@ -2,13 +2,19 @@
 
 Contract: readers only. :func:`view` gives the current derivation of a version
 (passages, removed lines, cleaner, page verdict, publication date);
-:func:`explain` every raw line with the recorded decision that covers it.
+:func:`explain` every raw line with the recorded decision that covers it;
+:func:`list_documents`, :func:`stats` and :func:`diff` what ``list``, ``stats``
+and ``diff`` show.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from .catalog import queries
@@ -45,9 +51,10 @@ def view(home: Home, name: str, number: int | None = None) -> DerivationView | N
         if not versions:
             raise DocumentNotFoundError(name)
         number = versions[-1].number if number is None else number
-        if not 1 <= number <= len(versions):
-            raise VersionNotFoundError(name, number, len(versions))
-        version = versions[number - 1]
+        by_number = {v.number: v for v in versions}
+        if number not in by_number:
+            raise VersionNotFoundError(name, number, versions[-1].number)
+        version = by_number[number]
         rec = queries.current_derivation(s, version.id)
         if rec is None:
             return None
@@ -131,3 +138,196 @@ def explain(
             _, _, action, label, reason = covering[k]
         lines.append(ExplainedLine(i, (b_start, b_end), text, action, label, reason))
     return dv, lines
+
+
+# -- list, stats, diff ------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """One document as ``list`` shows it: its latest version holding the file."""
+
+    document: str
+    version: int | None
+    head: int
+    size: int | None
+    sha256: str | None
+    ingested_at: datetime | None
+    status: str | None
+    passages: int
+    withdrawn: bool
+    withdrawn_at: datetime | None
+    withdrawn_reason: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "document": self.document,
+            "version": self.version,
+            "head": self.head,
+            "size": self.size,
+            "sha256": self.sha256,
+            "ingested_at": _iso(self.ingested_at),
+            "status": self.status,
+            "passages": self.passages,
+            "withdrawn": self.withdrawn,
+            "withdrawn_at": _iso(self.withdrawn_at),
+            "withdrawn_reason": self.withdrawn_reason,
+        }
+
+
+def list_documents(home: Home) -> list[DocumentRow]:
+    """Every document, by name (withdrawn ones included, flagged)."""
+    with home.catalog.session() as s:
+        counts = queries.current_derivation_counts(s)
+        rows = []
+        for d, v in queries.document_rows(s):
+            status, passages, _removed = counts.get(v.id, (None, 0, 0)) if v else (None, 0, 0)
+            rows.append(
+                DocumentRow(
+                    document=d.name,
+                    version=v.number if v else None,
+                    head=d.head,
+                    size=v.size if v else None,
+                    sha256=v.sha256 if v else None,
+                    ingested_at=v.ingested_at if v else None,
+                    status=status,
+                    passages=passages,
+                    withdrawn=d.withdrawn,
+                    withdrawn_at=d.withdrawn_at,
+                    withdrawn_reason=d.withdrawn_reason,
+                )
+            )
+        return rows
+
+
+def _tree_size(path: Path) -> int:
+    """Bytes of the files under ``path`` (0 if absent); files that vanish are skipped."""
+    if path.is_file():
+        return path.stat().st_size
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for f in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, f)).st_size
+    return total
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What ``stats`` reports: counts from the catalog, sizes on disk."""
+
+    totals: dict[str, Any]
+    store_bytes: int
+    index_bytes: int
+    catalog_bytes: int | None
+    """None for a catalog in a database server (--db-url)."""
+
+    def to_json(self) -> dict[str, Any]:
+        t = dict(self.totals)
+        last = t.pop("last_verify")
+        return {
+            "documents": t["documents"],
+            "withdrawn": t["withdrawn"],
+            "versions": t["versions"],
+            "bytes": t["bytes"],
+            "passages": t["passages"],
+            "removed_lines": t["removed_lines"],
+            "store_bytes": self.store_bytes,
+            "index_bytes": self.index_bytes,
+            "catalog_bytes": self.catalog_bytes,
+            "oldest_verified_at": _iso(t["oldest_verified_at"]),
+            "never_verified": t["never_verified"],
+            "last_verify": None
+            if last is None
+            else {"at": _iso(last.occurred_at), "outcome": last.outcome, "detail": last.detail},
+        }
+
+
+def stats(home: Home) -> Stats:
+    with home.catalog.session() as s:
+        totals = queries.archive_totals(s)
+        if totals["last_verify"] is not None:
+            s.expunge(totals["last_verify"])
+    catalog_bytes = None
+    if home.config.db_url is None:
+        path = home.catalog_path
+        catalog_bytes = sum(
+            _tree_size(p) for p in (path, Path(f"{path}-wal"), Path(f"{path}-journal"))
+        )
+    return Stats(
+        totals=totals,
+        store_bytes=_tree_size(home.store.root),
+        index_bytes=_tree_size(home.config.index_dir),
+        catalog_bytes=catalog_bytes,
+    )
+
+
+@dataclass(frozen=True)
+class Diff:
+    """A unified diff between two versions, of the kept text or of the raw text."""
+
+    document: str
+    old: int
+    new: int
+    raw: bool
+    lines: list[str]
+    added: list[str]
+    """Passage texts in the new version's kept text and not in the old one's (kept text only)."""
+    removed: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "document": self.document,
+            "from": self.old,
+            "to": self.new,
+            "raw": self.raw,
+            "diff": "".join(self.lines),
+            "passages_added": self.added,
+            "passages_removed": self.removed,
+        }
+
+
+def _kept_text(home: Home, name: str, number: int) -> list[str]:
+    dv = view(home, name, number)
+    if dv is None:
+        return []
+    return [p["text"] for p in dv.passages]
+
+
+def _raw_text(home: Home, name: str, number: int) -> list[str]:
+    """The raw lines, decoded as the version's derivation decoded them (else UTF-8, a bad
+    byte shown as U+FFFD)."""
+    from .cleaning.text import decode_as
+
+    raw = home.read_bytes(name, number)
+    dv = view(home, name, number)
+    if dv is not None and dv.encoding is not None:
+        return decode_as(raw, dv.encoding).text.splitlines()
+    return raw.decode("utf-8", "replace").splitlines()
+
+
+def diff(home: Home, name: str, old: int, new: int, *, raw: bool = False) -> Diff:
+    """Unified diff (difflib) of version ``old`` against ``new``: the kept passages, one
+    per line, or with ``raw`` the raw text (see :func:`_raw_text`)."""
+    import difflib
+
+    read = _raw_text if raw else _kept_text
+    a, b = read(home, name, old), read(home, name, new)
+    what = "raw" if raw else "kept text"
+    lines = [
+        line if line.endswith("\n") else line + "\n"
+        for line in difflib.unified_diff(
+            a, b, f"{name} v{old} ({what})", f"{name} v{new} ({what})", lineterm=""
+        )
+    ]
+    added: list[str] = []
+    removed: list[str] = []
+    if not raw:
+        old_set, new_set = set(a), set(b)
+        added = [t for t in b if t not in old_set]
+        removed = [t for t in a if t not in new_set]
+    return Diff(name, old, new, raw, lines, added, removed)

@@ -9,7 +9,9 @@ Contract:
   wait for the writer, a busy timeout, read-only opening) live here and only here.
 - The schema is created and upgraded by Alembic migrations shipped in
   ``catalog/migrations``; only writers migrate, readers refuse an old schema.
-- Every database error leaves this package as :class:`~provarchive.errors.CatalogError`.
+- Every database error leaves this package as :class:`~provarchive.errors.CatalogError`,
+  except a file-system failure under SQLite (disk full, read-only, I/O error), which
+  is a :class:`~provarchive.errors.StorageError` naming the database file (exit 6).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,7 @@ from sqlalchemy import create_engine, event, exc, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from ..errors import CatalogError
+from ..errors import ArchiveError, CatalogError, StorageError
 from .models import Base
 
 log = logging.getLogger(__name__)
@@ -77,12 +80,30 @@ def _url_for(url: str, mode: str) -> str:
     path = sqlite_path(url)
     if path is None or mode == CREATE:
         return url
-    if mode == READ_WRITE:
+    no_room = _no_room_for_shm(path)
+    if mode == READ_WRITE and not no_room:
         return f"sqlite:///file:{quote(str(path))}?mode=rw&uri=true"
-    # immutable: on a read-only directory SQLite cannot create the -shm file a WAL
-    # database needs; nothing can be writing there anyway.
-    immutable = "&immutable=1" if not os.access(path.parent, os.W_OK) else ""
+    # immutable: on a read-only directory (or a full disk) SQLite cannot create the -shm
+    # file a WAL database needs; nothing can be writing there anyway.
+    immutable = "&immutable=1" if no_room or not os.access(path.parent, os.W_OK) else ""
     return f"sqlite:///file:{quote(str(path))}?mode=ro{immutable}&uri=true"
+
+
+def _no_room_for_shm(path: Path) -> bool:
+    """True when a reader could not create the WAL index (``-shm``) beside ``path``: the
+    disk is full. Readers then read the file as it is, so that a full disk still reads."""
+    try:
+        if shutil.disk_usage(path.parent).free >= 256 * 1024:
+            return False
+        return os.stat(f"{path}-shm").st_size < _SHM_SIZE
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
+_SHM_SIZE = 32768
+"""The size of a WAL index (``-shm``) that a reader can use without growing it."""
 
 
 class Catalog:
@@ -120,7 +141,31 @@ class Catalog:
             with Session(self.engine, expire_on_commit=False) as s, s.begin():
                 yield s
         except exc.SQLAlchemyError as e:
-            raise CatalogError(f"catalog error: {e.__class__.__name__}: {_first_line(e)}") from e
+            raise self._error(e, f"catalog error: {e.__class__.__name__}: {_first_line(e)}") from e
+
+    def _error(self, e: Exception, message: str) -> ArchiveError:
+        """The error to raise for a database failure: a StorageError naming the file when
+        SQLite could not write it (disk full, read-only, I/O error), else CatalogError."""
+        reason = storage_reason(e) if self.dialect == "sqlite" else None
+        if reason is None:
+            return CatalogError(message)
+        path = self.path
+        if path is not None and reason.startswith("input/output error"):
+            with contextlib.suppress(OSError):
+                # SQLite reports a full disk met while growing its -shm/-wal as I/O.
+                if shutil.disk_usage(path.parent).free < 1024 * 1024:
+                    reason = "no space left on device"
+        return StorageError(path or self.url, reason)
+
+    def checkpoint_wal(self) -> None:
+        """SQLite: move the write-ahead log into the database file (one file on its own)."""
+        try:
+            with self.engine.connect() as conn:
+                # On the raw connection: outside the BEGIN that SQLAlchemy would emit.
+                raw: Any = conn.connection.dbapi_connection
+                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except Exception as e:  # SQLAlchemy's, or the DB-API's own (sqlite3.OperationalError)
+            raise self._error(e, f"cannot checkpoint catalog {self.url}: {_first_line(e)}") from e
 
     # -- schema -----------------------------------------------------------------------
 
@@ -144,7 +189,7 @@ class Catalog:
                     return None, SCHEMA_HEAD
                 rows = conn.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}")).all()
         except exc.SQLAlchemyError as e:
-            raise CatalogError(f"cannot read catalog {self.url}: {_first_line(e)}") from e
+            raise self._error(e, f"cannot read catalog {self.url}: {_first_line(e)}") from e
         if len(rows) > 1:
             raise CatalogError(f"catalog {self.url} records several schema revisions")
         return (rows[0][0] if rows else None), SCHEMA_HEAD
@@ -164,7 +209,7 @@ class Catalog:
                     if broken:
                         raise CatalogError(f"migration broke {len(broken)} foreign key(s)")
         except exc.SQLAlchemyError as e:
-            raise CatalogError(f"cannot upgrade catalog {self.url}: {_first_line(e)}") from e
+            raise self._error(e, f"cannot upgrade catalog {self.url}: {_first_line(e)}") from e
         log.info("catalog schema upgraded from %s to %s", current, head)
         return True
 
@@ -208,6 +253,19 @@ def _foreign_keys_off(conn: Connection) -> Iterator[None]:
         yield
     finally:
         raw.execute("PRAGMA foreign_keys=ON")
+
+
+_STORAGE_FAILURES = {
+    "database or disk is full": "no space left on device",
+    "attempt to write a readonly database": "read-only (the archive cannot be written here)",
+    "disk i/o error": "input/output error (disk full or failing?)",
+}
+
+
+def storage_reason(e: BaseException) -> str | None:
+    """The file-system reason behind a SQLite error, or None if it is not one."""
+    message = str(getattr(e, "orig", None) or e).lower()
+    return next((why for text_, why in _STORAGE_FAILURES.items() if text_ in message), None)
 
 
 def _first_line(e: BaseException) -> str:

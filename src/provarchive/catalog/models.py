@@ -76,7 +76,12 @@ class Document(Base):
     object_id: Mapped[str] = mapped_column(Text)
     object_path: Mapped[str] = mapped_column(String(255))
     head: Mapped[int] = mapped_column(Integer)
+    """The store's head version number (a withdrawal has no version row of its own)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The head version is a withdrawal (``withdraw``): out of default search and lists."""
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
 
     versions: Mapped[list[Version]] = relationship(
         back_populates="document", order_by="Version.number", cascade="all, delete-orphan"

@@ -381,6 +381,7 @@ def _desired() -> Any:
     the current version's or an earlier version's."""
     return case(
         (DerivationRecord.current.is_(False), None),
+        # A withdrawn document's head holds no file: its versions are all earlier ones.
         (Version.number == Document.head, "current"),
         else_="old",
     )
@@ -495,3 +496,155 @@ def save_seed_stats(s: Session, rows: list[dict[str, Any]], known: set[str]) -> 
         s.execute(update(SeedStat), updates)
     if inserts:
         s.execute(insert(SeedStat), inserts)
+
+
+# -- withdrawn documents, listing and statistics -------------------------------------------------
+
+
+def withdrawn_files(s: Session) -> dict[str, str]:
+    """name -> sha512 of the file each withdrawn document last held."""
+    rows = s.execute(
+        select(Document.name, Version.sha512)
+        .join(Version, Version.document_id == Document.id)
+        .where(Document.withdrawn.is_(True))
+        .order_by(Document.name, Version.number)
+    )
+    return {name: sha512 for name, sha512 in rows}
+
+
+def document_rows(s: Session) -> list[tuple[Document, Version | None]]:
+    """Every document with its latest version holding the file, by name."""
+    latest = (
+        select(Version.document_id, func.max(Version.number).label("number"))
+        .group_by(Version.document_id)
+        .subquery()
+    )
+    query = (
+        select(Document, Version)
+        .outerjoin(latest, latest.c.document_id == Document.id)
+        .outerjoin(
+            Version, (Version.document_id == Document.id) & (Version.number == latest.c.number)
+        )
+        .order_by(Document.name)
+    )
+    return [(d, v) for d, v in s.execute(query)]
+
+
+def current_derivation_counts(s: Session) -> dict[int, tuple[str, int, int]]:
+    """version id -> (status, passages, removed lines) of its current derivation."""
+    passages = (
+        select(PassageRecord.derivation_id, func.count().label("n"))
+        .group_by(PassageRecord.derivation_id)
+        .subquery()
+    )
+    removals = (
+        select(RemovalRecord.derivation_id, func.count().label("n"))
+        .group_by(RemovalRecord.derivation_id)
+        .subquery()
+    )
+    query = (
+        select(
+            DerivationRecord.version_id,
+            DerivationRecord.status,
+            func.coalesce(passages.c.n, 0),
+            func.coalesce(removals.c.n, 0),
+        )
+        .outerjoin(passages, passages.c.derivation_id == DerivationRecord.id)
+        .outerjoin(removals, removals.c.derivation_id == DerivationRecord.id)
+        .where(DerivationRecord.current.is_(True))
+    )
+    return {vid: (status, int(p), int(r)) for vid, status, p, r in s.execute(query)}
+
+
+def archive_totals(s: Session) -> dict[str, Any]:
+    """Counts and sums for ``stats``: documents, withdrawn, versions, bytes, passages and
+    removed lines (current derivations), verification dates, the last fixity check."""
+    documents = count_documents(s)
+    withdrawn = s.scalar(
+        select(func.count()).select_from(Document).where(Document.withdrawn.is_(True))
+    )
+    versions, size, oldest, never = s.execute(
+        select(
+            func.count(Version.id),
+            func.coalesce(func.sum(Version.size), 0),
+            func.min(Version.verified_at),
+            func.sum(case((Version.verified_at.is_(None), 1), else_=0)),
+        )
+    ).one()
+    current = DerivationRecord.current.is_(True)
+    passages = s.scalar(
+        select(func.count(PassageRecord.id))
+        .join(DerivationRecord, DerivationRecord.id == PassageRecord.derivation_id)
+        .where(current)
+    )
+    removed = s.scalar(
+        select(func.count(RemovalRecord.id))
+        .join(DerivationRecord, DerivationRecord.id == RemovalRecord.derivation_id)
+        .where(current)
+    )
+    last_check = s.scalars(
+        select(Event).where(Event.event_type == "fixity check").order_by(Event.id.desc()).limit(1)
+    ).one_or_none()
+    return {
+        "documents": documents,
+        "withdrawn": withdrawn or 0,
+        "versions": versions or 0,
+        "bytes": int(size or 0),
+        "passages": passages or 0,
+        "removed_lines": removed or 0,
+        "oldest_verified_at": oldest,
+        "never_verified": int(never or 0),
+        "last_verify": last_check,
+    }
+
+
+def derivation_numbers(s: Session, name: str, number: int) -> list[int]:
+    """The derivation numbers of one version, oldest first."""
+    return list(
+        s.scalars(
+            select(DerivationRecord.number)
+            .join(Version, Version.id == DerivationRecord.version_id)
+            .join(Document, Document.id == Version.document_id)
+            .where(Document.name_key == key_of(name), Version.number == number)
+            .order_by(DerivationRecord.number)
+        )
+    )
+
+
+# -- rolling audits (verify --due / --sample / --budget) -------------------------------------
+
+
+def audit_candidates(s: Session) -> list[tuple[str, int, datetime | None]]:
+    """(name, number, verified_at) of every version, the never verified first, then the
+    least recently verified (ties by ingest time, name, number)."""
+    return [
+        (name, number, verified_at)
+        for name, number, verified_at in s.execute(
+            select(Document.name, Version.number, Version.verified_at)
+            .join(Document, Document.id == Version.document_id)
+            .order_by(
+                Version.verified_at.is_not(None),
+                Version.verified_at,
+                Version.ingested_at,
+                Document.name,
+                Version.number,
+            )
+        )
+    ]
+
+
+def mark_verified(s: Session, names: Iterable[str], when: datetime) -> None:
+    """Record ``when`` as the last verification of every version of these documents."""
+    for chunk in _chunks(sorted(set(names))):
+        s.execute(
+            update(Version)
+            .where(Version.document_id.in_(select(Document.id).where(Document.name.in_(chunk))))
+            .values(verified_at=when)
+        )
+
+
+def oldest_verification(s: Session) -> tuple[datetime | None, int]:
+    """(the oldest verified_at of any version, how many versions were never verified)."""
+    oldest = s.scalar(select(func.min(Version.verified_at)))
+    never = s.scalar(select(func.count()).where(Version.verified_at.is_(None))) or 0
+    return oldest, int(never)

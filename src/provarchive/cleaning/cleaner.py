@@ -92,7 +92,7 @@ __all__ = [
 
 CLEANER_NAME = "provarchive-clean"
 KEEP_ALL_NAME = "provarchive-keep-all"
-CLEANER_VERSION = "2.0.0"
+CLEANER_VERSION = "2.1.0"
 
 KINDS = ("title", "standfirst", "byline", "dateline", "body")
 """Kinds of kept passages."""
@@ -384,10 +384,18 @@ def _first_copy(page: Page, o: CleanOptions) -> set[int]:
         block = range(i, i + k)
         if not all(page.prose[j] and page.positions[page.lines[j].text][0] == j for j in block):
             continue
+        if _near_duplicates(page, block):
+            continue  # one caption in full and cut short ("... more") is no text copied
         seconds = [page.positions[page.lines[j].text][1:2] for j in block]
         if all(seconds) and all(seconds[m][0] == seconds[0][0] + m for m in range(k)):
             out.update(block)
     return out
+
+
+def _near_duplicates(page: Page, block: range) -> bool:
+    """Whether two lines of ``block`` open alike (the same caption, full and truncated)."""
+    heads = [page.lines[j].text[:40] for j in block]
+    return len(set(heads)) < len(heads)
 
 
 def _has_prose_neighbour(page: Page, i: int) -> bool:
@@ -519,10 +527,14 @@ def _regions(
     if barriers:
         floor = max(o.min_article_score, o.first_segment_ratio * best[2])
         bounds = [-1, *barriers, n]
-        for a, b in pairwise(bounds):
+        for k, (a, b) in enumerate(pairwise(bounds)):
             cand = _max_subarray(scores, a + 1, b - 1) if b - 1 >= a + 1 else None
             need = o.thread_article_score if b == thread else floor
-            if cand is not None and cand[2] >= need:
+            if (
+                cand is not None
+                and cand[2] >= need
+                and not _outweighed(page, scores, bounds, k, cand[2], o)
+            ):
                 best = cand
                 break
     lo, hi, total = best
@@ -552,6 +564,25 @@ def _regions(
             regions.append((c_lo, c_hi))
             edge_lo, edge_hi = min(edge_lo, c_lo), max(edge_hi, c_hi)
     return sorted(regions)
+
+
+def _outweighed(
+    page: Page, scores: list[float], bounds: list[int], k: int, run: float, o: CleanOptions
+) -> bool:
+    """Whether the comment header closing segment ``k`` is a link in the article's meta
+    row or menu ("Comments", "3 Comments" above the story), not the start of the
+    comment section: the run before it is short (a teaser, a site blurb) and the run
+    right after it outweighs it many times. Comments come one at a time between
+    signatures and stamps, so a comment section seldom holds a run like an article's;
+    a run of several paragraphs before the header is the article whatever follows."""
+    b = bounds[k + 1]
+    if run >= o.comment_header_trusted or b >= len(page.lines):
+        return False
+    if not R.opens_comment_section(page.lines[b].text, page.feats[b]):
+        return False
+    nxt = bounds[k + 2]
+    after = _max_subarray(scores, b + 1, nxt - 1) if nxt - 1 >= b + 1 else None
+    return after is not None and after[2] > o.comment_header_outweigh * run
 
 
 # -- title and standfirst ------------------------------------------------------------------------

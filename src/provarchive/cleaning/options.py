@@ -92,6 +92,11 @@ class CleanOptions:
     """...and lies at most this many lines away..."""
     secondary_region_far_gap: int = 40
     """...or this many, when no byline, date or "related" header lies between."""
+    comment_header_outweigh: float = 3.0
+    """A comment header ("Comments", "3 Comments") followed by a run scoring this many
+    times the run before it is a link above the article, not the comment section..."""
+    comment_header_trusted: float = 100.0
+    """...unless the run before it scores this much (several paragraphs: an article)."""
     thread_min: int = 3
     thread_gap: int = 30
     """A comment thread: this many date/time stamps, each at most ``thread_gap``
@@ -102,7 +107,7 @@ class CleanOptions:
     thread_article_ratio: float = 4.0
     """A thread's first stamp followed by this much prose, and this many times the
     median between the others, is the article's dateline, not a comment's."""
-    copy_block: int = 3
+    copy_block: int = 2
     """Text repeated as a block of this many prose lines is a copy of the article."""
     meta_window: int = 4
     """Bylines and datelines this many lines around the title, or inside the body, are

@@ -10,6 +10,10 @@ Contract:
   exact bytes. That is what makes :meth:`Decoded.byte_offsets` exact, and what
   lets anyone check a passage: ``normalise(raw[start:end].decode(codec,
   errors))`` must equal the passage text (:func:`decode_span`).
+- Binary is judged by content first (:func:`binary_reason`): all-zero bytes, a run
+  of NUL bytes no text encoding produces, or mostly NUL characters once decoded;
+  :func:`sniff_file` judges a file too large to read whole from a few sampled
+  blocks and its holes (a sparse file is binary).
 - :func:`normalise` is the one normalisation applied to every line and
   passage; :data:`NORMALISATION` names it and is recorded with every derivation.
 """
@@ -17,6 +21,7 @@ Contract:
 from __future__ import annotations
 
 import codecs
+import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -111,10 +116,72 @@ def decode_as(raw: bytes, codec: str) -> Decoded:
     return Decoded(TEXT, raw[bom:].decode(codec, errors_for(codec)), codec, bom)
 
 
+NUL_RUN = 64
+"""This many NUL bytes in a row mean binary data or a sparse file's hole: text in any
+encoding, UTF-16 and UTF-32 included, never holds more than three in a row."""
+MOSTLY_NUL = 0.1
+"""Decoded text with more NUL characters than this share is binary (a stray NUL in a
+text file is kept as a space)."""
+SAMPLE = 64 * 1024
+
+
+def binary_reason(sample: bytes) -> str | None:
+    """Why these bytes are binary by their content alone, or None (not a verdict that
+    they are text: :func:`decode` goes on to look for an encoding)."""
+    if not sample:
+        return None
+    if sample[0] == 0 and sample[-1] == 0 and sample.count(0) == len(sample):
+        return f"binary data: all {len(sample)} bytes are zero (an empty disk image or sparse file)"
+    if b"\x00" * NUL_RUN in sample:
+        return f"binary data: runs of {NUL_RUN} or more NUL bytes"
+    return None
+
+
+def sniff_file(fd: int, size: int) -> str | None:
+    """:func:`binary_reason` of an open file too large to read whole, from a few blocks
+    (start, middle, end) and its holes: a sparse file is binary. Reads at most
+    4 x :data:`SAMPLE` bytes, whatever the size."""
+    if size <= 0:
+        return None
+    seek_hole = getattr(os, "SEEK_HOLE", None)
+    if seek_hole is not None:
+        try:
+            hole = os.lseek(fd, 0, seek_hole)
+        except OSError:
+            hole = size
+        if hole < size:
+            return f"binary data: a sparse file (a hole of zero bytes at offset {hole})"
+    parts = []
+    for offset in sorted({0, max(0, size // 2 - SAMPLE // 2), max(0, size - SAMPLE)}):
+        parts.append(os.pread(fd, SAMPLE, offset))
+    joined = b"".join(parts)
+    reason = binary_reason(joined)
+    if (
+        reason is None
+        and joined.count(0) > MOSTLY_NUL * len(joined)
+        and _guess_wide(joined) is None
+    ):
+        reason = f"binary data: {joined.count(0)} NUL bytes in {len(joined)} sampled"
+    return reason
+
+
 def decode(raw: bytes) -> Decoded:
     """Decode raw bytes; see the module docstring. Never raises."""
     if not raw:
         return Decoded(EMPTY, "", "utf-8", 0)
+    reason = binary_reason(raw)
+    if reason is not None:
+        return Decoded(BINARY, "", None, 0, reason)
+    decoded = _decode(raw)
+    if decoded.status == TEXT and decoded.text.count("\x00") > MOSTLY_NUL * len(decoded.text):
+        count = decoded.text.count("\x00")
+        return Decoded(
+            BINARY, "", None, 0, f"binary data: {count} of {len(decoded.text)} characters are NUL"
+        )
+    return decoded
+
+
+def _decode(raw: bytes) -> Decoded:
     for bom, codec in _BOMS:
         if raw.startswith(bom):
             try:
@@ -140,23 +207,29 @@ def decode(raw: bytes) -> Decoded:
         if wide is not None:
             return wide
         return Decoded(TEXT, text, "utf-8", 0)
-    lenient = raw.decode("utf-8", "surrogateescape")
-    invalid = len(_SURROGATE.findall(lenient))
-    multibyte = sum(1 for ch in lenient if ord(ch) > 127) - invalid
-    if multibyte > 0 and multibyte >= invalid:
-        # UTF-8 with a few broken sequences (a truncated download, a bad paste):
-        # keep the valid characters, the broken bytes become U+FFFD.
-        return Decoded(TEXT, lenient, "utf-8", 0)
-    if _looks_binary(raw):
+    if _looks_binary(raw):  # before decoding leniently: random bytes make millions of errors
         wide = _guess_wide(raw)
         if wide is not None:
             return wide
         return Decoded(BINARY, "", None, 0, "binary data (control bytes, no text encoding fits)")
+    lenient = raw.decode("utf-8", "surrogateescape")
+    # Counted without a list or a Python loop over the characters (memory stays flat):
+    # ASCII bytes are always valid UTF-8 and each gives one character.
+    invalid = sum(1 for _ in _SURROGATE.finditer(lenient))
+    non_ascii = len(lenient) - (len(raw) - len(raw.translate(None, _ASCII)))
+    multibyte = non_ascii - invalid
+    if multibyte > 0 and multibyte >= invalid:
+        # UTF-8 with a few broken sequences (a truncated download, a bad paste):
+        # keep the valid characters, the broken bytes become U+FFFD.
+        return Decoded(TEXT, lenient, "utf-8", 0)
     guessed = _guess_codec(raw)
     if guessed is None:
         # Mostly UTF-8 with some invalid sequences: keep them as U+FFFD.
         return Decoded(TEXT, raw.decode("utf-8", "surrogateescape"), "utf-8", 0)
     return Decoded(TEXT, raw.decode(guessed, errors_for(guessed)), guessed, 0)
+
+
+_ASCII = bytes(range(128))
 
 
 def _looks_binary(raw: bytes) -> bool:

@@ -10,8 +10,11 @@ exits with that error's code (the table is in the README).
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
+import re
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,18 +25,64 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from typer.core import TyperCommand
 
 from ..archive import Archive
 from ..config import ArchiveConfig
 from ..errors import ArchiveError
 from ..meta import __version__
 
+_TYPE_TAG = re.compile(r" <[^<>]*>")
+
+
+class ReadableCommand(TyperCommand):
+    """Help as people read it: ``NAME``, ``[PATTERN]``, ``FILE...`` in the usage line, and
+    option values named (``--document DOCUMENT``), never ``{name}`` or ``<list[Path]>``."""
+
+    @staticmethod
+    def _argument_name(param: Any) -> str:
+        name = str(param.metavar or (param.name or "").upper())
+        if param.nargs != 1 and not name.endswith("..."):
+            name += "..."
+        return name
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name != "argument":
+                pieces.extend(param.get_usage_pieces(ctx))
+                continue
+            name = self._argument_name(param)
+            pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        args: list[tuple[str, str]] = []
+        opts: list[tuple[str, str]] = []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            name, text = record
+            if param.param_type_name == "argument":
+                args.append((self._argument_name(param), text))
+            else:
+                value = " " + str(param.name or "value").upper()
+                opts.append((_TYPE_TAG.sub(value, name), text))
+        if args:
+            with formatter.section("Arguments"):
+                formatter.write_dl(args)
+        if opts:
+            with formatter.section("Options"):
+                formatter.write_dl(opts)
+
+
 app = typer.Typer(
     name="provarchive",
     help="A provenance-tracking document archive: every byte stored immutably in OCFL, "
     "every passage traceable to its raw bytes.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -43,7 +92,14 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Options and arguments shared by several commands.
-NameArg = Annotated[str, typer.Argument(help="Document name (its path inside the seeds folder).")]
+NameArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="NAME",
+        help="Document name: its path inside the seeds folder, the seed's path as typed "
+        "(seeds/2026/x.txt), or a unique prefix.",
+    ),
+]
 VersionOpt = Annotated[
     int | None,
     typer.Option("--rev", "-r", metavar="N", help="Version N of the document (default: latest)."),
@@ -63,6 +119,12 @@ def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
     """Register a Typer command whose ArchiveErrors become 'Error: ...' + exit code."""
 
     def decorator(fn: F) -> F:
+        if "short_help" not in kwargs and fn.__doc__:
+            # The command list shows the whole first paragraph, never cut with "...".
+            first = inspect.cleandoc(fn.__doc__).split("\n\n")[0]
+            kwargs["short_help"] = " ".join(first.split())
+        kwargs.setdefault("cls", ReadableCommand)
+
         @functools.wraps(fn)
         def wrapper(*a: Any, **k: Any) -> Any:
             try:
@@ -70,6 +132,8 @@ def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
             except ArchiveError as exc:
                 err.print(f"Error: {escape(str(exc))}")
                 raise typer.Exit(exc.exit_code) from exc
+            except KeyboardInterrupt as exc:
+                raise typer.Exit(_stopped_at_once(exc)) from exc
 
         app.command(*args, **kwargs)(wrapper)
         return fn
@@ -115,6 +179,7 @@ def main_options(
         typer.Option(
             "--db-url",
             envvar="PROVARCHIVE_DB_URL",
+            metavar="URL",
             help="SQLAlchemy URL of the catalog (default: a SQLite file in the archive).",
         ),
     ] = None,
@@ -123,6 +188,7 @@ def main_options(
         typer.Option(
             "--lock-timeout",
             envvar="PROVARCHIVE_LOCK_TIMEOUT",
+            metavar="SECONDS",
             help="Seconds a writer waits for another writer to finish.",
         ),
     ] = 600.0,
@@ -214,3 +280,77 @@ def _progress(enabled: bool) -> Iterator[_Bar]:
     )
     with progress:
         yield _Bar(progress)
+
+
+# -- interrupts --------------------------------------------------------------------------------
+
+EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised at a safe point once an interrupt was asked for (or at once on the second)."""
+
+    def __init__(self, signum: int, *, at_once: bool = False) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.at_once = at_once
+
+
+class Interrupts:
+    """SIGINT/SIGTERM while a writing command runs: the first asks it to stop after the
+    batch in hand (:meth:`requested`, checked by the library between batches); the
+    second stops at once (an :class:`Interrupted` raised wherever the program is, which
+    the archive survives as it survives a kill)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    def check(self) -> None:
+        """Raise :class:`Interrupted` if an interrupt was asked for (a safe point)."""
+        if self.signum is not None:
+            raise Interrupted(self.signum)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FOR_SIGNAL.get(signal.Signals(self.signum or signal.SIGINT), 130)
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        if self.signum is not None:
+            raise Interrupted(signum, at_once=True)
+        self.signum = signum
+        err.print(
+            "Interrupted: stopping after the batch in hand (interrupt again to stop at once)."
+        )
+
+
+@contextmanager
+def interrupts() -> Iterator[Interrupts]:
+    """Install the two-step interrupt handling for the block (main thread only)."""
+    state = Interrupts()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    try:
+        previous = {s: signal.signal(s, state._handle) for s in signals}
+    except ValueError:  # not the main thread: leave the default behaviour
+        yield state
+        return
+    try:
+        yield state
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _stopped_at_once(exc: KeyboardInterrupt) -> int:
+    signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+    at_once = not isinstance(exc, Interrupted) or exc.at_once
+    if at_once:
+        err.print(
+            "Interrupted: stopped at once. What was committed is kept; the next writing "
+            "command finishes or discards what was in hand."
+        )
+    else:
+        err.print("Interrupted: stopped; nothing of the step in hand was saved.")
+    return EXIT_FOR_SIGNAL.get(signal.Signals(signum), 130)

@@ -128,6 +128,8 @@ def check_proof_cmd(
         return
     leaf = result.leaf
     what = f"{leaf.document} v{leaf.version}"
+    if leaf.type == "withdrawal":
+        what += f" (the withdrawal of the file with sha256 {leaf.sha256})"
     if result.passage_id:
         what = f"passage {result.passage_id}"
     out.print(

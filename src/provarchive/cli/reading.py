@@ -44,10 +44,17 @@ def show_cmd(
         if version is not None:
             archive.version(name, version)
         dv = archive.view(name, version)
+        withdrawn = archive.document(name).withdrawn
+        gone = archive.withdrawals(name)[-1] if withdrawn else None
     if as_json:
-        _print_json(_show_json(name, versions, dv))
+        _print_json(
+            _show_json(name, versions, dv)
+            | {"withdrawn": gone.to_json() if gone is not None else None}
+        )
         return
     out.print(f"[bold]{escape(name)}[/]  ({len(versions)} version(s))")
+    if gone is not None:
+        out.print(_withdrawn_line(gone))
     for v in versions:
         if version is not None and v.version != version:
             continue
@@ -71,6 +78,13 @@ def show_cmd(
             out.print(f"      - {escape(reason)}")
     out.print(f"    published {dv.published or 'unknown (no date line found)'}")
     out.print("    'provarchive explain' shows the decision for every line.")
+
+
+def _withdrawn_line(w: Any) -> str:
+    return (
+        f"[bold yellow]WITHDRAWN[/] at v{w.version} on {w.at.strftime('%Y-%m-%d %H:%M:%S UTC')}: "
+        f"{escape(w.reason)} (v{w.withdrawn_version} stays archived; out of default search)"
+    )
 
 
 def _show_json(name: str, versions: list[Any], dv: Any) -> dict[str, Any]:
@@ -137,24 +151,44 @@ def history_cmd(
         name = archive.resolve_name(name)
         versions = archive.versions(name)
         events = archive.events(document=name)
+        withdrawals = archive.withdrawals(name)
+        withdrawn = archive.document(name).withdrawn
     if as_json:
         _print_json(
             {
                 "document": name,
+                "withdrawn": withdrawn,
                 "versions": [
                     v.to_json() | {"message": v.message, "user": v.user} for v in versions
                 ],
+                "withdrawals": [w.to_json() for w in withdrawals],
                 "events": [_event_json(e) for e in events],
             }
         )
         return
-    out.print(f"[bold]{escape(display_name(name))}[/]: {len(versions)} version(s)")
-    for v in versions:
-        out.print(
+    marker = " [bold yellow](withdrawn)[/]" if withdrawn else ""
+    out.print(f"[bold]{escape(display_name(name))}[/]: {len(versions)} version(s){marker}")
+    lines: list[tuple[int, str, str | None]] = [
+        (
+            v.version,
             f"v{v.version}  {v.ingested_at.strftime('%Y-%m-%d %H:%M:%S UTC')}  "
-            f"by {escape(v.user)}: {escape(display_name(v.message))}"
+            f"by {escape(v.user)}: {escape(display_name(v.message))}",
+            v.sha256,
         )
-        out.print(f"    sha256 {v.sha256}", markup=False)
+        for v in versions
+    ] + [
+        (
+            w.version,
+            f"v{w.version}  {w.at.strftime('%Y-%m-%d %H:%M:%S UTC')}  [bold yellow]withdrawn[/] "
+            f"v{w.withdrawn_version}: {escape(w.reason)}",
+            None,
+        )
+        for w in withdrawals
+    ]
+    for _number, line, sha256 in sorted(lines, key=lambda item: item[0]):
+        out.print(line)
+        if sha256 is not None:
+            out.print(f"    sha256 {sha256}", markup=False)
     out.print(f"[bold]events[/] ({len(events)})")
     _print_events(events)
 
@@ -194,13 +228,20 @@ def log_cmd(
         str | None, typer.Option("--document", help="Only events about this document.")
     ] = None,
     limit: Annotated[
-        int, typer.Option("--limit", min=0, metavar="N", help="Most recent N events (0: all).")
+        int, typer.Option("--limit", metavar="N", help="Most recent N events (0: all).")
     ] = 50,
     as_json: JsonOpt = False,
 ) -> None:
-    """The archive's event log (ingestion, digests, fixity checks, repairs...)."""
+    """The archive's event log: ingestion, digests, fixity checks, repairs, withdrawals.
+
+    Example: provarchive log --document 2026/story.txt --limit 0 --json
+    """
+    if limit < 0:
+        raise typer.BadParameter(f"{limit} is negative: give 0 (all) or more", param_hint="--limit")
     with _archive(ctx) as archive:
         archive.require()
+        if document is not None:
+            document = archive.resolve_name(document)
         events = archive.events(document=document, limit=limit or None)
     if as_json:
         _print_json({"events": [_event_json(e) for e in events]})
@@ -333,20 +374,34 @@ def explain_cmd(
 @command("lineage")
 def lineage_cmd(
     ctx: typer.Context,
-    passage_id: Annotated[str, typer.Argument(help="Passage id, NAME@vN#K (from show or search).")],
+    passage_id: Annotated[
+        str,
+        typer.Argument(metavar="PASSAGE_ID", help="Passage id, NAME@vN#K (from show or search)."),
+    ],
     fmt: Annotated[
-        str, typer.Option("--format", help="text, json or prov-json (W3C PROV-JSON).")
+        str,
+        typer.Option("--format", metavar="FORMAT", help="text, json or prov-json (W3C PROV-JSON)."),
     ] = "text",
     derivation: Annotated[
         int | None,
-        typer.Option("--derivation", help="A superseded derivation number (default: current)."),
+        typer.Option(
+            "--derivation",
+            metavar="N",
+            help="A superseded derivation number (default: current).",
+        ),
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
-    """The chain seeds file -> stored version -> cleaning run -> passage."""
+    """The chain seeds file -> stored version -> cleaning run -> passage.
+
+    Example: provarchive lineage '2026/story.txt@v1#3' --json
+    """
     from ..lineage import to_json, to_prov, to_text
 
     if fmt not in ("text", "json", "prov-json"):
         raise typer.BadParameter("use text, json or prov-json", param_hint="--format")
+    if as_json:
+        fmt = "json"
     with _archive(ctx) as archive:
         archive.require()
         lin = archive.lineage(passage_id, derivation=derivation)
@@ -433,13 +488,22 @@ def search_cmd(
         ),
     ] = None,
     all_versions: Annotated[
-        bool, typer.Option("--all-versions", help="Also search earlier versions.")
+        bool,
+        typer.Option(
+            "--all-versions", help="Also search earlier versions (and withdrawn documents)."
+        ),
+    ] = False,
+    withdrawn: Annotated[
+        bool,
+        typer.Option("--withdrawn", help="Search only withdrawn documents (every version)."),
     ] = False,
     everything: Annotated[
         bool,
         typer.Option("--everything", help="Also the lines the cleaner removed (and why)."),
     ] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, metavar="N", help="Hits to show.")] = 10,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", help="Hits to show (at least 1).")
+    ] = 10,
     offset: Annotated[
         int, typer.Option("--offset", min=0, metavar="N", help="Skip the first N hits (paging).")
     ] = 0,
@@ -455,6 +519,11 @@ def search_cmd(
 
     Example: provarchive search '"North Korean" labourers' --document 2026/ --limit 5
     """
+    if limit < 1:
+        raise typer.BadParameter(
+            f"{limit} is not a number of hits to show: give 1 or more (--count gives the total)",
+            param_hint="--limit",
+        )
     if kind is not None and kind not in KINDS:
         raise typer.BadParameter(f"use one of {', '.join(KINDS)}", param_hint="--kind")
     with _archive(ctx) as archive:
@@ -463,10 +532,14 @@ def search_cmd(
         if document is not None:
             names = archive.document_names(document)
             if not names:
-                raise UsageError(
-                    f"--document {document!r} matches no archived document "
-                    "(give a name, a folder ending in '/', or a glob)"
-                )
+                _no_document(archive, document)
+        gone = set(archive.withdrawn_names())
+        if withdrawn:
+            names = [n for n in names if n in gone] if document is not None else sorted(gone)
+            all_versions = True
+            if not names:
+                err.print("No withdrawn document" + (" matches --document." if document else "."))
+                raise typer.Exit(1)
         results = archive.search(
             query,
             documents=names,
@@ -480,13 +553,39 @@ def search_cmd(
             limit=100_000 if files_only else limit,
             offset=offset,
         )
-    _render_search(query, results, as_json=as_json, count=count, files_only=files_only)
+    _render_search(
+        query, results, as_json=as_json, count=count, files_only=files_only, withdrawn=gone
+    )
     if results.total == 0:
         raise typer.Exit(1)
 
 
+def _no_document(archive: Any, document: str) -> None:
+    """--document matched nothing: a usage error (exit 2, as the README documents) naming
+    the closest documents and folders."""
+    import difflib
+
+    names = archive.document_names()
+    folders = sorted({n.rsplit("/", 1)[0] + "/" for n in names if "/" in n})
+    close = difflib.get_close_matches(document, names, n=3, cutoff=0.6)
+    close += difflib.get_close_matches(document, folders, n=2, cutoff=0.6)
+    close += [n for n in names if n.startswith(document)][:3]
+    suggestions = tuple(dict.fromkeys(close))[:3]
+    hint = f" (did you mean {', '.join(repr(n) for n in suggestions)}?)" if suggestions else ""
+    raise UsageError(
+        f"--document {document!r} matches no archived document{hint}; "
+        "give a name, a folder ending in '/', or a glob"
+    )
+
+
 def _render_search(
-    query: str, results: Any, *, as_json: bool, count: bool, files_only: bool
+    query: str,
+    results: Any,
+    *,
+    as_json: bool,
+    count: bool,
+    files_only: bool,
+    withdrawn: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> None:
     if results.index_behind:
         err.print(
@@ -511,6 +610,11 @@ def _render_search(
         return
     if not results.hits:
         out.print(f"No hits for {escape(query)}.")
+        if results.removed_matches:
+            err.print(
+                f"{results.removed_matches} line(s) the cleaner removed match: "
+                "'--everything' shows them with the rule that removed them."
+            )
         return
     first = results.offset + 1
     out.print(
@@ -519,6 +623,8 @@ def _render_search(
     )
     for rank, h in enumerate(results.hits, first):
         flag = "" if h.current else " [yellow](earlier version)[/]"
+        if h.document in withdrawn:
+            flag = " [bold yellow](withdrawn)[/]"
         if h.kind == "removed":
             flag += f" [red](removed by the cleaner: {escape(h.rule or '?')})[/]"
         out.print(
@@ -536,3 +642,111 @@ def _bold_marks(snippet: str) -> str:
     return "".join(
         f"[bold yellow]{escape(p)}[/]" if i % 2 else escape(p) for i, p in enumerate(parts)
     )
+
+
+# -- list, stats, diff -------------------------------------------------------------------------
+
+
+def _list(
+    ctx: typer.Context,
+    pattern: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="PATTERN", help="A name, a folder ending in '/', or a glob ('2026/*.txt')."
+        ),
+    ] = None,
+    withdrawn: Annotated[
+        bool, typer.Option("--withdrawn", help="Include withdrawn documents (flagged).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Archived documents: latest version, size, date, cleaning status, passages, and the
+    withdrawn flag. Withdrawn documents only with --withdrawn.
+
+    Example: provarchive list 2026/ --json
+    """
+    with _archive(ctx) as archive:
+        archive.require()
+        rows = archive.list_documents(pattern, withdrawn=withdrawn)
+    if as_json:
+        _print_json({"documents": [r.to_json() for r in rows]})
+        return
+    if not rows:
+        err.print("No documents" + (f" match {escape(pattern)}." if pattern else "."))
+        return
+    for r in rows:
+        when = r.ingested_at.strftime("%Y-%m-%d %H:%M") if r.ingested_at else "-"
+        flag = "  [bold yellow]withdrawn[/]" if r.withdrawn else ""
+        out.print(
+            f"v{r.version or 0:<3} {r.size or 0:>12,}  {when}  {r.status or '-':<8} "
+            f"{r.passages:>5} passage(s)  {escape(display_name(r.document))}{flag}"
+        )
+    out.print(f"{len(rows)} document(s).")
+
+
+command("list")(_list)
+command("ls", help="Alias of list.", hidden=True)(_list)
+
+
+@command("stats")
+def stats_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Documents, versions, bytes stored, passages, removed lines, index and catalog sizes,
+    the last verify and the oldest verification.
+
+    Example: provarchive stats --json
+    """
+    with _archive(ctx) as archive:
+        archive.require()
+        data = archive.stats().to_json()
+    if as_json:
+        _print_json(data)
+        return
+    last = data["last_verify"]
+    catalog = (
+        "in the database server"
+        if data["catalog_bytes"] is None
+        else (f"{data['catalog_bytes']:,} bytes")
+    )
+    lines = [
+        f"documents      {data['documents']:,} ({data['withdrawn']:,} withdrawn)",
+        f"versions       {data['versions']:,}",
+        f"bytes          {data['bytes']:,} in versions, {data['store_bytes']:,} in the store",
+        f"passages       {data['passages']:,} ({data['removed_lines']:,} removed lines)",
+        f"index          {data['index_bytes']:,} bytes",
+        f"catalog        {catalog}",
+        "last verify    "
+        + ("never" if last is None else f"{last['at']} {last['outcome']}: {last['detail']}"),
+        "oldest check   "
+        + (data["oldest_verified_at"] or "none")
+        + f" ({data['never_verified']:,} version(s) never re-hashed)",
+    ]
+    for line in lines:
+        out.print(line, markup=False)
+
+
+@command("diff")
+def diff_cmd(
+    ctx: typer.Context,
+    name: NameArg,
+    old: Annotated[int, typer.Argument(metavar="V1", help="The older version number.")],
+    new: Annotated[int, typer.Argument(metavar="V2", help="The newer version number.")],
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Diff the raw text, not the kept (cleaned) text.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Unified diff of two versions: the kept passages (one per line) by default, the raw
+    text with --raw; JSON adds the passages added and removed.
+
+    Example: provarchive diff 2026/story.txt 1 2
+    """
+    with _archive(ctx) as archive:
+        archive.require()
+        name = archive.resolve_name(name)
+        d = archive.diff(name, old, new, raw=raw)
+    if as_json:
+        _print_json(d.to_json())
+        return
+    sys.stdout.write("".join(d.lines))
+    if not d.lines:
+        err.print(f"v{old} and v{new} are the same ({'raw' if raw else 'kept'} text).")

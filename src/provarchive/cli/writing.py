@@ -1,24 +1,30 @@
-"""Commands that change the archive: init, ingest, add, reclean, reindex, rebuild."""
+"""Commands that change the archive: init, ingest, add, withdraw, reclean, reindex, rebuild."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
+from ..config import ArchiveConfig
+from ..errors import StorageError
 from ..seeds import display_name
 from .common import (
     CleanerOpt,
+    Interrupts,
     JsonOpt,
+    NameArg,
     _archive,
     _on_wait,
     _print_json,
     _progress,
     command,
     err,
+    interrupts,
     out,
 )
 
@@ -60,6 +66,7 @@ STATUS_STYLE = {
     "unchanged": "dim",
     "failed": "red",
     "skipped": "yellow",
+    "withdrawn": "yellow",
 }
 
 
@@ -69,7 +76,10 @@ def _render_ingest(
     """One line per document that changed (full digest, never cut, for any batch size),
     then the summary; failures and skips on stderr; ignored files only with -v."""
     if as_json:
-        _print_json({"results": [r.to_json() for r in report.results], "counts": report.counts()})
+        data = {"results": [r.to_json() for r in report.results], "counts": report.counts()}
+        if report.interrupted or report.not_reached:
+            data.update(interrupted=report.interrupted, not_reached=report.not_reached)
+        _print_json(data)
     else:
         for r in report.repairs:
             err.print(f"repaired: {escape(r.action)} {escape(r.name or '')} {escape(r.detail)}")
@@ -93,6 +103,8 @@ def _render_ingest(
             err.print(f"{r.status}: {shown}: {escape(display_name(r.error or ''))}")
         elif r.status == "ignored" and verbose and not as_json:
             err.print(f"ignored: {shown}: {escape(r.error or '')}")
+        elif r.status == "withdrawn" and verbose and not as_json:
+            err.print(f"withdrawn: {shown}: left out ('provarchive add' archives it again)")
     if report.failed:
         raise typer.Exit(1)
 
@@ -104,6 +116,16 @@ def _verbose(ctx: typer.Context) -> bool:
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print the summary only, not a line per document.")
 ]
+DEFAULT_MAX_TEXT_BYTES = ArchiveConfig.max_text_bytes
+MaxTextOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-text-bytes",
+        metavar="BYTES",
+        min=0,
+        help="Larger files are archived and hashed but not cleaned or indexed.",
+    ),
+]
 
 
 @command("ingest")
@@ -114,6 +136,7 @@ def ingest_cmd(
         typer.Argument(help="Files or folders inside the seeds folder (default: all of it)."),
     ] = None,
     cleaner: CleanerOpt = "default",
+    max_text_bytes: MaxTextOpt = DEFAULT_MAX_TEXT_BYTES,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -122,20 +145,55 @@ def ingest_cmd(
     Example: provarchive ingest seeds/2026 --cleaner keep-all
     """
     _check_cleaner(cleaner)
-    with _archive(ctx, cleaner=cleaner) as archive, _progress(not as_json) as bar:
+    with (
+        _archive(ctx, cleaner=cleaner, max_text_bytes=max_text_bytes) as archive,
+        _progress(not as_json) as bar,
+    ):
         step: dict[str, Callable[..., None]] = {}
 
         def on_start(total: int) -> None:
             step["file"] = bar.counter("Ingesting", total)
 
-        report = archive.ingest(
-            paths or None,
-            on_wait=_on_wait,
-            on_start=on_start,
-            on_result=lambda r: step["file"](r),
-            on_index=lambda done, total: bar.stage("Indexing", done, total),
-        )
-    _render_ingest(report, as_json, quiet=quiet, verbose=_verbose(ctx))
+        with _partial_report(as_json, quiet, _verbose(ctx)), interrupts() as stop:
+            report = archive.ingest(
+                paths or None,
+                on_wait=_on_wait,
+                on_start=on_start,
+                on_result=lambda r: step["file"](r),
+                on_index=lambda done, total: bar.stage("Indexing", done, total),
+                should_stop=stop.requested,
+            )
+    _render_stopped(report, as_json, stop, quiet=quiet, verbose=_verbose(ctx))
+
+
+@contextlib.contextmanager
+def _partial_report(as_json: bool, quiet: bool, verbose: bool) -> Iterator[None]:
+    """A storage failure in mid-run: show what was saved before the one-line error."""
+    try:
+        yield
+    except StorageError as exc:
+        partial = getattr(exc, "report", None)
+        if partial is not None:
+            with contextlib.suppress(typer.Exit):
+                _render_ingest(partial, as_json, quiet=quiet, verbose=verbose)
+        raise
+
+
+def _render_stopped(
+    report: Any, as_json: bool, stop: Interrupts, *, quiet: bool, verbose: bool
+) -> None:
+    """The ingest's report, then (after an interrupt) what was not saved, exit 130/143."""
+    if not report.interrupted:
+        _render_ingest(report, as_json, quiet=quiet, verbose=verbose)
+        return
+    with contextlib.suppress(typer.Exit):
+        _render_ingest(report, as_json, quiet=quiet, verbose=verbose)
+    saved = sum(1 for r in report.results if r.status in ("new", "new-version"))
+    err.print(
+        f"Interrupted: {saved} file(s) archived and searchable, {report.not_reached} not "
+        "reached (run the command again to archive them)."
+    )
+    raise typer.Exit(stop.exit_code)
 
 
 def _check_cleaner(cleaner: str) -> None:
@@ -170,6 +228,7 @@ def add_cmd(
         ),
     ] = False,
     cleaner: CleanerOpt = "default",
+    max_text_bytes: MaxTextOpt = DEFAULT_MAX_TEXT_BYTES,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -179,7 +238,11 @@ def add_cmd(
     provarchive add -r ~/interviews --into 2026
     """
     _check_cleaner(cleaner)
-    with _archive(ctx, cleaner=cleaner) as archive:
+    with (
+        _archive(ctx, cleaner=cleaner, max_text_bytes=max_text_bytes) as archive,
+        _partial_report(as_json, quiet, _verbose(ctx)),
+        interrupts() as stop,
+    ):
         report = archive.add(
             files,
             as_name=as_name,
@@ -187,8 +250,41 @@ def add_cmd(
             recursive=recursive,
             into=into,
             on_wait=_on_wait,
+            should_stop=stop.requested,
         )
-    _render_ingest(report, as_json, quiet=quiet, verbose=_verbose(ctx))
+    _render_stopped(report, as_json, stop, quiet=quiet, verbose=_verbose(ctx))
+
+
+@command("withdraw")
+def withdraw_cmd(
+    ctx: typer.Context,
+    name: NameArg,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", metavar="TEXT", help="Why it is withdrawn (kept in the event log)."
+        ),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Withdraw a document: a new version without the file. It leaves default search and
+    list; nothing is deleted (history, cat --rev N and proofs still reach every earlier
+    version). Adding the file again makes a new version.
+
+    Example: provarchive withdraw 2026/leak.txt --reason "source asked, legal review"
+    """
+    with _archive(ctx) as archive:
+        archive.require()
+        name = archive.resolve_name(name)
+        done = archive.withdraw(name, reason, on_wait=_on_wait)
+    if as_json:
+        _print_json(done.to_json())
+        return
+    out.print(
+        f"Withdrawn: {escape(display_name(name))} at v{done.version}; "
+        f"v{done.withdrawn_version} stays archived:"
+    )
+    out.print(f"    sha256 {done.sha256}", markup=False)
 
 
 @command("reclean")
@@ -197,13 +293,17 @@ def reclean_cmd(
     names: Annotated[list[str] | None, typer.Argument(help="Documents (default: all).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Re-run the current cleaner; a changed output becomes a new current derivation."""
-    with _archive(ctx) as archive, _progress(not as_json) as bar:
-        report = archive.reclean(
-            names or None,
-            on_wait=_on_wait,
-            on_progress=lambda d, t: bar.stage("Re-cleaning", d, t),
-        )
+    """Re-run the current cleaner; a changed output becomes a new current derivation.
+
+    Example: provarchive reclean 2026/story.txt --json
+    """
+    with _archive(ctx) as archive, _progress(not as_json) as bar, interrupts() as stop:
+
+        def progress(done: int, total: int) -> None:
+            stop.check()  # all or nothing: an interrupt rolls the whole reclean back
+            bar.stage("Re-cleaning", done, total)
+
+        report = archive.reclean(names or None, on_wait=_on_wait, on_progress=progress)
     if as_json:
         _print_json(report.to_json())
         return
@@ -219,11 +319,17 @@ def reindex_cmd(
     ctx: typer.Context,
     as_json: JsonOpt = False,
 ) -> None:
-    """Rebuild the search index from the catalog."""
-    with _archive(ctx) as archive, _progress(not as_json) as bar:
-        report = archive.reindex(
-            on_wait=_on_wait, on_progress=lambda d, t: bar.stage("Indexing", d, t)
-        )
+    """Rebuild the search index from the catalog (aside, then one atomic switch).
+
+    Example: provarchive reindex
+    """
+    with _archive(ctx) as archive, _progress(not as_json) as bar, interrupts() as stop:
+
+        def progress(done: int, total: int) -> None:
+            stop.check()  # the new index is dropped; the old one serves on, unchanged
+            bar.stage("Indexing", done, total)
+
+        report = archive.reindex(on_wait=_on_wait, on_progress=progress)
     if as_json:
         _print_json({"versions": report.versions, "passages": report.passages})
     else:
@@ -235,12 +341,25 @@ def reindex_cmd(
 @command("rebuild")
 def rebuild_cmd(
     ctx: typer.Context,
+    accept_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--accept-invalid", help="Rebuild even from objects that fail OCFL validation."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Recreate the catalog from the OCFL store alone (the old catalog is kept as a backup)."""
+    """Recreate the catalog from the OCFL store alone (the old catalog is kept as a backup,
+    at most the last 3).
+
+    Example: provarchive rebuild --json
+    """
     with _archive(ctx) as archive:
-        count = archive.rebuild(on_wait=_on_wait)
+        count = archive.rebuild(on_wait=_on_wait, accept_invalid=accept_invalid)
+        foreign = archive.foreign_objects()
     if as_json:
-        _print_json({"documents": count})
+        _print_json({"documents": count, "foreign": [{"id": i, "path": p} for i, p in foreign]})
     else:
         out.print(f"Catalog rebuilt from the store: {count} document(s).")
+    for object_id, path in foreign:
+        err.print(f"not imported: foreign object {escape(display_name(object_id))} at {path}")

@@ -205,6 +205,9 @@ class SearchResults:
     index_behind: int = 0
     """Versions the catalog holds that the index does not reflect yet (unsearchable)."""
     offset: int = 0
+    removed_matches: int = 0
+    """When nothing kept matched: how many lines the cleaner removed match (so a
+    search never says "nothing" about words the archive holds)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -212,6 +215,7 @@ class SearchResults:
             "total": self.total,
             "offset": self.offset,
             "index_behind": self.index_behind,
+            "removed_matches": self.removed_matches,
             "hits": [h.to_json() for h in self.hits],
         }
 

@@ -113,12 +113,15 @@ def _entries(s: Session, row: Any) -> list[IndexEntry]:
 
 
 def _mark_indexed(home: Home, rows: list[Any], report: SyncReport, what: str = "indexing") -> None:
-    """Record what the engine committed (after its commit, never before)."""
+    """Record what the engine committed (after its commit, never before); after a
+    ``reindex`` the index holds exactly ``rows``."""
     with home.catalog.session() as s:
         _record_indexed(s, rows, report, what)
 
 
 def _record_indexed(s: Session, rows: list[Any], report: SyncReport, what: str) -> None:
+    if what == "reindex":
+        queries.clear_indexed(s)
     queries.mark_indexed(s, [(r.id, r.desired) for r in rows])
     detail = f"{report.versions} version(s), {report.passages} passage(s) indexed"
     if report.recreated:
@@ -171,10 +174,13 @@ def reindex(home: Home, *, on_progress: Progress | None = None) -> SyncReport:
     home.require_writer()
     report = SyncReport()
     with home.catalog.session() as s:
+        # Every derivation as if none were indexed, read in a savepoint rolled back: until
+        # the switch the catalog keeps saying what the old index (still serving) holds,
+        # so an interrupted or killed reindex leaves no false "index is behind".
+        savepoint = s.begin_nested()
         queries.clear_indexed(s)
         rows = queries.index_pending(s)
-        # Nothing is committed yet: a crash leaves the old index and "not indexed"
-        # marks, which the next writer's sync resolves by indexing again.
+        savepoint.rollback()
     engine = home.fresh_engine()
     rebuilding = getattr(engine, "rebuilding", None)
     if rebuilding is None:  # an engine without generations rebuilds in one transaction
@@ -278,7 +284,11 @@ def search(home: Home, query: SearchQuery) -> SearchResults:
     """Ranked, citable hits, and how far the index is behind the catalog (readers only:
     never waits for a writer)."""
     results = home.engine.search(query)
-    return replace(results, index_behind=behind(home))
+    removed = 0
+    if results.total == 0 and not query.everything and query.kind is None:
+        hidden = replace(query, kind=REMOVED, everything=True, limit=1, offset=0)
+        removed = home.engine.search(hidden).total
+    return replace(results, index_behind=behind(home), removed_matches=removed)
 
 
 def behind(home: Home) -> int:

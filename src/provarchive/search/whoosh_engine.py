@@ -48,7 +48,8 @@ from whoosh.analysis import Token
 from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text, highlight
 from whoosh.support.charset import accent_map
 
-from ..errors import QueryError, SearchIndexError
+from ..errors import QueryError, SearchIndexError, StorageError
+from ..store.durable import STORAGE_ERRNOS, describe_os_error
 from .engine import REMOVED, Hit, IndexEntry, SearchQuery, SearchResults
 
 log = logging.getLogger(__name__)
@@ -171,16 +172,19 @@ class MarkFormatter(Formatter):
 class _Writer:
     """Changes to one generation, committed together (see :meth:`WhooshEngine.writing`)."""
 
-    def __init__(self, writer: Any) -> None:
+    def __init__(self, writer: Any, path: Path | None = None) -> None:
         self._writer = writer
+        self._path = path or Path(".")
 
     def delete_version(self, document: str, version: int) -> None:
-        self._writer.delete_by_term("version_key", version_key(document, version))
+        with _whoosh_errors(self._path, "write"):
+            self._writer.delete_by_term("version_key", version_key(document, version))
 
     def replace_version(self, document: str, version: int, entries: Iterable[IndexEntry]) -> None:
         self.delete_version(document, version)
-        for e in entries:
-            self._writer.add_document(**document_fields(e))
+        with _whoosh_errors(self._path, "write"):
+            for e in entries:
+                self._writer.add_document(**document_fields(e))
 
 
 def document_fields(e: IndexEntry) -> dict[str, Any]:
@@ -230,8 +234,15 @@ def _entry(stored: dict[str, Any]) -> IndexEntry:
 def _whoosh_errors(path: Path, action: str) -> Iterator[None]:
     try:
         yield
-    except (SearchIndexError, QueryError):
+    except (SearchIndexError, QueryError, StorageError):
         raise
+    except OSError as exc:
+        if exc.errno not in STORAGE_ERRNOS:
+            raise SearchIndexError(
+                f"cannot {action} the search index at {path}: {describe_os_error(exc)}"
+            ) from exc
+        # Disk full, read-only: the archive's storage, not the index, is at fault.
+        raise StorageError(exc.filename or path, describe_os_error(exc)) from exc
     except Exception as exc:  # Whoosh raises many unrelated types (struct, EOF, index errors)
         raise SearchIndexError(
             f"cannot {action} the search index at {path}: {exc.__class__.__name__}: {exc}"
@@ -389,9 +400,18 @@ class WhooshEngine:
 
     def tidy(self) -> list[str]:
         """Remove generations left by an interrupted rebuild (never the live one or the
-        one before it) and index files of the pre-generation layout."""
+        one before it), index files of the pre-generation layout, and the temporary files
+        a killed writer left in the live generation (writers only: under the lock)."""
         live = self.generation()
-        return self.remove_stale({live} if live else set(), keep_previous=True)
+        removed = self.remove_stale({live} if live else set(), keep_previous=True)
+        if live is not None and live.is_dir():
+            for tmp in sorted(live.glob("*.tmp")):  # Whoosh's writer's temporary storage
+                if tmp.is_dir():
+                    shutil.rmtree(tmp, ignore_errors=True)
+                else:
+                    tmp.unlink(missing_ok=True)
+                removed.append(f"{live.name}/{tmp.name}")
+        return removed
 
     def remove_stale(self, keep: set[Path], *, keep_previous: bool = False) -> list[str]:
         """Remove generations (and pre-generation index files) other than ``keep``;
@@ -500,7 +520,7 @@ class WhooshEngine:
         with _whoosh_errors(gen, "write"):
             writer = ix.writer(limitmb=WRITER_LIMIT_MB, timeout=30.0)
         try:
-            yield _Writer(writer)
+            yield _Writer(writer, gen)
         except BaseException:
             with contextlib.suppress(Exception):
                 writer.cancel()
@@ -786,6 +806,10 @@ def _die_with_parent() -> None:
 def _background_main(path: str, parent: int, jobs: Any, results: Any) -> None:
     """The child: apply jobs to a Whoosh writer, commit at each checkpoint."""
     _die_with_parent()
+    # The parent decides when the child stops (a Ctrl-C reaches the whole process group):
+    # an interrupt must not kill the writer of a batch the parent is waiting for.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     if os.getppid() != parent:
         return
     writer = None

@@ -8,10 +8,12 @@ Contract:
   measures the longer of the two, in bytes of the absolute path, with room for
   version and batch numbers of up to six digits, against the file system's
   ``PC_PATH_MAX`` (less the terminating NUL) and each segment against
-  ``PC_NAME_MAX``.
+  ``PC_NAME_MAX`` (:func:`provarchive.store.storage.path_limits`).
 - Issue #20: a 4,036-byte name was committed, could not be read back, and
   wedged every later command. Checked before anything is staged, such a seed
-  is refused alone with its reason and the batch goes on.
+  is refused alone with its reason and the batch goes on. The store checks the
+  exact paths again whoever commits (:meth:`Transaction.prepare`); this check comes
+  first so that ``add`` refuses before copying and ``scan`` before reading.
 """
 
 from __future__ import annotations
@@ -21,29 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InvalidNameError
+from ..store.storage import path_limits
 from .names import display_name
 
 DIGITS = 6
 """Version and batch numbers are assumed to stay below a million."""
 _OBJECT = len("/aaa/bbb/ccc/") + 64 + len("/v") + DIGITS + len("/content/")
 _STAGED = len("/txn-") + 32 + len("/obj-") + DIGITS + len("/v") + DIGITS + len("/content/")
-FALLBACK_PATH_MAX = 4096
-FALLBACK_NAME_MAX = 255
-
-
-def _nearest_existing(path: Path) -> Path:
-    probe = Path(os.path.abspath(path))
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    return probe
-
-
-def _pathconf(path: Path, key: str, fallback: int) -> int:
-    try:
-        value = os.pathconf(_nearest_existing(path), key)
-    except (OSError, ValueError):
-        return fallback
-    return value if value > 0 else fallback
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +51,10 @@ class StoreLimits:
         :class:`provarchive.config.ArchiveConfig`."""
         root = os.fsencode(os.path.abspath(store_root))
         stage = os.fsencode(os.path.abspath(staging or Path(store_root).parent / "staging"))
+        path_max, name_max = path_limits(Path(store_root))
         return cls(
-            path_max=_pathconf(Path(store_root), "PC_PATH_MAX", FALLBACK_PATH_MAX) - 1,
-            name_max=_pathconf(Path(store_root), "PC_NAME_MAX", FALLBACK_NAME_MAX),
+            path_max=path_max,
+            name_max=name_max,
             prefix=max(len(root) + _OBJECT, len(stage) + _STAGED),
         )
 

@@ -35,6 +35,10 @@ _REASONS = {
 }
 
 
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
+"""Errors of the file system itself (as opposed to a bad file): the run must stop."""
+
+
 def describe_os_error(exc: OSError) -> str:
     """A short human reason for an OSError, without the repeated path."""
     if exc.errno in _REASONS:

@@ -74,3 +74,19 @@ def writer_lock(
         with contextlib.suppress(OSError):
             holder.unlink()
         lock.release()
+
+
+def writer_pid(lock_path: Path) -> int | None:
+    """The pid of the process holding the writer lock, if it left its name and still
+    runs (a holder killed with SIGKILL leaves its name behind: it no longer counts)."""
+    try:
+        pid = int(json.loads(_holder_path(lock_path).read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except OSError:
+        pass  # exists, owned by another user
+    return pid

@@ -19,6 +19,7 @@ from urllib.parse import quote, unquote
 
 from ..digests import Digests
 from ..errors import CorruptArchiveError
+from .validation import relative_path_problem
 
 SPEC_VERSION = "1.1"
 ROOT_DECLARATION = "0=ocfl_1.1"
@@ -40,6 +41,7 @@ LAYOUT_CONFIG = {
 OBJECT_ID_PREFIX = "provarchive:"
 JOURNAL = "journal.json"
 VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
+_CONTENT_PATH = re.compile(rf"v([1-9][0-9]*)/{CONTENT_DIR}/.+", re.DOTALL)
 
 
 def object_id_for(name: str) -> str:
@@ -61,6 +63,22 @@ def object_path_for(object_id: str) -> str:
     count = int(LAYOUT_CONFIG["numberOfTuples"])  # type: ignore[call-overload]
     tuples = [digest[i * size : (i + 1) * size] for i in range(count)]
     return "/".join([*tuples, digest])
+
+
+def content_path_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a logical and content path inside an object, or None: it
+    must be a relative POSIX path of real segments, so that ``v<N>/content/<name>``
+    stays inside the object's own folder."""
+    if not name:
+        return "the name is empty"
+    if "\x00" in name:
+        return "the name contains a NUL byte"
+    if name.startswith("/"):
+        return "the name is an absolute path"
+    for segment in name.split("/"):
+        if segment in ("", ".", ".."):
+            return f"the name has a segment {segment!r}: it would not stay inside its object"
+    return None
 
 
 def inventory_bytes(inventory: dict[str, Any]) -> bytes:
@@ -100,6 +118,11 @@ class StoredVersion:
     user_name: str
     user_address: str | None
 
+    @property
+    def withdrawn(self) -> bool:
+        """A withdrawal: a version whose state holds no file (``withdraw``)."""
+        return not self.sha512
+
 
 @dataclass(frozen=True)
 class ObjectState:
@@ -117,6 +140,18 @@ class ObjectState:
 
     def version(self, number: int) -> StoredVersion:
         return self.versions[number - 1]
+
+    @property
+    def withdrawn(self) -> bool:
+        """The head version is a withdrawal: the document is withdrawn."""
+        return bool(self.versions) and self.versions[-1].withdrawn
+
+    def last_file(self, before: int | None = None) -> StoredVersion | None:
+        """The latest version holding the file (below ``before``), or None."""
+        for sv in reversed(self.versions[: (before or self.head + 1) - 1]):
+            if not sv.withdrawn:
+                return sv
+        return None
 
 
 def versions_from_inventory(
@@ -139,10 +174,15 @@ def versions_from_inventory(
         for number in range(1, head + 1):
             block = versions_block[f"v{number}"]
             state: dict[str, list[str]] = block["state"]
-            if len(state) != 1:
-                raise CorruptArchiveError(where, f"v{number} state does not hold exactly one file")
-            ((sha512, logical_paths),) = state.items()
-            content_path = content_of[sha512]
+            if len(state) > 1:
+                raise CorruptArchiveError(where, f"v{number} state holds more than one file")
+            # An empty state is a withdrawal: the file left the object at this version.
+            ((sha512, logical_paths),) = state.items() if state else (("", [""]),)
+            content_path = content_of[sha512] if sha512 else ""
+            if sha512 and not _own_content_path(content_path, number):
+                raise CorruptArchiveError(
+                    where, f"v{number} content path {content_path!r} leaves its object"
+                )
             user = block.get("user") or {}
             result.append(
                 StoredVersion(
@@ -162,6 +202,15 @@ def versions_from_inventory(
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CorruptArchiveError(where, f"inventory is not well formed ({exc!r})") from exc
+
+
+def _own_content_path(path: object, number: int) -> bool:
+    """A content path this archive writes: ``vK/content/...`` of this or an earlier
+    version, with no absolute, empty, ``.`` or ``..`` element (so it stays in its object)."""
+    if not isinstance(path, str) or relative_path_problem(path) is not None:
+        return False
+    m = _CONTENT_PATH.fullmatch(path)
+    return m is not None and int(m.group(1)) <= number
 
 
 def new_inventory(object_id: str) -> dict[str, Any]:
@@ -209,6 +258,23 @@ def add_version(
     }
     inv["head"] = f"v{number}"
     return inv, number, content_path
+
+
+def add_withdrawal(
+    inventory: dict[str, Any], *, created: str, message: str, user: dict[str, str]
+) -> tuple[dict[str, Any], int]:
+    """A new inventory with one more version whose state is empty (the file withdrawn;
+    its bytes stay in the manifest for the earlier versions, as OCFL intends)."""
+    inv = json.loads(json.dumps(inventory))
+    number = int(str(inv["head"]).lstrip("v")) + 1
+    inv["versions"][f"v{number}"] = {
+        "created": created,
+        "message": message,
+        "user": dict(user),
+        "state": {},
+    }
+    inv["head"] = f"v{number}"
+    return inv, number
 
 
 def sha512_hex(data: bytes) -> str:

@@ -13,6 +13,9 @@ Contract:
   point leaves either the old committed state or a journal from which
   :meth:`Store.recover` finishes the job; staged data without a journal is
   simply deleted.
+- Nothing is committed that could not be read back: :meth:`Transaction.prepare`
+  refuses a name whose paths in staging or in the root exceed the file system's
+  limits (``os.pathconf``) or would leave the object, whoever the caller.
 - Readers only ever read the root inventory (replaced atomically), so they
   never see a half-written version and never need the writer lock.
 
@@ -30,6 +33,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -38,7 +42,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ..digests import Digests, hash_stream
-from ..errors import CorruptArchiveError, StorageError
+from ..errors import CorruptArchiveError, InputError, StorageError
 from . import durable
 from .ocfl import (
     CONTENT_DIR,
@@ -47,12 +51,15 @@ from .ocfl import (
     LAYOUT_CONFIG,
     LAYOUT_EXTENSION,
     OBJECT_DECLARATION,
+    OBJECT_ID_PREFIX,
     ROOT_DECLARATION,
     SIDECAR,
     SPEC_VERSION,
     VERSION_DIR,
     ObjectState,
     add_version,
+    add_withdrawal,
+    content_path_problem,
     inventory_bytes,
     name_for_object_id,
     new_inventory,
@@ -65,6 +72,44 @@ from .ocfl import (
 )
 
 log = logging.getLogger(__name__)
+
+
+FALLBACK_PATH_MAX = 4096
+FALLBACK_NAME_MAX = 255
+
+
+def path_limits(directory: Path) -> tuple[int, int]:
+    """(longest path in bytes a system call accepts, longest file name in bytes) on the
+    file system of ``directory`` (or of its nearest existing parent), by ``os.pathconf``."""
+    probe = Path(os.path.abspath(directory))
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    values = []
+    for key, fallback in (("PC_PATH_MAX", FALLBACK_PATH_MAX), ("PC_NAME_MAX", FALLBACK_NAME_MAX)):
+        try:
+            value = os.pathconf(probe, key)
+        except (OSError, ValueError):
+            value = fallback
+        values.append(value if value > 0 else fallback)
+    return values[0] - 1, values[1]  # PC_PATH_MAX counts the terminating NUL
+
+
+def path_problem(path: Path, limits: tuple[int, int]) -> str | None:
+    """Why the file system would refuse ``path`` (absolute) as too long, or None."""
+    path_max, name_max = limits
+    for segment in path.parts:
+        if len(os.fsencode(segment)) > name_max:
+            return (
+                f"a path segment is {len(os.fsencode(segment))} bytes, over the store file "
+                f"system's limit of {name_max} bytes per name"
+            )
+    size = len(os.fsencode(path))
+    if size > path_max:
+        return (
+            f"its path in the store would be {size} bytes, over the file system's limit "
+            f"of {path_max}: shorten the name"
+        )
+    return None
 
 
 @dataclass
@@ -97,6 +142,9 @@ class PreparedVersion:
     """For a new version of an existing object: the staged root inventory and..."""
     root_sidecar: Path | None = None
     """...its sidecar, moved over the object's root files once the version is in."""
+    withdrawn: bool = False
+    """A withdrawal: the version holds no file; ``digests`` and ``content_path`` are
+    those of the file it withdraws (the latest version holding it)."""
 
 
 @dataclass
@@ -120,11 +168,12 @@ class Transaction:
     committed: bool = False
 
     def stage(self, source: IO[bytes]) -> StagedFile:
-        """Copy ``source`` into staging while hashing it (one read)."""
+        """Copy ``source`` into staging while hashing it (one read, one block of memory;
+        blocks of zeros become holes)."""
         self._counter += 1
         target = self.directory / f"blob-{self._counter}"
         with durable.storage_errors(target), open(target, "xb") as sink:
-            digests = hash_stream(source, sink=sink)
+            digests = hash_stream(source, sink=sink, sparse=True)
         return StagedFile(target, digests)
 
     def prepare(
@@ -137,7 +186,9 @@ class Transaction:
         message: str,
         user: dict[str, str],
     ) -> PreparedVersion | None:
-        """Stage a new version of ``name`` holding ``staged``; None if it equals the head."""
+        """Stage a new version of ``name`` holding ``staged``; None if it equals the head.
+
+        Raises InputError, having dropped ``staged``, if the store cannot hold the name."""
         if any(p.name == name for p in self.prepared):
             raise ValueError(f"{name!r} is already part of this transaction")
         if current is not None and current.versions[-1].sha512 == staged.digests.sha512:
@@ -156,6 +207,8 @@ class Transaction:
         k = len(self.prepared) + 1
         tree = self.directory / f"obj-{k}"
         version_dir = tree / f"v{number}" if current is None else tree
+        if content_path is not None:
+            self._check_storable(name, staged, content_path, version_dir / CONTENT_DIR / name)
         data = inventory_bytes(inventory)
         with durable.storage_errors(tree):
             version_dir.mkdir(parents=True)
@@ -194,6 +247,68 @@ class Transaction:
             user=user,
             root_inventory=root_inventory,
             root_sidecar=root_sidecar,
+        )
+        self.prepared.append(prepared)
+        return prepared
+
+    def _check_storable(
+        self, name: str, staged: StagedFile, content_path: str, staged_path: Path
+    ) -> None:
+        """Refuse (InputError, the staged bytes dropped) a name the store could commit but
+        not read back: every path it will have, in staging and in the root, must fit the
+        file system's limits, and stay inside its object (issue #20: one such object
+        wedged every later command). Checked here so that no caller can get past it."""
+        reason = content_path_problem(name)
+        if reason is None:
+            final = Path(os.path.abspath(self.store.root)) / object_path_for(object_id_for(name))
+            reason = path_problem(final / content_path, self.store.limits()) or path_problem(
+                Path(os.path.abspath(staged_path)), self.store.limits(staging=True)
+            )
+        if reason is not None:
+            staged.path.unlink(missing_ok=True)
+            raise InputError(name, f"cannot be stored: {reason}")
+
+    def prepare_withdrawal(
+        self, current: ObjectState, *, created: str, message: str, user: dict[str, str]
+    ) -> PreparedVersion:
+        """Stage a version of ``current`` without its file (nothing is deleted: the bytes of
+        the earlier versions stay in the object, as OCFL intends)."""
+        name = current.name
+        last = current.last_file()
+        if any(p.name == name for p in self.prepared) or last is None:
+            raise ValueError(f"{name!r} cannot be withdrawn in this transaction")
+        inventory, number = add_withdrawal(
+            current.inventory, created=created, message=message, user=user
+        )
+        k = len(self.prepared) + 1
+        tree = self.directory / f"obj-{k}"
+        data = inventory_bytes(inventory)
+        root_inventory = self.directory / f"root-inventory-{k}"
+        root_sidecar = self.directory / f"root-sidecar-{k}"
+        with durable.storage_errors(tree):
+            tree.mkdir(parents=True)
+            (tree / INVENTORY).write_bytes(data)
+            (tree / SIDECAR).write_bytes(sidecar_bytes(data))
+            root_inventory.write_bytes(data)
+            root_sidecar.write_bytes(sidecar_bytes(data))
+        size = (self.store.root / current.path / last.content_path).stat().st_size
+        prepared = PreparedVersion(
+            name=name,
+            object_id=current.object_id,
+            object_path=current.path,
+            number=number,
+            inventory=inventory,
+            digests=Digests(sha512=last.sha512, sha256=last.sha256, size=size),
+            content_path=last.content_path,
+            inventory_sha512=sha512_hex(data),
+            new_object=False,
+            staged_tree=tree,
+            created=created,
+            message=message,
+            user=user,
+            root_inventory=root_inventory,
+            root_sidecar=root_sidecar,
+            withdrawn=True,
         )
         self.prepared.append(prepared)
         return prepared
@@ -296,6 +411,19 @@ class Transaction:
 
 StepHook = Callable[[str], None]
 
+_TEMP_NAME = re.compile(r".+-[0-9a-f]{32}")
+
+
+def _staging_entry(entry: Path) -> bool:
+    """True if ``entry`` is something the archive writes in staging: a batch folder
+    (``txn-...``, :meth:`Store.begin`) or a temporary file (``NAME-<32 hex>``,
+    :func:`durable.temp_path`). Recovery removes nothing else, and follows no link."""
+    if entry.is_symlink():
+        return False
+    if entry.is_dir():
+        return entry.name.startswith("txn-")
+    return entry.is_file() and _TEMP_NAME.fullmatch(entry.name) is not None
+
 
 class CommitListener(Protocol):
     """Told about every store commit, in the commit's own durable protocol (the
@@ -329,6 +457,13 @@ class Store:
         self.staging = staging
         self.step: StepHook = on_step or _no_step
         self.listener: CommitListener | None = None
+        self._limits: dict[bool, tuple[int, int]] = {}
+
+    def limits(self, *, staging: bool = False) -> tuple[int, int]:
+        """:func:`path_limits` of the root (or the staging area), measured once."""
+        if staging not in self._limits:
+            self._limits[staging] = path_limits(self.staging if staging else self.root)
+        return self._limits[staging]
 
     # -- set-up -----------------------------------------------------------------
 
@@ -403,6 +538,29 @@ class Store:
             if path.is_dir() and path.relative_to(self.root).parts[0] != "extensions":
                 yield path
 
+    def foreign_objects(self) -> list[tuple[str, str]]:
+        """(object id, path relative to the root) of every object at a layout path whose
+        inventory names an id that is not one of ours: another tool's object, which we
+        list but never import, change or remove."""
+        found = []
+        for directory in self.iter_object_dirs():
+            object_id = self.foreign_id(directory)
+            if object_id is not None:
+                found.append((object_id, directory.relative_to(self.root).as_posix()))
+        return found
+
+    def foreign_id(self, directory: Path) -> str | None:
+        """The id of the object in ``directory`` if it is not a provarchive id, else None
+        (ours, or no readable inventory: a damaged object is verify's to report)."""
+        try:
+            inventory = json.loads((directory / INVENTORY).read_bytes())
+        except (OSError, ValueError):
+            return None
+        object_id = inventory.get("id") if isinstance(inventory, dict) else None
+        if isinstance(object_id, str) and not object_id.startswith(OBJECT_ID_PREFIX):
+            return object_id
+        return None
+
     def has_objects(self) -> bool:
         return next(self.iter_object_dirs(), None) is not None
 
@@ -471,6 +629,9 @@ class Store:
         if not self.staging.is_dir():
             return repairs, touched
         for entry in sorted(self.staging.iterdir()):
+            if not _staging_entry(entry):
+                log.warning("left alone in staging, not a name the archive writes: %r", entry.name)
+                continue
             journal_path = entry / JOURNAL
             if entry.is_dir() and journal_path.is_file():
                 try:

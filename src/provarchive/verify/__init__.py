@@ -1,0 +1,333 @@
+"""Verify: fixity of every stored byte and consistency of everything derived from it.
+
+Contract:
+- :func:`verify` reads, never repairs, and never takes the writer lock. It
+  collects every problem as a :class:`~provarchive.findings.Finding` instead of
+  stopping at the first, and never raises for damage it was asked to look for.
+- Store: the OCFL validator (:mod:`provarchive.store.validation`) checks the
+  storage root and every object, each content file read once (in ``jobs``
+  processes); each finding keeps its OCFL code, expected and found values
+  (:mod:`.objects`). ``fixity=True`` stops there: nothing derived, no catalog.
+- Catalog against store, in one catalog snapshot (:mod:`.catalog`); derived data
+  (:mod:`.derived`); the search index by one digest per entry; with ``rederive``
+  a fresh run of the recorded cleaner; seeds-folder drift (:mod:`.seeds`).
+- Rolling audits (:mod:`.audit`): ``due``, ``sample`` and ``budget`` check only
+  the versions chosen, least recently verified first, and record when each
+  object passed (``versions.verified_at``).
+- A concurrent writer is tolerated: what a commit in flight can cause is looked
+  at again before it is reported, and versions journaled but not yet
+  catalogued are ``PENDING_WRITE`` (info), not damage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ..catalog import new_event, queries
+from ..errors import ArchiveError
+from ..findings import ERROR, Finding, VerifyReport
+from ..home import Home
+from ..store.lock import writer_pid
+from ..store.ocfl import JOURNAL, ObjectState
+from .audit import Selection, select_versions
+from .catalog import (
+    Catalog,
+    catalog_problem,
+    cross_check,
+    load_catalog,
+    object_path_for_name,
+    settle,
+)
+from .derived import check_derived, check_rederive
+from .objects import StoreResult, check_objects, check_root
+from .seeds import check_seeds as check_seeds_drift
+from .standalone import validate_paths
+
+__all__ = ["ProgressCallback", "invalid_objects", "validate_paths", "verify"]
+
+ProgressCallback = Callable[[str, int, int], None]
+
+_EXPLAINS = {
+    "CATALOG_DOCUMENT_MISSING": "INDEX_ENTRY_EXTRA",
+    "CATALOG_VERSION_MISSING": "INDEX_ENTRY_EXTRA",
+    "DERIVATION_MISSING": "INDEX_ENTRY_EXTRA",
+    "CATALOG_DIGEST_MISMATCH": "INDEX_ENTRY_ALTERED",
+    "PASSAGE_SPAN_MISMATCH": "INDEX_ENTRY_ALTERED",
+    "PASSAGE_DIGEST_MISMATCH": "INDEX_ENTRY_ALTERED",
+}
+"""A damaged catalog row makes the (intact) index disagree with it: report the cause once."""
+
+
+@dataclass
+class _Run:
+    home: Home
+    checked: dict[str, int]
+    findings: list[Finding]
+
+    def busy(self) -> bool:
+        """A writer is at work now (its commit may be in flight)."""
+        return writer_pid(self.home.config.lock_path) is not None
+
+    def pending(self) -> set[str]:
+        """Documents named by a journal in staging: their commit is in flight."""
+        names: set[str] = set()
+        for journal in _journals(self.home):
+            with (
+                contextlib.suppress(OSError, ValueError, TypeError, KeyError),
+                open(journal, "rb") as fh,
+            ):
+                names.update(str(item["name"]) for item in json.loads(fh.read()))
+        return names
+
+
+def _journals(home: Home) -> list[Path]:
+    staging = home.config.staging
+    try:
+        return [e / JOURNAL for e in sorted(staging.iterdir()) if (e / JOURNAL).is_file()]
+    except OSError:
+        return []
+
+
+def verify(
+    home: Home,
+    *,
+    full: bool = False,
+    check_seeds: bool = True,
+    rederive: bool = False,
+    fixity: bool = False,
+    jobs: int = 1,
+    due: timedelta | None = None,
+    sample: int | None = None,
+    budget: float | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> VerifyReport:
+    """Check the archive; see the module docstring for what is checked."""
+    run = _Run(home, {"objects": 0, "versions": 0, "content_files": 0, "bytes": 0, "seeds": 0}, [])
+    store = home.store
+    if not store.exists():
+        run.findings.append(
+            Finding("STORE_MISSING", str(store.root), path=str(store.root), ocfl_code="E069")
+        )
+        return VerifyReport(run.findings, run.checked)
+    if not run.busy():
+        _check_staging(run)
+    audit = due is not None or sample is not None or budget is not None
+    problem = catalog_problem(home) if not fixity or audit else None
+    if problem is not None:
+        run.findings.append(problem)
+    if audit:
+        if problem is not None:
+            return VerifyReport(run.findings, run.checked)
+        result = _audit_store(run, due=due, sample=sample, budget=budget, on_progress=on_progress)
+    else:
+        total = 0
+
+        def progress(done: int) -> None:
+            if on_progress is not None:
+                on_progress("objects", done, max(done, total))
+
+        result = check_root(home, jobs=jobs, names={}, on_object=progress, busy=run.busy)
+    run.findings.extend(result.findings)
+    _count(run, result)
+    catalog: Catalog | None = None
+    if not fixity and problem is None:
+        catalog = _check_catalog(run, result, whole=not audit)
+    if catalog is not None and not audit:
+        _check_index(run)
+        if rederive:
+            run.findings.extend(check_rederive(home))
+        if check_seeds:
+            run.findings.extend(
+                check_seeds_drift(home, catalog, run.checked, full=full, on_progress=on_progress)
+            )
+    if catalog is not None or audit:
+        _record(run, result)
+    return VerifyReport(run.findings, run.checked, result.states)
+
+
+def _count(run: _Run, result: StoreResult) -> None:
+    run.checked["objects"] += result.objects
+    run.checked["content_files"] += result.files
+    run.checked["bytes"] += result.bytes
+    run.checked["versions"] += sum(s.head for s in result.states.values())
+
+
+def _check_staging(run: _Run) -> None:
+    staging = run.home.config.staging
+    if not staging.is_dir():
+        return
+    with contextlib.suppress(OSError):
+        for entry in sorted(staging.iterdir()):
+            run.findings.append(Finding("STAGING_LEFTOVER", entry.name, path=str(entry)))
+
+
+def _audit_store(
+    run: _Run,
+    *,
+    due: timedelta | None,
+    sample: int | None,
+    budget: float | None,
+    on_progress: ProgressCallback | None,
+) -> StoreResult:
+    try:
+        with run.home.catalog.session() as s:
+            selection: Selection = select_versions(
+                queries.audit_candidates(s), due=due, sample=sample, now=datetime.now(UTC)
+            )
+    except ArchiveError as exc:
+        run.findings.append(Finding("CATALOG_UNREADABLE", str(exc), path=run.home.catalog_url))
+        return StoreResult()
+    deadline = time.monotonic() + budget if budget is not None else None
+    total = len(selection.objects)
+
+    def progress(done: int) -> None:
+        if on_progress is not None:
+            on_progress("objects", done, total)
+
+    return check_objects(
+        run.home, selection.objects, on_object=progress, deadline=deadline, busy=run.busy
+    )
+
+
+def _check_catalog(run: _Run, result: StoreResult, *, whole: bool) -> Catalog | None:
+    """Catalog against store and derived data, in one catalog snapshot."""
+    home = run.home
+    scope = None if whole else {n for n in result.paths.values() if n}
+    try:
+        with home.catalog.session() as s:
+            catalog = load_catalog(s, scope)
+            _name_unnamed(run, result, catalog)
+            present = {n for n in result.paths.values() if n}
+            cross = cross_check(catalog, result.states, present, whole=whole)
+            damaged = _damaged(home, result)
+            known = {n: st for n, st in result.states.items() if n in catalog}
+            derived = list(check_derived(s, home, known, damaged, run.checked))
+    except ArchiveError as exc:
+        run.findings.append(Finding("CATALOG_UNREADABLE", str(exc), path=home.catalog_url))
+        return None
+    cross = settle(home, cross, lambda names: _reload(home, names), run.pending, run.busy)
+    _sizes(run, result, catalog)
+    run.findings.extend(cross)
+    run.findings.extend(derived)
+    return catalog
+
+
+def _name_unnamed(run: _Run, result: StoreResult, catalog: Catalog) -> None:
+    """Objects whose inventory no longer names them get their document from the catalog."""
+    if None not in result.paths.values():
+        return
+    by_path = {object_path_for_name(n): n for n in catalog}
+    root = run.home.store.root
+    for rel, name in list(result.paths.items()):
+        if name is not None or rel not in by_path:
+            continue
+        result.paths[rel] = by_path[rel]
+        prefix = str(root / rel)
+        run.findings[:] = [
+            replace(f, document=by_path[rel])
+            if f.document is None and f.path is not None and f.path.startswith(prefix)
+            else f
+            for f in run.findings
+        ]
+
+
+def _damaged(home: Home, result: StoreResult) -> set[tuple[str, str]]:
+    """(object path, content path) of every content file that failed its check."""
+    root = home.store.root
+    out = set()
+    for f in result.findings:
+        if f.ocfl_code not in ("E092", "E093", "E090", "E024") or f.path is None:
+            continue
+        for rel in result.paths:
+            prefix = str(root / rel) + os.sep
+            if f.path.startswith(prefix):
+                out.add((rel, f.path[len(prefix) :].replace(os.sep, "/")))
+    return out
+
+
+def _sizes(run: _Run, result: StoreResult, catalog: Catalog) -> None:
+    """A content file of the wrong length is truncated or extended, not just altered."""
+    root = run.home.store.root
+    for i, f in enumerate(run.findings):
+        if f.code != "CONTENT_DIGEST_MISMATCH" or f.document not in result.states:
+            continue
+        state = result.states[f.document]
+        content_path = os.path.relpath(f.path or "", root / state.path).replace(os.sep, "/")
+        got = result.digests.get(state.path, {}).get(content_path, {}).get("size")
+        want = {v.content_path: v.size for v in catalog.get(f.document, [])}.get(content_path)
+        if got is not None and want is not None and int(got) != want:
+            run.findings[i] = Finding(
+                "CONTENT_SIZE_MISMATCH",
+                f"{content_path} is {got} bytes, {want} were stored",
+                document=f.document,
+                path=f.path,
+                expected=f.expected,
+                found=f.found,
+                ocfl_code=f.ocfl_code,
+            )
+
+
+def _reload(home: Home, names: set[str]) -> dict[str, ObjectState]:
+    states = {}
+    for name in names:
+        with contextlib.suppress(ArchiveError, OSError):
+            state = home.store.load(name)
+            if state is not None:
+                states[name] = state
+    return states
+
+
+def _check_index(run: _Run) -> None:
+    from ..search.sync import audit_index
+
+    found: list[Finding] = []
+    for attempt in range(3):
+        try:
+            found = audit_index(run.home)
+        except ArchiveError as exc:
+            found = [Finding("INDEX_UNREADABLE", str(exc), path=str(run.home.config.index_dir))]
+        if not found or not run.busy():
+            break
+        time.sleep(0.1 * (attempt + 1))  # a writer is indexing right now
+    if run.busy():
+        found = [
+            Finding("PENDING_WRITE", f.detail, document=f.document, path=f.path)
+            if f.code == "INDEX_BEHIND"
+            else f
+            for f in found
+        ]
+    explained = {(f.document, _EXPLAINS[f.code]) for f in run.findings if f.code in _EXPLAINS}
+    run.findings.extend(f for f in found if (f.document, f.code) not in explained)
+
+
+def _record(run: _Run, result: StoreResult) -> None:
+    """Best effort: the time each object passed, and the event of this check. A read-only
+    or busy catalog just means the next audit checks these versions first again."""
+    errors = [f for f in run.findings if f.severity == ERROR]
+    passed = [
+        name
+        for rel, name in result.paths.items()
+        if name is not None and rel not in result.failed and name in result.states
+    ]
+    c = run.checked
+    detail = (
+        f"{c['objects']} object(s), {c['content_files']} content file(s), "
+        f"{c['bytes']} bytes: {len(errors)} error finding(s)"
+    )
+    with contextlib.suppress(ArchiveError), run.home.catalog.session() as s:
+        queries.mark_verified(s, passed, datetime.now(UTC))
+        s.add(new_event("fixity check", detail, outcome="success" if not errors else "failure"))
+
+
+def invalid_objects(home: Home) -> list[Finding]:
+    """The error findings of every object of the store that fails OCFL validation (or
+    holds an inventory this archive could not have written): what ``rebuild`` refuses."""
+    result = check_root(home, jobs=1, names={}, on_object=None, busy=lambda: False)
+    return [f for f in result.findings if f.severity == ERROR]

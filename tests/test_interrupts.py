@@ -1,0 +1,194 @@
+"""Interrupting writing commands with real signals (issue #13 item 4): SIGINT/SIGTERM stop
+after the batch in hand with the index up to date and a summary of what was saved, exit
+130/143, the indexer child reaped; a second interrupt stops at once, still crash-safe."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import crash_test, run_provarchive
+
+SMALL_BATCHES = (
+    "import provarchive.ingest as i; i.BATCH_FILES = 8; i.FIRST_BATCH_FILES = 4; "
+    "from provarchive.cli import main; main()"
+)
+"""``provarchive`` with small batches, so that a short run has many of them."""
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return dict(
+        os.environ,
+        PROVARCHIVE_ARCHIVE=str(tmp_path / "archive"),
+        PROVARCHIVE_SEEDS=str(tmp_path / "seeds"),
+        PROVARCHIVE_LOCK_TIMEOUT="60",
+    )
+
+
+def _start(args: list[str], env: dict[str, str], *, small: bool) -> subprocess.Popen[str]:
+    prefix = ["-c", SMALL_BATCHES] if small else ["-m", "provarchive"]
+    return subprocess.Popen(
+        [sys.executable, *prefix, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a shell job has
+    )
+
+
+def _documents(archive: Path) -> int:
+    """Documents the catalog has committed (0 while it does not exist yet)."""
+    path = archive / "catalog.sqlite"
+    if not path.exists():
+        return 0
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return int(db.execute("SELECT count(*) FROM documents").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+    finally:
+        db.close()
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _gone_or_reaped(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state != "Z"  # a zombie is a child nobody reaped
+
+
+def _interrupt_mid_run(
+    proc: subprocess.Popen[str], archive: Path, signum: int, *, group: bool, at_least: int
+) -> list[int]:
+    """Wait until ``at_least`` documents are committed, send ``signum``; returns the
+    children the process had then."""
+    while _documents(archive) < at_least:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    children = _children(proc.pid)
+    if group:
+        os.killpg(proc.pid, signum)  # Ctrl-C in a terminal signals the whole job
+    else:
+        proc.send_signal(signum)  # kill -INT / kill -TERM of the main process only
+    return children
+
+
+def _search_all(env: dict[str, str]) -> tuple[set[str], int]:
+    found = run_provarchive("search", "dq*", "--json", "--limit", "100000", env=env, text=True)
+    assert found.returncode == 0, found.stderr
+    data = json.loads(found.stdout)
+    return {h["document"] for h in data["hits"]}, data["index_behind"]
+
+
+def _saved(stdout: str) -> tuple[set[str], dict]:
+    report = json.loads(stdout)
+    return {r["document"] for r in report["results"] if r["status"] == "new"}, report
+
+
+def _then_clean(env: dict[str, str]) -> None:
+    """The next writing command finishes the rest; verify then has nothing to say."""
+    again = run_provarchive("ingest", "--json", env=env, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr
+    verify = run_provarchive("verify", "--json", env=env, text=True, timeout=600)
+    report = json.loads(verify.stdout)
+    assert verify.returncode == 0 and report["findings"] == [], report["findings"][:5]
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_an_ingest_of_1000_files_saves_whole_batches_all_searchable(
+    tmp_path: Path,
+) -> None:
+    crash_test.write_seeds(tmp_path / "seeds", random.Random(13), 1000)
+    env = _env(tmp_path)
+    proc = _start(["ingest", "--json"], env, small=False)
+    children = _interrupt_mid_run(
+        proc, tmp_path / "archive", signal.SIGINT, group=True, at_least=25
+    )
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 130, stderr
+    saved, report = _saved(stdout)
+    assert report["interrupted"] is True and report["not_reached"] > 0
+    assert 25 <= len(saved) < 1000 and len(saved) + report["not_reached"] == 1000
+    assert f"Interrupted: {len(saved)} file(s) archived and searchable" in stderr
+    assert "Traceback" not in stderr
+    assert all(_gone_or_reaped(pid) for pid in children)
+    found, behind = _search_all(env)  # no writing command in between
+    assert saved <= found and behind == 0
+    _then_clean(env)
+
+
+def test_sigterm_stops_after_the_batch_in_hand_and_reaps_the_indexer(tmp_path: Path) -> None:
+    crash_test.write_seeds(tmp_path / "seeds", random.Random(14), 120)
+    env = _env(tmp_path)
+    proc = _start(["ingest", "--json"], env, small=True)
+    children = _interrupt_mid_run(
+        proc, tmp_path / "archive", signal.SIGTERM, group=False, at_least=4
+    )
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 143, stderr
+    saved, report = _saved(stdout)
+    assert report["interrupted"] is True and len(saved) + report["not_reached"] == 120
+    assert len(saved) % 4 == 0  # whole batches only (4, then 8 at a time)
+    assert all(_gone_or_reaped(pid) for pid in children)
+    found, behind = _search_all(env)
+    assert saved <= found and behind == 0
+    _then_clean(env)
+
+
+def test_a_second_interrupt_stops_at_once_and_the_archive_stays_valid(tmp_path: Path) -> None:
+    crash_test.write_seeds(tmp_path / "seeds", random.Random(15), 120)
+    env = _env(tmp_path)
+    proc = _start(["ingest", "--json"], env, small=True)
+    _interrupt_mid_run(proc, tmp_path / "archive", signal.SIGINT, group=False, at_least=4)
+    time.sleep(0.05)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    _stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    _then_clean(env)
+
+
+def test_interrupted_reindex_leaves_the_old_index_serving(tmp_path: Path) -> None:
+    crash_test.write_seeds(tmp_path / "seeds", random.Random(16), 60)
+    env = _env(tmp_path)
+    assert run_provarchive("ingest", env=env, timeout=600).returncode == 0
+    before, _ = _search_all(env)
+    proc = _start(["reindex"], env, small=False)
+    index = tmp_path / "archive" / "index"
+    generations = set(index.glob("g-*"))
+    while proc.poll() is None and set(index.glob("g-*")) == generations:
+        time.sleep(0.005)  # the new generation is being written
+    proc.send_signal(signal.SIGINT)
+    _stdout, stderr = proc.communicate(timeout=600)
+    if proc.returncode == 0:
+        pytest.skip("the reindex finished before the interrupt arrived")
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    found, behind = _search_all(env)
+    assert found == before and behind == 0
+    _then_clean(env)

@@ -1,0 +1,445 @@
+"""Every finding code has a damaging case: a table of damages, one per code in the findings
+table, each applied to an archive the archive itself wrote and asserted through verify.
+
+The table is checked against :data:`provarchive.findings.FINDING_TYPES`: a code added to
+the table of findings without a damage here fails ``test_every_code_has_a_damaging_case``.
+Each damage must make verify report its code without raising; findings about the OCFL
+structure must carry the OCFL code and, where the validator has them, full digests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provarchive import Archive
+from provarchive.catalog import new_event
+from provarchive.findings import FINDING_TYPES
+from provarchive.home import SETTINGS
+from provarchive.ledger import log_dir, open_log
+from provarchive.search.engine import IndexEntry
+from provarchive.store.ocfl import INVENTORY, SIDECAR, sidecar_bytes
+from provarchive.tlog.log import TransparencyLog
+
+from .conftest import GO, SEED_NAME
+
+NOTE = "notes.txt"
+Damage = Callable[[Archive, Path], dict[str, Any] | None]
+
+
+@pytest.fixture
+def built(archive: Archive, seeded: Path) -> Archive:
+    return build(archive, seeded)
+
+
+def build(archive: Archive, seeded: Path) -> Archive:
+    """The seed (one version) and notes.txt (two versions), with a transparency log."""
+    (seeded / NOTE).write_text("The harbour froze over during the coldest night of winter.\n")
+    archive.ingest()
+    (seeded / NOTE).write_text("The harbour froze over during the coldest night in years.\n")
+    archive.ingest()
+    return archive
+
+
+def obj(a: Archive, name: str = SEED_NAME) -> Path:
+    return a.store.object_dir(name)
+
+
+def content(a: Archive, name: str = SEED_NAME, version: int = 1) -> Path:
+    return a.content_path(name, version)
+
+
+def sql(a: Archive, *statements: str) -> None:
+    with sqlite3.connect(a.home.catalog_path) as db:
+        db.execute("PRAGMA foreign_keys=ON")
+        for statement in statements:
+            db.execute(statement)
+
+
+def rewrite_inventories(a: Archive, name: str, change: Callable[[str], str]) -> None:
+    """Change every inventory of an object consistently (sidecars recomputed)."""
+    o = obj(a, name)
+    for inventory in [o / INVENTORY, *o.glob(f"v*/{INVENTORY}")]:
+        text = change(inventory.read_text())
+        inventory.write_text(text)
+        (inventory.parent / SIDECAR).write_bytes(sidecar_bytes(text.encode()))
+
+
+def flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[0] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def edit_inventory(a: Archive, _s: Path) -> None:
+    path = obj(a) / INVENTORY
+    inv = json.loads(path.read_bytes())
+    inv["versions"]["v1"]["message"] = "something else"
+    path.write_text(json.dumps(inv, indent=2, sort_keys=True) + "\n")
+
+
+def move_object(a: Archive, _s: Path) -> None:
+    target = a.store.root / "abc" / "def" / "012" / ("0" * 64)
+    target.parent.mkdir(parents=True)
+    shutil.move(obj(a), target)
+
+
+def staged_journal(a: Archive, _s: Path) -> None:
+    txn = a.config.staging / "txn-0"
+    txn.mkdir(parents=True)
+    (txn / "journal.json").write_text(json.dumps([{"name": NOTE}]))
+    sql(a, f"DELETE FROM versions WHERE number = 2 AND document_id = {doc_id(a, NOTE)}")
+
+
+def doc_id(a: Archive, name: str) -> int:
+    with sqlite3.connect(a.home.catalog_path) as db:
+        return int(db.execute("SELECT id FROM documents WHERE name = ?", (name,)).fetchone()[0])
+
+
+def wrong_fixity(a: Archive, _s: Path) -> None:
+    old = hashlib.sha256(content(a).read_bytes()).hexdigest()
+    rewrite_inventories(a, SEED_NAME, lambda t: t.replace(old, "0" * 64))
+
+
+def index_entries(a: Archive, change: Callable[[list[IndexEntry]], list[IndexEntry]]) -> None:
+    engine = a.home.fresh_engine()
+    entries = [e for e in engine.entries() if e.document == SEED_NAME and e.version == 1]
+    with engine.writing() as w:
+        w.replace_version(SEED_NAME, 1, change(entries))
+    engine.close()
+
+
+def with_(e: IndexEntry, **changes: object) -> IndexEntry:
+    return IndexEntry(**{**e.__dict__, **changes})
+
+
+def index_extra(a: Archive, _s: Path) -> None:
+    engine = a.home.fresh_engine()
+    [some] = [e for e in engine.entries() if e.passage_id == GO]
+    with engine.writing() as w:
+        w.replace_version(
+            "ghost.txt", 1, [with_(some, passage_id="ghost.txt@v1#1", document="ghost.txt")]
+        )
+    engine.close()
+
+
+def live_index(a: Archive) -> Path:
+    from provarchive.search.whoosh_engine import WhooshEngine
+
+    gen = WhooshEngine(a.config.index_dir).generation()
+    assert gen is not None
+    return gen
+
+
+def index_segment(a: Archive, _s: Path) -> None:
+    segment = sorted(live_index(a).glob("*.seg"))[0]
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    segment.write_bytes(bytes(data))
+
+
+def index_toc(a: Archive, _s: Path) -> None:
+    for f in live_index(a).glob("*.toc"):
+        f.write_bytes(b"garbage")
+
+
+def checkpoint_then(change: Callable[[Archive], None]) -> Damage:
+    def damage(a: Archive, _s: Path) -> dict[str, Any]:
+        checkpoint = a.checkpoint()
+        change(a)
+        return {"checkpoints": [("cp.txt", checkpoint)]}
+
+    return damage
+
+
+def truncate_log(a: Archive) -> None:
+    with open_log(a.home) as tl:
+        leaves = tl.entries(0, tl.size // 2)
+    shutil.rmtree(log_dir(a.home))
+    with TransparencyLog.create(log_dir(a.home)) as tl:
+        tl.append(leaves)
+
+
+def bad_signature(a: Archive, _s: Path) -> dict[str, Any]:
+    text, signature = a.checkpoint().rsplit(" ", 1)
+    flipped = signature[:10] + ("A" if signature[10] != "A" else "B") + signature[11:]
+    return {"checkpoints": [("cp.txt", text + " " + flipped)]}
+
+
+def damage_log(a: Archive, _s: Path) -> None:
+    for path in sorted(log_dir(a.home).rglob("*")):
+        if path.is_file() and path.stat().st_size > 0 and "leaves" in path.as_posix():
+            flip(path)
+            return
+    raise AssertionError("no log file to damage")
+
+
+def forge_version(a: Archive, _s: Path) -> None:
+    """Rewrite notes.txt v1 and every digest of it, consistently: only the log knows."""
+    path = content(a, NOTE, 1)
+    old = path.read_bytes()
+    new = b"The harbour stayed open during the coldest night of winter.\n"
+    pairs = [(hashlib.sha512, "sha512"), (hashlib.sha256, "sha256")]
+    swaps = [(h(old).hexdigest(), h(new).hexdigest()) for h, _ in pairs]
+    path.write_bytes(new)
+
+    def swap(text: str) -> str:
+        for before, after in swaps:
+            text = text.replace(before, after)
+        return text
+
+    rewrite_inventories(a, NOTE, swap)
+    sql(
+        a,
+        f"UPDATE versions SET sha512 = '{swaps[0][1]}', sha256 = '{swaps[1][1]}', "
+        f"size = {len(new)} WHERE sha512 = '{swaps[0][0]}'",
+    )
+
+
+def drop_latest_version(a: Archive, _s: Path) -> None:
+    o = obj(a, NOTE)
+    shutil.rmtree(o / "v2")
+    for name in (INVENTORY, SIDECAR):
+        shutil.copy(o / "v1" / name, o / name)
+    sql(
+        a,
+        f"DELETE FROM versions WHERE number = 2 AND document_id = {doc_id(a, NOTE)}",
+        f"UPDATE documents SET head = 1 WHERE name = '{NOTE}'",
+    )
+
+
+def first_ingestion_event(a: Archive) -> int:
+    with sqlite3.connect(a.home.catalog_path) as db:
+        return int(
+            db.execute(
+                "SELECT id FROM events WHERE document = ? AND event_type = 'ingestion' "
+                "ORDER BY id LIMIT 1",
+                (NOTE,),
+            ).fetchone()[0]
+        )
+
+
+def event_marked_logged(a: Archive, _s: Path) -> None:
+    with a.home.catalog.session() as s:
+        event = new_event("fixity check", "never logged", outcome="success")
+        event.logged = True
+        s.add(event)
+
+
+def no_log_yet(a: Archive, _s: Path) -> None:
+    shutil.rmtree(log_dir(a.home))
+    settings = a.config.root / SETTINGS
+    data = json.loads(settings.read_text())
+    data.pop("origin", None)
+    settings.write_text(json.dumps(data))
+
+
+def sparse_content(a: Archive, _s: Path) -> None:
+    """Over 64 MB: the streaming path. A sparse file of the wrong size."""
+    with open(content(a), "r+b") as fh:
+        fh.truncate(65 * 1024 * 1024)
+
+
+def unarchivable_seed(_a: Archive, seeds: Path) -> None:
+    (seeds / "outside.txt").symlink_to("/etc/hostname")
+
+
+def remove_object(a: Archive, _s: Path) -> None:
+    o = obj(a, NOTE)
+    shutil.rmtree(o)
+    for parent in o.parents[:3]:
+        parent.rmdir()
+
+
+DAMAGES: dict[str, Damage] = {
+    # storage root
+    "STORE_MISSING": lambda a, s: (a.store.root / "0=ocfl_1.1").unlink(),
+    "LAYOUT_CONFIG_INVALID": lambda a, s: (
+        a.store.root / "extensions/0004-hashed-n-tuple-storage-layout/config.json"
+    ).write_text("{}"),
+    "STRAY_PATH": lambda a, s: (a.store.root / "notes-from-admin.txt").write_text("x"),
+    "STORAGE_HIERARCHY_INVALID": lambda a, s: (a.store.root / "abc" / "def").mkdir(parents=True),
+    "OCFL_WARNING": lambda a, s: (obj(a) / "extensions" / "my-notes").mkdir(parents=True),
+    "STAGING_LEFTOVER": lambda a, s: (a.config.staging / "txn-1").mkdir(parents=True),
+    "PENDING_WRITE": staged_journal,
+    # objects
+    "OBJECT_DECLARATION_INVALID": lambda a, s: (obj(a) / "0=ocfl_object_1.1").write_text("x\n"),
+    "OBJECT_PATH_MISMATCH": move_object,
+    "INVENTORY_MISSING": lambda a, s: (obj(a) / INVENTORY).unlink(),
+    "INVENTORY_INVALID": lambda a, s: (obj(a) / INVENTORY).write_text("{not json"),
+    "INVENTORY_MODIFIED": edit_inventory,
+    "SIDECAR_MISSING": lambda a, s: (obj(a) / SIDECAR).unlink(),
+    "SIDECAR_MISMATCH": lambda a, s: (obj(a) / SIDECAR).write_text(
+        "0" * 128 + "  inventory.json\n"
+    ),
+    "VERSION_INVENTORY_MISMATCH": lambda a, s: (obj(a, NOTE) / "v1" / INVENTORY).write_text("{}"),
+    "VERSION_DIR_MISSING": lambda a, s: shutil.rmtree(obj(a, NOTE) / "v1"),
+    "VERSION_DIR_EXTRA": lambda a, s: shutil.copytree(obj(a, NOTE) / "v2", obj(a, NOTE) / "v3"),
+    "CONTENT_MISSING": lambda a, s: content(a).unlink(),
+    "CONTENT_DIGEST_MISMATCH": lambda a, s: flip(content(a)),
+    "CONTENT_SIZE_MISMATCH": sparse_content,
+    "FIXITY_MISMATCH": wrong_fixity,
+    "EXTRA_FILE": lambda a, s: (content(a).parent / "extra.txt").write_text("x"),
+    # catalog against store
+    "CATALOG_UNREADABLE": lambda a, s: a.home.catalog_path.write_bytes(b"not a database" * 100),
+    "CATALOG_DOCUMENT_MISSING": lambda a, s: sql(a, f"DELETE FROM documents WHERE name = '{NOTE}'"),
+    "CATALOG_VERSION_MISSING": lambda a, s: sql(a, "DELETE FROM versions WHERE number = 2"),
+    "STORE_OBJECT_MISSING": remove_object,
+    "STORE_VERSION_MISSING": lambda a, s: sql(
+        a,
+        "INSERT INTO versions (document_id, number, sha256, sha512, size, source, message, "
+        "user_name, content_path, ingested_at) SELECT document_id, 3, sha256, sha512, size, "
+        "source, message, user_name, content_path, ingested_at FROM versions WHERE number = 2",
+    ),
+    "CATALOG_DIGEST_MISMATCH": lambda a, s: sql(
+        a, f"UPDATE versions SET sha256 = '{'0' * 64}' WHERE number = 2"
+    ),
+    # derived data
+    "DERIVATION_MISSING": lambda a, s: sql(
+        a,
+        f"DELETE FROM derivations WHERE version_id IN (SELECT id FROM versions "
+        f"WHERE document_id = {doc_id(a, NOTE)} AND number = 2)",
+    ),
+    "PASSAGE_DIGEST_MISMATCH": lambda a, s: sql(
+        a, f"UPDATE passages SET sha256 = '{'0' * 64}' WHERE passage_id = '{GO}'"
+    ),
+    "PASSAGE_SPAN_MISMATCH": lambda a, s: sql(
+        a, f"UPDATE passages SET raw_start = raw_start + 1 WHERE passage_id = '{GO}'"
+    ),
+    "DERIVATION_OUTPUT_MISMATCH": lambda a, s: sql(
+        a, f"UPDATE derivations SET output_sha256 = 'sha256:{'0' * 64}'"
+    ),
+    "DERIVATION_DRIFT": lambda a, s: (
+        sql(a, "UPDATE removals SET rule = 'navigation' WHERE ordinal = 1"),
+        {"rederive": True},
+    )[1],
+    "DERIVATION_UNAVAILABLE": lambda a, s: (
+        sql(a, "UPDATE derivations SET cleaner_version = '0.0.0-gone'"),
+        {"rederive": True},
+    )[1],
+    # search index
+    "INDEX_MISSING": lambda a, s: shutil.rmtree(a.config.index_dir),
+    "INDEX_UNREADABLE": index_toc,
+    "INDEX_ENTRY_MISSING": lambda a, s: index_entries(
+        a, lambda es: [e for e in es if e.passage_id != GO]
+    ),
+    "INDEX_ENTRY_EXTRA": index_extra,
+    "INDEX_ENTRY_ALTERED": lambda a, s: index_entries(
+        a, lambda es: [with_(e, raw_start=0) if e.passage_id == GO else e for e in es]
+    ),
+    "INDEX_DAMAGED": index_segment,
+    "INDEX_BEHIND": lambda a, s: sql(a, "UPDATE derivations SET indexed = NULL"),
+    # seeds folder
+    "SEED_NEW": lambda a, s: (s / "new.txt").write_text("A new page.\n"),
+    "SEED_CHANGED": lambda a, s: (s / NOTE).write_text("Rewritten since.\n"),
+    "SEED_MISSING": lambda a, s: (s / NOTE).unlink(),
+    "SEED_UNARCHIVABLE": unarchivable_seed,
+    # transparency log
+    "LOG_NOT_STARTED": no_log_yet,
+    "LOG_MISSING": lambda a, s: shutil.rmtree(log_dir(a.home)),
+    "LOG_DAMAGED": damage_log,
+    "LOG_INCONSISTENT": checkpoint_then(truncate_log),
+    "CHECKPOINT_INVALID": bad_signature,
+    "LOG_VERSION_MISSING": drop_latest_version,
+    "LOG_VERSION_MISMATCH": forge_version,
+    "LOG_VERSION_UNLOGGED": checkpoint_then(truncate_log),
+    "LOG_EVENT_MISSING": lambda a, s: sql(
+        a, f"DELETE FROM events WHERE id = {first_ingestion_event(a)}"
+    ),
+    "LOG_EVENT_ALTERED": lambda a, s: sql(
+        a, f"UPDATE events SET detail = 'nothing happened' WHERE id = {first_ingestion_event(a)}"
+    ),
+    "LOG_EVENT_UNLOGGED": event_marked_logged,
+}
+
+OCFL_LEVEL = {
+    "STORE_MISSING",
+    "STORAGE_HIERARCHY_INVALID",
+    "OCFL_WARNING",
+    "OBJECT_DECLARATION_INVALID",
+    "OBJECT_PATH_MISMATCH",
+    "INVENTORY_MISSING",
+    "INVENTORY_INVALID",
+    "INVENTORY_MODIFIED",
+    "SIDECAR_MISSING",
+    "SIDECAR_MISMATCH",
+    "VERSION_INVENTORY_MISMATCH",
+    "VERSION_DIR_MISSING",
+    "VERSION_DIR_EXTRA",
+    "CONTENT_MISSING",
+    "CONTENT_DIGEST_MISMATCH",
+    "CONTENT_SIZE_MISMATCH",
+    "FIXITY_MISMATCH",
+    "EXTRA_FILE",
+}
+"""Codes that come from the OCFL validator and must name the OCFL code."""
+
+
+def test_every_code_has_a_damaging_case() -> None:
+    assert sorted(set(FINDING_TYPES) - set(DAMAGES)) == [], "add a damage for each new code"
+    assert sorted(set(DAMAGES) - set(FINDING_TYPES)) == []
+
+
+@pytest.mark.parametrize("code", sorted(DAMAGES))
+def test_damage_is_reported_with_its_code(built: Archive, seeded: Path, code: str) -> None:
+    made = DAMAGES[code](built, seeded)
+    kwargs = made if isinstance(made, dict) else {}
+    built.close()
+    report = Archive(built.config).verify(**kwargs)
+    assert code in report.codes(), [f.to_json() for f in report.findings]
+    if FINDING_TYPES[code][0] == "error":
+        assert not report.is_ok()
+    if code in OCFL_LEVEL:
+        for f in (f for f in report.findings if f.code == code):
+            assert f.ocfl_code is not None, f.to_json()
+            assert f.ocfl_code[0] in "EW" and f.ocfl_code[1:].isdigit()
+
+
+def test_digests_in_findings_are_whole(built: Archive, seeded: Path) -> None:
+    flip(content(built))
+    [finding] = [f for f in built.verify().findings if f.code == "CONTENT_DIGEST_MISMATCH"]
+    assert finding.ocfl_code == "E092"
+    assert finding.expected == hashlib.sha512(flip_back(content(built))).hexdigest()
+    assert finding.found == hashlib.sha512(content(built).read_bytes()).hexdigest()
+
+
+def flip_back(path: Path) -> bytes:
+    data = bytearray(path.read_bytes())
+    data[0] ^= 0x01
+    return bytes(data)
+
+
+def test_a_large_file_is_streamed_and_verifies_when_intact(built: Archive, seeded: Path) -> None:
+    """A sparse file of 65 MB with inventories and catalog made consistent: no finding."""
+    path = content(built)
+    old = path.read_bytes()
+    with open(path, "r+b") as fh:
+        fh.truncate(65 * 1024 * 1024)
+    new512, new256 = hashlib.sha512(), hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            new512.update(block)
+            new256.update(block)
+    swaps = [
+        (hashlib.sha512(old).hexdigest(), new512.hexdigest()),
+        (hashlib.sha256(old).hexdigest(), new256.hexdigest()),
+    ]
+
+    def swap(text: str) -> str:
+        for before, after in swaps:
+            text = text.replace(before, after)
+        return text
+
+    rewrite_inventories(built, SEED_NAME, swap)
+    report = built.verify(fixity=True)
+    assert report.is_ok(), [f.to_json() for f in report.findings]
+    assert report.checked["bytes"] >= 65 * 1024 * 1024
+    assert os.path.getsize(path) == 65 * 1024 * 1024

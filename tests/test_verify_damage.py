@@ -1,0 +1,284 @@
+"""verify never raises for damage, and nothing read from an inventory leaves its object.
+
+Damage: each case runs the real CLI and must exit 1 with its finding code and no
+traceback. Containment: a hostile inventory (absolute path, ``..``) or a symbolic
+link in a content directory points at a sentinel file outside the object, holding
+the very bytes the inventory records, so that a reader who followed the path would
+be fooled; ``verify``, ``cat``, ``rebuild`` and ``reclean`` must neither open nor
+stat it, nor serve or report it as content.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from provarchive import Archive
+from provarchive.store.ocfl import INVENTORY, SIDECAR, sidecar_bytes
+
+from .conftest import SEED_NAME
+
+SENTINEL = "SENTINEL-outside.txt"
+
+
+@pytest.fixture
+def built(cli, seeded: Path, archive: Archive) -> Archive:
+    assert cli("ingest").exit_code == 0
+    return archive
+
+
+def content(a: Archive) -> Path:
+    return a.content_path(SEED_NAME, 1)
+
+
+def verify_json(cli, *args: str) -> tuple[int, list[dict]]:
+    result = cli("verify", "--json", *args)
+    assert "Traceback" not in result.stderr + result.stdout
+    return result.exit_code, json.loads(result.stdout)["findings"]
+
+
+def assert_reported(cli, code: str, ocfl: str | None = None, *args: str) -> None:
+    exit_code, findings = verify_json(cli, *args)
+    assert exit_code == 1, findings
+    codes = {(f["code"], f["ocfl_code"]) for f in findings}
+    assert any(c == code and (ocfl is None or o == ocfl) for c, o in codes), codes
+
+
+def test_an_unreadable_content_file_is_a_finding(
+    built: Archive, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for a non-root user without read permission (root reads everything anyway)."""
+    from provarchive.store import validation
+
+    real = validation._open_file
+
+    def refuse(name: str, dir_fd: int) -> tuple[int, int]:
+        if name == SEED_NAME:
+            raise PermissionError(13, "Permission denied")
+        return real(name, dir_fd)
+
+    monkeypatch.setattr(validation, "_open_file", refuse)
+    assert_reported(cli, "CONTENT_MISSING", "E092")
+    assert_reported(cli, "CONTENT_MISSING", "E092", "--fixity")
+
+
+def test_a_directory_where_a_content_file_belongs(built: Archive, cli) -> None:
+    path = content(built)
+    path.unlink()
+    path.mkdir()
+    assert_reported(cli, "CONTENT_MISSING", "E092")
+
+
+def test_a_file_where_the_content_directory_belongs(built: Archive, cli) -> None:
+    directory = content(built).parent
+    shutil.rmtree(directory)
+    directory.write_text("not a directory\n")
+    assert_reported(cli, "CONTENT_MISSING", "E092")
+
+
+def test_a_file_where_a_version_directory_belongs(built: Archive, cli) -> None:
+    vdir = content(built).parent.parent
+    shutil.rmtree(vdir)
+    vdir.write_text("not a directory\n")
+    assert_reported(cli, "EXTRA_FILE", "E001")
+    assert_reported(cli, "CONTENT_MISSING", "E092")
+
+
+def test_a_broken_symlink_where_a_content_file_belongs(built: Archive, cli) -> None:
+    path = content(built)
+    path.unlink()
+    path.symlink_to(path.parent / "nowhere")
+    assert_reported(cli, "EXTRA_FILE", "E090")
+    assert_reported(cli, "CONTENT_MISSING", "E092")
+
+
+def test_invalid_json_in_the_inventory(built: Archive, cli) -> None:
+    (built.store.object_dir(SEED_NAME) / INVENTORY).write_text('{"id": ')
+    assert_reported(cli, "INVENTORY_INVALID", "E033")
+
+
+def test_invalid_utf8_in_the_inventory(built: Archive, cli) -> None:
+    path = built.store.object_dir(SEED_NAME) / INVENTORY
+    path.write_bytes(path.read_bytes().replace(b"ingest", b"ing\xffst", 1))
+    assert_reported(cli, "INVENTORY_INVALID", "E033")
+
+
+def test_a_catalog_that_cannot_be_opened(built: Archive, cli) -> None:
+    built.close()
+    built.home.catalog_path.write_bytes(b"this is not a database" * 200)
+    assert_reported(cli, "CATALOG_UNREADABLE")
+
+
+def test_a_catalog_that_is_a_directory(built: Archive, cli) -> None:
+    built.close()
+    path = built.home.catalog_path
+    path.unlink()
+    path.mkdir()
+    assert_reported(cli, "CATALOG_UNREADABLE")
+
+
+def test_an_index_that_cannot_be_opened(built: Archive, cli) -> None:
+    index = built.config.index_dir
+    shutil.rmtree(index)
+    index.write_text("not an index\n")
+    exit_code, findings = verify_json(cli)
+    assert exit_code == 1
+    assert {f["code"] for f in findings} & {"INDEX_UNREADABLE", "INDEX_MISSING"}
+
+
+def test_damage_in_one_object_does_not_hide_another(built: Archive, cli) -> None:
+    """Damage in one object does not stop the run: the other object's damage is found too."""
+    seeds = built.config.seeds
+    (seeds / "other.txt").write_text("Another page about the harbour.\n")
+    assert cli("ingest").exit_code == 0
+    (built.store.object_dir(SEED_NAME) / INVENTORY).write_text("{")
+    other = built.content_path("other.txt", 1)
+    other.write_text("Altered.\n")
+    exit_code, findings = verify_json(cli)
+    assert exit_code == 1
+    codes = {(f["code"], f["document"]) for f in findings}
+    assert ("CONTENT_SIZE_MISMATCH", "other.txt") in codes
+    assert ("INVENTORY_INVALID", SEED_NAME) in codes
+
+
+# -- containment -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def touched(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every path opened or stat'ed from now on (in this process)."""
+    seen: list[str] = []
+
+    def spy(fn: Callable) -> Callable:
+        def inner(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+            seen.append(os.fsdecode(path) if isinstance(path, str | bytes | os.PathLike) else "")
+            return fn(path, *args, **kwargs)
+
+        return inner
+
+    for module, name in ((os, "open"), (os, "stat"), (os, "lstat"), (io, "open")):
+        monkeypatch.setattr(module, name, spy(getattr(module, name)))
+    monkeypatch.setattr(builtins, "open", spy(builtins.open))
+    return seen
+
+
+def _point_inventories_at(a: Archive, target: str) -> None:
+    """Rewrite the seed object's inventories (consistently, sidecars included) so that
+    its content path is ``target``."""
+    o = a.store.object_dir(SEED_NAME)
+    old = f"v1/content/{SEED_NAME}"
+    for inventory in (o / INVENTORY, o / "v1" / INVENTORY):
+        data = json.loads(inventory.read_bytes())
+        data["manifest"] = {
+            d: [target if p == old else p for p in ps] for d, ps in data["manifest"].items()
+        }
+        for block in data.get("fixity", {}).values():
+            for d, ps in block.items():
+                block[d] = [target if p == old else p for p in ps]
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+        inventory.write_text(text)
+        (inventory.parent / SIDECAR).write_bytes(sidecar_bytes(text.encode()))
+
+
+def _escape(a: Archive, how: str, tmp_path: Path) -> Path:
+    """Make the seed's object point at a sentinel outside it, holding the recorded bytes."""
+    sentinel = tmp_path / SENTINEL
+    path = content(a)
+    sentinel.write_bytes(path.read_bytes())
+    obj = a.store.object_dir(SEED_NAME)
+    if how == "absolute":
+        _point_inventories_at(a, str(sentinel))
+    elif how == "dotdot":
+        _point_inventories_at(a, os.path.relpath(sentinel, obj))
+    elif how == "dotdot-in-content":
+        _point_inventories_at(a, "v1/content/../../" + os.path.relpath(sentinel, obj))
+    elif how == "symlink":
+        path.unlink()
+        path.symlink_to(sentinel)
+    elif how == "symlinked-dir":
+        shutil.rmtree(path.parent)
+        (tmp_path / "elsewhere").mkdir()
+        shutil.copy(sentinel, tmp_path / "elsewhere" / SEED_NAME)
+        shutil.move(tmp_path / "elsewhere" / SEED_NAME, tmp_path / "elsewhere" / SEED_NAME)
+        path.parent.symlink_to(tmp_path / "elsewhere")
+        sentinel.unlink()
+        sentinel = tmp_path / "elsewhere" / SEED_NAME
+    else:
+        raise AssertionError(how)
+    return sentinel
+
+
+WAYS_OUT = ["absolute", "dotdot", "dotdot-in-content", "symlink", "symlinked-dir"]
+
+
+def _untouched(seen: list[str], sentinel: Path) -> None:
+    hits = [
+        p for p in seen if (sentinel.name in p and str(sentinel.parent) in p) or p == str(sentinel)
+    ]
+    assert hits == [], hits
+
+
+@pytest.mark.parametrize("how", WAYS_OUT)
+def test_verify_never_opens_a_path_outside_the_object(
+    built: Archive, cli, tmp_path: Path, how: str, touched: list[str]
+) -> None:
+    sentinel = _escape(built, how, tmp_path)
+    touched.clear()
+    for args in ((), ("--fixity",)):
+        exit_code, findings = verify_json(cli, *args)
+        assert exit_code == 1
+        assert any(f["document"] == SEED_NAME and f["severity"] == "error" for f in findings)
+        assert not any(str(sentinel) == f["path"] for f in findings)
+    _untouched(touched, sentinel)
+
+
+@pytest.mark.parametrize("how", WAYS_OUT)
+def test_cat_never_serves_a_path_outside_the_object(
+    built: Archive, cli, tmp_path: Path, how: str, touched: list[str]
+) -> None:
+    sentinel = _escape(built, how, tmp_path)
+    touched.clear()
+    result = cli("cat", SEED_NAME)
+    assert result.exit_code != 0
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    _untouched(touched, sentinel)
+
+
+@pytest.mark.parametrize("how", WAYS_OUT)
+def test_rebuild_refuses_and_never_reads_outside_the_object(
+    built: Archive, cli, tmp_path: Path, how: str, touched: list[str]
+) -> None:
+    sentinel = _escape(built, how, tmp_path)
+    catalogs = sorted(p.name for p in built.config.root.glob("*.sqlite"))
+    touched.clear()
+    refused = cli("rebuild")
+    assert refused.exit_code == 1, refused.stderr
+    assert "fails validation" in refused.stderr and "--accept-invalid" in refused.stderr
+    assert sorted(p.name for p in built.config.root.glob("*.sqlite")) == catalogs
+    accepted = cli("rebuild", "--accept-invalid")
+    assert "Traceback" not in accepted.stderr
+    _untouched(touched, sentinel)
+
+
+@pytest.mark.parametrize("how", WAYS_OUT)
+def test_reclean_never_reads_outside_the_object(
+    built: Archive, cli, tmp_path: Path, how: str, touched: list[str]
+) -> None:
+    sentinel = _escape(built, how, tmp_path)
+    touched.clear()
+    result = cli("reclean", SEED_NAME)
+    assert "Traceback" not in result.stderr
+    _untouched(touched, sentinel)
+
+
+def test_rebuild_of_a_valid_store_is_not_refused(built: Archive, cli) -> None:
+    assert cli("rebuild").exit_code == 0
+    assert cli("verify").exit_code == 0

@@ -1,0 +1,251 @@
+"""verify --fixity / --jobs, the rolling audits (--due, --sample, --budget), the text
+verdict, and the standalone ``validate`` command on the official OCFL fixtures."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from provarchive import Archive
+from provarchive.findings import FINDING_TYPES
+from provarchive.store.validation import iter_object_roots
+
+from .conftest import SEED_NAME
+from .test_verify_codes import DAMAGES, NOTE, build, content, flip
+
+FIXTURES = Path(os.environ.get("PROVARCHIVE_OCFL_FIXTURES", "/work/shared/ocfl-fixtures")) / "1.1"
+
+
+@pytest.fixture
+def built(archive: Archive, seeded: Path) -> Archive:
+    return build(archive, seeded)
+
+
+def run_json(cli, *args: str) -> tuple[int, dict]:
+    result = cli(*args, "--json")
+    assert "Traceback" not in result.stderr
+    return result.exit_code, json.loads(result.stdout)
+
+
+# -- --fixity and --jobs ---------------------------------------------------------------------
+
+
+def test_fixity_checks_the_store_only(built: Archive, cli) -> None:
+    built.close()
+    built.home.catalog_path.unlink()  # nothing derived is looked at, not even the catalog
+    code, doc = run_json(cli, "verify", "--fixity")
+    assert code == 0, doc
+    assert doc["checked"]["content_files"] == 3
+    flip(content(built))
+    code, doc = run_json(cli, "verify", "--fixity")
+    assert code == 1
+    assert [(f["code"], f["ocfl_code"]) for f in doc["findings"]] == [
+        ("CONTENT_DIGEST_MISMATCH", "E092")
+    ]
+    assert not built.home.catalog_path.exists()
+
+
+def test_jobs_do_not_change_the_findings(built: Archive, cli) -> None:
+    flip(content(built))
+    (built.store.object_dir(NOTE) / "inventory.json.sha512").write_text("0" * 128 + "  x\n")
+    one = run_json(cli, "verify", "--fixity", "--jobs", "1")
+    two = run_json(cli, "verify", "--fixity", "--jobs", "2")
+    assert one == two and one[0] == 1
+
+
+OBJECT_LEVEL = sorted(
+    code
+    for code in DAMAGES
+    if code
+    in {
+        "OBJECT_DECLARATION_INVALID",
+        "INVENTORY_MISSING",
+        "INVENTORY_INVALID",
+        "INVENTORY_MODIFIED",
+        "SIDECAR_MISSING",
+        "SIDECAR_MISMATCH",
+        "VERSION_INVENTORY_MISMATCH",
+        "VERSION_DIR_MISSING",
+        "VERSION_DIR_EXTRA",
+        "CONTENT_MISSING",
+        "CONTENT_DIGEST_MISMATCH",
+        "CONTENT_SIZE_MISMATCH",
+        "FIXITY_MISMATCH",
+        "EXTRA_FILE",
+        "OCFL_WARNING",
+    }
+)
+
+
+def _ocfl_py_flags(root: Path) -> set[str]:
+    from ocfl.validator import Validator
+
+    flagged = set()
+    for directory in iter_object_roots(root):
+        if not Validator(log_warnings=False, log_errors=False).validate_object(str(directory)):
+            flagged.add(directory.relative_to(root).as_posix())
+    return flagged
+
+
+@pytest.mark.parametrize("code", OBJECT_LEVEL)
+def test_ocfl_py_and_verify_fixity_flag_the_same_objects(
+    built: Archive, seeded: Path, cli, code: str
+) -> None:
+    DAMAGES[code](built, seeded)
+    root = built.store.root
+    _, doc = run_json(cli, "verify", "--fixity")
+    ours = {
+        tuple(os.path.relpath(f["path"], root).split(os.sep)[:4])
+        for f in doc["findings"]
+        if f["severity"] == "error" and f["path"]
+    }
+    ours_paths = {"/".join(parts) for parts in ours if len(parts) == 4}
+    assert ours_paths == _ocfl_py_flags(root), doc["findings"]
+
+
+# -- rolling audits --------------------------------------------------------------------------
+
+
+def verified(a: Archive) -> dict[tuple[str, int], str | None]:
+    with sqlite3.connect(a.home.catalog_path) as db:
+        return {
+            (name, number): when
+            for name, number, when in db.execute(
+                "SELECT d.name, v.number, v.verified_at FROM versions v "
+                "JOIN documents d ON d.id = v.document_id"
+            )
+        }
+
+
+def test_due_checks_versions_not_verified_lately_and_records_when(built: Archive, cli) -> None:
+    assert set(verified(built).values()) == {None}
+    code, doc = run_json(cli, "verify", "--due", "0d")
+    assert code == 0, doc
+    assert doc["checked"]["objects"] == 2 and doc["checked"]["versions"] == 3
+    after = verified(built)
+    assert None not in after.values()
+    code, doc = run_json(cli, "verify", "--due", "30d")
+    assert code == 0 and doc["checked"]["objects"] == 0  # all verified just now
+    assert verified(built) == after
+
+
+def test_due_reports_damage_and_keeps_the_damaged_version_due(built: Archive, cli) -> None:
+    flip(content(built))
+    code, doc = run_json(cli, "verify", "--due", "0d")
+    assert code == 1
+    assert ("CONTENT_DIGEST_MISMATCH", SEED_NAME) in {
+        (f["code"], f["document"]) for f in doc["findings"]
+    }
+    marks = verified(built)
+    assert marks[(SEED_NAME, 1)] is None and marks[(NOTE, 1)] is not None
+    code, doc = run_json(cli, "verify", "--due", "30d")
+    assert code == 1 and doc["checked"]["objects"] == 1  # only the damaged one is still due
+
+
+def test_sample_checks_that_many_versions(built: Archive, cli, seeded: Path) -> None:
+    for i in range(6):
+        (seeded / f"page{i}.txt").write_text(f"Page {i} of the harbour report.\n")
+    assert cli("ingest").exit_code == 0
+    code, doc = run_json(cli, "verify", "--sample", "5")
+    assert code == 0
+    assert 1 <= doc["checked"]["objects"] <= 5
+    assert sum(w is not None for w in verified(built).values()) >= 5  # whole objects marked
+    code, doc = run_json(cli, "verify", "--sample", "0")
+    assert doc["checked"]["objects"] == 0
+
+
+def test_budget_stops_once_spent_oldest_first(
+    built: Archive, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_json(cli, "verify", "--due", "0d")
+    with sqlite3.connect(built.home.catalog_path) as db:  # the seed was verified long ago
+        db.execute(
+            "UPDATE versions SET verified_at = '2020-01-01 00:00:00.000000' WHERE document_id = "
+            "(SELECT id FROM documents WHERE name = ?)",
+            (SEED_NAME,),
+        )
+    import provarchive.verify.objects as objects
+
+    clock = iter(range(0, 10**6, 2))  # every look at the clock: two seconds later
+    monkeypatch.setattr(objects.time, "monotonic", lambda: float(next(clock)))
+    code, doc = run_json(cli, "verify", "--budget", "1s")
+    assert code == 0
+    assert doc["checked"]["objects"] == 1  # the first always runs, the budget stops the next
+    assert verified(built)[(SEED_NAME, 1)] != "2020-01-01 00:00:00.000000"
+
+
+def test_audit_options_are_parsed(cli, built: Archive) -> None:
+    bad = cli("verify", "--due", "soon")
+    assert bad.exit_code == 2 and "not a duration" in bad.stderr
+
+
+# -- text output -----------------------------------------------------------------------------
+
+
+def test_text_says_ok_with_warnings_and_never_cuts(built: Archive, cli) -> None:
+    stray = built.store.root / ("a-rather-long-name-of-a-stray-file-" * 4 + ".txt")
+    stray.write_text("x")
+    result = cli("verify")
+    assert result.exit_code == 0
+    assert "STRAY_PATH" in result.stdout
+    assert str(stray) in result.stdout.replace("\n", "")
+    assert "OK with 1 warning(s)" in result.stdout
+    assert result.stdout.index("STRAY_PATH") < result.stdout.index("OK with 1 warning(s)")
+
+
+def test_text_shows_whole_digests(built: Archive, cli) -> None:
+    flip(content(built))
+    result = cli("verify", "--fixity")
+    assert result.exit_code == 1
+    digests = re.findall(r"\b[0-9a-f]{128}\b", result.stdout)
+    assert len(digests) == 2 and "FAILED" in result.stdout
+
+
+# -- validate --------------------------------------------------------------------------------
+
+
+def fixtures(kind: str) -> list[str]:
+    folder = FIXTURES / kind
+    if not folder.is_dir():
+        pytest.fail(f"the OCFL fixtures are missing: {folder} (set PROVARCHIVE_OCFL_FIXTURES)")
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("name", fixtures("bad-objects"))
+def test_validate_rejects_each_bad_fixture_with_its_named_code(cli, name: str) -> None:
+    code, doc = run_json(cli, "validate", str(FIXTURES / "bad-objects" / name))
+    assert code == 1 and doc["ok"] is False
+    named = set(re.findall(r"E\d{3}", name))
+    assert named <= {f["ocfl_code"] for f in doc["findings"]}, doc["findings"]
+    assert all(f["code"] in FINDING_TYPES for f in doc["findings"])
+
+
+@pytest.mark.parametrize("name", fixtures("warn-objects"))
+def test_validate_accepts_each_warn_fixture_with_its_named_warnings(cli, name: str) -> None:
+    code, doc = run_json(cli, "validate", str(FIXTURES / "warn-objects" / name))
+    assert code == 0 and doc["ok"] is True
+    assert {f["ocfl_code"] for f in doc["findings"]} == set(re.findall(r"W\d{3}", name))
+    assert {f["code"] for f in doc["findings"]} == {"OCFL_WARNING"}
+
+
+@pytest.mark.parametrize("name", fixtures("good-objects"))
+def test_validate_accepts_each_good_fixture_without_a_finding(cli, name: str) -> None:
+    code, doc = run_json(cli, "validate", str(FIXTURES / "good-objects" / name))
+    assert code == 0 and doc["findings"] == []
+
+
+def test_validate_a_storage_root_and_text_output(built: Archive, cli) -> None:
+    root = str(built.store.root)
+    code, doc = run_json(cli, "validate", root)
+    assert code == 0 and doc["checked"]["objects"] == 2
+    assert {f["ocfl_code"] for f in doc["findings"]} <= {"W016"}  # our log's extension
+    flip(content(built))
+    result = cli("validate", root)
+    assert result.exit_code == 1 and "E092" in result.stdout and "FAILED" in result.stdout
+    missing = cli("validate", str(Path(root) / "nothing-here"))
+    assert missing.exit_code == 1 and "STORE_MISSING (E069)" in missing.stdout
