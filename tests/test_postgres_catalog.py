@@ -73,6 +73,9 @@ def test_the_postgres_migrations_do_nothing_on_sqlite(tmp_path: Path) -> None:
     with catalog.engine.begin() as conn:
         command.upgrade(catalog._alembic_config(conn), "0006")  # PostgreSQL only
     assert schema() == before
+    with catalog.engine.begin() as conn:
+        command.upgrade(catalog._alembic_config(conn), "0007")
+    before = schema()
     catalog.migrate()  # 0008 (PostgreSQL only) too
     assert schema() == before
     assert catalog.schema_status()[0] == SCHEMA_HEAD
