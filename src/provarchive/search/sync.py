@@ -300,7 +300,7 @@ def behind(home: Home) -> int:
 def audit_index(home: Home) -> list[Finding]:
     """Compare the index with the catalog: missing, extra, stale, altered and damaged."""
     engine = home.fresh_engine()
-    where = str(home.config.index_dir)
+    where = str(getattr(engine, "url", None) or home.config.index_dir)  # a database, or a folder
     if not engine.exists():
         return [
             Finding(
