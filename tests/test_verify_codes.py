@@ -252,6 +252,22 @@ def unarchivable_seed(_a: Archive, seeds: Path) -> None:
     (seeds / "outside.txt").symlink_to("/etc/hostname")
 
 
+def foreign_object(a: Archive, _s: Path) -> None:
+    """A valid object another tool (ocfl-py) wrote at its layout path."""
+    import ocfl
+
+    from provarchive.store.ocfl import object_path_for
+
+    foreign_id = "urn:example:another-tool:1"
+    where = a.store.root / object_path_for(foreign_id)
+    where.parent.mkdir(parents=True)
+    source = a.config.root.parent / "foreign-source"
+    source.mkdir()
+    (source / "a.txt").write_text("another tool's file")
+    meta = ocfl.VersionMetadata(message="m", name="n", address="mailto:n@example.org")
+    ocfl.Object(identifier=foreign_id).create(srcdir=str(source), metadata=meta, objdir=str(where))
+
+
 def remove_object(a: Archive, _s: Path) -> None:
     o = obj(a, NOTE)
     shutil.rmtree(o)
@@ -266,6 +282,7 @@ DAMAGES: dict[str, Damage] = {
         a.store.root / "extensions/0004-hashed-n-tuple-storage-layout/config.json"
     ).write_text("{}"),
     "STRAY_PATH": lambda a, s: (a.store.root / "notes-from-admin.txt").write_text("x"),
+    "FOREIGN_OBJECT": foreign_object,
     "STORAGE_HIERARCHY_INVALID": lambda a, s: (a.store.root / "abc" / "def").mkdir(parents=True),
     "OCFL_WARNING": lambda a, s: (obj(a) / "extensions" / "my-notes").mkdir(parents=True),
     "STAGING_LEFTOVER": lambda a, s: (a.config.staging / "txn-1").mkdir(parents=True),
@@ -443,3 +460,13 @@ def test_a_large_file_is_streamed_and_verifies_when_intact(built: Archive, seede
     assert report.is_ok(), [f.to_json() for f in report.findings]
     assert report.checked["bytes"] >= 65 * 1024 * 1024
     assert os.path.getsize(path) == 65 * 1024 * 1024
+
+
+def test_a_foreign_object_is_named_and_left_alone(built: Archive, seeded: Path, cli) -> None:
+    foreign_object(built, seeded)
+    before = sorted(p.read_bytes() for p in built.store.root.rglob("*") if p.is_file())
+    result = cli("verify", "--json")
+    assert result.exit_code == 0  # another tool's valid object is not damage
+    [finding] = [f for f in json.loads(result.stdout)["findings"] if f["code"] == "FOREIGN_OBJECT"]
+    assert "foreign object urn:example:another-tool:1" in finding["message"]
+    assert sorted(p.read_bytes() for p in built.store.root.rglob("*") if p.is_file()) == before

@@ -21,6 +21,10 @@ FINDING_TYPES: dict[str, tuple[str, str]] = {
     "STORE_MISSING": (ERROR, "the OCFL storage root is missing or not declared (0=ocfl_1.1)"),
     "LAYOUT_CONFIG_INVALID": (ERROR, "the storage layout configuration is missing or altered"),
     "STRAY_PATH": (ERROR, "a path in the storage root belongs to no object (OCFL E072)"),
+    "FOREIGN_OBJECT": (
+        WARNING,
+        "a valid OCFL object another tool wrote: listed, never imported, changed or removed",
+    ),
     "STORAGE_HIERARCHY_INVALID": (
         ERROR,
         "the storage hierarchy holds something that is neither an object nor a path to one",

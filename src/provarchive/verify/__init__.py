@@ -141,6 +141,8 @@ def verify(
 
         result = check_root(home, jobs=jobs, names={}, on_object=progress, busy=run.busy)
     run.findings.extend(result.findings)
+    if not audit:
+        run.findings.extend(_foreign(home))
     _count(run, result)
     catalog: Catalog | None = None
     if not fixity and problem is None:
@@ -163,6 +165,18 @@ def verify(
     if catalog is not None or audit:
         _record(run, result)
     return VerifyReport(run.findings, run.checked, result.states)
+
+
+def _foreign(home: Home) -> list[Finding]:
+    """Objects of another tool in the storage root (rebuild lists them too)."""
+    return [
+        Finding(
+            "FOREIGN_OBJECT",
+            f"foreign object {object_id}: not this archive's, never imported",
+            path=str(home.store.root / path),
+        )
+        for object_id, path in home.store.foreign_objects()
+    ]
 
 
 def _count(run: _Run, result: StoreResult) -> None:
