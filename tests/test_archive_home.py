@@ -109,3 +109,19 @@ def test_ingest_with_no_seeds_folder_creates_nothing(tmp_path: Path) -> None:
     assert result.returncode == 2  # type: ignore[attr-defined]
     assert "no seeds folder" in result.stderr  # type: ignore[attr-defined]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_first_run_in_progress_is_not_a_foreign_folder(tmp_path: Path) -> None:
+    """A second writer waiting for the lock sees the first one's lock file and staging
+    temporaries before its settings file exists: that is an archive being created. A
+    user's own staging/ folder is still foreign."""
+    from provarchive.home import foreign_entry
+
+    root = tmp_path / "archive"
+    (root / "staging").mkdir(parents=True)
+    (root / "writer.lock").write_text("")
+    assert foreign_entry(root) is None
+    (root / "staging" / f"provarchive.json-{'0' * 32}").write_text("{}")
+    assert foreign_entry(root) is None
+    (root / "staging" / "draft.txt").write_text("the user's")
+    assert foreign_entry(root) == root / "staging"

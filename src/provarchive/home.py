@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
@@ -116,9 +117,25 @@ def foreign_entry(root: Path) -> Path | None:
     if (root / SETTINGS).is_file() or (root / "ocfl" / "0=ocfl_1.1").is_file():
         return None
     for entry in sorted(root.iterdir()):
-        if entry.name not in _LOCK_FILES:
+        if entry.name not in _LOCK_FILES and not _first_staging(entry):
             return entry
     return None
+
+
+_TEMP_NAME = re.compile(r"[^/]+-[0-9a-f]{32}")
+
+
+def _first_staging(entry: Path) -> bool:
+    """The staging folder of a first run, before (or while) it writes the settings file:
+    nothing in it but the temporary files the archive names (another writer waiting for
+    the lock must not take a new archive being created for a foreign folder)."""
+    if entry.name != "staging" or entry.is_symlink() or not entry.is_dir():
+        return False
+    try:
+        names = os.listdir(entry)  # names only: a file renamed away meanwhile is fine
+    except OSError:
+        return False
+    return all(_TEMP_NAME.fullmatch(name) for name in names)
 
 
 def open_engine(name: str, location: Path | str | Catalog) -> SearchEngine:
