@@ -85,7 +85,11 @@ def test_concurrent_ingests_over_overlapping_seeds(tmp_path: Path) -> None:
             statuses.setdefault(r["document"], []).append(r["status"])
     assert len(statuses) == 200
     assert all(s.count("new") == 1 for s in statuses.values())  # archived exactly once
-    with Archive(ArchiveConfig(root=tmp_path / "archive", seeds=seeds)) as a:
+    with Archive(
+        ArchiveConfig(
+            root=tmp_path / "archive", seeds=seeds, db_url=os.environ.get("PROVARCHIVE_DB_URL")
+        )
+    ) as a:
         assert all(len(a.versions(name)) == 1 for name in statuses)
         assert a.verify().is_ok()
     ok, messages = ocfl_py_validate(tmp_path / "archive" / "ocfl")
