@@ -552,8 +552,15 @@ class Store:
     def foreign_id(self, directory: Path) -> str | None:
         """The id of the object in ``directory`` if it is not a provarchive id, else None
         (ours, or no readable inventory: a damaged object is verify's to report)."""
+        here = self.root
+        for part in directory.relative_to(self.root).parts:
+            here = here / part
+            if here.is_symlink():
+                return None  # never read through a link (the validator reports it: E090)
         try:
-            inventory = json.loads((directory / INVENTORY).read_bytes())
+            fd = os.open(directory / INVENTORY, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as fh:
+                inventory = json.loads(fh.read())
         except (OSError, ValueError):
             return None
         object_id = inventory.get("id") if isinstance(inventory, dict) else None
