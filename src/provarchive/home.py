@@ -35,6 +35,7 @@ from .errors import (
 )
 from .search.engine import ENGINES, SearchEngine
 from .store import durable
+from .store.ocfl import ObjectState
 from .store.storage import Store
 
 SETTINGS = "provarchive.json"
@@ -305,8 +306,8 @@ class Home:
 
     # -- stored bytes --------------------------------------------------------------------------
 
-    def content_path(self, name: str, number: int | None = None) -> Path:
-        """Where the raw bytes of a version are in the store (read from the committed inventory)."""
+    def _stored_version(self, name: str, number: int | None) -> tuple[ObjectState, int]:
+        """The committed state of a document and the number of a version holding a file."""
         state = self.store.load(name)
         if state is None:
             raise DocumentNotFoundError(name)
@@ -316,6 +317,11 @@ class Home:
         if state.version(number).withdrawn:
             last = state.last_file(number)
             raise WithdrawnError(name, number, last.number if last else None)
+        return state, number
+
+    def content_path(self, name: str, number: int | None = None) -> Path:
+        """Where the raw bytes of a version are in the store (read from the committed inventory)."""
+        state, number = self._stored_version(name, number)
         return self.store.content_file(state, number)
 
     def copy_verified(
@@ -328,15 +334,7 @@ class Home:
         :data:`VERIFY_IN_MEMORY` is hashed in a first pass and streamed in a second, checked
         again (a change between the passes stops the copy). With ``force`` damaged bytes
         are written all the same, and the damage is still raised afterwards."""
-        state = self.store.load(name)
-        if state is None:
-            raise DocumentNotFoundError(name)
-        number = state.head if number is None else number
-        if not 1 <= number <= state.head:
-            raise VersionNotFoundError(name, number, state.head)
-        if state.version(number).withdrawn:
-            last = state.last_file(number)
-            raise WithdrawnError(name, number, last.number if last else None)
+        state, number = self._stored_version(name, number)
         sv = state.version(number)
         path = self.store.content_file(state, number)
         expected = (sv.sha512, sv.sha256)
