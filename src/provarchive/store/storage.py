@@ -226,10 +226,7 @@ class Transaction:
                 (tree / SIDECAR).write_bytes(sidecar_bytes(data))
                 root_inventory = root_sidecar = None
             else:
-                root_inventory = self.directory / f"root-inventory-{k}"
-                root_sidecar = self.directory / f"root-sidecar-{k}"
-                root_inventory.write_bytes(data)
-                root_sidecar.write_bytes(sidecar_bytes(data))
+                root_inventory, root_sidecar = self._stage_root_inventory(k, data)
         resolved = content_path or inventory["manifest"][staged.digests.sha512][0]
         prepared = PreparedVersion(
             name=name,
@@ -268,6 +265,14 @@ class Transaction:
             staged.path.unlink(missing_ok=True)
             raise InputError(name, f"cannot be stored: {reason}")
 
+    def _stage_root_inventory(self, k: int, data: bytes) -> tuple[Path, Path]:
+        """The new root inventory and sidecar of an existing object, staged for commit."""
+        root_inventory = self.directory / f"root-inventory-{k}"
+        root_sidecar = self.directory / f"root-sidecar-{k}"
+        root_inventory.write_bytes(data)
+        root_sidecar.write_bytes(sidecar_bytes(data))
+        return root_inventory, root_sidecar
+
     def prepare_withdrawal(
         self, current: ObjectState, *, created: str, message: str, user: dict[str, str]
     ) -> PreparedVersion:
@@ -283,14 +288,11 @@ class Transaction:
         k = len(self.prepared) + 1
         tree = self.directory / f"obj-{k}"
         data = inventory_bytes(inventory)
-        root_inventory = self.directory / f"root-inventory-{k}"
-        root_sidecar = self.directory / f"root-sidecar-{k}"
         with durable.storage_errors(tree):
             tree.mkdir(parents=True)
             (tree / INVENTORY).write_bytes(data)
             (tree / SIDECAR).write_bytes(sidecar_bytes(data))
-            root_inventory.write_bytes(data)
-            root_sidecar.write_bytes(sidecar_bytes(data))
+            root_inventory, root_sidecar = self._stage_root_inventory(k, data)
         size = (self.store.root / current.path / last.content_path).stat().st_size
         prepared = PreparedVersion(
             name=name,
