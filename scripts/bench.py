@@ -568,6 +568,44 @@ def print_report(results: dict[str, Any]) -> None:
         )
 
 
+# -- start-up (issue #14) ------------------------------------------------------------------------
+
+STARTUP_GOAL_S = 0.25
+
+
+def bench_startup(runs: int = 15) -> dict[str, Any]:
+    """Wall time of commands that open nothing, against bare ``python`` and bare
+    ``import typer`` in the same run (the floor any Typer command line pays)."""
+    exe = str(Path(sys.executable).with_name("provarchive"))
+    probes = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "python -c 'import typer'": [sys.executable, "-c", "import typer"],
+        "provarchive --version": [exe, "--version"],
+        "provarchive --help": [exe, "--help"],
+        "provarchive show --help": [exe, "show", "--help"],
+    }
+    result: dict[str, Any] = {}
+    for label, args in probes.items():
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            times.append(time.perf_counter() - t0)
+        result[label] = stats(times)
+    return result
+
+
+def print_startup(r: dict[str, Any]) -> None:
+    print("\n== start-up, wall seconds: median (min-max)")
+    for label, s in r.items():
+        goal = (
+            f"   (goal < {STARTUP_GOAL_S})"
+            if label in ("provarchive --version", "provarchive --help")
+            else ""
+        )
+        print(f"  {label:<28} {fmt(s, 3)}{goal}")
+
+
 # -- big files (issue #20): memory and throughput ---------------------------------------------------
 
 
@@ -715,7 +753,11 @@ def main() -> int:
     ap.add_argument("--work", type=Path, help="keep the generated corpora and archives here")
     ap.add_argument("--big", type=float, nargs="?", const=2.0, metavar="GB",
                     help="only the big-file figures: peak RSS and throughput (default 2 GB)")  # fmt: skip
+    ap.add_argument("--startup", action="store_true", help="only the start-up figures (seconds)")
     args = ap.parse_args()
+    if args.startup:
+        print_startup(bench_startup())
+        return 0
     if args.big is not None:
         return main_big(args.big, args.runs or 3, args.work, args.json)
     sizes = args.size or ([1000] if args.quick else [1000, 10000, 100000])
@@ -766,8 +808,10 @@ def main() -> int:
             results["sizes"][str(size)] = r
         largest = work_root / str(sizes[-1]) / "seeds"
         results["store"] = bench_store(largest, 300, work_root, max(runs, 3))  # cheap, noisy
+        results["startup"] = bench_startup()
         results["seconds"] = time.perf_counter() - started
         print_report(results)
+        print_startup(results["startup"])
         print(f"\n(total {results['seconds']:.0f} s)")
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))

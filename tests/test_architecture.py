@@ -8,6 +8,8 @@ under TYPE_CHECKING), so a lazy import cannot hide an upward dependency.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import provarchive
@@ -164,3 +166,41 @@ def test_the_checker_sees_imports_inside_functions(tmp_path: Path) -> None:
         "    from . import recovery\n"
     )
     assert imports("home", path) >= {"ingest", "ext:sqlalchemy", "recovery"}
+
+
+# -- start-up (#14): what the command line loads before it needs it --------------------------
+
+HEAVY = ("sqlalchemy", "alembic", "whoosh", "prov", "charset_normalizer", "pydantic", "psycopg")
+
+
+def _loaded_after(code: str) -> list[str]:
+    probe = f"{code}\nimport sys\nprint('\\n'.join(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    return [m for m in done.stdout.split() if m.split(".")[0] in HEAVY]
+
+
+def test_the_command_table_loads_no_library_engine() -> None:
+    """``provarchive --help`` builds every command's options from the command table alone:
+    the catalog, the engines and the cleaner come in only when a command runs."""
+    code = "import provarchive.cli as c, typer.main\ntyper.main.get_command(c.app)"
+    assert _loaded_after(code) == []
+
+
+def test_the_package_front_door_is_imported_on_first_use() -> None:
+    assert _loaded_after("import provarchive") == []
+    loaded = _loaded_after("import provarchive\nprovarchive.Archive")
+    assert "sqlalchemy" in loaded  # the front door itself is real, only deferred
+
+
+def test_version_answers_without_the_command_table() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "provarchive", "--version"], capture_output=True, text=True
+    )
+    assert done.returncode == 0
+    assert done.stdout == f"provarchive {provarchive.__version__}\n"
+    code = "import sys\nsys.argv = ['provarchive', '--version']\nfrom provarchive.cli import main\nmain()"
+    probe = f"{code}\nprint(sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'rich')))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "[]"

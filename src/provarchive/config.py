@@ -17,9 +17,7 @@ Layout of an archive home (also described in ``archive/README.md``)::
 
 from __future__ import annotations
 
-import getpass
 import os
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +30,8 @@ AGENT = f"provarchive {__version__}"
 
 
 def _default_user() -> str:
+    import getpass  # here, not at module level: every command's start-up pays for imports
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -41,6 +41,8 @@ def _default_user() -> str:
 def _default_address(user: str) -> str:
     # The local mailbox of the account that ran the command: a real identifier
     # of the agent, as OCFL asks for a mailto: or other URI.
+    import socket
+
     return f"mailto:{user}@{socket.gethostname() or 'localhost'}"
 
 

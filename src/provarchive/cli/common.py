@@ -7,8 +7,6 @@ Data goes to stdout; progress, warnings and errors go to stderr. Every
 exits with that error's code (the table is in the README).
 """
 
-from __future__ import annotations
-
 import functools
 import inspect
 import json
@@ -19,18 +17,21 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from typer.core import TyperCommand
 
-from ..archive import Archive
 from ..config import ArchiveConfig
 from ..errors import ArchiveError
 from ..meta import __version__
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from ..archive import Archive
 
 _TYPE_TAG = re.compile(r" <[^<>]*>")
 
@@ -217,11 +218,20 @@ def main_options(
     )
 
 
-def _archive(ctx: typer.Context, **overrides: Any) -> Archive:
+def _archive(ctx: typer.Context, **overrides: Any) -> "Archive":
     config: ArchiveConfig = ctx.obj
     if overrides:
         config = ArchiveConfig(**{**config.__dict__, **overrides})
+    from ..archive import Archive  # first use: commands that never open one stay light
+
     return Archive(config)
+
+
+def display_name(name: str) -> str:
+    """A name as it is safe to print (the seeds package's rule, imported on first use)."""
+    from ..seeds.names import display_name as shown
+
+    return shown(name)
 
 
 def _on_wait(holder: str | None) -> None:
@@ -239,7 +249,7 @@ class _Bar:
     ``stage(label, done, total)`` matches every ``on_progress`` signature we use:
     a new label or total starts a new bar. Silent when stderr is not a terminal."""
 
-    def __init__(self, progress: Progress | None) -> None:
+    def __init__(self, progress: "Progress | None") -> None:
         self.progress = progress
         self.task: Any = None
         self.key: tuple[str, int] | None = None
@@ -270,6 +280,14 @@ def _progress(enabled: bool) -> Iterator[_Bar]:
     if not enabled or not err.is_terminal:
         yield _Bar(None)
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),

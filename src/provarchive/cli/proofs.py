@@ -4,8 +4,6 @@
 bundle the journalist published (and, optionally, on the raw file).
 """
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated

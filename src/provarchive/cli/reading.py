@@ -1,7 +1,5 @@
 """Commands that read the archive: show, cat, history, log, clean, explain, lineage, search."""
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
@@ -12,7 +10,6 @@ import typer
 from rich.markup import escape
 
 from ..errors import UsageError
-from ..seeds import display_name
 from .common import (
     JsonOpt,
     NameArg,
@@ -20,6 +17,7 @@ from .common import (
     _archive,
     _print_json,
     command,
+    display_name,
     err,
     out,
 )

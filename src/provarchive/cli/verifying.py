@@ -1,7 +1,5 @@
 """verify: fixity and consistency checks with findings."""
 
-from __future__ import annotations
-
 import os
 from datetime import timedelta
 from pathlib import Path

@@ -1,7 +1,5 @@
 """Commands that change the archive: init, ingest, add, withdraw, reclean, reindex, rebuild."""
 
-from __future__ import annotations
-
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +10,6 @@ from rich.markup import escape
 
 from ..config import ArchiveConfig
 from ..errors import StorageError
-from ..seeds import display_name
 from .common import (
     CleanerOpt,
     Interrupts,
@@ -23,6 +20,7 @@ from .common import (
     _print_json,
     _progress,
     command,
+    display_name,
     err,
     interrupts,
     out,

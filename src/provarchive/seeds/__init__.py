@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..catalog import SeedStat
 from .copy import copy_into_seeds, expand_add_sources, remove_stale_temp_files
 from .ignore import DEFAULT_RULES, IGNORE_FILE, TEMP_PREFIX, IgnoreRules, archive_kind, is_temp_name
 from .limits import StoreLimits, check_storable
 from .names import MAX_SEGMENT_BYTES, display_name, printable, validate_name
 from .paths import name_for_path, resolve_in_seeds
 from .scanner import FAILED, IGNORED, SKIPPED, SeedFile, SeedProblem, open_seed, scan
+
+if TYPE_CHECKING:
+    from ..catalog import SeedStat
 
 __all__ = [
     "DEFAULT_RULES",
