@@ -294,72 +294,49 @@ class _Ingestor:
         return [item.result for item in batch.staged]
 
     def _stage(self, txn: Transaction, seed: SeedFile) -> _Staged:
+        """Hash and stage one seeds file, or say why it needs no new version (unchanged,
+        withdrawn) or cannot have one (unreadable, refused by the store)."""
         name = seed.name
-        head = self.heads.get(name)
         try:
             before = os.stat(seed.path)
         except OSError as exc:
-            return _Staged(
-                seed,
-                None,
-                IngestResult(name, FAILED, error=exc.strerror or str(exc), path=str(seed.path)),
-                None,
-            )
-        cached = self.stats.get(name)
-        withdrawn = self.withdrawn.get(name)
-        if withdrawn is not None and stat_trusted(cached, before, withdrawn):
-            return _Staged(seed, None, IngestResult(name, WITHDRAWN, path=str(seed.path)), None)
-        if stat_trusted(cached, before, head[1] if head else None):
-            assert head is not None and cached is not None
-            return _Staged(
-                seed,
-                None,
-                IngestResult(name, UNCHANGED, head[0], cached.sha256, path=str(seed.path)),
-                None,
-            )
+            return _failed(seed, exc.strerror or str(exc))
+        skipped = self._skip_by_stat(seed, before)
+        if skipped is not None:
+            return skipped
         try:
             stream, opened = open_seed(self.home.seeds, seed)
             with stream:
                 staged_file = txn.stage(stream)
                 after = os.fstat(stream.fileno())
         except InputError as exc:
-            return _Staged(
-                seed, None, IngestResult(name, FAILED, error=exc.reason, path=str(seed.path)), None
-            )
+            return _failed(seed, exc.reason)
         except StorageError:
             raise
         except OSError as exc:
-            return _Staged(
-                seed,
-                None,
-                IngestResult(name, FAILED, error=exc.strerror or str(exc), path=str(seed.path)),
-                None,
-            )
+            return _failed(seed, exc.strerror or str(exc))
         digests = staged_file.digests
         cache_row = (
             stat_row(name, after, digests.sha256, digests.sha512)
             if same_stat(opened, after)
             else None
         )
-        if withdrawn == digests.sha512:
+        if self.withdrawn.get(name) == digests.sha512:
             staged_file.path.unlink(missing_ok=True)
             result = IngestResult(name, WITHDRAWN, sha256=digests.sha256, path=str(seed.path))
             return _Staged(seed, None, result, cache_row)
         state = self.home.store.load(name)
-        now = utcnow()
         try:
             prepared = txn.prepare(
                 name,
                 staged_file,
                 current=state,
-                created=_timestamp(now),
+                created=_timestamp(utcnow()),
                 message=self.message_for(seed),
                 user=self.user,
             )
         except InputError as exc:  # the store cannot hold this name: refused alone
-            return _Staged(
-                seed, None, IngestResult(name, FAILED, error=exc.reason, path=str(seed.path)), None
-            )
+            return _failed(seed, exc.reason)
         if prepared is None:
             assert state is not None
             result = IngestResult(name, UNCHANGED, state.head, digests.sha256, path=str(seed.path))
@@ -370,6 +347,21 @@ class _Ingestor:
             )
         return _Staged(seed, prepared, result, cache_row)
 
+    def _skip_by_stat(self, seed: SeedFile, st: os.stat_result) -> _Staged | None:
+        """Unchanged or still withdrawn, told by the stat cache alone (git's rule: the file
+        is not read when its stat matches what was hashed)."""
+        name = seed.name
+        cached = self.stats.get(name)
+        withdrawn = self.withdrawn.get(name)
+        if withdrawn is not None and stat_trusted(cached, st, withdrawn):
+            return _Staged(seed, None, IngestResult(name, WITHDRAWN, path=str(seed.path)), None)
+        head = self.heads.get(name)
+        if stat_trusted(cached, st, head[1] if head else None):
+            assert head is not None and cached is not None
+            result = IngestResult(name, UNCHANGED, head[0], cached.sha256, path=str(seed.path))
+            return _Staged(seed, None, result, None)
+        return None
+
     def _record(
         self, staged: list[_Staged], index_in: Callable[[Session], None] | None = None
     ) -> None:
@@ -379,7 +371,6 @@ class _Ingestor:
             added: list[tuple[Version, str]] = []
             for item in staged:
                 r = item.result
-                p = item.prepared
                 if r.status == FAILED:
                     s.add(
                         new_event(
@@ -389,69 +380,14 @@ class _Ingestor:
                             document=r.document,
                         )
                     )
-                    continue
-                if p is not None:
-                    state = ObjectState(
-                        p.name,
-                        p.object_id,
-                        p.object_path,
-                        p.inventory,
-                        versions_from_inventory(p.inventory, p.object_path),
-                    )
-                    when = parse_timestamp(p.created)
-                    for v in sync_state(
-                        s,
-                        self.home,
-                        state,
-                        known_sizes={p.number: p.digests.size},
-                        # A new object cannot have catalog rows (the store is the
-                        # truth and recovery ran first): skip the lookup.
-                        new_document=p.new_object,
-                    ):
-                        added.append((v, p.name))
-                        if v.number != p.number:
-                            s.add(
-                                new_event(
-                                    "ingestion",
-                                    f"v{v.number} recorded from the store",
-                                    document=p.name,
-                                    version=v.number,
-                                )
-                            )
-                    s.add(
-                        new_event(
-                            "message digest calculation",
-                            f"sha512 and sha256 computed in one pass over {p.digests.size} bytes: sha256 {p.digests.sha256}",
-                            document=p.name,
-                            version=p.number,
-                            when=when,
-                        )
-                    )
-                    s.add(
-                        new_event(
-                            "ingestion",
-                            f"v{p.number} stored from {source_from_message(p.message)}",
-                            document=p.name,
-                            version=p.number,
-                            when=when,
-                        )
-                    )
-                    self.heads[p.name] = (p.number, p.digests.sha512)
+                elif item.prepared is not None:
+                    added += self._record_stored(s, item.prepared)
             rows = [item.stat_row for item in staged if item.stat_row is not None]
             queries.save_seed_stats(s, rows, known=set(self.stats))
             for row in rows:
                 self.stats[row["name"]] = SeedStat(**row)
             s.flush()
-            derived = {
-                item.prepared.name: item.derivation
-                for item in staged
-                if item.prepared is not None and item.derivation is not None
-            }
-            ours = [(v, n) for v, n in added if n in derived and v.number == self.heads[n][0]]
-            record_many(s, [(v, n, derived[n]) for v, n in ours], indexed="current")
-            # Versions the store had and the catalog lacked (not this batch's own):
-            others = [pair for pair in added if pair not in ours]
-            derive_missing(self.home, s, reason="ingest", only=others)
+            self._record_derived(s, staged, added)
             if index_in is not None:
                 index_in(s)
             for item in staged:
@@ -459,6 +395,74 @@ class _Ingestor:
                     queries.mark_version_indexed(
                         s, item.prepared.name, item.prepared.number - 1, "old"
                     )
+
+    def _record_stored(self, s: Session, p: PreparedVersion) -> list[tuple[Version, str]]:
+        """The catalog rows and events of one version the store has just committed (and of
+        any earlier version the catalog lacked); returns the versions it added."""
+        state = ObjectState(
+            p.name,
+            p.object_id,
+            p.object_path,
+            p.inventory,
+            versions_from_inventory(p.inventory, p.object_path),
+        )
+        when = parse_timestamp(p.created)
+        added: list[tuple[Version, str]] = []
+        # A new object cannot have catalog rows (the store is the truth and recovery
+        # ran first): skip the lookup.
+        known = {p.number: p.digests.size}
+        for v in sync_state(s, self.home, state, known_sizes=known, new_document=p.new_object):
+            added.append((v, p.name))
+            if v.number != p.number:
+                s.add(
+                    new_event(
+                        "ingestion",
+                        f"v{v.number} recorded from the store",
+                        document=p.name,
+                        version=v.number,
+                    )
+                )
+        s.add(
+            new_event(
+                "message digest calculation",
+                f"sha512 and sha256 computed in one pass over {p.digests.size} bytes: sha256 {p.digests.sha256}",
+                document=p.name,
+                version=p.number,
+                when=when,
+            )
+        )
+        s.add(
+            new_event(
+                "ingestion",
+                f"v{p.number} stored from {source_from_message(p.message)}",
+                document=p.name,
+                version=p.number,
+                when=when,
+            )
+        )
+        self.heads[p.name] = (p.number, p.digests.sha512)
+        return added
+
+    def _record_derived(
+        self, s: Session, staged: list[_Staged], added: list[tuple[Version, str]]
+    ) -> None:
+        """Derivations: this batch's own cleaning results for its new heads, and a fresh
+        cleaning of every other version the store had and the catalog lacked."""
+        derived = {
+            item.prepared.name: item.derivation
+            for item in staged
+            if item.prepared is not None and item.derivation is not None
+        }
+        ours = [(v, n) for v, n in added if n in derived and v.number == self.heads[n][0]]
+        record_many(s, [(v, n, derived[n]) for v, n in ours], indexed="current")
+        others = [pair for pair in added if pair not in ours]
+        derive_missing(self.home, s, reason="ingest", only=others)
+
+
+def _failed(seed: SeedFile, reason: str) -> _Staged:
+    return _Staged(
+        seed, None, IngestResult(seed.name, FAILED, error=reason, path=str(seed.path)), None
+    )
 
 
 IGNORED = "ignored"

@@ -159,12 +159,39 @@ def _q(value: str) -> str:
 
 
 def to_prov(lin: Lineage) -> Any:
-    """The lineage as a ``prov.model.ProvDocument``."""
+    """The lineage as a ``prov.model.ProvDocument``: seed -> stored version -> clean text
+    -> passage, the two activities between them and the agents behind each."""
     import prov.model as pm
 
     doc = pm.ProvDocument()
     doc.add_namespace("pa", NAMESPACE)
     doc.add_namespace("ocfl", OCFL_NAMESPACE)
+    seed, stored, clean_text, passage = _prov_entities(doc, lin)
+    ingest, cleaning = _prov_activities(doc, lin)
+    person, software, cleaner = _prov_agents(doc, lin)
+    ingested, cleaned = _when(lin.version.ingested_at), _when(lin.derivation.created_at)
+    doc.used(ingest, seed)
+    doc.wasGeneratedBy(stored, ingest, ingested)
+    doc.wasDerivedFrom(stored, seed, ingest)
+    doc.wasAssociatedWith(ingest, person)
+    doc.wasAssociatedWith(ingest, software)
+    doc.used(cleaning, stored)
+    doc.wasGeneratedBy(clean_text, cleaning, cleaned)
+    doc.wasDerivedFrom(clean_text, stored, cleaning)
+    doc.wasAssociatedWith(cleaning, cleaner)
+    doc.wasDerivedFrom(passage, clean_text)
+    span = lin.passage.raw_span
+    doc.wasDerivedFrom(
+        passage, stored, other_attributes={"pa:rawStart": span[0], "pa:rawEnd": span[1]}
+    )
+    return doc
+
+
+def _when(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _prov_entities(doc: Any, lin: Lineage) -> tuple[Any, Any, Any, Any]:
     v, d, p = lin.version, lin.derivation, lin.passage
     name = _q(lin.seed.document)
     seed = doc.entity(
@@ -205,8 +232,13 @@ def to_prov(lin: Lineage) -> Any:
             "pa:rawEnd": p.raw_span[1],
         },
     )
-    ingested = datetime.fromisoformat(v.ingested_at.replace("Z", "+00:00"))
-    cleaned = datetime.fromisoformat(d.created_at.replace("Z", "+00:00"))
+    return seed, stored, clean_text, passage
+
+
+def _prov_activities(doc: Any, lin: Lineage) -> tuple[Any, Any]:
+    v, d = lin.version, lin.derivation
+    name = _q(lin.seed.document)
+    ingested, cleaned = _when(v.ingested_at), _when(d.created_at)
     ingest = doc.activity(
         f"pa:ingest/{name}/v{v.version}", ingested, ingested, {"prov:label": v.message}
     )
@@ -216,6 +248,11 @@ def to_prov(lin: Lineage) -> Any:
         cleaned,
         {"prov:label": f"{d.cleaner} {d.cleaner_version}", "pa:rulesDigest": d.rules_digest},
     )
+    return ingest, cleaning
+
+
+def _prov_agents(doc: Any, lin: Lineage) -> tuple[Any, Any, Any]:
+    v, d = lin.version, lin.derivation
     software = doc.agent(
         f"pa:agent/{_q(AGENT)}",
         {"prov:type": "prov:SoftwareAgent", "prov:label": AGENT},
@@ -228,20 +265,7 @@ def to_prov(lin: Lineage) -> Any:
     if v.user_address:
         person_attrs["pa:address"] = v.user_address
     person = doc.agent(f"pa:user/{_q(v.user)}", person_attrs)
-    doc.used(ingest, seed)
-    doc.wasGeneratedBy(stored, ingest, ingested)
-    doc.wasDerivedFrom(stored, seed, ingest)
-    doc.wasAssociatedWith(ingest, person)
-    doc.wasAssociatedWith(ingest, software)
-    doc.used(cleaning, stored)
-    doc.wasGeneratedBy(clean_text, cleaning, cleaned)
-    doc.wasDerivedFrom(clean_text, stored, cleaning)
-    doc.wasAssociatedWith(cleaning, cleaner)
-    doc.wasDerivedFrom(passage, clean_text)
-    doc.wasDerivedFrom(
-        passage, stored, other_attributes={"pa:rawStart": p.raw_span[0], "pa:rawEnd": p.raw_span[1]}
-    )
-    return doc
+    return person, software, cleaner
 
 
 def to_text(lin: Lineage) -> str:

@@ -17,7 +17,7 @@ from ..digests import hash_stream
 from ..errors import ArchiveError
 from ..findings import Finding
 from ..home import Home
-from ..seeds import same_stat, scan, stat_row, stat_trusted
+from ..seeds import SeedFile, same_stat, scan, stat_row, stat_trusted
 from .catalog import Catalog
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -58,42 +58,11 @@ def check_seeds(
     updates: list[dict[str, Any]] = []
     for i, seed in enumerate(seeds, 1):
         checked["seeds"] += 1
-        head = heads.get(seed.name)
         if on_progress is not None:
             on_progress("seeds", i, len(seeds))
-        if head is None:
-            findings.append(Finding("SEED_NEW", seed.name, document=seed.name, path=str(seed.path)))
-            continue
-        try:
-            before = os.stat(seed.path)
-            if not full and stat_trusted(stats.get(seed.name), before, head.sha512):
-                continue
-            with open(seed.path, "rb") as fh:
-                digests = hash_stream(fh)
-                after = os.fstat(fh.fileno())
-        except OSError as exc:
-            findings.append(
-                Finding(
-                    "SEED_UNARCHIVABLE",
-                    f"{seed.path}: {exc.strerror}",
-                    document=seed.name,
-                    path=str(seed.path),
-                )
-            )
-            continue
-        if same_stat(before, after):
-            updates.append(stat_row(seed.name, after, digests.sha256, digests.sha512))
-        if digests.sha512 != head.sha512:
-            findings.append(
-                Finding(
-                    "SEED_CHANGED",
-                    f"{seed.name} differs from v{head.number}",
-                    document=seed.name,
-                    path=str(seed.path),
-                    expected=head.sha512,
-                    found=digests.sha512,
-                )
-            )
+        finding, row = _check_seed(seed, heads.get(seed.name), stats, full=full)
+        findings += [finding] if finding is not None else []
+        updates += [row] if row is not None else []
     # A withdrawn document's seed may be gone: that is what withdrawing it meant.
     gone = set(known) - {s.name for s in seeds} - {p.name for p in problems} - withdrawn
     for name in sorted(gone):
@@ -102,3 +71,38 @@ def check_seeds(
         with contextlib.suppress(ArchiveError), home.catalog.session() as s:
             queries.save_seed_stats(s, updates, known=set(stats))
     return findings
+
+
+def _check_seed(
+    seed: SeedFile, head: Any, stats: dict[str, SeedStat], *, full: bool
+) -> tuple[Finding | None, dict[str, Any] | None]:
+    """One seeds file against the head version archived for it: a finding if it is new,
+    unreadable or changed, and the stat-cache row to save when it was hashed."""
+    if head is None:
+        return Finding("SEED_NEW", seed.name, document=seed.name, path=str(seed.path)), None
+    try:
+        before = os.stat(seed.path)
+        if not full and stat_trusted(stats.get(seed.name), before, head.sha512):
+            return None, None
+        with open(seed.path, "rb") as fh:
+            digests = hash_stream(fh)
+            after = os.fstat(fh.fileno())
+    except OSError as exc:
+        reason = f"{seed.path}: {exc.strerror}"
+        return Finding("SEED_UNARCHIVABLE", reason, document=seed.name, path=str(seed.path)), None
+    row = (
+        stat_row(seed.name, after, digests.sha256, digests.sha512)
+        if same_stat(before, after)
+        else None
+    )
+    if digests.sha512 == head.sha512:
+        return None, row
+    changed = Finding(
+        "SEED_CHANGED",
+        f"{seed.name} differs from v{head.number}",
+        document=seed.name,
+        path=str(seed.path),
+        expected=head.sha512,
+        found=digests.sha512,
+    )
+    return changed, row
