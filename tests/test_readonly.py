@@ -149,3 +149,37 @@ def test_a_writing_command_on_a_read_only_archive_stops_at_once(read_only: ReadO
     assert "Traceback" not in message and len(message.strip().splitlines()) == 1
     assert _tree(read_only.archive) == read_only.tree
     assert not list(read_only.archive.glob("writer.lock*"))
+
+
+@pytest.mark.slow
+def test_a_reader_on_a_read_only_archive_says_recovery_was_skipped(tmp_path: Path) -> None:
+    """An interrupted write is left in staging: a reader that may not write cannot
+    finish or remove it, and says so once, on stderr; its answer is the last commit's."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("running a command as another user needs root and setpriv")
+    base = Path(tempfile.mkdtemp(prefix="provarchive-skipped-", dir="/tmp"))
+    base.chmod(0o755)
+    changed = _open_up(base)
+    env = dict(os.environ, HOME=str(base), PROVARCHIVE_ARCHIVE=str(base / "archive"))
+    env["PROVARCHIVE_SEEDS"] = str(base / "seeds")
+    try:
+        crash_test.write_seeds(base / "seeds", random.Random(5), 2)
+        assert _as(None, ["ingest"], env).returncode == 0
+        before = _as(None, ["show", DOC, "--json"], env)
+        pending = base / "archive" / "staging" / ("txn-" + "0" * 32)
+        pending.mkdir(parents=True)
+        _chmod_tree(base / "archive", writable=False)
+        done = _as(OTHER_UID, ["show", DOC, "--json"], env)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == before.stdout
+        told = [line for line in done.stderr.decode().splitlines() if "recovery skipped" in line]
+        assert len(told) == 1 and "read-only: recovery skipped" in told[0]
+        assert pending.is_dir()  # left for a writer
+        _chmod_tree(base / "archive", writable=True)
+        writable = _as(None, ["show", DOC, "--json"], env)  # a reader that could write: silent
+        assert b"recovery skipped" not in writable.stderr
+    finally:
+        _chmod_tree(base / "archive", writable=True)
+        for folder, mode in reversed(changed):
+            folder.chmod(mode)
+        shutil.rmtree(base, ignore_errors=True)

@@ -101,6 +101,7 @@ class Archive:
         self.config = config
         self.home = Home(config)
         self._depth = 0
+        self._told_skipped = False
 
     @property
     def store(self) -> Store:
@@ -128,6 +129,14 @@ class Archive:
         """Check that the archive exists and its catalog is readable by this version."""
         if not self.exists():
             raise ArchiveNotFoundError(self.config.root)
+        if self._told_skipped is False and self.home.read_only() and self.store.needs_recovery():
+            self._told_skipped = True
+            # Readers never repair; on an archive they may write, the next writer will.
+            log.warning(
+                "read-only: recovery skipped (%s holds an interrupted write; "
+                "answers are as of the last commit)",
+                self.store.staging,
+            )
         if self.config.db_url is None and not self.home.catalog_path.exists():
             raise CorruptArchiveError(
                 self.home.catalog_path,

@@ -627,6 +627,13 @@ class Store:
 
     # -- recovery ---------------------------------------------------------------------
 
+    def needs_recovery(self) -> bool:
+        """True when a writer left something :meth:`recover` would finish or remove."""
+        try:
+            return self.staging.is_dir() and any(map(_staging_entry, self.staging.iterdir()))
+        except OSError:
+            return False
+
     def recover(self) -> tuple[list[Repair], set[str]]:
         """Finish or discard whatever a crashed writer left; returns repairs and touched names.
 
