@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -170,9 +171,44 @@ def archive(config: ArchiveConfig) -> Iterator[Archive]:
 
 
 @pytest.fixture
-def seeded_archive(archive: Archive, seeded: Path) -> Archive:
+def seeded_archive(
+    archive: Archive, seeded: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Archive:
     """An archive holding the seed document."""
-    archive.ingest()
+    return built_copy("seeded", archive, lambda a, _seeds: a.ingest(), tmp_path_factory)
+
+
+_BUILT: dict[str, Path] = {}
+"""Archives built once per test process, by key: the folder holding archive/ and seeds/."""
+
+
+def built_copy(
+    key: str,
+    archive: Archive,
+    build: Callable[[Archive, Path], object],
+    factory: pytest.TempPathFactory,
+) -> Archive:
+    """``archive`` as ``build(archive, seeds)`` leaves it, built by the real commands once
+    per test process and copied for each test after (an ingest is ~0.5 s, a copy ~10 ms).
+
+    The copy is byte for byte (an archive holds no absolute path: its seeds folder is
+    ``../seeds``); the seeds files get new inodes, so the stat cache hashes them again,
+    as after a restore from backup. Built in place, as before, when the test's archive
+    already exists, its seeds folder is elsewhere, or the catalog is on PostgreSQL."""
+    cfg = archive.config
+    if cfg.db_url is not None or cfg.root.exists() or cfg.seeds != cfg.root.parent / "seeds":
+        build(archive, cfg.seeds)
+        return archive
+    base = _BUILT.get(key)
+    if base is None:
+        base = factory.mktemp(f"built-{key}")
+        shutil.copytree(cfg.seeds, base / "seeds", symlinks=True)
+        template = ArchiveConfig(root=base / "archive", seeds=base / "seeds", lock_timeout=30)
+        with Archive(template) as a:
+            build(a, base / "seeds")
+        _BUILT[key] = base
+    shutil.copytree(base / "archive", cfg.root, symlinks=True)
+    shutil.copytree(base / "seeds", cfg.seeds, symlinks=True, dirs_exist_ok=True)
     return archive
 
 

@@ -45,7 +45,11 @@ def built(archive: Archive, seeded: Path, tmp_path: Path) -> Archive:
     return archive
 
 
-@pytest.mark.parametrize("method", sorted(WRITERS))
+@pytest.mark.parametrize(
+    "method",
+    # One in the fast suite, the others with --all (each waits ~2 s for the holder).
+    [m if m == "ingest" else pytest.param(m, marks=pytest.mark.slow) for m in sorted(WRITERS)],
+)
 def test_a_writing_method_waits_for_another_process_holding_the_lock(
     built: Archive, tmp_path: Path, method: str
 ) -> None:

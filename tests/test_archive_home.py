@@ -44,6 +44,7 @@ def test_a_folder_that_is_not_an_archive_is_refused_and_untouched(
     assert _tree(work) == before_work and _tree(seeded) == before_seeds
 
 
+@pytest.mark.slow
 def test_an_empty_folder_becomes_an_archive(tmp_path: Path, seeded: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -68,6 +69,7 @@ def _run(*args: str, cwd: Path) -> object:
     )
 
 
+@pytest.mark.slow
 def test_the_archive_remembers_its_seeds_and_is_found_from_below(
     tmp_path: Path, seed_bytes: bytes
 ) -> None:
@@ -85,6 +87,7 @@ def test_the_archive_remembers_its_seeds_and_is_found_from_below(
     assert not (below / "archive").exists()
 
 
+@pytest.mark.slow
 def test_another_seeds_folder_needs_seeds_here(tmp_path: Path, seed_bytes: bytes) -> None:
     project = tmp_path / "project"
     (project / "seeds").mkdir(parents=True)

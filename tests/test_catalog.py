@@ -139,6 +139,7 @@ def test_rebuild_keeps_the_event_log_and_the_old_catalog(archive: Archive, seede
     assert old.exists()
 
 
+@pytest.mark.slow
 def test_rebuild_keeps_at_most_three_earlier_catalogs(archive: Archive, seeded: Path) -> None:
     archive.ingest()
     seen = {archive.home.catalog_path.name}

@@ -42,6 +42,7 @@ def _changelogs(count: int) -> list[Path]:
     return found[:count]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not LICENSES.is_dir(), reason="no /usr/share/common-licenses on this machine")
 def test_licences_and_changelogs_keep_every_line(archive: Archive, seeds: Path) -> None:
     shutil.copytree(LICENSES, seeds / "licenses", symlinks=False)

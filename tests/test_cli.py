@@ -186,6 +186,7 @@ def test_init_creates_an_empty_valid_archive(cli, tmp_path: Path) -> None:
     assert cli("verify", "--no-seeds").exit_code == 0
 
 
+@pytest.mark.slow
 def test_ocfl_py_validator_accepts_the_store_after_ingest_new_version_and_add(
     cli, seeded: Path, seed_bytes: bytes, tmp_path: Path
 ) -> None:

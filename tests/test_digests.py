@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -35,6 +36,7 @@ JSON = st.recursive(
 )
 
 
+@pytest.mark.slow
 @given(JSON)
 def test_canonical_json_is_stable(value: object) -> None:
     data = canonical_json(value)

@@ -188,6 +188,7 @@ NAME_CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="/
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+@pytest.mark.slow
 @given(name=st.text(NAME_CHARS, min_size=1, max_size=60))
 def test_any_file_name_is_archived_or_refused_clearly(
     tmp_path_factory: pytest.TempPathFactory, name: str
@@ -407,6 +408,7 @@ def test_case3_an_object_already_stored_that_cannot_be_read_wedges_nothing(
     assert json.loads(cli("search", "later", "--json").stdout)["total"] == 1
 
 
+@pytest.mark.slow
 def test_case4_a_file_over_the_text_limit_is_archived_not_cleaned(
     tmp_path: Path, seeds: Path, home: Path, cli
 ) -> None:

@@ -180,6 +180,7 @@ def test_a_log_resigned_with_another_key_is_found(
     assert ("LOG_INCONSISTENT", None) in check(fresh, checkpoint, key=trusted)
 
 
+@pytest.mark.slow
 def test_prove_and_check_proof_in_an_empty_directory(
     two_versions: tuple[Archive, str], tmp_path: Path, seeded: Path
 ) -> None:

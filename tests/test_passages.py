@@ -95,6 +95,7 @@ def documents(draw: st.DrawFn) -> str:
 ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32", "cp1252"]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=documents(), encoding=st.sampled_from(ENCODINGS), max_chars=st.sampled_from([1500, 120]))
 def test_every_span_decodes_to_its_passage(doc: str, encoding: str, max_chars: int) -> None:

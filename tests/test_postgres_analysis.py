@@ -42,6 +42,7 @@ WORDS = st.lists(st.sampled_from(list("abcdefghilmnorstuy'’")), min_size=1, ma
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None)
 @given(TEXTS)
 def test_terms_equal_whoosh_analyzer(text: str) -> None:
@@ -72,6 +73,7 @@ def test_short_words_with_apostrophes_stem_as_whoosh_does() -> None:
             )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not on this machine")
 def test_corpus_lines_analyse_alike() -> None:
     lines = [
@@ -108,6 +110,7 @@ def test_tsvector_positions_weights_and_quoting() -> None:
     assert pgsql.quote_lexeme("a\\b") == "'a\\\\b'"
 
 
+@pytest.mark.slow
 def test_tsvector_stays_within_postgresql_limits() -> None:
     many = " ".join(["word"] * 20000)
     [positions] = pgsql.passage_terms(many).values()

@@ -71,6 +71,7 @@ def _answers(archive: Archive) -> dict[str, Any]:
     return out
 
 
+@pytest.mark.slow
 def test_rebuild_moves_an_archive_to_postgresql_and_back(tmp_path: Path, pg_url: str) -> None:
     """``rebuild --db-url`` builds the PostgreSQL catalog and index from the store alone;
     the conformance queries find the same passages with the same citations and snippets

@@ -113,6 +113,7 @@ def theirs(text: str) -> query.Q | str | None:
     return "refused" if parsed is wq.NullQuery else as_q(parsed)
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None)
 @given(QUERIES)
 @example('Go Myong-hyun "coldest night" kind:title renov* mulller~')
@@ -230,6 +231,7 @@ def outcome(engine: Any, query: SearchQuery) -> Any:
     return results.total, sorted(h.passage_id for h in results.hits), results.hits
 
 
+@pytest.mark.slow
 def test_same_hits_totals_and_snippets_as_whoosh(both: tuple[WhooshEngine, PostgresEngine]) -> None:
     whoosh, pg = both
     compared = 0

@@ -110,6 +110,7 @@ def _hold_writer_lock(archive: Path) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow
 def test_readers_never_wait_for_the_writer_lock(tmp_path: Path) -> None:
     """With a writer holding the lock for as long as it likes, every reader answers:
     a reader that waited for the lock would wait 300 s and hit the 60 s timeout here."""
@@ -138,6 +139,7 @@ def test_readers_never_wait_for_the_writer_lock(tmp_path: Path) -> None:
     assert results["cat"].stdout == (seeds / "batch-0" / "doc-0000.txt").read_bytes()
 
 
+@pytest.mark.slow
 def test_a_second_writer_times_out_with_a_clear_error(tmp_path: Path) -> None:
     env = _env(tmp_path, PROVARCHIVE_LOCK_TIMEOUT="0.5")
     (tmp_path / "seeds").mkdir()
@@ -154,6 +156,7 @@ def test_a_second_writer_times_out_with_a_clear_error(tmp_path: Path) -> None:
     assert "Error: timed out after 0.5s waiting for the writer lock" in result.stderr
 
 
+@pytest.mark.slow
 def test_lock_is_released_when_its_holder_is_killed(tmp_path: Path) -> None:
     env = _env(tmp_path, PROVARCHIVE_LOCK_TIMEOUT="10")
     (tmp_path / "seeds").mkdir()

@@ -146,6 +146,7 @@ def test_empty_or_unparsable_query(seeded_archive: Archive, query: str) -> None:
         seeded_archive.search(query)
 
 
+@pytest.mark.slow
 def test_query_errors_exit_2_without_traceback(cli, seeded: Path) -> None:
     cli("ingest")
     result = cli("search", "((")

@@ -17,17 +17,20 @@ from provarchive import Archive
 from provarchive.findings import FINDING_TYPES, Finding
 from provarchive.store.ocfl import INVENTORY, SIDECAR
 
-from .conftest import SEED_NAME
+from .conftest import SEED_NAME, built_copy
 
 
 @pytest.fixture
-def built(archive: Archive, seeded: Path, seed_bytes: bytes) -> Archive:
+def built(archive: Archive, seeded: Path, tmp_path_factory: pytest.TempPathFactory) -> Archive:
     """The seed (one version) and notes.txt (two versions)."""
-    (seeded / "notes.txt").write_text("first draft\n")
-    archive.ingest()
-    (seeded / "notes.txt").write_text("second draft\n")
-    archive.ingest()
-    return archive
+
+    def build(a: Archive, seeds: Path) -> None:
+        (seeds / "notes.txt").write_text("first draft\n")
+        a.ingest()
+        (seeds / "notes.txt").write_text("second draft\n")
+        a.ingest()
+
+    return built_copy("verify", archive, build, tmp_path_factory)
 
 
 def obj(archive: Archive, name: str = SEED_NAME) -> Path:

@@ -29,15 +29,15 @@ from provarchive.search.engine import IndexEntry
 from provarchive.store.ocfl import INVENTORY, SIDECAR, sidecar_bytes
 from provarchive.tlog.log import TransparencyLog
 
-from .conftest import GO, SEED_NAME
+from .conftest import GO, SEED_NAME, built_copy
 
 NOTE = "notes.txt"
 Damage = Callable[[Archive, Path], dict[str, Any] | None]
 
 
 @pytest.fixture
-def built(archive: Archive, seeded: Path) -> Archive:
-    return build(archive, seeded)
+def built(archive: Archive, seeded: Path, tmp_path_factory: pytest.TempPathFactory) -> Archive:
+    return built_copy("verify-codes", archive, build, tmp_path_factory)
 
 
 def build(archive: Archive, seeded: Path) -> Archive:

@@ -23,15 +23,14 @@ import pytest
 from provarchive import Archive
 from provarchive.store.ocfl import INVENTORY, SIDECAR, sidecar_bytes
 
-from .conftest import SEED_NAME
+from .conftest import SEED_NAME, built_copy
 
 SENTINEL = "SENTINEL-outside.txt"
 
 
 @pytest.fixture
-def built(cli, seeded: Path, archive: Archive) -> Archive:
-    assert cli("ingest").exit_code == 0
-    return archive
+def built(seeded: Path, archive: Archive, tmp_path_factory: pytest.TempPathFactory) -> Archive:
+    return built_copy("seeded", archive, lambda a, _seeds: a.ingest(), tmp_path_factory)
 
 
 def content(a: Archive) -> Path:

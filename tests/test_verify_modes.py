@@ -15,15 +15,15 @@ from provarchive import Archive
 from provarchive.findings import FINDING_TYPES
 from provarchive.store.validation import iter_object_roots
 
-from .conftest import OCFL_FIXTURES, SEED_NAME
+from .conftest import OCFL_FIXTURES, SEED_NAME, built_copy
 from .test_verify_codes import DAMAGES, NOTE, build, content, flip
 
 FIXTURES = OCFL_FIXTURES
 
 
 @pytest.fixture
-def built(archive: Archive, seeded: Path) -> Archive:
-    return build(archive, seeded)
+def built(archive: Archive, seeded: Path, tmp_path_factory: pytest.TempPathFactory) -> Archive:
+    return built_copy("verify-codes", archive, build, tmp_path_factory)
 
 
 def run_json(cli, *args: str) -> tuple[int, dict]:

@@ -192,6 +192,7 @@ def test_a_withdrawal_interrupted_before_the_catalog_is_finished_by_the_next_wri
     assert archive.verify().is_ok()
 
 
+@pytest.mark.slow
 def test_withdraw_on_a_postgresql_catalog(tmp_path: Path, seeded: Path, pg_url: str) -> None:
     """Migration 0007 and the withdrawn state on PostgreSQL: search, rebuild, verify."""
     from provarchive import ArchiveConfig
