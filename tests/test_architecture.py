@@ -190,8 +190,10 @@ def test_the_command_table_loads_no_library_engine() -> None:
 
 def test_the_package_front_door_is_imported_on_first_use() -> None:
     assert _loaded_after("import provarchive") == []
-    loaded = _loaded_after("import provarchive\nprovarchive.Archive")
-    assert "sqlalchemy" in loaded  # the front door itself is real, only deferred
+    from provarchive.archive import Archive
+
+    assert provarchive.Archive is Archive  # the front door itself is real, only deferred
+    assert "Archive" in dir(provarchive)
 
 
 def test_version_answers_without_the_command_table() -> None:
@@ -204,3 +206,18 @@ def test_version_answers_without_the_command_table() -> None:
     probe = f"{code}\nprint(sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'rich')))"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_verify_fixity_reads_the_store_without_the_catalog_half(seeded_archive) -> None:
+    """``verify --fixity`` checks the storage root only: it starts without SQLAlchemy,
+    the cleaner or the search engines, as ``validate`` does."""
+    root = seeded_archive.config.root
+    code = (
+        "import sys\n"
+        f"sys.argv = ['provarchive', '--archive', {str(root)!r}, 'verify', '--fixity']\n"
+        "from provarchive.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code"
+    )
+    assert _loaded_after(code) == []
+    loaded = _loaded_after(code.replace("'--fixity'", "'--json'"))
+    assert "sqlalchemy" in loaded  # the full verify reads the catalog

@@ -24,8 +24,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from . import ledger, recovery
-from .catalog import Catalog, Document, Event, Version, new_event, queries
 from .config import ArchiveConfig
 from .errors import (
     ArchiveNotFoundError,
@@ -42,6 +40,7 @@ from .store.lock import writer_lock
 from .store.storage import Repair, Store
 
 if TYPE_CHECKING:
+    from .catalog import Catalog, Document, Event, Version
     from .derivations import RecleanReport
     from .findings import VerifyReport
     from .ingest import IngestReport, IngestResult
@@ -187,6 +186,9 @@ class Archive:
                 self.home.end_writing()
 
     def _written(self, use_catalog: bool) -> Iterator[list[Repair]]:
+        from . import ledger, recovery
+        from .catalog import new_event
+
         home = self.home
         if read_settings(self.config.root) is None:
             home.create_settings()  # first: its presence marks the folder as an archive home
@@ -319,6 +321,8 @@ class Archive:
         """Recreate the catalog from the OCFL store alone; returns the number of documents.
         Refuses (InvalidStoreError, nothing changed) when an object fails OCFL validation,
         unless ``accept_invalid``."""
+        from . import recovery
+
         if not self.exists():
             raise ArchiveNotFoundError(self.config.root)
         with self.writer("rebuild", on_wait=on_wait, use_catalog=False) as repairs:
@@ -356,7 +360,6 @@ class Archive:
         the transparency log: every leaf re-derived from store and catalog, and each given
         checkpoint ((source, text) pairs) signed by the archive's key (or ``key``, a
         verifier key the caller trusts) and extended by today's log."""
-        from .tlog.note import Verifier
         from .verify import check_ledger, verify
 
         report = verify(
@@ -374,6 +377,8 @@ class Archive:
         # --fixity and the rolling audits look at the store (or part of it) only.
         partial = fixity or due is not None or sample is not None or budget is not None
         if self.exists() and not partial:
+            from .tlog.note import Verifier
+
             trusted = Verifier.from_verifier_key(key) if key else None
             found = check_ledger(self.home, report.states, checkpoints, trusted)
             # A version the store lost is reported by the store check already: once is enough.
@@ -389,16 +394,22 @@ class Archive:
 
     def verifier_key(self) -> str:
         """The public key the archive's checkpoints are signed with (note verifier-key format)."""
+        from . import ledger
+
         self.require()
         return ledger.verifier(self.home).verifier_key
 
     def checkpoint(self) -> str:
         """The latest signed checkpoint of the transparency log."""
+        from . import ledger
+
         self.require()
         return ledger.latest_checkpoint(self.home)
 
     def prove(self, target: str, number: int | None = None) -> bytes:
         """A self-contained proof bundle for a document version or a passage id."""
+        from . import ledger
+
         self.require()
         if self.store.load(target) is not None:
             return ledger.prove_version(self.home, target, number)
@@ -475,6 +486,8 @@ class Archive:
         """Archived document names: all, or those a name, folder prefix or glob matches."""
         import fnmatch
 
+        from .catalog import queries
+
         with self.catalog.session() as s:
             names = [d.name for d in queries.documents(s)]
         if pattern is None:
@@ -487,6 +500,8 @@ class Archive:
         ]
 
     def document(self, name: str) -> Document:
+        from .catalog import queries
+
         with self.catalog.session() as s:
             doc = queries.document(s, name)
             if doc is None:
@@ -495,6 +510,8 @@ class Archive:
             return doc
 
     def versions(self, name: str) -> list[VersionInfo]:
+        from .catalog import queries
+
         with self.catalog.session() as s:
             versions = queries.versions_of(s, name)
             if not versions and queries.document(s, name) is None:
@@ -530,6 +547,8 @@ class Archive:
         return self.home.copy_verified(name, number, sink, force=force)
 
     def events(self, document: str | None = None, limit: int | None = None) -> list[Event]:
+        from .catalog import queries
+
         with self.catalog.session() as s:
             events = queries.events(s, document=document, limit=limit)
             for e in events:
@@ -590,6 +609,8 @@ class Archive:
         return withdrawals(self.home, name)
 
     def withdrawn_names(self) -> list[str]:
+        from .catalog import queries
+
         with self.catalog.session() as s:
             return sorted(queries.withdrawn_files(s))
 

@@ -21,9 +21,8 @@ import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from .catalog import CREATE, READ_ONLY, READ_WRITE, Catalog
 from .config import ArchiveConfig
 from .digests import hash_bytes, hash_stream
 from .errors import (
@@ -37,6 +36,9 @@ from .search.engine import ENGINES, SearchEngine
 from .store import durable
 from .store.ocfl import ObjectState
 from .store.storage import Store
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
 
 SETTINGS = "provarchive.json"
 VERIFY_IN_MEMORY = 64 * 1024 * 1024
@@ -150,7 +152,7 @@ def open_engine(name: str, location: Path | str | Catalog) -> SearchEngine:
     if name == "postgres":
         from .catalog.postgres_search import PostgresEngine
 
-        return PostgresEngine(location if isinstance(location, Catalog | str) else str(location))
+        return PostgresEngine(location if not isinstance(location, Path) else str(location))
     raise UsageError(f"unknown search engine {name!r} (known: {', '.join(ENGINES)})")
 
 
@@ -250,6 +252,10 @@ class Home:
         """The catalog; only a writer may create a missing database."""
         if self._catalog is None:
             self._require_server()
+            # Here, not at module level: commands that never open the catalog (verify
+            # --fixity, validate) do not pay for SQLAlchemy (#14).
+            from .catalog import CREATE, READ_ONLY, READ_WRITE, Catalog
+
             mode = CREATE if self.writing else READ_ONLY if self.read_only() else READ_WRITE
             self._catalog = Catalog(self.catalog_url, mode=mode)
         return self._catalog

@@ -56,6 +56,12 @@ def name_for_object_id(object_id: str) -> str:
     return unquote(object_id[len(OBJECT_ID_PREFIX) :])
 
 
+def is_foreign_id(object_id: object) -> bool:
+    """True for an object id another tool wrote (a string without this archive's prefix):
+    such an object is listed, never imported, changed or removed."""
+    return isinstance(object_id, str) and not object_id.startswith(OBJECT_ID_PREFIX)
+
+
 def object_path_for(object_id: str) -> str:
     """Object root relative to the storage root, per extension 0004."""
     digest = hashlib.sha256(object_id.encode("utf-8")).hexdigest()

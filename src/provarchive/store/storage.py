@@ -51,7 +51,6 @@ from .ocfl import (
     LAYOUT_CONFIG,
     LAYOUT_EXTENSION,
     OBJECT_DECLARATION,
-    OBJECT_ID_PREFIX,
     ROOT_DECLARATION,
     SIDECAR,
     SPEC_VERSION,
@@ -61,6 +60,7 @@ from .ocfl import (
     add_withdrawal,
     content_path_problem,
     inventory_bytes,
+    is_foreign_id,
     name_for_object_id,
     new_inventory,
     object_id_for,
@@ -445,6 +445,10 @@ def _no_step(_name: str) -> None:
     return None
 
 
+LAYOUT_DEPTH = int(LAYOUT_CONFIG["numberOfTuples"])  # type: ignore[call-overload]
+"""Folders between the storage root and an object (extension 0004 tuples)."""
+
+
 class Store:
     """An OCFL storage root on the local file system.
 
@@ -532,10 +536,9 @@ class Store:
 
     def iter_object_dirs(self) -> Iterator[Path]:
         """Every directory that the layout says may hold an object (sorted, deterministic)."""
-        depth = int(LAYOUT_CONFIG["numberOfTuples"])  # type: ignore[call-overload]
         if not self.root.is_dir():
             return
-        pattern = "/".join(["*"] * (depth + 1))
+        pattern = "/".join(["*"] * (LAYOUT_DEPTH + 1))
         for path in sorted(self.root.glob(pattern)):
             if path.is_dir() and path.relative_to(self.root).parts[0] != "extensions":
                 yield path
@@ -566,9 +569,13 @@ class Store:
         except (OSError, ValueError):
             return None
         object_id = inventory.get("id") if isinstance(inventory, dict) else None
-        if isinstance(object_id, str) and not object_id.startswith(OBJECT_ID_PREFIX):
-            return object_id
-        return None
+        return object_id if is_foreign_id(object_id) else None
+
+    @staticmethod
+    def at_layout_path(rel: str) -> bool:
+        """True if ``rel`` (relative to the root) is where the layout may put an object."""
+        parts = rel.split("/")
+        return len(parts) == LAYOUT_DEPTH + 1 and parts[0] != "extensions"
 
     def has_objects(self) -> bool:
         return next(self.iter_object_dirs(), None) is not None

@@ -30,9 +30,11 @@ from ..store.ocfl import (
     ROOT_DECLARATION,
     SIDECAR,
     ObjectState,
+    is_foreign_id,
     name_for_object_id,
     versions_from_inventory,
 )
+from ..store.storage import Store
 from ..store.validation import ObjectReport, validate_object, validate_root
 from .mapping import finding_for
 
@@ -57,6 +59,8 @@ class StoreResult:
     """Object paths with an error finding."""
     digests: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     """Object path -> content path -> {algorithm: hex, "size": n}, as hashed."""
+    foreign: list[tuple[str, str]] = field(default_factory=list)
+    """(object id, object path) of every object of another tool at a layout path."""
     objects: int = 0
     files: int = 0
     bytes: int = 0
@@ -149,6 +153,8 @@ def add_object(result: StoreResult, root: Path, obj: ObjectReport, known: str | 
     result.bytes += obj.bytes_read
     result.paths[obj.path] = name
     result.digests[obj.path] = obj.digests
+    if is_foreign_id(obj.object_id) and Store.at_layout_path(obj.path):
+        result.foreign.append((str(obj.object_id), obj.path))
     found = object_findings(obj, directory, name)
     state = None
     if obj.inventory is not None and name is not None and obj.object_id is not None:
