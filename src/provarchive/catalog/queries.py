@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, insert, select, text, update
+from sqlalchemy import case, func, insert, null, select, text, update
 from sqlalchemy.orm import Session
 
 from .models import (
@@ -448,30 +448,53 @@ def clear_indexed(s: Session) -> bool:
     return had is not None
 
 
-def index_expectations(s: Session) -> list[tuple[Any, ...]]:
+class IndexExpectation(NamedTuple):
+    """What the index entry of one passage or removed line of a current derivation must
+    say (``text_sha256``: the passage's digest, or a removed line's text to digest)."""
+
+    removed: bool
+    name: str
+    number: int
+    desired: str
+    raw_sha256: str
+    indexed: str | None
+    passage_id: str | None
+    ordinal: int
+    kind: str | None
+    sha256_or_text: str
+    raw_start: int
+    raw_end: int
+
+
+def index_expectations(s: Session) -> list[IndexExpectation]:
     """For the index audit: every passage and removed line of a current derivation with
-    what its index entry must say: (passage or removal, name, number, desired, raw sha256,
-    indexed)."""
+    what its index entry must say. Plain columns, no ORM objects and no passage text:
+    the audit of a large archive reads tens of thousands of rows (#14)."""
     desired = _desired()
-    rows: list[tuple[Any, ...]] = []
-    for unit in (PassageRecord, RemovalRecord):
-        rows.extend(
-            tuple(r)
-            for r in s.execute(
-                select(
-                    unit,
-                    Document.name,
-                    Version.number,
-                    desired,
-                    Version.sha256,
-                    DerivationRecord.indexed,
-                )
-                .join(DerivationRecord, DerivationRecord.id == unit.derivation_id)
-                .join(Version, Version.id == DerivationRecord.version_id)
-                .join(Document, Document.id == Version.document_id)
-                .where(DerivationRecord.current.is_(True))
-            )
+    keys = (Document.name, Version.number, desired, Version.sha256, DerivationRecord.indexed)
+    units: list[tuple[bool, Any, tuple[Any, ...]]] = [
+        (
+            False,
+            PassageRecord,
+            (
+                PassageRecord.passage_id,
+                PassageRecord.ordinal,
+                PassageRecord.kind,
+                PassageRecord.sha256,
+            ),
+        ),
+        (True, RemovalRecord, (null(), RemovalRecord.ordinal, null(), RemovalRecord.text)),
+    ]
+    rows: list[IndexExpectation] = []
+    for removed, unit, fields in units:
+        query = (
+            select(*keys, *fields, unit.raw_start, unit.raw_end)
+            .join(DerivationRecord, DerivationRecord.id == unit.derivation_id)
+            .join(Version, Version.id == DerivationRecord.version_id)
+            .join(Document, Document.id == Version.document_id)
+            .where(DerivationRecord.current.is_(True))
         )
+        rows.extend(IndexExpectation(removed, *r) for r in s.execute(query))
     return rows
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from ..catalog import RemovalRecord, Session, new_event, queries
+from ..catalog import Session, new_event, queries
 from ..digests import sha256_hex
 from ..errors import SearchIndexError
 from ..findings import Finding
@@ -327,19 +327,18 @@ def audit_index(home: Home) -> list[Finding]:
     expected: dict[str, tuple[str, str, bool]] = {}
     behind_: set[str] = set()
     with home.catalog.session() as s:
-        for unit, name, number, want, raw_sha256, indexed in queries.index_expectations(s):
-            removed = isinstance(unit, RemovalRecord)
-            pid = removed_id(name, number, unit.ordinal) if removed else unit.passage_id
-            if indexed != want:
-                behind_.add(name)
-                expected[pid] = (name, "", False)
+        for e in queries.index_expectations(s):
+            pid = removed_id(e.name, e.number, e.ordinal) if e.removed else str(e.passage_id)
+            if e.indexed != e.desired:
+                behind_.add(e.name)
+                expected[pid] = (e.name, "", False)
                 continue
             digest = citation_digest(
-                pid, name, number, unit.ordinal, REMOVED if removed else unit.kind,
-                sha256_hex(unit.text) if removed else unit.sha256,
-                raw_sha256, unit.raw_start, unit.raw_end, want == "current",
+                pid, e.name, e.number, e.ordinal, REMOVED if e.removed else str(e.kind),
+                sha256_hex(e.sha256_or_text) if e.removed else e.sha256_or_text,
+                e.raw_sha256, e.raw_start, e.raw_end, e.desired == "current",
             )  # fmt: skip
-            expected[pid] = (name, digest, True)
+            expected[pid] = (e.name, digest, True)
     for pid, (name, digest, synced) in expected.items():
         if not synced:
             continue

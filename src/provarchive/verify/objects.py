@@ -95,7 +95,7 @@ def check_root(
         )
     result.findings.extend(_archive_root_checks(root))
     for obj in report.objects:
-        if busy() and obj.codes() & _TRANSIENT:
+        if obj.codes() & _TRANSIENT and busy():  # cheap test first: busy() reads the lock file
             obj = _recheck(root, obj.path, obj)
         add_object(result, root, obj, names.get(obj.path))
     return result
@@ -117,7 +117,7 @@ def check_objects(
         if deadline is not None and i > 1 and time.monotonic() >= deadline:
             break
         obj = validate_object(root / rel, expected_id=object_id)
-        if busy() and obj.codes() & _TRANSIENT:
+        if obj.codes() & _TRANSIENT and busy():  # cheap test first: busy() reads the lock file
             obj = _recheck(root, rel, obj, object_id)
         add_object(result, root, _relative(obj, rel), None)
         if on_object is not None:
