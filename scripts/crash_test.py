@@ -401,6 +401,7 @@ def check(
     if verify.returncode != 0 or errors:
         trial.problems.append(
             f"verify exited {verify.returncode}: {[f['code'] + ' ' + f['message'] for f in errors][:5]}"
+            + ("" if errors else f"; stderr: {verify.stderr.strip()[-300:]!r}")
         )
     warnings = [f["code"] for f in report.get("findings", []) if f["severity"] == "warning"]
     if warnings:
