@@ -23,6 +23,15 @@ from .common import (
 
 SEVERITY_STYLE = {ERROR: "red", WARNING: "yellow", INFO: "blue"}
 
+JobsOpt = Annotated[
+    int | None,
+    typer.Option("--jobs", "-j", min=1, help="Processes checking objects [default: cores]."),
+]
+
+
+def _jobs(jobs: int | None) -> int:
+    return jobs or os.cpu_count() or 1
+
 
 @command("verify")
 def verify_cmd(
@@ -57,10 +66,7 @@ def verify_cmd(
             "--fixity", help="Check the storage root only (every digest, inventory, sidecar)."
         ),
     ] = False,
-    jobs: Annotated[
-        int | None,
-        typer.Option("--jobs", "-j", min=1, help="Processes checking objects [default: cores]."),
-    ] = None,
+    jobs: JobsOpt = None,
     due: Annotated[
         str | None,
         typer.Option(
@@ -99,7 +105,7 @@ def verify_cmd(
             key=key,
             on_progress=lambda stage, d, t: bar.stage(f"Verifying {stage}", d, t),
             fixity=fixity,
-            jobs=jobs or os.cpu_count() or 1,
+            jobs=_jobs(jobs),
             due=due_age,
             sample=sample,
             budget=budget_time.total_seconds() if budget_time is not None else None,
@@ -162,16 +168,13 @@ def validate_cmd(
     paths: Annotated[
         list[Path], typer.Argument(help="OCFL objects or storage roots, made by any tool.")
     ],
-    jobs: Annotated[
-        int | None,
-        typer.Option("--jobs", "-j", min=1, help="Processes checking objects [default: cores]."),
-    ] = None,
+    jobs: JobsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate OCFL 1.1 objects or storage roots (any tool's) against every OCFL code."""
     from ..verify import validate_paths
 
-    report = validate_paths(paths, jobs=jobs or os.cpu_count() or 1)
+    report = validate_paths(paths, jobs=_jobs(jobs))
     if as_json:
         _print_json(report.to_json())
     else:
