@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -122,7 +123,10 @@ class DerivationRecord(Base):
     differs adds a new one and marks the old one superseded (never deleted)."""
 
     __tablename__ = "derivations"
-    __table_args__ = (UniqueConstraint("version_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("version_id", "number"),
+        Index("ix_derivations_version_current", "version_id", "current"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(
