@@ -242,9 +242,11 @@ class Archive:
         on_result: Callable[[IngestResult], None] | None = None,
         on_index: Progress | None = None,
         should_stop: Callable[[], bool] | None = None,
+        jobs: int = 1,
     ) -> IngestReport:
         """Archive the seeds folder (or the given paths inside it), then index what changed.
-        Once ``should_stop()`` is true (an interrupt), the run ends after the batch in hand."""
+        Once ``should_stop()`` is true (an interrupt), the run ends after the batch in hand.
+        ``jobs`` > 1 cleans in that many worker processes; this one alone writes."""
         from .ingest import ingest
 
         if not self.home.seeds.is_dir():
@@ -259,6 +261,7 @@ class Archive:
                 on_result=on_result,
                 on_index=on_index,
                 should_stop=should_stop,
+                jobs=jobs,
             )
             report.repairs = repairs
         return report

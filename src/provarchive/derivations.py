@@ -154,9 +154,18 @@ def _events(
 def derive_version(
     home: Home, name: str, number: int, size: int, cleaner: str | None = None
 ) -> Derivation:
-    """The derivation of one stored version. A version larger than the archive's text
-    limit is archived and hashed but not cleaned or indexed, and its derivation says so:
-    decoding and cleaning need memory in proportion to the text."""
+    """The derivation of one stored version (see :func:`stored_text`)."""
+    text = stored_text(home, name, number, size)
+    if isinstance(text, Derivation):
+        return text
+    return derive(text, cleaner=cleaner or home.config.cleaner)
+
+
+def stored_text(home: Home, name: str, number: int, size: int) -> bytes | Derivation:
+    """The stored bytes of a version, to clean; or, for a version that is not cleaned,
+    its derivation already. A version larger than the archive's text limit is archived
+    and hashed but not cleaned or indexed, and its derivation says so: decoding and
+    cleaning need memory in proportion to the text."""
     limit = home.config.max_text_bytes
     if size > limit:
         status, detail = (
@@ -173,7 +182,7 @@ def derive_version(
                 status, detail = "binary", f"{reason} ({size} bytes, sampled)"
         return Derivation(status, None, "none", detail, (), (), rules_digest=rules_digest())
     try:
-        raw = home.read_bytes(name, number)
+        return home.read_bytes(name, number)
     except CorruptArchiveError as exc:
         # A finding on this document (verify reports it), never a failure of the batch
         # or of recovery; reclean derives it again once it can be read.
@@ -186,7 +195,6 @@ def derive_version(
             (),
             rules_digest=rules_digest(),
         )
-    return derive(raw, cleaner=cleaner or home.config.cleaner)
 
 
 def derivation_entries(

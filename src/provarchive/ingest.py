@@ -32,7 +32,14 @@ from typing import Any
 
 from .catalog import Catalog, SeedStat, Session, Version, new_event, queries, utcnow
 from .cleaning.passages import Derivation
-from .derivations import derivation_entries, derive_missing, derive_version, record_many
+from .cleaning.workers import CleaningPool
+from .derivations import (
+    derivation_entries,
+    derive_missing,
+    derive_version,
+    record_many,
+    stored_text,
+)
 from .errors import InputError, InvalidNameError, StorageError, UsageError
 from .home import Home
 from .recovery import parse_timestamp, source_from_message, sync_state
@@ -185,9 +192,12 @@ class _Ingestor:
         message_for: Callable[[SeedFile], str],
         on_result: ProgressCallback | None,
         readd: bool = False,
+        jobs: int = 1,
     ) -> None:
         home.require_writer()
         self.home = home
+        self.jobs = jobs
+        self.pool: CleaningPool | None = None
         self.catalog: Catalog = home.catalog
         self.message_for = message_for
         self.on_result = on_result
@@ -211,6 +221,8 @@ class _Ingestor:
         indexer = BatchIndexer(self.home, background=len(batches) > 1)
         waiting: _Batch | None = None
         self.stopped = False
+        if self.jobs > 1 and len(seeds) > 1:
+            self.pool = CleaningPool(self.jobs)
         try:
             for n, seeds_ in enumerate(batches, 1):
                 if should_stop is not None and should_stop():
@@ -240,6 +252,10 @@ class _Ingestor:
             if isinstance(exc, StorageError):
                 exc.results = results  # type: ignore[attr-defined]
             raise
+        finally:
+            if self.pool is not None:
+                self.pool.close()
+                self.pool = None
         sync_index(self.home, on_progress=on_index)  # a no-op unless something was left
         return results
 
@@ -256,11 +272,21 @@ class _Ingestor:
         except BaseException:
             txn.close_uncommitted()
             raise
-        for item in staged:
-            p = item.prepared
-            if p is not None:
-                item.derivation = derive_version(self.home, p.name, p.number, p.digests.size)
+        stored = [item for item in staged if item.prepared is not None]
+        for item, derivation in zip(stored, self._derive(stored), strict=True):
+            item.derivation = derivation
         return _Batch(txn, staged)
+
+    def _derive(self, stored: list[_Staged]) -> list[Derivation]:
+        """Clean the batch's new versions: one at a time here, or in the worker processes
+        of ``jobs`` (the batch's texts then in memory at once: at most BATCH_BYTES)."""
+        versions = [item.prepared for item in stored if item.prepared is not None]
+        if self.pool is None:
+            return [derive_version(self.home, p.name, p.number, p.digests.size) for p in versions]
+        texts = [stored_text(self.home, p.name, p.number, p.digests.size) for p in versions]
+        raw = [t for t in texts if not isinstance(t, Derivation)]
+        cleaned = iter(self.pool.derive_all(raw, self.home.config.cleaner))
+        return [t if isinstance(t, Derivation) else next(cleaned) for t in texts]
 
     def _index_jobs(self, batch: _Batch) -> list[IndexJob]:
         """Each new version's entries, and its previous version's marked not current."""
@@ -476,8 +502,10 @@ def ingest(
     on_result: ProgressCallback | None = None,
     on_index: Callable[[int, int], None] | None = None,
     should_stop: StopCheck | None = None,
+    jobs: int = 1,
 ) -> IngestReport:
-    """Archive the seeds folder (or the given paths inside it), then index what changed."""
+    """Archive the seeds folder (or the given paths inside it), then index what changed;
+    ``jobs`` > 1 cleans in that many worker processes (one process still writes)."""
     config = home.config
     seeds_display = str(home.seeds).rstrip("/") or "."
     report = IngestReport()
@@ -494,6 +522,7 @@ def ingest(
         home,
         message_for=lambda seed: f"ingest {seeds_display}/{seed.name}",
         on_result=on_result,
+        jobs=jobs,
     )
     _run(ingestor, report, seeds, on_index, should_stop)
     return report

@@ -135,12 +135,18 @@ def ingest_cmd(
     ] = None,
     cleaner: CleanerOpt = "default",
     max_text_bytes: MaxTextOpt = DEFAULT_MAX_TEXT_BYTES,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Worker processes cleaning the text (one process writes)."
+        ),
+    ] = 1,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Archive the seeds folder: new files, and new versions of changed files.
 
-    Example: provarchive ingest seeds/2026 --cleaner keep-all
+    Example: provarchive ingest seeds/2026 --cleaner keep-all --jobs 4
     """
     _check_cleaner(cleaner)
     with (
@@ -160,6 +166,7 @@ def ingest_cmd(
                 on_result=lambda r: step["file"](r),
                 on_index=lambda done, total: bar.stage("Indexing", done, total),
                 should_stop=stop.requested,
+                jobs=jobs,
             )
     _render_stopped(report, as_json, stop, quiet=quiet, verbose=_verbose(ctx))
 

@@ -1,0 +1,71 @@
+"""Cleaning in worker processes: what ``ingest --jobs N`` spreads over N cores.
+
+Contract: :func:`~provarchive.cleaning.passages.derive` is a pure function of the raw
+bytes and the cleaner's name, so a worker needs nothing but those: it never opens the
+archive, the store or the catalog, and the parent alone writes. Results come back in
+the order given, equal to what the parent would have computed itself. Workers are
+started with ``spawn`` (a fresh interpreter: no inherited descriptor, so no copy of
+the writer lock or of a database connection outlives the parent) and ignore SIGINT and
+SIGTERM: an interrupt is the parent's to handle, at its next safe point. A parent
+killed outright closes their pipe, and they exit.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+from .passages import Derivation, derive
+
+CHUNK_BYTES = 32 * 1024 * 1024
+"""At most this many raw bytes in flight at once (plus one document)."""
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _derive(raw: bytes, cleaner: str) -> Derivation:
+    return derive(raw, cleaner=cleaner)
+
+
+class CleaningPool:
+    """``jobs`` worker processes cleaning raw texts; use as a context manager."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self._executor = ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_ignore_interrupts,
+        )
+
+    def derive_all(self, texts: Sequence[bytes], cleaner: str) -> list[Derivation]:
+        """The derivation of each text, in order."""
+        out: list[Derivation] = []
+        for chunk in _chunks(texts):
+            out.extend(self._executor.map(_derive, chunk, [cleaner] * len(chunk)))
+        return out
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> CleaningPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _chunks(texts: Sequence[bytes]) -> Iterator[Sequence[bytes]]:
+    start, size = 0, 0
+    for i, text in enumerate(texts):
+        size += len(text)
+        if size >= CHUNK_BYTES:
+            yield texts[start : i + 1]
+            start, size = i + 1, 0
+    if start < len(texts):
+        yield texts[start:]

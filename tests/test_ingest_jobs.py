@@ -1,0 +1,84 @@
+"""``ingest --jobs N``: cleaning in worker processes gives exactly what one process gives."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from provarchive import Archive, ArchiveConfig
+from provarchive.cleaning.passages import derive
+from provarchive.cleaning.workers import CleaningPool
+
+from .conftest import SEED_PATH, crash_test
+
+CATALOG_ROWS = """
+SELECT d.name, v.number, r.status, r.title, r.encoding, r.output_sha256, r.rules_digest,
+       (SELECT group_concat(p.passage_id || ' ' || p.kind || ' ' || p.sha256 || ' '
+                            || p.raw_start || '-' || p.raw_end, '|')
+        FROM passages p WHERE p.derivation_id = r.id)
+FROM documents d JOIN versions v ON v.document_id = d.id
+JOIN derivations r ON r.version_id = v.id AND r.current
+ORDER BY d.name, v.number
+"""
+
+
+def _seeds(folder: Path) -> None:
+    crash_test.write_seeds(folder, random.Random(7), 70)
+    (folder / "page.txt").write_bytes(SEED_PATH.read_bytes())  # a news page: lines dropped
+    (folder / "image.bin").write_bytes(bytes(range(256)) * 64)  # binary: said so, not cleaned
+    (folder / "big.txt").write_text("A long line about the harbour. " * 2000)  # over the limit
+    (folder / "empty.txt").write_bytes(b"")
+
+
+def _ingest(tmp_path: Path, jobs: int) -> list[tuple[object, ...]]:
+    home = tmp_path / f"jobs-{jobs}"
+    _seeds(home / "seeds")
+    config = ArchiveConfig(root=home / "archive", seeds=home / "seeds", max_text_bytes=40_000)
+    with Archive(config) as archive:
+        report = archive.ingest(jobs=jobs)
+        assert not [r for r in report.results if r.status == "failed"]
+        assert archive.verify(check_seeds=False).is_ok()
+        hits = archive.search("harbour", limit=200)
+    with sqlite3.connect(home / "archive" / "catalog.sqlite") as db:
+        rows = db.execute(CATALOG_ROWS).fetchall()
+    return [*rows, ("hits", hits.total)]
+
+
+@pytest.mark.sqlite_only("compares two archives' catalog files")
+def test_two_workers_derive_exactly_what_one_process_derives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cleaned_in_workers: list[int] = []
+    derive_all = CleaningPool.derive_all
+
+    def counted(pool: CleaningPool, texts: list[bytes], cleaner: str) -> list[object]:
+        cleaned_in_workers.append(len(texts))
+        return derive_all(pool, texts, cleaner)
+
+    monkeypatch.setattr(CleaningPool, "derive_all", counted)
+    one = _ingest(tmp_path, 1)
+    assert cleaned_in_workers == []
+    two = _ingest(tmp_path, 2)
+    assert sum(cleaned_in_workers) == 73  # every version but the oversized one
+    assert len(one) == 75  # 74 documents and the search total
+    statuses = {row[2] for row in one[:-1]}
+    assert {"binary", "too-large"} <= statuses  # judged in a worker, and in the parent
+    assert one == two
+
+
+def test_a_pool_returns_each_derivation_in_order_and_ignores_interrupts() -> None:
+    texts = [f"Paragraph {i} about the harbour.\n".encode() * (i + 1) for i in range(9)]
+    texts.insert(4, b"")
+    with CleaningPool(2) as pool:
+        first = pool.derive_all(texts[:2], "default")
+        for pid in list(pool._executor._processes):  # started by the first call
+            os.kill(pid, signal.SIGINT)  # a Ctrl-C reaches the whole process group
+        got = pool.derive_all(texts, "keep-all") + first
+    expected = [derive(t, cleaner="keep-all") for t in texts]
+    expected += [derive(t, cleaner="default") for t in texts[:2]]
+    assert got == expected
