@@ -356,7 +356,11 @@ def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int], i
         if page.separator(i):
             scores[i] = -o.separator_penalty
         elif page.prose[i] and not _has_prose_neighbour(page, i):
-            scores[i] *= o.isolated_prose_factor
+            scores[i] *= (
+                o.bridged_prose_factor
+                if _bridged_sides(page, i, o) >= (1 if page.feats[i].words >= o.long_words else 2)
+                else o.isolated_prose_factor
+            )
         if page.count(i) > 1 and i not in copied:
             # Furniture repeats (meta blocks, captions, share rows): a repeated
             # line never pulls the region towards itself.
@@ -403,6 +407,24 @@ def _near_duplicates(page: Page, block: range) -> bool:
     """Whether two lines of ``block`` open alike (the same caption, full and truncated)."""
     heads = [page.lines[j].text[:40] for j in block]
     return len(set(heads)) < len(heads)
+
+
+def _bridged_sides(page: Page, i: int, o: CleanOptions) -> int:
+    """On how many sides prose follows across one sub-heading-like line (short, no rule):
+    an article split by sub-headings, not a teaser between headlines."""
+    n = len(page.lines)
+    sides = 0
+    for step in (-1, 1):
+        j, k = i + step, i + 2 * step
+        if (
+            0 <= k < n
+            and page.prose[k]
+            and page.rule[j] is None
+            and page.feats[j].words <= o.heading_max_words
+            and page.feats[k].words >= o.bridged_min_words
+        ):
+            sides += 1
+    return sides
 
 
 def _has_prose_neighbour(page: Page, i: int) -> bool:

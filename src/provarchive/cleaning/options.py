@@ -55,11 +55,20 @@ class CleanOptions:
     min_lower_ratio: float = 0.35
     """Prose in cased scripts has at least this share of lower-case words."""
 
+    code_block_strong: int = 2
+    code_block_share: float = 0.4
+    """A run of non-prose lines is a code block (kept, neutral in the region search)
+    when this many of its lines are clearly code and this share show a sign of it."""
+
     # -- the region search --
     prose_cap: float = 40.0
     """Upper bound of one line's score (one huge line must not decide alone)."""
     isolated_prose_factor: float = 0.35
     """Prose without a prose neighbour counts this much (teaser summaries)."""
+    bridged_prose_factor: float = 0.7
+    bridged_min_words: int = 25
+    """...but this much when prose of at least this many words follows across one
+    sub-heading-like line on both sides (on one side, for a line of ``long_words``)."""
     sentence_words: int = 5
     sentence_lower_ratio: float = 0.6
     sentence_score: float = 0.0

@@ -742,6 +742,26 @@ _CODE_START = re.compile(
 _CODE_CHARS = re.compile(r"[{}()\[\];=<>+*/\\|&^%$#@!~`'\".:,_-]")
 
 
+_SQL_START = re.compile(
+    r"^(?:SELECT|FROM|WHERE|WITH|JOIN|LEFT JOIN|INNER JOIN|GROUP BY|ORDER BY|INSERT INTO|"
+    r"UPDATE|DELETE FROM|CREATE|ALTER|UNION|HAVING|LIMIT|VALUES|CASE|WHEN|END)\b"
+)
+_BOX_DRAWING = re.compile(r"[\u2500-\u257f]")
+_CODE_OPEN = re.compile(r"[(,\[]\s*$")
+
+
+def code_signal(text: str, f: Features) -> int:
+    """How strongly one line looks like a line of a code block or of a query's output:
+    2 for program code (:func:`is_code`), an upper-case SQL clause ("SELECT avg(n)")
+    or a table drawn with box characters; 1 for a line left open (ending in "(" or
+    ","); 0 otherwise. One line alone proves nothing: see ``units.code_blocks``."""
+    if len(text) > _RULE_MAX_CHARS or not text:
+        return 0
+    if is_code(text, f) or _SQL_START.match(text) or _BOX_DRAWING.search(text):
+        return 2
+    return 1 if _CODE_OPEN.search(text) else 0
+
+
 def is_code(text: str, f: Features) -> bool:
     """A line of program code (a code block in a technical article): it ends with a
     brace, a semicolon or a closing bracket, or opens with a keyword or comment
