@@ -463,10 +463,12 @@ def _thread_marks(page: Page, o: CleanOptions) -> list[int]:
     them. An article states its date once or twice; 263 of the 939 dragnet pages have
     three or more such lines, 98% of them outside the gold text. Without prose
     between them the stamps are a list of headlines, not a thread."""
+    templated = _templated_stamps(page, o)
     stamps = [
         i
         for i, line in enumerate(page.lines)
         if page.stamp[i]
+        or i in templated
         or (page.signature[i] and R.signs_comment(line.text, page.feats[i]))
         or (
             page.rule_id(i) == "byline-dateline"
@@ -486,6 +488,34 @@ def _thread_marks(page: Page, o: CleanOptions) -> list[int]:
         if len(run) >= o.thread_min and talk * 2 >= len(gaps):
             out.extend(run)
         run = [i] if i is not None else []
+    return out
+
+
+def _templated_stamps(page: Page, o: CleanOptions) -> set[int]:
+    """Short lines with a number, ending alike (a name, then "07 Nov 12"): a
+    comment template's header, at least :attr:`CleanOptions.thread_min` times with
+    different texts. Whether prose sits between them is checked by the caller."""
+    groups: dict[str, list[int]] = {}
+    for i, line in enumerate(page.lines):
+        f = page.feats[i]
+        if (
+            page.prose[i]
+            or f.end_punct
+            or f.words > o.templated_stamp_words
+            or page.rule_id(i) not in (None, "byline-dateline")
+        ):
+            continue
+        shape = R.stamp_shape(line.text)
+        if shape is not None:
+            groups.setdefault(shape, []).append(i)
+    out: set[int] = set()
+    for members in groups.values():
+        if len({page.lines[i].text for i in members}) < o.thread_min:
+            continue
+        gaps = list(pairwise(members))
+        talk = sum(any(page.prose[k] for k in range(a + 1, b)) for a, b in gaps)
+        if talk * 2 >= len(gaps) * 1.5:
+            out.update(members)
     return out
 
 

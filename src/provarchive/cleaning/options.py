@@ -111,6 +111,9 @@ class CleanOptions:
     thread_gap: int = 30
     """A comment thread: this many date/time stamps, each at most ``thread_gap``
     lines from the next (see ``cleaner._thread_stamps``)."""
+    templated_stamp_words: int = 6
+    """A line this short with a number, ending like ``thread_min`` other lines of the
+    page ("Jermaine 07 Nov 12", "Radex 07 Nov 12"), is a comment template's stamp."""
     thread_article_score: float = 10.0
     """Before a comment thread or a comment header, a run scoring this much is the article."""
     thread_article_chars: int = 600

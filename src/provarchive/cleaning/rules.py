@@ -727,6 +727,24 @@ def is_stamp(text: str, f: Features) -> bool:
     return len(_WORD.findall(residue)) <= 8
 
 
+_SHAPE_TOKEN = re.compile(r"\S+")
+_NAME_THEN_NUMBER = re.compile(r"^[^\W\d_][^\W\d_.'-]*\b.*\s\S*\d\S*$")
+
+
+def stamp_shape(text: str) -> str | None:
+    """The shape of the end of a line that may be a comment template's header: a
+    name first, then two numbers or more in its last three tokens ("Jermaine 07 Nov
+    12"); digits become 9, letters a, runs collapsed. None for
+    any other line (numbered steps, list items, scores)."""
+    if not _NAME_THEN_NUMBER.match(text):
+        return None
+    tail = _SHAPE_TOKEN.findall(text)[-3:]
+    if sum(any(c.isdigit() for c in t) for t in tail) < 2:
+        return None
+    shaped = [re.sub(r"[^\W\d_]", "a", re.sub(r"\d", "9", t[0].upper() + t[1:])) for t in tail]
+    return " ".join(re.sub(r"(.)\1+", r"\1", t) for t in shaped)
+
+
 _UNDERLINE = re.compile(r"^\s*([=\-~*#^_+.])\1{2,}\s*$")
 
 

@@ -93,14 +93,15 @@ def _code_blocks(page: Page, o: CleanOptions) -> None:
     :attr:`CleanOptions.code_block_share` of the lines show some sign of code. The
     short lines between (``FROM``, ``series,``, a result column) are part of it."""
     n = len(page.lines)
+    inside = [not page.prose[k] and page.rule_id(k) in (None, "counter") for k in range(n)]
     i = 0
     while i < n:
-        if page.prose[i] or (page.rule[i] is not None and page.rule[i][0] != "counter"):
+        if not inside[i]:
             i += 1
             continue
         j = i
         signals = []
-        while j < n and not page.prose[j] and (page.rule[j] is None or page.rule[j][0] == "counter"):
+        while j < n and inside[j]:
             signals.append(R.code_signal(page.lines[j].text, page.feats[j]))
             j += 1
         strong = sum(1 for s in signals if s == 2)
