@@ -352,8 +352,12 @@ def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int], i
         _score(f, page.rule[i] is not None, page.prose[i], o) for i, f in enumerate(page.feats)
     ]
     copied = _first_copy(page, o)
+    thread = _thread_marks(page, o)
+    lead = _lead(page, set(thread), o)
     for i in range(n):
-        if page.separator(i):
+        if i in lead:
+            scores[i] = min(page.feats[i].words, o.prose_cap) + o.lead_bonus
+        elif page.separator(i):
             scores[i] = -o.separator_penalty
         elif page.prose[i] and not _has_prose_neighbour(page, i):
             scores[i] *= (
@@ -377,11 +381,51 @@ def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int], i
                 scores[i] -= min(o.run_escalation * (run - o.run_free), o.run_escalation_cap)
         else:
             run = 0
-    thread = _thread_marks(page, o)
     barriers = _comment_barriers(page, thread)
     for wall in set(barriers) | set(_hard_breaks(page, scores, o)):
         scores[wall] = _WALL
     return scores, barriers, (thread[0] if thread else None)
+
+
+def _lead(page: Page, thread: set[int], o: CleanOptions) -> set[int]:
+    """The first lines of text under the page's first headline set off by a byline or
+    date ("Thursday, August 9, 2012" / a title / "Tweet" / the post): a post of one
+    or two paragraphs must not lose to a longer blurb in the sidebar. Lines of at
+    least :attr:`CleanOptions.sentence_words` words, up to
+    :attr:`CleanOptions.lead_lines` of them, before the next furniture line."""
+    n = len(page.lines)
+    for i in range(n):
+        if page.rule_id(i) != "byline-dateline" or page.count(i) > 1 or i in thread:
+            continue  # a comment's stamp is no article's
+        if i > 0 and page.signature[i - 1]:
+            continue
+        heads = [
+            j
+            for j in (i - 1, i + 1)
+            if 0 <= j < n
+            and not page.prose[j]
+            and not page.lines[j].text.endswith(":")
+            and _headline_like(page, j, o)
+        ]
+        if not heads:
+            continue
+        out: set[int] = set()
+        j = max(i, *heads) + 1
+        while j < n and len(out) < o.lead_lines and j <= i + o.lead_window:
+            f = page.feats[j]
+            if page.rule[j] is not None:
+                if page.separator(j):
+                    break
+            elif page.count(j) == 1 and (page.prose[j] or f.words >= o.sentence_words):
+                out.add(j)
+            elif out:
+                break
+            j += 1
+        # A longer article is found without help: only a short post needs it.
+        if out and page.prose[min(page.next_unruled(max(out)), n - 1)]:
+            return set()
+        return out
+    return set()
 
 
 def _first_copy(page: Page, o: CleanOptions) -> set[int]:

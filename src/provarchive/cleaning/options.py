@@ -69,6 +69,12 @@ class CleanOptions:
     bridged_min_words: int = 25
     """...but this much when prose of at least this many words follows across one
     sub-heading-like line on both sides (on one side, for a line of ``long_words``)."""
+    lead_lines: int = 2
+    lead_window: int = 6
+    lead_bonus: float = 5.0
+    """The first lines of text (up to ``lead_lines``, within ``lead_window`` lines)
+    under the page's first headline with a byline or date beside it score their
+    words plus this bonus: a post of one paragraph beside longer sidebar text."""
     sentence_words: int = 5
     sentence_lower_ratio: float = 0.6
     sentence_score: float = 0.0
