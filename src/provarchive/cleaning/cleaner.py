@@ -516,8 +516,10 @@ def _thread_marks(page: Page, o: CleanOptions) -> list[int]:
         or (page.signature[i] and R.signs_comment(line.text, page.feats[i]))
         or (
             page.rule_id(i) == "byline-dateline"
-            and _meta_kind(page, i) == "byline"
-            and R.states_date(line.text)
+            and (
+                (_meta_kind(page, i) == "byline" and R.states_date(line.text))
+                or (o.signed_dates and R.signed_date(line.text))
+            )
         )
     ]
     out: list[int] = []

@@ -117,6 +117,9 @@ class CleanOptions:
     thread_gap: int = 30
     """A comment thread: this many date/time stamps, each at most ``thread_gap``
     lines from the next (see ``cleaner._thread_stamps``)."""
+    signed_dates: bool = True
+    """Date lines signed with a name first ("Luke, on November 7th, 2012") count as a
+    thread's stamps when they recur (see ``rules.signed_date``)."""
     templated_stamp_words: int = 6
     """A line this short with a number, ending like ``thread_min`` other lines of the
     page ("Jermaine 07 Nov 12", "Radex 07 Nov 12"), is a comment template's stamp."""

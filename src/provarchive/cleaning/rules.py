@@ -802,6 +802,20 @@ def is_article_note(text: str) -> bool:
     return _ARTICLE_NOTE.match(text) is not None and len(text) <= _RULE_MAX_CHARS
 
 
+_SIGNED_DATE = re.compile(r"^[^\W\d_][\w.' -]{0,40}?,?\s+(?:on|am|le|el|il|em|op)\s+", re.I)
+_POSTED = re.compile(r"^(?:by|posted|published|submitted|written|updated|last)\b", re.I)
+
+
+def signed_date(text: str) -> bool:
+    """A date signed with a name before it ("Luke, on November 7th, 2012 // Twitter"):
+    how comment templates sign each comment. An article's own dateline starts with
+    the date or with "By"."""
+    if len(text) > 160 or _POSTED.match(text):
+        return False
+    m = _SIGNED_DATE.match(text)
+    return m is not None and _DATE.match(text, m.end()) is not None
+
+
 def states_date(text: str) -> bool:
     """Whether a line states a date or a time of day."""
     return _DATE.search(text) is not None
