@@ -649,6 +649,10 @@ _LETTER = re.compile(r"[^\W\d_]")
 def page_sign(text: str, f: Features, rule: str | None) -> tuple[str, bool] | None:
     """The family of page furniture a line shows, and whether it is strong evidence
     (see :data:`CHROME_SIGNS` and :data:`WEAK_SIGNS`), or None."""
+    if rule == "share-social" and text.rstrip().endswith(":"):
+        # "Comment:" alone is a field label (a Debian copyright file's, a form's);
+        # a button has no colon. Debian copyright files hold it by the hundred.
+        return None
     if rule in ("ad-label", "share-social", "reading-time", "trust-badge", "comments"):
         return rule, True
     if rule == "counter":
