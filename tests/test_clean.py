@@ -370,6 +370,7 @@ def test_a_thread_of_comment_stamps_is_not_the_article() -> None:
 PINNED_DIGESTS = {
     "2.0.0": "sha256:45e2d5b8134f06f66b0b4bb719f03f4a99c03ead29f603ba477c1fea89fa50fc",
     "2.1.0": "sha256:d2a17eab347f4e92d553cbac45cefbe2d79f3e1d3c04fe8fb40804e7f74c0232",
+    "2.2.0": "sha256:119eb5c896f059c202dff176318edae5dadb3c8eae76762e89cbaa1b318ab2a5",
 }
 
 
