@@ -63,7 +63,7 @@ class CleanOptions:
     # -- the region search --
     prose_cap: float = 40.0
     """Upper bound of one line's score (one huge line must not decide alone)."""
-    isolated_prose_factor: float = 0.35
+    isolated_prose_factor: float = 0.4
     """Prose without a prose neighbour counts this much (teaser summaries)."""
     bridged_prose_factor: float = 0.7
     bridged_min_words: int = 25
