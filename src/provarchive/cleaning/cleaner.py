@@ -395,8 +395,11 @@ def _lead(page: Page, thread: set[int], o: CleanOptions) -> set[int]:
     :attr:`CleanOptions.lead_lines` of them, before the next furniture line."""
     n = len(page.lines)
     for i in range(n):
-        if page.rule_id(i) != "byline-dateline" or page.count(i) > 1 or i in thread:
-            continue  # a comment's stamp is no article's
+        first_byline = i == min(thread, default=-1) and _meta_kind(page, i) == "byline"
+        if page.rule_id(i) != "byline-dateline" or page.count(i) > 1:
+            continue
+        if i in thread and not first_byline:
+            continue  # a comment's stamp is no article's (the first byline may be)
         if i > 0 and page.signature[i - 1]:
             continue
         heads = [
