@@ -370,9 +370,75 @@ def test_a_thread_of_comment_stamps_is_not_the_article() -> None:
 PINNED_DIGESTS = {
     "2.0.0": "sha256:45e2d5b8134f06f66b0b4bb719f03f4a99c03ead29f603ba477c1fea89fa50fc",
     "2.1.0": "sha256:d2a17eab347f4e92d553cbac45cefbe2d79f3e1d3c04fe8fb40804e7f74c0232",
+    "2.2.0": "sha256:99b05ea2367043eed3b36a413d35a70d267534e4fd1e84f3c4730d0eeb209e4d",
 }
 
 
 def test_the_rules_digest_is_pinned_per_cleaner_version() -> None:
     assert rules_digest() == PINNED_DIGESTS[CLEANER_VERSION]
     assert rules_digest(cleaner=KEEP_ALL_NAME) != rules_digest()
+
+
+_MENU = ["Home", "World", "Business", "Sport", "Opinion", "Share this article", "Advertisement"]
+_FOOTER = ["Most read", "Ten things to do this weekend", "The best pizza in town", "About us"]
+
+
+def test_a_code_block_with_its_output_stays_in_the_body() -> None:
+    # SQL and a query's output drawn with box characters: short lines, no prose.
+    code = [
+        "SELECT avg(n)",
+        "FROM unnest(array[2, 3, 5, 2, 3, 12, 5, 3, 4]) AS n;",
+        "avg",
+        "────────────",
+        "WITH series AS (",
+        "SELECT *",
+        "FROM",
+        "series,",
+        "bounds;",
+    ]
+    text = [_ARTICLE[0], _ARTICLE[1], *code, _ARTICLE[2], _ARTICLE[0].replace("council", "city")]
+    r = clean("\n".join([*_MENU, *text, *_FOOTER]))
+    body = [d.line.text for d in r.of_kind("body")]
+    assert all(line in body for line in code)
+
+
+def test_a_field_label_comment_is_no_share_button() -> None:
+    # A Debian copyright file (DEP-5) has a "Comment:" field per stanza.
+    stanza = [
+        "Files: src/*",
+        "Copyright: 2002-2012 Example Authors",
+        "License: GPL-2+",
+        "Comment:",
+        "  Parts of this file were written by someone else and are used with permission.",
+        "",
+    ]
+    doc = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+    doc += "\n".join(stanza * 12)
+    r = clean(doc)
+    assert r.page is not None and not r.page.is_page
+    assert not r.removed
+
+
+def test_paragraphs_split_by_sub_headings_beat_a_sidebar_blurb() -> None:
+    para = (
+        "A study published today reveals that climate change will have a profoundly negative "
+        "impact on the wild coffee plants that grow in the forests of Ethiopia, the researchers "
+        "said, because the area suitable for the plant could shrink by as much as two thirds, "
+        "and in the worst case by nearly all of it, before the end of the century."
+    )
+    page = [
+        *_MENU,
+        "What's the Latest Development?",
+        para,
+        "What's the Big Idea?",
+        para.replace("coffee", "arabica"),
+        "Related Content",
+        "Food and Public Awareness",
+        "Previous Post",
+        "Next Post",
+        *_FOOTER,
+        "Visit the Floating University, a joint venture between two companies you know.",
+        "Visit our new online learning course, where experts deliver actionable career insights.",
+    ]
+    body = [d.line.text for d in clean("\n".join(page)).of_kind("body")]
+    assert para in body and para.replace("coffee", "arabica") in body

@@ -95,7 +95,7 @@ __all__ = [
 
 CLEANER_NAME = "provarchive-clean"
 KEEP_ALL_NAME = "provarchive-keep-all"
-CLEANER_VERSION = "2.1.0"
+CLEANER_VERSION = "2.2.0"
 
 KINDS = ("title", "standfirst", "byline", "dateline", "body")
 """Kinds of kept passages."""
@@ -352,11 +352,19 @@ def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int], i
         _score(f, page.rule[i] is not None, page.prose[i], o) for i, f in enumerate(page.feats)
     ]
     copied = _first_copy(page, o)
+    thread = _thread_marks(page, o)
+    lead = _lead(page, set(thread), o)
     for i in range(n):
-        if page.separator(i):
+        if i in lead:
+            scores[i] = min(page.feats[i].words, o.prose_cap) + o.lead_bonus
+        elif page.separator(i):
             scores[i] = -o.separator_penalty
         elif page.prose[i] and not _has_prose_neighbour(page, i):
-            scores[i] *= o.isolated_prose_factor
+            scores[i] *= (
+                o.bridged_prose_factor
+                if _bridged_sides(page, i, o) >= (1 if page.feats[i].words >= o.long_words else 2)
+                else o.isolated_prose_factor
+            )
         if page.count(i) > 1 and i not in copied:
             # Furniture repeats (meta blocks, captions, share rows): a repeated
             # line never pulls the region towards itself.
@@ -373,11 +381,54 @@ def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int], i
                 scores[i] -= min(o.run_escalation * (run - o.run_free), o.run_escalation_cap)
         else:
             run = 0
-    thread = _thread_marks(page, o)
     barriers = _comment_barriers(page, thread)
     for wall in set(barriers) | set(_hard_breaks(page, scores, o)):
         scores[wall] = _WALL
     return scores, barriers, (thread[0] if thread else None)
+
+
+def _lead(page: Page, thread: set[int], o: CleanOptions) -> set[int]:
+    """The first lines of text under the page's first headline set off by a byline or
+    date ("Thursday, August 9, 2012" / a title / "Tweet" / the post): a post of one
+    or two paragraphs must not lose to a longer blurb in the sidebar. Lines of at
+    least :attr:`CleanOptions.sentence_words` words, up to
+    :attr:`CleanOptions.lead_lines` of them, before the next furniture line."""
+    n = len(page.lines)
+    for i in range(n):
+        first_byline = i == min(thread, default=-1) and _meta_kind(page, i) == "byline"
+        if page.rule_id(i) != "byline-dateline" or page.count(i) > 1:
+            continue
+        if i in thread and not first_byline:
+            continue  # a comment's stamp is no article's (the first byline may be)
+        if i > 0 and page.signature[i - 1]:
+            continue
+        heads = [
+            j
+            for j in (i - 1, i + 1)
+            if 0 <= j < n
+            and not page.prose[j]
+            and not page.lines[j].text.endswith(":")
+            and _headline_like(page, j, o)
+        ]
+        if not heads:
+            continue
+        out: set[int] = set()
+        j = max(i, *heads) + 1
+        while j < n and len(out) < o.lead_lines and j <= i + o.lead_window:
+            f = page.feats[j]
+            if page.rule[j] is not None:
+                if page.separator(j):
+                    break
+            elif page.count(j) == 1 and (page.prose[j] or f.words >= o.sentence_words):
+                out.add(j)
+            elif out:
+                break
+            j += 1
+        # A longer article is found without help: only a short post needs it.
+        if out and page.prose[min(page.next_unruled(max(out)), n - 1)]:
+            return set()
+        return out
+    return set()
 
 
 def _first_copy(page: Page, o: CleanOptions) -> set[int]:
@@ -403,6 +454,24 @@ def _near_duplicates(page: Page, block: range) -> bool:
     """Whether two lines of ``block`` open alike (the same caption, full and truncated)."""
     heads = [page.lines[j].text[:40] for j in block]
     return len(set(heads)) < len(heads)
+
+
+def _bridged_sides(page: Page, i: int, o: CleanOptions) -> int:
+    """On how many sides prose follows across one sub-heading-like line (short, no rule):
+    an article split by sub-headings, not a teaser between headlines."""
+    n = len(page.lines)
+    sides = 0
+    for step in (-1, 1):
+        j, k = i + step, i + 2 * step
+        if (
+            0 <= k < n
+            and page.prose[k]
+            and page.rule[j] is None
+            and page.feats[j].words <= o.heading_max_words
+            and page.feats[k].words >= o.bridged_min_words
+        ):
+            sides += 1
+    return sides
 
 
 def _has_prose_neighbour(page: Page, i: int) -> bool:
@@ -441,15 +510,19 @@ def _thread_marks(page: Page, o: CleanOptions) -> list[int]:
     them. An article states its date once or twice; 263 of the 939 dragnet pages have
     three or more such lines, 98% of them outside the gold text. Without prose
     between them the stamps are a list of headlines, not a thread."""
+    templated = _templated_stamps(page, o)
     stamps = [
         i
         for i, line in enumerate(page.lines)
         if page.stamp[i]
+        or i in templated
         or (page.signature[i] and R.signs_comment(line.text, page.feats[i]))
         or (
             page.rule_id(i) == "byline-dateline"
-            and _meta_kind(page, i) == "byline"
-            and R.states_date(line.text)
+            and (
+                (_meta_kind(page, i) == "byline" and R.states_date(line.text))
+                or (o.signed_dates and R.signed_date(line.text))
+            )
         )
     ]
     out: list[int] = []
@@ -464,6 +537,34 @@ def _thread_marks(page: Page, o: CleanOptions) -> list[int]:
         if len(run) >= o.thread_min and talk * 2 >= len(gaps):
             out.extend(run)
         run = [i] if i is not None else []
+    return out
+
+
+def _templated_stamps(page: Page, o: CleanOptions) -> set[int]:
+    """Short lines with a number, ending alike (a name, then "07 Nov 12"): a
+    comment template's header, at least :attr:`CleanOptions.thread_min` times with
+    different texts. Whether prose sits between them is checked by the caller."""
+    groups: dict[str, list[int]] = {}
+    for i, line in enumerate(page.lines):
+        f = page.feats[i]
+        if (
+            page.prose[i]
+            or f.end_punct
+            or f.words > o.templated_stamp_words
+            or page.rule_id(i) not in (None, "byline-dateline")
+        ):
+            continue
+        shape = R.stamp_shape(line.text)
+        if shape is not None:
+            groups.setdefault(shape, []).append(i)
+    out: set[int] = set()
+    for members in groups.values():
+        if len({page.lines[i].text for i in members}) < o.thread_min:
+            continue
+        gaps = list(pairwise(members))
+        talk = sum(any(page.prose[k] for k in range(a + 1, b)) for a, b in gaps)
+        if talk * 2 >= len(gaps) * 1.5:
+            out.update(members)
     return out
 
 

@@ -55,11 +55,26 @@ class CleanOptions:
     min_lower_ratio: float = 0.35
     """Prose in cased scripts has at least this share of lower-case words."""
 
+    code_block_strong: int = 2
+    code_block_share: float = 0.4
+    """A run of non-prose lines is a code block (kept, neutral in the region search)
+    when this many of its lines are clearly code and this share show a sign of it."""
+
     # -- the region search --
     prose_cap: float = 40.0
     """Upper bound of one line's score (one huge line must not decide alone)."""
-    isolated_prose_factor: float = 0.35
+    isolated_prose_factor: float = 0.4
     """Prose without a prose neighbour counts this much (teaser summaries)."""
+    bridged_prose_factor: float = 0.7
+    bridged_min_words: int = 25
+    """...but this much when prose of at least this many words follows across one
+    sub-heading-like line on both sides (on one side, for a line of ``long_words``)."""
+    lead_lines: int = 2
+    lead_window: int = 6
+    lead_bonus: float = 5.0
+    """The first lines of text (up to ``lead_lines``, within ``lead_window`` lines)
+    under the page's first headline with a byline or date beside it score their
+    words plus this bonus: a post of one paragraph beside longer sidebar text."""
     sentence_words: int = 5
     sentence_lower_ratio: float = 0.6
     sentence_score: float = 0.0
@@ -102,6 +117,12 @@ class CleanOptions:
     thread_gap: int = 30
     """A comment thread: this many date/time stamps, each at most ``thread_gap``
     lines from the next (see ``cleaner._thread_stamps``)."""
+    signed_dates: bool = True
+    """Date lines signed with a name first ("Luke, on November 7th, 2012") count as a
+    thread's stamps when they recur (see ``rules.signed_date``)."""
+    templated_stamp_words: int = 6
+    """A line this short with a number, ending like ``thread_min`` other lines of the
+    page ("Jermaine 07 Nov 12", "Radex 07 Nov 12"), is a comment template's stamp."""
     thread_article_score: float = 10.0
     """Before a comment thread or a comment header, a run scoring this much is the article."""
     thread_article_chars: int = 600

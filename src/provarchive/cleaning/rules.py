@@ -332,6 +332,11 @@ RELATED_HEADS = [
     "more stories",
     "more news",
     "more videos",
+    "more content",
+    "more articles",
+    "more posts",
+    "more headlines",
+    "more like this",
     "recommended",
     "recommended for you",
     "recommended stories",
@@ -644,6 +649,10 @@ _LETTER = re.compile(r"[^\W\d_]")
 def page_sign(text: str, f: Features, rule: str | None) -> tuple[str, bool] | None:
     """The family of page furniture a line shows, and whether it is strong evidence
     (see :data:`CHROME_SIGNS` and :data:`WEAK_SIGNS`), or None."""
+    if rule == "share-social" and text.rstrip().endswith(":"):
+        # "Comment:" alone is a field label (a Debian copyright file's, a form's);
+        # a button has no colon. Debian copyright files hold it by the hundred.
+        return None
     if rule in ("ad-label", "share-social", "reading-time", "trust-badge", "comments"):
         return rule, True
     if rule == "counter":
@@ -727,6 +736,24 @@ def is_stamp(text: str, f: Features) -> bool:
     return len(_WORD.findall(residue)) <= 8
 
 
+_SHAPE_TOKEN = re.compile(r"\S+")
+_NAME_THEN_NUMBER = re.compile(r"^[^\W\d_][^\W\d_.'-]*\b.*\s\S*\d\S*$")
+
+
+def stamp_shape(text: str) -> str | None:
+    """The shape of the end of a line that may be a comment template's header: a
+    name first, then two numbers or more in its last three tokens ("Jermaine 07 Nov
+    12"); digits become 9, letters a, runs collapsed. None for
+    any other line (numbered steps, list items, scores)."""
+    if not _NAME_THEN_NUMBER.match(text):
+        return None
+    tail = _SHAPE_TOKEN.findall(text)[-3:]
+    if sum(any(c.isdigit() for c in t) for t in tail) < 2:
+        return None
+    shaped = [re.sub(r"[^\W\d_]", "a", re.sub(r"\d", "9", t[0].upper() + t[1:])) for t in tail]
+    return " ".join(re.sub(r"(.)\1+", r"\1", t) for t in shaped)
+
+
 _UNDERLINE = re.compile(r"^\s*([=\-~*#^_+.])\1{2,}\s*$")
 
 
@@ -740,6 +767,26 @@ _CODE_START = re.compile(
     r"^(?:[{}]|//|/\*|\*\s|#\s*include|>>>\s|\$\s|(?:var|let|const|def|function|return|import|from|if|else|for|while|class|public|private)\b)"
 )
 _CODE_CHARS = re.compile(r"[{}()\[\];=<>+*/\\|&^%$#@!~`'\".:,_-]")
+
+
+_SQL_START = re.compile(
+    r"^(?:SELECT|FROM|WHERE|WITH|JOIN|LEFT JOIN|INNER JOIN|GROUP BY|ORDER BY|INSERT INTO|"
+    r"UPDATE|DELETE FROM|CREATE|ALTER|UNION|HAVING|LIMIT|VALUES|CASE|WHEN|END)\b"
+)
+_BOX_DRAWING = re.compile(r"[\u2500-\u257f]")
+_CODE_OPEN = re.compile(r"[(,\[]\s*$")
+
+
+def code_signal(text: str, f: Features) -> int:
+    """How strongly one line looks like a line of a code block or of a query's output:
+    2 for program code (:func:`is_code`), an upper-case SQL clause ("SELECT avg(n)")
+    or a table drawn with box characters; 1 for a line left open (ending in "(" or
+    ","); 0 otherwise. One line alone proves nothing: see ``units.code_blocks``."""
+    if len(text) > _RULE_MAX_CHARS or not text:
+        return 0
+    if is_code(text, f) or _SQL_START.match(text) or _BOX_DRAWING.search(text):
+        return 2
+    return 1 if _CODE_OPEN.search(text) else 0
 
 
 def is_code(text: str, f: Features) -> bool:
@@ -762,6 +809,20 @@ def is_update_line(text: str) -> bool:
 def is_article_note(text: str) -> bool:
     """A correction, clarification, editor's note or update appended to an article."""
     return _ARTICLE_NOTE.match(text) is not None and len(text) <= _RULE_MAX_CHARS
+
+
+_SIGNED_DATE = re.compile(r"^[^\W\d_][\w.' -]{0,40}?,?\s+(?:on|am|le|el|il|em|op)\s+", re.I)
+_POSTED = re.compile(r"^(?:by|posted|published|submitted|written|updated|last)\b", re.I)
+
+
+def signed_date(text: str) -> bool:
+    """A date signed with a name before it ("Luke, on November 7th, 2012 // Twitter"):
+    how comment templates sign each comment. An article's own dateline starts with
+    the date or with "By"."""
+    if len(text) > 160 or _POSTED.match(text):
+        return False
+    m = _SIGNED_DATE.match(text)
+    return m is not None and _DATE.match(text, m.end()) is not None
 
 
 def states_date(text: str) -> bool:

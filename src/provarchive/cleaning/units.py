@@ -86,6 +86,33 @@ def is_prose(f: Features, o: CleanOptions) -> bool:
     return f.words >= o.prose_words and (f.end_punct or f.end_colon)
 
 
+def _code_blocks(page: Page, o: CleanOptions) -> None:
+    """Mark every line of a code block as code: a run of non-prose lines (no rule
+    but a counter inside it) where at least :attr:`CleanOptions.code_block_strong`
+    lines are clearly code or query output and at least
+    :attr:`CleanOptions.code_block_share` of the lines show some sign of code. The
+    short lines between (``FROM``, ``series,``, a result column) are part of it."""
+    n = len(page.lines)
+    inside = [not page.prose[k] and page.rule_id(k) in (None, "counter") for k in range(n)]
+    i = 0
+    while i < n:
+        if not inside[i]:
+            i += 1
+            continue
+        j = i
+        signals = []
+        while j < n and inside[j]:
+            signals.append(R.code_signal(page.lines[j].text, page.feats[j]))
+            j += 1
+        strong = sum(1 for s in signals if s == 2)
+        some = sum(1 for s in signals if s)
+        if strong >= o.code_block_strong and some >= o.code_block_share * len(signals):
+            for k in range(i, j):
+                if page.rule[k] is None:
+                    page.code[k] = True
+        i = j
+
+
 def text_units(text: str, o: CleanOptions) -> list[tuple[int, int, int]]:
     """(line index, start, end) of the units to classify: lines, except that in
     hard-wrapped text (as ``lynx -dump``, ``html2text``, e-mail and plain-text files
@@ -178,6 +205,7 @@ def build_page(text: str, o: CleanOptions) -> Page:
         not page.prose[i] and page.rule[i] is None and R.is_code(line.text, feats[i])
         for i, line in enumerate(lines)
     ]
+    _code_blocks(page, o)
     positions: dict[str, list[int]] = defaultdict(list)
     for i, line in enumerate(lines):
         positions[line.text].append(i)
