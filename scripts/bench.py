@@ -606,6 +606,33 @@ def print_startup(r: dict[str, Any]) -> None:
         print(f"  {label:<28} {fmt(s, 3)}{goal}")
 
 
+# -- ingest --jobs (issue #16) --------------------------------------------------------------------
+
+
+def bench_ingest_jobs(corpus: Path, size: int, runs: int, work: Path, seed: int) -> None:
+    """``ingest --jobs 1`` against ``--jobs N`` (N = 2 and the core count) on one corpus,
+    alternating runs so that both see the same machine; prints medians and ratios."""
+    seeds = work / "seeds"
+    info = generate(corpus, seeds, size, seed)
+    jobs = sorted({1, 2, os.cpu_count() or 1})
+    times: dict[int, list[float]] = {j: [] for j in jobs}
+    for r in range(runs):
+        for j in jobs:
+            archive = work / f"archive-{j}"
+            shutil.rmtree(archive, ignore_errors=True)
+            env = dict(os.environ, PROVARCHIVE_ARCHIVE=str(archive), PROVARCHIVE_SEEDS=str(seeds))
+            elapsed, code, _peak = run_with_rss(["ingest", "--json", "--jobs", str(j)], env)
+            if code != 0:
+                raise SystemExit(f"ingest --jobs {j} failed in run {r + 1} (exit {code})")
+            times[j].append(elapsed)
+    print(f"\n== ingest --jobs, {info['documents']} documents, {info['bytes'] / 1e6:.1f} MB, "
+          f"{os.cpu_count()} cores, runs={runs}")  # fmt: skip
+    base = statistics.median(times[1])
+    for j in jobs:
+        median = statistics.median(times[j])
+        print(f"  --jobs {j:<3} {fmt(stats(times[j]), 2)} s   -> {base / median:.2f}x --jobs 1")
+
+
 # -- big files (issue #20): memory and throughput ---------------------------------------------------
 
 
@@ -754,9 +781,15 @@ def main() -> int:
     ap.add_argument("--big", type=float, nargs="?", const=2.0, metavar="GB",
                     help="only the big-file figures: peak RSS and throughput (default 2 GB)")  # fmt: skip
     ap.add_argument("--startup", action="store_true", help="only the start-up figures (seconds)")
+    ap.add_argument("--ingest-jobs", type=int, metavar="PASSAGES",
+                    help="only ingest --jobs 1 vs 2 vs cores, on a corpus of PASSAGES")  # fmt: skip
     args = ap.parse_args()
     if args.startup:
         print_startup(bench_startup())
+        return 0
+    if args.ingest_jobs:
+        with tempfile.TemporaryDirectory(prefix="bench-jobs-", dir=REPO.parent) as tmp:
+            bench_ingest_jobs(args.corpus, args.ingest_jobs, args.runs or 3, Path(tmp), args.seed)
         return 0
     if args.big is not None:
         return main_big(args.big, args.runs or 3, args.work, args.json)
