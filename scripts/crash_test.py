@@ -340,7 +340,9 @@ def check_after_kill(trial: Trial, work: Path, env: dict[str, str], allowed: set
     extra = sorted(set(versions) - allowed)
     if extra:
         trial.problems.append(f"after the kill: archived but never a seed: {extra[:3]}")
-    found = run(["search", "dq*", "--json", "--limit", "100000"], env)
+    # --everything: a committed document must be findable, and a line the cleaner dropped
+    # is indexed too (kind removed); the token may sit in such a line.
+    found = run(["search", "dq*", "--everything", "--json", "--limit", "100000"], env)
     if not versions and found.returncode in (1, 3, 8):
         return  # killed before anything was committed (or the index created): nothing to find
     if found.returncode not in (0, 1):

@@ -45,6 +45,9 @@ _HEX3 = re.compile(r"[0-9a-f]{3}")
 _TRANSIENT = frozenset({"E046", "E060", "E064", "E023", "E073", "E092", "E093", "E063"})
 """Issues a writer caught between two renames can cause: re-checked before reporting."""
 RETRIES = 3
+_ROOT_TRANSIENT = frozenset({"E073"})
+"""An empty folder in the storage hierarchy: what a writer leaves for a moment between
+making an object's parent folders and renaming the object into them."""
 
 ObjectProgress = Callable[[int], None]
 
@@ -90,6 +93,8 @@ def check_root(
     for issue in report.issues:
         if issue.code == "W016" and issue.path.removeprefix("extensions/") in OWN_EXTENSIONS:
             continue
+        if issue.code in _ROOT_TRANSIENT and _filled_since(root / issue.path):
+            continue  # a writer's new object folder, made just before its object moved in
         result.findings.append(
             finding_for(issue, where=str(root / issue.path), document=None, object_level=False)
         )
@@ -123,6 +128,19 @@ def check_objects(
         if on_object is not None:
             on_object(i)
     return result
+
+
+def _filled_since(path: Path) -> bool:
+    """True once the empty folder at ``path`` holds something or is gone (looked at a few
+    times, briefly): only a writer fills one; a stale empty folder stays as it is."""
+    for attempt in range(RETRIES):
+        with contextlib.suppress(OSError):
+            if not path.is_dir() or any(path.iterdir()):
+                return True
+        time.sleep(0.05 * (attempt + 1))
+    with contextlib.suppress(OSError):
+        return not path.is_dir() or any(path.iterdir())
+    return False
 
 
 def _relative(obj: ObjectReport, rel: str) -> ObjectReport:
