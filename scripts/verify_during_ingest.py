@@ -30,7 +30,7 @@ from crash_test import make_document, write_seeds
 TRUE_INFO = {"PENDING_WRITE"}
 
 
-def _cli(*args: str, env: dict[str, str]) -> list[str]:
+def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "provarchive", *args]
 
 
@@ -64,7 +64,7 @@ def main() -> int:
     rng = random.Random(args.seed)
     try:
         write_seeds(work / "seeds", rng, args.docs)
-        subprocess.run(_cli("ingest", env=env), env=env, check=True, capture_output=True)
+        subprocess.run(_cli("ingest"), env=env, check=True, capture_output=True)
         false_total, during, pending_total, ingests = 0, 0, 0, 0
         next_doc = 100_000
         writer: subprocess.Popen[bytes] | None = None
@@ -75,14 +75,14 @@ def main() -> int:
                     return 2
                 next_doc = _grow(work / "seeds", rng, next_doc, args.batch)
                 writer = subprocess.Popen(
-                    _cli("ingest", env=env), env=env, stdout=subprocess.DEVNULL,
+                    _cli("ingest"), env=env, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )  # fmt: skip
                 ingests += 1
                 time.sleep(rng.uniform(0.0, 1.5))  # verify starts at a random moment of it
             running = writer.poll() is None
             done = subprocess.run(
-                _cli("verify", "--json", "--no-seeds", env=env), env=env, capture_output=True
+                _cli("verify", "--json", "--no-seeds"), env=env, capture_output=True
             )
             report = json.loads(done.stdout)
             findings = report["findings"]

@@ -68,3 +68,27 @@ def test_verify_during_a_concurrent_ingest_reports_no_error(
     with Archive(archive.config) as reader:  # and once the writer is done, all is settled
         final = reader.verify(check_seeds=False)
     assert final.findings == [], [f.to_json() for f in final.findings]
+
+
+def test_an_empty_object_folder_a_writer_fills_is_not_reported(tmp_path: Path) -> None:
+    """The writer makes an object's parent folders, then renames the object in: the empty
+    folder seen in between is looked at again; a stale one stays reported."""
+    import threading
+
+    from provarchive.verify.objects import _filled_since
+
+    for rel in ("0c5/d67", "0c5/d68", "abc/stale"):
+        (tmp_path / rel).mkdir(parents=True)
+    fill = threading.Timer(0.02, lambda: (tmp_path / "0c5/d67/obj").mkdir())
+    gone = threading.Timer(0.02, lambda: (tmp_path / "0c5/d68").rmdir())
+    fill.start()
+    gone.start()
+    try:
+        assert _filled_since(tmp_path, {"0c5/d67", "0c5/d68", "abc/stale"}) == {
+            "0c5/d67",
+            "0c5/d68",
+        }
+    finally:
+        fill.join()
+        gone.join()
+    assert _filled_since(tmp_path, set()) == set()
