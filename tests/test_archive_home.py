@@ -128,3 +128,28 @@ def test_a_first_run_in_progress_is_not_a_foreign_folder(tmp_path: Path) -> None
     assert foreign_entry(root) is None
     (root / "staging" / "draft.txt").write_text("the user's")
     assert foreign_entry(root) == root / "staging"
+
+
+def test_settings_written_while_the_folder_is_looked_at_make_it_an_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A concurrent first run writes its settings (then the rest) between this process's
+    check for them and its look at the folder: that is an archive being made, not a
+    foreign folder (CI saw a waiting writer refuse it, in PostgreSQL mode)."""
+    import provarchive.home as home
+
+    root = tmp_path / "archive"
+    root.mkdir()
+    real = home._is_home
+
+    def first_run_lands_meanwhile(path: Path) -> bool:
+        found = real(path)
+        (path / home.SETTINGS).write_text("{}")
+        (path / "ocfl").mkdir(exist_ok=True)
+        return found
+
+    monkeypatch.setattr(home, "_is_home", first_run_lands_meanwhile)
+    assert home.foreign_entry(root) is None
+    (root / home.SETTINGS).unlink()
+    monkeypatch.setattr(home, "_is_home", real)
+    assert home.foreign_entry(root) == root / "ocfl"  # no settings after all: foreign

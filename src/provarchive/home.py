@@ -117,12 +117,19 @@ def foreign_entry(root: Path) -> Path | None:
         return None
     if not root.is_dir():
         return root
-    if (root / SETTINGS).is_file() or (root / "ocfl" / "0=ocfl_1.1").is_file():
+    if _is_home(root):
         return None
     for entry in sorted(root.iterdir()):
         if entry.name not in _LOCK_FILES and not _first_staging(entry):
-            return entry
+            # A first run writes its settings before anything else: an entry that appeared
+            # since the check above means the settings are there now (a concurrent first
+            # run), not that the folder is foreign.
+            return None if _is_home(root) else entry
     return None
+
+
+def _is_home(root: Path) -> bool:
+    return (root / SETTINGS).is_file() or (root / "ocfl" / "0=ocfl_1.1").is_file()
 
 
 _TEMP_NAME = re.compile(r"[^/]+-[0-9a-f]{32}")
