@@ -420,6 +420,43 @@ def test_damage_is_reported_with_its_code(built: Archive, seeded: Path, code: st
             assert f.ocfl_code[0] in "EW" and f.ocfl_code[1:].isdigit()
 
 
+SIDE_CHECKED = sorted(c for c in DAMAGES if c.startswith(("INDEX_", "LOG_", "CHECKPOINT_")))
+"""Codes of the checks a full verify with ``jobs > 1`` runs in another process."""
+
+
+def _findings(a: Archive, **kwargs: Any) -> list[dict[str, Any]]:
+    return [f.to_json() for f in Archive(a.config).verify(**kwargs).findings]
+
+
+@pytest.mark.parametrize("code", SIDE_CHECKED + ["CATALOG_DIGEST_MISMATCH", "CONTENT_MISSING"])
+def test_jobs_give_the_same_findings_on_damage(built: Archive, seeded: Path, code: str) -> None:
+    made = DAMAGES[code](built, seeded)
+    kwargs = made if isinstance(made, dict) else {}
+    built.close()
+    one = _findings(built, jobs=1, **kwargs)
+    assert code in {f["code"] for f in one}
+    assert _findings(built, jobs=2, **kwargs) == one
+
+
+def _die(*_args: object) -> None:
+    os._exit(3)
+
+
+def test_a_side_check_that_dies_is_done_in_this_process(
+    built: Archive, seeded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import provarchive.verify.side as side
+
+    DAMAGES["INDEX_ENTRY_ALTERED"](built, seeded)
+    DAMAGES["LOG_EVENT_ALTERED"](built, seeded)
+    built.close()
+    one = _findings(built, jobs=1)
+    monkeypatch.setattr(side, "_index_in_child", _die)
+    monkeypatch.setattr(side, "_log_in_child", _die)
+    assert _findings(built, jobs=2) == one
+    assert {"INDEX_ENTRY_ALTERED", "LOG_EVENT_ALTERED"} <= {f["code"] for f in one}
+
+
 def test_digests_in_findings_are_whole(built: Archive, seeded: Path) -> None:
     flip(content(built))
     [finding] = [f for f in built.verify().findings if f.code == "CONTENT_DIGEST_MISMATCH"]

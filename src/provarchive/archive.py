@@ -363,9 +363,15 @@ class Archive:
         the transparency log: every leaf re-derived from store and catalog, and each given
         checkpoint ((source, text) pairs) signed by the archive's key (or ``key``, a
         verifier key the caller trusts) and extended by today's log."""
-        from .verify import check_ledger, verify
+        from .verify import LogRequest, verify
 
-        report = verify(
+        log = None
+        if self.exists():
+            from .tlog.note import Verifier
+
+            trusted = Verifier.from_verifier_key(key) if key else None
+            log = LogRequest(tuple(checkpoints), trusted)
+        return verify(
             self.home,
             full=full,
             check_seeds=check_seeds,
@@ -376,24 +382,8 @@ class Archive:
             due=due,
             sample=sample,
             budget=budget,
+            log=log,
         )
-        # --fixity and the rolling audits look at the store (or part of it) only.
-        partial = fixity or due is not None or sample is not None or budget is not None
-        if self.exists() and not partial:
-            from .tlog.note import Verifier
-
-            trusted = Verifier.from_verifier_key(key) if key else None
-            found = check_ledger(self.home, report.states, checkpoints, trusted)
-            # A version the store lost is reported by the store check already: once is enough.
-            gone = {
-                f.document
-                for f in report.findings
-                if f.code in ("STORE_OBJECT_MISSING", "STORE_VERSION_MISSING")
-            }
-            report.findings.extend(
-                f for f in found if not (f.code == "LOG_VERSION_MISSING" and f.document in gone)
-            )
-        return report
 
     def verifier_key(self) -> str:
         """The public key the archive's checkpoints are signed with (note verifier-key format)."""

@@ -310,7 +310,8 @@ def _time(value: Any) -> str:
     return format_time(value)
 
 
-def event_leaf_digest(e: Event) -> str:
+def event_leaf_digest(e: Any) -> str:
+    """The digest an event's leaf records (``e``: an :class:`Event` or a row of its columns)."""
     return event_digest(
         e.id, _time(e.occurred_at), e.event_type, e.outcome, e.agent, e.document, e.version,
         e.detail,
@@ -595,6 +596,19 @@ def store_states(home: Home) -> dict[str, ObjectState]:
     return states
 
 
+@dataclass
+class LogCheck:
+    """What the log check finds without the store's object states: the log's own
+    integrity and checkpoints (``log``), the events against the catalog's (``events``),
+    and what each stored version's leaf recorded, for :func:`check_versions`."""
+
+    log: list[Finding]
+    events: list[Finding]
+    logged: dict[tuple[str, int], tuple[str, str, str, str]] | None
+    """(name, version) -> (leaf type, sha512, sha256, inventory sha512) of the first leaf
+    of each stored version; None when the log could not be read at all."""
+
+
 def check(
     home: Home,
     states: dict[str, ObjectState],
@@ -604,15 +618,34 @@ def check(
     """Findings about the log: its own integrity, every leaf re-derived from the store and
     the catalog, and each (name, text) checkpoint signed by the archive's key and extended
     by today's log."""
+    return with_versions(home, states, check_log(home, checkpoints, trusted))
+
+
+def with_versions(home: Home, states: dict[str, ObjectState], lc: LogCheck) -> list[Finding]:
+    """The findings of a :class:`LogCheck` with those of the stored versions' leaves."""
+    if lc.logged is None:
+        return lc.log + lc.events
+    return lc.log + check_versions(home, states, lc.logged) + lc.events
+
+
+def check_log(
+    home: Home, checkpoints: Sequence[tuple[str, str]] = (), trusted: Verifier | None = None
+) -> LogCheck:
+    """Everything :func:`check` looks at but the store (``verify`` runs it beside the
+    store check, in another process)."""
     if not exists(home):
         if home.settings.origin is None:
-            return [Finding("LOG_NOT_STARTED", "the next writing command starts it")]
-        return [Finding("LOG_MISSING", str(log_dir(home)), path=str(log_dir(home)))]
+            return LogCheck(
+                [Finding("LOG_NOT_STARTED", "the next writing command starts it")], [], None
+            )
+        return LogCheck(
+            [Finding("LOG_MISSING", str(log_dir(home)), path=str(log_dir(home)))], [], None
+        )
     findings: list[Finding] = []
     try:
         tl = open_log(home)
     except (LogCorruptError, OSError) as exc:
-        return [Finding("LOG_DAMAGED", str(exc), path=str(log_dir(home)))]
+        return LogCheck([Finding("LOG_DAMAGED", str(exc), path=str(log_dir(home)))], [], None)
     with tl:
         key = trusted
         if key is None:
@@ -624,11 +657,18 @@ def check(
             findings.extend(_check_checkpoint(tl, source, text, key))
         leaves = list(_leaves(tl, findings))
         findings.extend(f for f in _audit(tl, leaves))
-    findings.extend(_check_versions(home, states, leaves))
+    logged: dict[tuple[str, int], tuple[str, str, str, str]] = {}
+    for _i, leaf in leaves:
+        if isinstance(leaf, Leaf) and leaf.type in STORE_LEAVES:
+            logged.setdefault(
+                (leaf.document, leaf.version),
+                (leaf.type, leaf.sha512, leaf.sha256, leaf.inventory_sha512),
+            )
+    events: list[Finding] = []
     # An unreadable catalog is verify's finding already; its events cannot be compared.
     with contextlib.suppress(CatalogError):
-        findings.extend(_check_events(home, leaves))
-    return findings
+        events = _check_events(home, leaves)
+    return LogCheck(findings, events, logged)
 
 
 def _leaves(tl: TransparencyLog, findings: list[Finding]) -> Iterable[tuple[int, Leaf | EventLeaf]]:
@@ -676,15 +716,14 @@ def _check_checkpoint(
     return []
 
 
-def _check_versions(
-    home: Home, states: dict[str, ObjectState], leaves: list[tuple[int, Leaf | EventLeaf]]
+def check_versions(
+    home: Home,
+    states: dict[str, ObjectState],
+    logged: dict[tuple[str, int], tuple[str, str, str, str]],
 ) -> list[Finding]:
+    """Each stored version against its leaf, and no stored version without one."""
     out: list[Finding] = []
-    logged: dict[tuple[str, int], Leaf] = {}
-    for _i, leaf in leaves:
-        if isinstance(leaf, Leaf) and leaf.type in STORE_LEAVES:
-            logged.setdefault((leaf.document, leaf.version), leaf)
-    for (name, number), leaf in sorted(logged.items()):
+    for (name, number), recorded in sorted(logged.items()):
         state = states.get(name)
         if state is None or state.head < number:
             out.append(
@@ -701,14 +740,13 @@ def _check_versions(
             inv_digest = sha512_hex(inventory.read_bytes())
         except OSError:
             inv_digest = ""
-        stored = (kind, sv.sha512, sv.sha256, inv_digest)
-        if stored != (leaf.type, leaf.sha512, leaf.sha256, leaf.inventory_sha512):
+        if (kind, sv.sha512, sv.sha256, inv_digest) != recorded:
             out.append(
                 Finding(
                     "LOG_VERSION_MISMATCH",
                     f"{name} v{number} differs from what the log recorded when it was stored",
                     document=name,
-                    expected=leaf.sha512,
+                    expected=recorded[1],
                     found=sv.sha512,
                 )
             )
@@ -723,7 +761,7 @@ def _check_events(home: Home, leaves: list[tuple[int, Leaf | EventLeaf]]) -> lis
     logged = {leaf.event_id: leaf for _i, leaf in leaves if isinstance(leaf, EventLeaf)}
     out: list[Finding] = []
     with home.catalog.session() as s:
-        rows = {e.id: e for e in queries.events(s)}
+        rows = {e.id: e for e in queries.event_facts(s)}
     for event_id, leaf in sorted(logged.items()):
         row = rows.get(event_id)
         if row is None:

@@ -148,6 +148,16 @@ def events(s: Session, *, document: str | None = None, limit: int | None = None)
     return list(reversed(list(s.scalars(query))))
 
 
+def event_facts(s: Session) -> list[Any]:
+    """Every event's columns (attributes as on :class:`Event`), oldest first: plain rows,
+    no ORM objects, for the log check of a large archive (#14)."""
+    columns = (
+        Event.id, Event.occurred_at, Event.event_type, Event.outcome, Event.agent,
+        Event.document, Event.version, Event.detail, Event.logged,
+    )  # fmt: skip
+    return list(s.execute(select(*columns).order_by(Event.id)))
+
+
 def event_rows(s: Session) -> list[dict[str, Any]]:
     """Every event as a plain dict, oldest first (to carry the log into a new catalog)."""
     return [

@@ -101,13 +101,15 @@ def _pattern(fields: Mapping[str, Any], key: str, pattern: re.Pattern[str], what
         raise LeafFormatError(f"{key} must be {what}")
 
 
+_LEAF_FIELDS = frozenset(Leaf.__dataclass_fields__)
+_LEAF_REQUIRED = frozenset(f for f, d in Leaf.__dataclass_fields__.items() if d.default is not None)
+
+
 def _validate(fields: Mapping[str, Any]) -> None:
     if fields.get("type") == EVENT:
         raise LeafFormatError("an event leaf is not a version or derivation leaf")
-    required = {f for f, d in Leaf.__dataclass_fields__.items() if d.default is not None}
-    optional = set(Leaf.__dataclass_fields__) - required
-    missing = sorted(required - set(fields) - {"v"})
-    unknown = sorted(set(fields) - required - optional)
+    missing = sorted(_LEAF_REQUIRED - set(fields) - {"v"})
+    unknown = sorted(set(fields) - _LEAF_FIELDS)
     if missing or unknown:
         raise LeafFormatError(f"missing fields {missing}, unknown fields {unknown}")
     if fields.get("v", LEAF_VERSION) != LEAF_VERSION:
@@ -282,17 +284,22 @@ def event_digest(
     return "sha256:" + sha256_hex(canonical_json(row))
 
 
+_EVENT_FIELDS = frozenset(EventLeaf.__dataclass_fields__)
+_EVENT_REQUIRED = frozenset(
+    {"event_id", "event_type", "outcome", "time", "agent", "detail", "event", "type"}
+)
+_EVENT_TYPE = re.compile(r"^[a-z][a-z0-9 _-]*$")
+
+
 def _validate_event(fields: Mapping[str, Any]) -> None:
-    names = set(EventLeaf.__dataclass_fields__)
-    required = {"event_id", "event_type", "outcome", "time", "agent", "detail", "event", "type"}
-    missing = sorted(required - set(fields))
-    unknown = sorted(set(fields) - names)
+    missing = sorted(_EVENT_REQUIRED - set(fields))
+    unknown = sorted(set(fields) - _EVENT_FIELDS)
     if missing or unknown:
         raise LeafFormatError(f"missing fields {missing}, unknown fields {unknown}")
     if fields.get("v", LEAF_VERSION) != LEAF_VERSION:
         raise LeafFormatError(f"unsupported leaf schema v={fields.get('v')!r}")
     _count(fields, "event_id", 1)
-    _pattern(fields, "event_type", re.compile(r"^[a-z][a-z0-9 _-]*$"), "a lower-case event type")
+    _pattern(fields, "event_type", _EVENT_TYPE, "a lower-case event type")
     _text(fields, "outcome", 64)
     _text(fields, "agent", 1024)
     _pattern(fields, "time", _TIME, "RFC 3339 UTC time like 2026-01-31T12:00:00Z")

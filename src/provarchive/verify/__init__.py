@@ -36,18 +36,26 @@ from ..findings import ERROR, Finding, VerifyReport
 from ..home import Home
 from ..store.lock import writer_pid
 from ..store.ocfl import JOURNAL, ObjectState
-from .objects import StoreResult, check_objects, check_root
+from .objects import RETRIES, StoreResult, check_objects, check_root
+from .side import LogRequest, SideChecks
 from .standalone import validate_paths
 
 # The catalog half (SQLAlchemy, the cleaner) is imported by the functions that use it,
 # so that ``verify --fixity`` starts as fast as ``validate`` (#14).
 if TYPE_CHECKING:
+    from ..ledger import LogCheck
     from ..tlog.note import Verifier
     from .catalog import Catalog
 
-RETRIES = 3
 
-__all__ = ["ProgressCallback", "check_ledger", "invalid_objects", "validate_paths", "verify"]
+__all__ = [
+    "LogRequest",
+    "ProgressCallback",
+    "check_ledger",
+    "invalid_objects",
+    "validate_paths",
+    "verify",
+]
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -104,8 +112,62 @@ def verify(
     sample: int | None = None,
     budget: float | None = None,
     on_progress: ProgressCallback | None = None,
+    log: LogRequest | None = None,
 ) -> VerifyReport:
-    """Check the archive; see the module docstring for what is checked."""
+    """Check the archive; see the module docstring for what is checked (``log``: the
+    transparency log too, unless only the store or a part of it is checked)."""
+    partial = fixity or due is not None or sample is not None or budget is not None
+    side = SideChecks(
+        home, index=not partial, log=None if partial else log, parallel=jobs > 1 and not partial
+    )
+    try:
+        report = _verify(
+            home,
+            side,
+            full=full,
+            check_seeds=check_seeds,
+            rederive=rederive,
+            fixity=fixity,
+            jobs=jobs,
+            due=due,
+            sample=sample,
+            budget=budget,
+            on_progress=on_progress,
+        )
+        if log is not None and not partial:
+            report.findings.extend(_log_findings(home, report, log, side.log_check()))
+        return report
+    finally:
+        side.close()
+
+
+def _log_findings(
+    home: Home, report: VerifyReport, log: LogRequest, first: LogCheck | None
+) -> list[Finding]:
+    found = check_ledger(home, report.states, log.checkpoints, log.trusted, first)
+    # A version the store lost is reported by the store check already: once is enough.
+    gone = {
+        f.document
+        for f in report.findings
+        if f.code in ("STORE_OBJECT_MISSING", "STORE_VERSION_MISSING")
+    }
+    return [f for f in found if not (f.code == "LOG_VERSION_MISSING" and f.document in gone)]
+
+
+def _verify(
+    home: Home,
+    side: SideChecks,
+    *,
+    full: bool,
+    check_seeds: bool,
+    rederive: bool,
+    fixity: bool,
+    jobs: int,
+    due: timedelta | None,
+    sample: int | None,
+    budget: float | None,
+    on_progress: ProgressCallback | None,
+) -> VerifyReport:
     run = _Run(home, {"objects": 0, "versions": 0, "content_files": 0, "bytes": 0, "seeds": 0}, [])
     store = home.store
     if not store.exists():
@@ -143,7 +205,7 @@ def verify(
     if not fixity and problem is None:
         catalog = _check_catalog(run, result, whole=not audit)
     if catalog is not None and not audit:
-        _check_index(run)
+        _check_index(run, side)
         if rederive:
             from .derived import check_rederive
 
@@ -319,30 +381,8 @@ def _reload(home: Home, names: set[str]) -> dict[str, ObjectState]:
     return states
 
 
-def _check_index(run: _Run) -> None:
-    from ..search.sync import audit_index
-
-    def audit() -> list[Finding]:
-        try:
-            return audit_index(run.home)
-        except ArchiveError as exc:
-            return [Finding("INDEX_UNREADABLE", str(exc), path=str(run.home.config.index_dir))]
-
-    # A writer indexes a batch before its catalog commit: while one is at work the index
-    # and the catalog may differ for a moment. A result taken with no writer is the truth.
-    for attempt in range(RETRIES + 1):
-        before = run.busy()
-        found = audit()
-        if not found or not (before or run.busy()):
-            break
-        time.sleep(0.1 * (attempt + 1))
-    else:
-        found = [
-            Finding("PENDING_WRITE", f"{f.code}: {f.detail}", document=f.document, path=f.path)
-            if f.code.startswith("INDEX_ENTRY_") or f.code == "INDEX_BEHIND"
-            else f
-            for f in found
-        ]
+def _check_index(run: _Run, side: SideChecks) -> None:
+    found = side.index()
     explained = {(f.document, _EXPLAINS[f.code]) for f in run.findings if f.code in _EXPLAINS}
     run.findings.extend(f for f in found if (f.document, f.code) not in explained)
 
@@ -384,9 +424,10 @@ def check_ledger(
     states: dict[str, ObjectState],
     checkpoints: Sequence[tuple[str, str]],
     trusted: Verifier | None,
+    first: LogCheck | None = None,
 ) -> list[Finding]:
     """The transparency log's findings (:func:`provarchive.ledger.check`) on the object
-    states verify read. While a writer is at work its log append, store commit and catalog
+    states verify read (``first``: the log's own checks, if they were run already). While a writer is at work its log append, store commit and catalog
     commit are not simultaneous: errors are looked at again on a fresh read of the store,
     and those that last as long as the writer does are reported as ``PENDING_WRITE``."""
     from .. import ledger
@@ -397,7 +438,9 @@ def check_ledger(
     def has_errors(found: list[Finding]) -> bool:
         return any(f.severity == ERROR for f in found)
 
-    found = ledger.check(home, states, checkpoints, trusted)
+    if first is None:
+        first = ledger.check_log(home, checkpoints, trusted)
+    found = ledger.with_versions(home, states, first)
     for attempt in range(RETRIES + 1):
         if not has_errors(found):
             return found

@@ -19,8 +19,7 @@ from ..errors import ArchiveError
 from ..findings import Finding
 from ..home import Home
 from ..store.ocfl import ObjectState, object_id_for, object_path_for
-
-RETRIES = 3
+from .objects import RETRIES
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ _HEX3 = re.compile(r"[0-9a-f]{3}")
 _TRANSIENT = frozenset({"E046", "E060", "E064", "E023", "E073", "E092", "E093", "E063"})
 """Issues a writer caught between two renames can cause: re-checked before reporting."""
 RETRIES = 3
+"""How often verify looks again at what a writer at work may cause (store, catalog, index,
+log), waiting a little longer each time."""
 _ROOT_TRANSIENT = frozenset({"E073"})
 """An empty folder in the storage hierarchy: what a writer leaves for a moment between
 making an object's parent folders and renaming the object into them."""
