@@ -428,7 +428,7 @@ def _findings(a: Archive, **kwargs: Any) -> list[dict[str, Any]]:
     return [f.to_json() for f in Archive(a.config).verify(**kwargs).findings]
 
 
-@pytest.mark.parametrize("code", SIDE_CHECKED + ["CATALOG_DIGEST_MISMATCH", "CONTENT_MISSING"])
+@pytest.mark.parametrize("code", [*SIDE_CHECKED, "CATALOG_DIGEST_MISMATCH", "CONTENT_MISSING"])
 def test_jobs_give_the_same_findings_on_damage(built: Archive, seeded: Path, code: str) -> None:
     made = DAMAGES[code](built, seeded)
     kwargs = made if isinstance(made, dict) else {}

@@ -34,7 +34,6 @@ from .errors import (
     VersionNotFoundError,
 )
 from .home import Home, foreign_entry, read_settings
-from .seeds import printable
 from .store import durable
 from .store.lock import writer_lock
 from .store.storage import Repair, Store
@@ -162,6 +161,8 @@ class Archive:
             return
         foreign = foreign_entry(self.config.root)
         if foreign is not None:
+            from .seeds import printable  # the seeds package is not needed to read (#14)
+
             raise UsageError(
                 f"{self.config.root} is not an archive and is not empty (it holds "
                 f"{printable(foreign.name)}); give --archive an empty or new folder"
@@ -367,9 +368,11 @@ class Archive:
 
         log = None
         if self.exists():
-            from .tlog.note import Verifier
+            trusted = None
+            if key:  # imported only when needed: verify --fixity starts fast (#14)
+                from .tlog.note import Verifier
 
-            trusted = Verifier.from_verifier_key(key) if key else None
+                trusted = Verifier.from_verifier_key(key)
             log = LogRequest(tuple(checkpoints), trusted)
         return verify(
             self.home,

@@ -17,8 +17,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import filelock
-
 from ..errors import LockTimeoutError, StorageError
 from . import durable
 
@@ -46,6 +44,8 @@ def writer_lock(
     on_wait: Callable[[str | None], None] | None = None,
 ) -> Iterator[None]:
     """Hold the archive's writer lock; wait up to ``timeout`` seconds for it."""
+    import filelock  # only writers need it: readers start faster (#14)
+
     lock = filelock.FileLock(
         lock_path, fallback_to_soft=False, preserve_lock_file=True, thread_local=False
     )
