@@ -112,9 +112,8 @@ FURNITURE = [
     "0",
 ]
 PHASES = ("early", "middle", "index")
-
-
-PHASES = ("early", "middle", "index")
+"""When an ingest trial is killed: in the first 30% of a run, between 30% and 85%, or
+while Whoosh writes the index (see :func:`start_and_kill`)."""
 COMMANDS = ("ingest", "add", "add-replace", "reclean", "reindex", "rebuild", "checkpoint")
 ADDED = "incoming/large-report.txt"
 """The document name ``add`` writes (``add-replace`` replaces an existing seed instead)."""
