@@ -457,6 +457,28 @@ def test_a_side_check_that_dies_is_done_in_this_process(
     assert {"INDEX_ENTRY_ALTERED", "LOG_EVENT_ALTERED"} <= {f["code"] for f in one}
 
 
+def test_the_log_check_takes_the_inventory_digests_the_store_check_read(
+    built: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each version inventory is read once: the log check compares the digest the
+    validator computed, and a version inventory rewritten with a matching sidecar (so
+    OCFL-valid) is still not the one the log recorded."""
+    import provarchive.ledger as ledger
+
+    built.close()
+    reads: list[bytes] = []
+    real = ledger.sha512_hex
+    monkeypatch.setattr(ledger, "sha512_hex", lambda data: reads.append(data) or real(data))
+    assert "LOG_VERSION_MISMATCH" not in Archive(built.config).verify().codes()
+    assert reads == []
+    inventory = obj(built, NOTE) / "v1" / INVENTORY
+    data = inventory.read_bytes() + b"\n"
+    inventory.write_bytes(data)
+    (inventory.parent / SIDECAR).write_bytes(sidecar_bytes(data))
+    found = [f for f in Archive(built.config).verify().findings if f.severity == "error"]
+    assert [(f.code, f.document) for f in found] == [("LOG_VERSION_MISMATCH", NOTE)]
+
+
 def test_digests_in_findings_are_whole(built: Archive, seeded: Path) -> None:
     flip(content(built))
     [finding] = [f for f in built.verify().findings if f.code == "CONTENT_DIGEST_MISMATCH"]

@@ -34,7 +34,7 @@ import contextlib
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -621,11 +621,16 @@ def check(
     return with_versions(home, states, check_log(home, checkpoints, trusted))
 
 
-def with_versions(home: Home, states: dict[str, ObjectState], lc: LogCheck) -> list[Finding]:
+def with_versions(
+    home: Home,
+    states: dict[str, ObjectState],
+    lc: LogCheck,
+    inventories: Mapping[tuple[str, int], str] | None = None,
+) -> list[Finding]:
     """The findings of a :class:`LogCheck` with those of the stored versions' leaves."""
     if lc.logged is None:
         return lc.log + lc.events
-    return lc.log + check_versions(home, states, lc.logged) + lc.events
+    return lc.log + check_versions(home, states, lc.logged, inventories) + lc.events
 
 
 def check_log(
@@ -720,8 +725,12 @@ def check_versions(
     home: Home,
     states: dict[str, ObjectState],
     logged: dict[tuple[str, int], tuple[str, str, str, str]],
+    inventories: Mapping[tuple[str, int], str] | None = None,
 ) -> list[Finding]:
-    """Each stored version against its leaf, and no stored version without one."""
+    """Each stored version against its leaf, and no stored version without one.
+    ``inventories``: (object path, version) -> sha512 of the version's inventory file,
+    where the caller hashed it already; the others are read here."""
+    known = inventories or {}
     out: list[Finding] = []
     for (name, number), recorded in sorted(logged.items()):
         state = states.get(name)
@@ -735,11 +744,13 @@ def check_versions(
             )
             continue
         kind, sv = _file_of(state, number)
-        inventory = home.store.root / state.path / f"v{number}" / INVENTORY
-        try:
-            inv_digest = sha512_hex(inventory.read_bytes())
-        except OSError:
-            inv_digest = ""
+        inv_digest = known.get((state.path, number))
+        if inv_digest is None:
+            inventory = home.store.root / state.path / f"v{number}" / INVENTORY
+            try:
+                inv_digest = sha512_hex(inventory.read_bytes())
+            except OSError:
+                inv_digest = ""
         if (kind, sv.sha512, sv.sha256, inv_digest) != recorded:
             out.append(
                 Finding(

@@ -25,7 +25,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,7 +121,7 @@ def verify(
         home, index=not partial, log=None if partial else log, parallel=jobs > 1 and not partial
     )
     try:
-        report = _verify(
+        report, store = _verify(
             home,
             side,
             full=full,
@@ -135,16 +135,19 @@ def verify(
             on_progress=on_progress,
         )
         if log is not None and not partial:
-            report.findings.extend(_log_findings(home, report, log, side.log_check()))
+            first = side.log_check()
+            report.findings.extend(_log_findings(home, report, store, log, first))
         return report
     finally:
         side.close()
 
 
 def _log_findings(
-    home: Home, report: VerifyReport, log: LogRequest, first: LogCheck | None
+    home: Home, report: VerifyReport, store: StoreResult, log: LogRequest, first: LogCheck | None
 ) -> list[Finding]:
-    found = check_ledger(home, report.states, log.checkpoints, log.trusted, first)
+    found = check_ledger(
+        home, report.states, log.checkpoints, log.trusted, first, store.inventory_sha512
+    )
     # A version the store lost is reported by the store check already: once is enough.
     gone = {
         f.document
@@ -167,14 +170,14 @@ def _verify(
     sample: int | None,
     budget: float | None,
     on_progress: ProgressCallback | None,
-) -> VerifyReport:
+) -> tuple[VerifyReport, StoreResult]:
     run = _Run(home, {"objects": 0, "versions": 0, "content_files": 0, "bytes": 0, "seeds": 0}, [])
     store = home.store
     if not store.exists():
         run.findings.append(
             Finding("STORE_MISSING", str(store.root), path=str(store.root), ocfl_code="E069")
         )
-        return VerifyReport(run.findings, run.checked)
+        return VerifyReport(run.findings, run.checked), StoreResult()
     if not run.busy():
         _check_staging(run)
     audit = due is not None or sample is not None or budget is not None
@@ -187,7 +190,7 @@ def _verify(
         run.findings.append(problem)
     if audit:
         if problem is not None:
-            return VerifyReport(run.findings, run.checked)
+            return VerifyReport(run.findings, run.checked), StoreResult()
         result = _audit_store(run, due=due, sample=sample, budget=budget, on_progress=on_progress)
     else:
         total = 0
@@ -225,7 +228,7 @@ def _verify(
             )
     if catalog is not None or audit:
         _record(run, result)
-    return VerifyReport(run.findings, run.checked, result.states)
+    return VerifyReport(run.findings, run.checked, result.states), result
 
 
 def _foreign(home: Home, result: StoreResult) -> list[Finding]:
@@ -425,9 +428,11 @@ def check_ledger(
     checkpoints: Sequence[tuple[str, str]],
     trusted: Verifier | None,
     first: LogCheck | None = None,
+    inventories: Mapping[tuple[str, int], str] | None = None,
 ) -> list[Finding]:
     """The transparency log's findings (:func:`provarchive.ledger.check`) on the object
-    states verify read (``first``: the log's own checks, if they were run already). While a writer is at work its log append, store commit and catalog
+    states verify read (``first``: the log's own checks, if they were run already;
+    ``inventories``: (object path, version) -> sha512 of its inventory, as verify read it). While a writer is at work its log append, store commit and catalog
     commit are not simultaneous: errors are looked at again on a fresh read of the store,
     and those that last as long as the writer does are reported as ``PENDING_WRITE``."""
     from .. import ledger
@@ -440,7 +445,7 @@ def check_ledger(
 
     if first is None:
         first = ledger.check_log(home, checkpoints, trusted)
-    found = ledger.with_versions(home, states, first)
+    found = ledger.with_versions(home, states, first, inventories)
     for attempt in range(RETRIES + 1):
         if not has_errors(found):
             return found

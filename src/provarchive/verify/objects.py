@@ -42,6 +42,7 @@ OWN_EXTENSIONS = frozenset({LAYOUT_EXTENSION, "provarchive-transparency-log"})
 """Storage-root extensions this archive writes: not worth a warning of its own."""
 _ROOT_NAMES = frozenset({ROOT_DECLARATION, "extensions", "ocfl_layout.json"})
 _HEX3 = re.compile(r"[0-9a-f]{3}")
+_VERSION_DIR = re.compile(r"v([1-9][0-9]*)/")
 _TRANSIENT = frozenset({"E046", "E060", "E064", "E023", "E073", "E092", "E093", "E063"})
 """Issues a writer caught between two renames can cause: re-checked before reporting."""
 RETRIES = 3
@@ -64,6 +65,8 @@ class StoreResult:
     """Object paths with an error finding."""
     digests: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     """Object path -> content path -> {algorithm: hex, "size": n}, as hashed."""
+    inventory_sha512: dict[tuple[str, int], str] = field(default_factory=dict)
+    """(object path, version number) -> sha512 of that version's inventory file, as read."""
     foreign: list[tuple[str, str]] = field(default_factory=list)
     """(object id, object path) of every object of another tool at a layout path."""
     objects: int = 0
@@ -179,6 +182,10 @@ def add_object(result: StoreResult, root: Path, obj: ObjectReport, known: str | 
     result.bytes += obj.bytes_read
     result.paths[obj.path] = name
     result.digests[obj.path] = obj.digests
+    for directory_, digest in obj.inventory_sha512.items():
+        m = _VERSION_DIR.fullmatch(directory_)
+        if m:
+            result.inventory_sha512[(obj.path, int(m.group(1)))] = digest
     if is_foreign_id(obj.object_id) and Store.at_layout_path(obj.path):
         result.foreign.append((str(obj.object_id), obj.path))
     found = object_findings(obj, directory, name)

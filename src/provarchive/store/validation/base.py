@@ -110,6 +110,9 @@ class ObjectReport:
     digests: dict[str, dict[str, str]] = field(default_factory=dict)
     """Content path -> {algorithm: lower-case hex} for every file hashed, plus ``size``
     (its byte count in decimal, the ``size`` digest of extension 0009)."""
+    inventory_sha512: dict[str, str] = field(default_factory=dict)
+    """Directory (``""`` for the object root, ``"v1/"``...) -> the sha512 of the inventory
+    file in it as read, for each inventory whose digest algorithm is sha512."""
     bytes_read: int = 0
     files_hashed: int = 0
 

@@ -94,6 +94,7 @@ class _ObjectValidator(_ContentChecks):
         """Object paths whose entry was already dealt with (declarations, sidecars...)."""
         self.listings: dict[str, dict[str, str]] = {}
         self.priors: dict[str, _Inventory] = {}
+        self.inventory_sha512: dict[str, str] = {}
         self.spec_of: dict[str, str | None] = {}
         self.seen: dict[str, str] = {}
         """Kind of every entry found under a content directory, by object path."""
@@ -151,6 +152,7 @@ class _ObjectValidator(_ContentChecks):
             head=root.head if root is not None else None,
             spec_version=self.spec_version,
             digests=self.digests,
+            inventory_sha512=self.inventory_sha512,
             bytes_read=self.bytes_read,
             files_hashed=self.files_hashed,
         )
@@ -407,6 +409,8 @@ class _ObjectValidator(_ContentChecks):
         if actual is None:
             return
         inv.digest = actual
+        if algorithm == "sha512":
+            self.inventory_sha512[prefix] = actual
         if recorded.lower() != actual:
             self.add(
                 "E060",
