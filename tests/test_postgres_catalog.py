@@ -103,6 +103,12 @@ def test_an_archive_ingests_searches_and_verifies_on_postgresql(
         assert archive.lineage(GO).passage.passage_id == GO
         report = archive.verify()
         assert report.is_ok(), report.findings
+        # stats sizes the tables on the server: the search engine's are the index.
+        sizes = archive.home.catalog.table_bytes()
+        stats = archive.stats()
+        assert set(TABLES) < set(sizes)
+        assert stats.index_bytes == sum(sizes[t] for t in TABLES)
+        assert stats.catalog_bytes == sum(sizes.values()) - stats.index_bytes > 0
         assert archive.reindex().passages > 0
         assert archive.rebuild() == 1
         assert archive.verify().is_ok()

@@ -223,8 +223,8 @@ class Stats:
     totals: dict[str, Any]
     store_bytes: int
     index_bytes: int
-    catalog_bytes: int | None
-    """None for a catalog in a database server (--db-url)."""
+    catalog_bytes: int
+    """The catalog file(s), or its tables on a database server (--db-url)."""
 
     def to_json(self) -> dict[str, Any]:
         t = dict(self.totals)
@@ -252,16 +252,22 @@ def stats(home: Home) -> Stats:
         totals = queries.archive_totals(s)
         if totals["last_verify"] is not None:
             s.expunge(totals["last_verify"])
-    catalog_bytes = None
+    index_bytes = _tree_size(home.config.index_dir)
     if home.config.db_url is None:
         path = home.catalog_path
         catalog_bytes = sum(
             _tree_size(p) for p in (path, Path(f"{path}-wal"), Path(f"{path}-journal"))
         )
+    else:  # tables on the server: the PostgreSQL search engine's are the index
+        from .catalog.postgres_search import TABLES
+
+        sizes = home.catalog.table_bytes()
+        catalog_bytes = sum(n for t, n in sizes.items() if t not in TABLES)
+        index_bytes += sum(n for t, n in sizes.items() if t in TABLES)
     return Stats(
         totals=totals,
         store_bytes=_tree_size(home.store.root),
-        index_bytes=_tree_size(home.config.index_dir),
+        index_bytes=index_bytes,
         catalog_bytes=catalog_bytes,
     )
 

@@ -132,6 +132,19 @@ class Catalog:
     def close(self) -> None:
         self.engine.dispose()
 
+    def table_bytes(self) -> dict[str, int]:
+        """Bytes each table of the catalog's schema takes on a PostgreSQL server, its
+        indexes and TOAST included (a SQLite catalog is sized by its file: empty)."""
+        if self.dialect != "postgresql":
+            return {}
+        query = text(
+            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()"
+        )
+        with self.session() as s:
+            return {str(name): int(size) for name, size in s.execute(query)}
+
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
         """A session in one transaction, committed on success; DB errors become CatalogError.

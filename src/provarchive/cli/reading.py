@@ -702,11 +702,7 @@ def stats_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         _print_json(data)
         return
     last = data["last_verify"]
-    catalog = (
-        "in the database server"
-        if data["catalog_bytes"] is None
-        else (f"{data['catalog_bytes']:,} bytes")
-    )
+    catalog = f"{data['catalog_bytes']:,} bytes"
     lines = [
         f"documents      {data['documents']:,} ({data['withdrawn']:,} withdrawn)",
         f"versions       {data['versions']:,}",
