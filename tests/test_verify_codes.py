@@ -14,6 +14,8 @@ import json
 import os
 import shutil
 import sqlite3
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -421,14 +423,24 @@ def test_damage_is_reported_with_its_code(built: Archive, seeded: Path, code: st
 
 
 SIDE_CHECKED = sorted(c for c in DAMAGES if c.startswith(("INDEX_", "LOG_", "CHECKPOINT_")))
-"""Codes of the checks a full verify with ``jobs > 1`` runs in another process."""
+"""Codes of the checks a full verify with ``jobs > 1`` runs in other processes."""
+AROUND_THEM = [
+    "CATALOG_DIGEST_MISMATCH",
+    "CATALOG_UNREADABLE",
+    "CONTENT_MISSING",
+    "PENDING_WRITE",
+    "STORE_MISSING",
+    "STORE_OBJECT_MISSING",
+    "STORE_VERSION_MISSING",
+]
+"""Codes that change what the others report, or where verify stops early."""
 
 
 def _findings(a: Archive, **kwargs: Any) -> list[dict[str, Any]]:
     return [f.to_json() for f in Archive(a.config).verify(**kwargs).findings]
 
 
-@pytest.mark.parametrize("code", [*SIDE_CHECKED, "CATALOG_DIGEST_MISMATCH", "CONTENT_MISSING"])
+@pytest.mark.parametrize("code", SIDE_CHECKED + AROUND_THEM)
 def test_jobs_give_the_same_findings_on_damage(built: Archive, seeded: Path, code: str) -> None:
     made = DAMAGES[code](built, seeded)
     kwargs = made if isinstance(made, dict) else {}
@@ -438,12 +450,45 @@ def test_jobs_give_the_same_findings_on_damage(built: Archive, seeded: Path, cod
     assert _findings(built, jobs=2, **kwargs) == one
 
 
+@pytest.fixture
+def here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The side checks computed in this process (a forked child's calls stay in it)."""
+    import provarchive.verify.side as side
+
+    calls: list[str] = []
+    for name in ("index_findings", "log_check"):
+        real = getattr(side, name)
+
+        def spy(*args: Any, _real: Any = real, _name: str = name) -> Any:
+            calls.append(_name)
+            return _real(*args)
+
+        monkeypatch.setattr(side, name, spy)
+    return calls
+
+
+def test_on_a_sound_archive_the_side_checks_answer_from_their_processes(
+    built: Archive, here: list[str]
+) -> None:
+    built.close()
+    assert _findings(built, jobs=1) == [] and sorted(here) == ["index_findings", "log_check"]
+    here.clear()
+    assert _findings(built, jobs=2) == []
+    assert here == []  # both answered by a child: nothing was computed twice
+
+
+MARKS: Path | None = None
+"""Where a dying side check leaves its mark (set by the test before verify forks)."""
+
+
 def _die(*_args: object) -> None:
+    assert MARKS is not None
+    (MARKS / str(os.getpid())).touch()
     os._exit(3)
 
 
 def test_a_side_check_that_dies_is_done_in_this_process(
-    built: Archive, seeded: Path, monkeypatch: pytest.MonkeyPatch
+    built: Archive, seeded: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, here: list[str]
 ) -> None:
     import provarchive.verify.side as side
 
@@ -451,10 +496,52 @@ def test_a_side_check_that_dies_is_done_in_this_process(
     DAMAGES["LOG_EVENT_ALTERED"](built, seeded)
     built.close()
     one = _findings(built, jobs=1)
+    here.clear()
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setattr(sys.modules[__name__], "MARKS", marks)
     monkeypatch.setattr(side, "_index_in_child", _die)
     monkeypatch.setattr(side, "_log_in_child", _die)
     assert _findings(built, jobs=2) == one
+    assert len(list(marks.iterdir())) == 2  # two processes ran, and died
+    assert sorted(here) == ["index_findings", "log_check"]
     assert {"INDEX_ENTRY_ALTERED", "LOG_EVENT_ALTERED"} <= {f["code"] for f in one}
+
+
+def _linger(*_args: object) -> None:
+    assert MARKS is not None
+    (MARKS / str(os.getpid())).touch()
+    time.sleep(120)
+
+
+def test_a_verify_that_fails_stops_its_side_checks(
+    built: Archive, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import provarchive.verify as verify
+    import provarchive.verify.side as side
+
+    def fail(*_args: object, **_kwargs: object) -> None:
+        deadline = time.monotonic() + 30
+        while len(list(marks.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        raise RuntimeError("the store check failed")
+
+    built.close()
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setattr(sys.modules[__name__], "MARKS", marks)
+    monkeypatch.setattr(side, "_index_in_child", _linger)
+    monkeypatch.setattr(side, "_log_in_child", _linger)
+    monkeypatch.setattr(verify, "check_root", fail)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="store check failed"):
+        Archive(built.config).verify(jobs=2)
+    assert time.monotonic() - started < 60  # not waiting for the children to finish
+    pids = [int(p.name) for p in marks.iterdir()]
+    assert len(pids) == 2
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 def test_the_log_check_takes_the_inventory_digests_the_store_check_read(

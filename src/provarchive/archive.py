@@ -366,14 +366,7 @@ class Archive:
         verifier key the caller trusts) and extended by today's log."""
         from .verify import LogRequest, verify
 
-        log = None
-        if self.exists():
-            trusted = None
-            if key:  # imported only when needed: verify --fixity starts fast (#14)
-                from .tlog.note import Verifier
-
-                trusted = Verifier.from_verifier_key(key)
-            log = LogRequest(tuple(checkpoints), trusted)
+        log = LogRequest(tuple(checkpoints), key) if self.exists() else None
         return verify(
             self.home,
             full=full,

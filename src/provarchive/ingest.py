@@ -45,6 +45,7 @@ from .home import Home
 from .recovery import parse_timestamp, source_from_message, sync_state
 from .search.sync import BatchIndexer, IndexJob, stored_entries, sync_index
 from .seeds import (
+    CachedStat,
     SeedFile,
     copy_into_seeds,
     expand_add_sources,
@@ -204,7 +205,7 @@ class _Ingestor:
         self.user = home.config.user
         with self.catalog.session() as s:
             self.heads: dict[str, tuple[int, str]] = queries.head_digests(s)
-            self.stats: dict[str, SeedStat] = queries.load_seed_stats(s)
+            self.stats: dict[str, CachedStat] = queries.load_seed_stats(s)
             self.withdrawn = {} if readd else queries.withdrawn_files(s)
 
     def run(

@@ -510,13 +510,16 @@ def index_expectations(s: Session) -> list[IndexExpectation]:
 
 def _plain_rows(s: Session, query: Any) -> list[tuple[Any, ...]]:
     """The rows of a select of plain text and integer columns, fetched by the driver's
-    own cursor in the session's transaction: SQLAlchemy's result rows cost three times
-    the query on the tens of thousands of rows of an index audit (#14). Booleans would
-    come back as the driver gives them (SQLite: 0 and 1): select none."""
-    sql = str(query.compile(s.get_bind(), compile_kwargs={"literal_binds": True}))
+    own cursor in the session's transaction, its parameters bound by the driver:
+    SQLAlchemy's result rows cost three times the query on the tens of thousands of rows
+    of an index audit (#14). Booleans would come back as the driver gives them (SQLite:
+    0 and 1), and no type's processing applies: select plain columns only."""
+    compiled = query.compile(s.get_bind())
+    params = compiled.params
+    args = [params[k] for k in compiled.positiontup or ()] if compiled.positional else params
     cursor = s.connection().connection.cursor()
     try:
-        cursor.execute(sql)
+        cursor.execute(str(compiled), args)
         return list(cursor.fetchall())
     finally:
         cursor.close()

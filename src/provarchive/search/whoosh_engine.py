@@ -34,8 +34,6 @@ import os
 import queue
 import re
 import shutil
-import signal
-import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -49,6 +47,7 @@ from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_
 from whoosh.support.charset import accent_map
 
 from ..errors import QueryError, SearchIndexError, StorageError
+from ..processes import die_with_parent, leave_interrupts_to_parent
 from ..store.durable import STORAGE_ERRNOS, describe_os_error
 from .engine import REMOVED, Hit, IndexEntry, SearchQuery, SearchResults
 
@@ -823,23 +822,11 @@ class BackgroundIndexWriter:
         self._jobs.close()
 
 
-def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            pr_set_pdeathsig = 1
-            libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
 def _background_main(path: str, parent: int, jobs: Any, results: Any) -> None:
     """The child: apply jobs to a Whoosh writer, commit at each checkpoint."""
-    _die_with_parent()
-    # The parent decides when the child stops (a Ctrl-C reaches the whole process group):
-    # an interrupt must not kill the writer of a batch the parent is waiting for.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_IGN)
+    die_with_parent()
+    # An interrupt must not kill the writer of a batch the parent is waiting for.
+    leave_interrupts_to_parent()
     if os.getppid() != parent:
         return
     writer = None

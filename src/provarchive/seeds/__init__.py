@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .copy import copy_into_seeds, expand_add_sources, remove_stale_temp_files
 from .ignore import DEFAULT_RULES, IGNORE_FILE, TEMP_PREFIX, IgnoreRules, archive_kind, is_temp_name
@@ -29,9 +29,6 @@ from .limits import StoreLimits, check_storable
 from .names import MAX_SEGMENT_BYTES, display_name, printable, validate_name
 from .paths import name_for_path, resolve_in_seeds
 from .scanner import FAILED, IGNORED, SKIPPED, SeedFile, SeedProblem, open_seed, scan
-
-if TYPE_CHECKING:
-    from ..catalog import SeedStat
 
 __all__ = [
     "DEFAULT_RULES",
@@ -42,6 +39,7 @@ __all__ = [
     "RACY_WINDOW_NS",
     "SKIPPED",
     "TEMP_PREFIX",
+    "CachedStat",
     "IgnoreRules",
     "SeedFile",
     "SeedProblem",
@@ -67,7 +65,20 @@ __all__ = [
 RACY_WINDOW_NS = 2_000_000_000
 
 
-def stat_trusted(cached: SeedStat | None, st: os.stat_result, head_sha512: str | None) -> bool:
+class CachedStat(Protocol):
+    """A stat-cache entry: a catalog ``SeedStat`` row, or a plain row of its columns."""
+
+    name: str
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    sha256: str
+    sha512: str
+    checked_at_ns: int
+
+
+def stat_trusted(cached: CachedStat | None, st: os.stat_result, head_sha512: str | None) -> bool:
     """True if the stat cache proves ``st``'s file still has the bytes of ``head_sha512``."""
     return (
         cached is not None

@@ -90,3 +90,9 @@ def writer_pid(lock_path: Path) -> int | None:
     except OSError:
         pass  # exists, owned by another user
     return pid
+
+
+def writer_busy(lock_path: Path) -> bool:
+    """A writer is at work now (its commit may be in flight): what readers that compare
+    two things a writer changes one after the other look at before reporting."""
+    return writer_pid(lock_path) is not None

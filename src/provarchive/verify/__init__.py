@@ -11,6 +11,10 @@ Contract:
 - Catalog against store, in one catalog snapshot (:mod:`.catalog`); derived data
   (:mod:`.derived`); the search index by one digest per entry; with ``rederive``
   a fresh run of the recorded cleaner; seeds-folder drift (:mod:`.seeds`).
+- The transparency log (``log``): its integrity, the given checkpoints, every leaf
+  against store and catalog (:func:`check_ledger`). With ``jobs > 1`` the index
+  audit and the log's own checks run in forked processes while the store is checked
+  (:mod:`.side`); the findings do not depend on ``jobs``.
 - Rolling audits (:mod:`.audit`): ``due``, ``sample`` and ``budget`` check only
   the versions chosen, least recently verified first, and record when each
   object passed (``versions.verified_at``).
@@ -34,7 +38,7 @@ from typing import TYPE_CHECKING
 from ..errors import ArchiveError
 from ..findings import ERROR, Finding, VerifyReport
 from ..home import Home
-from ..store.lock import writer_pid
+from ..store.lock import writer_busy
 from ..store.ocfl import JOURNAL, ObjectState
 from .objects import RETRIES, StoreResult, check_objects, check_root
 from .side import LogRequest, SideChecks
@@ -78,7 +82,7 @@ class _Run:
 
     def busy(self) -> bool:
         """A writer is at work now (its commit may be in flight)."""
-        return writer_pid(self.home.config.lock_path) is not None
+        return writer_busy(self.home.config.lock_path)
 
     def pending(self) -> set[str]:
         """Documents named by a journal in staging: their commit is in flight."""
@@ -117,9 +121,10 @@ def verify(
     """Check the archive; see the module docstring for what is checked (``log``: the
     transparency log too, unless only the store or a part of it is checked)."""
     partial = fixity or due is not None or sample is not None or budget is not None
-    side = SideChecks(
-        home, index=not partial, log=None if partial else log, parallel=jobs > 1 and not partial
-    )
+    log = None if partial else log
+    if log is not None:
+        log.trusted()  # a verifier key that is not one fails before any work
+    side = SideChecks(home, log=log, parallel=jobs > 1 and not partial)
     try:
         report, store = _verify(
             home,
@@ -134,7 +139,7 @@ def verify(
             budget=budget,
             on_progress=on_progress,
         )
-        if log is not None and not partial:
+        if log is not None:
             first = side.log_check()
             report.findings.extend(_log_findings(home, report, store, log, first))
         return report
@@ -146,7 +151,7 @@ def _log_findings(
     home: Home, report: VerifyReport, store: StoreResult, log: LogRequest, first: LogCheck | None
 ) -> list[Finding]:
     found = check_ledger(
-        home, report.states, log.checkpoints, log.trusted, first, store.inventory_sha512
+        home, report.states, log.checkpoints, log.trusted(), first, store.inventory_sha512
     )
     # A version the store lost is reported by the store check already: once is enough.
     gone = {
@@ -188,6 +193,7 @@ def _verify(
         problem = catalog_problem(home)
     if problem is not None:
         run.findings.append(problem)
+    side.start(index=problem is None)  # a no-op for --fixity and the audits
     if audit:
         if problem is not None:
             return VerifyReport(run.findings, run.checked), StoreResult()
@@ -431,14 +437,16 @@ def check_ledger(
     inventories: Mapping[tuple[str, int], str] | None = None,
 ) -> list[Finding]:
     """The transparency log's findings (:func:`provarchive.ledger.check`) on the object
-    states verify read (``first``: the log's own checks, if they were run already;
-    ``inventories``: (object path, version) -> sha512 of its inventory, as verify read it). While a writer is at work its log append, store commit and catalog
-    commit are not simultaneous: errors are looked at again on a fresh read of the store,
+    states verify read. ``first``: the log's own checks, if they were run already;
+    ``inventories``: (object path, version) -> sha512 of its inventory, as verify read it.
+
+    While a writer is at work its log append, store commit and catalog commit are not
+    simultaneous: errors are looked at again on a fresh read of store, log and catalog,
     and those that last as long as the writer does are reported as ``PENDING_WRITE``."""
     from .. import ledger
 
     def busy() -> bool:
-        return writer_pid(home.config.lock_path) is not None
+        return writer_busy(home.config.lock_path)
 
     def has_errors(found: list[Finding]) -> bool:
         return any(f.severity == ERROR for f in found)

@@ -12,12 +12,12 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ..catalog import SeedStat, queries
+from ..catalog import queries
 from ..digests import hash_stream
 from ..errors import ArchiveError
 from ..findings import Finding
 from ..home import Home
-from ..seeds import SeedFile, same_stat, scan, stat_row, stat_trusted
+from ..seeds import CachedStat, SeedFile, same_stat, scan, stat_row, stat_trusted
 from .catalog import Catalog
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -49,7 +49,7 @@ def check_seeds(
         )
     known = catalog or {}
     heads = {name: versions[-1] for name, versions in known.items() if versions}
-    stats: dict[str, SeedStat] = {}
+    stats: dict[str, CachedStat] = {}
     withdrawn: set[str] = set()
     if catalog is not None:
         with contextlib.suppress(ArchiveError), home.catalog.session() as s:
@@ -74,7 +74,7 @@ def check_seeds(
 
 
 def _check_seed(
-    seed: SeedFile, head: Any, stats: dict[str, SeedStat], *, full: bool
+    seed: SeedFile, head: Any, stats: dict[str, CachedStat], *, full: bool
 ) -> tuple[Finding | None, dict[str, Any] | None]:
     """One seeds file against the head version archived for it: a finding if it is new,
     unreadable or changed, and the stat-cache row to save when it was hashed."""

@@ -2,43 +2,63 @@
 other's: the search index against the catalog, and the transparency log's own checks
 (its integrity, the given checkpoints, its events against the catalog's).
 
-With ``jobs > 1`` they run in one forked process while this one checks the store, so a
-full verify keeps both cores busy (#14). The process opens its own catalog, index and
-log from the archive's configuration (nothing it inherits is used) and only reads.
-Whatever it cannot answer (it failed, or forking is not available) is computed here,
-in this process, as with ``jobs=1``: the findings never depend on ``jobs``.
+With ``jobs > 1`` each runs in a forked process of its own while this one checks the
+store, so a full verify keeps every core busy (#14). Before forking, this process closes
+its catalog and index connections, so none is carried into a child; each child opens
+its own from the archive's configuration, only reads, dies with its parent and leaves
+interrupts to it. Plain processes and pipes, no pool: no helper thread runs in this
+process when the store check forks its own workers.
+
+The findings never depend on ``jobs``: what a child cannot answer (it failed, died, or
+forking is not available) is computed here as with ``jobs=1``, and so is an index
+audit whose answer has any finding, at the moment ``jobs=1`` would make it (its
+findings may be a writer's commit in flight, judged by what is at work then). Log
+findings with an error are looked at again by :func:`provarchive.verify.check_ledger`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
+import sys
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, Any
 
 from ..config import ArchiveConfig
 from ..errors import ArchiveError
 from ..findings import Finding
 from ..home import Home
-from ..store.lock import writer_pid
+from ..processes import die_with_parent, leave_interrupts_to_parent
+from ..store.lock import writer_busy
 from .objects import RETRIES
-
-T = TypeVar("T")
 
 if TYPE_CHECKING:
     from ..ledger import LogCheck
     from ..tlog.note import Verifier
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class LogRequest:
     """Check the transparency log too: with these (source, text) checkpoints, signed by
-    ``trusted`` (default: the archive's own key)."""
+    the key ``key`` names (a verifier key the caller trusts; default: the archive's)."""
 
     checkpoints: tuple[tuple[str, str], ...] = ()
-    trusted: Verifier | None = None
+    key: str | None = None
+
+    def trusted(self) -> Verifier | None:
+        """The verifier key given, parsed (:class:`SigningKeyError` if it is not one)."""
+        if not self.key:
+            return None
+        from ..tlog.note import Verifier
+
+        return Verifier.from_verifier_key(self.key)
 
 
 def index_findings(home: Home) -> list[Finding]:
@@ -54,13 +74,10 @@ def index_findings(home: Home) -> list[Finding]:
         except ArchiveError as exc:
             return [Finding("INDEX_UNREADABLE", str(exc), path=str(home.config.index_dir))]
 
-    def busy() -> bool:
-        return writer_pid(home.config.lock_path) is not None
-
     for attempt in range(RETRIES + 1):
-        before = busy()
+        before = writer_busy(home.config.lock_path)
         found = audit()
-        if not found or not (before or busy()):
+        if not found or not (before or writer_busy(home.config.lock_path)):
             return found
         time.sleep(0.1 * (attempt + 1))
     return [
@@ -72,13 +89,13 @@ def index_findings(home: Home) -> list[Finding]:
 
 
 def log_check(home: Home, request: LogRequest) -> LogCheck:
+    """The log's checks that need no object state (:func:`provarchive.ledger.check_log`)."""
     from ..ledger import check_log
 
-    return check_log(home, request.checkpoints, request.trusted)
+    return check_log(home, request.checkpoints, request.trusted())
 
 
 def _index_in_child(config: ArchiveConfig) -> list[Finding]:
-    """In a forked process: a fresh home of the same archive (nothing inherited is used)."""
     home = Home(config)
     try:
         return index_findings(home)
@@ -94,51 +111,87 @@ def _log_in_child(config: ArchiveConfig, request: LogRequest) -> LogCheck:
         home.close()
 
 
-class SideChecks:
-    """Started before the store check, asked for their answers after it."""
+def _child(send: Connection, work: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """A forked child: do ``work`` and send (True, answer), or (False, why) if it failed."""
+    die_with_parent()
+    leave_interrupts_to_parent()
+    if sys.__stderr__ is not None:  # not a progress display's stand-in: no inherited lock
+        sys.stderr = sys.__stderr__
+    try:
+        answer: tuple[bool, Any] = (True, work(*args))
+    except Exception as exc:
+        answer = (False, f"{type(exc).__name__}: {exc}")
+    with contextlib.suppress(OSError, ValueError):
+        send.send(answer)
+    send.close()
 
-    def __init__(self, home: Home, *, index: bool, log: LogRequest | None, parallel: bool):
-        self.home, self.log = home, log
-        self._pool: ProcessPoolExecutor | None = None
-        self._index: Future[list[Finding]] | None = None
-        self._log: Future[LogCheck] | None = None
-        wanted = int(index) + int(log is not None)
-        if not (parallel and wanted and _can_fork()):
+
+class SideChecks:
+    """The index audit and the log check of one verify: :meth:`start` forks them (before
+    the store check), :meth:`index` and :meth:`log_check` give their answers."""
+
+    def __init__(self, home: Home, *, log: LogRequest | None, parallel: bool) -> None:
+        self.home, self.log, self.parallel = home, log, parallel
+        self._children: dict[str, tuple[BaseProcess, Connection]] = {}
+
+    def start(self, *, index: bool) -> None:
+        """Fork a process for the index audit (if ``index``) and one for the log check
+        (if asked for): only with ``parallel`` and where forking is available."""
+        if not self.parallel or "fork" not in multiprocessing.get_all_start_methods():
             return
-        with contextlib.suppress(OSError, RuntimeError, ValueError):
-            context = multiprocessing.get_context("fork")
-            self._pool = ProcessPoolExecutor(wanted, mp_context=context)
-            if log is not None:  # the longer of the two first
-                self._log = self._pool.submit(_log_in_child, home.config, log)
-            if index:
-                self._index = self._pool.submit(_index_in_child, home.config)
+        work: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
+        if self.log is not None:
+            work["log"] = (_log_in_child, (self.home.config, self.log))
+        if index:
+            work["index"] = (_index_in_child, (self.home.config,))
+        if not work:
+            return
+        self.home.close()  # reopened on next use: no connection is carried into a child
+        context = multiprocessing.get_context("fork")
+        for what, (target, args) in work.items():
+            try:
+                receive, send = context.Pipe(duplex=False)
+                child = context.Process(target=_child, args=(send, target, args), daemon=True)
+                child.start()
+            except OSError as exc:
+                log.debug("verify: no process for the %s check (%s)", what, exc)
+                continue
+            send.close()
+            self._children[what] = (child, receive)
+
+    def _answer(self, what: str) -> Any:
+        """The child's answer, or None if it has none (then this process computes it)."""
+        if what not in self._children:
+            return None
+        child, receive = self._children.pop(what)
+        try:
+            ok, answer = receive.recv()
+        except (EOFError, OSError) as exc:
+            ok, answer = False, f"the process ended without an answer ({exc or 'EOF'})"
+        finally:
+            receive.close()
+            child.join()
+        if not ok:
+            log.debug("verify: the %s check is done here instead: %s", what, answer)
+            return None
+        return answer
 
     def index(self) -> list[Finding]:
-        found = _result(self._index)
-        return index_findings(self.home) if found is None else found
+        """The index audit's findings (taken again here if the child's answer has any)."""
+        found: list[Finding] | None = self._answer("index")
+        return found if found == [] else index_findings(self.home)
 
     def log_check(self) -> LogCheck | None:
+        """The log check asked for, or None if none was."""
         if self.log is None:
             return None
-        found = _result(self._log)
-        return log_check(self.home, self.log) if found is None else found
+        found: LogCheck | None = self._answer("log")
+        return found if found is not None else log_check(self.home, self.log)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-
-def _result(future: Future[T] | None) -> T | None:
-    """The future's answer; None if there is none (the process died or failed: the
-    caller then computes it in this process)."""
-    if future is None:
-        return None
-    try:
-        return future.result()
-    except Exception:
-        return None
-
-
-def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+        """Stop the children whose answer was not asked for (verify failed on the way)."""
+        for child, receive in self._children.values():
+            child.kill()
+            child.join()
+            receive.close()
+        self._children.clear()

@@ -112,7 +112,8 @@ class ObjectReport:
     (its byte count in decimal, the ``size`` digest of extension 0009)."""
     inventory_sha512: dict[str, str] = field(default_factory=dict)
     """Directory (``""`` for the object root, ``"v1/"``...) -> the sha512 of the inventory
-    file in it as read, for each inventory whose digest algorithm is sha512."""
+    file in it as read, for each inventory whose sha512 sidecar was read and parsed
+    (the sidecar check computes it); the others are not here."""
     bytes_read: int = 0
     files_hashed: int = 0
 

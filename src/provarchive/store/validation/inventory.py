@@ -60,7 +60,8 @@ class _Inventory:
     """Version -> logical path -> normalised digest."""
     blocks: dict[str, dict[str, Any]] = field(default_factory=dict)
     digest: str | None = None
-    """Digest of ``raw`` with ``algorithm``, once the sidecar check computed it."""
+    """Digest of ``raw`` with ``digest_algorithm``, once the sidecar check computed it."""
+    digest_algorithm: str | None = None
 
 
 class _InventoryChecker:

@@ -405,10 +405,14 @@ class _ObjectValidator(_ContentChecks):
             )
         if recorded is None or algorithm is None:
             return
-        actual = inv.digest if inv.digest is not None else _hash_bytes(inv.raw, algorithm)
+        actual = (
+            inv.digest
+            if inv.digest is not None and inv.digest_algorithm == algorithm
+            else _hash_bytes(inv.raw, algorithm)
+        )
         if actual is None:
             return
-        inv.digest = actual
+        inv.digest, inv.digest_algorithm = actual, algorithm
         if algorithm == "sha512":
             self.inventory_sha512[prefix] = actual
         if recorded.lower() != actual:
@@ -537,7 +541,11 @@ class _ObjectValidator(_ContentChecks):
             if raw == root.raw:
                 self.reported.add(prefix + INVENTORY)
                 same = _Inventory(
-                    prefix + INVENTORY, raw, algorithm=root.algorithm, digest=root.digest
+                    prefix + INVENTORY,
+                    raw,
+                    algorithm=root.algorithm,
+                    digest=root.digest,
+                    digest_algorithm=root.digest_algorithm,
                 )
                 self._check_sidecar(vfd, entries, prefix, same)
                 self.spec_of[version] = root.spec_version
