@@ -199,3 +199,44 @@ def test_interrupted_reindex_leaves_the_old_index_serving(tmp_path: Path) -> Non
     found, behind = _search_all(env)
     assert found == before and behind == 0
     _then_clean(env)
+
+
+KILLED_BEFORE_THE_CATALOG = (
+    "import os, signal, provarchive.catalog as c; "
+    "c.Catalog.migrate = lambda self: os.kill(os.getpid(), signal.SIGKILL); "
+    "from provarchive.cli import main; main()"
+)
+"""``provarchive`` killed (SIGKILL) just before its first run makes the catalog."""
+
+
+def test_a_first_run_killed_before_the_catalog_leaves_an_archive_not_yet_made(
+    tmp_path: Path,
+) -> None:
+    """The storage root exists, the catalog does not, nothing is stored: readers say
+    the archive holds nothing yet (exit 3), not that it is damaged; ingest finishes it."""
+    env = _env(tmp_path)
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "a.txt").write_text("The lighthouse keeper wrote every night.\n")
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_BEFORE_THE_CATALOG, "ingest"], env=env, capture_output=True
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert (tmp_path / "archive" / "ocfl" / "0=ocfl_1.1").is_file()
+    assert not (tmp_path / "archive" / "catalog.sqlite").exists()
+    for args in (["search", "lighthouse"], ["stats"], ["show", "a.txt"]):
+        done = run_provarchive(*args, env=env, text=True)
+        assert done.returncode == 3, (args, done.stderr)
+        assert "first run was stopped before anything was archived" in done.stderr
+        assert "Traceback" not in done.stderr
+    # An empty catalog (the first migration never committed) is the same case.
+    sqlite3.connect(tmp_path / "archive" / "catalog.sqlite").execute("CREATE TABLE t (x)")
+    assert run_provarchive("search", "lighthouse", env=env).returncode == 3
+    (tmp_path / "archive" / "catalog.sqlite").unlink()
+    assert run_provarchive("ingest", env=env).returncode == 0
+    found = run_provarchive("search", "lighthouse", "--json", env=env, text=True)
+    assert found.returncode == 0 and json.loads(found.stdout)["total"] == 1
+    # With something stored, a missing catalog is damage: rebuild recreates it.
+    (tmp_path / "archive" / "catalog.sqlite").unlink()
+    damaged = run_provarchive("search", "lighthouse", env=env, text=True)
+    assert damaged.returncode == 7 and "the catalog is missing" in damaged.stderr

@@ -27,6 +27,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .config import ArchiveConfig
 from .errors import (
     ArchiveNotFoundError,
+    CatalogError,
     CorruptArchiveError,
     DocumentNotFoundError,
     InvalidStoreError,
@@ -136,11 +137,23 @@ class Archive:
                 self.store.staging,
             )
         if self.config.db_url is None and not self.home.catalog_path.exists():
+            if self._unfinished():
+                raise ArchiveNotFoundError(self.config.root, unfinished=True)
             raise CorruptArchiveError(
                 self.home.catalog_path,
                 "the catalog is missing; run 'provarchive rebuild' to recreate it from the store",
             )
-        self.catalog.require_current_schema()
+        try:
+            self.catalog.require_current_schema()
+        except CatalogError:
+            if self.catalog.schema_status()[0] is None and self._unfinished():
+                raise ArchiveNotFoundError(self.config.root, unfinished=True) from None
+            raise
+
+    def _unfinished(self) -> bool:
+        """The first writer was stopped between making the storage root and making the
+        catalog: no object is stored, so the archive holds nothing yet (not damage)."""
+        return next(iter(self.store.iter_object_dirs()), None) is None
 
     @contextlib.contextmanager
     def writer(

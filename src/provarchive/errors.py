@@ -56,9 +56,12 @@ class ArchiveNotFoundError(ArchiveError):
 
     exit_code = 3
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, unfinished: bool = False) -> None:
         super().__init__(
-            f"no archive at {path} (run 'provarchive init' or 'provarchive ingest' first)"
+            f"no archive at {path} yet: its first run was stopped before anything was "
+            "archived ('provarchive ingest' finishes it)"
+            if unfinished
+            else f"no archive at {path} (run 'provarchive init' or 'provarchive ingest' first)"
         )
         self.path = path
 
