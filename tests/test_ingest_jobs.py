@@ -82,3 +82,61 @@ def test_a_pool_returns_each_derivation_in_order_and_ignores_interrupts() -> Non
     expected = [derive(t, cleaner="keep-all") for t in texts]
     expected += [derive(t, cleaner="default") for t in texts[:2]]
     assert got == expected
+
+
+def _archive_cleaned_by_keep_all(home: Path, monkeypatch: pytest.MonkeyPatch) -> ArchiveConfig:
+    """An archive whose derivations say 'default cleaner' but kept every line (as an
+    older cleaner might have): a reclean has a new derivation to make for the pages."""
+    from dataclasses import replace
+
+    import provarchive.derivations as derivations
+
+    _seeds(home / "seeds")
+    config = ArchiveConfig(root=home / "archive", seeds=home / "seeds", max_text_bytes=40_000)
+    real = derivations.derive
+
+    def keep_all(data: bytes, cleaner: str = "default") -> object:
+        made = real(data, cleaner=cleaner)
+        return replace(
+            real(data, cleaner="keep-all"),
+            cleaner_name=made.cleaner_name,
+            rules_digest=made.rules_digest,
+            page=made.page,
+            environment=made.environment,
+        )
+
+    with monkeypatch.context() as m:
+        m.setattr(derivations, "derive", keep_all)
+        with Archive(config) as archive:
+            archive.ingest()
+    return config
+
+
+@pytest.mark.sqlite_only("compares two archives' catalog files")
+def test_reclean_with_two_workers_makes_exactly_what_one_process_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reports = []
+    rows = []
+    in_workers: list[int] = []
+    derive_all = CleaningPool.derive_all
+
+    def counted(pool: CleaningPool, texts: list[bytes], cleaner: str) -> list[object]:
+        in_workers.append(len(texts))
+        return derive_all(pool, texts, cleaner)
+
+    monkeypatch.setattr(CleaningPool, "derive_all", counted)
+    for jobs in (1, 2):
+        config = _archive_cleaned_by_keep_all(tmp_path / f"jobs-{jobs}", monkeypatch)
+        with Archive(config) as archive:
+            report = archive.reclean(jobs=jobs)
+        assert sum(in_workers) == (0 if jobs == 1 else 73)  # all but the oversized one
+        with Archive(config) as archive:
+            assert archive.verify(check_seeds=False).is_ok()
+        reports.append(report.to_json())
+        with sqlite3.connect(config.root / "catalog.sqlite") as db:
+            rows.append(db.execute(CATALOG_ROWS).fetchall())
+    assert reports[0] == reports[1] and rows[0] == rows[1]
+    changed = {c["document"] for c in reports[0]["changed"]}
+    assert "page.txt" in changed  # the news page lost its boilerplate lines this time
+    assert "big.txt" not in changed and "image.bin" not in changed  # not cleaned either time

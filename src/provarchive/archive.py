@@ -316,13 +316,15 @@ class Archive:
         *,
         on_wait: WaitCallback | None = None,
         on_progress: Progress | None = None,
+        jobs: int = 1,
     ) -> RecleanReport:
-        """Re-run the current cleaner; a changed output becomes a new current derivation."""
+        """Re-run the current cleaner; a changed output becomes a new current derivation.
+        ``jobs`` > 1 cleans in that many worker processes; this one alone writes."""
         from .derivations import reclean
 
         self.require()
         with self.writer("reclean", on_wait=on_wait):
-            return reclean(self.home, names, on_progress=on_progress)
+            return reclean(self.home, names, jobs=jobs, on_progress=on_progress)
 
     def reindex(
         self, *, on_wait: WaitCallback | None = None, on_progress: Progress | None = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ from .catalog import DerivationRecord, Session, Version, new_event, queries, utc
 from .cleaning.cleaner import CLEANER_NAME, CLEANER_VERSION, rules_digest
 from .cleaning.passages import CLEANER_NAMES, Derivation, PageVerdict, derive, passage_id
 from .cleaning.text import sniff_file
+from .cleaning.workers import CleaningPool
 from .errors import CorruptArchiveError, DocumentNotFoundError
 from .home import Home
 from .search.engine import IndexEntry, entries_of
@@ -274,9 +275,11 @@ def reclean(
     home: Home,
     names: list[str] | None = None,
     *,
+    jobs: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> RecleanReport:
-    """Re-run the current cleaner over every version (of ``names``), in one transaction."""
+    """Re-run the current cleaner over every version (of ``names``), in one transaction;
+    ``jobs`` > 1 cleans in that many worker processes (this one alone writes)."""
     home.require_writer()
     report = RecleanReport()
     with home.catalog.session() as s:
@@ -285,17 +288,19 @@ def reclean(
             if missing:
                 raise DocumentNotFoundError(sorted(missing)[0])
         todo = queries.versions_named(s, names or None)
-        for i, (version, name) in enumerate(todo, 1):
-            report.checked += 1
-            rec = queries.current_derivation(s, version.id)
-            fresh = derive_version(
-                home, name, version.number, version.size, cleaner_of(rec, home.config.cleaner)
-            )
-            if rec is None or stored_signature(s, rec) != fresh.signature():
-                new = record(s, version, name, fresh)
-                report.changed.append((name, version.number, new.number))
-            if on_progress is not None:
-                on_progress(i, len(todo))
+        pool = CleaningPool(jobs) if jobs > 1 and len(todo) > 1 else None
+        try:
+            for batch in _batches(todo, whole=pool is None):
+                for (version, name), rec, fresh in _fresh(home, s, batch, pool):
+                    report.checked += 1
+                    if rec is None or stored_signature(s, rec) != fresh.signature():
+                        new = record(s, version, name, fresh)
+                        report.changed.append((name, version.number, new.number))
+                    if on_progress is not None:
+                        on_progress(report.checked, len(todo))
+        finally:
+            if pool is not None:
+                pool.close()
         s.add(
             new_event(
                 "re-derivation",
@@ -304,6 +309,57 @@ def reclean(
             )
         )
     return report
+
+
+RECLEAN_BATCH_BYTES = 32 * 1024 * 1024
+"""With worker processes, the raw texts of at most this many bytes (and 256 versions) are
+read and cleaned together; without, one version at a time."""
+
+
+def _batches(todo: list[Any], *, whole: bool) -> Iterator[list[Any]]:
+    """``todo`` ((version, name) pairs) one at a time if ``whole``, else in batches."""
+    batch: list[Any] = []
+    size = 0
+    for item in todo:
+        batch.append(item)
+        size += item[0].size
+        if whole or size >= RECLEAN_BATCH_BYTES or len(batch) >= 256:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _fresh(
+    home: Home, s: Any, batch: list[Any], pool: CleaningPool | None
+) -> Iterator[tuple[Any, DerivationRecord | None, Derivation]]:
+    """Each (version, name) of ``batch`` with its current derivation and a fresh one by
+    the cleaner that derivation recorded (here, or in the pool's workers)."""
+    recs = [queries.current_derivation(s, version.id) for version, _name in batch]
+    cleaners = [cleaner_of(rec, home.config.cleaner) for rec in recs]
+    if pool is None:
+        fresh = [
+            derive_version(home, name, version.number, version.size, cleaner)
+            for (version, name), cleaner in zip(batch, cleaners, strict=True)
+        ]
+    else:
+        texts = [stored_text(home, name, v.number, v.size) for v, name in batch]
+        fresh = _derive_each(pool, texts, cleaners)
+    return zip(batch, recs, fresh, strict=True)
+
+
+def _derive_each(
+    pool: CleaningPool, texts: list[bytes | Derivation], cleaners: list[str]
+) -> list[Derivation]:
+    """The derivation of each text by its own cleaner, in order (texts that are already
+    a derivation, e.g. too large to clean, stay as they are)."""
+    out: list[Derivation | None] = [t if isinstance(t, Derivation) else None for t in texts]
+    for cleaner in sorted(set(cleaners)):
+        where = [i for i, t in enumerate(texts) if isinstance(t, bytes) and cleaners[i] == cleaner]
+        raw = [t for i in where if isinstance(t := texts[i], bytes)]
+        for i, d in zip(where, pool.derive_all(raw, cleaner), strict=True):
+            out[i] = d
+    return [d for d in out if d is not None]
 
 
 @dataclass

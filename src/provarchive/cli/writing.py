@@ -29,6 +29,14 @@ from .common import (
 # -- init / ingest / add ------------------------------------------------------------------------
 
 
+CleaningJobsOpt = Annotated[
+    int,
+    typer.Option(
+        "--jobs", "-j", min=1, help="Worker processes cleaning the text (one process writes)."
+    ),
+]
+
+
 @command("init")
 def init_cmd(
     ctx: typer.Context,
@@ -135,12 +143,7 @@ def ingest_cmd(
     ] = None,
     cleaner: CleanerOpt = "default",
     max_text_bytes: MaxTextOpt = DEFAULT_MAX_TEXT_BYTES,
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs", "-j", min=1, help="Worker processes cleaning the text (one process writes)."
-        ),
-    ] = 1,
+    jobs: CleaningJobsOpt = 1,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -296,11 +299,12 @@ def withdraw_cmd(
 def reclean_cmd(
     ctx: typer.Context,
     names: Annotated[list[str] | None, typer.Argument(help="Documents (default: all).")] = None,
+    jobs: CleaningJobsOpt = 1,
     as_json: JsonOpt = False,
 ) -> None:
     """Re-run the current cleaner; a changed output becomes a new current derivation.
 
-    Example: provarchive reclean 2026/story.txt --json
+    Example: provarchive reclean 2026/story.txt --json; provarchive reclean --jobs 4
     """
     with _archive(ctx) as archive, _progress(not as_json) as bar, interrupts() as stop:
 
@@ -308,7 +312,7 @@ def reclean_cmd(
             stop.check()  # all or nothing: an interrupt rolls the whole reclean back
             bar.stage("Re-cleaning", done, total)
 
-        report = archive.reclean(names or None, on_wait=_on_wait, on_progress=progress)
+        report = archive.reclean(names or None, on_wait=_on_wait, on_progress=progress, jobs=jobs)
     if as_json:
         _print_json(report.to_json())
         return
