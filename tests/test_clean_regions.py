@@ -4,7 +4,7 @@ the article when menus, meta rows, copies and comment sections surround it."""
 from __future__ import annotations
 
 from provarchive.cleaning.cleaner import DEFAULT_OPTIONS, _sentence_like, clean
-from provarchive.cleaning.rules import line_features
+from provarchive.cleaning.rules import is_comment_signature, line_features, opens_comment_section
 
 MENU = ["Home", "News", "Sport", "Opinion", "Contact", "Share", "Tweet", "Advertisement"]
 BLURB = [
@@ -141,3 +141,33 @@ def test_long_lines_of_a_script_without_case_are_not_furniture() -> None:
     assert line_features(line).lower_ratio is None
     assert _sentence_like(line_features(line), DEFAULT_OPTIONS)
     assert not _sentence_like(line_features("旅遊 美食"), DEFAULT_OPTIONS)
+
+
+COMMENTS = [
+    "I took the early boat every week for a year and it was always so full that the "
+    "children had to sit on the luggage, so this is very welcome news for all of us.",
+    "Let us hope the second boat is more reliable than the old one, which broke down "
+    "twice last winter and left half the village stranded on the mainland overnight.",
+]
+
+
+def test_a_wordpress_comment_form_title_opens_the_comment_section() -> None:
+    # WordPress prints the form's title with its cancel link on one line; what
+    # follows it (the form, then teasers of other posts) is not the article.
+    page = [*MENU, *ARTICLE, "Leave a Reply Cancel reply", *COMMENTS, *FOOTER]
+    assert _body(page) == ARTICLE
+
+
+def test_comment_headers_with_a_count_in_brackets_or_users_responded() -> None:
+    for header in ("Responses (2)", "Comments (12)", '8 users responded in " The ferry "'):
+        assert opens_comment_section(header, line_features(header)), header
+        page = [*MENU, *ARTICLE, header, *COMMENTS, *FOOTER]
+        assert _body(page) == ARTICLE, header
+
+
+def test_commenters_signed_with_said_and_a_comma_are_a_thread() -> None:
+    # "firefighter jeff said," is one theme's signature line: two of them close
+    # together open the comment section.
+    thread = ["Dan said,", COMMENTS[0], "Paula said,", COMMENTS[1]]
+    assert is_comment_signature("Dan said,", line_features("Dan said,"))
+    assert _body([*MENU, *ARTICLE, *thread, *FOOTER]) == ARTICLE

@@ -426,19 +426,20 @@ _COMMENTS = re.compile(
 
 _COMMENT_SECTION = re.compile(
     r"^[\W_]*(?:\d[\d,.]*\s+)?(?:comments?|responses?|replies|thoughts?|reactions?|kommentare|comentários|"
-    r"comentarios|commenti|комментари\w*|komentar|댓글|コメント)[\W_]*$"
+    r"comentarios|commenti|комментари\w*|komentar|댓글|コメント)(?:\s*\(\d[\d,.]*\))?[\W_]*$"
     r"|^[\W_]*(?:\d[\d,.]*\s+(?:comments?|responses?|replies|thoughts?|reactions?)|comments|responses)"
     r"\s+(?:to|on)\b.*$"
     r"|^[\W_]*\d[\d,.]*\s+(?:comments?|responses?|replies)\b.{0,60}(?:below|add\s+one|leave\s+one)\b.*$"
     r"|^[\W_]*(?:top\s+rated|most\s+recent|newest|oldest|best|sort\s+by)\s+comments?\b.*"
-    r"|^[\W_]*(?:leave\s+a\s+(?:comment|reply)|post\s+a\s+comment|add\s+(?:a\s+)?comment|"
+    r"|^[\W_]*(?:leave\s+a\s+(?:comment|reply)(?:\s+cancel\s+reply)?|post\s+a\s+comment|add\s+(?:a\s+)?comment|"
+    r"\d[\d,.]*\s+(?:users?|people|readers?)\s+(?:responded|commented)\s+(?:in|on|to)\b.*|"
     r"join\s+the\s+(?:conversation|discussion)|what\s+do\s+you\s+think\??|tell\s+us\s+what\s+you\s+think\W*|"
     r"discussion|conversation|comments\s+are\s+closed|view\s+all\s+comments|show\s+comments|"
     r"(?:\d+\s+)?comments?\s+(?:for|on)\s+this\s+(?:article|story|post|entry))[\W_]*$",
     _CASELESS,
 )
 _COMMENT_SIGNATURE = re.compile(
-    r"^.{1,80}?\s(?:says|said|wrote|writes|commented|replied)(?:\.\.\.|\s*:)?"
+    r"^.{1,80}?\s(?:says|said|wrote|writes|commented|replied)(?:\.\.\.|\s*[:,])?"
     r"(?:\s+(?:on|at)\s+(?=[^\d]*\d).{1,80})?$",
     _CASELESS,
 )
