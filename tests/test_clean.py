@@ -443,3 +443,29 @@ def test_paragraphs_split_by_sub_headings_beat_a_sidebar_blurb() -> None:
     ]
     body = [d.line.text for d in clean("\n".join(page)).of_kind("body")]
     assert para in body and para.replace("coffee", "arabica") in body
+
+
+def test_latin_names_in_a_japanese_paragraph_do_not_make_it_furniture() -> None:
+    # Capitalised Latin words (product names, acronyms) in a Japanese paragraph
+    # once made its "share of lower-case words" tiny: no prose, dropped.
+    article = [
+        "市の図書館は来月から、館内のWi-Fiを使って電子書籍を借りられる新しいサービスを始めると発表した。",
+        "利用者はiOSやAndroidのアプリ「Library Go」を入れ、VPNを通じてCity Digital Archive Networkに"
+        "接続することで、自宅からも蔵書の一部を読むことができるようになるという。",
+        "図書館によると、最初の一年間は約三千冊を用意し、利用者の声を聞きながら少しずつ増やしていく予定だ。",
+    ]
+    f = line_features(article[1])
+    assert f.lower_ratio is None
+    page = [
+        "ホーム",
+        "ニュース",
+        "地域",
+        "シェア",
+        "ツイート",
+        "図書館、電子書籍の貸し出しを開始",
+        *article,
+        "関連記事",
+        "お問い合わせ",
+        "利用規約",
+    ]
+    assert [d.line.text for d in clean("\n".join(page)).of_kind("body")] == article

@@ -532,7 +532,10 @@ def line_features(text: str) -> Features:
     upper = sum(map(str.isupper, initials))
     lower = sum(map(str.islower, initials))
     cased = upper + lower
-    lower_ratio = lower / cased if cased >= 3 else None
+    # In a line mostly in a script without case, embedded Latin names and acronyms
+    # ("Wi-Fi", "iOS/Android", "VPN") say nothing about whether it is prose.
+    caseless = no_space / 2.0 > len(spaced_tokens)  # most of its words, as counted above
+    lower_ratio = lower / cased if cased >= 3 and not caseless else None
     letters_digits = sum(map(str.isalnum, text))
     digits = sum(map(str.isdigit, text))
     title_case = cased > 0 and upper >= max(2, 0.7 * cased)
