@@ -251,3 +251,32 @@ def test_debian_changelogs_keep_every_line_and_their_first_line_is_the_title(pat
 def test_every_debian_changelog_on_this_machine() -> None:
     for path in CHANGELOGS:  # about 650 files, 19 MB unpacked: about 25 s
         _check_changelog(path)
+
+
+def test_a_menu_a_byline_and_a_newsletter_prompt_make_a_page() -> None:
+    # A blog post without ad labels or share buttons: its menu run, byline and
+    # newsletter prompt (1.0 + 0.35 + 0.35) are evidence enough; no file in the
+    # plain corpus scores above 0.35.
+    menu = ["Home", "Forums", "Register", "Members List", "Calendar", "Contact"]
+    article = [
+        "The river path between the two bridges will close for four weeks from Monday "
+        "while the council replaces the railings and resurfaces the worst stretches.",
+        "Walkers and cyclists are asked to use the road on the far bank, where a "
+        "temporary crossing will be marked at the old mill, the council said.",
+    ]
+    text = "\n".join(
+        [
+            *menu,
+            "River path to close for repairs",
+            "By Jane Doe",
+            *article,
+            "Subscribe to our newsletter",
+            "About us",
+            "Privacy Policy",
+        ]
+    )
+    r = clean(text)
+    assert r.page is not None and r.page.is_page, r.page
+    assert r.page.score < 2.0
+    assert [d.line.text for d in r.of_kind("body")] == article
+    assert {d.line.text for d in r.removed} >= {*menu, "Subscribe to our newsletter"}
