@@ -159,7 +159,12 @@ def test_a_wordpress_comment_form_title_opens_the_comment_section() -> None:
 
 
 def test_comment_headers_with_a_count_in_brackets_or_users_responded() -> None:
-    for header in ("Responses (2)", "Comments (12)", '8 users responded in " The ferry "'):
+    for header in (
+        "Responses (2)",
+        "Comments (12)",
+        '8 users responded in " The ferry "',
+        "4 appreciated comments on “The ferry”",
+    ):
         assert opens_comment_section(header, line_features(header)), header
         page = [*MENU, *ARTICLE, header, *COMMENTS, *FOOTER]
         assert _body(page) == ARTICLE, header
@@ -171,3 +176,9 @@ def test_commenters_signed_with_said_and_a_comma_are_a_thread() -> None:
     thread = ["Dan said,", COMMENTS[0], "Paula said,", COMMENTS[1]]
     assert is_comment_signature("Dan said,", line_features("Dan said,"))
     assert _body([*MENU, *ARTICLE, *thread, *FOOTER]) == ARTICLE
+
+
+def test_a_numbered_list_of_thoughts_is_no_comment_header() -> None:
+    # An archive list of posts: "170. Initial Thoughts on Boumediene (Feb. 20, 2007)".
+    line = "170. Initial Thoughts on Boumediene (Feb. 20, 2007)"
+    assert not opens_comment_section(line, line_features(line))

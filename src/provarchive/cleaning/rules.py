@@ -424,11 +424,24 @@ _COMMENTS = re.compile(
     _CASELESS,
 )
 
+_COMMENT_FORM = re.compile(
+    r"^[\W_]*(?:notify\s+me\s+of\s+(?:follow-?up\s+comments|new\s+(?:posts|comments))\b"
+    r"|you\s+can\s+follow\s+any\s+responses\s+to\s+this\s+entry\b"
+    r"|(?:some\s+|basic\s+)?html\s+(?:tags\s+)?(?:is\s+)?allowed\b|all\s+html\s+will\s+be\s+escaped\b"
+    r"|you\s+may\s+use\s+these\s+html\s+tags\b"
+    r"|you\s+must\s+be\s+logged\s+in\s+to\s+(?:post\s+a\s+comment|comment|reply)\b"
+    r"|your\s+email\s+address\s+will\s+not\s+be\s+published\b)",
+    _CASELESS,
+)
+"""The fixed lines of a blog's comment form (WordPress, Movable Type): 68 dragnet pages
+print "Notify me of follow-up comments via email.", none of them as the article's."""
+
 _COMMENT_SECTION = re.compile(
     r"^[\W_]*(?:\d[\d,.]*\s+)?(?:comments?|responses?|replies|thoughts?|reactions?|kommentare|comentários|"
     r"comentarios|commenti|комментари\w*|komentar|댓글|コメント)(?:\s*\(\d[\d,.]*\))?[\W_]*$"
     r"|^[\W_]*(?:\d[\d,.]*\s+(?:comments?|responses?|replies|thoughts?|reactions?)|comments|responses)"
     r"\s+(?:to|on)\b.*$"
+    r"|^[\W_]*\d[\d,]*\s+\w+\s+(?:comments?|responses?|replies|thoughts|reactions)\s+(?:to|on)\s+[\"“”'‘«].*$"
     r"|^[\W_]*\d[\d,.]*\s+(?:comments?|responses?|replies)\b.{0,60}(?:below|add\s+one|leave\s+one)\b.*$"
     r"|^[\W_]*(?:top\s+rated|most\s+recent|newest|oldest|best|sort\s+by)\s+comments?\b.*"
     r"|^[\W_]*(?:leave\s+a\s+(?:comment|reply)(?:\s+cancel\s+reply)?|post\s+a\s+comment|add\s+(?:a\s+)?comment|"
@@ -591,6 +604,8 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         return "related-links", "read-more / related link"
     if f.words <= 8 and _COMMENTS.match(text):
         return "comments", "comment-section label"
+    if f.words <= 30 and _COMMENT_FORM.match(text):
+        return "comments", "comment-form line"
     if (
         f.words <= 25
         and _COOKIE.search(text)
