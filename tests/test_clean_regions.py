@@ -182,3 +182,29 @@ def test_a_numbered_list_of_thoughts_is_no_comment_header() -> None:
     # An archive list of posts: "170. Initial Thoughts on Boumediene (Feb. 20, 2007)".
     line = "170. Initial Thoughts on Boumediene (Feb. 20, 2007)"
     assert not opens_comment_section(line, line_features(line))
+
+
+def test_comments_signed_by_a_name_above_a_date_are_a_thread() -> None:
+    # "Irving Frydman" / "Aug 8 2012" / the comment: a name line over a date line,
+    # once per comment (dragnet's T34), right under the article.
+    thread = []
+    for name, day in (("Irving Frydman", 8), ("Luis Ortega", 8), ("E. Dueck", 9), ("Timo", 9)):
+        thread += [name, f"Aug {day} 2012", *COMMENTS]
+    result = clean("\n".join([*MENU, *ARTICLE, *thread, *FOOTER]))
+    assert [d.line.text for d in result.of_kind("body")] == ARTICLE
+    assert all(d.rule == "comments" for d in result.removed if d.line.text in COMMENTS)
+
+
+def test_a_teaser_block_of_headline_name_and_date_is_no_thread() -> None:
+    # A "Recommended" block of headline / author / date teasers between two
+    # paragraphs of summary is no comment thread.
+    teasers = []
+    for title, name, date in (
+        ("Remembering the Most Mesmerizing Neon Light in Town", "Mark Byrnes", "Jul 17, 2014"),
+        ("An Ode to the Dead Shopping Mall", "Tanvi Misra", "Mar 9, 2018"),
+        ("The Twists and Turns of Making a Neon Sign", "Linda Poon", "Mar 9, 2018"),
+    ):
+        teasers += [title, name, date, COMMENTS[0]]
+    result = clean("\n".join([*MENU, *ARTICLE, "Recommended", *teasers, *FOOTER]))
+    assert [d.line.text for d in result.of_kind("body")] == ARTICLE
+    assert not [d for d in result.removed if d.rule == "comments"]

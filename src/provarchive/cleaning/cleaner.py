@@ -524,6 +524,7 @@ def _thread_marks(page: Page, o: CleanOptions) -> list[int]:
                 or (o.signed_dates and R.signed_date(line.text))
             )
         )
+        or _signed_above(page, i, o)
     ]
     out: list[int] = []
     run: list[int] = []
@@ -538,6 +539,29 @@ def _thread_marks(page: Page, o: CleanOptions) -> list[int]:
             out.extend(run)
         run = [i] if i is not None else []
     return out
+
+
+def _signed_above(page: Page, i: int, o: CleanOptions) -> bool:
+    """A date line signed by the line above it: a commenter's name of a few words
+    ("Irving Frydman" / "Aug 8 2012"), how many comment templates head each comment
+    (dragnet's T34: 20 comments signed so). Under a headline, a name and a date
+    head a teaser instead. Whether it recurs, with comments between, is checked by
+    the caller."""
+    if i == 0 or not (page.dateish[i] or _meta_kind(page, i) == "dateline"):
+        return False
+    j = i - 1
+    f = page.feats[j]
+    return (
+        page.rule[j] is None
+        and not page.prose[j]
+        and not page.dateish[j]
+        and 0 < f.tokens <= o.name_stamp_words
+        and f.digit_ratio == 0
+        and not f.end_punct
+        and not any(c in page.lines[j].text for c in ":;!?")
+        # Under a headline, a name and a date are a teaser's (a "Recommended" block).
+        and not (j > 0 and _headline_like(page, j - 1, o))
+    )
 
 
 def _templated_stamps(page: Page, o: CleanOptions) -> set[int]:

@@ -123,6 +123,10 @@ class CleanOptions:
     signed_dates: bool = True
     """Date lines signed with a name first ("Luke, on November 7th, 2012") count as a
     thread's stamps when they recur (see ``rules.signed_date``)."""
+    name_stamp_words: int = 4
+    """A date line under a line of at most this many words and no digits (a
+    commenter's name: "Irving Frydman" / "Aug 8 2012") is a comment's stamp when it
+    recurs as a thread (see ``cleaner._signed_above``)."""
     templated_stamp_words: int = 6
     """A line this short with a number, ending like ``thread_min`` other lines of the
     page ("Jermaine 07 Nov 12", "Radex 07 Nov 12"), is a comment template's stamp."""
