@@ -251,9 +251,15 @@ _NAV_LINE = re.compile(
     r"|^[\W_]*(?:tags?|tagged(?:\s+with)?|filed\s+(?:under|in)|topics?|categor(?:y|ies)|posted\s+in|"
     r"related\s+(?:roundup|topics?)|themen|schlagworte|tópicos|etiquetas|temas|argomenti|теги|рубрика|태그|タグ)\s*:.*"
     r"|^[\W_]*(?:back\s+to\s+top|scroll\s+(?:back\s+)?to\s+top|skip\s+to\s+(?:main\s+)?content|jump\s+to|"
-    r"go\s+to\s+(?:top|home)|home\s*[>»/|].*|you\s+are\s+here\s*:.*|breadcrumbs?)[\W_]*$",
+    r"go\s+to\s+(?:top|home)|home\s*[>»/|].*|you\s+are\s+here\s*:.*|breadcrumbs?)[\W_]*$"
+    r"|^[\W_]*(?:skip|jump)\s+to\s+(?:the\s+)?(?:(?:main|primary|secondary|local|site|page)\s+)?"
+    r"(?:content|navigation|nav|menu|sidebar|search|footer|comments|top|main)\b"
+    r"(?:\s*[|\[(].{0,60})?[\W_]*$"
+    r"|^«.{1,150}\|\s*(?:main|home|blog\s+home)\s*\|.{0,150}$",
     _CASELESS,
 )
+"""Menus and skip links ("skip to main | skip to sidebar", "Jump to comments [c]"),
+and a blog's post navigation ("« Previous post | Main | Next post »")."""
 _URL_ONLY = re.compile(r"^[\W_]*(?:https?://|www\.)\S+[\W_]*$", _CASELESS)
 _TEASER_COUNT = re.compile(r"\S.*\(\d[\d,.]*\)$")
 
