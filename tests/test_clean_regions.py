@@ -208,3 +208,33 @@ def test_a_teaser_block_of_headline_name_and_date_is_no_thread() -> None:
     result = clean("\n".join([*MENU, *ARTICLE, "Recommended", *teasers, *FOOTER]))
     assert [d.line.text for d in result.of_kind("body")] == ARTICLE
     assert not [d for d in result.removed if d.rule == "comments"]
+
+
+def test_a_comment_count_in_the_meta_row_under_the_headline_is_a_link() -> None:
+    # Another story's comments far above, then the headline, byline and date of
+    # this one with "11 Comments" beside them, and the story right under it.
+    other = [
+        "I have lived on the island for forty years and I have never seen the harbour so "
+        "busy, with boats coming and going at every hour of the day and most of the night.",
+        "The council should spend the money on the school roof before it spends a penny "
+        "on the pier, which has stood for a century and will stand for another one yet.",
+        "My grandmother used to say that the ferry was the only thing that ever ran on "
+        "time here, and even that was only true in the summer when the sea was calm.",
+    ]
+    page = [
+        *MENU,
+        *other,
+        "Weather",
+        "Tides",
+        "Events",
+        "Jobs",
+        "Property",
+        "Motors",
+        "Ferry service to double next spring",
+        "By Jane Doe",
+        "December 2, 2016",
+        "11 Comments",
+        *ARTICLE,
+        *FOOTER,
+    ]
+    assert _body(page) == ARTICLE

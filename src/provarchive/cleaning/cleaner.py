@@ -670,7 +670,7 @@ def _regions(
             if (
                 cand is not None
                 and cand[2] >= need
-                and not _outweighed(page, scores, bounds, k, cand[2], o)
+                and not _outweighed(page, scores, bounds, k, cand, o)
             ):
                 best = cand
                 break
@@ -704,7 +704,12 @@ def _regions(
 
 
 def _outweighed(
-    page: Page, scores: list[float], bounds: list[int], k: int, run: float, o: CleanOptions
+    page: Page,
+    scores: list[float],
+    bounds: list[int],
+    k: int,
+    cand: tuple[int, int, float],
+    o: CleanOptions,
 ) -> bool:
     """Whether the comment header closing segment ``k`` is a link in the article's meta
     row or menu ("Comments", "3 Comments" above the story), not the start of the
@@ -713,14 +718,34 @@ def _outweighed(
     signatures and stamps, so a comment section seldom holds a run like an article's;
     a run of several paragraphs before the header is the article whatever follows."""
     b = bounds[k + 1]
-    if run >= o.comment_header_trusted or b >= len(page.lines):
-        return False
-    if not R.opens_comment_section(page.lines[b].text, page.feats[b]):
+    if b >= len(page.lines) or not R.opens_comment_section(page.lines[b].text, page.feats[b]):
         return False
     nxt = bounds[k + 2]
     after = _max_subarray(scores, b + 1, nxt - 1) if nxt - 1 >= b + 1 else None
+    if after is None:
+        return False
+    run = cand[2]
+    if _in_meta_row(page, b, o) and after[0] - b <= o.meta_row_gap and b - cand[1] > o.meta_row_gap:
+        # A header in a story's meta row, the story right under it and the run before
+        # it far above: a link, whenever the story is the stronger run.
+        return after[2] > max(run, o.min_article_score)
+    if run >= o.comment_header_trusted:
+        return False
     need = max(o.comment_header_outweigh * run, o.min_article_score)
-    return after is not None and after[2] > need
+    return after[2] > need
+
+
+def _in_meta_row(page: Page, b: int, o: CleanOptions) -> bool:
+    """Whether the line at ``b`` sits in a story's meta row: a headline, a byline or a
+    date among the :attr:`CleanOptions.meta_window` lines above it, with no prose
+    between ("Russia: Space ship breaks up" / "NATALIYA VASILYEVA" / "Associated
+    Press, December 2, 2016" / "11 Comments")."""
+    for j in range(b - 1, max(-1, b - 1 - o.meta_window), -1):
+        if page.prose[j]:
+            return False
+        if page.rule_id(j) == "byline-dateline" or page.dateish[j] or _headline_like(page, j, o):
+            return True
+    return False
 
 
 # -- title and standfirst ------------------------------------------------------------------------

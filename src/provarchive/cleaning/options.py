@@ -116,6 +116,13 @@ class CleanOptions:
     comment_header_trusted: float = 100.0
     """...unless the run before it scores this much (several paragraphs: an article);
     the run after it must score :attr:`min_article_score` at least."""
+    meta_row_gap: int = 6
+    """A header in a story's meta row (a headline, byline or date among the
+    ``meta_window`` lines above it, no prose between), with the run after it starting
+    within this many lines and the run before it ending farther away than this, is a
+    link whenever the run after it is the stronger, however strong the run before
+    (readability's yahoo-2: "11 Comments" under the byline, another story's comments
+    far above)."""
     thread_min: int = 3
     thread_gap: int = 30
     """A comment thread: this many date/time stamps, each at most ``thread_gap``
