@@ -634,6 +634,8 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         return "byline-dateline", "author biography"
     if f.words <= 12 and _BYLINE.match(text) and not f.end_punct:
         return "byline-dateline", "byline"
+    if f.words <= 60 and _POST_FOOTER.match(text):
+        return "navigation", "post footer (posted in, filed under)"
     if f.words <= 14 and _DATELINE_WORDS.match(text):
         return "byline-dateline", "publication/update time"
     if f.words <= 10 and _DATE.search(text) and not f.end_punct:
@@ -837,6 +839,14 @@ def is_article_note(text: str) -> bool:
 
 
 _SIGNED_DATE = re.compile(r"^[^\W\d_][\w.' -]{0,40}?,?\s+(?:on|am|le|el|il|em|op)\s+", re.I)
+_POST_FOOTER = re.compile(
+    r"^(?:this\s+(?:entry|post)\s+was\s+posted\s+(?:on|in|by)\b"
+    r"|originally\s+(?:published|posted)\s+(?:on|at|in)\b)",
+    _CASELESS,
+)
+"""A blog's post footer ("This entry was posted on Saturday, August 25th, 2012 ... and
+is filed under ...", "Originally published on www.cio.com."): in 24 dragnet pages,
+3 times in the gold."""
 _POSTED = re.compile(r"^(?:by|posted|published|submitted|written|updated|last)\b", re.I)
 
 
