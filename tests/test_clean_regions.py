@@ -238,3 +238,37 @@ def test_a_comment_count_in_the_meta_row_under_the_headline_is_a_link() -> None:
         *FOOTER,
     ]
     assert _body(page) == ARTICLE
+
+
+TABLE = [
+    "Port",
+    "Crossings",
+    "Change",
+    "Harbourtown",
+    "1,204",
+    "12.5%",
+    "Northholm",
+    "873",
+    "-3.1%",
+    "Eastwick",
+    "455",
+    "4.0%",
+    "Southby",
+    "390",
+    "0.8%",
+]
+
+
+def test_a_data_table_after_the_body_is_kept_cell_by_cell() -> None:
+    # A scrape gives each cell of a table a line: the numbers look like lone
+    # counters, the labels like menu items, but rows of label and numbers repeat.
+    assert _body([*MENU, *ARTICLE, *TABLE, *FOOTER]) == [*ARTICLE, *TABLE]
+
+
+def test_counters_and_chart_ticks_are_no_table() -> None:
+    # Share counters are broken up by their buttons; a chart's ticks are numbers
+    # without the rows of a table.
+    shares = ["Facebook", "12", "Twitter", "34", "Email", "5", "Print", "2", "Reddit", "7"]
+    ticks = ["$915", "600", "$263", "’17", "’18", "’19", "’20", "’21", "’22", "’23"]
+    assert _body([*MENU, *ARTICLE, *shares, *FOOTER]) == ARTICLE
+    assert _body([*MENU, *ARTICLE, *ticks, *FOOTER]) == ARTICLE

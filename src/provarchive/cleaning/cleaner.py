@@ -50,7 +50,8 @@ How it decides:
 5. Inside the body, rule hits, repeats (shown twice in a row, or also outside
    the body), captions (a line followed by a credit), link items under a
    "related" header (the block ends at the first prose paragraph) and short
-   fragments are dropped; sub-headings, list items, Q&A lines, code, and
+   fragments are dropped; sub-headings, list items, Q&A lines, code, data tables
+   scraped one cell a line (also just before or after the body), and
    corrections, editor's notes and updates (also just after the body) are kept.
 
 The cleaner is versioned: :data:`CLEANER_VERSION` changes whenever a decision
@@ -242,6 +243,7 @@ def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
     comment_start = next((b for b in barriers if b > body_start), None)
     meta_from = min(x for x in (title_at, body_start, n) if x is not None) - o.meta_window
     tail = _tail_notes(page, body_end, comment_start, o)
+    table = _tables(page, regions, o)
     barrier_set = set(barriers)
     title_text = page.lines[title_at].text if title_at is not None else None
     decisions: list[Decision] = []
@@ -264,7 +266,7 @@ def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
             and (page.count(i) == 1)
         ):
             decisions.append(Decision(line, True, meta))
-        elif i in tail:
+        elif i in tail or i in table:
             decisions.append(Decision(line, True, "body"))
         elif rule is not None:
             related_block = page.related_head(i)
@@ -302,6 +304,70 @@ def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
                 decisions.append(Decision(line, True, "body"))
             seen.add(line.text)
     return tuple(decisions)
+
+
+def _tables(page: Page, regions: list[tuple[int, int]], o: CleanOptions) -> set[int]:
+    """The cells of data tables in or next to the body: a run of at least
+    :attr:`CleanOptions.table_min_lines` short lines (no rule but "counter") of which
+    at least :attr:`CleanOptions.table_numeric_share` are numbers ("$83", "28.7%",
+    "1,486"), starting or ending within :attr:`CleanOptions.table_gap` lines of a body
+    region, with numbers and labels in rows that repeat (:func:`_rows`). A scrape
+    gives every cell of a table a line, so its numbers look like lone counters
+    (dev's NASCAR standings, dragnet's T28 price tables); a share row or a comment's
+    votes is broken up by its buttons, a chart's axis ticks have no rows."""
+    n = len(page.lines)
+    out: set[int] = set()
+    i = 0
+    while i < n:
+        j = i
+        while j < n and _cell(page, j, o):
+            j += 1
+        numeric = [page.feats[k].digit_ratio >= 0.5 for k in range(i, j)]
+        period = _rows(numeric, o) if j - i >= o.table_min_lines else None
+        if period is not None:
+            # The table ends with its last whole row like the one above it: the short
+            # lines after it ("About us") are the page's.
+            end = period * (len(numeric) // period)
+            while (
+                end >= 2 * period
+                and numeric[end - period : end] != numeric[end - 2 * period : end - period]
+            ):
+                end -= period
+            if sum(numeric[:end]) >= o.table_numeric_share * end and any(
+                lo - o.table_gap <= i + end - 1 and i <= hi + o.table_gap for lo, hi in regions
+            ):
+                out.update(range(i, i + end))
+        i = max(j, i + 1)
+    return out
+
+
+def _rows(numeric: list[bool], o: CleanOptions) -> int | None:
+    """The row length of a table whose cells are numbers or labels in a pattern that
+    repeats row after row ("Phoenix", "$83", "28.7%", "-2.1%", "Inland Empire", ...),
+    at least three rows of it under a header row; None when there is none (a chart's
+    axis ticks, a list)."""
+    for period in range(2, o.table_max_columns + 1):
+        # The first row may be the header: rows are compared from the second on.
+        pairs = range(period, len(numeric) - period)
+        if len(pairs) < period:
+            break
+        row = numeric[-period:]
+        if all(row) or not any(row):
+            continue
+        same = sum(numeric[k] == numeric[k + period] for k in pairs)
+        if same >= o.table_regularity * len(pairs):
+            return period
+    return None
+
+
+def _cell(page: Page, i: int, o: CleanOptions) -> bool:
+    f = page.feats[i]
+    return (
+        not page.prose[i]
+        and f.tokens > 0
+        and f.words <= o.table_cell_words
+        and page.rule_id(i) in (None, "counter")
+    )
 
 
 def _tail_notes(page: Page, body_end: int, stop: int | None, o: CleanOptions) -> set[int]:

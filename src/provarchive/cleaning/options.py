@@ -148,6 +148,18 @@ class CleanOptions:
     meta_window: int = 4
     """Bylines and datelines this many lines around the title, or inside the body, are
     the article's own (kept as ``byline``/``dateline`` passages)."""
+    table_min_lines: int = 8
+    table_numeric_share: float = 0.3
+    table_cell_words: int = 8
+    table_gap: int = 3
+    table_max_columns: int = 12
+    table_regularity: float = 0.9
+    """A data table scraped one cell a line: at least ``table_min_lines`` short lines
+    (at most ``table_cell_words`` words, no rule but "counter"), at least
+    ``table_numeric_share`` of them numbers, within ``table_gap`` lines of the body,
+    numbers and labels alternating in rows of at most ``table_max_columns`` cells that
+    repeat (this share of cells like the one a row above) for three rows at least
+    (see ``cleaner._tables``)."""
     tail_window: int = 3
     """Corrections, editor's notes and updates this many lines after the body belong to it."""
 
