@@ -3,8 +3,15 @@ the article when menus, meta rows, copies and comment sections surround it."""
 
 from __future__ import annotations
 
-from provarchive.cleaning.cleaner import DEFAULT_OPTIONS, _sentence_like, clean
+from provarchive.cleaning.cleaner import (
+    _STRONG_ANCHORS,
+    DEFAULT_OPTIONS,
+    _anchors_after,
+    _sentence_like,
+    clean,
+)
 from provarchive.cleaning.rules import is_comment_signature, line_features, opens_comment_section
+from provarchive.cleaning.units import build_page
 
 MENU = ["Home", "News", "Sport", "Opinion", "Contact", "Share", "Tweet", "Advertisement"]
 BLURB = [
@@ -272,3 +279,22 @@ def test_counters_and_chart_ticks_are_no_table() -> None:
     ticks = ["$915", "600", "$263", "’17", "’18", "’19", "’20", "’21", "’22", "’23"]
     assert _body([*MENU, *ARTICLE, *shares, *FOOTER]) == ARTICLE
     assert _body([*MENU, *ARTICLE, *ticks, *FOOTER]) == ARTICLE
+
+
+def test_an_embedded_tweets_signature_starts_no_new_item() -> None:
+    # "— Jane Roe (@janeroe) October 30, 2012" ends a tweet quoted in the article:
+    # kept as a dateline, but no separator between paragraphs and no anchor that
+    # makes the tweet's text a headline (dragnet R195 restarted its body below one).
+    signature = "— Jane Roe (@janeroe) October 30, 2012"
+    tweet = "Why is the ferry always late on Mondays when half the island needs it most"
+    headline = "Ferry service to double next spring"
+    lines = [*MENU, headline, "October 30, 2012", *ARTICLE[:3], tweet, signature, *ARTICLE[3:]]
+    page = build_page("\n".join([*lines, *FOOTER]), DEFAULT_OPTIONS)
+    texts = [line.text for line in page.lines]
+    at = texts.index(signature)
+    assert page.rule_id(at) == "byline-dateline"
+    assert not page.separator(at)
+    assert _anchors_after(page, at - 1, _STRONG_ANCHORS) == 0
+    # The article's own dateline still is both.
+    assert page.separator(texts.index("October 30, 2012"))
+    assert _anchors_after(page, texts.index(headline), _STRONG_ANCHORS) == 1

@@ -821,7 +821,13 @@ _STRONG_ANCHORS = ("byline-dateline", "reading-time", "trust-badge")
 
 
 def _anchors_after(page: Page, i: int, kinds: tuple[str, ...]) -> int:
-    return sum(1 for j in range(i + 1, min(len(page.lines), i + 6)) if page.rule_id(j) in kinds)
+    """How many lines of these rules follow line ``i`` closely (an embedded tweet's
+    signature anchors no headline: the tweet above it is a quote in the article)."""
+    return sum(
+        1
+        for j in range(i + 1, min(len(page.lines), i + 6))
+        if page.rule_id(j) in kinds and not R.is_tweet_signature(page.lines[j].text)
+    )
 
 
 def _headline_like(page: Page, i: int, o: CleanOptions) -> bool:

@@ -839,6 +839,13 @@ def is_article_note(text: str) -> bool:
 
 
 _SIGNED_DATE = re.compile(r"^[^\W\d_][\w.' -]{0,40}?,?\s+(?:on|am|le|el|il|em|op)\s+", re.I)
+_TWEET_SIGNATURE = re.compile(
+    rf"^[—–-]?\s*\S.{{0,60}}\(@\w{{1,15}}\)\s+(?:{_MONTHS})\.?\s+\d{{1,2}},?\s+\d{{4}}$",
+    _CASELESS,
+)
+"""How an embedded tweet ends in a scrape ("— Destiny Noel. (@__LoveNoelxo) October 30,
+2012"): a quote inside the article, whose date starts no new item."""
+
 _POST_FOOTER = re.compile(
     r"^(?:this\s+(?:entry|post)\s+was\s+posted\s+(?:on|in|by)\b"
     r"|originally\s+(?:published|posted)\s+(?:on|at|in)\b)",
@@ -848,6 +855,11 @@ _POST_FOOTER = re.compile(
 is filed under ...", "Originally published on www.cio.com."): in 24 dragnet pages,
 3 times in the gold."""
 _POSTED = re.compile(r"^(?:by|posted|published|submitted|written|updated|last)\b", re.I)
+
+
+def is_tweet_signature(text: str) -> bool:
+    """Whether a line is the signature line of an embedded tweet."""
+    return len(text) <= 160 and _TWEET_SIGNATURE.match(text) is not None
 
 
 def signed_date(text: str) -> bool:
