@@ -170,6 +170,30 @@ def test_the_verdict_weighs_file_structure_against_weak_signs() -> None:
     assert page_indented.score < page_flush.score
 
 
+@pytest.mark.parametrize("module", ["collections", "pathlib", "json"])
+def test_a_pydoc_page_keeps_every_line(module: str) -> None:
+    """Real ``pydoc`` output: its indented "|  copy(...)" methods, "FILE" heading and
+    doctest lines once looked like share buttons, credits and related links (2.2.0
+    judged ``pydoc collections`` a page and dropped 1,445 of its lines)."""
+    import importlib
+    import pydoc
+
+    text = pydoc.render_doc(importlib.import_module(module), renderer=pydoc.plaintext)
+    r = clean(text)
+    assert r.page is not None and not r.page.is_page, r.page
+    assert not r.removed
+
+
+def test_chrome_signs_count_only_on_flush_left_lines() -> None:
+    chrome = ["Advertisement", "Share this article", "Photo: Getty Images", "3 min read"]
+    prose = "The council met on Tuesday and agreed to publish the minutes of every meeting."
+    flush = "\n".join([prose, *chrome, prose])
+    indented = "\n".join([prose, *("    " + c for c in chrome), prose])
+    assert judge_page(build_page(flush, DEFAULT_OPTIONS), DEFAULT_OPTIONS).is_page
+    verdict = judge_page(build_page(indented, DEFAULT_OPTIONS), DEFAULT_OPTIONS)
+    assert not verdict.is_page and verdict.score == 0
+
+
 def test_one_stray_sign_in_a_long_document_is_no_page() -> None:
     # A long log with one "Advertisement" and "Share" line among 3,000 entries.
     entries = [
