@@ -141,6 +141,21 @@ def test_pages_in_other_languages(page: str) -> None:
         ("Published 10:48, Tue, Nov 19, 2019", "byline-dateline"),
         ("November 19, 2019", "byline-dateline"),
         ("Leave a Reply", "comments"),
+        ("skip to main | skip to sidebar", "navigation"),
+        ("Jump to comments [c]", "navigation"),
+        ("Skip to primary content", "navigation"),
+        ("« Spanner and the Cloud | Main | Save up for the holidays »", "navigation"),
+        (
+            "This entry was posted on Saturday, August 25th, 2012 at 10:00 am and is filed "
+            "under Ferries. You can follow any responses to this entry through the RSS 2.0 feed.",
+            "navigation",
+        ),
+        ("Originally published on www.example.com. Click here to read the original.", "navigation"),
+        ("Notify me of follow-up comments via email.", "comments"),
+        ("You can follow any responses to this entry through the RSS 2.0 feed.", "comments"),
+        ("Your email address will not be published. Required fields are marked *", "comments"),
+        ("You must be logged in to post a comment.", "comments"),
+        ('You may use these HTML tags and attributes: <a href="" title=""> <b>', "comments"),
     ],
 )
 def test_rule_families(line: str, rule: str) -> None:
@@ -156,6 +171,10 @@ def test_rule_families(line: str, rule: str) -> None:
         "Reuters reported on Monday that the talks had stalled over the price of gas.",
         "Subscribers to the service rose by ten percent in the third quarter, the company said.",
         "The cookies were baked for twelve minutes and left to cool on a rack.",
+        "Readers can follow the story on our site, and we will notify them of any changes.",
+        "Jump to conclusions at your peril, the judge warned the jury on Monday.",
+        "The entry was posted on the city website and originally published in the gazette.",
+        "Skip to the content of the report and you will find the real news, he said.",
     ],
 )
 def test_prose_mentioning_rule_words_is_not_dropped(line: str) -> None:
@@ -371,6 +390,7 @@ PINNED_DIGESTS = {
     "2.0.0": "sha256:45e2d5b8134f06f66b0b4bb719f03f4a99c03ead29f603ba477c1fea89fa50fc",
     "2.1.0": "sha256:d2a17eab347f4e92d553cbac45cefbe2d79f3e1d3c04fe8fb40804e7f74c0232",
     "2.2.0": "sha256:99b05ea2367043eed3b36a413d35a70d267534e4fd1e84f3c4730d0eeb209e4d",
+    "2.3.0": "sha256:12a6a94f6d2149cd35bf72b871688c74abb6acb242f7fd102d9f45084e068976",
 }
 
 
@@ -442,3 +462,29 @@ def test_paragraphs_split_by_sub_headings_beat_a_sidebar_blurb() -> None:
     ]
     body = [d.line.text for d in clean("\n".join(page)).of_kind("body")]
     assert para in body and para.replace("coffee", "arabica") in body
+
+
+def test_latin_names_in_a_japanese_paragraph_do_not_make_it_furniture() -> None:
+    # Capitalised Latin words (product names, acronyms) in a Japanese paragraph
+    # once made its "share of lower-case words" tiny: no prose, dropped.
+    article = [
+        "市の図書館は来月から、館内のWi-Fiを使って電子書籍を借りられる新しいサービスを始めると発表した。",
+        "利用者はiOSやAndroidのアプリ「Library Go」を入れ、VPNを通じてCity Digital Archive Networkに"
+        "接続することで、自宅からも蔵書の一部を読むことができるようになるという。",
+        "図書館によると、最初の一年間は約三千冊を用意し、利用者の声を聞きながら少しずつ増やしていく予定だ。",
+    ]
+    f = line_features(article[1])
+    assert f.lower_ratio is None
+    page = [
+        "ホーム",
+        "ニュース",
+        "地域",
+        "シェア",
+        "ツイート",
+        "図書館、電子書籍の貸し出しを開始",
+        *article,
+        "関連記事",
+        "お問い合わせ",
+        "利用規約",
+    ]
+    assert [d.line.text for d in clean("\n".join(page)).of_kind("body")] == article

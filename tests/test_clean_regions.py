@@ -3,8 +3,15 @@ the article when menus, meta rows, copies and comment sections surround it."""
 
 from __future__ import annotations
 
-from provarchive.cleaning.cleaner import DEFAULT_OPTIONS, _sentence_like, clean
-from provarchive.cleaning.rules import line_features
+from provarchive.cleaning.cleaner import (
+    _STRONG_ANCHORS,
+    DEFAULT_OPTIONS,
+    _anchors_after,
+    _sentence_like,
+    clean,
+)
+from provarchive.cleaning.rules import is_comment_signature, line_features, opens_comment_section
+from provarchive.cleaning.units import build_page
 
 MENU = ["Home", "News", "Sport", "Opinion", "Contact", "Share", "Tweet", "Advertisement"]
 BLURB = [
@@ -141,3 +148,153 @@ def test_long_lines_of_a_script_without_case_are_not_furniture() -> None:
     assert line_features(line).lower_ratio is None
     assert _sentence_like(line_features(line), DEFAULT_OPTIONS)
     assert not _sentence_like(line_features("旅遊 美食"), DEFAULT_OPTIONS)
+
+
+COMMENTS = [
+    "I took the early boat every week for a year and it was always so full that the "
+    "children had to sit on the luggage, so this is very welcome news for all of us.",
+    "Let us hope the second boat is more reliable than the old one, which broke down "
+    "twice last winter and left half the village stranded on the mainland overnight.",
+]
+
+
+def test_a_wordpress_comment_form_title_opens_the_comment_section() -> None:
+    # WordPress prints the form's title with its cancel link on one line; what
+    # follows it (the form, then teasers of other posts) is not the article.
+    page = [*MENU, *ARTICLE, "Leave a Reply Cancel reply", *COMMENTS, *FOOTER]
+    assert _body(page) == ARTICLE
+
+
+def test_comment_headers_with_a_count_in_brackets_or_users_responded() -> None:
+    for header in (
+        "Responses (2)",
+        "Comments (12)",
+        '8 users responded in " The ferry "',
+        "4 appreciated comments on “The ferry”",
+    ):
+        assert opens_comment_section(header, line_features(header)), header
+        page = [*MENU, *ARTICLE, header, *COMMENTS, *FOOTER]
+        assert _body(page) == ARTICLE, header
+
+
+def test_commenters_signed_with_said_and_a_comma_are_a_thread() -> None:
+    # "firefighter jeff said," is one theme's signature line: two of them close
+    # together open the comment section.
+    thread = ["Dan said,", COMMENTS[0], "Paula said,", COMMENTS[1]]
+    assert is_comment_signature("Dan said,", line_features("Dan said,"))
+    assert _body([*MENU, *ARTICLE, *thread, *FOOTER]) == ARTICLE
+
+
+def test_a_numbered_list_of_thoughts_is_no_comment_header() -> None:
+    # An archive list of posts: "170. Initial Thoughts on Boumediene (Feb. 20, 2007)".
+    line = "170. Initial Thoughts on Boumediene (Feb. 20, 2007)"
+    assert not opens_comment_section(line, line_features(line))
+
+
+def test_comments_signed_by_a_name_above_a_date_are_a_thread() -> None:
+    # "Irving Frydman" / "Aug 8 2012" / the comment: a name line over a date line,
+    # once per comment (dragnet's T34), right under the article.
+    thread = []
+    for name, day in (("Irving Frydman", 8), ("Luis Ortega", 8), ("E. Dueck", 9), ("Timo", 9)):
+        thread += [name, f"Aug {day} 2012", *COMMENTS]
+    result = clean("\n".join([*MENU, *ARTICLE, *thread, *FOOTER]))
+    assert [d.line.text for d in result.of_kind("body")] == ARTICLE
+    assert all(d.rule == "comments" for d in result.removed if d.line.text in COMMENTS)
+
+
+def test_a_teaser_block_of_headline_name_and_date_is_no_thread() -> None:
+    # A "Recommended" block of headline / author / date teasers between two
+    # paragraphs of summary is no comment thread.
+    teasers = []
+    for title, name, date in (
+        ("Remembering the Most Mesmerizing Neon Light in Town", "Mark Byrnes", "Jul 17, 2014"),
+        ("An Ode to the Dead Shopping Mall", "Tanvi Misra", "Mar 9, 2018"),
+        ("The Twists and Turns of Making a Neon Sign", "Linda Poon", "Mar 9, 2018"),
+    ):
+        teasers += [title, name, date, COMMENTS[0]]
+    result = clean("\n".join([*MENU, *ARTICLE, "Recommended", *teasers, *FOOTER]))
+    assert [d.line.text for d in result.of_kind("body")] == ARTICLE
+    assert not [d for d in result.removed if d.rule == "comments"]
+
+
+def test_a_comment_count_in_the_meta_row_under_the_headline_is_a_link() -> None:
+    # Another story's comments far above, then the headline, byline and date of
+    # this one with "11 Comments" beside them, and the story right under it.
+    other = [
+        "I have lived on the island for forty years and I have never seen the harbour so "
+        "busy, with boats coming and going at every hour of the day and most of the night.",
+        "The council should spend the money on the school roof before it spends a penny "
+        "on the pier, which has stood for a century and will stand for another one yet.",
+        "My grandmother used to say that the ferry was the only thing that ever ran on "
+        "time here, and even that was only true in the summer when the sea was calm.",
+    ]
+    page = [
+        *MENU,
+        *other,
+        "Weather",
+        "Tides",
+        "Events",
+        "Jobs",
+        "Property",
+        "Motors",
+        "Ferry service to double next spring",
+        "By Jane Doe",
+        "December 2, 2016",
+        "11 Comments",
+        *ARTICLE,
+        *FOOTER,
+    ]
+    assert _body(page) == ARTICLE
+
+
+TABLE = [
+    "Port",
+    "Crossings",
+    "Change",
+    "Harbourtown",
+    "1,204",
+    "12.5%",
+    "Northholm",
+    "873",
+    "-3.1%",
+    "Eastwick",
+    "455",
+    "4.0%",
+    "Southby",
+    "390",
+    "0.8%",
+]
+
+
+def test_a_data_table_after_the_body_is_kept_cell_by_cell() -> None:
+    # A scrape gives each cell of a table a line: the numbers look like lone
+    # counters, the labels like menu items, but rows of label and numbers repeat.
+    assert _body([*MENU, *ARTICLE, *TABLE, *FOOTER]) == [*ARTICLE, *TABLE]
+
+
+def test_counters_and_chart_ticks_are_no_table() -> None:
+    # Share counters are broken up by their buttons; a chart's ticks are numbers
+    # without the rows of a table.
+    shares = ["Facebook", "12", "Twitter", "34", "Email", "5", "Print", "2", "Reddit", "7"]
+    ticks = ["$915", "600", "$263", "’17", "’18", "’19", "’20", "’21", "’22", "’23"]
+    assert _body([*MENU, *ARTICLE, *shares, *FOOTER]) == ARTICLE
+    assert _body([*MENU, *ARTICLE, *ticks, *FOOTER]) == ARTICLE
+
+
+def test_an_embedded_tweets_signature_starts_no_new_item() -> None:
+    # "— Jane Roe (@janeroe) October 30, 2012" ends a tweet quoted in the article:
+    # kept as a dateline, but no separator between paragraphs and no anchor that
+    # makes the tweet's text a headline (dragnet R195 restarted its body below one).
+    signature = "— Jane Roe (@janeroe) October 30, 2012"
+    tweet = "Why is the ferry always late on Mondays when half the island needs it most"
+    headline = "Ferry service to double next spring"
+    lines = [*MENU, headline, "October 30, 2012", *ARTICLE[:3], tweet, signature, *ARTICLE[3:]]
+    page = build_page("\n".join([*lines, *FOOTER]), DEFAULT_OPTIONS)
+    texts = [line.text for line in page.lines]
+    at = texts.index(signature)
+    assert page.rule_id(at) == "byline-dateline"
+    assert not page.separator(at)
+    assert _anchors_after(page, at - 1, _STRONG_ANCHORS) == 0
+    # The article's own dateline still is both.
+    assert page.separator(texts.index("October 30, 2012"))
+    assert _anchors_after(page, texts.index(headline), _STRONG_ANCHORS) == 1

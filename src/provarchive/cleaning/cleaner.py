@@ -50,7 +50,8 @@ How it decides:
 5. Inside the body, rule hits, repeats (shown twice in a row, or also outside
    the body), captions (a line followed by a credit), link items under a
    "related" header (the block ends at the first prose paragraph) and short
-   fragments are dropped; sub-headings, list items, Q&A lines, code, and
+   fragments are dropped; sub-headings, list items, Q&A lines, code, data tables
+   scraped one cell a line (also just before or after the body), and
    corrections, editor's notes and updates (also just after the body) are kept.
 
 The cleaner is versioned: :data:`CLEANER_VERSION` changes whenever a decision
@@ -95,7 +96,7 @@ __all__ = [
 
 CLEANER_NAME = "provarchive-clean"
 KEEP_ALL_NAME = "provarchive-keep-all"
-CLEANER_VERSION = "2.2.0"
+CLEANER_VERSION = "2.3.0"
 
 KINDS = ("title", "standfirst", "byline", "dateline", "body")
 """Kinds of kept passages."""
@@ -242,6 +243,7 @@ def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
     comment_start = next((b for b in barriers if b > body_start), None)
     meta_from = min(x for x in (title_at, body_start, n) if x is not None) - o.meta_window
     tail = _tail_notes(page, body_end, comment_start, o)
+    table = _tables(page, regions, o)
     barrier_set = set(barriers)
     title_text = page.lines[title_at].text if title_at is not None else None
     decisions: list[Decision] = []
@@ -264,7 +266,7 @@ def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
             and (page.count(i) == 1)
         ):
             decisions.append(Decision(line, True, meta))
-        elif i in tail:
+        elif i in tail or i in table:
             decisions.append(Decision(line, True, "body"))
         elif rule is not None:
             related_block = page.related_head(i)
@@ -302,6 +304,70 @@ def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
                 decisions.append(Decision(line, True, "body"))
             seen.add(line.text)
     return tuple(decisions)
+
+
+def _tables(page: Page, regions: list[tuple[int, int]], o: CleanOptions) -> set[int]:
+    """The cells of data tables in or next to the body: a run of at least
+    :attr:`CleanOptions.table_min_lines` short lines (no rule but "counter") of which
+    at least :attr:`CleanOptions.table_numeric_share` are numbers ("$83", "28.7%",
+    "1,486"), starting or ending within :attr:`CleanOptions.table_gap` lines of a body
+    region, with numbers and labels in rows that repeat (:func:`_rows`). A scrape
+    gives every cell of a table a line, so its numbers look like lone counters
+    (dev's NASCAR standings, dragnet's T28 price tables); a share row or a comment's
+    votes is broken up by its buttons, a chart's axis ticks have no rows."""
+    n = len(page.lines)
+    out: set[int] = set()
+    i = 0
+    while i < n:
+        j = i
+        while j < n and _cell(page, j, o):
+            j += 1
+        numeric = [page.feats[k].digit_ratio >= 0.5 for k in range(i, j)]
+        period = _rows(numeric, o) if j - i >= o.table_min_lines else None
+        if period is not None:
+            # The table ends with its last whole row like the one above it: the short
+            # lines after it ("About us") are the page's.
+            end = period * (len(numeric) // period)
+            while (
+                end >= 2 * period
+                and numeric[end - period : end] != numeric[end - 2 * period : end - period]
+            ):
+                end -= period
+            if sum(numeric[:end]) >= o.table_numeric_share * end and any(
+                lo - o.table_gap <= i + end - 1 and i <= hi + o.table_gap for lo, hi in regions
+            ):
+                out.update(range(i, i + end))
+        i = max(j, i + 1)
+    return out
+
+
+def _rows(numeric: list[bool], o: CleanOptions) -> int | None:
+    """The row length of a table whose cells are numbers or labels in a pattern that
+    repeats row after row ("Phoenix", "$83", "28.7%", "-2.1%", "Inland Empire", ...),
+    at least three rows of it under a header row; None when there is none (a chart's
+    axis ticks, a list)."""
+    for period in range(2, o.table_max_columns + 1):
+        # The first row may be the header: rows are compared from the second on.
+        pairs = range(period, len(numeric) - period)
+        if len(pairs) < period:
+            break
+        row = numeric[-period:]
+        if all(row) or not any(row):
+            continue
+        same = sum(numeric[k] == numeric[k + period] for k in pairs)
+        if same >= o.table_regularity * len(pairs):
+            return period
+    return None
+
+
+def _cell(page: Page, i: int, o: CleanOptions) -> bool:
+    f = page.feats[i]
+    return (
+        not page.prose[i]
+        and f.tokens > 0
+        and f.words <= o.table_cell_words
+        and page.rule_id(i) in (None, "counter")
+    )
 
 
 def _tail_notes(page: Page, body_end: int, stop: int | None, o: CleanOptions) -> set[int]:
@@ -524,6 +590,7 @@ def _thread_marks(page: Page, o: CleanOptions) -> list[int]:
                 or (o.signed_dates and R.signed_date(line.text))
             )
         )
+        or _signed_above(page, i, o)
     ]
     out: list[int] = []
     run: list[int] = []
@@ -538,6 +605,29 @@ def _thread_marks(page: Page, o: CleanOptions) -> list[int]:
             out.extend(run)
         run = [i] if i is not None else []
     return out
+
+
+def _signed_above(page: Page, i: int, o: CleanOptions) -> bool:
+    """A date line signed by the line above it: a commenter's name of a few words
+    ("Irving Frydman" / "Aug 8 2012"), how many comment templates head each comment
+    (dragnet's T34: 20 comments signed so). Under a headline, a name and a date
+    head a teaser instead. Whether it recurs, with comments between, is checked by
+    the caller."""
+    if i == 0 or not (page.dateish[i] or _meta_kind(page, i) == "dateline"):
+        return False
+    j = i - 1
+    f = page.feats[j]
+    return (
+        page.rule[j] is None
+        and not page.prose[j]
+        and not page.dateish[j]
+        and 0 < f.tokens <= o.name_stamp_words
+        and f.digit_ratio == 0
+        and not f.end_punct
+        and not any(c in page.lines[j].text for c in ":;!?")
+        # Under a headline, a name and a date are a teaser's (a "Recommended" block).
+        and not (j > 0 and _headline_like(page, j - 1, o))
+    )
 
 
 def _templated_stamps(page: Page, o: CleanOptions) -> set[int]:
@@ -646,7 +736,7 @@ def _regions(
             if (
                 cand is not None
                 and cand[2] >= need
-                and not _outweighed(page, scores, bounds, k, cand[2], o)
+                and not _outweighed(page, scores, bounds, k, cand, o)
             ):
                 best = cand
                 break
@@ -680,7 +770,12 @@ def _regions(
 
 
 def _outweighed(
-    page: Page, scores: list[float], bounds: list[int], k: int, run: float, o: CleanOptions
+    page: Page,
+    scores: list[float],
+    bounds: list[int],
+    k: int,
+    cand: tuple[int, int, float],
+    o: CleanOptions,
 ) -> bool:
     """Whether the comment header closing segment ``k`` is a link in the article's meta
     row or menu ("Comments", "3 Comments" above the story), not the start of the
@@ -689,14 +784,34 @@ def _outweighed(
     signatures and stamps, so a comment section seldom holds a run like an article's;
     a run of several paragraphs before the header is the article whatever follows."""
     b = bounds[k + 1]
-    if run >= o.comment_header_trusted or b >= len(page.lines):
-        return False
-    if not R.opens_comment_section(page.lines[b].text, page.feats[b]):
+    if b >= len(page.lines) or not R.opens_comment_section(page.lines[b].text, page.feats[b]):
         return False
     nxt = bounds[k + 2]
     after = _max_subarray(scores, b + 1, nxt - 1) if nxt - 1 >= b + 1 else None
+    if after is None:
+        return False
+    run = cand[2]
+    if _in_meta_row(page, b, o) and after[0] - b <= o.meta_row_gap and b - cand[1] > o.meta_row_gap:
+        # A header in a story's meta row, the story right under it and the run before
+        # it far above: a link, whenever the story is the stronger run.
+        return after[2] > max(run, o.min_article_score)
+    if run >= o.comment_header_trusted:
+        return False
     need = max(o.comment_header_outweigh * run, o.min_article_score)
-    return after is not None and after[2] > need
+    return after[2] > need
+
+
+def _in_meta_row(page: Page, b: int, o: CleanOptions) -> bool:
+    """Whether the line at ``b`` sits in a story's meta row: a headline, a byline or a
+    date among the :attr:`CleanOptions.meta_window` lines above it, with no prose
+    between ("Russia: Space ship breaks up" / "NATALIYA VASILYEVA" / "Associated
+    Press, December 2, 2016" / "11 Comments")."""
+    for j in range(b - 1, max(-1, b - 1 - o.meta_window), -1):
+        if page.prose[j]:
+            return False
+        if page.rule_id(j) == "byline-dateline" or page.dateish[j] or _headline_like(page, j, o):
+            return True
+    return False
 
 
 # -- title and standfirst ------------------------------------------------------------------------
@@ -706,7 +821,13 @@ _STRONG_ANCHORS = ("byline-dateline", "reading-time", "trust-badge")
 
 
 def _anchors_after(page: Page, i: int, kinds: tuple[str, ...]) -> int:
-    return sum(1 for j in range(i + 1, min(len(page.lines), i + 6)) if page.rule_id(j) in kinds)
+    """How many lines of these rules follow line ``i`` closely (an embedded tweet's
+    signature anchors no headline: the tweet above it is a quote in the article)."""
+    return sum(
+        1
+        for j in range(i + 1, min(len(page.lines), i + 6))
+        if page.rule_id(j) in kinds and not R.is_tweet_signature(page.lines[j].text)
+    )
 
 
 def _headline_like(page: Page, i: int, o: CleanOptions) -> bool:

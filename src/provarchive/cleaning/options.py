@@ -16,8 +16,11 @@ class CleanOptions:
     """Thresholds of the cleaner (part of its rules digest)."""
 
     # -- is it a page scrape at all (see :mod:`provarchive.cleaning.verdict`) --
-    page_threshold: float = 2.0
-    """A document is cleaned as a page scrape when its evidence adds up to this."""
+    page_threshold: float = 1.5
+    """A document is cleaned as a page scrape when its evidence adds up to this. A
+    link run with a byline and a subscription prompt (1.7) is a page: 19 of
+    dragnet's blog posts scored just that and were kept whole; no document of
+    the plain corpus scores above 0.35."""
     chrome_weight: float = 1.0
     """Evidence per family of page chrome present (ad labels, share buttons, ...)."""
     chrome_span: int = 1000
@@ -113,6 +116,13 @@ class CleanOptions:
     comment_header_trusted: float = 100.0
     """...unless the run before it scores this much (several paragraphs: an article);
     the run after it must score :attr:`min_article_score` at least."""
+    meta_row_gap: int = 6
+    """A header in a story's meta row (a headline, byline or date among the
+    ``meta_window`` lines above it, no prose between), with the run after it starting
+    within this many lines and the run before it ending farther away than this, is a
+    link whenever the run after it is the stronger, however strong the run before
+    (readability's yahoo-2: "11 Comments" under the byline, another story's comments
+    far above)."""
     thread_min: int = 3
     thread_gap: int = 30
     """A comment thread: this many date/time stamps, each at most ``thread_gap``
@@ -120,6 +130,10 @@ class CleanOptions:
     signed_dates: bool = True
     """Date lines signed with a name first ("Luke, on November 7th, 2012") count as a
     thread's stamps when they recur (see ``rules.signed_date``)."""
+    name_stamp_words: int = 4
+    """A date line under a line of at most this many words and no digits (a
+    commenter's name: "Irving Frydman" / "Aug 8 2012") is a comment's stamp when it
+    recurs as a thread (see ``cleaner._signed_above``)."""
     templated_stamp_words: int = 6
     """A line this short with a number, ending like ``thread_min`` other lines of the
     page ("Jermaine 07 Nov 12", "Radex 07 Nov 12"), is a comment template's stamp."""
@@ -134,6 +148,18 @@ class CleanOptions:
     meta_window: int = 4
     """Bylines and datelines this many lines around the title, or inside the body, are
     the article's own (kept as ``byline``/``dateline`` passages)."""
+    table_min_lines: int = 8
+    table_numeric_share: float = 0.3
+    table_cell_words: int = 8
+    table_gap: int = 3
+    table_max_columns: int = 12
+    table_regularity: float = 0.9
+    """A data table scraped one cell a line: at least ``table_min_lines`` short lines
+    (at most ``table_cell_words`` words, no rule but "counter"), at least
+    ``table_numeric_share`` of them numbers, within ``table_gap`` lines of the body,
+    numbers and labels alternating in rows of at most ``table_max_columns`` cells that
+    repeat (this share of cells like the one a row above) for three rows at least
+    (see ``cleaner._tables``)."""
     tail_window: int = 3
     """Corrections, editor's notes and updates this many lines after the body belong to it."""
 

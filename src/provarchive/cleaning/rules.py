@@ -251,9 +251,15 @@ _NAV_LINE = re.compile(
     r"|^[\W_]*(?:tags?|tagged(?:\s+with)?|filed\s+(?:under|in)|topics?|categor(?:y|ies)|posted\s+in|"
     r"related\s+(?:roundup|topics?)|themen|schlagworte|tópicos|etiquetas|temas|argomenti|теги|рубрика|태그|タグ)\s*:.*"
     r"|^[\W_]*(?:back\s+to\s+top|scroll\s+(?:back\s+)?to\s+top|skip\s+to\s+(?:main\s+)?content|jump\s+to|"
-    r"go\s+to\s+(?:top|home)|home\s*[>»/|].*|you\s+are\s+here\s*:.*|breadcrumbs?)[\W_]*$",
+    r"go\s+to\s+(?:top|home)|home\s*[>»/|].*|you\s+are\s+here\s*:.*|breadcrumbs?)[\W_]*$"
+    r"|^[\W_]*(?:skip|jump)\s+to\s+(?:the\s+)?(?:(?:main|primary|secondary|local|site|page)\s+)?"
+    r"(?:content|navigation|nav|menu|sidebar|search|footer|comments|top|main)\b"
+    r"(?:\s*[|\[(].{0,60})?[\W_]*$"
+    r"|^«.{1,150}\|\s*(?:main|home|blog\s+home)\s*\|.{0,150}$",
     _CASELESS,
 )
+"""Menus and skip links ("skip to main | skip to sidebar", "Jump to comments [c]"),
+and a blog's post navigation ("« Previous post | Main | Next post »")."""
 _URL_ONLY = re.compile(r"^[\W_]*(?:https?://|www\.)\S+[\W_]*$", _CASELESS)
 _TEASER_COUNT = re.compile(r"\S.*\(\d[\d,.]*\)$")
 
@@ -424,21 +430,35 @@ _COMMENTS = re.compile(
     _CASELESS,
 )
 
+_COMMENT_FORM = re.compile(
+    r"^[\W_]*(?:notify\s+me\s+of\s+(?:follow-?up\s+comments|new\s+(?:posts|comments))\b"
+    r"|you\s+can\s+follow\s+any\s+responses\s+to\s+this\s+entry\b"
+    r"|(?:some\s+|basic\s+)?html\s+(?:tags\s+)?(?:is\s+)?allowed\b|all\s+html\s+will\s+be\s+escaped\b"
+    r"|you\s+may\s+use\s+these\s+html\s+tags\b"
+    r"|you\s+must\s+be\s+logged\s+in\s+to\s+(?:post\s+a\s+comment|comment|reply)\b"
+    r"|your\s+email\s+address\s+will\s+not\s+be\s+published\b)",
+    _CASELESS,
+)
+"""The fixed lines of a blog's comment form (WordPress, Movable Type): 68 dragnet pages
+print "Notify me of follow-up comments via email.", none of them as the article's."""
+
 _COMMENT_SECTION = re.compile(
     r"^[\W_]*(?:\d[\d,.]*\s+)?(?:comments?|responses?|replies|thoughts?|reactions?|kommentare|comentários|"
-    r"comentarios|commenti|комментари\w*|komentar|댓글|コメント)[\W_]*$"
+    r"comentarios|commenti|комментари\w*|komentar|댓글|コメント)(?:\s*\(\d[\d,.]*\))?[\W_]*$"
     r"|^[\W_]*(?:\d[\d,.]*\s+(?:comments?|responses?|replies|thoughts?|reactions?)|comments|responses)"
     r"\s+(?:to|on)\b.*$"
+    r"|^[\W_]*\d[\d,]*\s+\w+\s+(?:comments?|responses?|replies|thoughts|reactions)\s+(?:to|on)\s+[\"“”'‘«].*$"
     r"|^[\W_]*\d[\d,.]*\s+(?:comments?|responses?|replies)\b.{0,60}(?:below|add\s+one|leave\s+one)\b.*$"
     r"|^[\W_]*(?:top\s+rated|most\s+recent|newest|oldest|best|sort\s+by)\s+comments?\b.*"
-    r"|^[\W_]*(?:leave\s+a\s+(?:comment|reply)|post\s+a\s+comment|add\s+(?:a\s+)?comment|"
+    r"|^[\W_]*(?:leave\s+a\s+(?:comment|reply)(?:\s+cancel\s+reply)?|post\s+a\s+comment|add\s+(?:a\s+)?comment|"
+    r"\d[\d,.]*\s+(?:users?|people|readers?)\s+(?:responded|commented)\s+(?:in|on|to)\b.*|"
     r"join\s+the\s+(?:conversation|discussion)|what\s+do\s+you\s+think\??|tell\s+us\s+what\s+you\s+think\W*|"
     r"discussion|conversation|comments\s+are\s+closed|view\s+all\s+comments|show\s+comments|"
     r"(?:\d+\s+)?comments?\s+(?:for|on)\s+this\s+(?:article|story|post|entry))[\W_]*$",
     _CASELESS,
 )
 _COMMENT_SIGNATURE = re.compile(
-    r"^.{1,80}?\s(?:says|said|wrote|writes|commented|replied)(?:\.\.\.|\s*:)?"
+    r"^.{1,80}?\s(?:says|said|wrote|writes|commented|replied)(?:\.\.\.|\s*[:,])?"
     r"(?:\s+(?:on|at)\s+(?=[^\d]*\d).{1,80})?$",
     _CASELESS,
 )
@@ -531,7 +551,10 @@ def line_features(text: str) -> Features:
     upper = sum(map(str.isupper, initials))
     lower = sum(map(str.islower, initials))
     cased = upper + lower
-    lower_ratio = lower / cased if cased >= 3 else None
+    # In a line mostly in a script without case, embedded Latin names and acronyms
+    # ("Wi-Fi", "iOS/Android", "VPN") say nothing about whether it is prose.
+    caseless = no_space / 2.0 > len(spaced_tokens)  # most of its words, as counted above
+    lower_ratio = lower / cased if cased >= 3 and not caseless else None
     letters_digits = sum(map(str.isalnum, text))
     digits = sum(map(str.isdigit, text))
     title_case = cased > 0 and upper >= max(2, 0.7 * cased)
@@ -587,6 +610,8 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         return "related-links", "read-more / related link"
     if f.words <= 8 and _COMMENTS.match(text):
         return "comments", "comment-section label"
+    if f.words <= 30 and _COMMENT_FORM.match(text):
+        return "comments", "comment-form line"
     if (
         f.words <= 25
         and _COOKIE.search(text)
@@ -609,6 +634,8 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         return "byline-dateline", "author biography"
     if f.words <= 12 and _BYLINE.match(text) and not f.end_punct:
         return "byline-dateline", "byline"
+    if f.words <= 60 and _POST_FOOTER.match(text):
+        return "navigation", "post footer (posted in, filed under)"
     if f.words <= 14 and _DATELINE_WORDS.match(text):
         return "byline-dateline", "publication/update time"
     if f.words <= 10 and _DATE.search(text) and not f.end_punct:
@@ -812,7 +839,27 @@ def is_article_note(text: str) -> bool:
 
 
 _SIGNED_DATE = re.compile(r"^[^\W\d_][\w.' -]{0,40}?,?\s+(?:on|am|le|el|il|em|op)\s+", re.I)
+_TWEET_SIGNATURE = re.compile(
+    rf"^[—–-]?\s*\S.{{0,60}}\(@\w{{1,15}}\)\s+(?:{_MONTHS})\.?\s+\d{{1,2}},?\s+\d{{4}}$",
+    _CASELESS,
+)
+"""How an embedded tweet ends in a scrape ("— Destiny Noel. (@__LoveNoelxo) October 30,
+2012"): a quote inside the article, whose date starts no new item."""
+
+_POST_FOOTER = re.compile(
+    r"^(?:this\s+(?:entry|post)\s+was\s+posted\s+(?:on|in|by)\b"
+    r"|originally\s+(?:published|posted)\s+(?:on|at|in)\b)",
+    _CASELESS,
+)
+"""A blog's post footer ("This entry was posted on Saturday, August 25th, 2012 ... and
+is filed under ...", "Originally published on www.cio.com."): in 24 dragnet pages,
+3 times in the gold."""
 _POSTED = re.compile(r"^(?:by|posted|published|submitted|written|updated|last)\b", re.I)
+
+
+def is_tweet_signature(text: str) -> bool:
+    """Whether a line is the signature line of an embedded tweet."""
+    return len(text) <= 160 and _TWEET_SIGNATURE.match(text) is not None
 
 
 def signed_date(text: str) -> bool:

@@ -58,8 +58,12 @@ class Page:
         return self.rule_id(i) == "related-links" and R.is_related_head(self.lines[i].text)
 
     def separator(self, i: int) -> bool:
-        """A line that starts a new item: a byline or date, or a "related" header."""
-        return self.rule_id(i) == "byline-dateline" or self.related_head(i)
+        """A line that starts a new item: a byline or date, or a "related" header. An
+        embedded tweet's signature ("— Name (@handle) October 30, 2012") is a quote's
+        inside the article, not an item's."""
+        if self.rule_id(i) == "byline-dateline":
+            return not R.is_tweet_signature(self.lines[i].text)
+        return self.related_head(i)
 
     def count(self, i: int) -> int:
         return len(self.positions[self.lines[i].text])

@@ -29,7 +29,9 @@ units: the 100,000-line kernel changelog holds an "Advertisement" line and 33
 
 Hard-wrapped paragraphs and indented text are how files are written, not how
 scrapes come out: they weigh against the weak evidence and the link runs (a
-pydoc class tree is a run of short lines), never against chrome.
+pydoc class tree is a run of short lines), never against chrome. An indented
+line is no sign at all: a scrape's chrome is flush left, and pydoc's
+``|  copy(...)`` is a method, not a "Copy link" button.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ def judge_page(page: Page, o: CleanOptions) -> PageVerdict:
     strong: Counter[str] = Counter()
     weak: Counter[str] = Counter()
     for i, line in enumerate(page.lines):
+        if page.indented(i):
+            continue  # a scrape's chrome is flush left; "|  copy(...)" in pydoc is no button
         sign = R.page_sign(line.text, page.feats[i], page.rule_id(i))
         if sign is not None:
             (strong if sign[1] else weak)[sign[0]] += 1
