@@ -49,18 +49,24 @@ def _ingest(tmp_path: Path, jobs: int) -> list[tuple[object, ...]]:
     return [*rows, ("hits", hits.total)]
 
 
+def _count_worker_texts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many texts each call sends to a CleaningPool's workers, from now on."""
+    counts: list[int] = []
+    derive_all = CleaningPool.derive_all
+
+    def counted(pool: CleaningPool, texts: list[bytes], cleaner: str) -> list[object]:
+        counts.append(len(texts))
+        return derive_all(pool, texts, cleaner)
+
+    monkeypatch.setattr(CleaningPool, "derive_all", counted)
+    return counts
+
+
 @pytest.mark.sqlite_only("compares two archives' catalog files")
 def test_two_workers_derive_exactly_what_one_process_derives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cleaned_in_workers: list[int] = []
-    derive_all = CleaningPool.derive_all
-
-    def counted(pool: CleaningPool, texts: list[bytes], cleaner: str) -> list[object]:
-        cleaned_in_workers.append(len(texts))
-        return derive_all(pool, texts, cleaner)
-
-    monkeypatch.setattr(CleaningPool, "derive_all", counted)
+    cleaned_in_workers = _count_worker_texts(monkeypatch)
     one = _ingest(tmp_path, 1)
     assert cleaned_in_workers == []
     two = _ingest(tmp_path, 2)
@@ -118,14 +124,7 @@ def test_reclean_with_two_workers_makes_exactly_what_one_process_makes(
 ) -> None:
     reports = []
     rows = []
-    in_workers: list[int] = []
-    derive_all = CleaningPool.derive_all
-
-    def counted(pool: CleaningPool, texts: list[bytes], cleaner: str) -> list[object]:
-        in_workers.append(len(texts))
-        return derive_all(pool, texts, cleaner)
-
-    monkeypatch.setattr(CleaningPool, "derive_all", counted)
+    in_workers = _count_worker_texts(monkeypatch)
     for jobs in (1, 2):
         config = _archive_cleaned_by_keep_all(tmp_path / f"jobs-{jobs}", monkeypatch)
         with Archive(config) as archive:

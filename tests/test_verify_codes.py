@@ -487,21 +487,29 @@ def _die(*_args: object) -> None:
     os._exit(3)
 
 
+def _children_do(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, work: Any) -> Path:
+    """Both side checks' processes run ``work`` instead; each leaves its pid in the folder
+    returned."""
+    import provarchive.verify.side as side
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setattr(sys.modules[__name__], "MARKS", marks)
+    monkeypatch.setattr(side, "_index_in_child", work)
+    monkeypatch.setattr(side, "_log_in_child", work)
+    return marks
+
+
 def test_a_side_check_that_dies_is_done_in_this_process(
     built: Archive, seeded: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, here: list[str]
 ) -> None:
-    import provarchive.verify.side as side
 
     DAMAGES["INDEX_ENTRY_ALTERED"](built, seeded)
     DAMAGES["LOG_EVENT_ALTERED"](built, seeded)
     built.close()
     one = _findings(built, jobs=1)
     here.clear()
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    monkeypatch.setattr(sys.modules[__name__], "MARKS", marks)
-    monkeypatch.setattr(side, "_index_in_child", _die)
-    monkeypatch.setattr(side, "_log_in_child", _die)
+    marks = _children_do(monkeypatch, tmp_path, _die)
     assert _findings(built, jobs=2) == one
     assert len(list(marks.iterdir())) == 2  # two processes ran, and died
     assert sorted(here) == ["index_findings", "log_check"]
@@ -518,7 +526,6 @@ def test_a_verify_that_fails_stops_its_side_checks(
     built: Archive, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     import provarchive.verify as verify
-    import provarchive.verify.side as side
 
     def fail(*_args: object, **_kwargs: object) -> None:
         deadline = time.monotonic() + 30
@@ -527,11 +534,7 @@ def test_a_verify_that_fails_stops_its_side_checks(
         raise RuntimeError("the store check failed")
 
     built.close()
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    monkeypatch.setattr(sys.modules[__name__], "MARKS", marks)
-    monkeypatch.setattr(side, "_index_in_child", _linger)
-    monkeypatch.setattr(side, "_log_in_child", _linger)
+    marks = _children_do(monkeypatch, tmp_path, _linger)
     monkeypatch.setattr(verify, "check_root", fail)
     started = time.monotonic()
     with pytest.raises(RuntimeError, match="store check failed"):
