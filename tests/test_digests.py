@@ -5,12 +5,20 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provarchive.digests import canonical_json, hash_bytes, hash_stream, sha256_hex, sha256_tagged
+from provarchive.digests import (
+    canonical_json,
+    canonical_json_plain,
+    hash_bytes,
+    hash_stream,
+    sha256_hex,
+    sha256_tagged,
+)
 
 
 @given(st.binary(max_size=5000), st.integers(min_value=1, max_value=700))
@@ -44,3 +52,30 @@ def test_canonical_json_is_stable(value: object) -> None:
     assert canonical_json(json.loads(data)) == data  # a round trip gives the same bytes
     if isinstance(value, dict):  # key order never matters
         assert canonical_json(dict(reversed(list(value.items())))) == data
+
+
+PLAIN = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.text(st.characters(codec=None)),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text() | st.integers() | st.booleans(), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+"""JSON-like values without floats, with what orjson refuses: integers past 64 bits,
+lone surrogates and non-string keys."""
+
+
+def _bytes_or_error(encode: Callable[[object], bytes], value: object) -> bytes | str:
+    try:
+        return encode(value)
+    except (ValueError, TypeError) as exc:  # UnicodeEncodeError is a ValueError
+        return type(exc).__name__
+
+
+@given(PLAIN)
+def test_the_fast_canonical_json_gives_the_same_bytes_or_the_same_error(value: object) -> None:
+    assert _bytes_or_error(canonical_json_plain, value) == _bytes_or_error(canonical_json, value)

@@ -116,3 +116,18 @@ which is a third of the cost for the tens of thousands of small values verify en
 def canonical_json(value: Any) -> bytes:
     """Serialise ``value`` to canonical JSON bytes (sorted keys, compact, UTF-8)."""
     return _CANONICAL.encode(value).encode("utf-8")
+
+
+def canonical_json_plain(value: Any) -> bytes:
+    """:func:`canonical_json` of a value that holds no float (a citation, a leaf, an event
+    row): the same bytes, by orjson, ten times faster. Floats are left out because
+    orjson writes some of them otherwise (``1e-05`` as ``0.00001``). What orjson refuses
+    (integers past 64 bits, strings that are not Unicode, non-string keys) goes through
+    :func:`canonical_json`, so it gives or fails exactly as that does. (Imported here:
+    the store's commands do not need it.)"""
+    import orjson
+
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return canonical_json(value)

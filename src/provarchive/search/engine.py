@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from ..digests import canonical_json, sha256_hex
+from ..digests import canonical_json_plain, sha256_hex
 
 KINDS = ("title", "standfirst", "body", "byline", "dateline", "removed")
 """Passage kinds an entry may have; ``removed`` marks a line the cleaner dropped."""
@@ -85,7 +85,7 @@ def citation_digest(
     text by its sha256. An engine computes it from the text it indexes; the audit
     from the catalog's passage (whose text ``verify`` checks against its sha256)."""
     return sha256_hex(
-        canonical_json(
+        canonical_json_plain(
             [
                 passage_id,
                 document,

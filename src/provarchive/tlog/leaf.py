@@ -26,14 +26,13 @@ Contract:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..digests import canonical_json, sha256_hex
+from ..digests import canonical_json, canonical_json_plain, sha256_hex
 from .errors import LeafFormatError
 from .merkle import leaf_hash, root
 
@@ -162,11 +161,13 @@ def parse_leaf(data: bytes) -> Leaf:
 
 
 def _load_canonical(data: bytes, what: str) -> Any:
+    import orjson  # strict: no NaN, no lone surrogate; here, not at start-up
+
     try:
-        values = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        values = orjson.loads(data)
+    except orjson.JSONDecodeError:
         raise LeafFormatError(f"the {what} is not UTF-8 JSON") from None
-    if canonical_json(values) != data:
+    if canonical_json_plain(values) != data:  # a float is never canonical: no field is one
         raise LeafFormatError(f"the {what} is not in canonical JSON form")
     return values
 
@@ -281,7 +282,7 @@ def event_digest(
 ) -> str:
     """``sha256:<hex>`` of one event row (the fields a catalog event holds)."""
     row = [event_id, occurred_at, event_type, outcome, agent, document, version, detail]
-    return "sha256:" + sha256_hex(canonical_json(row))
+    return "sha256:" + sha256_hex(canonical_json_plain(row))
 
 
 _EVENT_FIELDS = frozenset(EventLeaf.__dataclass_fields__)
