@@ -619,3 +619,24 @@ def test_a_foreign_object_is_named_and_left_alone(built: Archive, seeded: Path, 
     [finding] = [f for f in json.loads(result.stdout)["findings"] if f["code"] == "FOREIGN_OBJECT"]
     assert "foreign object urn:example:another-tool:1" in finding["message"]
     assert sorted(p.read_bytes() for p in built.store.root.rglob("*") if p.is_file()) == before
+
+
+def test_a_damaged_record_in_the_middle_of_the_log_is_a_finding_not_a_crash(
+    built: Archive,
+) -> None:
+    """Verify reads on past nothing: the record's damage is the finding, and what the
+    leaves after it would have logged is counted in one finding, not reported missing."""
+    leaves = log_dir(built.home) / "leaves"
+    with open_log(built.home) as tl:
+        size = tl.size
+        middle = int.from_bytes(tl._files.read("index", 8, 8 * (size // 2)), "big")
+    data = bytearray(leaves.read_bytes())
+    data[middle + 10] ^= 0x01  # inside the leaf's JSON: the record no longer matches its hash
+    leaves.write_bytes(bytes(data))
+    built.close()
+    one = _findings(built, jobs=1)
+    codes = [f["code"] for f in one if f["severity"] == "error"]
+    assert set(codes) == {"LOG_DAMAGED"}, codes
+    messages = " ".join(f["message"] for f in one)
+    assert "does not match its hash" in messages and "cannot be checked" in messages
+    assert _findings(built, jobs=2) == one

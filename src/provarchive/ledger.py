@@ -34,7 +34,7 @@ import contextlib
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,13 @@ from .store import durable
 from .store.ocfl import INVENTORY, ObjectState, sha512_hex
 from .store.storage import PreparedVersion, Repair
 from .tlog.checkpoint import open_checkpoint, peek_checkpoint, sign_checkpoint
-from .tlog.errors import LogCorruptError, LogMismatchError, ProofError, SigningKeyError
+from .tlog.errors import (
+    LeafFormatError,
+    LogCorruptError,
+    LogMismatchError,
+    ProofError,
+    SigningKeyError,
+)
 from .tlog.keys import generate_key, load_key, save_key, signer_from_env
 from .tlog.leaf import (
     EVENT_DERIVATION,
@@ -65,7 +71,7 @@ from .tlog.leaf import (
     parse_any_leaf,
     passages_root,
 )
-from .tlog.log import PreparedAppend, TransparencyLog
+from .tlog.log import LogFinding, PreparedAppend, TransparencyLog
 from .tlog.note import Signer, Verifier
 
 log = logging.getLogger(__name__)
@@ -607,6 +613,9 @@ class LogCheck:
     logged: dict[tuple[str, int], tuple[str, str, str, str]] | None
     """(name, version) -> (leaf type, sha512, sha256, inventory sha512) of the first leaf
     of each stored version; None when the log could not be read at all."""
+    complete: bool = True
+    """False when a damaged record hides the leaves after it: what they would have
+    logged is not reported missing one by one (the damage is the finding)."""
 
 
 def check(
@@ -630,7 +639,10 @@ def with_versions(
     """The findings of a :class:`LogCheck` with those of the stored versions' leaves."""
     if lc.logged is None:
         return lc.log + lc.events
-    return lc.log + check_versions(home, states, lc.logged, inventories) + lc.events
+    found = check_versions(home, states, lc.logged, inventories)
+    if not lc.complete:  # their leaves may be past the damaged record: not evidence
+        found = [f for f in found if f.code != "LOG_VERSION_UNLOGGED"]
+    return lc.log + found + lc.events
 
 
 def check_log(
@@ -660,8 +672,11 @@ def check_log(
                 findings.append(Finding("CHECKPOINT_INVALID", str(exc)))
         for source, text in checkpoints:
             findings.extend(_check_checkpoint(tl, source, text, key))
-        leaves = list(_leaves(tl, findings))
-        findings.extend(f for f in _audit(tl, leaves))
+        entries: list[bytes] = []
+        audit = tl.audit(on_entry=entries.append)  # one pass over the leaves for both
+        complete = not any(f.code == "tlog-record-damaged" for f in audit)
+        leaves = _leaves(entries, findings)
+        findings.extend(_audit(tl, audit, leaves))
     logged: dict[tuple[str, int], tuple[str, str, str, str]] = {}
     for _i, leaf in leaves:
         if isinstance(leaf, Leaf) and leaf.type in STORE_LEAVES:
@@ -672,22 +687,28 @@ def check_log(
     events: list[Finding] = []
     # An unreadable catalog is verify's finding already; its events cannot be compared.
     with contextlib.suppress(CatalogError):
-        events = _check_events(home, leaves)
-    return LogCheck(findings, events, logged)
+        events = _check_events(home, leaves, complete)
+    return LogCheck(findings, events, logged, complete)
 
 
-def _leaves(tl: TransparencyLog, findings: list[Finding]) -> Iterable[tuple[int, Leaf | EventLeaf]]:
-    for i, data in enumerate(tl.iter_entries(0, tl.size)):
+def _leaves(entries: list[bytes], findings: list[Finding]) -> list[tuple[int, Leaf | EventLeaf]]:
+    """The leaves that parse; one that does not (its record intact, its content not a
+    leaf: a forger's work) is a finding."""
+    leaves: list[tuple[int, Leaf | EventLeaf]] = []
+    for i, data in enumerate(entries):
         try:
-            yield i, parse_any_leaf(data)
-        except ProofError as exc:
+            leaves.append((i, parse_any_leaf(data)))
+        except (ProofError, LeafFormatError) as exc:
             findings.append(Finding("LOG_DAMAGED", f"leaf {i}: {exc}"))
+    return leaves
 
 
-def _audit(tl: TransparencyLog, leaves: list[tuple[int, Leaf | EventLeaf]]) -> list[Finding]:
+def _audit(
+    tl: TransparencyLog, audit: list[LogFinding], leaves: list[tuple[int, Leaf | EventLeaf]]
+) -> list[Finding]:
     by_index = dict(leaves)
     out = []
-    for f in tl.audit():
+    for f in audit:
         leaf = by_index.get(f.index) if f.index is not None else None
         out.append(
             Finding(
@@ -768,7 +789,11 @@ def check_versions(
     return out
 
 
-def _check_events(home: Home, leaves: list[tuple[int, Leaf | EventLeaf]]) -> list[Finding]:
+def _check_events(
+    home: Home, leaves: list[tuple[int, Leaf | EventLeaf]], complete: bool = True
+) -> list[Finding]:
+    """The logged events against the catalog's, and (if the log could be read to its
+    end) no event marked logged missing from it."""
     logged = {leaf.event_id: leaf for _i, leaf in leaves if isinstance(leaf, EventLeaf)}
     out: list[Finding] = []
     with home.catalog.session() as s:
@@ -794,15 +819,24 @@ def _check_events(home: Home, leaves: list[tuple[int, Leaf | EventLeaf]]) -> lis
                     found=event_leaf_digest(row),
                 )
             )
-    for event_id, row in sorted(rows.items()):
-        if row.logged and event_id not in logged:
-            out.append(
-                Finding(
-                    "LOG_EVENT_UNLOGGED",
-                    f"event {event_id} ({row.event_type}) is marked logged but the log lacks it",
-                    document=row.document,
-                )
+    unseen = sorted(i for i, row in rows.items() if row.logged and i not in logged)
+    if unseen and not complete:
+        return out + [
+            Finding(
+                "LOG_DAMAGED",
+                f"{len(unseen)} event(s) marked logged (ids {unseen[0]} to {unseen[-1]}) "
+                "cannot be checked: the log cannot be read past its damaged record",
             )
+        ]
+    for event_id in unseen:
+        row = rows[event_id]
+        out.append(
+            Finding(
+                "LOG_EVENT_UNLOGGED",
+                f"event {event_id} ({row.event_type}) is marked logged but the log lacks it",
+                document=row.document,
+            )
+        )
     return out
 
 

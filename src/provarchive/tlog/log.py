@@ -699,9 +699,15 @@ class TransparencyLog:
             out.append(record)
         return out
 
-    def audit(self, checkpoints: Sequence[Checkpoint] = ()) -> list[LogFinding]:
+    def audit(
+        self,
+        checkpoints: Sequence[Checkpoint] = (),
+        on_entry: Callable[[bytes], object] | None = None,
+    ) -> list[LogFinding]:
         """Recompute every hash from the leaves and compare with the cache, the commit
-        records and the given (already verified) checkpoints. Empty list: all agree."""
+        records and the given (already verified) checkpoints. Empty list: all agree.
+        ``on_entry`` is given each committed leaf in order, up to a damaged record (so
+        a caller that reads every leaf needs no second pass)."""
         findings: list[LogFinding] = []
         try:
             commits = self.commits()
@@ -723,7 +729,9 @@ class TransparencyLog:
             if size == 0 and root_hash != EMPTY_ROOT:
                 findings.append(LogFinding("tlog-commit-root", f"{what} for size 0"))
         try:
-            for offset, _data, h in self._records(HEADER, self._commit.end, strict=True):
+            for offset, data, h in self._records(HEADER, self._commit.end, strict=True):
+                if on_entry is not None:
+                    on_entry(data)
                 offsets += struct.pack(">Q", offset)
                 for _level, _index, node in compact.append(h):
                     stored += node
