@@ -422,7 +422,9 @@ def test_damage_is_reported_with_its_code(built: Archive, seeded: Path, code: st
             assert f.ocfl_code[0] in "EW" and f.ocfl_code[1:].isdigit()
 
 
-SIDE_CHECKED = sorted(c for c in DAMAGES if c.startswith(("INDEX_", "LOG_", "CHECKPOINT_")))
+SIDE_CHECKED = sorted(
+    c for c in DAMAGES if c.startswith(("INDEX_", "LOG_", "CHECKPOINT_", "PASSAGE_", "DERIVATION_"))
+)
 """Codes of the checks a full verify with ``jobs > 1`` runs in other processes."""
 AROUND_THEM = [
     "CATALOG_DIGEST_MISMATCH",
@@ -453,28 +455,60 @@ def test_jobs_give_the_same_findings_on_damage(built: Archive, seeded: Path, cod
 @pytest.fixture
 def here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The side checks computed in this process (a forked child's calls stay in it)."""
+    import provarchive.catalog.queries as queries
     import provarchive.verify.side as side
 
     calls: list[str] = []
-    for name in ("index_findings", "log_check"):
-        real = getattr(side, name)
+    for module, name in (
+        (side, "index_findings"),
+        (side, "log_check"),
+        (queries, "derived_passages"),
+    ):
+        real = getattr(module, name)
 
         def spy(*args: Any, _real: Any = real, _name: str = name) -> Any:
             calls.append(_name)
             return _real(*args)
 
-        monkeypatch.setattr(side, name, spy)
+        monkeypatch.setattr(module, name, spy)
     return calls
+
+
+SIDE = ["derived_passages", "index_findings", "log_check"]
 
 
 def test_on_a_sound_archive_the_side_checks_answer_from_their_processes(
     built: Archive, here: list[str]
 ) -> None:
     built.close()
-    assert _findings(built, jobs=1) == [] and sorted(here) == ["index_findings", "log_check"]
+    assert _findings(built, jobs=1) == [] and sorted(set(here)) == SIDE
     here.clear()
     assert _findings(built, jobs=2) == []
-    assert here == []  # both answered by a child: nothing was computed twice
+    assert here == []  # each answered by a child: nothing was computed twice, no passage read
+
+
+def test_only_the_versions_the_side_check_found_unsound_are_read_again(
+    built: Archive, seeded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import provarchive.catalog.queries as queries
+
+    DAMAGES["PASSAGE_DIGEST_MISMATCH"](built, seeded)  # one passage of the seed
+    built.close()
+    asked: list[list[int]] = []
+    real = queries.derived_passages
+
+    def spy(s: Any, ids: list[int]) -> Any:
+        asked.append(list(ids))
+        return real(s, ids)
+
+    monkeypatch.setattr(queries, "derived_passages", spy)
+    one = _findings(built, jobs=1)
+    assert sum(len(ids) for ids in asked) > 1  # every version of the archive
+    asked.clear()
+    assert _findings(built, jobs=2) == one
+    with sqlite3.connect(built.home.catalog_path) as db:
+        [(seed,)] = db.execute(f"SELECT derivation_id FROM passages WHERE passage_id = '{GO}'")
+    assert asked == [[seed]]
 
 
 MARKS: Path | None = None
@@ -488,15 +522,15 @@ def _die(*_args: object) -> None:
 
 
 def _children_do(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, work: Any) -> Path:
-    """Both side checks' processes run ``work`` instead; each leaves its pid in the folder
+    """The side checks' processes run ``work`` instead; each leaves its pid in the folder
     returned."""
     import provarchive.verify.side as side
 
     marks = tmp_path / "marks"
     marks.mkdir()
     monkeypatch.setattr(sys.modules[__name__], "MARKS", marks)
-    monkeypatch.setattr(side, "_index_in_child", work)
-    monkeypatch.setattr(side, "_log_in_child", work)
+    for child in ("_index_in_child", "_log_in_child", "_derived_in_child"):
+        monkeypatch.setattr(side, child, work)
     return marks
 
 
@@ -506,14 +540,17 @@ def test_a_side_check_that_dies_is_done_in_this_process(
 
     DAMAGES["INDEX_ENTRY_ALTERED"](built, seeded)
     DAMAGES["LOG_EVENT_ALTERED"](built, seeded)
+    DAMAGES["DERIVATION_OUTPUT_MISMATCH"](built, seeded)
     built.close()
     one = _findings(built, jobs=1)
     here.clear()
     marks = _children_do(monkeypatch, tmp_path, _die)
     assert _findings(built, jobs=2) == one
-    assert len(list(marks.iterdir())) == 2  # two processes ran, and died
-    assert sorted(here) == ["index_findings", "log_check"]
-    assert {"INDEX_ENTRY_ALTERED", "LOG_EVENT_ALTERED"} <= {f["code"] for f in one}
+    assert len(list(marks.iterdir())) == 3  # three processes ran, and died
+    assert sorted(set(here)) == SIDE
+    assert {"INDEX_ENTRY_ALTERED", "LOG_EVENT_ALTERED", "DERIVATION_OUTPUT_MISMATCH"} <= {
+        f["code"] for f in one
+    }
 
 
 def _linger(*_args: object) -> None:
@@ -529,7 +566,7 @@ def test_a_verify_that_fails_stops_its_side_checks(
 
     def fail(*_args: object, **_kwargs: object) -> None:
         deadline = time.monotonic() + 30
-        while len(list(marks.iterdir())) < 2 and time.monotonic() < deadline:
+        while len(list(marks.iterdir())) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
         raise RuntimeError("the store check failed")
 
@@ -541,7 +578,7 @@ def test_a_verify_that_fails_stops_its_side_checks(
         Archive(built.config).verify(jobs=2)
     assert time.monotonic() - started < 60  # not waiting for the children to finish
     pids = [int(p.name) for p in marks.iterdir()]
-    assert len(pids) == 2
+    assert len(pids) == 3
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)

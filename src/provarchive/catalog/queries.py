@@ -312,12 +312,10 @@ def current_derivations(s: Session) -> list[tuple[DerivationRecord, int, str]]:
     ]
 
 
-def derived_rows(
-    s: Session, object_paths: list[str]
-) -> tuple[list[tuple[Any, ...]], dict[int, list[tuple[Any, ...]]]]:
+def derived_versions(s: Session, object_paths: list[str]) -> list[tuple[Any, ...]]:
     """For verify: (name, number, content path, derivation id, encoding, output digest) of
-    every version of the objects at ``object_paths``, and the passages (id, text, digest,
-    start, end) of each current derivation, by derivation id."""
+    every version of the objects at ``object_paths`` (the id and after are None where a
+    version has no current derivation)."""
     rows: list[tuple[Any, ...]] = []
     for chunk in _chunks(object_paths):
         rows.extend(
@@ -341,10 +339,15 @@ def derived_rows(
                 .order_by(Document.name, Version.number)
             )
         )
+    return rows
+
+
+def derived_passages(s: Session, derivation_ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
+    """For verify: the passages (id, text, digest, start, end) of these derivations, in
+    order, by derivation id."""
     passages: dict[int, list[tuple[Any, ...]]] = {}
-    ids = [r[3] for r in rows if r[3] is not None]
-    for chunk in _chunks(ids):
-        for did, *rest in s.execute(
+    for chunk in _chunks(derivation_ids):
+        query = (
             select(
                 PassageRecord.derivation_id,
                 PassageRecord.passage_id,
@@ -355,9 +358,10 @@ def derived_rows(
             )
             .where(PassageRecord.derivation_id.in_(chunk))
             .order_by(PassageRecord.derivation_id, PassageRecord.ordinal)
-        ):
+        )
+        for did, *rest in _plain_rows(s, query):
             passages.setdefault(did, []).append(tuple(rest))
-    return rows, passages
+    return passages
 
 
 def passage_chain(
@@ -512,9 +516,9 @@ def _plain_rows(s: Session, query: Any) -> list[tuple[Any, ...]]:
     """The rows of a select of plain text and integer columns, fetched by the driver's
     own cursor in the session's transaction, its parameters bound by the driver:
     SQLAlchemy's result rows cost three times the query on the tens of thousands of rows
-    of an index audit (#14). Booleans would come back as the driver gives them (SQLite:
+    of an index audit (#14). ``IN`` lists are expanded into bound parameters. Booleans would come back as the driver gives them (SQLite:
     0 and 1), and no type's processing applies: select plain columns only."""
-    compiled = query.compile(s.get_bind())
+    compiled = query.compile(s.get_bind(), compile_kwargs={"render_postcompile": True})
     params = compiled.params
     args = [params[k] for k in compiled.positiontup or ()] if compiled.positional else params
     cursor = s.connection().connection.cursor()

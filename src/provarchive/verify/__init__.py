@@ -193,7 +193,7 @@ def _verify(
         problem = catalog_problem(home)
     if problem is not None:
         run.findings.append(problem)
-    side.start(index=problem is None)  # a no-op for --fixity and the audits
+    side.start(catalog=problem is None)  # a no-op for --fixity and the audits
     if audit:
         if problem is not None:
             return VerifyReport(run.findings, run.checked), StoreResult()
@@ -212,7 +212,7 @@ def _verify(
     _count(run, result)
     catalog: Catalog | None = None
     if not fixity and problem is None:
-        catalog = _check_catalog(run, result, whole=not audit)
+        catalog = _check_catalog(run, result, side, whole=not audit)
     if catalog is not None and not audit:
         _check_index(run, side)
         if rederive:
@@ -297,13 +297,17 @@ def _audit_store(
     )
 
 
-def _check_catalog(run: _Run, result: StoreResult, *, whole: bool) -> Catalog | None:
-    """Catalog against store and derived data, in one catalog snapshot."""
+def _check_catalog(
+    run: _Run, result: StoreResult, side: SideChecks, *, whole: bool
+) -> Catalog | None:
+    """Catalog against store and derived data, in one catalog snapshot (the versions the
+    side check found sound are not read again)."""
     from .catalog import cross_check, load_catalog, settle
     from .derived import check_derived
 
     home = run.home
     scope = None if whole else {n for n in result.paths.values() if n}
+    reuse = side.derived() if whole else None
     try:
         with home.catalog.session() as s:
             catalog = load_catalog(s, scope)
@@ -311,8 +315,8 @@ def _check_catalog(run: _Run, result: StoreResult, *, whole: bool) -> Catalog | 
             present = {n for n in result.paths.values() if n}
             cross = cross_check(catalog, result.states, present, whole=whole)
             damaged = _damaged(home, result)
-            known = {n: st for n, st in result.states.items() if n in catalog}
-            derived = list(check_derived(s, home, known, damaged, run.checked))
+            known = {n: (st.path, st.head) for n, st in result.states.items() if n in catalog}
+            derived = list(check_derived(s, home, known, damaged, run.checked, reuse=reuse))
     except ArchiveError as exc:
         run.findings.append(Finding("CATALOG_UNREADABLE", str(exc), path=home.catalog_url))
         return None

@@ -9,7 +9,7 @@ object), once per version, and only when the fixity check found them intact.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,39 +18,62 @@ from ..digests import sha256_hex, sha256_tagged
 from ..errors import ArchiveError, CorruptArchiveError
 from ..findings import Finding
 from ..home import Home
-from ..store.ocfl import ObjectState
 from ..store.validation import open_contained
 
 CHUNK = 200
 """Objects whose derived rows are loaded in one query."""
 
+Fingerprint = tuple[str, str, int, str | None, str]
+"""What one version's derived check read: object path, content path, derivation id,
+encoding and output digest (the passages are a derivation's, written once)."""
+Clean = dict[tuple[str, int], tuple[Fingerprint, int]]
+"""(document, version) -> (fingerprint, passages) of each version checked without a
+finding (:func:`check_derived` fills ``record`` with them, and skips those in ``reuse``)."""
+
 
 def check_derived(
     s: Any,
     home: Home,
-    states: dict[str, ObjectState],
+    objects: Mapping[str, tuple[str, int]],
     damaged: set[tuple[str, str]],
     checked: dict[str, int],
+    *,
+    reuse: Clean | None = None,
+    record: Clean | None = None,
 ) -> Iterator[Finding]:
-    """Findings for the derived data of these objects, read in the session ``s``.
-    ``damaged``: (object path, content path) pairs whose bytes failed fixity."""
-    by_path = {state.path: state for state in states.values()}
-    paths = sorted(by_path)
+    """Findings for the derived data of these objects (document -> (object path, head
+    version)), read in the session ``s``. ``damaged``: (object path, content path) pairs
+    whose bytes failed fixity. A version in ``reuse`` with the same fingerprint was
+    found sound by another process (:mod:`.side`) and is not read again."""
+    names = {path: name for name, (path, _head) in objects.items()}
+    paths = sorted(names)
     for start in range(0, len(paths), CHUNK):
-        rows, by_derivation = queries.derived_rows(s, paths[start : start + CHUNK])
-        for name, number, content_path, did, encoding, output in rows:
-            state = states.get(name)
-            if state is None or number > state.head:
+        todo = []
+        for row in queries.derived_versions(s, paths[start : start + CHUNK]):
+            name, number, content_path, did, encoding, output = row
+            if name not in objects or number > objects[name][1]:
                 continue  # not in the store: reported by the cross-check
             if did is None:
                 yield Finding("DERIVATION_MISSING", f"{name} v{number}", document=name)
                 continue
+            key, print_ = (name, number), (objects[name][0], content_path, did, encoding, output)
+            known = reuse.get(key) if reuse else None
+            if known is not None and known[0] == print_:
+                checked["passages"] = checked.get("passages", 0) + known[1]
+            else:
+                todo.append((key, print_))
+        by_derivation = queries.derived_passages(s, [p[2] for _k, p in todo]) if todo else {}
+        for key, print_ in todo:
+            path, content_path, did, encoding, output = print_
             items = by_derivation.get(did, [])
             checked["passages"] = checked.get("passages", 0) + len(items)
             raw = None
-            if encoding is not None and items and (state.path, content_path) not in damaged:
-                raw = _read(home.store.root / state.path, content_path)
-            yield from _check_passages(name, number, items, raw, encoding, output)
+            if encoding is not None and items and (path, content_path) not in damaged:
+                raw = _read(home.store.root / path, content_path)
+            found = list(_check_passages(key[0], key[1], items, raw, encoding, output))
+            if record is not None and not found:
+                record[key] = (print_, len(items))
+            yield from found
 
 
 def _read(directory: Path, content_path: str) -> bytes | None:

@@ -1,6 +1,7 @@
 """The checks of a full ``verify`` that need neither the store check's results nor each
-other's: the search index against the catalog, and the transparency log's own checks
-(its integrity, the given checkpoints, its events against the catalog's).
+other's: the search index against the catalog, the transparency log's own checks
+(its integrity, the given checkpoints, its events against the catalog's), and the
+derived data of every catalogued version against its raw bytes.
 
 With ``jobs > 1`` each runs in a forked process of its own while this one checks the
 store, so a full verify keeps every core busy (#14). Before forking, this process closes
@@ -14,6 +15,9 @@ forking is not available) is computed here as with ``jobs=1``, and so is an inde
 audit whose answer has any finding, at the moment ``jobs=1`` would make it (its
 findings may be a writer's commit in flight, judged by what is at work then). Log
 findings with an error are looked at again by :func:`provarchive.verify.check_ledger`.
+The derived check's answer is the versions it found sound, each with what it read
+(:data:`~provarchive.verify.derived.Fingerprint`): the catalog check reads again only
+the others, and those whose fingerprint its own snapshot does not share.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from .objects import RETRIES
 if TYPE_CHECKING:
     from ..ledger import LogCheck
     from ..tlog.note import Verifier
+    from .derived import Clean
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +100,35 @@ def log_check(home: Home, request: LogRequest) -> LogCheck:
     return check_log(home, request.checkpoints, request.trusted())
 
 
+def sound_versions(home: Home) -> Clean:
+    """Every catalogued version whose derived data :func:`.derived.check_derived` finds
+    sound, read in one catalog snapshot (the store's own state is not needed)."""
+    from .catalog import load_catalog, object_path_for_name
+    from .derived import check_derived
+
+    sound: Clean = {}
+    with home.catalog.session() as s:
+        objects = {
+            name: (object_path_for_name(name), max((v.number for v in versions), default=0))
+            for name, versions in load_catalog(s).items()
+        }
+        for _finding in check_derived(s, home, objects, set(), {}, record=sound):
+            pass  # the catalog check reports them, from its own snapshot
+    return sound
+
+
 def _index_in_child(config: ArchiveConfig) -> list[Finding]:
     home = Home(config)
     try:
         return index_findings(home)
+    finally:
+        home.close()
+
+
+def _derived_in_child(config: ArchiveConfig) -> Clean:
+    home = Home(config)
+    try:
+        return sound_versions(home)
     finally:
         home.close()
 
@@ -127,23 +157,26 @@ def _child(send: Connection, work: Callable[..., Any], args: tuple[Any, ...]) ->
 
 
 class SideChecks:
-    """The index audit and the log check of one verify: :meth:`start` forks them (before
-    the store check), :meth:`index` and :meth:`log_check` give their answers."""
+    """The index audit, the log check and the derived check of one verify: :meth:`start`
+    forks them (before the store check), :meth:`index`, :meth:`log_check` and
+    :meth:`derived` give their answers."""
 
     def __init__(self, home: Home, *, log: LogRequest | None, parallel: bool) -> None:
         self.home, self.log, self.parallel = home, log, parallel
         self._children: dict[str, tuple[BaseProcess, Connection]] = {}
 
-    def start(self, *, index: bool) -> None:
-        """Fork a process for the index audit (if ``index``) and one for the log check
-        (if asked for): only with ``parallel`` and where forking is available."""
+    def start(self, *, catalog: bool) -> None:
+        """Fork a process for the index audit and one for the derived check (if the
+        ``catalog`` can be read) and one for the log check (if asked for): only with
+        ``parallel`` and where forking is available."""
         if not self.parallel or "fork" not in multiprocessing.get_all_start_methods():
             return
         work: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
         if self.log is not None:
             work["log"] = (_log_in_child, (self.home.config, self.log))
-        if index:
+        if catalog:
             work["index"] = (_index_in_child, (self.home.config,))
+            work["derived"] = (_derived_in_child, (self.home.config,))
         if not work:
             return
         self.home.close()  # reopened on next use: no connection is carried into a child
@@ -180,6 +213,12 @@ class SideChecks:
         """The index audit's findings (taken again here if the child's answer has any)."""
         found: list[Finding] | None = self._answer("index")
         return found if found == [] else index_findings(self.home)
+
+    def derived(self) -> Clean | None:
+        """The versions the derived check's process found sound (None: it has no answer,
+        so every version is checked here)."""
+        sound: Clean | None = self._answer("derived")
+        return sound
 
     def log_check(self) -> LogCheck | None:
         """The log check asked for, or None if none was."""
