@@ -821,13 +821,14 @@ def _check_events(
             )
     unseen = sorted(i for i, row in rows.items() if row.logged and i not in logged)
     if unseen and not complete:
-        return out + [
+        out.append(
             Finding(
                 "LOG_DAMAGED",
                 f"{len(unseen)} event(s) marked logged (ids {unseen[0]} to {unseen[-1]}) "
                 "cannot be checked: the log cannot be read past its damaged record",
             )
-        ]
+        )
+        return out
     for event_id in unseen:
         row = rows[event_id]
         out.append(
