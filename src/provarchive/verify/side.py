@@ -23,6 +23,7 @@ the others, and those whose fingerprint its own snapshot does not share.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing
 import sys
@@ -181,16 +182,25 @@ class SideChecks:
             return
         self.home.close()  # reopened on next use: no connection is carried into a child
         context = multiprocessing.get_context("fork")
-        for what, (target, args) in work.items():
-            try:
-                receive, send = context.Pipe(duplex=False)
-                child = context.Process(target=_child, args=(send, target, args), daemon=True)
-                child.start()
-            except OSError as exc:
-                log.debug("verify: no process for the %s check (%s)", what, exc)
-                continue
-            send.close()
-            self._children[what] = (child, receive)
+        # Objects inherited by the children are left out of their garbage collection, so
+        # that it does not touch (and copy) every page of this process's memory.
+        gc.freeze()
+        try:
+            for what, (target, args) in work.items():
+                self._fork(context, what, target, args)
+        finally:
+            gc.unfreeze()
+
+    def _fork(self, context: Any, what: str, target: Callable[..., Any], args: Any) -> None:
+        try:
+            receive, send = context.Pipe(duplex=False)
+            child = context.Process(target=_child, args=(send, target, args), daemon=True)
+            child.start()
+        except OSError as exc:
+            log.debug("verify: no process for the %s check (%s)", what, exc)
+            return
+        send.close()
+        self._children[what] = (child, receive)
 
     def _answer(self, what: str) -> Any:
         """The child's answer, or None if it has none (then this process computes it)."""
