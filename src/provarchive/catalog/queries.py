@@ -312,33 +312,31 @@ def current_derivations(s: Session) -> list[tuple[DerivationRecord, int, str]]:
     ]
 
 
-def derived_versions(s: Session, object_paths: list[str]) -> list[tuple[Any, ...]]:
+def derived_versions(s: Session, names: list[str]) -> list[tuple[Any, ...]]:
     """For verify: (name, number, content path, derivation id, encoding, output digest) of
-    every version of the objects at ``object_paths`` (the id and after are None where a
-    version has no current derivation)."""
+    every version of these documents (the id and after are None where a version has no
+    current derivation). Looked up by the indexed name key: a chunk of names costs index
+    seeks, not a scan of every version."""
     rows: list[tuple[Any, ...]] = []
-    for chunk in _chunks(object_paths):
-        rows.extend(
-            tuple(r)
-            for r in s.execute(
-                select(
-                    Document.name,
-                    Version.number,
-                    Version.content_path,
-                    DerivationRecord.id,
-                    DerivationRecord.encoding,
-                    DerivationRecord.output_sha256,
-                )
-                .join(Document, Document.id == Version.document_id)
-                .outerjoin(
-                    DerivationRecord,
-                    (DerivationRecord.version_id == Version.id)
-                    & DerivationRecord.current.is_(True),
-                )
-                .where(Document.object_path.in_(chunk))
-                .order_by(Document.name, Version.number)
+    for chunk in _chunks([key_of(n) for n in names]):
+        query = (
+            select(
+                Document.name,
+                Version.number,
+                Version.content_path,
+                DerivationRecord.id,
+                DerivationRecord.encoding,
+                DerivationRecord.output_sha256,
             )
+            .join(Document, Document.id == Version.document_id)
+            .outerjoin(
+                DerivationRecord,
+                (DerivationRecord.version_id == Version.id) & DerivationRecord.current.is_(True),
+            )
+            .where(Document.name_key.in_(chunk))
+            .order_by(Document.name, Version.number)
         )
+        rows.extend(_plain_rows(s, query))
     return rows
 
 

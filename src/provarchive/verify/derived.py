@@ -45,11 +45,10 @@ def check_derived(
     version)), read in the session ``s``. ``damaged``: (object path, content path) pairs
     whose bytes failed fixity. A version in ``reuse`` with the same fingerprint was
     found sound by another process (:mod:`.side`) and is not read again."""
-    names = {path: name for name, (path, _head) in objects.items()}
-    paths = sorted(names)
-    for start in range(0, len(paths), CHUNK):
+    names = sorted(objects, key=lambda name: objects[name][0])  # in store order
+    for start in range(0, len(names), CHUNK):
         todo = []
-        for row in queries.derived_versions(s, paths[start : start + CHUNK]):
+        for row in queries.derived_versions(s, names[start : start + CHUNK]):
             name, number, content_path, did, encoding, output = row
             if name not in objects or number > objects[name][1]:
                 continue  # not in the store: reported by the cross-check
