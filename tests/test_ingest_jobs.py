@@ -139,3 +139,24 @@ def test_reclean_with_two_workers_makes_exactly_what_one_process_makes(
     changed = {c["document"] for c in reports[0]["changed"]}
     assert "page.txt" in changed  # the news page lost its boilerplate lines this time
     assert "big.txt" not in changed and "image.bin" not in changed  # not cleaned either time
+
+
+@pytest.mark.sqlite_only("compares two archives' catalog files")
+def test_add_with_two_workers_archives_exactly_what_one_process_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incoming = tmp_path / "incoming"
+    _seeds(incoming)
+    in_workers = _count_worker_texts(monkeypatch)
+    rows = []
+    for jobs in (1, 2):
+        home = tmp_path / f"add-{jobs}"
+        config = ArchiveConfig(root=home / "archive", seeds=home / "seeds", max_text_bytes=40_000)
+        with Archive(config) as archive:
+            report = archive.add([incoming], recursive=True, into="in", jobs=jobs)
+            assert not [r for r in report.results if r.status == "failed"]
+            assert archive.verify(check_seeds=False).is_ok()
+        assert sum(in_workers) == (0 if jobs == 1 else 73)  # all but the oversized one
+        with sqlite3.connect(config.root / "catalog.sqlite") as db:
+            rows.append(db.execute(CATALOG_ROWS).fetchall())
+    assert len(rows[0]) == 74 and rows[0] == rows[1]

@@ -291,9 +291,10 @@ class Archive:
         on_wait: WaitCallback | None = None,
         on_result: Callable[[IngestResult], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        jobs: int = 1,
     ) -> IngestReport:
         """Copy files (folders with ``recursive``) into the seeds folder (under ``into``),
-        then archive them (``should_stop`` as for :meth:`ingest`)."""
+        then archive them (``should_stop`` and ``jobs`` as for :meth:`ingest`)."""
         from .ingest import add
 
         with self.writer("add", on_wait=on_wait) as repairs:
@@ -306,6 +307,7 @@ class Archive:
                 into=into,
                 on_result=on_result,
                 should_stop=should_stop,
+                jobs=jobs,
             )
             report.repairs = repairs
         return report

@@ -588,8 +588,10 @@ def add(
     into: str | None = None,
     on_result: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
+    jobs: int = 1,
 ) -> IngestReport:
-    """Copy files (or, with ``recursive``, folders) into the seeds folder, then archive them."""
+    """Copy files (or, with ``recursive``, folders) into the seeds folder, then archive them
+    (``jobs`` as for :func:`ingest`)."""
     home.require_writer()
     config = home.config
     report = IngestReport()
@@ -622,6 +624,7 @@ def add(
         message_for=lambda seed: f"add {origin[seed.name]}",
         on_result=on_result,
         readd=True,
+        jobs=jobs,
     )
     _run(ingestor, report, [seed for seed, _ in to_ingest], None, should_stop)
     return report

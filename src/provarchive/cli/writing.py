@@ -237,13 +237,14 @@ def add_cmd(
     ] = False,
     cleaner: CleanerOpt = "default",
     max_text_bytes: MaxTextOpt = DEFAULT_MAX_TEXT_BYTES,
+    jobs: CleaningJobsOpt = 1,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Copy files into the seeds folder, then archive them.
 
     Examples: provarchive add ~/Downloads/story.txt --as 2026/story.txt;
-    provarchive add -r ~/interviews --into 2026
+    provarchive add -r ~/interviews --into 2026 --jobs 4
     """
     _check_cleaner(cleaner)
     with (
@@ -257,6 +258,7 @@ def add_cmd(
             replace=replace,
             recursive=recursive,
             into=into,
+            jobs=jobs,
             on_wait=_on_wait,
             should_stop=stop.requested,
         )
