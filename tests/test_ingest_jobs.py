@@ -160,3 +160,30 @@ def test_add_with_two_workers_archives_exactly_what_one_process_does(
         with sqlite3.connect(config.root / "catalog.sqlite") as db:
             rows.append(db.execute(CATALOG_ROWS).fetchall())
     assert len(rows[0]) == 74 and rows[0] == rows[1]
+
+
+@pytest.mark.sqlite_only("compares two archives' catalog files")
+def test_rebuild_with_two_workers_makes_exactly_the_catalog_one_process_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    home = tmp_path / "built"
+    _seeds(home / "seeds")
+    config = ArchiveConfig(root=home / "archive", seeds=home / "seeds", max_text_bytes=40_000)
+    with Archive(config) as archive:
+        archive.ingest()
+    in_workers = _count_worker_texts(monkeypatch)
+    rows = []
+    for jobs in (1, 2):
+        copied = tmp_path / f"rebuilt-{jobs}"
+        shutil.copytree(home, copied)  # archive and seeds side by side, as recorded
+        copy = ArchiveConfig(root=copied / "archive", seeds=copied / "seeds", max_text_bytes=40_000)
+        with Archive(copy) as archive:
+            assert archive.rebuild(jobs=jobs) == 74
+            assert archive.verify(check_seeds=False).is_ok()
+            catalog = archive.home.catalog_path
+        assert sum(in_workers) == (0 if jobs == 1 else 73)  # all but the oversized one
+        with sqlite3.connect(catalog) as db:
+            rows.append(db.execute(CATALOG_ROWS).fetchall())
+    assert len(rows[0]) == 74 and rows[0] == rows[1]

@@ -338,10 +338,17 @@ class Archive:
         with self.writer("reindex", on_wait=on_wait):
             return reindex(self.home, on_progress=on_progress)
 
-    def rebuild(self, *, on_wait: WaitCallback | None = None, accept_invalid: bool = False) -> int:
+    def rebuild(
+        self,
+        *,
+        on_wait: WaitCallback | None = None,
+        accept_invalid: bool = False,
+        jobs: int = 1,
+    ) -> int:
         """Recreate the catalog from the OCFL store alone; returns the number of documents.
         Refuses (InvalidStoreError, nothing changed) when an object fails OCFL validation,
-        unless ``accept_invalid``."""
+        unless ``accept_invalid``. ``jobs`` > 1 validates and cleans in that many worker
+        processes; this one alone writes."""
         from . import recovery
 
         if not self.exists():
@@ -350,10 +357,10 @@ class Archive:
             if not accept_invalid:
                 from .verify import invalid_objects
 
-                invalid = invalid_objects(self.home)
+                invalid = invalid_objects(self.home, jobs)
                 if invalid:
                     raise InvalidStoreError(self.store.root, [f.to_json() for f in invalid])
-            return recovery.rebuild_catalog(self.home, repairs=repairs)
+            return recovery.rebuild_catalog(self.home, repairs=repairs, jobs=jobs)
 
     def foreign_objects(self) -> list[tuple[str, str]]:
         """(object id, path in the store) of objects another tool put in the storage root:

@@ -239,20 +239,33 @@ def cleaner_of(rec: DerivationRecord | None, default: str = "default") -> str:
 
 
 def derive_missing(
-    home: Home, s: Session, *, reason: str, only: list[tuple[Version, str]] | None = None
+    home: Home,
+    s: Session,
+    *,
+    reason: str,
+    only: list[tuple[Version, str]] | None = None,
+    jobs: int = 1,
 ) -> list[tuple[str, int]]:
     """Give every version without a current derivation one, from the stored bytes.
 
-    ``only`` restricts the work to versions just added (the ingest fast path)."""
+    ``only`` restricts the work to versions just added (the ingest fast path); ``jobs``
+    > 1 cleans in that many worker processes (this one alone writes)."""
     home.require_writer()
     rows = list(only) if only is not None else queries.versions_without_derivation(s)
     done: list[tuple[str, int]] = []
-    for start in range(0, len(rows), 100):
-        chunk = rows[start : start + 100]
-        record_many(
-            s, [(v, name, derive_version(home, name, v.number, v.size)) for v, name in chunk]
-        )
-        done.extend((name, v.number) for v, name in chunk)
+    pool = CleaningPool(jobs) if jobs > 1 and len(rows) > 1 else None
+    try:
+        for batch in _batches(rows, whole=False):
+            if pool is None:
+                made = [derive_version(home, name, v.number, v.size) for v, name in batch]
+            else:
+                texts = [stored_text(home, name, v.number, v.size) for v, name in batch]
+                made = _derive_each(pool, texts, [home.config.cleaner] * len(texts))
+            record_many(s, [(v, name, d) for (v, name), d in zip(batch, made, strict=True)])
+            done.extend((name, v.number) for v, name in batch)
+    finally:
+        if pool is not None:
+            pool.close()
     if done:
         log.info("derived %d version(s) (%s)", len(done), reason)
     return done

@@ -246,7 +246,11 @@ def _old_events(home: Home) -> list[dict[str, Any]]:
 
 
 def _fill(
-    home: Home, catalog: Catalog, events: list[dict[str, Any]], repairs: Sequence[Repair]
+    home: Home,
+    catalog: Catalog,
+    events: list[dict[str, Any]],
+    repairs: Sequence[Repair],
+    jobs: int = 1,
 ) -> int:
     """Write a complete catalog from the store into ``catalog`` (one transaction)."""
     count = 0
@@ -276,24 +280,25 @@ def _fill(
         for r in repairs:
             s.add(new_event("recovery", f"{r.action}: {r.detail}", document=r.name))
         s.flush()
-        derived = derive_missing(home, s, reason="rebuild")
+        derived = derive_missing(home, s, reason="rebuild", jobs=jobs)
         detail += f"; {len(derived)} version(s) cleaned again"
         s.add(new_event("rebuild", detail, outcome="success" if not problems else "warning"))
     return count
 
 
-def rebuild_catalog(home: Home, *, repairs: Sequence[Repair] = ()) -> int:
+def rebuild_catalog(home: Home, *, repairs: Sequence[Repair] = (), jobs: int = 1) -> int:
     """Recreate the catalog (then the index) from the OCFL store alone; returns the
-    number of documents. See the module docstring for what makes it atomic."""
+    number of documents (``jobs`` > 1 cleans in worker processes). See the module
+    docstring for what makes it atomic."""
     home.require_writer()
     events = _old_events(home)
     if home.config.db_url is not None:
         # A server catalog: drop and recreate (PostgreSQL runs it as one transaction).
         home.catalog.drop_everything()
         home.catalog.migrate()
-        count = _fill(home, home.catalog, events, repairs)
+        count = _fill(home, home.catalog, events, repairs, jobs)
     else:
-        count = _rebuild_sqlite(home, events, repairs)
+        count = _rebuild_sqlite(home, events, repairs, jobs)
     _engine_for_catalog(home)
     reindex(home)
     return count
@@ -307,7 +312,9 @@ def _engine_for_catalog(home: Home) -> None:
         home.save_settings(engine=engine)
 
 
-def _rebuild_sqlite(home: Home, events: list[dict[str, Any]], repairs: Sequence[Repair]) -> int:
+def _rebuild_sqlite(
+    home: Home, events: list[dict[str, Any]], repairs: Sequence[Repair], jobs: int
+) -> int:
     root = home.config.root
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     new_name = f"catalog-{stamp}-{uuid.uuid4().hex[:8]}.sqlite"
@@ -315,7 +322,7 @@ def _rebuild_sqlite(home: Home, events: list[dict[str, Any]], repairs: Sequence[
     catalog = Catalog(sqlite_url(building), mode=CREATE)
     try:
         catalog.migrate()
-        count = _fill(home, catalog, events, repairs)
+        count = _fill(home, catalog, events, repairs, jobs)
         catalog.checkpoint_wal()  # one self-contained file: no -wal beside it when it goes live
     except BaseException:
         catalog.close()

@@ -358,15 +358,16 @@ def rebuild_cmd(
             "--accept-invalid", help="Rebuild even from objects that fail OCFL validation."
         ),
     ] = False,
+    jobs: CleaningJobsOpt = 1,
     as_json: JsonOpt = False,
 ) -> None:
     """Recreate the catalog from the OCFL store alone (the old catalog is kept as a backup,
-    at most the last 3).
+    at most the last 3); --jobs N validates and cleans in N worker processes.
 
-    Example: provarchive rebuild --json
+    Example: provarchive rebuild --json; provarchive rebuild --jobs 4
     """
     with _archive(ctx) as archive:
-        count = archive.rebuild(on_wait=_on_wait, accept_invalid=accept_invalid)
+        count = archive.rebuild(on_wait=_on_wait, accept_invalid=accept_invalid, jobs=jobs)
         foreign = archive.foreign_objects()
     if as_json:
         _print_json({"documents": count, "foreign": [{"id": i, "path": p} for i, p in foreign]})

@@ -425,10 +425,10 @@ def _record(run: _Run, result: StoreResult) -> None:
         s.add(new_event("fixity check", detail, outcome="success" if not errors else "failure"))
 
 
-def invalid_objects(home: Home) -> list[Finding]:
+def invalid_objects(home: Home, jobs: int = 1) -> list[Finding]:
     """The error findings of every object of the store that fails OCFL validation (or
     holds an inventory this archive could not have written): what ``rebuild`` refuses."""
-    result = check_root(home, jobs=1, names={}, on_object=None, busy=lambda: False)
+    result = check_root(home, jobs=jobs, names={}, on_object=None, busy=lambda: False)
     return [f for f in result.findings if f.severity == ERROR]
 
 
