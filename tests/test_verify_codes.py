@@ -677,3 +677,19 @@ def test_a_damaged_record_in_the_middle_of_the_log_is_a_finding_not_a_crash(
     messages = " ".join(f["message"] for f in one)
     assert "does not match its hash" in messages and "cannot be checked" in messages
     assert _findings(built, jobs=2) == one
+
+
+def test_a_forged_leaf_whose_record_is_intact_is_a_finding_not_a_crash(built: Archive) -> None:
+    """A log rewritten whole (every hash recomputed) with one leaf that is no leaf: its
+    records and caches agree, the content does not parse."""
+    with open_log(built.home) as tl:
+        leaves = tl.entries(0, tl.size)
+    leaves[1] = b'{"type":"version","v":1}'  # canonical JSON, but no version leaf
+    shutil.rmtree(log_dir(built.home))
+    with TransparencyLog.create(log_dir(built.home)) as tl:
+        tl.append(leaves)
+    built.close()
+    one = _findings(built, jobs=1)
+    damaged = [f["message"] for f in one if f["code"] == "LOG_DAMAGED"]
+    assert len(damaged) == 1 and "leaf 1: invalid log leaf: missing fields" in damaged[0]
+    assert _findings(built, jobs=2) == one
