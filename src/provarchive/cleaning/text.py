@@ -322,10 +322,11 @@ _SPACE = re.compile(r"\s")
 
 def normalise(text: str) -> str:
     """The normalisation of every line and passage (see :data:`NORMALISATION`)."""
-    if _SURROGATE.search(text):
-        text = _SURROGATE.sub("\ufffd", text)
-    if not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
+    if not text.isascii():  # a flag of the string: ASCII has no surrogate and is NFC
+        if _SURROGATE.search(text):
+            text = _SURROGATE.sub("\ufffd", text)
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
     if _CONTROL.search(text):
         text = _CONTROL.sub(" ", text)
     return _collapse_spaces(text)

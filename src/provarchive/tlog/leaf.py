@@ -107,9 +107,10 @@ _LEAF_REQUIRED = frozenset(f for f, d in Leaf.__dataclass_fields__.items() if d.
 def _validate(fields: Mapping[str, Any]) -> None:
     if fields.get("type") == EVENT:
         raise LeafFormatError("an event leaf is not a version or derivation leaf")
-    missing = sorted(_LEAF_REQUIRED - set(fields) - {"v"})
-    unknown = sorted(set(fields) - _LEAF_FIELDS)
-    if missing or unknown:
+    keys = fields.keys()
+    if not (_LEAF_REQUIRED - {"v"} <= keys <= _LEAF_FIELDS):
+        missing = sorted(_LEAF_REQUIRED - set(keys) - {"v"})
+        unknown = sorted(set(keys) - _LEAF_FIELDS)
         raise LeafFormatError(f"missing fields {missing}, unknown fields {unknown}")
     if fields.get("v", LEAF_VERSION) != LEAF_VERSION:
         raise LeafFormatError(f"unsupported leaf schema v={fields.get('v')!r}")
@@ -293,9 +294,10 @@ _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9 _-]*$")
 
 
 def _validate_event(fields: Mapping[str, Any]) -> None:
-    missing = sorted(_EVENT_REQUIRED - set(fields))
-    unknown = sorted(set(fields) - _EVENT_FIELDS)
-    if missing or unknown:
+    keys = fields.keys()
+    if not (_EVENT_REQUIRED <= keys <= _EVENT_FIELDS):
+        missing = sorted(_EVENT_REQUIRED - set(keys))
+        unknown = sorted(set(keys) - _EVENT_FIELDS)
         raise LeafFormatError(f"missing fields {missing}, unknown fields {unknown}")
     if fields.get("v", LEAF_VERSION) != LEAF_VERSION:
         raise LeafFormatError(f"unsupported leaf schema v={fields.get('v')!r}")
