@@ -282,16 +282,25 @@ def removals_of(s: Session, derivation_id: int) -> list[RemovalRecord]:
     )
 
 
+def _with_current_derivation(*columns: Any) -> Any:
+    """A select of ``columns`` over every version with its document and, where it has
+    one, its current derivation (None columns where not)."""
+    return (
+        select(*columns)
+        .select_from(Version)
+        .join(Document, Document.id == Version.document_id)
+        .outerjoin(
+            DerivationRecord,
+            (DerivationRecord.version_id == Version.id) & DerivationRecord.current.is_(True),
+        )
+    )
+
+
 def versions_without_derivation(s: Session) -> list[tuple[Version, str]]:
     return [
         (v, n)
         for v, n in s.execute(
-            select(Version, Document.name)
-            .join(Document, Document.id == Version.document_id)
-            .outerjoin(
-                DerivationRecord,
-                (DerivationRecord.version_id == Version.id) & DerivationRecord.current.is_(True),
-            )
+            _with_current_derivation(Version, Document.name)
             .where(DerivationRecord.id.is_(None))
             .order_by(Document.name, Version.number)
         ).all()
@@ -320,18 +329,13 @@ def derived_versions(s: Session, names: list[str]) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     for chunk in _chunks([key_of(n) for n in names]):
         query = (
-            select(
+            _with_current_derivation(
                 Document.name,
                 Version.number,
                 Version.content_path,
                 DerivationRecord.id,
                 DerivationRecord.encoding,
                 DerivationRecord.output_sha256,
-            )
-            .join(Document, Document.id == Version.document_id)
-            .outerjoin(
-                DerivationRecord,
-                (DerivationRecord.version_id == Version.id) & DerivationRecord.current.is_(True),
             )
             .where(Document.name_key.in_(chunk))
             .order_by(Document.name, Version.number)
