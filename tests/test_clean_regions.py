@@ -298,3 +298,65 @@ def test_an_embedded_tweets_signature_starts_no_new_item() -> None:
     # The article's own dateline still is both.
     assert page.separator(texts.index("October 30, 2012"))
     assert _anchors_after(page, texts.index(headline), _STRONG_ANCHORS) == 1
+
+
+def test_a_headline_under_the_text_before_dated_teasers_cuts_nothing() -> None:
+    # A teaser line under the post, then "Related Posts" with the other posts' dates:
+    # those dates are the teasers', not a byline under the line above them, so the
+    # post above is not taken for a teaser list before a title.
+    page = [
+        *MENU,
+        "Tuesday, November 6, 2012",
+        *ARTICLE[:4],
+        "Several lessons emerge from the meeting and residents should consider them",
+        "Related Posts",
+        "The Gazette, Monday, November 5, 2012",
+        "The Gazette, Friday, November 2, 2012",
+        "The Gazette, Thursday, November 1, 2012",
+        *FOOTER,
+    ]
+    body = _body(page)
+    assert body[:4] == ARTICLE[:4]
+    p = build_page("\n".join(page), DEFAULT_OPTIONS)
+    at = page.index("Related Posts") - 1
+    assert _anchors_after(p, at, _STRONG_ANCHORS) == 0
+
+
+def test_readers_comments_open_the_comment_section() -> None:
+    for text in ("Reader Comments (2)", "Readers' comments", "User comments"):
+        assert opens_comment_section(text, line_features(text)), text
+
+
+def test_menu_blurbs_above_an_anchored_title_weigh_less_than_the_post() -> None:
+    # Menu entries glued to their blurbs read as prose one at a time; the post under
+    # its title and byline is the article, however many such blurbs precede it.
+    blurbs = [
+        "MicroGuide“As someone who crosses to the island every week, both time and "
+        "money are at a premium for me. I tried a season ticket and it paid for itself "
+        "in a month.” Read how other readers save on the crossing.",
+        "Podcast",
+        "Blog",
+        "BooksJuly, 2009: The Ferry Timetable Guide is out and selling in every shop on "
+        "the quay! Below is a list of the places where you can buy it, with the opening "
+        "hours of each and a map of the harbour front.",
+        "Archive",
+        "CrewOur three reporters cover the harbour, the council and the schools of both "
+        "islands, and one of them hosts the Island Hour on the local radio every "
+        "Saturday morning at nine.",
+    ]
+    post = [ARTICLE[0] + " " + ARTICLE[1], ARTICLE[2] + " " + ARTICLE[3]]
+    page = [
+        "Home",
+        *blurbs,
+        "Home / Ferry service to double next spring",
+        "Ferry service to double next spring",
+        "Posted on: 08-17-2012 With: 1 Comment Posted by: Jane Doe",
+        *post,
+        "Categories: Ferries",
+        "Related Posts",
+        "1 Comment",
+        "Great news for the island, thank you.",
+        *FOOTER,
+    ]
+    body = _body(page)
+    assert body == post

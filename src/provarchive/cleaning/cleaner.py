@@ -96,7 +96,7 @@ __all__ = [
 
 CLEANER_NAME = "provarchive-clean"
 KEEP_ALL_NAME = "provarchive-keep-all"
-CLEANER_VERSION = "2.3.0"
+CLEANER_VERSION = "2.4.0"
 
 KINDS = ("title", "standfirst", "byline", "dateline", "body")
 """Kinds of kept passages."""
@@ -232,7 +232,7 @@ def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
     n = len(page.lines)
     scores, barriers, thread = _score_lines(page, o)
     regions = _regions(page, scores, barriers, thread, o)
-    title_at, standfirst_at, regions = _title_and_standfirst(page, regions, o)
+    title_at, standfirst_at, regions = _title_and_standfirst(page, regions, scores, o)
     in_body = [False] * n
     for lo, hi in regions:
         for i in range(lo, hi + 1):
@@ -822,12 +822,18 @@ _STRONG_ANCHORS = ("byline-dateline", "reading-time", "trust-badge")
 
 def _anchors_after(page: Page, i: int, kinds: tuple[str, ...]) -> int:
     """How many lines of these rules follow line ``i`` closely (an embedded tweet's
-    signature anchors no headline: the tweet above it is a quote in the article)."""
-    return sum(
-        1
-        for j in range(i + 1, min(len(page.lines), i + 6))
-        if page.rule_id(j) in kinds and not R.is_tweet_signature(page.lines[j].text)
-    )
+    signature anchors no headline: the tweet above it is a quote in the article).
+    A "related" or comment header ends the count: the dates under it are the
+    teasers' or the comments' ("Related Posts" / "The Briefing, Tuesday, November
+    6, 2012"; "Reader Comments (2)" / "October 15, 2012 | Danae"), not a byline of
+    the line above it."""
+    found = 0
+    for j in range(i + 1, min(len(page.lines), i + 6)):
+        if page.related_head(j) or R.opens_comment_section(page.lines[j].text, page.feats[j]):
+            break
+        if page.rule_id(j) in kinds and not R.is_tweet_signature(page.lines[j].text):
+            found += 1
+    return found
 
 
 def _headline_like(page: Page, i: int, o: CleanOptions) -> bool:
@@ -841,11 +847,15 @@ def _headline_like(page: Page, i: int, o: CleanOptions) -> bool:
 
 
 def _title_and_standfirst(
-    page: Page, regions: list[tuple[int, int]], o: CleanOptions
+    page: Page, regions: list[tuple[int, int]], scores: list[float], o: CleanOptions
 ) -> tuple[int | None, set[int], list[tuple[int, int]]]:
     """The title, the standfirst, and the body regions (which may now start below
     the title: a title with a byline and date under it marks where the article
-    starts, and what precedes it is a teaser list however prose-like)."""
+    starts, and what precedes it is a teaser list however prose-like). What lies
+    above and below the title is weighed by the region scores, not by counting
+    prose lines: a menu's blurbs glued to their links ("AboutBob Walsh is the
+    author of ...") are isolated prose and weigh less than the post's paragraphs
+    (dragnet's R874, R875)."""
     if not regions:
         return None, set(), regions
     body_lo, body_hi = regions[0][0], regions[-1][1]
@@ -902,8 +912,8 @@ def _title_and_standfirst(
                 standfirst.add(j)
     if title >= body_lo:
         start = max([title, *standfirst]) + 1
-        before = sum(1 for i in range(body_lo, title) if page.prose[i])
-        after = sum(1 for i in range(start, body_hi + 1) if page.prose[i])
+        before = sum(max(scores[i], 0.0) for i in range(body_lo, title))
+        after = sum(max(scores[i], 0.0) for i in range(start, body_hi + 1))
         if after * (3 if _anchors_after(page, title, _ANCHORS) >= 2 else 1) >= before:
             regions = [(max(lo, start), hi) for lo, hi in regions if hi >= start]
     return title, standfirst, regions

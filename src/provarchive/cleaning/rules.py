@@ -443,7 +443,7 @@ _COMMENT_FORM = re.compile(
 print "Notify me of follow-up comments via email.", none of them as the article's."""
 
 _COMMENT_SECTION = re.compile(
-    r"^[\W_]*(?:\d[\d,.]*\s+)?(?:comments?|responses?|replies|thoughts?|reactions?|kommentare|comentários|"
+    r"^[\W_]*(?:\d[\d,.]*\s+)?(?:(?:readers?|users?|visitors?)['’]?\s+)?(?:comments?|responses?|replies|thoughts?|reactions?|kommentare|comentários|"
     r"comentarios|commenti|комментари\w*|komentar|댓글|コメント)(?:\s*\(\d[\d,.]*\))?[\W_]*$"
     r"|^[\W_]*(?:\d[\d,.]*\s+(?:comments?|responses?|replies|thoughts?|reactions?)|comments|responses)"
     r"\s+(?:to|on)\b.*$"
