@@ -138,6 +138,12 @@ def test_pages_in_other_languages(page: str) -> None:
         ("© 2026 Example Media. All rights reserved.", "cookie-copyright"),
         ("We use cookies to improve your experience on our website.", "cookie-copyright"),
         ("By Jane Doe", "byline-dateline"),
+        (
+            "by Jane Doe Published Nov. 7, 2012 8:42 am Updated Nov. 7, 2012 2:01 pm",
+            "byline-dateline",
+        ),
+        ("Recent Comments", "related-links"),
+        ("Recent Posts", "related-links"),
         ("Published 10:48, Tue, Nov 19, 2019", "byline-dateline"),
         ("November 19, 2019", "byline-dateline"),
         ("Leave a Reply", "comments"),
@@ -391,7 +397,7 @@ PINNED_DIGESTS = {
     "2.1.0": "sha256:d2a17eab347f4e92d553cbac45cefbe2d79f3e1d3c04fe8fb40804e7f74c0232",
     "2.2.0": "sha256:99b05ea2367043eed3b36a413d35a70d267534e4fd1e84f3c4730d0eeb209e4d",
     "2.3.0": "sha256:12a6a94f6d2149cd35bf72b871688c74abb6acb242f7fd102d9f45084e068976",
-    "2.4.0": "sha256:1aa63e35f896db2082f221f60eb95356013c9d528f12a31c1594c761e8a9d09f",
+    "2.4.0": "sha256:4a11af8b134fcca8e7f193e2739436d1f371652008069257439c6c0e35b3c28d",
 }
 
 

@@ -355,6 +355,16 @@ RELATED_HEADS = [
     "most read",
     "most popular",
     "popular",
+    "popular posts",
+    # A blog's sidebar widgets (WordPress, Blogger, TypePad): other posts, and
+    # snippets of comments on other posts ("“ The illustrations are ... ” X posted on").
+    "recent posts",
+    "recent comments",
+    "recent articles",
+    "recent entries",
+    "recent tweets",
+    "latest posts",
+    "latest comments",
     "trending",
     "trending now",
     "top stories",
@@ -632,7 +642,7 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         return "cookie-copyright", "legal notice, disclaimer or comment policy"
     if f.words <= 50 and _AUTHOR_BIO.match(text):
         return "byline-dateline", "author biography"
-    if f.words <= 12 and _BYLINE.match(text) and not f.end_punct:
+    if not f.end_punct and _byline_words(text, f) <= 12 and _BYLINE.match(text):
         return "byline-dateline", "byline"
     if f.words <= 60 and _POST_FOOTER.match(text):
         return "navigation", "post footer (posted in, filed under)"
@@ -643,6 +653,15 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         if len(_WORD.findall(residue)) <= 4:
             return "byline-dateline", "date or time"
     return None
+
+
+def _byline_words(text: str, f: Features) -> float:
+    """A byline's length without the dates and times it states: "by Julie Moos
+    Published Nov. 7, 2012 8:42 am Updated Nov. 7, 2012 2:01 pm" is a byline of
+    five words (dragnet's R589), however many the dates add."""
+    if f.words <= 12 or not _DATE.search(text):
+        return f.words
+    return len(_WORD.findall(_DATE.sub(" ", text)))
 
 
 # -- signs of a web page --------------------------------------------------------------------------
