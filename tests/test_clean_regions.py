@@ -360,3 +360,25 @@ def test_menu_blurbs_above_an_anchored_title_weigh_less_than_the_post() -> None:
     ]
     body = _body(page)
     assert body == post
+
+
+def test_chinese_prose_pausing_with_spaces_is_the_article() -> None:
+    # A Chinese blog post that pauses with spaces and ends its lines without a stop,
+    # beside a sidebar of short headline links: the post is the body.
+    menu = ["首頁", "部落格", "旅遊", "美食", "相簿", "留言", "登入"]
+    teasers = [
+        "新竹一日遊(世博館)",
+        "『台灣』新竹-六福村主題樂園一日遊",
+        "＜新竹新埔＞悠閒半日遊－鴛鴦池農場",
+    ]
+    post = [
+        "一波波接續性低溫寒流報到 已將山裡的後山一帶層層山巒披上嫣紅的彩衣",
+        "道路一路上雲氣山嵐滯留山頭 順路下切蜿蜒道路後不久即抵達來到小學",
+        "營地美如其名偌大楓香樹早已呈現金黃 泛紅色彩也是愛攝人仕所喜愛造訪之地",
+        "第二次造訪發現到營區變了 印象中以前生冷招牌換成了原木招牌可謂匠心獨運",
+        "燻黑原木加上金黃色醒目字體 加上了貓頭鷹原木創作也充分發揮了裝飾藝術功力",
+    ]
+    page = [*MENU, *menu, *teasers, "相關文章", "Dec 28 Sat 2013 00:28", *post, *teasers, *FOOTER]
+    assert _body(page) == post
+    assert line_features(post[0]).spaced_pauses == 1
+    assert line_features(teasers[1]).spaced_pauses == 0

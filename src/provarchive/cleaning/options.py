@@ -57,6 +57,13 @@ class CleanOptions:
     """A line at most this long is a fragment (menu item, label, counter)."""
     min_lower_ratio: float = 0.35
     """Prose in cased scripts has at least this share of lower-case words."""
+    spaced_pauses: int = 1
+    """A line mostly in Chinese with at least this many spaces between Chinese
+    characters (pauses where a comma would stand) and ``prose_words`` effective words
+    reads as prose without a final stop (readability's pixnet: a blog written so)..."""
+    spaced_max_digits: float = 0.2
+    """...unless this share of its letters and digits are digits (a source and
+    time line: "发稿时间：2017-03-10 08:42:00 来源： 人民日报海外版 中国青年网")."""
 
     code_block_strong: int = 2
     code_block_share: float = 0.4
