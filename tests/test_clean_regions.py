@@ -382,3 +382,28 @@ def test_chinese_prose_pausing_with_spaces_is_the_article() -> None:
     assert _body(page) == post
     assert line_features(post[0]).spaced_pauses == 1
     assert line_features(teasers[1]).spaced_pauses == 0
+
+
+def test_teasers_after_a_posts_tags_are_not_joined_to_it() -> None:
+    # The post ends at its tag and category lines; the teasers under them (a
+    # headline and a summary each) are the site's, however close.
+    teasers = []
+    for k, name in enumerate(("North Quay", "South Pier", "Lighthouse", "Boat Club")):
+        teasers += [
+            f"{name} Timetable Changes For Winter",
+            f"The {name.lower()} service will change its timetable from the first of "
+            f"November, with {k + 2} fewer crossings a day and later first boats.",
+        ]
+    page = [
+        *MENU,
+        "Ferry service to double next spring",
+        "By Jane Doe | Aug 09, 2:31 PM",
+        *ARTICLE[:3],
+        "Filed under: Ferries Islands",
+        "Tags: ferry, harbour, timetable",
+        *["Ferries", "Islands", "Harbour", "Weather", "Tides", "Events", "Letters", "Archive"],
+        *["Photos", "Video"],
+        *teasers,
+        *FOOTER,
+    ]
+    assert _body(page) == ARTICLE[:3]

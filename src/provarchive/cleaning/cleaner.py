@@ -764,6 +764,10 @@ def _regions(
             prose_lines = sum(1 for k in range(c_lo, c_hi + 1) if page.prose[k])
             if c_total < o.secondary_region_ratio * total or len(gap) > max_gap or prose_lines < 2:
                 break
+            if any(page.rule[k] is not None and R.ends_post(page.lines[k].text) for k in gap):
+                # Tags, categories or a post footer between: another post's text, or
+                # the teasers under this one ("Filed under: ..." / "More Auto News").
+                break
             regions.append((c_lo, c_hi))
             edge_lo, edge_hi = min(edge_lo, c_lo), max(edge_hi, c_hi)
     return sorted(regions)

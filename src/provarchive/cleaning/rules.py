@@ -882,6 +882,22 @@ _POST_FOOTER = re.compile(
 """A blog's post footer ("This entry was posted on Saturday, August 25th, 2012 ... and
 is filed under ...", "Originally published on www.cio.com."): in 24 dragnet pages,
 3 times in the gold."""
+_POST_END = re.compile(
+    r"^[\W_]*(?:tags?|tagged(?:\s+with)?|filed\s+(?:under|in)|categor(?:y|ies)|posted\s+in)\s*:.*"
+    r"|^this\s+(?:entry|post)\s+was\s+posted\s+(?:on|in|by)\b",
+    _CASELESS,
+)
+"""A post's tag or category line ("Filed under: Audi Featured Articles", "Tags: Audi,
+london") or its footer ("This entry was posted in ..."): a blog or news site prints
+it under the post, where the post ends. ("Originally published on ..." may head the
+original under an update: it ends nothing.)"""
+
+
+def ends_post(text: str) -> bool:
+    """Whether a line closes a post (see ``_POST_END``)."""
+    return _POST_END.match(text) is not None
+
+
 _POSTED = re.compile(r"^(?:by|posted|published|submitted|written|updated|last)\b", re.I)
 
 
