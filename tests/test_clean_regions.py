@@ -10,7 +10,12 @@ from provarchive.cleaning.cleaner import (
     _sentence_like,
     clean,
 )
-from provarchive.cleaning.rules import is_comment_signature, line_features, opens_comment_section
+from provarchive.cleaning.rules import (
+    is_comment_signature,
+    is_stamp,
+    line_features,
+    opens_comment_section,
+)
 from provarchive.cleaning.units import build_page
 
 MENU = ["Home", "News", "Sport", "Opinion", "Contact", "Share", "Tweet", "Advertisement"]
@@ -407,3 +412,17 @@ def test_teasers_after_a_posts_tags_are_not_joined_to_it() -> None:
         *FOOTER,
     ]
     assert _body(page) == ARTICLE[:3]
+
+
+def test_a_time_inside_a_line_without_a_date_is_no_stamp() -> None:
+    def stamp(text: str) -> bool:
+        return is_stamp(text, line_features(text))
+
+    # A live blog's splits state times of a race, not when a comment was posted.
+    assert not stamp("5km - 15:23, projecting 2:09:49")
+    assert not stamp("Halfway - 1:03:15, with 16 seconds to the chase (1:03:31)")
+    # Comments are stamped with a date (the year may be left out); tickers open
+    # each line with the time.
+    assert stamp("Colm November 1, 2012 at 8:29 am")
+    assert stamp("Lora Lee On Thursday, November 1 at 2:57 pm")
+    assert stamp("14:44 Accusations de viols : 14 militaires mis en cause")

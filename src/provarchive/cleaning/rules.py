@@ -775,6 +775,13 @@ _ARTICLE_NOTE = re.compile(
 )
 
 
+_MONTH_DAY = re.compile(
+    rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\.?\s+(?:{_MONTHS})(?!\w)",
+    _CASELESS,
+)
+"""A day of a month without the year ("Thursday, November 1 at 2:57 pm")."""
+_CLOCK_START = re.compile(r"^[\W_]*\d{1,2}:\d{2}\b")
+"""A clock time opening a line: a news ticker's or a live blog's entry ("14:44 ...")."""
 _TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s*[ap]\.?m\b", _CASELESS)
 
 
@@ -785,7 +792,14 @@ def is_stamp(text: str, f: Features) -> bool:
     19, 2019"), and they belong to the article."""
     if f.words > 16 or len(text) > 160 or _TIME.search(text) is None:
         return False
-    if _DATE.search(text) is None:
+    if (
+        _CLOCK_START.match(text) is None
+        and _DATE.search(untimed := _TIME.sub(" ", text)) is None
+        and _MONTH_DAY.search(untimed) is None
+    ):
+        # A time inside a line with no date is a race's split or a schedule ("5km -
+        # 15:23, projecting 2:09:49", dragnet's R555 live blog), not a stamp; a
+        # ticker's time opens its line ("14:44 Accusations de viols ...").
         return False
     residue = _DATE.sub(" ", text)
     return len(_WORD.findall(residue)) <= 8
