@@ -452,6 +452,15 @@ _COMMENT_FORM = re.compile(
 """The fixed lines of a blog's comment form (WordPress, Movable Type): 68 dragnet pages
 print "Notify me of follow-up comments via email.", none of them as the article's."""
 
+_REBLOG_NOTE = re.compile(
+    r"^[\w.-]+\s+(?:reblogged\s+this\s+from\s+[\w.-]+(?:\s+and\s+added:)?|liked\s+this|posted\s+this)$"
+    r"|^\d[\d,.]*\s+notes?\b.{0,80}$|^show\s+more\s+notes\b.{0,20}$",
+    _CASELESS,
+)
+"""A reblogging platform's notes under a post (Tumblr: "elfgrove reblogged this from
+dcwomenkickingass", "ealperin liked this", "218 notes View comments"): who passed
+the post on, a comment wall of its own (dragnet's T16: 60 such lines)."""
+
 _COMMENT_SECTION = re.compile(
     r"^[\W_]*(?:\d[\d,.]*\s+)?(?:(?:readers?|users?|visitors?)['’]?\s+)?(?:comments?|responses?|replies|thoughts?|reactions?|kommentare|comentários|"
     r"comentarios|commenti|комментари\w*|komentar|댓글|コメント)(?:\s*\(\d[\d,.]*\))?[\W_]*$"
@@ -631,6 +640,8 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         return "comments", "comment-section label"
     if f.words <= 30 and _COMMENT_FORM.match(text):
         return "comments", "comment-form line"
+    if f.words <= 16 and _REBLOG_NOTE.match(text):
+        return "comments", "reblog or like note"
     if (
         f.words <= 25
         and _COOKIE.search(text)
