@@ -413,7 +413,9 @@ RELATED_HEADS = [
     "相关新闻",
 ]
 _RELATED_HEAD = re.compile(
-    rf"^[\W_]*(?:{_alternation(RELATED_HEADS)})(?:\s+(?:in|from|on)\s+[\w .&'’-]{{1,40}})?[\W_]*$",
+    rf"^[\W_]*(?:{_alternation(RELATED_HEADS)})(?:\s+(?:in|from|on)\s+[\w .&'’-]{{1,40}})?[\W_]*$"
+    # "More Auto News...", "More Technology stories", "More featured posts"
+    r"|^[\W_]*more\s+(?:[\w-]+\s+){1,2}(?:news|stories|articles|posts|videos|headlines)[\W_]*$",
     _CASELESS,
 )
 _RELATED_PREFIX = re.compile(
