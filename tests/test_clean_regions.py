@@ -7,6 +7,7 @@ from provarchive.cleaning.cleaner import (
     _STRONG_ANCHORS,
     DEFAULT_OPTIONS,
     _anchors_after,
+    _has_prose_neighbour,
     _sentence_like,
     clean,
 )
@@ -426,3 +427,17 @@ def test_a_time_inside_a_line_without_a_date_is_no_stamp() -> None:
     assert stamp("Colm November 1, 2012 at 8:29 am")
     assert stamp("Lora Lee On Thursday, November 1 at 2:57 pm")
     assert stamp("14:44 Accusations de viols : 14 militaires mis en cause")
+
+
+def test_a_teaser_headline_link_separates_summaries_an_inline_related_link_does_not() -> None:
+    summary = ARTICLE[0]
+    teasers = build_page(
+        "\n".join([summary, "2012 Honda Civic Si vs. 2012 MazdaSpeed3 [Video]", ARTICLE[1]]),
+        DEFAULT_OPTIONS,
+    )
+    assert not _has_prose_neighbour(teasers, 0)
+    article = build_page(
+        "\n".join([summary, "Related: Chicago is America's most segregated city", ARTICLE[1]]),
+        DEFAULT_OPTIONS,
+    )
+    assert _has_prose_neighbour(article, 0)

@@ -541,15 +541,25 @@ def _bridged_sides(page: Page, i: int, o: CleanOptions) -> int:
 
 
 def _has_prose_neighbour(page: Page, i: int) -> bool:
-    """Lines dropped by an explicit rule (ad labels, credits) do not separate neighbours."""
+    """Lines dropped by an explicit rule (ad labels, credits) do not separate neighbours;
+    a teaser's headline link does: it starts another item (dragnet's T83, summaries
+    under "... [Video]" headlines)."""
     n = len(page.lines)
     for step in (-1, 1):
         j = i + step
-        while 0 <= j < n and page.rule[j] is not None:
+        while 0 <= j < n and page.rule[j] is not None and not _teaser_link(page, j):
             j += step
         if 0 <= j < n and page.prose[j]:
             return True
     return False
+
+
+def _teaser_link(page: Page, i: int) -> bool:
+    """A related-links line standing for another item (a bracketed or counted teaser,
+    a "related" header); an inline "Related: ..." link sits between an article's own
+    paragraphs (readability's cnn) and separates nothing."""
+    rule = page.rule[i]
+    return rule is not None and rule[0] == "related-links" and rule[1] != "read-more / related link"
 
 
 def _comment_barriers(page: Page, thread: list[int]) -> list[int]:
