@@ -441,3 +441,21 @@ def test_a_teaser_headline_link_separates_summaries_an_inline_related_link_does_
         DEFAULT_OPTIONS,
     )
     assert _has_prose_neighbour(article, 0)
+
+
+def test_a_sentence_going_on_as_a_list_of_clauses_stays_with_the_body() -> None:
+    clauses = ["On the ferry;", "at the quay;", "while waiting in line;", "anywhere;"]
+    page = [
+        *MENU,
+        "Ferry service to double next spring",
+        "By Jane Doe",
+        *ARTICLE[:2],
+        "You do not have to wait for spring to cross. Cross where you are now.",
+        *clauses,
+        "cross when you can.",
+        "Share this article",
+        "0 responses",
+        *FOOTER,
+    ]
+    body = _body(page)
+    assert body[-5:] == [*clauses, "cross when you can."]

@@ -242,7 +242,9 @@ def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
     body_end = max((hi for _, hi in regions), default=-1)
     comment_start = next((b for b in barriers if b > body_start), None)
     meta_from = min(x for x in (title_at, body_start, n) if x is not None) - o.meta_window
-    tail = _tail_notes(page, body_end, comment_start, o)
+    tail = _tail_notes(page, body_end, comment_start, o) | _clause_list(
+        page, body_end, comment_start, o
+    )
     table = _tables(page, regions, o)
     barrier_set = set(barriers)
     title_text = page.lines[title_at].text if title_at is not None else None
@@ -381,6 +383,23 @@ def _tail_notes(page: Page, body_end: int, stop: int | None, o: CleanOptions) ->
         elif page.rule[i] is None:
             seen += 1
         i += 1
+    return out
+
+
+def _clause_list(page: Page, body_end: int, stop: int | None, o: CleanOptions) -> set[int]:
+    """A sentence the article goes on with as a list, one clause a line, each ending
+    in a semicolon ("In a car;" / "at the office;" / ... / "dance where you are."),
+    right after the body: at least :attr:`CleanOptions.clause_list_min` such lines, and
+    the line closing the sentence. No menu or teaser ends its items so (dragnet's 445)."""
+    end = stop if stop is not None else len(page.lines)
+    i = body_end + 1
+    while 0 < i < end and page.rule[i] is None and page.lines[i].text.endswith((";", "；")):
+        i += 1
+    if i - (body_end + 1) < o.clause_list_min:
+        return set()
+    out = set(range(body_end + 1, i))
+    if i < end and page.rule[i] is None and page.feats[i].end_punct:
+        out.add(i)
     return out
 
 

@@ -169,6 +169,9 @@ class CleanOptions:
     (see ``cleaner._tables``)."""
     tail_window: int = 3
     """Corrections, editor's notes and updates this many lines after the body belong to it."""
+    clause_list_min: int = 3
+    """This many lines in a row ending in a semicolon right after the body are the
+    article's sentence going on as a list (see ``cleaner._clause_list``)."""
 
     # -- hard-wrapped text --
     wrapped_line_min: int = 40
