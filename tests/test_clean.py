@@ -188,6 +188,8 @@ def test_rule_families(line: str, rule: str) -> None:
         "Skip to the content of the report and you will find the real news, he said.",
         "Nobody in the council chamber liked this plan, the mayor admitted afterwards.",
         "More local news outlets closed in 2012 than in any year before, the report found.",
+        "Share pictures of the ferries, piers and lighthouses you love for a chance to win a "
+        "season ticket for two from the harbour authority and its partners (click here for the official rules).",
     ],
 )
 def test_prose_mentioning_rule_words_is_not_dropped(line: str) -> None:
@@ -404,7 +406,7 @@ PINNED_DIGESTS = {
     "2.1.0": "sha256:d2a17eab347f4e92d553cbac45cefbe2d79f3e1d3c04fe8fb40804e7f74c0232",
     "2.2.0": "sha256:99b05ea2367043eed3b36a413d35a70d267534e4fd1e84f3c4730d0eeb209e4d",
     "2.3.0": "sha256:12a6a94f6d2149cd35bf72b871688c74abb6acb242f7fd102d9f45084e068976",
-    "2.4.0": "sha256:6204bce84374652e254f91d269fb0042d97b763e597a11a40a96a596a9928f4f",
+    "2.4.0": "sha256:cbd5cffd7ea86470c31cfbc0358aca4f20634cf24153fc9a7fb3c1d08a8128f2",
 }
 
 

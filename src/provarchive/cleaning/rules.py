@@ -295,6 +295,8 @@ _CALL_TO_ACTION = re.compile(
     r"we\s+(?:rely|depend)\s+on\s+(?:readers|you)|(?:there'?s|there\s+is)\s+plenty\s+more\s+where)\b.{0,200}$",
     _CASELESS,
 )
+_SUPPORT_APPEAL = re.compile(_CALL_TO_ACTION.pattern.split("|^", 1)[1].join(["^", ""]), _CASELESS)
+"""The appeals to support the site among the calls to action (long ones still are)."""
 _AUTHOR_BIO = re.compile(
     r"^(?:[\w.'’-]+\s){1,4}(?:is|was|has\s+been|joined)\s+(?:(?:a|an|the)\s+)?(?:[\w-]+\s){0,4}"
     r"(?:reporter|writer|journalist|correspondent|editor|contributor|columnist|producer|author|intern|"
@@ -658,7 +660,13 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         and not (f.words > 10 and f.end_punct and f.inner_punct >= 2)
     ):
         return "newsletter", "newsletter/subscription prompt"
-    if f.words <= 45 and _CALL_TO_ACTION.match(text):
+    if (
+        f.words <= 45
+        and _CALL_TO_ACTION.match(text)
+        # A long sentence is the article's, even opening with "Share" (dragnet's
+        # R791: "Share pics of the lipsticks ... (click here for official rules).").
+        and not (f.words > 30 and f.end_punct and _SUPPORT_APPEAL.match(text) is None)
+    ):
         return "newsletter", "call to action (follow, subscribe, support)"
     if f.words <= 60 and _LEGAL.search(text):
         return "cookie-copyright", "legal notice, disclaimer or comment policy"
