@@ -861,11 +861,16 @@ def _anchors_after(page: Page, i: int, kinds: tuple[str, ...]) -> int:
     6, 2012"; "Reader Comments (2)" / "October 15, 2012 | Danae"), not a byline of
     the line above it."""
     found = 0
+    checked = i + 1
     for j in range(i + 1, min(len(page.lines), i + 6)):
-        if page.related_head(j) or R.opens_comment_section(page.lines[j].text, page.feats[j]):
-            break
-        if page.rule_id(j) in kinds and not R.is_tweet_signature(page.lines[j].text):
-            found += 1
+        if page.rule_id(j) not in kinds or R.is_tweet_signature(page.lines[j].text):
+            continue
+        # Look for a header before this anchor only now: most lines anchor nothing.
+        for k in range(checked, j + 1):
+            if page.related_head(k) or R.opens_comment_section(page.lines[k].text, page.feats[k]):
+                return found
+        checked = j + 1
+        found += 1
     return found
 
 

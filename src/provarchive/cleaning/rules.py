@@ -507,6 +507,8 @@ _BYLINE = re.compile(
     r"(?:\s*[|,]\s*.*|\s+(?:on|at)\s+\S.{0,40})?$",
     _CASELESS,
 )
+_BYLINE_START = re.compile(_BYLINE.pattern.split(r"\s*:?\s+", 1)[0] + r"\s", _CASELESS)
+"""How a byline opens; a long line is measured as one only when it opens so."""
 _DATELINE_WORDS = re.compile(
     r"^[\W_]*(?:published|updated|posted|last\s+updated|modified|first\s+published|veröffentlicht|aktualisiert|"
     r"publicado|atualizado|actualizado|pubblicato|aggiornato|publié|mis\s+à\s+jour|опубликовано|обновлено|"
@@ -644,7 +646,7 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         return "comments", "comment-section label"
     if f.words <= 30 and _COMMENT_FORM.match(text):
         return "comments", "comment-form line"
-    if f.words <= 16 and _REBLOG_NOTE.match(text):
+    if f.words <= 16 and ("this" in text or "notes" in text) and _REBLOG_NOTE.match(text):
         return "comments", "reblog or like note"
     if (
         f.words <= 25
@@ -672,7 +674,12 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         return "cookie-copyright", "legal notice, disclaimer or comment policy"
     if f.words <= 50 and _AUTHOR_BIO.match(text):
         return "byline-dateline", "author biography"
-    if not f.end_punct and _byline_words(text, f) <= 12 and _BYLINE.match(text):
+    if (
+        not f.end_punct
+        and (f.words <= 12 or _BYLINE_START.match(text))
+        and _byline_words(text, f) <= 12
+        and _BYLINE.match(text)
+    ):
         return "byline-dateline", "byline"
     if f.words <= 60 and _POST_FOOTER.match(text):
         return "navigation", "post footer (posted in, filed under)"
@@ -812,6 +819,8 @@ def is_stamp(text: str, f: Features) -> bool:
     Embedded posts are signed with a date alone ("— Dele (@dele_official) November
     19, 2019"), and they belong to the article."""
     if f.words > 16 or len(text) > 160 or _TIME.search(text) is None:
+        return False
+    if _DATE.search(text) is None:
         return False
     if (
         _CLOCK_START.match(text) is None
