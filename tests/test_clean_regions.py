@@ -7,10 +7,16 @@ from provarchive.cleaning.cleaner import (
     _STRONG_ANCHORS,
     DEFAULT_OPTIONS,
     _anchors_after,
+    _has_prose_neighbour,
     _sentence_like,
     clean,
 )
-from provarchive.cleaning.rules import is_comment_signature, line_features, opens_comment_section
+from provarchive.cleaning.rules import (
+    is_comment_signature,
+    is_stamp,
+    line_features,
+    opens_comment_section,
+)
 from provarchive.cleaning.units import build_page
 
 MENU = ["Home", "News", "Sport", "Opinion", "Contact", "Share", "Tweet", "Advertisement"]
@@ -298,3 +304,158 @@ def test_an_embedded_tweets_signature_starts_no_new_item() -> None:
     # The article's own dateline still is both.
     assert page.separator(texts.index("October 30, 2012"))
     assert _anchors_after(page, texts.index(headline), _STRONG_ANCHORS) == 1
+
+
+def test_a_headline_under_the_text_before_dated_teasers_cuts_nothing() -> None:
+    # A teaser line under the post, then "Related Posts" with the other posts' dates:
+    # those dates are the teasers', not a byline under the line above them, so the
+    # post above is not taken for a teaser list before a title.
+    page = [
+        *MENU,
+        "Tuesday, November 6, 2012",
+        *ARTICLE[:4],
+        "Several lessons emerge from the meeting and residents should consider them",
+        "Related Posts",
+        "The Gazette, Monday, November 5, 2012",
+        "The Gazette, Friday, November 2, 2012",
+        "The Gazette, Thursday, November 1, 2012",
+        *FOOTER,
+    ]
+    body = _body(page)
+    assert body[:4] == ARTICLE[:4]
+    p = build_page("\n".join(page), DEFAULT_OPTIONS)
+    at = page.index("Related Posts") - 1
+    assert _anchors_after(p, at, _STRONG_ANCHORS) == 0
+
+
+def test_readers_comments_open_the_comment_section() -> None:
+    for text in ("Reader Comments (2)", "Readers' comments", "User comments"):
+        assert opens_comment_section(text, line_features(text)), text
+
+
+def test_menu_blurbs_above_an_anchored_title_weigh_less_than_the_post() -> None:
+    # Menu entries glued to their blurbs read as prose one at a time; the post under
+    # its title and byline is the article, however many such blurbs precede it.
+    blurbs = [
+        "MicroGuide“As someone who crosses to the island every week, both time and "
+        "money are at a premium for me. I tried a season ticket and it paid for itself "
+        "in a month.” Read how other readers save on the crossing.",
+        "Podcast",
+        "Blog",
+        "BooksJuly, 2009: The Ferry Timetable Guide is out and selling in every shop on "
+        "the quay! Below is a list of the places where you can buy it, with the opening "
+        "hours of each and a map of the harbour front.",
+        "Archive",
+        "CrewOur three reporters cover the harbour, the council and the schools of both "
+        "islands, and one of them hosts the Island Hour on the local radio every "
+        "Saturday morning at nine.",
+    ]
+    post = [ARTICLE[0] + " " + ARTICLE[1], ARTICLE[2] + " " + ARTICLE[3]]
+    page = [
+        "Home",
+        *blurbs,
+        "Home / Ferry service to double next spring",
+        "Ferry service to double next spring",
+        "Posted on: 08-17-2012 With: 1 Comment Posted by: Jane Doe",
+        *post,
+        "Categories: Ferries",
+        "Related Posts",
+        "1 Comment",
+        "Great news for the island, thank you.",
+        *FOOTER,
+    ]
+    body = _body(page)
+    assert body == post
+
+
+def test_chinese_prose_pausing_with_spaces_is_the_article() -> None:
+    # A Chinese blog post that pauses with spaces and ends its lines without a stop,
+    # beside a sidebar of short headline links: the post is the body.
+    menu = ["首頁", "部落格", "旅遊", "美食", "相簿", "留言", "登入"]
+    teasers = [
+        "新竹一日遊(世博館)",
+        "『台灣』新竹-六福村主題樂園一日遊",
+        "＜新竹新埔＞悠閒半日遊－鴛鴦池農場",
+    ]
+    post = [
+        "一波波接續性低溫寒流報到 已將山裡的後山一帶層層山巒披上嫣紅的彩衣",
+        "道路一路上雲氣山嵐滯留山頭 順路下切蜿蜒道路後不久即抵達來到小學",
+        "營地美如其名偌大楓香樹早已呈現金黃 泛紅色彩也是愛攝人仕所喜愛造訪之地",
+        "第二次造訪發現到營區變了 印象中以前生冷招牌換成了原木招牌可謂匠心獨運",
+        "燻黑原木加上金黃色醒目字體 加上了貓頭鷹原木創作也充分發揮了裝飾藝術功力",
+    ]
+    page = [*MENU, *menu, *teasers, "相關文章", "Dec 28 Sat 2013 00:28", *post, *teasers, *FOOTER]
+    assert _body(page) == post
+    assert line_features(post[0]).spaced_pauses == 1
+    assert line_features(teasers[1]).spaced_pauses == 0
+
+
+def test_teasers_after_a_posts_tags_are_not_joined_to_it() -> None:
+    # The post ends at its tag and category lines; the teasers under them (a
+    # headline and a summary each) are the site's, however close.
+    teasers = []
+    for k, name in enumerate(("North Quay", "South Pier", "Lighthouse", "Boat Club")):
+        teasers += [
+            f"{name} Timetable Changes For Winter",
+            f"The {name.lower()} service will change its timetable from the first of "
+            f"November, with {k + 2} fewer crossings a day and later first boats.",
+        ]
+    page = [
+        *MENU,
+        "Ferry service to double next spring",
+        "By Jane Doe | Aug 09, 2:31 PM",
+        *ARTICLE[:3],
+        "Filed under: Ferries Islands",
+        "Tags: ferry, harbour, timetable",
+        *["Ferries", "Islands", "Harbour", "Weather", "Tides", "Events", "Letters", "Archive"],
+        *["Photos", "Video"],
+        *teasers,
+        *FOOTER,
+    ]
+    assert _body(page) == ARTICLE[:3]
+
+
+def test_a_time_inside_a_line_without_a_date_is_no_stamp() -> None:
+    def stamp(text: str) -> bool:
+        return is_stamp(text, line_features(text))
+
+    # A live blog's splits state times of a race, not when a comment was posted.
+    assert not stamp("5km - 15:23, projecting 2:09:49")
+    assert not stamp("Halfway - 1:03:15, with 16 seconds to the chase (1:03:31)")
+    # Comments are stamped with a date (the year may be left out); tickers open
+    # each line with the time.
+    assert stamp("Colm November 1, 2012 at 8:29 am")
+    assert stamp("Lora Lee On Thursday, November 1 at 2:57 pm")
+    assert stamp("14:44 Accusations de viols : 14 militaires mis en cause")
+
+
+def test_a_teaser_headline_link_separates_summaries_an_inline_related_link_does_not() -> None:
+    summary = ARTICLE[0]
+    teasers = build_page(
+        "\n".join([summary, "2012 Honda Civic Si vs. 2012 MazdaSpeed3 [Video]", ARTICLE[1]]),
+        DEFAULT_OPTIONS,
+    )
+    assert not _has_prose_neighbour(teasers, 0)
+    article = build_page(
+        "\n".join([summary, "Related: Chicago is America's most segregated city", ARTICLE[1]]),
+        DEFAULT_OPTIONS,
+    )
+    assert _has_prose_neighbour(article, 0)
+
+
+def test_a_sentence_going_on_as_a_list_of_clauses_stays_with_the_body() -> None:
+    clauses = ["On the ferry;", "at the quay;", "while waiting in line;", "anywhere;"]
+    page = [
+        *MENU,
+        "Ferry service to double next spring",
+        "By Jane Doe",
+        *ARTICLE[:2],
+        "You do not have to wait for spring to cross. Cross where you are now.",
+        *clauses,
+        "cross when you can.",
+        "Share this article",
+        "0 responses",
+        *FOOTER,
+    ]
+    body = _body(page)
+    assert body[-5:] == [*clauses, "cross when you can."]

@@ -96,7 +96,7 @@ __all__ = [
 
 CLEANER_NAME = "provarchive-clean"
 KEEP_ALL_NAME = "provarchive-keep-all"
-CLEANER_VERSION = "2.3.0"
+CLEANER_VERSION = "2.4.0"
 
 KINDS = ("title", "standfirst", "byline", "dateline", "body")
 """Kinds of kept passages."""
@@ -232,7 +232,7 @@ def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
     n = len(page.lines)
     scores, barriers, thread = _score_lines(page, o)
     regions = _regions(page, scores, barriers, thread, o)
-    title_at, standfirst_at, regions = _title_and_standfirst(page, regions, o)
+    title_at, standfirst_at, regions = _title_and_standfirst(page, regions, scores, o)
     in_body = [False] * n
     for lo, hi in regions:
         for i in range(lo, hi + 1):
@@ -242,7 +242,9 @@ def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
     body_end = max((hi for _, hi in regions), default=-1)
     comment_start = next((b for b in barriers if b > body_start), None)
     meta_from = min(x for x in (title_at, body_start, n) if x is not None) - o.meta_window
-    tail = _tail_notes(page, body_end, comment_start, o)
+    tail = _tail_notes(page, body_end, comment_start, o) | _clause_list(
+        page, body_end, comment_start, o
+    )
     table = _tables(page, regions, o)
     barrier_set = set(barriers)
     title_text = page.lines[title_at].text if title_at is not None else None
@@ -381,6 +383,23 @@ def _tail_notes(page: Page, body_end: int, stop: int | None, o: CleanOptions) ->
         elif page.rule[i] is None:
             seen += 1
         i += 1
+    return out
+
+
+def _clause_list(page: Page, body_end: int, stop: int | None, o: CleanOptions) -> set[int]:
+    """A sentence the article goes on with as a list, one clause a line, each ending
+    in a semicolon ("In a car;" / "at the office;" / ... / "dance where you are."),
+    right after the body: at least :attr:`CleanOptions.clause_list_min` such lines, and
+    the line closing the sentence. No menu or teaser ends its items so (dragnet's 445)."""
+    end = stop if stop is not None else len(page.lines)
+    i = body_end + 1
+    while 0 < i < end and page.rule[i] is None and page.lines[i].text.endswith((";", "；")):
+        i += 1
+    if i - (body_end + 1) < o.clause_list_min:
+        return set()
+    out = set(range(body_end + 1, i))
+    if i < end and page.rule[i] is None and page.feats[i].end_punct:
+        out.add(i)
     return out
 
 
@@ -541,15 +560,25 @@ def _bridged_sides(page: Page, i: int, o: CleanOptions) -> int:
 
 
 def _has_prose_neighbour(page: Page, i: int) -> bool:
-    """Lines dropped by an explicit rule (ad labels, credits) do not separate neighbours."""
+    """Lines dropped by an explicit rule (ad labels, credits) do not separate neighbours;
+    a teaser's headline link does: it starts another item (dragnet's T83, summaries
+    under "... [Video]" headlines)."""
     n = len(page.lines)
     for step in (-1, 1):
         j = i + step
-        while 0 <= j < n and page.rule[j] is not None:
+        while 0 <= j < n and page.rule[j] is not None and not _teaser_link(page, j):
             j += step
         if 0 <= j < n and page.prose[j]:
             return True
     return False
+
+
+def _teaser_link(page: Page, i: int) -> bool:
+    """A related-links line standing for another item (a bracketed or counted teaser,
+    a "related" header); an inline "Related: ..." link sits between an article's own
+    paragraphs (readability's cnn) and separates nothing."""
+    rule = page.rule[i]
+    return rule is not None and rule[0] == "related-links" and rule[1] != "read-more / related link"
 
 
 def _comment_barriers(page: Page, thread: list[int]) -> list[int]:
@@ -764,6 +793,10 @@ def _regions(
             prose_lines = sum(1 for k in range(c_lo, c_hi + 1) if page.prose[k])
             if c_total < o.secondary_region_ratio * total or len(gap) > max_gap or prose_lines < 2:
                 break
+            if any(page.rule[k] is not None and R.ends_post(page.lines[k].text) for k in gap):
+                # Tags, categories or a post footer between: another post's text, or
+                # the teasers under this one ("Filed under: ..." / "More Auto News").
+                break
             regions.append((c_lo, c_hi))
             edge_lo, edge_hi = min(edge_lo, c_lo), max(edge_hi, c_hi)
     return sorted(regions)
@@ -822,12 +855,23 @@ _STRONG_ANCHORS = ("byline-dateline", "reading-time", "trust-badge")
 
 def _anchors_after(page: Page, i: int, kinds: tuple[str, ...]) -> int:
     """How many lines of these rules follow line ``i`` closely (an embedded tweet's
-    signature anchors no headline: the tweet above it is a quote in the article)."""
-    return sum(
-        1
-        for j in range(i + 1, min(len(page.lines), i + 6))
-        if page.rule_id(j) in kinds and not R.is_tweet_signature(page.lines[j].text)
-    )
+    signature anchors no headline: the tweet above it is a quote in the article).
+    A "related" or comment header ends the count: the dates under it are the
+    teasers' or the comments' ("Related Posts" / "The Briefing, Tuesday, November
+    6, 2012"; "Reader Comments (2)" / "October 15, 2012 | Danae"), not a byline of
+    the line above it."""
+    found = 0
+    checked = i + 1
+    for j in range(i + 1, min(len(page.lines), i + 6)):
+        if page.rule_id(j) not in kinds or R.is_tweet_signature(page.lines[j].text):
+            continue
+        # Look for a header before this anchor only now: most lines anchor nothing.
+        for k in range(checked, j + 1):
+            if page.related_head(k) or R.opens_comment_section(page.lines[k].text, page.feats[k]):
+                return found
+        checked = j + 1
+        found += 1
+    return found
 
 
 def _headline_like(page: Page, i: int, o: CleanOptions) -> bool:
@@ -841,11 +885,15 @@ def _headline_like(page: Page, i: int, o: CleanOptions) -> bool:
 
 
 def _title_and_standfirst(
-    page: Page, regions: list[tuple[int, int]], o: CleanOptions
+    page: Page, regions: list[tuple[int, int]], scores: list[float], o: CleanOptions
 ) -> tuple[int | None, set[int], list[tuple[int, int]]]:
     """The title, the standfirst, and the body regions (which may now start below
     the title: a title with a byline and date under it marks where the article
-    starts, and what precedes it is a teaser list however prose-like)."""
+    starts, and what precedes it is a teaser list however prose-like). What lies
+    above and below the title is weighed by the region scores, not by counting
+    prose lines: a menu's blurbs glued to their links ("AboutBob Walsh is the
+    author of ...") are isolated prose and weigh less than the post's paragraphs
+    (dragnet's R874, R875)."""
     if not regions:
         return None, set(), regions
     body_lo, body_hi = regions[0][0], regions[-1][1]
@@ -902,8 +950,8 @@ def _title_and_standfirst(
                 standfirst.add(j)
     if title >= body_lo:
         start = max([title, *standfirst]) + 1
-        before = sum(1 for i in range(body_lo, title) if page.prose[i])
-        after = sum(1 for i in range(start, body_hi + 1) if page.prose[i])
+        before = sum(max(scores[i], 0.0) for i in range(body_lo, title))
+        after = sum(max(scores[i], 0.0) for i in range(start, body_hi + 1))
         if after * (3 if _anchors_after(page, title, _ANCHORS) >= 2 else 1) >= before:
             regions = [(max(lo, start), hi) for lo, hi in regions if hi >= start]
     return title, standfirst, regions

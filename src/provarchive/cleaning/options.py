@@ -57,6 +57,13 @@ class CleanOptions:
     """A line at most this long is a fragment (menu item, label, counter)."""
     min_lower_ratio: float = 0.35
     """Prose in cased scripts has at least this share of lower-case words."""
+    spaced_pauses: int = 1
+    """A line mostly in Chinese with at least this many spaces between Chinese
+    characters (pauses where a comma would stand) and ``prose_words`` effective words
+    reads as prose without a final stop (readability's pixnet: a blog written so)..."""
+    spaced_max_digits: float = 0.2
+    """...unless this share of its letters and digits are digits (a source and
+    time line: "发稿时间：2017-03-10 08:42:00 来源： 人民日报海外版 中国青年网")."""
 
     code_block_strong: int = 2
     code_block_share: float = 0.4
@@ -162,6 +169,9 @@ class CleanOptions:
     (see ``cleaner._tables``)."""
     tail_window: int = 3
     """Corrections, editor's notes and updates this many lines after the body belong to it."""
+    clause_list_min: int = 3
+    """This many lines in a row ending in a semicolon right after the body are the
+    article's sentence going on as a list (see ``cleaner._clause_list``)."""
 
     # -- hard-wrapped text --
     wrapped_line_min: int = 40

@@ -295,6 +295,8 @@ _CALL_TO_ACTION = re.compile(
     r"we\s+(?:rely|depend)\s+on\s+(?:readers|you)|(?:there'?s|there\s+is)\s+plenty\s+more\s+where)\b.{0,200}$",
     _CASELESS,
 )
+_SUPPORT_APPEAL = re.compile(_CALL_TO_ACTION.pattern.split("|^", 1)[1].join(["^", ""]), _CASELESS)
+"""The appeals to support the site among the calls to action (long ones still are)."""
 _AUTHOR_BIO = re.compile(
     r"^(?:[\w.'’-]+\s){1,4}(?:is|was|has\s+been|joined)\s+(?:(?:a|an|the)\s+)?(?:[\w-]+\s){0,4}"
     r"(?:reporter|writer|journalist|correspondent|editor|contributor|columnist|producer|author|intern|"
@@ -355,6 +357,16 @@ RELATED_HEADS = [
     "most read",
     "most popular",
     "popular",
+    "popular posts",
+    # A blog's sidebar widgets (WordPress, Blogger, TypePad): other posts, and
+    # snippets of comments on other posts ("“ The illustrations are ... ” X posted on").
+    "recent posts",
+    "recent comments",
+    "recent articles",
+    "recent entries",
+    "recent tweets",
+    "latest posts",
+    "latest comments",
     "trending",
     "trending now",
     "top stories",
@@ -403,7 +415,9 @@ RELATED_HEADS = [
     "相关新闻",
 ]
 _RELATED_HEAD = re.compile(
-    rf"^[\W_]*(?:{_alternation(RELATED_HEADS)})(?:\s+(?:in|from|on)\s+[\w .&'’-]{{1,40}})?[\W_]*$",
+    rf"^[\W_]*(?:{_alternation(RELATED_HEADS)})(?:\s+(?:in|from|on)\s+[\w .&'’-]{{1,40}})?[\W_]*$"
+    # "More Auto News...", "More Technology stories", "More featured posts"
+    r"|^[\W_]*more\s+(?:[\w-]+\s+){1,2}(?:news|stories|articles|posts|videos|headlines)[\W_]*$",
     _CASELESS,
 )
 _RELATED_PREFIX = re.compile(
@@ -442,8 +456,17 @@ _COMMENT_FORM = re.compile(
 """The fixed lines of a blog's comment form (WordPress, Movable Type): 68 dragnet pages
 print "Notify me of follow-up comments via email.", none of them as the article's."""
 
+_REBLOG_NOTE = re.compile(
+    r"^[\w.-]+\s+(?:reblogged\s+this\s+from\s+[\w.-]+(?:\s+and\s+added:)?|liked\s+this|posted\s+this)$"
+    r"|^\d[\d,.]*\s+notes?\b.{0,80}$|^show\s+more\s+notes\b.{0,20}$",
+    _CASELESS,
+)
+"""A reblogging platform's notes under a post (Tumblr: "elfgrove reblogged this from
+dcwomenkickingass", "ealperin liked this", "218 notes View comments"): who passed
+the post on, a comment wall of its own (dragnet's T16: 60 such lines)."""
+
 _COMMENT_SECTION = re.compile(
-    r"^[\W_]*(?:\d[\d,.]*\s+)?(?:comments?|responses?|replies|thoughts?|reactions?|kommentare|comentários|"
+    r"^[\W_]*(?:\d[\d,.]*\s+)?(?:(?:readers?|users?|visitors?)['’]?\s+)?(?:comments?|responses?|replies|thoughts?|reactions?|kommentare|comentários|"
     r"comentarios|commenti|комментари\w*|komentar|댓글|コメント)(?:\s*\(\d[\d,.]*\))?[\W_]*$"
     r"|^[\W_]*(?:\d[\d,.]*\s+(?:comments?|responses?|replies|thoughts?|reactions?)|comments|responses)"
     r"\s+(?:to|on)\b.*$"
@@ -484,6 +507,8 @@ _BYLINE = re.compile(
     r"(?:\s*[|,]\s*.*|\s+(?:on|at)\s+\S.{0,40})?$",
     _CASELESS,
 )
+_BYLINE_START = re.compile(_BYLINE.pattern.split(r"\s*:?\s+", 1)[0] + r"\s", _CASELESS)
+"""How a byline opens; a long line is measured as one only when it opens so."""
 _DATELINE_WORDS = re.compile(
     r"^[\W_]*(?:published|updated|posted|last\s+updated|modified|first\s+published|veröffentlicht|aktualisiert|"
     r"publicado|atualizado|actualizado|pubblicato|aggiornato|publié|mis\s+à\s+jour|опубликовано|обновлено|"
@@ -519,6 +544,12 @@ def ends_sentence(text: str) -> bool:
 
 
 _INNER_PUNCT = re.compile(r"[,;:]\s|[.!?](?:\s|$)|[，、；：。！？]")
+_SPACED_PAUSE = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff][\s\u3000]+[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+)
+"""A space between two Chinese characters: informal Chinese prose (blogs, captions)
+pauses with a space where a comma would stand ("一波波接續性低溫寒流報到 已將新竹...",
+readability's pixnet); a headline or a menu item seldom does."""
 
 
 @dataclass
@@ -531,6 +562,8 @@ class Features:
     digit_ratio: float
     title_case: bool
     end_colon: bool
+    spaced_pauses: int = 0
+    """Spaces used as pauses between Chinese characters (see ``_SPACED_PAUSE``)."""
 
 
 def line_features(text: str) -> Features:
@@ -567,6 +600,7 @@ def line_features(text: str) -> Features:
         digit_ratio=digits / letters_digits if letters_digits else 0.0,
         title_case=title_case,
         end_colon=tail.endswith((":", "：")),
+        spaced_pauses=len(_SPACED_PAUSE.findall(text)) if caseless else 0,
     )
 
 
@@ -612,6 +646,8 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         return "comments", "comment-section label"
     if f.words <= 30 and _COMMENT_FORM.match(text):
         return "comments", "comment-form line"
+    if f.words <= 16 and ("this" in text or "notes" in text) and _REBLOG_NOTE.match(text):
+        return "comments", "reblog or like note"
     if (
         f.words <= 25
         and _COOKIE.search(text)
@@ -626,13 +662,24 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         and not (f.words > 10 and f.end_punct and f.inner_punct >= 2)
     ):
         return "newsletter", "newsletter/subscription prompt"
-    if f.words <= 45 and _CALL_TO_ACTION.match(text):
+    if (
+        f.words <= 45
+        and _CALL_TO_ACTION.match(text)
+        # A long sentence is the article's, even opening with "Share" (dragnet's
+        # R791: "Share pics of the lipsticks ... (click here for official rules).").
+        and not (f.words > 30 and f.end_punct and _SUPPORT_APPEAL.match(text) is None)
+    ):
         return "newsletter", "call to action (follow, subscribe, support)"
     if f.words <= 60 and _LEGAL.search(text):
         return "cookie-copyright", "legal notice, disclaimer or comment policy"
     if f.words <= 50 and _AUTHOR_BIO.match(text):
         return "byline-dateline", "author biography"
-    if f.words <= 12 and _BYLINE.match(text) and not f.end_punct:
+    if (
+        not f.end_punct
+        and (f.words <= 12 or _BYLINE_START.match(text))
+        and _byline_words(text, f) <= 12
+        and _BYLINE.match(text)
+    ):
         return "byline-dateline", "byline"
     if f.words <= 60 and _POST_FOOTER.match(text):
         return "navigation", "post footer (posted in, filed under)"
@@ -643,6 +690,15 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         if len(_WORD.findall(residue)) <= 4:
             return "byline-dateline", "date or time"
     return None
+
+
+def _byline_words(text: str, f: Features) -> float:
+    """A byline's length without the dates and times it states: "by Julie Moos
+    Published Nov. 7, 2012 8:42 am Updated Nov. 7, 2012 2:01 pm" is a byline of
+    five words (dragnet's R589), however many the dates add."""
+    if f.words <= 12 or not _DATE.search(text):
+        return f.words
+    return len(_WORD.findall(_DATE.sub(" ", text)))
 
 
 # -- signs of a web page --------------------------------------------------------------------------
@@ -747,6 +803,13 @@ _ARTICLE_NOTE = re.compile(
 )
 
 
+_MONTH_DAY = re.compile(
+    rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\.?\s+(?:{_MONTHS})(?!\w)",
+    _CASELESS,
+)
+"""A day of a month without the year ("Thursday, November 1 at 2:57 pm")."""
+_CLOCK_START = re.compile(r"^[\W_]*\d{1,2}:\d{2}\b")
+"""A clock time opening a line: a news ticker's or a live blog's entry ("14:44 ...")."""
 _TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s*[ap]\.?m\b", _CASELESS)
 
 
@@ -758,6 +821,15 @@ def is_stamp(text: str, f: Features) -> bool:
     if f.words > 16 or len(text) > 160 or _TIME.search(text) is None:
         return False
     if _DATE.search(text) is None:
+        return False
+    if (
+        _CLOCK_START.match(text) is None
+        and _DATE.search(untimed := _TIME.sub(" ", text)) is None
+        and _MONTH_DAY.search(untimed) is None
+    ):
+        # A time inside a line with no date is a race's split or a schedule ("5km -
+        # 15:23, projecting 2:09:49", dragnet's R555 live blog), not a stamp; a
+        # ticker's time opens its line ("14:44 Accusations de viols ...").
         return False
     residue = _DATE.sub(" ", text)
     return len(_WORD.findall(residue)) <= 8
@@ -854,6 +926,22 @@ _POST_FOOTER = re.compile(
 """A blog's post footer ("This entry was posted on Saturday, August 25th, 2012 ... and
 is filed under ...", "Originally published on www.cio.com."): in 24 dragnet pages,
 3 times in the gold."""
+_POST_END = re.compile(
+    r"^[\W_]*(?:tags?|tagged(?:\s+with)?|filed\s+(?:under|in)|categor(?:y|ies)|posted\s+in)\s*:.*"
+    r"|^this\s+(?:entry|post)\s+was\s+posted\s+(?:on|in|by)\b",
+    _CASELESS,
+)
+"""A post's tag or category line ("Filed under: Audi Featured Articles", "Tags: Audi,
+london") or its footer ("This entry was posted in ..."): a blog or news site prints
+it under the post, where the post ends. ("Originally published on ..." may head the
+original under an update: it ends nothing.)"""
+
+
+def ends_post(text: str) -> bool:
+    """Whether a line closes a post (see ``_POST_END``)."""
+    return _POST_END.match(text) is not None
+
+
 _POSTED = re.compile(r"^(?:by|posted|published|submitted|written|updated|last)\b", re.I)
 
 

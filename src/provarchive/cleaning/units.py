@@ -87,6 +87,13 @@ def is_prose(f: Features, o: CleanOptions) -> bool:
         return False
     if f.words >= o.long_words and (f.end_punct or f.inner_punct >= 1):
         return True
+    if (
+        f.spaced_pauses >= o.spaced_pauses
+        and f.words >= o.prose_words
+        and f.digit_ratio <= o.spaced_max_digits
+    ):
+        # Chinese prose that pauses with spaces and ends without a stop.
+        return True
     return f.words >= o.prose_words and (f.end_punct or f.end_colon)
 
 
