@@ -693,3 +693,31 @@ def test_a_forged_leaf_whose_record_is_intact_is_a_finding_not_a_crash(built: Ar
     damaged = [f["message"] for f in one if f["code"] == "LOG_DAMAGED"]
     assert len(damaged) == 1 and "leaf 1: invalid log leaf: missing fields" in damaged[0]
     assert _findings(built, jobs=2) == one
+
+
+def test_a_damaged_commit_record_is_one_finding_not_every_leaf_unlogged(built: Archive) -> None:
+    from provarchive.tlog.log import HEADER
+
+    commits = log_dir(built.home) / "commits"
+    data = bytearray(commits.read_bytes())
+    data[HEADER + 3] ^= 0x01  # the first commit record, not the one the log opens at
+    commits.write_bytes(bytes(data))
+    built.close()
+    one = _findings(built, jobs=1)
+    codes = {f["code"] for f in one if f["severity"] == "error"}
+    assert codes == {"LOG_DAMAGED"}, one
+    assert _findings(built, jobs=2) == one
+
+
+@pytest.mark.parametrize("number", ["1.0", "123456789012345678901234567890"])
+def test_a_leaf_whose_version_is_no_64_bit_integer_is_damage(built: Archive, number: str) -> None:
+    with open_log(built.home) as tl:
+        leaves = tl.entries(0, tl.size)
+    leaves[0] = leaves[0].replace(b'"v":1', b'"v":' + number.encode())
+    assert number.encode() in leaves[0]
+    shutil.rmtree(log_dir(built.home))
+    with TransparencyLog.create(log_dir(built.home)) as tl:
+        tl.append(leaves)
+    built.close()
+    damaged = [f["message"] for f in _findings(built, jobs=1) if f["code"] == "LOG_DAMAGED"]
+    assert any("leaf 0:" in m for m in damaged), damaged

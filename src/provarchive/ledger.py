@@ -674,7 +674,9 @@ def check_log(
             findings.extend(_check_checkpoint(tl, source, text, key))
         entries: list[bytes] = []
         audit = tl.audit(on_entry=entries.append)  # one pass over the leaves for both
-        complete = not any(f.code == "tlog-record-damaged" for f in audit)
+        if len(entries) < tl.size:  # the audit stopped early (damaged commit records)
+            entries = _entries_up_to_damage(tl)
+        complete = len(entries) == tl.size
         leaves = _leaves(entries, findings)
         findings.extend(_audit(tl, audit, leaves))
     logged: dict[tuple[str, int], tuple[str, str, str, str]] = {}
@@ -689,6 +691,15 @@ def check_log(
     with contextlib.suppress(CatalogError):
         events = _check_events(home, leaves, complete)
     return LogCheck(findings, events, logged, complete)
+
+
+def _entries_up_to_damage(tl: TransparencyLog) -> list[bytes]:
+    """The committed leaves in order, up to the first damaged record."""
+    entries: list[bytes] = []
+    with contextlib.suppress(LogCorruptError):
+        for data in tl.iter_entries(0, tl.size):
+            entries.append(data)
+    return entries
 
 
 def _leaves(entries: list[bytes], findings: list[Finding]) -> list[tuple[int, Leaf | EventLeaf]]:

@@ -168,9 +168,21 @@ def _load_canonical(data: bytes, what: str) -> Any:
         values = orjson.loads(data)
     except orjson.JSONDecodeError:
         raise LeafFormatError(f"the {what} is not UTF-8 JSON") from None
-    if canonical_json_plain(values) != data:  # a float is never canonical: no field is one
+    if _has_float(values):  # no field is one; orjson reads integers past 64 bits as one
+        raise LeafFormatError(f"the {what} holds a number that is not an integer of 64 bits")
+    if canonical_json_plain(values) != data:
         raise LeafFormatError(f"the {what} is not in canonical JSON form")
     return values
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float(v) for v in value)
+    return False
 
 
 def derivation_digest(description: Mapping[str, Any]) -> str:
