@@ -626,7 +626,7 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         return "share-social", "share/social button text"
     if f.words <= 8 and _CREDIT_ONLY.match(text):
         return "caption-credit", "picture credit"
-    if f.words <= 45 and _CREDIT_SUFFIX.search(text) and not (f.words > 30 and f.end_punct):
+    if f.words <= 45 and not (f.words > 30 and f.end_punct) and _CREDIT_SUFFIX.search(text):
         return "caption-credit", "caption ending in a picture credit"
     if f.words <= 10 and _PAREN_ONLY.match(text):
         return "caption-credit", "parenthesised credit"
@@ -650,16 +650,16 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         return "comments", "reblog or like note"
     if (
         f.words <= 25
-        and _COOKIE.search(text)
         and not (f.words > 15 and f.end_punct and f.lower_ratio and f.lower_ratio > 0.6)
+        and _COOKIE.search(text)
     ):
         return "cookie-copyright", "cookie/copyright/legal line"
     if f.words <= 80 and _COOKIE_NOTICE.search(text):
         return "cookie-copyright", "cookie-consent notice"
     if (
         f.words <= 18
-        and _NEWSLETTER.search(text)
         and not (f.words > 10 and f.end_punct and f.inner_punct >= 2)
+        and _NEWSLETTER.search(text)
     ):
         return "newsletter", "newsletter/subscription prompt"
     if (
@@ -685,7 +685,9 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         return "navigation", "post footer (posted in, filed under)"
     if f.words <= 14 and _DATELINE_WORDS.match(text):
         return "byline-dateline", "publication/update time"
-    if f.words <= 10 and _DATE.search(text) and not f.end_punct:
+    # Every date has a digit (\d is a decimal digit, which str.isdigit counts; a line
+    # this short is measured whole).
+    if f.words <= 10 and not f.end_punct and f.digit_ratio > 0 and _DATE.search(text):
         residue = _DATE.sub(" ", text)
         if len(_WORD.findall(residue)) <= 4:
             return "byline-dateline", "date or time"
