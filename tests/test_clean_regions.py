@@ -459,3 +459,15 @@ def test_a_sentence_going_on_as_a_list_of_clauses_stays_with_the_body() -> None:
     ]
     body = _body(page)
     assert body[-5:] == [*clauses, "cross when you can."]
+
+
+def test_a_closing_sentence_after_a_related_header_at_the_end_is_kept() -> None:
+    """A related block ends at the first prose paragraph after it (#11), even a last,
+    one-sentence one: a "related" header is no teaser link that starts another item."""
+    from pathlib import Path
+
+    from provarchive.cleaning.passages import derive
+
+    page = (Path(__file__).parent / "data" / "related_then_closing.txt").read_bytes()
+    kept = " ".join(p.text for p in derive(page).passages)
+    assert "Document number 74 ends here" in kept

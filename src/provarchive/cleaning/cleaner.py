@@ -574,11 +574,15 @@ def _has_prose_neighbour(page: Page, i: int) -> bool:
 
 
 def _teaser_link(page: Page, i: int) -> bool:
-    """A related-links line standing for another item (a bracketed or counted teaser,
-    a "related" header); an inline "Related: ..." link sits between an article's own
-    paragraphs (readability's cnn) and separates nothing."""
+    """A teaser link standing for another item (bracketed, or with a count). A "related"
+    header does not separate: the block it opens ends at the first prose paragraph
+    after it (#11), and an inline "Related: ..." link sits between an article's own
+    paragraphs (readability's cnn)."""
     rule = page.rule[i]
-    return rule is not None and rule[0] == "related-links" and rule[1] != "read-more / related link"
+    return rule is not None and rule[1] in _TEASER_REASONS
+
+
+_TEASER_REASONS = frozenset({"bracketed teaser link", "teaser link with a count"})
 
 
 def _comment_barriers(page: Page, thread: list[int]) -> list[int]:
