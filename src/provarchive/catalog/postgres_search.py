@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import create_engine, exc, text
+from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
@@ -90,13 +90,20 @@ def entry_rows(seq: int, e: IndexEntry) -> tuple[tuple[Any, ...], tuple[Any, ...
 
 class PostgresWriter:
     """Changes to the index on one connection, inside that connection's transaction
-    (see :meth:`PostgresEngine.writing` and :meth:`PostgresEngine.write_in`). Each
-    call writes at once: nothing is buffered, so nothing needs flushing before commit."""
+    (see :meth:`PostgresEngine.writing` and :meth:`PostgresEngine.write_in`). Entries
+    are written at once; their words (the vocabulary that fuzzy and prefix terms expand
+    against) by :meth:`flush`, which the engine calls before the transaction commits.
+
+    The words go in one statement, sorted, because writers sharing an archive insert
+    them at the same time: rows of one table taken in one global order never make two
+    transactions wait for each other (``deadlock detected`` when each inserted its
+    words version by version)."""
 
     def __init__(self, conn: Connection, where: str) -> None:
         self._conn = conn
         self._where = where
         self._words: set[str] = set()
+        self._pending: set[str] = set()
 
     def delete_version(self, document: str, version: int) -> None:
         with _db_errors(self._where, "write"):
@@ -124,14 +131,21 @@ class PostgresWriter:
                 words |= lexemes
             self._copy("search_entries", _COLUMNS, rows)
             self._copy("search_index", _INDEX_COLUMNS, index_rows)
-            new = sorted(words - self._words)  # sorted: concurrent writers lock in one order
-            if new:
-                self._conn.execute(
-                    text("INSERT INTO search_words (word) SELECT unnest(CAST(:w AS text[])) "
-                         "ON CONFLICT DO NOTHING"),
-                    {"w": new},
-                )  # fmt: skip
-                self._words.update(new)
+        self._pending |= words
+
+    def flush(self) -> None:
+        """Insert the words of the entries written since the last flush (see the class)."""
+        new = sorted(self._pending - self._words)
+        self._pending.clear()
+        if not new:
+            return
+        with _db_errors(self._where, "write"):
+            self._conn.execute(
+                text("INSERT INTO search_words (word) SELECT unnest(CAST(:w AS text[])) "
+                     "ON CONFLICT DO NOTHING"),
+                {"w": new},
+            )  # fmt: skip
+        self._words.update(new)
 
     def _copy(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         raw: Any = self._conn.connection.dbapi_connection
@@ -237,16 +251,23 @@ class PostgresEngine:
 
     def write_in(self, target: Session | Connection) -> PostgresWriter:
         """A writer inside the caller's transaction (a catalog session or connection on
-        this database): the entries commit or roll back with the catalog rows."""
+        this database): the entries commit or roll back with the catalog rows. In a
+        session its words are flushed as the session commits; the caller of a bare
+        connection calls :meth:`PostgresWriter.flush` before it commits."""
         conn = target.connection() if isinstance(target, Session) else target
-        return PostgresWriter(conn, self.url)
+        writer = PostgresWriter(conn, self.url)
+        if isinstance(target, Session):
+            event.listen(target, "before_commit", lambda _s: writer.flush())
+        return writer
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[PostgresWriter]:
         """One transaction: committed if the block succeeds, rolled back otherwise."""
         self._require()
         with _db_errors(self.url, "write"), self.engine.connect() as conn, conn.begin():
-            yield PostgresWriter(conn, self.url)
+            writer = PostgresWriter(conn, self.url)
+            yield writer
+            writer.flush()
 
     @contextlib.contextmanager
     def rebuilding(self) -> Iterator[PostgresWriter]:
@@ -256,7 +277,9 @@ class PostgresEngine:
             self._tables(conn)
             for table in ("search_index", "search_entries", "search_words"):
                 conn.execute(text(f"DELETE FROM {table}"))
-            yield PostgresWriter(conn, self.url)
+            writer = PostgresWriter(conn, self.url)
+            yield writer
+            writer.flush()
             self._record(conn)
         self._checked = False
 

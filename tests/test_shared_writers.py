@@ -1,0 +1,47 @@
+"""Writers sharing one archive on PostgreSQL: their index transactions at the same time."""
+
+from __future__ import annotations
+
+import threading
+
+
+def test_two_index_transactions_with_the_same_words_in_opposite_orders_both_commit(
+    pg_catalog_url: str,
+) -> None:
+    """Two writers' batches at once, the second of each one's versions holding the words
+    of the other's first: when each version's words were inserted as it was written, each
+    transaction waited for the other's words (PostgreSQL: "deadlock detected"). Words now
+    go in one sorted statement at commit, so one waits for the other and both commit."""
+    from provarchive.catalog.postgres_search import PostgresEngine
+    from tests.test_search_engines import entry
+
+    engines = [PostgresEngine(pg_catalog_url), PostgresEngine(pg_catalog_url)]
+    engines[0].create()
+    texts = [("apple zebra", "banana"), ("banana", "apple")]
+    both_wrote = threading.Barrier(2, timeout=30)
+    errors: list[BaseException] = []
+
+    def write(k: int) -> None:
+        try:
+            with engines[k].writing() as w:
+                for j, words in enumerate(texts[k]):
+                    w.replace_version(f"w{k}-{j}.txt", 1, [entry(f"w{k}-{j}.txt", 1, 1, words)])
+                    if j == 0:
+                        both_wrote.wait()
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert errors == []
+        from provarchive.search.engine import SearchQuery
+
+        for word, docs in (("banana", 2), ("apple", 2), ("zebr*", 1)):
+            assert engines[0].search(SearchQuery(word)).total == docs, word
+    finally:
+        for engine in engines:
+            engine.close()
