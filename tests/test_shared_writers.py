@@ -1,8 +1,36 @@
-"""Writers sharing one archive on PostgreSQL: their index transactions at the same time."""
+"""Writers sharing one archive: a batch's lock says its writer is alive, so that recovery
+in one writer finishes only what dead ones left; on PostgreSQL, their index transactions
+at the same time."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
+
+from provarchive.store.storage import Store
+
+
+def test_recovery_leaves_a_live_writers_batch_alone(tmp_path: Path) -> None:
+    root, staging = tmp_path / "ocfl", tmp_path / "staging"
+    mine, other = Store(root, staging), Store(root, staging)
+    mine.initialize()
+    live = mine.begin()
+    dead = mine.begin()
+    dead._release()  # as the kernel does when its writer is killed
+    (staging / "stray-0123456789abcdef0123456789abcdef").write_bytes(b"x")
+    assert other.dead_batches()
+    repairs, _ = other.recover(alone=False)
+    assert [r.action for r in repairs] == ["staging-discarded"]
+    assert live.directory.is_dir() and not dead.directory.exists()
+    assert (staging / "stray-0123456789abcdef0123456789abcdef").exists()  # may be live
+    assert not other.dead_batches()
+    mine.release_batches()  # the writer's run ended (an error): its batch is anyone's now
+    assert other.dead_batches()
+    other.recover()
+    assert list(staging.iterdir()) == []
+
+
+# -- on a PostgreSQL server ----------------------------------------------------------------------
 
 
 def test_two_index_transactions_with_the_same_words_in_opposite_orders_both_commit(

@@ -106,7 +106,7 @@ def write_settings(root: Path, staging: Path, settings: Settings) -> None:
     durable.atomic_write(root / SETTINGS, data, staging)
 
 
-_LOCK_FILES = ("writer.lock", "writer.lock.holder")
+_LOCK_FILES = ("writer.lock", "writer.lock.holder", "writer.lock.setup")
 
 
 def foreign_entry(root: Path) -> Path | None:
@@ -299,6 +299,7 @@ class Home:
         self.writing = True
 
     def end_writing(self) -> None:
+        self.store.release_batches()
         self.close()
         self.writing = False
 

@@ -13,6 +13,10 @@ Contract:
   point leaves either the old committed state or a journal from which
   :meth:`Store.recover` finishes the job; staged data without a journal is
   simply deleted.
+- Each batch folder in staging is locked (``flock``) by the process writing it for
+  as long as it lives, so recovery, which may run in one writer while others
+  work (shared writers, :mod:`.lock`), finishes or discards only the batches of
+  writers that are gone.
 - Nothing is committed that could not be read back: :meth:`Transaction.prepare`
   refuses a name whose paths in staging or in the root exceed the file system's
   limits (``os.pathconf``) or would leave the object, whoever the caller.
@@ -30,6 +34,7 @@ every parameter another implementation needs.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -166,6 +171,8 @@ class Transaction:
     _counter: int = 0
     journaled: bool = False
     committed: bool = False
+    _fd: int | None = None
+    """The open folder whose ``flock`` says this batch's writer is alive."""
 
     def stage(self, source: IO[bytes]) -> StagedFile:
         """Copy ``source`` into staging while hashing it (one read, one block of memory;
@@ -401,19 +408,65 @@ class Transaction:
 
     def close(self) -> None:
         """Forget the staging directory (after the catalog has recorded the commit)."""
-        durable.remove_tree(self.directory)
+        try:
+            durable.remove_tree(self.directory)
+        finally:
+            self._release()
 
     def close_uncommitted(self) -> None:
         """Drop staged work that never touched the root. A journaled but unfinished
-        (or committed but not yet catalogued) batch is left for :meth:`Store.recover`."""
-        if not self.committed and not self.journaled:
-            with contextlib.suppress(OSError):
-                durable.remove_tree(self.directory)
+        (or committed but not yet catalogued) batch is left for :meth:`Store.recover`
+        (which any writer may run from now on: the batch's lock is let go)."""
+        try:
+            if not self.committed and not self.journaled:
+                with contextlib.suppress(OSError):
+                    durable.remove_tree(self.directory)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self.store._live.discard(self)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
 
 
 StepHook = Callable[[str], None]
 
 _TEMP_NAME = re.compile(r".+-[0-9a-f]{32}")
+
+
+def _same_dir(directory: Path, fd: int) -> bool:
+    """``fd`` is still the folder at ``directory`` (not removed meanwhile)."""
+    try:
+        st, own = os.stat(directory), os.fstat(fd)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino)
+
+
+def _lock_if_dead(directory: Path) -> int | None:
+    """The folder's descriptor, locked, when no live writer holds the batch (None:
+    its writer is at work, or the folder is already gone)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    if not _same_dir(directory, fd):
+        os.close(fd)
+        return None
+    return fd
 
 
 def _staging_entry(entry: Path) -> bool:
@@ -440,6 +493,10 @@ class CommitListener(Protocol):
 
     def aborted(self, token: Any) -> None: ...
 
+    def settle(self) -> None:
+        """Finish what dead writers left (a writer sharing the archive calls it before it
+        reads the state of documents it has just locked: see :mod:`.lock`)."""
+
 
 def _no_step(_name: str) -> None:
     return None
@@ -463,6 +520,8 @@ class Store:
         self.staging = staging
         self.step: StepHook = on_step or _no_step
         self.listener: CommitListener | None = None
+        self._live: set[Transaction] = set()
+        """Batches begun and not yet closed, whose locks this process holds."""
         self._limits: dict[bool, tuple[int, int]] = {}
 
     def limits(self, *, staging: bool = False) -> tuple[int, int]:
@@ -586,10 +645,26 @@ class Store:
         """A staging area for one batch; end it with :meth:`Transaction.close` once the
         catalog recorded it, or :meth:`Transaction.close_uncommitted` on failure."""
         durable.make_dirs(self.staging)
-        directory = self.staging / f"txn-{uuid.uuid4().hex}"
-        with durable.storage_errors(directory):
-            directory.mkdir()
-        return Transaction(self, directory)
+        while True:
+            directory = self.staging / f"txn-{uuid.uuid4().hex}"
+            with durable.storage_errors(directory):
+                directory.mkdir()
+                fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            # Waits only while another writer's recovery, which took the new folder for a
+            # dead writer's, removes it: then the folder is gone and a new one is made.
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if _same_dir(directory, fd):
+                txn = Transaction(self, directory, _fd=fd)
+                self._live.add(txn)
+                return txn
+            os.close(fd)
+
+    def release_batches(self) -> None:
+        """Let go of the lock of every batch this store still holds (a writer's run has
+        ended, by an error too: what it left is any next writer's to recover, as if this
+        process had died)."""
+        for txn in list(self._live):
+            txn._release()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -641,11 +716,28 @@ class Store:
         except OSError:
             return False
 
-    def recover(self) -> tuple[list[Repair], set[str]]:
-        """Finish or discard whatever a crashed writer left; returns repairs and touched names.
+    def dead_batches(self) -> bool:
+        """True when staging holds a batch whose writer is gone (cheap: a shared writer
+        asks before it reads the state of documents a dead writer may have held)."""
+        try:
+            entries = list(self.staging.iterdir()) if self.staging.is_dir() else []
+        except OSError:
+            return False
+        for entry in entries:
+            if entry.name.startswith("txn-") and not entry.is_symlink():
+                fd = _lock_if_dead(entry)
+                if fd is not None:
+                    os.close(fd)
+                    return True
+        return False
 
-        Must run under the writer lock. Touched names are documents whose store
-        state may now be ahead of the catalog.
+    def recover(self, *, alone: bool = True) -> tuple[list[Repair], set[str]]:
+        """Finish or discard whatever crashed writers left; returns repairs and touched names.
+
+        Must run under the writer lock. Batches of live writers (locked) are left
+        alone; so are temporary files unless this writer is ``alone`` (a live writer
+        may be writing one). Touched names are documents whose store state may now be
+        ahead of the catalog.
         """
         repairs: list[Repair] = []
         touched: set[str] = set()
@@ -655,27 +747,39 @@ class Store:
             if not _staging_entry(entry):
                 log.warning("left alone in staging, not a name the archive writes: %r", entry.name)
                 continue
-            journal_path = entry / JOURNAL
-            if entry.is_dir() and journal_path.is_file():
-                try:
-                    journal = json.loads(journal_path.read_bytes())
-                except ValueError:
-                    journal = []
-                for item in journal:
-                    name = str(item["name"])
-                    touched.add(name)
-                    repairs.extend(self.complete_object(self.root / item["object_path"], name))
-                repairs.append(
-                    Repair("journal-replayed", None, f"{entry.name}: {len(journal)} version(s)")
-                )
-            elif entry.is_dir():
-                repairs.append(Repair("staging-discarded", None, f"uncommitted batch {entry.name}"))
-            else:
-                repairs.append(
-                    Repair("staging-discarded", None, f"stray temporary file {entry.name}")
-                )
-            durable.remove_tree(entry)
+            if not entry.is_dir():
+                if alone:
+                    repairs.append(
+                        Repair("staging-discarded", None, f"stray temporary file {entry.name}")
+                    )
+                    durable.remove_tree(entry)
+                continue
+            fd = _lock_if_dead(entry)
+            if fd is None:
+                continue  # a live writer's batch
+            try:
+                repairs.extend(self._recover_batch(entry, touched))
+                durable.remove_tree(entry)
+            finally:
+                os.close(fd)
         return repairs, touched
+
+    def _recover_batch(self, entry: Path, touched: set[str]) -> list[Repair]:
+        """Replay a dead writer's journal (its versions finished), or discard its batch."""
+        journal_path = entry / JOURNAL
+        if not journal_path.is_file():
+            return [Repair("staging-discarded", None, f"uncommitted batch {entry.name}")]
+        try:
+            journal = json.loads(journal_path.read_bytes())
+        except ValueError:
+            journal = []
+        repairs: list[Repair] = []
+        for item in journal:
+            name = str(item["name"])
+            touched.add(name)
+            repairs.extend(self.complete_object(self.root / item["object_path"], name))
+        repairs.append(Repair("journal-replayed", None, f"{entry.name}: {len(journal)} version(s)"))
+        return repairs
 
     def complete_object(self, directory: Path, name: str | None) -> list[Repair]:
         """Roll a half-published version forward (its own inventory is complete) and
