@@ -1,13 +1,72 @@
-"""Writers sharing one archive: a batch's lock says its writer is alive, so that recovery
-in one writer finishes only what dead ones left; on PostgreSQL, their index transactions
-at the same time."""
+"""Writers sharing one archive: ingests on a PostgreSQL catalog run at the same time,
+each locking the documents it writes; a batch's lock says its writer is alive, so that
+recovery in one writer finishes only what dead ones left (real processes, real server,
+SIGKILL)."""
 
 from __future__ import annotations
 
+import os
+import random
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
+import pytest
+
+from provarchive import Archive, ArchiveConfig
+from provarchive.catalog import queries
+from provarchive.catalog.locks import DocumentLocks, lock_key
+from provarchive.errors import LockTimeoutError
+from provarchive.store.lock import writer_busy, writer_lock
 from provarchive.store.storage import Store
+
+from .conftest import crash_test, ocfl_py_validate, run_provarchive
+
+# -- the lock and the batches (no server needed) -----------------------------------------------
+
+
+def test_shared_writers_hold_the_lock_together_and_exclusive_ones_wait(tmp_path: Path) -> None:
+    lock = tmp_path / "writer.lock"
+    with writer_lock(lock, timeout=1, command="a", shared=True) as first:
+        assert first.alone
+        first.ready()
+        with writer_lock(lock, timeout=1, command="b", shared=True) as second:
+            assert not second.alone  # came in beside a live writer: leaves its work alone
+            second.ready()
+            assert writer_busy(lock)
+        waits: list[str | None] = []
+        with (
+            pytest.raises(LockTimeoutError),
+            writer_lock(lock, timeout=0.3, command="c", on_wait=waits.append),
+        ):
+            pass
+        assert waits == [None]  # told it waits (shared writers leave no name)
+    assert not writer_busy(lock)
+    with writer_lock(lock, timeout=1, command="d"):
+        assert writer_busy(lock)
+        with (
+            pytest.raises(LockTimeoutError),
+            writer_lock(lock, timeout=0.3, command="e", shared=True),
+        ):
+            pass
+
+
+def test_a_shared_writer_still_setting_up_keeps_the_others_out(tmp_path: Path) -> None:
+    """Until ``ready()`` a shared writer that came in alone holds the lock exclusively:
+    it may recover everything, and no writer can come in meanwhile."""
+    lock = tmp_path / "writer.lock"
+    with writer_lock(lock, timeout=1, command="a", shared=True) as first:
+        with (
+            pytest.raises(LockTimeoutError),
+            writer_lock(lock, timeout=0.3, command="b", shared=True),
+        ):
+            pass
+        first.ready()
+        with writer_lock(lock, timeout=1, command="b", shared=True) as second:
+            assert not second.alone
 
 
 def test_recovery_leaves_a_live_writers_batch_alone(tmp_path: Path) -> None:
@@ -73,3 +132,127 @@ def test_two_index_transactions_with_the_same_words_in_opposite_orders_both_comm
     finally:
         for engine in engines:
             engine.close()
+
+
+def test_document_locks_are_held_by_one_writer_at_a_time(pg_url: str) -> None:
+    from provarchive.catalog import Catalog
+
+    catalog = Catalog(pg_url)
+    a, b = DocumentLocks(catalog), DocumentLocks(catalog)
+    try:
+        assert a.try_lock(["x", "y", "x"]) == [True, True, True]
+        assert b.try_lock(["y", "z"]) == [False, True]
+        a.unlock(["y"])
+        assert b.try_lock(["y"]) == [True]
+        a.close()  # a dead writer's locks go with its connection
+        assert b.try_lock(["x"]) == [True]
+    finally:
+        b.close()
+        catalog.close()
+    assert lock_key("x") != lock_key("y")
+
+
+def _env(pg_url: str) -> dict[str, str]:
+    return {**os.environ, "PROVARCHIVE_DB_URL": pg_url, "PROVARCHIVE_LOCK_TIMEOUT": "600"}
+
+
+def _ingest(root: Path, seeds: Path, paths: list[Path], env: dict[str, str]) -> subprocess.Popen:
+    args = ["--archive", str(root), "--seeds", str(seeds), "ingest", *map(str, paths)]
+    return subprocess.Popen(
+        [sys.executable, "-m", "provarchive", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def _stored(root: Path) -> int:
+    return sum(1 for _ in (root / "ocfl").glob("*/*/*/*/0=ocfl_object_1.1"))
+
+
+def _wait_until(predicate, timeout: float = 120) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _check_archive(root: Path, seeds: Path, pg_url: str, names: list[str]) -> None:
+    """Each document exactly one version, nothing left in staging, verify clean, every
+    document searchable, ocfl-py valid."""
+    assert [p.name for p in (root / "staging").iterdir() if p.name.startswith("txn-")] == []
+    config = ArchiveConfig(root=root, seeds=seeds, lock_timeout=30, db_url=pg_url)
+    with Archive(config) as archive:
+        with archive.catalog.session() as s:
+            versions = sorted((name, v.number) for v, name in queries.versions_named(s, None))
+        assert versions == [(n, 1) for n in names]
+        report = archive.verify()
+        assert report.is_ok(), report.findings
+        for name in names:
+            n = int(name.split("-")[-1].split(".")[0])
+            hits = archive.search(f'"Document number {n} ends here"', limit=5).hits
+            assert [h.document for h in hits] == [name]
+    valid, messages = ocfl_py_validate(root / "ocfl")
+    assert valid, messages
+
+
+@pytest.mark.slow
+def test_two_ingests_on_postgresql_archive_at_the_same_time(tmp_path: Path, pg_url: str) -> None:
+    """A second ingest started while the first is writing does not wait for it (as it would
+    for an exclusive lock): smaller, it ends while the first still runs."""
+    seeds = tmp_path / "seeds"
+    crash_test.write_seeds(seeds, random.Random(11), 440)
+    names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*.txt"))
+    big, small = names[:400], names[400:]
+    root, env = tmp_path / "archive", _env(pg_url)
+    first = _ingest(root, seeds, [seeds / n for n in big], env)
+    _wait_until(lambda: _stored(root) >= 25)  # the first batch is in the store
+    second = _ingest(root, seeds, [seeds / n for n in small], env)
+    assert second.wait(timeout=600) == 0, second.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+    assert first.poll() is None, "the first ingest ended before the second: nothing overlapped"
+    assert first.wait(timeout=600) == 0, first.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+    _check_archive(root, seeds, pg_url, names)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("after", [30, 90])
+def test_a_shared_writer_killed_mid_run_is_finished_by_the_other(
+    tmp_path: Path, pg_url: str, after: int
+) -> None:
+    """Two ingests over the same 200 seeds (in opposite orders); one is killed with SIGKILL
+    once ``after`` documents are stored. The other goes on and exits 0; what the dead one
+    left (a journaled batch, prepared log leaves, versions the catalog lacks) is finished
+    by the survivor, so that afterwards every document has exactly one version, staging
+    is empty and verify is clean, with no other command in between."""
+    seeds = tmp_path / "seeds"
+    crash_test.write_seeds(seeds, random.Random(after), 200)
+    names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*.txt"))
+    root, env = tmp_path / "archive", _env(pg_url)
+    assert (
+        run_provarchive("--archive", str(root), "--seeds", str(seeds), "init", env=env).returncode
+        == 0
+    )
+    victim = _ingest(root, seeds, [seeds / n for n in names], env)
+    survivor = _ingest(root, seeds, [seeds / n for n in reversed(names)], env)
+    _wait_until(lambda: _stored(root) >= after or victim.poll() is not None)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert victim.returncode == -signal.SIGKILL, "the victim ended before it was killed"
+    assert survivor.wait(timeout=600) == 0, survivor.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+    _check_archive(root, seeds, pg_url, names)
+
+
+@pytest.mark.slow
+def test_an_exclusive_command_waits_for_shared_ingests(tmp_path: Path, pg_url: str) -> None:
+    seeds = tmp_path / "seeds"
+    crash_test.write_seeds(seeds, random.Random(12), 150)
+    names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*.txt"))
+    root, env = tmp_path / "archive", _env(pg_url)
+    ingest = _ingest(root, seeds, [seeds / n for n in names], env)
+    _wait_until(lambda: _stored(root) >= 25)
+    reindex = run_provarchive("--archive", str(root), "--seeds", str(seeds), "reindex", env=env)
+    assert reindex.returncode == 0, reindex.stderr.decode()
+    assert b"Waiting for the archive's writer lock" in reindex.stderr
+    assert ingest.poll() is not None  # it could only start once the ingest was done
+    assert ingest.returncode == 0
+    _check_archive(root, seeds, pg_url, names)

@@ -9,7 +9,9 @@ Contract:
 - Every method that writes takes the writer lock itself, for its whole run;
   the lock is re-entrant within one :class:`Archive` (a method called inside
   :meth:`writer` does not wait for itself), and serialises writers across
-  processes. On the way in, the writer creates or upgrades what is missing and
+  processes, except ``ingest`` on a PostgreSQL catalog: ingests share the
+  lock and take a per-document lock in the database instead
+  (:mod:`provarchive.store.lock`, :mod:`provarchive.catalog.locks`). On the way in, the writer creates or upgrades what is missing and
   repairs whatever a crashed writer left (each repair logged as an event); on
   the way out, the search index is brought up to the catalog.
 """
@@ -34,9 +36,9 @@ from .errors import (
     UsageError,
     VersionNotFoundError,
 )
-from .home import Home, foreign_entry, read_settings
+from .home import Home, foreign_entry, is_postgres_url, read_settings
 from .store import durable
-from .store.lock import writer_lock
+from .store.lock import HeldLock, writer_lock
 from .store.storage import Repair, Store
 
 if TYPE_CHECKING:
@@ -157,14 +159,21 @@ class Archive:
 
     @contextlib.contextmanager
     def writer(
-        self, command: str, on_wait: WaitCallback | None = None, *, use_catalog: bool = True
+        self,
+        command: str,
+        on_wait: WaitCallback | None = None,
+        *,
+        use_catalog: bool = True,
+        shared: bool = False,
     ) -> Iterator[list[Repair]]:
         """Hold the writer lock with everything created, upgraded and repaired.
 
         Yields the repairs made on the way in (already logged as events). With
         ``use_catalog=False`` (for ``rebuild``) the catalog is not opened and only
         the store is repaired; the caller logs the returned repairs. Re-entrant:
-        inside another ``writer`` block of this object it yields ``[]`` at once."""
+        inside another ``writer`` block of this object it yields ``[]`` at once.
+        ``shared`` (an ingest on a PostgreSQL catalog) runs beside other shared
+        writers (see :mod:`provarchive.store.lock`); it is exclusive otherwise."""
         if self._depth:
             self._depth += 1
             try:
@@ -188,18 +197,20 @@ class Archive:
             timeout=self.config.lock_timeout,
             command=command,
             on_wait=on_wait,
-        ):
+            shared=shared,
+        ) as held:
             self._depth = 1
             self.home.begin_writing()
-            log.info("%s: writer lock held on %s", command, self.config.root)
+            mode = "shared" if held.shared else "exclusive"
+            log.info("%s: writer lock held on %s (%s)", command, self.config.root, mode)
             try:
-                yield from self._written(use_catalog)
+                yield from self._written(use_catalog, held)
                 log.info("%s: done; index up to date, checkpoint signed", command)
             finally:
                 self._depth = 0
                 self.home.end_writing()
 
-    def _written(self, use_catalog: bool) -> Iterator[list[Repair]]:
+    def _written(self, use_catalog: bool, held: HeldLock) -> Iterator[list[Repair]]:
         from . import ledger, recovery
         from .catalog import new_event
 
@@ -209,14 +220,24 @@ class Archive:
         elif home.seeds_to_record() is not None:
             home.save_settings(seeds=home.seeds_to_record())
         created = home.store.initialize()
-        store_repairs, touched = home.store.recover()  # first: the others check against it
-        with ledger.LedgerWriter(home) as lw:
+        # First: the others check against the store. A shared writer that came in beside
+        # others leaves the store to recover_dead, in the log's turn.
+        store_repairs, touched = home.store.recover() if held.alone else ([], set())
+        if held.shared:
+            home.catalog.migrate()  # before the log: recover_dead records in the catalog
+        on_open = (lambda tl: recovery.recover_dead(home, tl)) if held.shared else None
+        with ledger.LedgerWriter(home, shared=held.shared, on_open=on_open) as lw:
             if not use_catalog:
                 yield [*store_repairs, *lw.repairs]
                 lw.seal()
                 return
             home.catalog.migrate()
-            repairs = recovery.recover(home, store_repairs, touched, before=lw.repairs)
+            # A shared writer's log turns (recover_dead) logged their own repairs.
+            logged = list(lw.repairs) if held.shared else []
+            before = [] if held.shared else lw.repairs
+            repairs = logged
+            if held.alone:
+                repairs += recovery.recover(home, store_repairs, touched, before=before)
             log.info(
                 "catalog %s, store %s: %d repair(s) on the way in",
                 home.catalog_url,
@@ -226,16 +247,19 @@ class Archive:
             if created:
                 with home.catalog.session() as s:
                     s.add(new_event("creation", f"storage root created at {home.store.root}"))
+            held.ready()
             home.store.listener = lw
             try:
                 yield repairs
             finally:
                 home.store.listener = None
             # Whatever the command changed in the catalog reaches the index before
-            # the lock is released (a no-op when the command synced already).
+            # the lock is released (a no-op when the command synced already); shared
+            # writers do it in the log's turn, one at a time.
             from .search.sync import sync_index
 
-            sync_index(home)
+            with lw.turn() if held.shared else contextlib.nullcontext():
+                sync_index(home)
             lw.seal()  # the command's events logged, a checkpoint signed: the last step
 
     # -- writing ------------------------------------------------------------------------
@@ -267,7 +291,9 @@ class Archive:
             raise UsageError(
                 f"no seeds folder at {self.home.seeds} (create it, or give --seeds DIR)"
             )
-        with self.writer("ingest", on_wait=on_wait) as repairs:
+        # On PostgreSQL, ingests share the archive, each locking the documents it writes.
+        shared = is_postgres_url(self.config.db_url)
+        with self.writer("ingest", on_wait=on_wait, shared=shared) as repairs:
             report = ingest(
                 self.home,
                 paths,
@@ -276,6 +302,7 @@ class Archive:
                 on_index=on_index,
                 should_stop=should_stop,
                 jobs=jobs,
+                shared=shared,
             )
             report.repairs = repairs
         return report

@@ -12,7 +12,7 @@ Layout of an archive home (also described in ``archive/README.md``)::
     catalog*.sqlite   SQLAlchemy catalog (derived from ocfl/, rebuildable)
     index/            search index (derived from the catalog, rebuildable)
     staging/          work area for writes in progress (never inside ocfl/)
-    writer.lock       the single-writer lock (readers never take it)
+    writer.lock       the writer lock (readers never take it), and writer.lock.setup
 """
 
 from __future__ import annotations

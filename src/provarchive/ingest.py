@@ -10,7 +10,11 @@ Contract:
   transaction, then the journal is dropped. A crash between the two is
   repaired by :func:`provarchive.recovery.recover`, which replays the journal into the
   catalog; the store is always the truth.
-- The caller holds the writer lock (:meth:`Archive.ingest` does).
+- The caller holds the writer lock (:meth:`Archive.ingest` does). A ``shared``
+  ingest (on PostgreSQL) runs beside others: it archives only documents it holds
+  the catalog's advisory lock for (:mod:`provarchive.catalog.locks`), from before it
+  reads their state until their batch is in the catalog; the ones another writer
+  holds are tried again after the rest, and are then usually ``unchanged``.
 - Bad input fails only its own file, with a one-line reason; a storage failure
   (disk full, read-only) stops the run: the batches committed before it stay
   archived and searchable, the batch in hand is rolled back, and the
@@ -24,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog, SeedStat, Session, Version, new_event, queries, utcnow
+from .catalog.locks import DocumentLocks, document_locks
 from .cleaning.passages import Derivation
 from .cleaning.workers import CleaningPool
 from .derivations import (
@@ -73,6 +79,8 @@ WITHDRAWN = "withdrawn"
 BATCH_FILES = 200
 FIRST_BATCH_FILES = 25
 BATCH_BYTES = 64 * 1024 * 1024
+CLAIM_RETRY = 0.05
+"""Seconds a shared writer waits before it tries again for documents others hold."""
 
 
 @dataclass
@@ -194,11 +202,14 @@ class _Ingestor:
         on_result: ProgressCallback | None,
         readd: bool = False,
         jobs: int = 1,
+        shared: bool = False,
     ) -> None:
         home.require_writer()
         self.home = home
         self.jobs = jobs
+        self.shared = shared
         self.pool: CleaningPool | None = None
+        self.locks: DocumentLocks | None = None
         self.catalog: Catalog = home.catalog
         self.message_for = message_for
         self.on_result = on_result
@@ -218,17 +229,24 @@ class _Ingestor:
         batch once ``should_stop()`` is true (``self.stopped`` then says so). A
         StorageError carries the results committed before it (``results``)."""
         results: list[IngestResult] = []
-        batches = list(_batches(seeds))
-        indexer = BatchIndexer(self.home, background=len(batches) > 1)
+        planned = sum(1 for _ in _batches(seeds))
+        indexer = BatchIndexer(self.home, background=planned > 1)
         waiting: _Batch | None = None
         self.stopped = False
+        self.locks = document_locks(self.catalog) if self.shared else None
         if self.jobs > 1 and len(seeds) > 1:
             self.pool = CleaningPool(self.jobs)
         try:
-            for n, seeds_ in enumerate(batches, 1):
+            n = 0
+            for seeds_ in self._claimed(seeds):
                 if should_stop is not None and should_stop():
                     self.stopped = True
                     break
+                if not seeds_:  # the rest is other writers' for now: let ours go first
+                    if waiting is not None:
+                        batch_, waiting = waiting, None
+                        results.extend(self._finish(batch_, indexer))
+                    continue
                 try:
                     batch = self._store(seeds_)
                 except StorageError:
@@ -240,8 +258,9 @@ class _Ingestor:
                 if waiting is not None:
                     results.extend(self._finish(waiting, indexer))
                 waiting = batch
+                n += 1
                 if on_index is not None:
-                    on_index(n - 1, len(batches))
+                    on_index(min(n, planned) - 1, planned)
             if waiting is not None:
                 results.extend(self._finish(waiting, indexer))
                 waiting = None
@@ -257,8 +276,37 @@ class _Ingestor:
             if self.pool is not None:
                 self.pool.close()
                 self.pool = None
+            if self.locks is not None:
+                self.locks.close()
+                self.locks = None
         sync_index(self.home, on_progress=on_index)  # a no-op unless something was left
         return results
+
+    def _claimed(self, seeds: Sequence[SeedFile]) -> Iterator[list[SeedFile]]:
+        """The batches to archive. A shared writer keeps, of each batch, the documents it
+        could lock, and yields ``[]`` before it waits for the ones other writers hold
+        (so that the caller first lets go of its own: two writers never wait for each
+        other); once it holds a batch, what a dead writer left is finished first."""
+        if self.locks is None:
+            yield from _batches(seeds)
+            return
+        pending = list(seeds)
+        while pending:
+            deferred: list[SeedFile] = []
+            for batch in _batches(pending):
+                got = self.locks.try_lock([seed.name for seed in batch])
+                deferred += [seed for seed, ok in zip(batch, got, strict=True) if not ok]
+                mine = [seed for seed, ok in zip(batch, got, strict=True) if ok]
+                if mine:
+                    listener = self.home.store.listener
+                    if listener is not None and self.home.store.dead_batches():
+                        listener.settle()
+                    yield mine
+            if deferred:
+                yield []
+                if len(deferred) == len(pending):
+                    time.sleep(CLAIM_RETRY)
+            pending = deferred
 
     def _emit(self, result: IngestResult) -> None:
         if self.on_result is not None:
@@ -316,6 +364,8 @@ class _Ingestor:
         indexer.wait(batch.ticket)
         self._record(batch.staged, lambda s: indexer.in_transaction(s, batch.ticket))
         batch.txn.close()
+        if self.locks is not None:
+            self.locks.unlock([item.seed.name for item in batch.staged])
         for item in batch.staged:
             self._emit(item.result)
         return [item.result for item in batch.staged]
@@ -504,9 +554,11 @@ def ingest(
     on_index: Callable[[int, int], None] | None = None,
     should_stop: StopCheck | None = None,
     jobs: int = 1,
+    shared: bool = False,
 ) -> IngestReport:
     """Archive the seeds folder (or the given paths inside it), then index what changed;
-    ``jobs`` > 1 cleans in that many worker processes (one process still writes)."""
+    ``jobs`` > 1 cleans in that many worker processes (one process still writes);
+    ``shared`` beside other writers (see the module docstring)."""
     config = home.config
     seeds_display = str(home.seeds).rstrip("/") or "."
     report = IngestReport()
@@ -524,6 +576,7 @@ def ingest(
         message_for=lambda seed: f"ingest {seeds_display}/{seed.name}",
         on_result=on_result,
         jobs=jobs,
+        shared=shared,
     )
     _run(ingestor, report, seeds, on_index, should_stop)
     return report

@@ -33,8 +33,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
+import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,7 @@ from .errors import CatalogError, CorruptArchiveError, DocumentNotFoundError, Pa
 from .findings import Finding
 from .home import Home
 from .store import durable
+from .store.lock import wait_flock
 from .store.ocfl import INVENTORY, ObjectState, sha512_hex
 from .store.storage import PreparedVersion, Repair
 from .tlog.checkpoint import open_checkpoint, peek_checkpoint, sign_checkpoint
@@ -94,8 +97,8 @@ def exists(home: Home) -> bool:
     return (log_dir(home) / "leaves").exists()
 
 
-def open_log(home: Home, *, writable: bool = False) -> TransparencyLog:
-    return TransparencyLog.open(log_dir(home), writable=writable)
+def open_log(home: Home, *, writable: bool = False, wait: bool = False) -> TransparencyLog:
+    return TransparencyLog.open(log_dir(home), writable=writable, wait=wait)
 
 
 # -- keys ---------------------------------------------------------------------------------
@@ -228,19 +231,37 @@ def _version_leaf(home: Home, state: ObjectState, number: int) -> bytes:
     )
 
 
+OnOpen = Callable[[TransparencyLog], list[Repair]]
+"""What a shared writer does each time it has the log to itself, before appending:
+finish what writers that died left (store first, then :func:`recover_log`)."""
+
+
 class LedgerWriter:
     """The log open for one writing command (writer lock held): made ready on entry (created,
     seeded or recovered), told about every store commit (it is the store's
     :class:`~provarchive.store.storage.CommitListener`), and sealed at the end: the
-    command's events logged and a checkpoint signed."""
+    command's events logged and a checkpoint signed.
 
-    def __init__(self, home: Home) -> None:
+    An exclusive writer holds the log open for its whole run. A ``shared`` writer (see
+    :mod:`provarchive.store.lock`) opens it, waiting its turn, for each store commit
+    (from the log's prepare to its commit, so the store commits of shared writers are
+    serialised and one that died mid-commit left the log to nobody) and for the seal,
+    and runs ``on_open`` each time first."""
+
+    def __init__(self, home: Home, *, shared: bool = False, on_open: OnOpen | None = None) -> None:
         home.require_writer()
         self.home = home
+        self.shared = shared
+        self._on_open: OnOpen = on_open or (lambda tl: recover_log(home, tl))
         self.repairs = initialize(home)
+        self.log: TransparencyLog | None = None
+        if shared:
+            with self.turn():
+                pass
+            return
         self.log = open_log(home, writable=True)
         try:
-            self.repairs += _recover(home, self.log)
+            self.repairs += recover_log(home, self.log)
         except BaseException:
             self.log.close()
             raise
@@ -249,7 +270,32 @@ class LedgerWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.log.close()
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[TransparencyLog]:
+        """The log to this writer alone: held open for an exclusive writer; opened (after
+        the writers before it) and recovered for a shared one, and closed after."""
+        if not self.shared:
+            assert self.log is not None
+            yield self.log
+            return
+        tl = self._open_turn()
+        try:
+            yield tl
+        finally:
+            tl.close()
+
+    def _open_turn(self) -> TransparencyLog:
+        tl = open_log(self.home, writable=True, wait=True)
+        try:
+            self.repairs += self._on_open(tl)
+        except BaseException:
+            tl.close()
+            raise
+        return tl
 
     def prepare(self, versions: list[PreparedVersion]) -> PreparedAppend:
         leaves = [
@@ -266,21 +312,86 @@ class LedgerWriter:
             )
             for p in versions
         ]
-        return self.log.prepare(leaves)
+        if self.shared:
+            self.log = self._open_turn()  # held until committed() or aborted()
+            _mark_committer(self.home, versions)
+        assert self.log is not None
+        try:
+            return self.log.prepare(leaves)
+        except BaseException:
+            self._end_turn()
+            raise
 
     def committed(self, token: PreparedAppend) -> None:
-        self.log.commit(token, sync=False)
+        assert self.log is not None
+        try:
+            self.log.commit(token, sync=False)
+        finally:
+            self._end_turn()
 
     def aborted(self, token: PreparedAppend) -> None:
-        self.log.abort(token)
+        assert self.log is not None
+        try:
+            self.log.abort(token)
+        finally:
+            self._end_turn()
+
+    def settle(self) -> None:
+        """A turn of the log for nothing but ``on_open`` (shared writers; see the class)."""
+        if self.shared:
+            with self.turn():
+                pass
+
+    def _end_turn(self) -> None:
+        if self.shared and self.log is not None:
+            self.log.close()
+            self.log = None
 
     def seal(self) -> str:
         """Log every event not logged yet and sign a checkpoint; returns the checkpoint."""
-        log_events(self.home, self.log)
-        return write_checkpoint(self.home, self.log)
+        with self.turn() as tl:
+            log_events(self.home, tl)
+            return write_checkpoint(self.home, tl)
 
 
-def _recover(home: Home, tl: TransparencyLog) -> list[Repair]:
+COMMITTER_WAIT = 10.0
+"""Seconds to wait for a dead committer's batch (bounded: a marker left stale by a failed
+write may name a live writer's batch instead)."""
+COMMITTER = "committing"
+"""In the log folder: the staging batch of the shared writer whose store commit holds the
+log (written, not synced, before each such commit; see :func:`wait_for_committer`)."""
+
+
+def _mark_committer(home: Home, versions: list[PreparedVersion]) -> None:
+    batches = {str(p.staged_tree.parent) for p in versions}
+    with contextlib.suppress(OSError):
+        (log_dir(home) / COMMITTER).write_text("\n".join(sorted(batches)))
+
+
+def wait_for_committer(home: Home, tl: TransparencyLog) -> None:
+    """When the log holds an append nobody committed, the shared writer that prepared it
+    is dead (a live one holds the log until it commits): wait until the kernel has let go
+    of its batch too, so that the store's recovery sees that batch as dead and finishes it
+    before :func:`recover_log` judges the leaves by the store."""
+    if not tl.pending():
+        return
+    try:
+        batches = (log_dir(home) / COMMITTER).read_text().split("\n")
+    except OSError:
+        return
+    deadline = time.monotonic() + COMMITTER_WAIT
+    for batch in map(Path, batches):
+        if batch.parent != home.store.staging or not batch.name.startswith("txn-"):
+            continue  # not a name the archive writes
+        with contextlib.suppress(OSError):
+            fd = os.open(batch, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                wait_flock(fd, deadline)  # its writer is gone: a moment at most
+            finally:
+                os.close(fd)
+
+
+def recover_log(home: Home, tl: TransparencyLog) -> list[Repair]:
     """Keep the version leaves the store committed, drop the others (after the store's
     own recovery)."""
     states: dict[str, ObjectState | None] = {}

@@ -35,6 +35,7 @@ from .seeds import remove_stale_temp_files
 from .store import durable
 from .store.ocfl import ObjectState
 from .store.storage import Repair
+from .tlog.log import TransparencyLog
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,26 @@ def log_repairs(home: Home, repairs: Sequence[Repair]) -> None:
             s.add(new_event("recovery", f"{r.action}: {r.detail}", document=r.name))
     for r in repairs:
         log.info("recovered: %s %s %s", r.action, r.name or "", r.detail)
+
+
+def recover_dead(home: Home, tl: TransparencyLog) -> list[Repair]:
+    """What a shared writer does each time it has the log to itself (its ``on_open``):
+    finish or discard the batches of writers that died while others worked (theirs
+    only: live writers' batches are locked), keep their log leaves exactly when the
+    store holds the versions, and bring the catalog up to the store for the documents
+    they touched. Each repair is logged as an event; returns them."""
+    ledger.wait_for_committer(home, tl)
+    store_repairs, touched = home.store.recover(alone=False)
+    repairs = [*store_repairs, *ledger.recover_log(home, tl)]
+    if touched:
+        for name, number in sync_documents(home, sorted(touched)):
+            repairs.append(Repair("catalog-completed", name, f"v{number} recorded from the store"))
+        with home.catalog.session() as s:
+            for name, number in derive_missing(home, s, reason="recovery"):
+                repairs.append(Repair("derivation-completed", name, f"v{number} cleaned"))
+        sync_index(home)  # in the log's turn: no other writer indexes the same versions
+    log_repairs(home, repairs)
+    return repairs
 
 
 def recover(

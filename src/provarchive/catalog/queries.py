@@ -549,7 +549,19 @@ def save_seed_stats(s: Session, rows: list[dict[str, Any]], known: set[str]) -> 
     inserts = [r for r in rows if r["name"] not in known]
     if updates:
         s.execute(update(SeedStat), updates)
-    if inserts:
+    if inserts and s.get_bind().dialect.name == "postgresql":
+        # Writers sharing the archive may each cache the same new file: last one wins.
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(SeedStat)
+        columns = [c.name for c in SeedStat.__table__.columns if c.name != "name_key"]
+        s.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["name_key"], set_={c: stmt.excluded[c] for c in columns}
+            ),
+            inserts,
+        )
+    elif inserts:
         s.execute(insert(SeedStat), inserts)
 
 

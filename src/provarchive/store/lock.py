@@ -1,28 +1,54 @@
-"""The single-writer lock of an archive.
+"""The writer lock of an archive: one writer at a time, or several ingests sharing it.
 
 Contract: every command that writes (ingest, add, rebuild, reindex, reclean,
 init) holds :func:`writer_lock` for its whole run; readers (search, show, cat,
-verify) never take it. The lock is an OS lock (``flock`` through the
-``filelock`` library), so a writer killed with SIGKILL releases it at once and
-the next writer finds the archive exactly as the crash left it (and repairs it).
-Who holds the lock is written next to it so that a waiting process can say so.
+verify) never take it. It is an OS lock (``flock``), so a writer killed with
+SIGKILL releases it at once and the next writer finds the archive exactly as the
+crash left it (and repairs it). Two modes:
+
+- exclusive (the default): no other writer runs meanwhile;
+- shared (``ingest`` on a PostgreSQL catalog, whose writers coordinate per
+  document through the database): any number of shared writers at once, none
+  beside an exclusive one.
+
+Every writer first takes the *setup* lock (``writer.lock.setup``, exclusive),
+then the writer lock, and lets the setup lock go once it is ready to run, so
+that exclusive writers are not starved by a stream of shared ones and a shared
+writer that found itself alone can do the whole recovery, then turn its lock
+into a shared one with nobody able to slip in between. ``HeldLock.alone`` says
+whether a shared writer had the archive to itself on the way in.
+
+We use ``fcntl.flock`` directly rather than ``filelock`` (still a dependency):
+``filelock``'s read-write lock is an SQLite file that neither interlocks with the
+``flock`` held by exclusive writers (and by earlier versions) nor converts modes.
+The exclusive holder's name is written next to the lock so that a waiting process
+can say who it waits for; shared writers write none.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import LockTimeoutError, StorageError
 from . import durable
 
+SETUP_SUFFIX = ".setup"
+_POLL_FIRST, _POLL_MAX = 0.005, 0.1
+
 
 def _holder_path(lock_path: Path) -> Path:
     return lock_path.with_name(lock_path.name + ".holder")
+
+
+def setup_path(lock_path: Path) -> Path:
+    return lock_path.with_name(lock_path.name + SETUP_SUFFIX)
 
 
 def describe_holder(lock_path: Path) -> str | None:
@@ -35,6 +61,57 @@ def describe_holder(lock_path: Path) -> str | None:
     return f"pid {info.get('pid')}: {info.get('command', '?')}, since {since}"
 
 
+def _try(fd: int, mode: int) -> bool:
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _wait(fd: int, mode: int, deadline: float) -> bool:
+    """Take ``mode`` on ``fd`` by the deadline (polling: flock has no timeout)."""
+    delay = _POLL_FIRST
+    while not _try(fd, mode):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, _POLL_MAX)
+    return True
+
+
+def wait_flock(fd: int, deadline: float) -> bool:
+    """Take an exclusive ``flock`` on ``fd`` by the ``time.monotonic()`` deadline."""
+    return _wait(fd, fcntl.LOCK_EX, deadline)
+
+
+def _open(path: Path) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+
+
+@dataclass
+class HeldLock:
+    """The writer lock as held: ``alone`` is False for a shared writer that came in
+    beside others (it must leave their work in progress alone)."""
+
+    shared: bool
+    alone: bool
+    _main: int
+    _setup: int | None
+
+    def ready(self) -> None:
+        """Set-up done: a shared writer that was alone shares its lock from now on, and
+        the setup lock goes to the next writer."""
+        if self._setup is None:
+            return
+        if self.shared and self.alone:
+            fcntl.flock(self._main, fcntl.LOCK_SH)  # nobody can take it between: setup held
+        fcntl.flock(self._setup, fcntl.LOCK_UN)
+        os.close(self._setup)
+        self._setup = None
+
+
 @contextlib.contextmanager
 def writer_lock(
     lock_path: Path,
@@ -42,38 +119,65 @@ def writer_lock(
     timeout: float,
     command: str,
     on_wait: Callable[[str | None], None] | None = None,
-) -> Iterator[None]:
-    """Hold the archive's writer lock; wait up to ``timeout`` seconds for it."""
-    import filelock  # only writers need it: readers start faster (#14)
+    shared: bool = False,
+) -> Iterator[HeldLock]:
+    """Hold the archive's writer lock (exclusive, or ``shared``); wait up to ``timeout``
+    seconds for it. The caller calls :meth:`HeldLock.ready` once set up (exclusive
+    writers are ready at once)."""
+    deadline = time.monotonic() + timeout
+    fds: list[int] = []
+    waited = False
 
-    lock = filelock.FileLock(
-        lock_path, fallback_to_soft=False, preserve_lock_file=True, thread_local=False
-    )
+    def take(fd: int, mode: int) -> bool:
+        nonlocal waited
+        if _try(fd, mode):
+            return True
+        if on_wait is not None and not waited:
+            on_wait(describe_holder(lock_path))
+        waited = True
+        return _wait(fd, mode, deadline)
+
     try:
-        try:
-            lock.acquire(timeout=0)
-        except filelock.Timeout:
-            if on_wait is not None:
-                on_wait(describe_holder(lock_path))
-            try:
-                lock.acquire(timeout=timeout)
-            except filelock.Timeout:
-                raise LockTimeoutError(lock_path, timeout, describe_holder(lock_path)) from None
+        setup = _open(setup_path(lock_path))
+        fds.append(setup)
+        main = _open(lock_path)
+        fds.append(main)
+        alone = True
+        if not take(setup, fcntl.LOCK_EX):
+            raise LockTimeoutError(lock_path, timeout, describe_holder(lock_path))
+        if shared:
+            alone = _try(main, fcntl.LOCK_EX)
+            if not alone and not take(main, fcntl.LOCK_SH):
+                raise LockTimeoutError(lock_path, timeout, describe_holder(lock_path))
+        elif not take(main, fcntl.LOCK_EX):
+            raise LockTimeoutError(lock_path, timeout, describe_holder(lock_path))
     except OSError as exc:
+        for fd in fds:
+            os.close(fd)
         raise StorageError(lock_path, durable.describe_os_error(exc)) from exc
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    held = HeldLock(shared, alone, main, setup)
     holder = _holder_path(lock_path)
     try:
-        with contextlib.suppress(OSError):
-            tmp = holder.with_name(holder.name + ".tmp")
-            tmp.write_text(
-                json.dumps({"pid": os.getpid(), "command": command, "since": time.time()})
-            )
-            os.replace(tmp, holder)
-        yield
+        if not shared:
+            held.ready()
+            with contextlib.suppress(OSError):
+                tmp = holder.with_name(holder.name + ".tmp")
+                tmp.write_text(
+                    json.dumps({"pid": os.getpid(), "command": command, "since": time.time()})
+                )
+                os.replace(tmp, holder)
+        yield held
     finally:
-        with contextlib.suppress(OSError):
-            holder.unlink()
-        lock.release()
+        if not shared:
+            with contextlib.suppress(OSError):
+                holder.unlink()
+        if held._setup is not None:
+            os.close(held._setup)
+        os.close(main)  # closing the descriptor releases its flock
 
 
 def writer_pid(lock_path: Path) -> int | None:
@@ -94,5 +198,17 @@ def writer_pid(lock_path: Path) -> int | None:
 
 def writer_busy(lock_path: Path) -> bool:
     """A writer is at work now (its commit may be in flight): what readers that compare
-    two things a writer changes one after the other look at before reporting."""
-    return writer_pid(lock_path) is not None
+    two things a writer changes one after the other look at before reporting. Probed on
+    the lock itself (shared writers leave no name), without waiting and without creating
+    anything; a lock that cannot be opened falls back to the holder's name."""
+    try:
+        fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return writer_pid(lock_path) is not None
+    try:
+        free = _try(fd, fcntl.LOCK_EX)
+    except OSError:
+        return writer_pid(lock_path) is not None
+    finally:
+        os.close(fd)  # also drops the probe's lock at once
+    return not free

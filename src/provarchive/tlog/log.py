@@ -254,15 +254,19 @@ class TransparencyLog:
         return opened
 
     @classmethod
-    def open(cls, directory: Path, *, writable: bool = False) -> TransparencyLog:
-        """Open an existing log; a writer must call :meth:`recover` before appending."""
+    def open(
+        cls, directory: Path, *, writable: bool = False, wait: bool = False
+    ) -> TransparencyLog:
+        """Open an existing log; a writer must call :meth:`recover` before appending.
+        With ``wait`` a writer takes its turn behind another writer holding the log
+        open (shared archive writers append one at a time); otherwise that is an error."""
         if not directory.is_dir():
             raise LogCorruptError(directory, "no transparency log here")
         files = _Files(directory, writable)
         opened = cls(directory, files, writable)
         try:
             if writable:
-                opened._lock()
+                opened._lock(wait)
             opened._load_commit()
             opened._derived_ok = opened._derived_consistent()
             if not opened._derived_ok and not writable:
@@ -274,9 +278,9 @@ class TransparencyLog:
             raise
         return opened
 
-    def _lock(self) -> None:
+    def _lock(self, wait: bool = False) -> None:
         try:
-            fcntl.flock(self._files.fds[COMMITS], fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self._files.fds[COMMITS], fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             raise LogStateError(f"another writer has the log {self.directory} open") from None
 
@@ -331,6 +335,11 @@ class TransparencyLog:
         self._compact = None
         if not self._derived_ok and not self.writable:
             raise LogCorruptError(self.directory / HASHES, "the cached tree hashes are damaged")
+
+    def pending(self) -> bool:
+        """Records (or a torn commit record) past the committed state: a writer's
+        append was prepared and never committed or aborted."""
+        return bool(self._commit_torn) or self._files.length(LEAVES) > self._commit.end
 
     @property
     def size(self) -> int:
