@@ -41,6 +41,7 @@ from . import durable
 
 SETUP_SUFFIX = ".setup"
 _POLL_FIRST, _POLL_MAX = 0.005, 0.1
+_ALONE_TRIES = 3
 
 
 def _holder_path(lock_path: Path) -> Path:
@@ -84,6 +85,18 @@ def _wait(fd: int, mode: int, deadline: float) -> bool:
 def wait_flock(fd: int, deadline: float) -> bool:
     """Take an exclusive ``flock`` on ``fd`` by the ``time.monotonic()`` deadline."""
     return _wait(fd, fcntl.LOCK_EX, deadline)
+
+
+def _alone(fd: int) -> bool:
+    """Take the lock exclusively if no writer holds it: tried a few times, a few ms apart,
+    so that a reader's probe (:func:`writer_busy`, which holds it for microseconds) does
+    not pass for a writer."""
+    for attempt in range(_ALONE_TRIES):
+        if _try(fd, fcntl.LOCK_EX):
+            return True
+        if attempt + 1 < _ALONE_TRIES:
+            time.sleep(_POLL_FIRST)
+    return False
 
 
 def _open(path: Path) -> int:
@@ -146,7 +159,7 @@ def writer_lock(
         if not take(setup, fcntl.LOCK_EX):
             raise LockTimeoutError(lock_path, timeout, describe_holder(lock_path))
         if shared:
-            alone = _try(main, fcntl.LOCK_EX)
+            alone = _alone(main)
             if not alone and not take(main, fcntl.LOCK_SH):
                 raise LockTimeoutError(lock_path, timeout, describe_holder(lock_path))
         elif not take(main, fcntl.LOCK_EX):
