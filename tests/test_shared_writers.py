@@ -77,16 +77,94 @@ def test_recovery_leaves_a_live_writers_batch_alone(tmp_path: Path) -> None:
     dead = mine.begin()
     dead._release()  # as the kernel does when its writer is killed
     (staging / "stray-0123456789abcdef0123456789abcdef").write_bytes(b"x")
-    assert other.dead_batches()
     repairs, _ = other.recover(alone=False)
     assert [r.action for r in repairs] == ["staging-discarded"]
     assert live.directory.is_dir() and not dead.directory.exists()
     assert (staging / "stray-0123456789abcdef0123456789abcdef").exists()  # may be live
-    assert not other.dead_batches()
+    assert other.recover(alone=False) == ([], set())
     mine.release_batches()  # the writer's run ended (an error): its batch is anyone's now
-    assert other.dead_batches()
-    other.recover()
+    repairs, _ = other.recover()
+    assert [r.action for r in repairs] == ["staging-discarded", "staging-discarded"]
     assert list(staging.iterdir()) == []
+
+
+def test_a_batch_being_made_when_a_recovery_takes_it_is_made_again(tmp_path: Path) -> None:
+    """A recovery that finds a batch folder before its writer locked it (no lock file
+    yet) takes it for a dead writer's; the writer then makes another folder instead of
+    writing into one being removed."""
+    from provarchive.store import storage
+
+    staging = tmp_path / "staging"
+    folder = staging / "txn-0"
+    folder.mkdir(parents=True)
+    taken = storage._lock_if_dead(folder)  # the recovery, first
+    assert taken is not None
+    assert storage._lock_batch(folder) is None  # the writer sees it and starts another
+    os.close(taken)
+    store = Store(tmp_path / "ocfl", staging)
+    txn = store.begin()
+    assert txn.directory != folder and (txn.directory / storage.BATCH_LOCK).is_file()
+    assert storage._lock_if_dead(txn.directory) is None  # live
+
+
+def test_a_refused_move_does_not_roll_back_the_version_it_collided_with(tmp_path: Path) -> None:
+    """Two batches prepared v2 of one document from the same head (two writers whose
+    document lock failed): the second commit is refused, and its roll-back leaves the
+    first's v2 in place (it deleted it)."""
+    import io
+
+    from provarchive.errors import StorageError
+
+    store = Store(tmp_path / "ocfl", tmp_path / "staging")
+    store.initialize()
+    user = {"name": "t", "address": "mailto:t@example.org"}
+
+    def prepared(data: bytes):  # type: ignore[no-untyped-def]
+        txn = store.begin()
+        staged = txn.stage(io.BytesIO(data))
+        txn.prepare("x.txt", staged, current=store.load("x.txt"), created="2026-01-01T00:00:00Z",
+                    message="m", user=user)  # fmt: skip
+        return txn
+
+    prepared(b"one\n").commit()
+    first, second = prepared(b"two\n"), prepared(b"three\n")
+    first.commit()
+    with pytest.raises(StorageError, match="already exists"):
+        second.commit()
+    state = store.load("x.txt")
+    assert state is not None and state.head == 2
+    assert (store.root / state.path / state.version(2).content_path).read_bytes() == b"two\n"
+
+
+def test_a_shared_writer_refuses_a_version_another_wrote_meanwhile(archive: Archive) -> None:
+    """In its turn of the log, before the journal, a shared writer checks each version
+    still follows its object's head: a document lock lost with its connection cannot
+    make two writers commit one version number."""
+    import io
+
+    from provarchive.errors import StorageError
+
+    archive.home.seeds.mkdir(parents=True, exist_ok=True)
+    (archive.home.seeds / "x.txt").write_text("one\n")
+    archive.ingest()
+    user = {"name": "t", "address": "mailto:t@example.org"}
+    with archive.writer("ingest", shared=True):
+        store = archive.store
+        current = store.load("x.txt")
+        batches = []
+        for data in (b"two\n", b"three\n"):
+            txn = store.begin()
+            txn.prepare("x.txt", txn.stage(io.BytesIO(data)), current=current,
+                        created="2026-01-01T00:00:00Z", message="m", user=user)  # fmt: skip
+            batches.append(txn)
+        batches[0].commit()
+        with pytest.raises(StorageError, match="another writer wrote it meanwhile"):
+            batches[1].commit()
+        assert not batches[1].journaled  # refused before anything was written
+        batches[1].close_uncommitted()
+        batches[0].close()
+    state = store.load("x.txt")
+    assert state is not None and state.head == 2
 
 
 # -- on a PostgreSQL server ----------------------------------------------------------------------

@@ -106,7 +106,7 @@ def write_settings(root: Path, staging: Path, settings: Settings) -> None:
     durable.atomic_write(root / SETTINGS, data, staging)
 
 
-_LOCK_FILES = ("writer.lock", "writer.lock.holder", "writer.lock.setup")
+_LOCK_FILES = ("writer.lock", "writer.lock.holder", "writer.lock.setup", "writer.lock.shared")
 
 
 def foreign_entry(root: Path) -> Path | None:

@@ -277,16 +277,19 @@ class _Ingestor:
                 self.pool.close()
                 self.pool = None
             if self.locks is not None:
+                # Batches first: a document's lock must not go while its batch looks live.
+                self.home.store.release_batches()
                 self.locks.close()
                 self.locks = None
-        sync_index(self.home, on_progress=on_index)  # a no-op unless something was left
+        if not self.shared:  # shared writers index what is left in a turn of the log
+            sync_index(self.home, on_progress=on_index)  # a no-op unless something was left
         return results
 
     def _claimed(self, seeds: Sequence[SeedFile]) -> Iterator[list[SeedFile]]:
         """The batches to archive. A shared writer keeps, of each batch, the documents it
         could lock, and yields ``[]`` before it waits for the ones other writers hold
         (so that the caller first lets go of its own: two writers never wait for each
-        other); once it holds a batch, what a dead writer left is finished first."""
+        other); once it holds a batch, what dead writers left is finished first."""
         if self.locks is None:
             yield from _batches(seeds)
             return
@@ -298,8 +301,10 @@ class _Ingestor:
                 deferred += [seed for seed, ok in zip(batch, got, strict=True) if not ok]
                 mine = [seed for seed, ok in zip(batch, got, strict=True) if ok]
                 if mine:
+                    # A recovery of a dead writer's batch (which may hold these documents)
+                    # runs in a turn of the log: one turn here waits for it, or does it.
                     listener = self.home.store.listener
-                    if listener is not None and self.home.store.dead_batches():
+                    if listener is not None:
                         listener.settle()
                     yield mine
             if deferred:

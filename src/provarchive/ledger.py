@@ -44,13 +44,19 @@ from typing import Any
 from .catalog import DerivationRecord, Event, queries
 from .config import AGENT
 from .digests import canonical_json, sha256_hex
-from .errors import CatalogError, CorruptArchiveError, DocumentNotFoundError, PassageNotFoundError
+from .errors import (
+    CatalogError,
+    CorruptArchiveError,
+    DocumentNotFoundError,
+    PassageNotFoundError,
+    StorageError,
+)
 from .findings import Finding
 from .home import Home
 from .store import durable
 from .store.lock import wait_flock
 from .store.ocfl import INVENTORY, ObjectState, sha512_hex
-from .store.storage import PreparedVersion, Repair
+from .store.storage import BATCH_LOCK, PreparedVersion, Repair
 from .tlog.checkpoint import open_checkpoint, peek_checkpoint, sign_checkpoint
 from .tlog.errors import (
     LeafFormatError,
@@ -97,7 +103,7 @@ def exists(home: Home) -> bool:
     return (log_dir(home) / "leaves").exists()
 
 
-def open_log(home: Home, *, writable: bool = False, wait: bool = False) -> TransparencyLog:
+def open_log(home: Home, *, writable: bool = False, wait: float | None = None) -> TransparencyLog:
     return TransparencyLog.open(log_dir(home), writable=writable, wait=wait)
 
 
@@ -289,7 +295,7 @@ class LedgerWriter:
             tl.close()
 
     def _open_turn(self) -> TransparencyLog:
-        tl = open_log(self.home, writable=True, wait=True)
+        tl = open_log(self.home, writable=True, wait=self.home.config.lock_timeout)
         try:
             self.repairs += self._on_open(tl)
         except BaseException:
@@ -314,6 +320,11 @@ class LedgerWriter:
         ]
         if self.shared:
             self.log = self._open_turn()  # held until committed() or aborted()
+            try:
+                _require_heads(self.home, versions)
+            except BaseException:
+                self._end_turn()
+                raise
             _mark_committer(self.home, versions)
         assert self.log is not None
         try:
@@ -362,6 +373,23 @@ COMMITTER = "committing"
 log (written, not synced, before each such commit; see :func:`wait_for_committer`)."""
 
 
+def _require_heads(home: Home, versions: list[PreparedVersion]) -> None:
+    """Each version still follows its object's head, in the store as it is now that this
+    writer has its turn (shared writers: a document lock lost with its database
+    connection would otherwise let two writers commit the same version number).
+    Raises StorageError, before anything is written, if one does not."""
+    for p in versions:
+        state = home.store.load(p.name)
+        head = state.head if state is not None else 0
+        if head != p.number - 1:
+            raise StorageError(
+                home.store.root / p.object_path,
+                f"{p.name} is at v{head} in the store, not v{p.number - 1} as when this "
+                "writer prepared it: another writer wrote it meanwhile (its lock on the "
+                "document was lost); run the command again",
+            )
+
+
 def _mark_committer(home: Home, versions: list[PreparedVersion]) -> None:
     batches = {str(p.staged_tree.parent) for p in versions}
     with contextlib.suppress(OSError):
@@ -384,7 +412,7 @@ def wait_for_committer(home: Home, tl: TransparencyLog) -> None:
         if batch.parent != home.store.staging or not batch.name.startswith("txn-"):
             continue  # not a name the archive writes
         with contextlib.suppress(OSError):
-            fd = os.open(batch, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            fd = os.open(batch / BATCH_LOCK, os.O_RDWR | os.O_CLOEXEC)
             try:
                 wait_flock(fd, deadline)  # its writer is gone: a moment at most
             finally:

@@ -14,9 +14,11 @@ crash left it (and repairs it). Two modes:
 Every writer first takes the *setup* lock (``writer.lock.setup``, exclusive),
 then the writer lock, and lets the setup lock go once it is ready to run, so
 that exclusive writers are not starved by a stream of shared ones and a shared
-writer that found itself alone can do the whole recovery, then turn its lock
-into a shared one with nobody able to slip in between. ``HeldLock.alone`` says
-whether a shared writer had the archive to itself on the way in.
+writer that found itself alone (``writer.lock.shared``: nobody else holds it)
+can do the whole recovery before anyone joins. ``HeldLock.alone`` says whether
+a shared writer had the archive to itself on the way in. Readers that must
+know whether a writer is at work probe ``writer.lock``, which every writer
+holds from its first moment to its last (:func:`writer_busy`).
 
 We use ``fcntl.flock`` directly rather than ``filelock`` (still a dependency):
 ``filelock``'s read-write lock is an SQLite file that neither interlocks with the
@@ -40,8 +42,8 @@ from ..errors import LockTimeoutError, StorageError
 from . import durable
 
 SETUP_SUFFIX = ".setup"
+COMPANY_SUFFIX = ".shared"
 _POLL_FIRST, _POLL_MAX = 0.005, 0.1
-_ALONE_TRIES = 3
 
 
 def _holder_path(lock_path: Path) -> Path:
@@ -50,6 +52,10 @@ def _holder_path(lock_path: Path) -> Path:
 
 def setup_path(lock_path: Path) -> Path:
     return lock_path.with_name(lock_path.name + SETUP_SUFFIX)
+
+
+def company_path(lock_path: Path) -> Path:
+    return lock_path.with_name(lock_path.name + COMPANY_SUFFIX)
 
 
 def describe_holder(lock_path: Path) -> str | None:
@@ -87,18 +93,6 @@ def wait_flock(fd: int, deadline: float) -> bool:
     return _wait(fd, fcntl.LOCK_EX, deadline)
 
 
-def _alone(fd: int) -> bool:
-    """Take the lock exclusively if no writer holds it: tried a few times, a few ms apart,
-    so that a reader's probe (:func:`writer_busy`, which holds it for microseconds) does
-    not pass for a writer."""
-    for attempt in range(_ALONE_TRIES):
-        if _try(fd, fcntl.LOCK_EX):
-            return True
-        if attempt + 1 < _ALONE_TRIES:
-            time.sleep(_POLL_FIRST)
-    return False
-
-
 def _open(path: Path) -> int:
     return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
@@ -110,18 +104,19 @@ class HeldLock:
 
     shared: bool
     alone: bool
-    _main: int
+    _fds: list[int]
     _setup: int | None
+    _company: int | None
 
     def ready(self) -> None:
-        """Set-up done: a shared writer that was alone shares its lock from now on, and
+        """Set-up done: a shared writer that was alone lets others join from now on, and
         the setup lock goes to the next writer."""
         if self._setup is None:
             return
-        if self.shared and self.alone:
-            fcntl.flock(self._main, fcntl.LOCK_SH)  # nobody can take it between: setup held
+        if self._company is not None and self.alone:
+            # Not atomic (flock(2)), and need not be: joining takes the setup lock first.
+            fcntl.flock(self._company, fcntl.LOCK_SH)
         fcntl.flock(self._setup, fcntl.LOCK_UN)
-        os.close(self._setup)
         self._setup = None
 
 
@@ -136,7 +131,11 @@ def writer_lock(
 ) -> Iterator[HeldLock]:
     """Hold the archive's writer lock (exclusive, or ``shared``); wait up to ``timeout``
     seconds for it. The caller calls :meth:`HeldLock.ready` once set up (exclusive
-    writers are ready at once)."""
+    writers are ready at once).
+
+    A shared writer holds ``writer.lock`` shared from the start (so a reader's probe
+    always sees it) and tells whether it is alone by ``writer.lock.shared``, which it
+    holds exclusively while it sets up alone, then shared."""
     deadline = time.monotonic() + timeout
     fds: list[int] = []
     waited = False
@@ -150,29 +149,30 @@ def writer_lock(
         waited = True
         return _wait(fd, mode, deadline)
 
+    def opened(path: Path) -> int:
+        fds.append(_open(path))
+        return fds[-1]
+
+    company: int | None = None
+    alone = True
     try:
-        setup = _open(setup_path(lock_path))
-        fds.append(setup)
-        main = _open(lock_path)
-        fds.append(main)
-        alone = True
-        if not take(setup, fcntl.LOCK_EX):
+        setup, main = opened(setup_path(lock_path)), opened(lock_path)
+        if not take(setup, fcntl.LOCK_EX) or not take(
+            main, fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+        ):
             raise LockTimeoutError(lock_path, timeout, describe_holder(lock_path))
         if shared:
-            alone = _alone(main)
-            if not alone and not take(main, fcntl.LOCK_SH):
-                raise LockTimeoutError(lock_path, timeout, describe_holder(lock_path))
-        elif not take(main, fcntl.LOCK_EX):
-            raise LockTimeoutError(lock_path, timeout, describe_holder(lock_path))
-    except OSError as exc:
+            company = opened(company_path(lock_path))
+            alone = _try(company, fcntl.LOCK_EX)  # no other shared writer is at work
+            if not alone:
+                fcntl.flock(company, fcntl.LOCK_SH)  # theirs are shared: at once
+    except BaseException as exc:
         for fd in fds:
             os.close(fd)
-        raise StorageError(lock_path, durable.describe_os_error(exc)) from exc
-    except BaseException:
-        for fd in fds:
-            os.close(fd)
+        if isinstance(exc, OSError):
+            raise StorageError(lock_path, durable.describe_os_error(exc)) from exc
         raise
-    held = HeldLock(shared, alone, main, setup)
+    held = HeldLock(shared, alone, fds, setup, company)
     holder = _holder_path(lock_path)
     try:
         if not shared:
@@ -188,9 +188,8 @@ def writer_lock(
         if not shared:
             with contextlib.suppress(OSError):
                 holder.unlink()
-        if held._setup is not None:
-            os.close(held._setup)
-        os.close(main)  # closing the descriptor releases its flock
+        for fd in fds:
+            os.close(fd)  # closing a descriptor releases its flock
 
 
 def writer_pid(lock_path: Path) -> int | None:
@@ -214,10 +213,13 @@ def writer_busy(lock_path: Path) -> bool:
     two things a writer changes one after the other look at before reporting. Probed on
     the lock itself (shared writers leave no name), without waiting and without creating
     anything; a lock that cannot be opened falls back to the holder's name."""
-    try:
-        fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+    try:  # to write if it may (flock on NFS needs it), else to read (read-only media)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CLOEXEC)
     except OSError:
-        return writer_pid(lock_path) is not None
+        try:
+            fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return writer_pid(lock_path) is not None
     try:
         free = _try(fd, fcntl.LOCK_EX)
     except OSError:

@@ -357,8 +357,10 @@ class Transaction:
         root = self.store.root
         try:
             for k, p in enumerate(self.prepared, 1):
-                done.append(p)
+                # Rolled back only once moved in: a refused move (its version directory
+                # exists: another writer's) must not make the roll-back delete it.
                 self.store._move_in(p, k)
+                done.append(p)
                 step(f"moved {k}")
             # Barrier 2: the new directories are in place before any inventory names them.
             durable.barrier(root, [(root / p.object_path).parent for p in self.prepared])
@@ -442,20 +444,43 @@ StepHook = Callable[[str], None]
 _TEMP_NAME = re.compile(r".+-[0-9a-f]{32}")
 
 
-def _same_dir(directory: Path, fd: int) -> bool:
-    """``fd`` is still the folder at ``directory`` (not removed meanwhile)."""
+BATCH_LOCK = "writer.lock"
+"""In each batch folder: the regular file whose ``flock`` its live writer holds (a file,
+not the folder: ``flock`` on NFS reaches the server only for files opened to write)."""
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    """``fd`` is still the file at ``path`` (not removed meanwhile)."""
     try:
-        st, own = os.stat(directory), os.fstat(fd)
+        st, own = os.stat(path), os.fstat(fd)
     except OSError:
         return False
     return (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino)
 
 
-def _lock_if_dead(directory: Path) -> int | None:
-    """The folder's descriptor, locked, when no live writer holds the batch (None:
-    its writer is at work, or the folder is already gone)."""
+def _lock_batch(directory: Path) -> int | None:
+    """Create and lock a new batch's lock file; None if a recovery got there first (it took
+    the folder for a dead writer's, before it was locked, and removes it: start another)."""
+    path = directory / BATCH_LOCK
     try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except (FileNotFoundError, FileExistsError):
+        return None
+    fcntl.flock(fd, fcntl.LOCK_EX)  # waits only while a recovery holds it, then removes it
+    if _same_file(path, fd):
+        return fd
+    os.close(fd)
+    return None
+
+
+def _lock_if_dead(directory: Path) -> int | None:
+    """The batch's lock file, locked, when no live writer holds the batch (None: its
+    writer is at work, or the folder is already gone). A folder without a lock file is a
+    dead writer's, or one a writer is making: the lock file made here tells that writer
+    to start another folder (:func:`_lock_batch`)."""
+    path = directory / BATCH_LOCK
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:
         return None
     try:
@@ -463,7 +488,7 @@ def _lock_if_dead(directory: Path) -> int | None:
     except OSError:
         os.close(fd)
         return None
-    if not _same_dir(directory, fd):
+    if not _same_file(path, fd):
         os.close(fd)
         return None
     return fd
@@ -649,15 +674,11 @@ class Store:
             directory = self.staging / f"txn-{uuid.uuid4().hex}"
             with durable.storage_errors(directory):
                 directory.mkdir()
-                fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            # Waits only while another writer's recovery, which took the new folder for a
-            # dead writer's, removes it: then the folder is gone and a new one is made.
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            if _same_dir(directory, fd):
+                fd = _lock_batch(directory)
+            if fd is not None:
                 txn = Transaction(self, directory, _fd=fd)
                 self._live.add(txn)
                 return txn
-            os.close(fd)
 
     def release_batches(self) -> None:
         """Let go of the lock of every batch this store still holds (a writer's run has
@@ -676,15 +697,20 @@ class Store:
             txn.close_uncommitted()
 
     def _move_in(self, p: PreparedVersion, k: int) -> None:
-        """Rename a staged object (or version directory) into the root."""
+        """Rename a staged object (or version directory) into the root; nothing moved if
+        it raises (a new object's empty layout folders are pruned again)."""
         target = self.root / p.object_path
         if p.new_object:
             durable.make_dirs(target.parent, sync=False)
             self.step(f"layout {k}")
-            with durable.storage_errors(target):
-                if target.exists():
-                    raise StorageError(target, "object directory already exists")
-                os.rename(p.staged_tree, target)
+            try:
+                with durable.storage_errors(target):
+                    if target.exists():
+                        raise StorageError(target, "object directory already exists")
+                    os.rename(p.staged_tree, target)
+            except StorageError:
+                self._prune_empty_parents(target)
+                raise
             return
         version_dir = target / f"v{p.number}"
         with durable.storage_errors(version_dir):
@@ -715,21 +741,6 @@ class Store:
             return self.staging.is_dir() and any(map(_staging_entry, self.staging.iterdir()))
         except OSError:
             return False
-
-    def dead_batches(self) -> bool:
-        """True when staging holds a batch whose writer is gone (cheap: a shared writer
-        asks before it reads the state of documents a dead writer may have held)."""
-        try:
-            entries = list(self.staging.iterdir()) if self.staging.is_dir() else []
-        except OSError:
-            return False
-        for entry in entries:
-            if entry.name.startswith("txn-") and not entry.is_symlink():
-                fd = _lock_if_dead(entry)
-                if fd is not None:
-                    os.close(fd)
-                    return True
-        return False
 
     def recover(self, *, alone: bool = True) -> tuple[list[Repair], set[str]]:
         """Finish or discard whatever crashed writers left; returns repairs and touched names.

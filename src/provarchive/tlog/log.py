@@ -39,12 +39,15 @@ import hashlib
 import logging
 import os
 import struct
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import LockTimeoutError
 from ..store import durable
+from ..store.lock import wait_flock
 from .checkpoint import Checkpoint
 from .errors import LogCorruptError, LogMismatchError, LogStateError
 from .merkle import (
@@ -255,11 +258,12 @@ class TransparencyLog:
 
     @classmethod
     def open(
-        cls, directory: Path, *, writable: bool = False, wait: bool = False
+        cls, directory: Path, *, writable: bool = False, wait: float | None = None
     ) -> TransparencyLog:
         """Open an existing log; a writer must call :meth:`recover` before appending.
-        With ``wait`` a writer takes its turn behind another writer holding the log
-        open (shared archive writers append one at a time); otherwise that is an error."""
+        A writer that may ``wait`` (seconds) takes its turn behind another writer holding
+        the log open (shared archive writers append one at a time), and raises
+        LockTimeoutError past that; without, another writer is an error."""
         if not directory.is_dir():
             raise LogCorruptError(directory, "no transparency log here")
         files = _Files(directory, writable)
@@ -278,9 +282,14 @@ class TransparencyLog:
             raise
         return opened
 
-    def _lock(self, wait: bool = False) -> None:
+    def _lock(self, wait: float | None = None) -> None:
+        fd = self._files.fds[COMMITS]
+        if wait is not None:
+            if not wait_flock(fd, time.monotonic() + wait):
+                raise LockTimeoutError(self.directory / COMMITS, wait, "another writer's turn")
+            return
         try:
-            fcntl.flock(self._files.fds[COMMITS], fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise LogStateError(f"another writer has the log {self.directory} open") from None
 
