@@ -1,20 +1,21 @@
-"""Crash trials of writers sharing a PostgreSQL archive: two ingests at once, one killed.
+"""Crash trials of writers sharing a PostgreSQL archive: ingests at once, one killed.
 
 Each trial (seeded, so reproducible) writes ``--docs`` generated documents (each
-with a sentence of its own) into a fresh seeds folder, starts two ``provarchive
-ingest`` processes over all of them in opposite orders against a fresh database
-of one throw-away server (tests/postgres.py), and kills one of them with SIGKILL
-once a number of documents drawn from the seed is in the store (anywhere from the
-first batch to the last). Then, with no other command run:
+with a sentence of its own) into a fresh seeds folder, starts ``--writers``
+``provarchive ingest`` processes over all of them (each from its own starting
+point, every other one backwards) against a fresh database of one throw-away
+server (tests/postgres.py), and kills one of them with SIGKILL once a number of
+documents drawn from the seed is in the store (anywhere from the first batch to
+the last). Then, with no other command run:
 
-- the survivor exited 0;
+- the survivors exited 0;
 - every document has exactly one version in the catalog, and nothing else is;
-- staging holds no batch (the survivor finished or discarded the dead one's);
+- staging holds no batch (the survivors finished or discarded the dead one's);
 - ``verify`` (store, catalog, derived data, index, transparency log) is clean;
 - every document is found by its own sentence;
 - ocfl-py's validator accepts the storage root.
 
-Usage: .venv/bin/python scripts/crash_shared.py [N] [--seed S] [--docs D] [--json OUT]
+Usage: .venv/bin/python scripts/crash_shared.py [N] [--writers W] [--seed S] [--docs D] [--json OUT]
 Exit 0 only if every trial passed.
 """
 
@@ -59,7 +60,7 @@ def _start(base: list[str], paths: list[str], env: dict[str, str]) -> subprocess
     )
 
 
-def trial(k: int, seed: int, docs: int, url: str, work: Path) -> dict[str, Any]:
+def trial(k: int, seed: int, docs: int, writers: int, url: str, work: Path) -> dict[str, Any]:
     rng = random.Random(seed * 1000 + k)
     seeds, root = work / "seeds", work / "archive"
     crash_test.write_seeds(seeds, rng, docs)
@@ -68,15 +69,17 @@ def trial(k: int, seed: int, docs: int, url: str, work: Path) -> dict[str, Any]:
     base = [sys.executable, "-m", "provarchive", "--archive", str(root), "--seeds", str(seeds)]
     subprocess.run([*base, "init"], env=env, check=True, capture_output=True)
     paths = [str(seeds / n) for n in names]
-    procs = [_start(base, paths, env), _start(base, paths[::-1], env)]
-    victim = rng.randrange(2)
+    orders = []
+    for w in range(writers):
+        turned = paths[w * docs // writers :] + paths[: w * docs // writers]
+        orders.append(turned[::-1] if w % 2 else turned)
+    procs = [_start(base, order, env) for order in orders]
+    victim = rng.randrange(writers)
     at = rng.randint(1, docs - 1)
     while _stored(root) < at and procs[victim].poll() is None:
         time.sleep(0.002)
     procs[victim].send_signal(signal.SIGKILL)
     procs[victim].wait()
-    survivor = procs[1 - victim]
-    err = survivor.communicate(timeout=900)[1].decode()
     result: dict[str, Any] = {
         "trial": k,
         "killed_at_stored": at,
@@ -84,8 +87,12 @@ def trial(k: int, seed: int, docs: int, url: str, work: Path) -> dict[str, Any]:
         "problems": [],
     }
     problems: list[str] = result["problems"]
-    if survivor.returncode != 0:
-        problems.append(f"the survivor exited {survivor.returncode}: {err[-300:]}")
+    for w, proc in enumerate(procs):
+        if w != victim:
+            err = proc.communicate(timeout=900)[1].decode()
+            if proc.returncode != 0:
+                problems.append(f"writer {w} exited {proc.returncode}: {err[-300:]}")
+    if problems:
         return result
     left = [p.name for p in (root / "staging").iterdir() if p.name.startswith("txn-")]
     if left:
@@ -115,6 +122,7 @@ def main() -> int:
     ap.add_argument("trials", nargs="?", type=int, default=10)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--docs", type=int, default=200)
+    ap.add_argument("--writers", type=int, default=2)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     results = []
@@ -122,7 +130,7 @@ def main() -> int:
         for k in range(args.trials):
             url = server.url(server.create_database())
             with tempfile.TemporaryDirectory(prefix="crash-shared-") as tmp:
-                r = trial(k, args.seed, args.docs, url, Path(tmp))
+                r = trial(k, args.seed, args.docs, args.writers, url, Path(tmp))
             results.append(r)
             verdict = "ok" if not r["problems"] else "FAILED: " + "; ".join(r["problems"])
             print(
