@@ -334,3 +334,60 @@ def test_an_exclusive_command_waits_for_shared_ingests(tmp_path: Path, pg_url: s
     assert ingest.poll() is not None  # it could only start once the ingest was done
     assert ingest.returncode == 0
     _check_archive(root, seeds, pg_url, names)
+
+
+def _pg_archive(tmp_path: Path, pg_url: str, count: int) -> tuple[ArchiveConfig, list[str]]:
+    seeds = tmp_path / "seeds"
+    crash_test.write_seeds(seeds, random.Random(count), count)
+    names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*.txt"))
+    return ArchiveConfig(
+        root=tmp_path / "archive", seeds=seeds, lock_timeout=60, db_url=pg_url
+    ), names
+
+
+def _checkpoints(root: Path) -> int:
+    log = root / "ocfl" / "extensions" / "provarchive-transparency-log" / "checkpoints"
+    return len(log.read_bytes().splitlines()) if log.exists() else 0
+
+
+@pytest.mark.slow
+def test_ingest_jobs_on_postgresql_runs_that_many_ingests_at_once(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """``ingest --jobs 3`` on PostgreSQL: three processes, each archiving its share and
+    signing its own checkpoint; every result relayed once, one version per document."""
+    config, names = _pg_archive(tmp_path, pg_url, 120)
+    with Archive(config) as archive:
+        archive.init()
+        before = _checkpoints(config.root)
+        started: list[int] = []
+        seen: list[str] = []
+        report = archive.ingest(
+            jobs=3, on_start=started.append, on_result=lambda r: seen.append(r.document)
+        )
+    assert started == [len(names)]
+    assert sorted(seen) == names == sorted(r.document for r in report.results)
+    assert {r.status for r in report.results} == {"new"}
+    assert _checkpoints(config.root) - before == 3  # three writers sealed a run each
+    _check_archive(config.root, config.seeds, pg_url, names)
+
+
+@pytest.mark.slow
+def test_an_interrupted_ingest_jobs_stops_every_process_after_its_batch(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """An interrupt (``should_stop``) reaches every process: each stops after its batch in
+    hand; what they saved is searchable and the rest is counted as not reached."""
+    config, names = _pg_archive(tmp_path, pg_url, 400)
+    started: list[int] = []
+    with Archive(config) as archive:
+        report = archive.ingest(jobs=2, on_start=started.append, should_stop=lambda: bool(started))
+    assert report.interrupted
+    saved = [r.document for r in report.results if r.status == "new"]
+    assert len(saved) < len(names) and len(report.results) + report.not_reached == len(names)
+    with Archive(config) as archive:
+        for name in saved:
+            n = int(name.split("-")[-1].split(".")[0])
+            hits = archive.search(f'"Document number {n} ends here"', limit=5).hits
+            assert [h.document for h in hits] == [name]
+        assert archive.verify().is_ok()

@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .config import ArchiveConfig
 from .errors import (
+    ArchiveError,
     ArchiveNotFoundError,
     CatalogError,
     CorruptArchiveError,
@@ -281,10 +282,14 @@ class Archive:
         on_index: Progress | None = None,
         should_stop: Callable[[], bool] | None = None,
         jobs: int = 1,
+        part: tuple[int, int] | None = None,
     ) -> IngestReport:
         """Archive the seeds folder (or the given paths inside it), then index what changed.
         Once ``should_stop()`` is true (an interrupt), the run ends after the batch in hand.
-        ``jobs`` > 1 cleans in that many worker processes; this one alone writes."""
+        ``jobs`` > 1 cleans in that many worker processes, this one alone writing; on a
+        PostgreSQL catalog it runs that many whole ingests at once instead (processes that
+        hash, store, clean and record each their share of the documents: see
+        :func:`_ingest_in_processes`)."""
         from .ingest import ingest
 
         if not self.home.seeds.is_dir():
@@ -293,6 +298,10 @@ class Archive:
             )
         # On PostgreSQL, ingests share the archive, each locking the documents it writes.
         shared = is_postgres_url(self.config.db_url)
+        if shared and jobs > 1 and part is None and not self._depth:
+            return _ingest_in_processes(
+                self.config, paths, jobs, on_wait, on_start, on_result, should_stop
+            )
         with self.writer("ingest", on_wait=on_wait, shared=shared) as repairs:
             report = ingest(
                 self.home,
@@ -301,8 +310,9 @@ class Archive:
                 on_result=on_result,
                 on_index=on_index,
                 should_stop=should_stop,
-                jobs=jobs,
+                jobs=1 if part is not None else jobs,
                 shared=shared,
+                part=part,
             )
             report.repairs = repairs
         return report
@@ -669,6 +679,125 @@ class Archive:
         self.version(name, old)
         self.version(name, new)
         return diff(self.home, name, old, new, raw=raw)
+
+
+def _ingest_in_processes(
+    config: ArchiveConfig,
+    paths: list[Path] | None,
+    jobs: int,
+    on_wait: WaitCallback | None,
+    on_start: Callable[[int], None] | None,
+    on_result: Callable[[IngestResult], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> IngestReport:
+    """``jobs`` ingests at once on a PostgreSQL archive, each in a process of its own over
+    its share of the documents (by a hash of the name): they share the archive as any
+    ingests do (see :mod:`provarchive.store.lock`). This process relays their progress,
+    passes an interrupt on (each stops after its batch in hand) and merges their reports;
+    the first error stops nothing else and is raised once all have ended."""
+    import multiprocessing
+    import queue
+
+    from .ingest import IngestReport
+
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no shared descriptors
+    events: Any = ctx.Queue()
+    stop = ctx.Event()
+    procs = [
+        ctx.Process(target=_ingest_part, args=(config, paths, (k, jobs), events, stop))
+        for k in range(jobs)
+    ]
+    for proc in procs:
+        proc.start()
+    totals: dict[int, int] = {}
+    early: list[IngestResult] = []
+    done: dict[int, IngestReport | None] = {}
+    errors: list[tuple[str, int]] = []
+    told_wait = False
+    while len(done) < jobs:
+        if should_stop is not None and should_stop():
+            stop.set()
+        try:
+            kind, k, value = events.get(timeout=0.1)
+        except queue.Empty:
+            for k, proc in enumerate(procs):
+                if k not in done and proc.exitcode not in (None, 0):  # died without a word
+                    done[k] = None
+                    errors.append(
+                        (f"ingest worker {k + 1} of {jobs} died (exit {proc.exitcode})", 1)
+                    )
+            continue
+        if kind == "wait" and on_wait is not None and not told_wait:
+            told_wait = True
+            on_wait(value)
+        elif kind == "start":
+            totals[k] = value
+            if len(totals) == jobs:
+                if on_start is not None:
+                    on_start(sum(totals.values()))
+                for r in early:
+                    if on_result is not None:
+                        on_result(r)
+                early.clear()
+        elif kind == "result":
+            if len(totals) < jobs:
+                early.append(value)
+            elif on_result is not None:
+                on_result(value)
+        elif kind == "done":
+            done[k] = value
+        elif kind == "error":
+            message, code, partial = value
+            done[k] = partial
+            errors.append((message, code))
+    for proc in procs:
+        proc.join()
+    report = IngestReport()
+    for part_report in done.values():
+        if part_report is not None:
+            report.results += part_report.results
+            report.repairs += part_report.repairs
+            report.not_reached += part_report.not_reached
+            report.interrupted |= part_report.interrupted
+    if errors:
+        message, code = errors[0]
+        failure = ArchiveError(message)  # the worker's own message and exit code
+        failure.exit_code = code
+        failure.report = report  # type: ignore[attr-defined]
+        raise failure
+    return report
+
+
+def _ingest_part(
+    config: ArchiveConfig,
+    paths: list[Path] | None,
+    part: tuple[int, int],
+    events: Any,
+    stop: Any,
+) -> None:
+    """One process of :func:`_ingest_in_processes`: an ingest of its share, telling the
+    parent everything through ``events`` and stopping when ``stop`` is set."""
+    from .processes import die_with_parent, leave_interrupts_to_parent
+
+    die_with_parent()
+    leave_interrupts_to_parent()
+    k = part[0]
+    try:
+        with Archive(config) as archive:
+            report = archive.ingest(
+                paths,
+                on_wait=lambda holder: events.put(("wait", k, holder)),
+                on_start=lambda total: events.put(("start", k, total)),
+                on_result=lambda r: events.put(("result", k, r)),
+                should_stop=stop.is_set,
+                part=part,
+            )
+        events.put(("done", k, report))
+    except ArchiveError as exc:
+        events.put(("error", k, (str(exc), exc.exit_code, getattr(exc, "report", None))))
+    except BaseException as exc:
+        events.put(("error", k, (f"ingest worker {k + 1}: {type(exc).__name__}: {exc}", 1, None)))
+        raise
 
 
 def _require_writable(root: Path) -> None:

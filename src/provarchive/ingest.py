@@ -26,6 +26,7 @@ Contract:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import time
@@ -560,14 +561,20 @@ def ingest(
     should_stop: StopCheck | None = None,
     jobs: int = 1,
     shared: bool = False,
+    part: tuple[int, int] | None = None,
 ) -> IngestReport:
     """Archive the seeds folder (or the given paths inside it), then index what changed;
     ``jobs`` > 1 cleans in that many worker processes (one process still writes);
-    ``shared`` beside other writers (see the module docstring)."""
+    ``shared`` beside other writers (see the module docstring); ``part`` (k, n): only
+    the seeds of share k of n (by a hash of the name; share 0 also reports the inputs
+    refused), for one of n ingests run at once."""
     config = home.config
     seeds_display = str(home.seeds).rstrip("/") or "."
     report = IngestReport()
     seeds, problems = scan(home.seeds, paths, store_root=config.ocfl_root, exclude=[config.root])
+    if part is not None:
+        seeds = [seed for seed in seeds if share_of(seed.name, part[1]) == part[0]]
+        problems = problems if part[0] == 0 else []
     if on_start is not None:
         on_start(len(seeds) + len(problems))
     _refused(
@@ -585,6 +592,13 @@ def ingest(
     )
     _run(ingestor, report, seeds, on_index, should_stop)
     return report
+
+
+def share_of(name: str, shares: int) -> int:
+    """Which of ``shares`` parallel ingests archives ``name`` (stable, and independent of
+    the other names, so a file added meanwhile cannot shift the rest)."""
+    digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % shares
 
 
 def _run(

@@ -35,6 +35,16 @@ CleaningJobsOpt = Annotated[
         "--jobs", "-j", min=1, help="Worker processes cleaning the text (one process writes)."
     ),
 ]
+IngestJobsOpt = Annotated[
+    int,
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=1,
+        help="Worker processes cleaning the text (one process writes); on a PostgreSQL "
+        "catalog, ingests at once, each hashing, storing, cleaning and recording its share.",
+    ),
+]
 
 
 @command("init")
@@ -143,7 +153,7 @@ def ingest_cmd(
     ] = None,
     cleaner: CleanerOpt = "default",
     max_text_bytes: MaxTextOpt = DEFAULT_MAX_TEXT_BYTES,
-    jobs: CleaningJobsOpt = 1,
+    jobs: IngestJobsOpt = 1,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
