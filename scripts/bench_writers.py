@@ -9,10 +9,12 @@ database per archive. In each run, alternately:
 - two: two ``provarchive ingest`` processes started together, each over half of the
   seeds (as two people archiving different folders of one project);
 - overlap: two processes over every seed, in opposite orders (each locks what it
-  writes; the other finds those documents ``unchanged`` when it comes to them).
+  writes; the other finds those documents ``unchanged`` when it comes to them);
+- jobs: one ``provarchive ingest --jobs 2`` (two such processes over shares of the
+  seeds, started and merged by the command).
 
-Printed: wall times and the ratios two/one and overlap/one as throughput (> 1 is
-faster; #16's goal for two writers is >= 1.6x). Nothing is asserted. On a machine
+Printed: wall times and the ratios to one as throughput (> 1 is faster; #16's
+goal for two writers is >= 1.6x). Nothing is asserted. On a machine
 with fewer cores than writers plus the server, the writers share the cores.
 
     .venv/bin/python scripts/bench_writers.py --passages 20000 --runs 2
@@ -68,7 +70,7 @@ def _halves(seeds: Path) -> tuple[list[str], list[str]]:
 
 
 def run(passages: int, runs: int, seed: int, corpus: Path) -> dict[str, Any]:
-    times: dict[str, list[float]] = {"one": [], "two": [], "overlap": []}
+    times: dict[str, list[float]] = {"one": [], "two": [], "overlap": [], "jobs": []}
     with running_server(SERVER) as server, tempfile.TemporaryDirectory(prefix="writers-") as tmp:
         work = Path(tmp)
         seeds = work / "seeds"
@@ -76,7 +78,7 @@ def run(passages: int, runs: int, seed: int, corpus: Path) -> dict[str, Any]:
         print(f"{info['documents']} documents ({info['bytes'] / 1e6:.0f} MB) generated", flush=True)
         first, second = _halves(seeds)
         for k in range(runs):
-            for mode in ("one", "two", "overlap"):
+            for mode in times:
                 db = f"w_{mode}_{k}"
                 server.execute(f'CREATE DATABASE "{db}" TEMPLATE template0')
                 env = dict(os.environ, PROVARCHIVE_DB_URL=server.url(db),
@@ -85,8 +87,11 @@ def run(passages: int, runs: int, seed: int, corpus: Path) -> dict[str, Any]:
                 every = sorted(first + second)
                 orders = {"one": [[]], "two": [first, second], "overlap": [every, every[::-1]]}
                 commands = [
-                    [*base, "ingest", *[str(seeds / n) for n in names]] for names in orders[mode]
+                    [*base, "ingest", *[str(seeds / n) for n in names]]
+                    for names in orders.get(mode, [[]])
                 ]
+                if mode == "jobs":
+                    commands = [[*base, "ingest", "--jobs", "2"]]
                 elapsed = _ingest_all(commands, env)
                 times[mode].append(elapsed)
                 print(f"run {k + 1} {mode}: {elapsed:.1f} s", flush=True)
@@ -97,6 +102,7 @@ def run(passages: int, runs: int, seed: int, corpus: Path) -> dict[str, Any]:
         "median_s": best,
         "two_over_one": best["one"] / best["two"],
         "overlap_over_one": best["one"] / best["overlap"],
+        "jobs_over_one": best["one"] / best["jobs"],
     }
 
 
@@ -112,9 +118,10 @@ def main() -> int:
     m = r["median_s"]
     print(f"\n== {r['documents']} documents, PostgreSQL archive, median of {args.runs} run(s)")
     print(f"  one ingest {m['one']:.1f} s; two over halves {m['two']:.1f} s; "
-          f"two over everything {m['overlap']:.1f} s")  # fmt: skip
+          f"two over everything {m['overlap']:.1f} s; ingest --jobs 2 {m['jobs']:.1f} s")  # fmt: skip
     print(f"  two writers / one: {r['two_over_one']:.2f}x the throughput (goal >= 1.6x); "
-          f"overlapping: {r['overlap_over_one']:.2f}x; {os.cpu_count()} cores")  # fmt: skip
+          f"overlapping: {r['overlap_over_one']:.2f}x; --jobs 2: {r['jobs_over_one']:.2f}x; "
+          f"{os.cpu_count()} cores")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(r, indent=2))
     return 0
