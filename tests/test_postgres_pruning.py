@@ -20,14 +20,18 @@ from sqlalchemy import text
 from provarchive.catalog.postgres_search import PostgresEngine
 from provarchive.catalog.postgres_sql import (
     RANK_WEIGHTS,
+    bound_factor,
+    count_prefixed,
     expand,
     passage_terms,
     rank_bound,
+    ranked_prefixes,
     search_plan,
     simplify,
+    tsquery,
 )
 from provarchive.search.engine import IndexEntry, SearchQuery
-from provarchive.search.query import parse_query
+from provarchive.search.query import parse_query, ranked_terms
 
 WORDS = [
     "harbour",
@@ -161,6 +165,33 @@ def test_the_bound_is_at_least_every_plain_word_score(engine: PostgresEngine) ->
                 assert r.score <= r.bound, (tsq, r.passage_id)
             if "|" not in tsq:  # ...and tight for one word, once in a passage of distinct words
                 assert any(r.score > 0 and r.bound <= r.score * 1.01 for r in rows), tsq
+
+
+@pytest.mark.parametrize(
+    "query_text", ["harb*", "f*", "s* OR harbour", "harbour AND harb*", "f* m* river", "f* ferry"]
+)
+def test_the_bound_times_the_factor_is_at_least_every_score(
+    engine: PostgresEngine, query_text: str
+) -> None:
+    """With prefixes: bound_factor counts the lexemes each one covers."""
+    with engine.engine.connect() as conn:
+        expanded = expand(parse_query(query_text), conn)
+        leaves = [t for t in ranked_terms(expanded) if simplify(t) == t]
+        factor = bound_factor(leaves, count_prefixed(conn, ranked_prefixes(expanded)))
+        assert factor is not None and (factor > 1) == (query_text[0] in "fs"), factor
+        rows = conn.execute(
+            text("SELECT ts_rank(CAST(:w AS float4[]), tsv, CAST(:q AS tsquery), 1) AS score, "
+                 "bound FROM search_index"),
+            {"w": RANK_WEIGHTS, "q": " | ".join(f"({tsquery(t, query_text)})" for t in leaves)},
+        ).all()  # fmt: skip
+    assert rows and all(r.score <= r.bound * factor for r in rows)
+    assert any(r.score > r.bound for r in rows) == (factor > 1)  # a prefix does go past it
+
+
+def test_no_bound_for_a_lone_phrase() -> None:
+    phrase = parse_query('"harbour ferry"')
+    assert bound_factor([phrase], {}) is None
+    assert bound_factor([phrase, parse_query("river")], {}) == 1.0
 
 
 def test_rank_bound_of_a_passage() -> None:

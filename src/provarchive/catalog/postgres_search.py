@@ -36,9 +36,11 @@ from ..search.snippets import snippet
 from .database import Catalog
 from .models import key_of
 from .postgres_sql import (
+    count_prefixed,
     expand,
     passage_terms,
     rank_bound,
+    ranked_prefixes,
     search_plan,
     simplify,
     tsvector_literal,
@@ -317,7 +319,8 @@ class PostgresEngine:
             matching = simplify(expanded)
             if matching.op == "null":
                 return SearchResults(q.text, 0, [], offset=q.offset)
-            plan = search_plan(matching, expanded, q)
+            prefixed = count_prefixed(conn, ranked_prefixes(expanded))
+            plan = search_plan(matching, expanded, q, prefixed)
             floor = None
             if plan.probe is not None:
                 floor = conn.execute(text(plan.probe), plan.params).scalar()

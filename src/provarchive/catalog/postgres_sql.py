@@ -57,8 +57,7 @@ WEIGHTS = {"title": "A", "standfirst": "B"}
 """Title and standfirst words weigh more (Whoosh's KIND_BOOST 3 and 1.5, see RANK_WEIGHTS)."""
 RANK_WEIGHTS = "{0.3333, 0.3333, 0.5, 1.0}"
 """ts_rank weights for D (body), C, B (standfirst), A (title)."""
-_KIND_RANK_WEIGHT = {"title": 1.0, "standfirst": 0.5}
-_OTHER_RANK_WEIGHT = 0.3333
+_RANK_WEIGHT_OF = dict(zip("DCBA", map(float, RANK_WEIGHTS.strip("{}").split(",")), strict=True))
 _RANK_OR_DIVISOR = 1.64493406685
 """The constant ``calc_rank_or`` of PostgreSQL's tsrank.c divides each term's weight by."""
 _BOUND_MARGIN = 1.001
@@ -114,7 +113,7 @@ def rank_bound(terms: dict[str, list[int]], kind: str) -> float:
         return 0.0
     most = max(len(ps) for ps in terms.values())
     h2 = sum(1.0 / (j * j) for j in range(1, most + 1))
-    weight = _KIND_RANK_WEIGHT.get(kind, _OTHER_RANK_WEIGHT)
+    weight = _RANK_WEIGHT_OF[WEIGHTS.get(kind, "D")]
     return weight * h2 / _RANK_OR_DIVISOR / math.log2(length + 1) * _BOUND_MARGIN
 
 
@@ -334,16 +333,51 @@ _SELECT_HITS = """
                top.score, c.total"""
 
 
-def _bounded(leaves: list[Q]) -> bool:
-    """True if the rank query of these leaves is ranked by ``calc_rank_or`` over plain
-    lexemes (no prefix, which matches several lexemes of a passage; a lone phrase is
-    ranked by ``calc_rank_and``), so that :func:`rank_bound` holds."""
-    if any(t.op == "prefix" for t in leaves):
-        return False
-    return len(leaves) > 1 or leaves[0].op == "term"
+def ranked_prefixes(expanded: Q) -> list[str]:
+    """The prefixes among the ranked terms (:func:`search_plan` wants to know how many
+    indexed lexemes each one covers)."""
+    return [t.text for t in ranked_terms(expanded) if t.op == "prefix" and simplify(t) == t]
 
 
-def search_plan(matching: Q, expanded: Q, q: SearchQuery) -> SearchPlan:
+def count_prefixed(conn: Connection, prefixes: list[str]) -> dict[str, int]:
+    """How many indexed lexemes start with each prefix (``search_words`` holds every
+    lexeme of the index, in the same snapshot)."""
+    out = {}
+    for prefix in prefixes:
+        pattern = re.sub(r"([%_\\])", r"\\\1", prefix) + "%"
+        sql = "SELECT count(*) FROM search_words WHERE word LIKE :p ESCAPE '\\'"
+        out[prefix] = int(conn.execute(text(sql), {"p": pattern}).scalar_one())
+    return out
+
+
+def bound_factor(leaves: list[Q], prefixed: dict[str, int]) -> float | None:
+    """How far above :func:`rank_bound` the rank query of these leaves can score a
+    passage, or None if the bound does not apply (a lone phrase is ranked by
+    ``calc_rank_and``, which it does not bound).
+
+    ``calc_rank_or`` averages over the query's distinct lexemes (its operands,
+    de-duplicated by their text) what each scores in the passage: at most the bound
+    for a plain lexeme, which matches one entry of the passage, and at most ``k``
+    times the bound for a prefix that ``k`` indexed lexemes start with."""
+    if len(leaves) == 1 and leaves[0].op == "phrase":
+        return None
+    most: dict[str, int] = {}
+    for t in leaves:
+        if t.op == "prefix":
+            if t.text not in prefixed:
+                return None
+            most[t.text] = max(most.get(t.text, 1), prefixed[t.text], 1)
+        elif t.op == "phrase" and not all(_storable(w) for w in t.words):
+            most.setdefault(" ", 1)
+        else:
+            for word in (t.text,) if t.op == "term" else t.words:
+                most.setdefault(word, 1)
+    return sum(most.values()) / len(most)
+
+
+def search_plan(
+    matching: Q, expanded: Q, q: SearchQuery, prefixed: dict[str, int] | None = None
+) -> SearchPlan:
     """The search: ``matching`` (simplified) selects, ``expanded`` terms rank."""
     params = _Params()
     conditions = [where(matching, params, q.text)]
@@ -399,7 +433,11 @@ def search_plan(matching: Q, expanded: Q, q: SearchQuery) -> SearchPlan:
     """
     # float4 on both sides: the floor comes back as the shortest text of a float4 score.
     floor = "CAST(:floor AS float4)"
-    score = f"CASE WHEN i.bound >= {floor} THEN {rank} END" if _bounded(leaves) else rank
+    factor = bound_factor(leaves, prefixed or {})
+    score = rank
+    if factor is not None:
+        bound = "i.bound" if factor == 1 else f"i.bound * CAST({params.bind(factor)} AS float8)"
+        score = f"CASE WHEN {bound} >= {floor} THEN {rank} END"
     pruned = f"""
         WITH c AS (
             SELECT count(*) AS total,
