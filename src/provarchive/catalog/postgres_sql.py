@@ -339,11 +339,18 @@ def ranked_prefixes(expanded: Q) -> list[str]:
     return [t.text for t in ranked_terms(expanded) if t.op == "prefix" and simplify(t) == t]
 
 
+_MIN_COUNTED_PREFIX = 3
+"""Shorter prefixes cover too many lexemes for a useful bound (and the trigram index
+cannot count them quickly): they are ranked in full."""
+
+
 def count_prefixed(conn: Connection, prefixes: list[str]) -> dict[str, int]:
-    """How many indexed lexemes start with each prefix (``search_words`` holds every
-    lexeme of the index, in the same snapshot)."""
+    """How many indexed lexemes start with each prefix of at least 3 characters
+    (``search_words`` holds every lexeme of the index, in the same snapshot)."""
     out = {}
     for prefix in prefixes:
+        if len(prefix) < _MIN_COUNTED_PREFIX:
+            continue
         pattern = re.sub(r"([%_\\])", r"\\\1", prefix) + "%"
         sql = "SELECT count(*) FROM search_words WHERE word LIKE :p ESCAPE '\\'"
         out[prefix] = int(conn.execute(text(sql), {"p": pattern}).scalar_one())
