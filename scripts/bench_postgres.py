@@ -13,8 +13,9 @@ AND, two-word phrase, prefix, fuzzy, and kind:title + term; scripts/bench.py's
 generator), each run once to warm caches and once timed: top-10 hits with
 snippets and the total, through PostgresEngine.search; for FTS5, bm25 top-10
 with snippet() plus count(*) (FTS5 has no fuzzy terms: it gets the right word).
-Printed: indexing rate of each, p50/p95/p99 latency overall and p50 by kind,
-and the sizes on disk. Nothing is asserted.
+Printed: indexing rate of each, p50/p95/p99 latency overall and by kind, the load
+average when the queries end (the machines are shared), and the sizes on disk.
+Nothing is asserted.
 
 With ``--archive-passages N`` it first measures the archive as a whole in both modes,
 same seeds, same run (scripts/bench.py's generator, N passages): ``provarchive ingest``
@@ -193,6 +194,10 @@ def summary(latencies: dict[str, list[float]]) -> dict[str, Any]:
         "p95_ms": bench.percentile(every, 0.95) * 1000,
         "p99_ms": bench.percentile(every, 0.99) * 1000,
         "by_kind_p50_ms": {k: statistics.median(v) * 1000 for k, v in latencies.items()},
+        "by_kind_ms": {
+            k: {f"p{round(p * 100)}": bench.percentile(v, p) * 1000 for p in (0.5, 0.95, 0.99)}
+            for k, v in latencies.items()
+        },
     }
 
 
@@ -232,6 +237,7 @@ def run(passages: int, n_queries: int, seed: int) -> dict[str, Any]:
             "queries": len(queries),
             "seed": seed,
             "machine": f"{os.cpu_count()} cores",
+            "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
             "postgres": {**pg, "index_passages_per_s": count / pg_seconds, **postgres_sizes(engine)},
             "fts5": {**fts, "index_passages_per_s": count / fts_seconds,
                      "file_mb": (Path(tmp) / "fts.sqlite").stat().st_size / 1024 / 1024},
@@ -298,6 +304,7 @@ def print_archives(r: dict[str, Any]) -> None:
 def print_report(r: dict[str, Any]) -> None:
     print(
         f"\n== {r['passages']} passages, {r['documents']} documents, {r['queries']} queries (top-10 + snippets + total)"
+        f"; load average at the end {r['load_average']}"
     )
     for name in ("postgres", "fts5"):
         s = r[name]
@@ -305,10 +312,10 @@ def print_report(r: dict[str, Any]) -> None:
             f"  {name:<9} p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms; "
             f"indexing {s['index_passages_per_s']:.0f} passages/s"
         )
-        print(
-            "            by kind p50 "
-            + ", ".join(f"{k} {v:.1f}" for k, v in s["by_kind_p50_ms"].items())
-        )
+        for k, v in s["by_kind_ms"].items():
+            print(
+                f"            {k:<7} p50 {v['p50']:6.1f}, p95 {v['p95']:6.1f}, p99 {v['p99']:6.1f} ms"
+            )
     pg = r["postgres"]
     print(
         f"  postgres size {pg['total_mb']:.0f} MB (search_index {pg['search_index_mb']:.0f} of which GIN {pg['gin_mb']:.0f}, "

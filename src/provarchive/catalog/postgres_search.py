@@ -2,7 +2,7 @@
 
 Contract:
 - :class:`PostgresEngine` implements :class:`~provarchive.search.engine.SearchEngine`
-  on the tables of catalog migrations 0006 and 0008 (``search_entries``,
+  on the tables of catalog migrations 0006, 0008 and 0010 (``search_entries``,
   ``search_index``, ``search_words``, ``search_meta``) in the catalog's own database.
   Every write is one transaction (all or nothing); :meth:`PostgresEngine.write_in`
   writes inside a caller's transaction, so passages are indexed with their catalog
@@ -35,19 +35,29 @@ from ..search.query import highlighter, parse_query
 from ..search.snippets import snippet
 from .database import Catalog
 from .models import key_of
-from .postgres_sql import expand, passage_terms, search_sql, simplify, tsvector_literal
+from .postgres_sql import (
+    count_prefixed,
+    expand,
+    passage_terms,
+    rank_bound,
+    ranked_prefixes,
+    search_plan,
+    simplify,
+    tsvector_literal,
+)
 
 _COLUMNS = (
     "seq", "passage_key", "passage_id", "document", "document_key", "version", "ordinal",
     "kind", "text", "passage_sha256", "raw_sha256", "raw_start", "raw_end", "ingested",
     "current", "entry_digest", "rule", "published",
 )  # fmt: skip
-_INDEX_COLUMNS = ("seq", "current", "kind", "ingested", "tsv", "published")
+_INDEX_COLUMNS = ("seq", "current", "kind", "ingested", "tsv", "published", "bound")
 _ENTRY_COLUMNS = (
     "passage_id, document, version, ordinal, kind, text, passage_sha256, raw_sha256, "
     "raw_start, raw_end, ingested, current, rule, published"
 )
 TABLES = ("search_entries", "search_index", "search_words", "search_meta")
+_PLANNER = "SET LOCAL plan_cache_mode = force_custom_plan"
 
 
 def _first_line(e: BaseException) -> str:
@@ -85,7 +95,8 @@ def entry_rows(seq: int, e: IndexEntry) -> tuple[tuple[Any, ...], tuple[Any, ...
         e.ingested, e.current, e.digest(), e.rule, e.published,
     )  # fmt: skip
     tsv = tsvector_literal(terms, e.kind)
-    return row, (seq, e.current, e.kind, e.ingested, tsv, e.published), set(terms)
+    bound = rank_bound(terms, e.kind)
+    return row, (seq, e.current, e.kind, e.ingested, tsv, e.published, bound), set(terms)
 
 
 class PostgresWriter:
@@ -326,12 +337,20 @@ class PostgresEngine:
         self._require()
         with _db_errors(self.url, "search"), self.engine.connect() as conn, conn.begin():
             conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            conn.execute(text(_PLANNER))
             expanded = expand(parsed, conn)
             matching = simplify(expanded)
             if matching.op == "null":
                 return SearchResults(q.text, 0, [], offset=q.offset)
-            sql, params = search_sql(matching, expanded, q)
-            rows = conn.execute(text(sql), params).all()
+            prefixed = count_prefixed(conn, ranked_prefixes(expanded))
+            plan = search_plan(matching, expanded, q, prefixed)
+            floor = None
+            if plan.probe is not None:
+                floor = conn.execute(text(plan.probe), plan.params).scalar()
+            if floor is None or plan.pruned is None:
+                rows = conn.execute(text(plan.full), plan.params).all()
+            else:
+                rows = conn.execute(text(plan.pruned), {**plan.params, "floor": floor}).all()
         matched = highlighter(expanded)  # every term, as Whoosh marks them (ANDMAYBE's too)
         found = [r for r in rows if r.passage_id is not None]  # the count's row comes always
         hits = [_hit(r, matched) for r in found[: max(q.limit, 0)]]

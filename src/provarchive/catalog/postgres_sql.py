@@ -5,9 +5,12 @@ Contract:
   ``tsvector`` of the archive's own analysis (:mod:`provarchive.search.analysis`),
   within PostgreSQL's limits: at most 256 positions per lexeme, none past 16,383,
   lexemes up to 2,046 bytes, 1 MB per vector. Title and standfirst are weighted.
-- :func:`search_sql` turns a parsed query (:mod:`provarchive.search.query`) and its
-  filters into one statement over ``search_index i`` (joined to ``search_entries e``
-  only where a condition names its columns): prefix terms become ``:*`` lexemes,
+  :func:`rank_bound` is the most any query of plain words can score the passage.
+- :func:`search_plan` turns a parsed query (:mod:`provarchive.search.query`) and its
+  filters into the statements of a search over ``search_index i`` (joined to
+  ``search_entries e`` only where a condition names its columns): one that ranks every
+  match, and a probe and a pruned one that rank only the matches that can reach the
+  top hits, with the same result (:class:`SearchPlan`). Prefix terms become ``:*`` lexemes,
   fuzzy and wildcard terms are first expanded against ``search_words``
   (:func:`expand`: levenshtein from ``fuzzystrmatch``, LIKE on a trigram index), as
   Whoosh expands them against its term list; fields become SQL predicates.
@@ -19,8 +22,9 @@ Contract:
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import text
@@ -53,6 +57,13 @@ WEIGHTS = {"title": "A", "standfirst": "B"}
 """Title and standfirst words weigh more (Whoosh's KIND_BOOST 3 and 1.5, see RANK_WEIGHTS)."""
 RANK_WEIGHTS = "{0.3333, 0.3333, 0.5, 1.0}"
 """ts_rank weights for D (body), C, B (standfirst), A (title)."""
+_RANK_WEIGHT_OF = dict(zip("DCBA", map(float, RANK_WEIGHTS.strip("{}").split(",")), strict=True))
+_RANK_OR_DIVISOR = 1.64493406685
+"""The constant ``calc_rank_or`` of PostgreSQL's tsrank.c divides each term's weight by."""
+_BOUND_MARGIN = 1.001
+"""Headroom over float4 rounding in ts_rank and in the stored ``bound``."""
+PRUNE_PROBE_ROWS = 2000
+"""How many matching titles the probe ranks to find a score the top hits reach."""
 
 
 def quote_lexeme(lexeme: str) -> str:
@@ -86,6 +97,24 @@ def passage_terms(text_: str) -> dict[str, list[int]]:
 
 def _storable(lexeme: str) -> bool:
     return bool(lexeme) and len(lexeme.encode("utf-8")) <= MAX_LEXEME_BYTES
+
+
+def rank_bound(terms: dict[str, list[int]], kind: str) -> float:
+    """An upper bound of the ``ts_rank`` (our weights, normalisation 1) of this passage
+    for any query whose rank query is an OR of plain lexemes (see :func:`search_plan`).
+
+    There ``calc_rank_or`` gives each query lexeme the passage holds
+    ``w * sum(1/j**2 for j in 1..tf) / 1.6449...`` (all positions of a passage carry the
+    weight ``w`` of its kind), averages over the query's lexemes and divides by
+    ``log2(L + 1)``, ``L`` the passage's number of positions: so no such query scores
+    the passage above ``w * H2(max tf) / 1.6449... / log2(L + 1)``."""
+    length = sum(len(ps) for ps in terms.values())
+    if not length:
+        return 0.0
+    most = max(len(ps) for ps in terms.values())
+    h2 = sum(1.0 / (j * j) for j in range(1, most + 1))
+    weight = _RANK_WEIGHT_OF[WEIGHTS.get(kind, "D")]
+    return weight * h2 / _RANK_OR_DIVISOR / math.log2(length + 1) * _BOUND_MARGIN
 
 
 def tsvector_literal(terms: dict[str, list[int]], kind: str) -> str:
@@ -277,7 +306,85 @@ def where(q: Q, params: _Params, query: str) -> str:
     )
 
 
-def search_sql(matching: Q, expanded: Q, q: SearchQuery) -> tuple[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class SearchPlan:
+    """The statements of one search, on the same parameters (run in one snapshot).
+
+    ``full`` ranks every match and counts them in one statement. When the query
+    ranks, ``probe`` gives the (offset + limit)-th best score among at most
+    :data:`PRUNE_PROBE_ROWS` matching titles (titles rank highest: a few of them
+    usually reach the top hits), or no row if fewer match; then ``pruned``, with that
+    score as ``:floor``, counts every match and ranks only those that can score at
+    least ``:floor``: every top hit does, since the probe's matches are matches
+    too. Where :func:`rank_bound` holds for the query, ``ts_rank`` is not even
+    called for passages whose ``bound`` is below the floor. Same hits, same order,
+    same total as ``full``; at 1 million passages a frequent word's search spent
+    as long ranking its matches as counting them."""
+
+    params: dict[str, Any]
+    full: str
+    probe: str | None
+    pruned: str | None
+
+
+_SELECT_HITS = """
+        SELECT e.passage_id, e.document, e.version, e.ordinal, e.kind, e.text, e.raw_sha256,
+               e.raw_start, e.raw_end, e.current, e.rule, e.published, e.passage_sha256,
+               top.score, c.total"""
+
+
+def ranked_prefixes(expanded: Q) -> list[str]:
+    """The prefixes among the ranked terms (:func:`search_plan` wants to know how many
+    indexed lexemes each one covers)."""
+    return [t.text for t in ranked_terms(expanded) if t.op == "prefix" and simplify(t) == t]
+
+
+_MIN_COUNTED_PREFIX = 3
+"""Shorter prefixes cover too many lexemes for a useful bound (and the trigram index
+cannot count them quickly): they are ranked in full."""
+
+
+def count_prefixed(conn: Connection, prefixes: list[str]) -> dict[str, int]:
+    """How many indexed lexemes start with each prefix of at least 3 characters
+    (``search_words`` holds every lexeme of the index, in the same snapshot)."""
+    out = {}
+    for prefix in prefixes:
+        if len(prefix) < _MIN_COUNTED_PREFIX:
+            continue
+        pattern = re.sub(r"([%_\\])", r"\\\1", prefix) + "%"
+        sql = "SELECT count(*) FROM search_words WHERE word LIKE :p ESCAPE '\\'"
+        out[prefix] = int(conn.execute(text(sql), {"p": pattern}).scalar_one())
+    return out
+
+
+def bound_factor(leaves: list[Q], prefixed: dict[str, int]) -> float | None:
+    """How far above :func:`rank_bound` the rank query of these leaves can score a
+    passage, or None if the bound does not apply (a lone phrase is ranked by
+    ``calc_rank_and``, which it does not bound).
+
+    ``calc_rank_or`` averages over the query's distinct lexemes (its operands,
+    de-duplicated by their text) what each scores in the passage: at most the bound
+    for a plain lexeme, which matches one entry of the passage, and at most ``k``
+    times the bound for a prefix that ``k`` indexed lexemes start with."""
+    if len(leaves) == 1 and leaves[0].op == "phrase":
+        return None
+    most: dict[str, int] = {}
+    for t in leaves:
+        if t.op == "prefix":
+            if t.text not in prefixed:
+                return None
+            most[t.text] = max(most.get(t.text, 1), prefixed[t.text], 1)
+        elif t.op == "phrase" and not all(_storable(w) for w in t.words):
+            most.setdefault(" ", 1)
+        else:
+            for word in (t.text,) if t.op == "term" else t.words:
+                most.setdefault(word, 1)
+    return sum(most.values()) / len(most)
+
+
+def search_plan(
+    matching: Q, expanded: Q, q: SearchQuery, prefixed: dict[str, int] | None = None
+) -> SearchPlan:
     """The search: ``matching`` (simplified) selects, ``expanded`` terms rank."""
     params = _Params()
     conditions = [where(matching, params, q.text)]
@@ -300,27 +407,55 @@ def search_sql(matching: Q, expanded: Q, q: SearchQuery) -> tuple[str, dict[str,
         conditions.append(f"i.ingested >= {params.bind(q.since)}")
     if q.until is not None:
         conditions.append(f"i.ingested <= {params.bind(q.until)}")
-    leaves = [tsquery(t, q.text) for t in ranked_terms(expanded) if simplify(t) == t]
+    leaves = [t for t in ranked_terms(expanded) if simplify(t) == t]
+    ranked = [tsquery(t, q.text) for t in leaves]
     rank = "0.0"
-    if leaves:
-        rank_query = params.bind(" | ".join(f"({x})" for x in leaves))
+    if ranked:
+        rank_query = params.bind(" | ".join(f"({x})" for x in ranked))
         rank = f"ts_rank(CAST({params.bind(RANK_WEIGHTS)} AS float4[]), i.tsv, CAST({rank_query} AS tsquery), 1)"
     condition = " AND ".join(f"({c})" for c in conditions)
     source = "search_index i"
     if "e." in condition:  # fields of the entry itself (document, version, passage_id...)
         source += " JOIN search_entries e USING (seq)"
+    need = max(q.limit, 1) + max(q.offset, 0)
     limit, offset = params.bind(max(q.limit, 1)), params.bind(max(q.offset, 0))
-    sql = f"""
+    full = f"""
         WITH m AS MATERIALIZED (
             SELECT seq, {rank} AS score FROM {source} WHERE {condition}
         ), top AS (
             SELECT seq, score FROM m ORDER BY score DESC, seq LIMIT {limit} OFFSET {offset}
-        )
-        SELECT e.passage_id, e.document, e.version, e.ordinal, e.kind, e.text, e.raw_sha256,
-               e.raw_start, e.raw_end, e.current, e.rule, e.published, e.passage_sha256,
-               top.score, c.total
+        ){_SELECT_HITS}
         FROM (SELECT count(*) AS total FROM m) c
         LEFT JOIN (top JOIN search_entries e USING (seq)) ON TRUE
         ORDER BY top.score DESC, top.seq
     """
-    return sql, params.values
+    if not ranked:
+        return SearchPlan(params.values, full, None, None)
+    # The literal 'title' (not a parameter) lets the planner use the titles' own index.
+    probe = f"""
+        SELECT score FROM (
+            SELECT {rank} AS score FROM {source} WHERE {condition} AND i.kind = 'title'
+            LIMIT {params.bind(max(PRUNE_PROBE_ROWS, need))}
+        ) p ORDER BY score DESC LIMIT 1 OFFSET {params.bind(need - 1)}
+    """
+    # float4 on both sides: the floor comes back as the shortest text of a float4 score.
+    floor = "CAST(:floor AS float4)"
+    factor = bound_factor(leaves, prefixed or {})
+    score = rank
+    if factor is not None:
+        bound = "i.bound" if factor == 1 else f"i.bound * CAST({params.bind(factor)} AS float8)"
+        score = f"CASE WHEN {bound} >= {floor} THEN {rank} END"
+    pruned = f"""
+        WITH c AS (
+            SELECT count(*) AS total,
+                   array_agg(m.seq) FILTER (WHERE m.score >= {floor}) AS seqs,
+                   array_agg(m.score) FILTER (WHERE m.score >= {floor}) AS scores
+            FROM (SELECT i.seq, {score} AS score FROM {source} WHERE {condition} OFFSET 0) m
+        ), top AS (
+            SELECT u.seq, u.score FROM c, unnest(c.seqs, c.scores) AS u (seq, score)
+            ORDER BY u.score DESC, u.seq LIMIT {limit} OFFSET {offset}
+        ){_SELECT_HITS}
+        FROM c LEFT JOIN (top JOIN search_entries e USING (seq)) ON TRUE
+        ORDER BY top.score DESC, top.seq
+    """
+    return SearchPlan(params.values, full, probe, pruned)
