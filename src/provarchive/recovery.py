@@ -180,6 +180,21 @@ def log_repairs(home: Home, repairs: Sequence[Repair]) -> None:
         log.info("recovered: %s %s %s", r.action, r.name or "", r.detail)
 
 
+def _catalog_completed(home: Home, touched: set[str]) -> list[Repair]:
+    """The catalog brought up to the store for ``touched`` documents, as repairs."""
+    return [
+        Repair("catalog-completed", name, f"v{number} recorded from the store")
+        for name, number in sync_documents(home, sorted(touched))
+    ]
+
+
+def _derivations_completed(home: Home) -> list[Repair]:
+    """A derivation for every catalogued version without one, as repairs."""
+    with home.catalog.session() as s:
+        made = derive_missing(home, s, reason="recovery")
+    return [Repair("derivation-completed", name, f"v{number} cleaned") for name, number in made]
+
+
 def recover_dead(home: Home, tl: TransparencyLog) -> list[Repair]:
     """What a shared writer does each time it has the log to itself (its ``on_open``):
     finish or discard the batches of writers that died while others worked (theirs
@@ -190,11 +205,7 @@ def recover_dead(home: Home, tl: TransparencyLog) -> list[Repair]:
     store_repairs, touched = home.store.recover(alone=False)
     repairs = [*store_repairs, *ledger.recover_log(home, tl)]
     if touched:
-        for name, number in sync_documents(home, sorted(touched)):
-            repairs.append(Repair("catalog-completed", name, f"v{number} recorded from the store"))
-        with home.catalog.session() as s:
-            for name, number in derive_missing(home, s, reason="recovery"):
-                repairs.append(Repair("derivation-completed", name, f"v{number} cleaned"))
+        repairs += _catalog_completed(home, touched) + _derivations_completed(home)
         sync_index(home)  # in the log's turn: no other writer indexes the same versions
     log_repairs(home, repairs)
     return repairs
@@ -220,11 +231,8 @@ def recover(
             )
         )
     elif touched:
-        for name, number in sync_documents(home, sorted(touched)):
-            repairs.append(Repair("catalog-completed", name, f"v{number} recorded from the store"))
-    with home.catalog.session() as s:
-        for name, number in derive_missing(home, s, reason="recovery"):
-            repairs.append(Repair("derivation-completed", name, f"v{number} cleaned"))
+        repairs += _catalog_completed(home, touched)
+    repairs += _derivations_completed(home)
     synced = sync_index(home)
     if synced.recreated:
         repairs.append(Repair("index-recreated", None, f"the index was {synced.recreated}"))
