@@ -233,12 +233,12 @@ class Archive:
                 lw.seal()
                 return
             home.catalog.migrate()
-            # A shared writer's log turns (recover_dead) logged their own repairs.
-            logged = list(lw.repairs) if held.shared else []
-            before = [] if held.shared else lw.repairs
-            repairs = logged
-            if held.alone:
-                repairs += recovery.recover(home, store_repairs, touched, before=before)
+            if not held.shared:
+                repairs = recovery.recover(home, store_repairs, touched, before=lw.repairs)
+            else:  # its turns of the log (recover_dead) logged their repairs themselves
+                repairs = list(lw.repairs)
+                if held.alone:
+                    repairs += recovery.recover(home, store_repairs, touched)
             log.info(
                 "catalog %s, store %s: %d repair(s) on the way in",
                 home.catalog_url,
