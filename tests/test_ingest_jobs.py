@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import signal
@@ -13,6 +14,7 @@ import pytest
 from provarchive import Archive, ArchiveConfig
 from provarchive.cleaning.passages import derive
 from provarchive.cleaning.workers import CleaningPool
+from provarchive.processes import interrupts_held, leave_interrupts_to_parent
 
 from .conftest import SEED_PATH, crash_test
 
@@ -88,6 +90,26 @@ def test_a_pool_returns_each_derivation_in_order_and_ignores_interrupts() -> Non
     expected = [derive(t, cleaner="keep-all") for t in texts]
     expected += [derive(t, cleaner="default") for t in texts[:2]]
     assert got == expected
+
+
+@pytest.mark.parametrize("held", [True, False])
+def test_a_child_started_with_interrupts_held_outlives_a_ctrl_c_while_it_starts(
+    held: bool,
+) -> None:
+    """A spawned child takes tens of milliseconds to import; a Ctrl-C meant for the parent
+    that comes meanwhile must not kill it (it did: CI saw a pool worker die so)."""
+    ctx = multiprocessing.get_context("spawn")
+    child = ctx.Process(target=leave_interrupts_to_parent)
+    if held:
+        with interrupts_held():
+            child.start()
+    else:
+        child.start()
+    os.kill(child.pid, signal.SIGINT)  # long before the child reaches its target
+    child.join(30)
+    assert (child.exitcode == 0) is held
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # parent as it was
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
 
 
 def _archive_cleaned_by_keep_all(home: Path, monkeypatch: pytest.MonkeyPatch) -> ArchiveConfig:

@@ -699,6 +699,7 @@ def _ingest_in_processes(
     import queue
 
     from .ingest import IngestReport
+    from .processes import interrupts_held
 
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no shared descriptors
     events: Any = ctx.Queue()
@@ -707,8 +708,9 @@ def _ingest_in_processes(
         ctx.Process(target=_ingest_part, args=(config, paths, (k, jobs), events, stop))
         for k in range(jobs)
     ]
-    for proc in procs:
-        proc.start()
+    with interrupts_held():
+        for proc in procs:
+            proc.start()
     totals: dict[int, int] = {}
     early: list[IngestResult] = []
     done: dict[int, IngestReport | None] = {}

@@ -1,11 +1,15 @@
 """What a child process of a command does first: die with its parent, leave interrupts
-to it. Standard library only, so that any layer's children can use it."""
+to it; and how the parent starts one so that no interrupt reaches it half-started.
+Standard library only, so that any layer's children can use it."""
 
 from __future__ import annotations
 
 import contextlib
 import signal
 import sys
+from collections.abc import Iterator
+
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 
 
 def die_with_parent() -> None:
@@ -23,5 +27,20 @@ def die_with_parent() -> None:
 def leave_interrupts_to_parent() -> None:
     """Ignore SIGINT and SIGTERM: a Ctrl-C reaches the whole process group, and the
     parent decides, at its next safe point, what stops."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in _INTERRUPTS:
         signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)  # see interrupts_held
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Start children inside this: SIGINT and SIGTERM are blocked (held back, not lost)
+    in the calling thread meanwhile. A child inherits the blocked mask through fork and
+    exec, so a Ctrl-C that reaches the process group while the child is still importing
+    waits until :func:`leave_interrupts_to_parent` ignores it, instead of killing the
+    child with a traceback; this thread gets its own copy as soon as the block ends."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)

@@ -6,26 +6,22 @@ archive, the store or the catalog, and the parent alone writes. Results come bac
 the order given, equal to what the parent would have computed itself. Workers are
 started with ``spawn`` (a fresh interpreter: no inherited descriptor, so no copy of
 the writer lock or of a database connection outlives the parent) and ignore SIGINT and
-SIGTERM: an interrupt is the parent's to handle, at its next safe point. A parent
-killed outright closes their pipe, and they exit.
+SIGTERM, from their first instruction (they start with interrupts held): an interrupt
+is the parent's to handle, at its next safe point. A parent killed outright closes their
+pipe, and they exit.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import signal
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
+from ..processes import interrupts_held, leave_interrupts_to_parent
 from .passages import Derivation, derive
 
 CHUNK_BYTES = 32 * 1024 * 1024
 """At most this many raw bytes in flight at once (plus one document)."""
-
-
-def _ignore_interrupts() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _derive(raw: bytes, cleaner: str) -> Derivation:
@@ -40,14 +36,16 @@ class CleaningPool:
         self._executor = ProcessPoolExecutor(
             max_workers=jobs,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_ignore_interrupts,
+            initializer=leave_interrupts_to_parent,
         )
 
     def derive_all(self, texts: Sequence[bytes], cleaner: str) -> list[Derivation]:
         """The derivation of each text, in order."""
         out: list[Derivation] = []
         for chunk in _chunks(texts):
-            out.extend(self._executor.map(_derive, chunk, [cleaner] * len(chunk)))
+            with interrupts_held():  # map submits every text now, starting any worker
+                results = self._executor.map(_derive, chunk, [cleaner] * len(chunk))
+            out.extend(results)
         return out
 
     def close(self) -> None:

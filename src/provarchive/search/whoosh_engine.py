@@ -47,7 +47,7 @@ from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_
 from whoosh.support.charset import accent_map
 
 from ..errors import QueryError, SearchIndexError, StorageError
-from ..processes import die_with_parent, leave_interrupts_to_parent
+from ..processes import die_with_parent, interrupts_held, leave_interrupts_to_parent
 from ..store.durable import STORAGE_ERRNOS, describe_os_error
 from .engine import REMOVED, Hit, IndexEntry, SearchQuery, SearchResults
 
@@ -745,7 +745,8 @@ class BackgroundIndexWriter:
             name="provarchive-indexer",
             daemon=True,
         )
-        self._process.start()
+        with interrupts_held():
+            self._process.start()
 
     def replace_version(self, document: str, version: int, entries: Iterable[IndexEntry]) -> None:
         """Queue one version; raise SearchIndexError if the child is gone (a full

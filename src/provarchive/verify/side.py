@@ -38,7 +38,7 @@ from ..config import ArchiveConfig
 from ..errors import ArchiveError
 from ..findings import Finding
 from ..home import Home
-from ..processes import die_with_parent, leave_interrupts_to_parent
+from ..processes import die_with_parent, interrupts_held, leave_interrupts_to_parent
 from ..store.lock import writer_busy
 from .objects import RETRIES
 
@@ -195,7 +195,8 @@ class SideChecks:
         try:
             receive, send = context.Pipe(duplex=False)
             child = context.Process(target=_child, args=(send, target, args), daemon=True)
-            child.start()
+            with interrupts_held():
+                child.start()
         except OSError as exc:
             log.debug("verify: no process for the %s check (%s)", what, exc)
             return

@@ -9,6 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ...processes import interrupts_held, leave_interrupts_to_parent
 from ..validation_codes import (
     REGISTERED_EXTENSIONS,
     SPEC_VERSIONS,
@@ -531,18 +532,22 @@ def _validate_in_pool(
     on_object: Callable[[ObjectReport], None] | None,
 ) -> list[ObjectReport]:
     root = checker.root
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=leave_interrupts_to_parent) as pool:
         if len(tops) >= jobs * 8:
             reports: list[ObjectReport] = []
             work = [(root, chunk, check_digests) for chunk in _chunked(tops, jobs, 256)]
-            for issues, batch in pool.map(_walk_and_validate, work):
+            with interrupts_held():  # map submits every chunk now, starting the workers
+                walked = pool.map(_walk_and_validate, work)
+            for issues, batch in walked:
                 checker.issues.extend(issues)
                 checker.objects.extend(r.path for r in batch)
                 reports.extend(_collect([batch], on_object))
             return reports
         checker.walk_tops(tops)
         work = [(root, chunk, check_digests) for chunk in _chunked(checker.objects, jobs, 64)]
-        return _collect(pool.map(_validate_chunk, work), on_object)
+        with interrupts_held():
+            batches = pool.map(_validate_chunk, work)
+        return _collect(batches, on_object)
 
 
 def _collect(
