@@ -128,6 +128,18 @@ def test_parse_refuses_non_canonical_bytes(mutate: Any) -> None:
         tleaf.parse_leaf(mutate(data))
 
 
+@pytest.mark.parametrize(
+    "old, new",
+    [(b'"v":1', b'"v":1.0'), (b'"version":1', b'"version":1.5'), (b'"size":25', b'"size":2.5e1')],
+    ids=["schema-version", "version", "exponent"],
+)
+def test_parse_refuses_a_number_that_is_not_an_integer(old: bytes, new: bytes) -> None:
+    data = tleaf.make_leaf(**fields())
+    assert old in data
+    with pytest.raises(LeafFormatError, match="integer of 64 bits"):
+        tleaf.parse_any_leaf(data.replace(old, new))
+
+
 @given(
     st.text(min_size=1, max_size=40).filter(lambda s: "\x00" not in s),
     st.integers(1, 10**6),

@@ -176,12 +176,16 @@ def _load_canonical(data: bytes, what: str) -> Any:
 
 
 def _has_float(value: Any) -> bool:
-    if isinstance(value, float):
-        return True
-    if isinstance(value, dict):
-        return any(_has_float(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_float(v) for v in value)
+    """Whether orjson's output ``value`` holds a float anywhere (exact types: orjson
+    makes no subclasses). A loop over the members, recursing only into containers:
+    ``verify`` calls this once per leaf of the log."""
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return kind is float
+    for member in value.values() if kind is dict else value:
+        kind = type(member)
+        if kind is float or ((kind is dict or kind is list) and _has_float(member)):
+            return True
     return False
 
 
