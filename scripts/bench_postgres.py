@@ -324,6 +324,7 @@ def print_report(r: dict[str, Any]) -> None:
 
 
 def main() -> int:
+    bench.byte_compile()
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

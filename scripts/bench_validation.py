@@ -182,6 +182,9 @@ def _load() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from bench import byte_compile  # scripts/ is on the path: this file's folder
+
+    byte_compile()
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -107,6 +107,7 @@ def run(passages: int, runs: int, seed: int, corpus: Path) -> dict[str, Any]:
 
 
 def main() -> int:
+    bench.byte_compile()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--passages", type=int, default=20_000)
     ap.add_argument("--runs", type=int, default=2)
