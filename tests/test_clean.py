@@ -407,6 +407,7 @@ PINNED_DIGESTS = {
     "2.2.0": "sha256:99b05ea2367043eed3b36a413d35a70d267534e4fd1e84f3c4730d0eeb209e4d",
     "2.3.0": "sha256:12a6a94f6d2149cd35bf72b871688c74abb6acb242f7fd102d9f45084e068976",
     "2.4.0": "sha256:4ef4a32d61f9309831b09e89cb0833edbf6c8f7e9d3bbe1ef4659c983dbf0ab8",
+    "2.5.0": "sha256:8864b8648266989ad332b1d70e2b32896ca538b59bf09d3a7c42f33dca42740e",
 }
 
 
@@ -504,3 +505,118 @@ def test_latin_names_in_a_japanese_paragraph_do_not_make_it_furniture() -> None:
         "利用規約",
     ]
     assert [d.line.text for d in clean("\n".join(page)).of_kind("body")] == article
+
+
+# What a Video.js player embedded in an article scrapes to (its control bar and
+# caption-settings dialog), with a site's own "Share" button in it.
+_PLAYER = [
+    "Play Video",
+    "Play",
+    "Mute",
+    "Current Time 0:00",
+    "/",
+    "Duration Time 0:00",
+    "Loaded: 0%",
+    "Progress: 0%",
+    "Stream TypeLIVE",
+    "Remaining Time -0:00",
+    "Share",
+    "Playback Rate",
+    "1x",
+    "Chapters",
+    "descriptions off, selected",
+    "captions settings, opens captions settings dialog",
+    "captions off, selected",
+    "Fullscreen",
+    "This is a modal window.",
+    *(
+        line
+        for part in ("Foreground", "Background", "Window")
+        for line in (
+            part,
+            "---",
+            "White",
+            "Black",
+            "Red",
+            "Green",
+            "Blue",
+            "Yellow",
+            "Magenta",
+            "Cyan",
+            "---",
+            "Opaque",
+            "Semi-Opaque",
+            "Transparent",
+        )
+    ),
+    "Font Size",
+    "50%",
+    "75%",
+    "100%",
+    "125%",
+    "150%",
+    "200%",
+    "Text Edge Style",
+    "None",
+    "Raised",
+    "Font Family",
+    "Proportional Sans-Serif",
+    "Monospace Serif",
+    "Small Caps",
+    "Reset restore all settings to the default values",
+    "Done",
+    "This is a modal window. This modal can be closed by pressing the Escape key or "
+    "activating the close button.",
+]
+
+
+def test_an_embedded_video_player_is_dropped_and_does_not_split_the_article() -> None:
+    before = [
+        "Most people go to hotels for the pleasure of a giant bed with clean white sheets.",
+        "But those sheets might not be as clean as they look, according to hotel bosses.",
+        "Zeev Sharon and Michael Jones both run hotel start-ups in the United States today.",
+    ]
+    after = [
+        "Bedbugs love wood, and a wooden luggage rack is a breeding ground for the bugs.",
+        "He advised guests to keep their bags on the floor and off the bed at all times.",
+        "The old rule of thumb is that a room should earn one dollar a night per thousand.",
+    ]
+    page = "\n".join(
+        [
+            *_MENU,
+            "The seven secrets that hotel owners don't want you to know",
+            "By Jane Doe",
+            "Friday 25 December 2015",
+            *before,
+            *_PLAYER,
+            *after,
+            *_FOOTER,
+        ]
+    )
+    r = clean(page)
+    assert r.title == "The seven secrets that hotel owners don't want you to know"
+    assert [d.line.text for d in r.of_kind("body")] == before + after
+    assert {d.rule for d in r.removed if d.line.text in _PLAYER} == {"media-player"}
+    assert "media-player controls" in " ".join(r.page.evidence if r.page else ())
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["Play", "White", "Black", "Red", "Done"],  # anyone's words: no distinctive control
+        ["Current Time", "Playback Rate"],  # two distinctive ones are not yet a player
+        ["Current Time 0:00", "The minister then spoke for an hour.", "Playback Rate", "Mute"],
+    ],
+)
+def test_words_a_player_uses_are_no_player_alone(lines: list[str]) -> None:
+    r = clean("\n".join(lines))
+    assert not [d for d in r.removed if d.rule == "media-player"]
+
+
+def test_a_credit_run_into_its_label_is_a_credit_and_no_title() -> None:
+    line = "CreditFotoilustración de Andrew B. Myers para The New York Times"
+    assert explicit_rule(line, line_features(line)) == (
+        "caption-credit",
+        "picture credit run into its label",
+    )
+    assert explicit_rule("Credit Cards", line_features("Credit Cards")) is None

@@ -22,7 +22,8 @@ How it decides:
    punctuation; share of lower-case words; digits), and boilerplate that is
    boilerplate anywhere is recognised by rule families with words in several
    languages: ad labels, reading times, trust badges, captions and credits,
-   share/newsletter/related-link lines, counters, bylines, legal text.
+   share/newsletter/related-link lines, counters, bylines, legal text, and
+   the controls of an embedded video player (a run of Video.js's own labels).
 2. Is it a page scrape at all (:mod:`.verdict`)? Only a document showing the
    signs of a web page (chrome, menus, link runs, a thin body among furniture)
    is cleaned as one; any other (a licence, a changelog, a man page, a README,
@@ -69,7 +70,7 @@ from dataclasses import asdict, dataclass
 from itertools import pairwise
 
 from ..digests import canonical_json, sha256_tagged
-from . import dates, plain
+from . import dates, plain, player_strings
 from . import rules as R
 from .options import DEFAULT_OPTIONS, CleanOptions
 from .rules import RULES, Features
@@ -96,7 +97,7 @@ __all__ = [
 
 CLEANER_NAME = "provarchive-clean"
 KEEP_ALL_NAME = "provarchive-keep-all"
-CLEANER_VERSION = "2.4.0"
+CLEANER_VERSION = "2.5.0"
 
 KINDS = ("title", "standfirst", "byline", "dateline", "body")
 """Kinds of kept passages."""
@@ -158,6 +159,11 @@ def rules_digest(options: CleanOptions = DEFAULT_OPTIONS, cleaner: str = CLEANER
                 "patterns": R.patterns(),
                 "options": asdict(options),
                 "dates": dates.RULES,
+                "player": {
+                    "source": player_strings.SOURCE,
+                    "distinctive": sorted(player_strings.DISTINCTIVE),
+                    "common": sorted(player_strings.COMMON),
+                },
             }
         )
     )
@@ -456,9 +462,11 @@ def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int], i
             scores[i] = min(scores[i], -1.0)
     run = 0
     for i in range(n):
-        if page.code[i]:
+        if page.code[i] or page.rule_id(i) == "media-player":
             # A code block in a technical article neither pulls nor pushes the region,
-            # and does not count as a run of furniture (readability's 002: a tutorial).
+            # and does not count as a run of furniture (readability's 002: a tutorial);
+            # nor does a video player embedded in the article, however many lines
+            # its control bar and caption dialog take.
             scores[i] = 0.0
         elif scores[i] <= 0:
             run += 1

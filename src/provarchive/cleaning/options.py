@@ -69,6 +69,11 @@ class CleanOptions:
     code_block_share: float = 0.4
     """A run of non-prose lines is a code block (kept, neutral in the region search)
     when this many of its lines are clearly code and this share show a sign of it."""
+    player_distinctive: int = 3
+    """A run of lines that are all player controls or their values is an embedded
+    player's (dropped as ``media-player``) when this many of them name something
+    only a player has ("Current Time 0:00", "Playback Rate"): "Play" and "White"
+    alone are anyone's words."""
 
     # -- the region search --
     prose_cap: float = 40.0

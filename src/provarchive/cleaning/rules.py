@@ -18,6 +18,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import player_strings
+
 RULES: dict[str, str] = {
     "ad-label": "advertising label or placeholder",
     "reading-time": "reading-time indicator",
@@ -35,6 +37,7 @@ RULES: dict[str, str] = {
     "comments": "comment-section furniture",
     "outside-body": "outside the article body (not in the main prose region)",
     "fragment": "short fragment inside the body that is not a heading",
+    "media-player": "controls of an embedded video or audio player",
 }
 
 _CASELESS = re.IGNORECASE | re.UNICODE
@@ -163,6 +166,9 @@ _CREDIT_SUFFIX = re.compile(
     r")",
     _CASELESS,
 )
+_CREDIT_GLUED = re.compile(r"^(?:Photo|Image|Picture|Foto)?\s*Credits?(?=[A-ZÀ-ÖØ-Þ])")
+"""A credit label scraped into the name it labels ("CreditKevin Frayer/Getty Images"):
+the label and the name were two elements of one caption."""
 _PAREN_ONLY = re.compile(r"^\([^()]{1,80}\)$")
 
 SHARE_WORDS = [
@@ -628,6 +634,8 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         return "caption-credit", "picture credit"
     if f.words <= 45 and not (f.words > 30 and f.end_punct) and _CREDIT_SUFFIX.search(text):
         return "caption-credit", "caption ending in a picture credit"
+    if f.words <= 12 and _CREDIT_GLUED.match(text):
+        return "caption-credit", "picture credit run into its label"
     if f.words <= 10 and _PAREN_ONLY.match(text):
         return "caption-credit", "parenthesised credit"
     if _URL_ONLY.match(text):
@@ -703,6 +711,59 @@ def _byline_words(text: str, f: Features) -> float:
     return len(_WORD.findall(_DATE.sub(" ", text)))
 
 
+# -- embedded media players ----------------------------------------------------------------------
+
+PLAYER_FILLER, PLAYER_COMMON, PLAYER_DISTINCTIVE = 1, 2, 3
+_PLAYER_MAX_CHARS = 160
+_PLAYER_FILLER = re.compile(r"^(?:[-–—/|:.]*|-?\d+(?::\d\d)*(?:[.,]\d+)?\s*[%x]?)$")
+_PLAYER_VALUE = re.compile(r"(?:[\s:]+-?\d+(?::\d\d)*(?:[.,]\d+)?\s*[%x]?|live)$")
+_PLAYER_PARTS = re.compile(r",\s*|(?<=\w)\.\s+")
+_PLAYER_FILLER_START = frozenset("0123456789-–—/|:.")
+_PLAYER_HEADS = frozenset(
+    k.split(" ", 1)[0].rstrip(".,:") for k in player_strings.DISTINCTIVE | player_strings.COMMON
+)
+
+
+def _player_kind(key: str) -> int:
+    if key in player_strings.DISTINCTIVE:
+        return PLAYER_DISTINCTIVE
+    return PLAYER_COMMON if key in player_strings.COMMON else 0
+
+
+def player_control(text: str) -> int:
+    """What a line is to an embedded player's control bar and caption dialog (the
+    Video.js strings of :mod:`.player_strings`): 0 (nothing), PLAYER_FILLER (a lone
+    value or rule: "0:00", "75%", "---"), PLAYER_COMMON (a control any page could
+    name: "Play", "White") or PLAYER_DISTINCTIVE ("Current Time 0:00", "Playback
+    Rate", "Proportional Sans-Serif"). A value after the label ("Loaded: 0%"), a
+    state after a comma ("captions off, selected") and two labels run together
+    ("Reset restore all settings to the default values") are read as the player
+    writes them. Only a run of such lines is a player (see the cleaner)."""
+    if not text or len(text) > _PLAYER_MAX_CHARS:
+        return 0
+    if text[0] in _PLAYER_FILLER_START and _PLAYER_FILLER.match(text.strip(" .,")):
+        return PLAYER_FILLER
+    space = text.find(" ")
+    if (text if space < 0 else text[:space]).casefold().rstrip(".,:") not in _PLAYER_HEADS:
+        return 0  # most lines: no control starts with their first word
+    key = " ".join(text.casefold().split()).strip(" .,")
+    if kind := _player_kind(key):
+        return kind
+    bare = _PLAYER_VALUE.sub("", key).strip(" .,")
+    if bare != key and (kind := _player_kind(bare)):
+        return kind
+    parts = [p for p in _PLAYER_PARTS.split(bare) if p]
+    if len(parts) > 1:
+        kinds = [_player_kind(p) for p in parts]
+        return max(kinds) if all(kinds) else 0
+    words = bare.split(" ")
+    for cut in range(1, len(words)):  # two labels with a space between
+        kinds = [_player_kind(" ".join(words[:cut])), _player_kind(" ".join(words[cut:]))]
+        if all(kinds):
+            return max(kinds)
+    return 0
+
+
 # -- signs of a web page --------------------------------------------------------------------------
 
 CHROME_SIGNS: dict[str, str] = {
@@ -714,6 +775,7 @@ CHROME_SIGNS: dict[str, str] = {
     "cookie-notice": "cookie notices",
     "counter": "comment/share counters",
     "signature": "commenter signatures",
+    "media-player": "media-player controls",
 }
 """Families of lines that only web pages carry: one is evidence of a page scrape."""
 
@@ -738,7 +800,14 @@ def page_sign(text: str, f: Features, rule: str | None) -> tuple[str, bool] | No
         # "Comment:" alone is a field label (a Debian copyright file's, a form's);
         # a button has no colon. Debian copyright files hold it by the hundred.
         return None
-    if rule in ("ad-label", "share-social", "reading-time", "trust-badge", "comments"):
+    if rule in (
+        "ad-label",
+        "share-social",
+        "reading-time",
+        "trust-badge",
+        "comments",
+        "media-player",
+    ):
         return rule, True
     if rule == "counter":
         # "12 comments" is a page's; a lone number ("2.36.12", "#909436)") is anyone's.

@@ -45,6 +45,8 @@ class Page:
     """Date-and-time stamps (see :func:`provarchive.cleaning.rules.is_stamp`)."""
     dateish: list[bool] = field(default_factory=list)
     """Lines that are mostly a date (see :func:`provarchive.cleaning.rules.dateline_like`)."""
+    player: list[int] = field(default_factory=list)
+    """What each line is to a media player (see :func:`provarchive.cleaning.rules.player_control`)."""
     code: list[bool] = field(default_factory=list)
     """Lines of program code (see :func:`provarchive.cleaning.rules.is_code`)."""
     wrapped: int = 0
@@ -124,6 +126,35 @@ def _code_blocks(page: Page, o: CleanOptions) -> None:
         i = j
 
 
+def _media_players(page: Page, o: CleanOptions) -> None:
+    """Rule every line of an embedded player's controls as ``media-player``: a run of
+    lines that are player labels or values (:func:`provarchive.cleaning.rules.player_control`),
+    at least :attr:`CleanOptions.player_distinctive` of them distinctive. Its
+    "Current Time 0:00" is no dateline and its "Proportional Sans-Serif" no
+    headline. A short line between two controls is the player's too (a site's own
+    "Share" button, a label of an older version: "Semi-Opaque"); the run ends at
+    the first other line."""
+    kinds = list(page.player)
+    n = len(kinds)
+    for k in range(1, n - 1):
+        short = page.feats[k].words <= o.short_words
+        if short and not kinds[k] and kinds[k - 1] and kinds[k + 1]:
+            kinds[k] = R.PLAYER_FILLER
+    i = 0
+    while i < n:
+        if kinds[i] < R.PLAYER_COMMON:
+            i += 1
+            continue
+        j = i
+        while j < n and kinds[j]:
+            j += 1
+        last = max(k for k in range(i, j) if kinds[k] >= R.PLAYER_COMMON)
+        if sum(kinds[k] == R.PLAYER_DISTINCTIVE for k in range(i, j)) >= o.player_distinctive:
+            for k in range(i, last + 1):
+                page.rule[k] = ("media-player", "control of an embedded media player")
+        i = j
+
+
 def text_units(text: str, o: CleanOptions) -> list[tuple[int, int, int]]:
     """(line index, start, end) of the units to classify: lines, except that in
     hard-wrapped text (as ``lynx -dump``, ``html2text``, e-mail and plain-text files
@@ -189,7 +220,7 @@ def build_page(text: str, o: CleanOptions) -> Page:
             inner = raw.strip()
             wrapped += "\n" in inner or "\r" in inner
     # Pages repeat lines (menus top and bottom, share rows): measure each text once.
-    measured: dict[str, tuple[Features, tuple[str, str] | None, bool, bool, bool]] = {}
+    measured: dict[str, tuple[Features, tuple[str, str] | None, bool, bool, bool, int]] = {}
     for line in lines:
         if line.text not in measured:
             f = line_features(line.text)
@@ -199,6 +230,7 @@ def build_page(text: str, o: CleanOptions) -> Page:
                 R.is_comment_signature(line.text, f),
                 R.is_stamp(line.text, f),
                 f.words <= 20 and f.digit_ratio > 0 and R.dateline_like(line.text),
+                R.player_control(line.text),
             )
     page = Page(
         text,
@@ -208,8 +240,10 @@ def build_page(text: str, o: CleanOptions) -> Page:
         signature=[measured[line.text][2] for line in lines],
         stamp=[measured[line.text][3] for line in lines],
         dateish=[measured[line.text][4] for line in lines],
+        player=[measured[line.text][5] for line in lines],
         wrapped=wrapped,
     )
+    _media_players(page, o)
     feats = page.feats
     page.prose = [is_prose(f, o) and page.rule[i] is None for i, f in enumerate(feats)]
     page.code = [
