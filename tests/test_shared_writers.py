@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -391,3 +392,54 @@ def test_an_interrupted_ingest_jobs_stops_every_process_after_its_batch(
             hits = archive.search(f'"Document number {n} ends here"', limit=5).hits
             assert [h.document for h in hits] == [name]
         assert archive.verify().is_ok()
+
+
+def _ingest_workers(pid: int) -> list[int]:
+    """The ingest worker processes of ``ingest --jobs`` (spawned interpreters; not the
+    multiprocessing resource tracker)."""
+    workers = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+                workers.append(int(child))
+    return workers
+
+
+@pytest.mark.slow
+def test_an_ingest_jobs_worker_killed_mid_run_is_reported_and_the_next_run_finishes(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """``ingest --jobs 2`` on PostgreSQL, one of its two worker processes killed with
+    SIGKILL once 30 documents are stored: the other finishes its share, the command
+    exits 1 with a one-line error naming the dead worker (no traceback), and the next
+    ingest archives the rest and finishes what the dead worker left, so that every
+    document has exactly one version, verify is clean and ocfl-py agrees."""
+    seeds = tmp_path / "seeds"
+    crash_test.write_seeds(seeds, random.Random(21), 240)
+    names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*.txt"))
+    root, env = tmp_path / "archive", _env(pg_url)
+    args = ["--archive", str(root), "--seeds", str(seeds)]
+    assert run_provarchive(*args, "init", env=env).returncode == 0
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "provarchive", *args, "ingest", "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    _wait_until(lambda: _stored(root) >= 30 or parent.poll() is not None)
+    workers = _ingest_workers(parent.pid)
+    assert len(workers) == 2, "the ingest ended before a worker could be killed"
+    os.kill(workers[0], signal.SIGKILL)
+    out, err = parent.communicate(timeout=600)
+    assert parent.returncode == 1, (out + err).decode()[-2000:]
+    message = err.decode()
+    assert "Traceback" not in message, message[-2000:]
+    assert re.search(r"Error: ingest worker [12] of 2 died \(killed by SIGKILL\); what it", message)
+    assert 30 <= _stored(root) < len(names)  # the survivor went on; the victim's share did not
+    again = run_provarchive(*args, "ingest", env=env, timeout=600)
+    assert again.returncode == 0, again.stderr.decode()[-2000:]
+    _check_archive(root, seeds, pg_url, names)

@@ -725,9 +725,7 @@ def _ingest_in_processes(
             for k, proc in enumerate(procs):
                 if k not in done and proc.exitcode not in (None, 0):  # died without a word
                     done[k] = None
-                    errors.append(
-                        (f"ingest worker {k + 1} of {jobs} died (exit {proc.exitcode})", 1)
-                    )
+                    errors.append((_died(k, jobs, proc.exitcode), 1))
             continue
         if kind == "wait" and on_wait is not None and not told_wait:
             told_wait = True
@@ -768,6 +766,19 @@ def _ingest_in_processes(
         failure.report = report  # type: ignore[attr-defined]
         raise failure
     return report
+
+
+def _died(k: int, jobs: int, exitcode: int) -> str:
+    import signal
+
+    how = f"exit {exitcode}"
+    if exitcode < 0:
+        with contextlib.suppress(ValueError):
+            how = f"killed by {signal.Signals(-exitcode).name}"
+    return (
+        f"ingest worker {k + 1} of {jobs} died ({how}); what it had not archived is "
+        "archived by the next ingest"
+    )
 
 
 def _ingest_part(
