@@ -19,7 +19,7 @@ from provarchive.cleaning.cleaner import (
     clean,
     rules_digest,
 )
-from provarchive.cleaning.rules import columns, explicit_rule, line_features
+from provarchive.cleaning.rules import columns, ends_sentence, explicit_rule, line_features
 from provarchive.cleaning.text import normalise, split_lines
 
 from .conftest import SEED_PATH
@@ -407,7 +407,7 @@ PINNED_DIGESTS = {
     "2.2.0": "sha256:99b05ea2367043eed3b36a413d35a70d267534e4fd1e84f3c4730d0eeb209e4d",
     "2.3.0": "sha256:12a6a94f6d2149cd35bf72b871688c74abb6acb242f7fd102d9f45084e068976",
     "2.4.0": "sha256:4ef4a32d61f9309831b09e89cb0833edbf6c8f7e9d3bbe1ef4659c983dbf0ab8",
-    "2.5.0": "sha256:8864b8648266989ad332b1d70e2b32896ca538b59bf09d3a7c42f33dca42740e",
+    "2.5.0": "sha256:0875ceb9d0b2652f865e3d454106cd243bfd34c17161a89dc4856c059899f722",
 }
 
 
@@ -620,3 +620,19 @@ def test_a_credit_run_into_its_label_is_a_credit_and_no_title() -> None:
         "picture credit run into its label",
     )
     assert explicit_rule("Credit Cards", line_features("Credit Cards")) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "ends"),
+    [
+        ("A popular senior finds herself reliving the same day over and over.[54]", True),
+        ("It was first shown in 1993.[12][13]", True),
+        ("The claim was repeated by several outlets.[citation needed]", True),
+        ("The film was a success.[a]", True),
+        ("See also[edit]", False),
+        ("Read the full story...", False),
+        ("[54]", False),
+    ],
+)
+def test_a_reference_mark_after_the_stop_still_ends_the_sentence(line: str, ends: bool) -> None:
+    assert ends_sentence(line) is ends

@@ -528,8 +528,13 @@ _RULE_MAX_CHARS = 2_000
 _NO_SPACE_SCRIPT = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff]"
 )
-_END_PUNCT = re.compile(r"(?<!\.\.)[.!?。！？][\"'”’»)\]）」』]*$")
-"""Sentence-final punctuation; a trailing ellipsis is truncation (teasers), not an end."""
+_END_PUNCT = re.compile(
+    r"(?<!\.\.)[.!?。！？][\"'”’»)\]）」』]*"
+    r"(?:\[(?:\d{1,4}|[a-z]|citation needed|note \d{1,4})\])*$"
+)
+"""Sentence-final punctuation; a trailing ellipsis is truncation (teasers), not an end.
+Reference marks after it ("over and over.[54]", "[a]", "[citation needed]": wikis,
+papers) do not hide the end of the sentence."""
 
 
 _WIDE = re.compile(
