@@ -636,3 +636,30 @@ def test_a_credit_run_into_its_label_is_a_credit_and_no_title() -> None:
 )
 def test_a_reference_mark_after_the_stop_still_ends_the_sentence(line: str, ends: bool) -> None:
     assert ends_sentence(line) is ends
+
+
+def test_a_paragraph_above_a_picture_credit_is_kept_and_a_caption_label_is_not() -> None:
+    """A credit line says a picture is there, not that the line above it is its caption:
+    an article's sentence stays; an unpunctuated label right above the credit goes."""
+    body = [
+        "The council approved the new harbour plan on Tuesday after a long debate.",
+        "Alibaba's listing ceremony is due to be held at the stock exchange next Tuesday.",
+        "Work on the first pier is to begin in the spring, the council said in a statement.",
+        "The mayor said that the plan would bring hundreds of jobs to the old docks.",
+    ]
+    page = [
+        *_MENU,
+        "Harbour plan approved after long debate",
+        "By Jane Doe",
+        body[0],
+        body[1],
+        "Main image credit: Getty",
+        body[2],
+        "The old docks at dawn",
+        "Photo: Reuters",
+        body[3],
+        *_FOOTER,
+    ]
+    r = clean("\n".join(page))
+    assert [d.line.text for d in r.of_kind("body")] == body
+    assert {d.line.text: d.rule for d in r.removed}["The old docks at dawn"] == "caption"

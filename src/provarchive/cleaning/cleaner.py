@@ -49,7 +49,7 @@ How it decides:
    between title and body that a byline, date or credit sets apart. Bylines and
    datelines around the title or inside the body are the article's own: kept.
 5. Inside the body, rule hits, repeats (shown twice in a row, or also outside
-   the body), captions (a line followed by a credit), link items under a
+   the body), captions (a line ending no sentence, followed by a credit), link items under a
    "related" header (the block ends at the first prose paragraph) and short
    fragments are dropped; sub-headings, list items, Q&A lines, code, data tables
    scraped one cell a line (also just before or after the body), and
@@ -990,12 +990,17 @@ def _resumes(page: Page, i: int, o: CleanOptions) -> bool:
 
 
 def _followed_by_credit(page: Page, i: int) -> bool:
-    """A caption: a line directly followed by a picture-credit line."""
+    """A caption: a line directly followed by a picture-credit line, unless it ends a
+    sentence. A credit says a picture is there, not that the line above is its
+    caption: on the news folders an article's sentence right above a lone credit
+    ("Main image credit: Getty", "AFP") was dropped 82 times as one, a real
+    caption 35 times."""
     nxt = i + 1
     return (
         nxt < len(page.lines)
         and page.rule_id(nxt) == "caption-credit"
         and page.feats[i].words <= 40
+        and not page.feats[i].end_punct
         and page.lines[nxt].index - page.lines[i].index <= 1
     )
 
