@@ -407,7 +407,7 @@ PINNED_DIGESTS = {
     "2.2.0": "sha256:99b05ea2367043eed3b36a413d35a70d267534e4fd1e84f3c4730d0eeb209e4d",
     "2.3.0": "sha256:12a6a94f6d2149cd35bf72b871688c74abb6acb242f7fd102d9f45084e068976",
     "2.4.0": "sha256:4ef4a32d61f9309831b09e89cb0833edbf6c8f7e9d3bbe1ef4659c983dbf0ab8",
-    "2.5.0": "sha256:0875ceb9d0b2652f865e3d454106cd243bfd34c17161a89dc4856c059899f722",
+    "2.5.0": "sha256:c8ecfc54ac865daacf4e187a7bd5c7276c7a03d692b3ed7f137fd38b5500cb3d",
 }
 
 
@@ -663,3 +663,15 @@ def test_a_paragraph_above_a_picture_credit_is_kept_and_a_caption_label_is_not()
     r = clean("\n".join(page))
     assert [d.line.text for d in r.of_kind("body")] == body
     assert {d.line.text: d.rule for d in r.removed}["The old docks at dawn"] == "caption"
+
+
+def test_short_lines_inside_the_body_are_kept() -> None:
+    """A short line in the article (an ingredient, a name in a list, a heading no
+    prose follows) is no evidence of furniture, however little it says."""
+    intro = "This cake has been made in our family for three generations, and it keeps well."
+    method = "Mix the flour and the sugar, then add the eggs one at a time and beat well."
+    end = "Bake it for forty minutes, and let it cool completely before you cut it."
+    short = ["The team", "Jon Cooper", "Mary Smith", "Ann Lee", "THIRD QUARTER", "1 teaspoon"]
+    page = [*_MENU, "A cake to keep for a week", "By Jane Doe", intro, *short, method, end]
+    r = clean("\n".join([*page, *_FOOTER]))
+    assert [d.line.text for d in r.of_kind("body")] == [intro, *short, method, end]

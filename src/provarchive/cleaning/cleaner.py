@@ -49,9 +49,10 @@ How it decides:
    between title and body that a byline, date or credit sets apart. Bylines and
    datelines around the title or inside the body are the article's own: kept.
 5. Inside the body, rule hits, repeats (shown twice in a row, or also outside
-   the body), captions (a line ending no sentence, followed by a credit), link items under a
-   "related" header (the block ends at the first prose paragraph) and short
-   fragments are dropped; sub-headings, list items, Q&A lines, code, data tables
+   the body), captions (a line ending no sentence, followed by a credit) and link
+   items under a "related" header (the block ends at the first prose paragraph)
+   are dropped. A short line is no evidence of furniture: sub-headings, list
+   items, Q&A lines, names and ingredients stay. Code, data tables
    scraped one cell a line (also just before or after the body), and
    corrections, editor's notes and updates (also just after the body) are kept.
 
@@ -300,15 +301,9 @@ def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
                 drop(line, "repeated", f"appears {page.count(i)} times on the page")
             elif _followed_by_credit(page, i):
                 drop(line, "caption", "followed by a picture credit")
-            elif not page.prose[i] and not (
-                page.code[i]
-                or _sentence_like(page.feats[i], o)
-                or R.is_article_note(line.text)
-                or _heading_like(page, i, in_body, decisions, o)
-                or _list_item(page, i, in_body, o)
-            ):
-                drop(line, "fragment", "short non-prose line inside the body")
             else:
+                # A short line inside the body is no evidence of furniture: a
+                # sub-heading, a list item, an ingredient, a name in a list.
                 decisions.append(Decision(line, True, "body"))
             seen.add(line.text)
     return tuple(decisions)
@@ -1017,50 +1012,3 @@ def _drop_repeat(page: Page, i: int, in_body: list[bool], seen_before: bool) -> 
     if not all(in_body[j] for j in where):
         return seen_before or not page.prose[i]
     return False
-
-
-def _heading_like(
-    page: Page, i: int, in_body: list[bool], decided: list[Decision], o: CleanOptions
-) -> bool:
-    """A non-prose body line stays when it reads as a sub-heading (prose follows it),
-    an item after a line ending in ':' or ';', or a long unpunctuated sentence."""
-    f = page.feats[i]
-    if f.tokens == 0 or f.digit_ratio > 0.6:
-        return False
-    if f.words > o.heading_max_words:
-        return f.lower_ratio is None or f.lower_ratio >= 0.5
-    prev = decided[-1] if decided else None
-    if prev is not None and prev.keep and prev.kind == "body":
-        if prev.line.text.endswith(":"):
-            return True
-        if (
-            not page.prose[i - 1]
-            and page.feats[i - 1].words <= o.heading_max_words
-            and prev.line.text.endswith(";")
-        ):
-            return True
-    nxt = i + 1
-    while nxt < len(page.lines) and page.rule_id(nxt) == "ad-label":
-        nxt += 1
-    sentence = f.end_punct and (f.lower_ratio is None or f.lower_ratio >= o.min_lower_ratio)
-    return (
-        nxt < len(page.lines)
-        and in_body[nxt]
-        and page.prose[nxt]
-        and (sentence or (i > 0 and in_body[i - 1]))
-    )
-
-
-def _list_item(page: Page, i: int, in_body: list[bool], o: CleanOptions) -> bool:
-    """A short line with body prose a few lines away on both sides that looks like a
-    list item or a Q&A line: menus are title-case one- to three-word links, list
-    items carry lower-case words, digits or punctuation."""
-    f = page.feats[i]
-    if f.tokens == 0:
-        return False
-    lo, hi = max(0, i - o.list_window), min(len(page.lines), i + o.list_window + 1)
-    if not any(page.prose[j] and in_body[j] for j in range(lo, i)):
-        return False
-    if not any(page.prose[j] and in_body[j] for j in range(i + 1, hi)):
-        return False
-    return not (f.tokens <= 3 and f.title_case) and f.lower_ratio != 0.0

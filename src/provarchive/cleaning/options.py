@@ -107,9 +107,8 @@ class CleanOptions:
     hard_break_run: int = 6
     """A run of this many non-prose lines holding a "related" header ends the article."""
     heading_max_words: int = 14
-    """A short line inside the body with at most this many words may be a sub-heading."""
-    list_window: int = 12
-    """Short lines with body prose this close on both sides may be list items."""
+    """A short line with at most this many words may be a sub-heading: prose on both
+    sides of it is one article's, not teasers between headlines."""
     title_max_words: int = 35
     title_window: int = 40
     """How many lines above the body are searched for the title."""

@@ -36,7 +36,7 @@ RULES: dict[str, str] = {
     "byline-dateline": "byline, dateline or timestamp",
     "comments": "comment-section furniture",
     "outside-body": "outside the article body (not in the main prose region)",
-    "fragment": "short fragment inside the body that is not a heading",
+    "fragment": "short fragment inside the body that is not a heading (cleaners up to 2.4.0)",
     "media-player": "controls of an embedded video or audio player",
 }
 
