@@ -407,7 +407,7 @@ PINNED_DIGESTS = {
     "2.2.0": "sha256:99b05ea2367043eed3b36a413d35a70d267534e4fd1e84f3c4730d0eeb209e4d",
     "2.3.0": "sha256:12a6a94f6d2149cd35bf72b871688c74abb6acb242f7fd102d9f45084e068976",
     "2.4.0": "sha256:4ef4a32d61f9309831b09e89cb0833edbf6c8f7e9d3bbe1ef4659c983dbf0ab8",
-    "2.5.0": "sha256:c8ecfc54ac865daacf4e187a7bd5c7276c7a03d692b3ed7f137fd38b5500cb3d",
+    "2.5.0": "sha256:7d26d2619ca0269788814b8c088fc921f2ed7a969e334ead48d46226ab38430c",
 }
 
 
@@ -675,3 +675,25 @@ def test_short_lines_inside_the_body_are_kept() -> None:
     page = [*_MENU, "A cake to keep for a week", "By Jane Doe", intro, *short, method, end]
     r = clean("\n".join([*page, *_FOOTER]))
     assert [d.line.text for d in r.of_kind("body")] == [intro, *short, method, end]
+
+
+def test_the_title_is_the_line_right_above_the_byline_not_a_longer_tagline() -> None:
+    body = [
+        "My previous post addressed an objection to applying the rule to software.",
+        "Namely, that software is not like other things, and the rule does not hold there.",
+        "I think it holds well enough, and the reasons are worth a second look here.",
+    ]
+    page = [*_MENU, "The blog of John D. Cook", "80-20 software II", "by John on July 23, 2012"]
+    r = clean("\n".join([*page, *body, *_FOOTER]))
+    assert r.title == "80-20 software II"
+    assert [d.line.text for d in r.of_kind("body")] == body
+
+
+def test_a_teaser_cut_short_is_no_title() -> None:
+    page = [*_MENU, "This story will display in ...", "Nov 12, 2012 2:30 PM"]
+    body = [
+        "Are you insane with envy that Japan got the sequel, and the rest of us did not?",
+        "Well, don't get your hopes up too much, but the makers want to know what you think.",
+    ]
+    r = clean("\n".join([*page, *body, *_FOOTER]))
+    assert r.title != "This story will display in ..."

@@ -860,7 +860,7 @@ _ANCHORS = ("byline-dateline", "reading-time", "share-social", "caption-credit",
 _STRONG_ANCHORS = ("byline-dateline", "reading-time", "trust-badge")
 
 
-def _anchors_after(page: Page, i: int, kinds: tuple[str, ...]) -> int:
+def _anchors_after(page: Page, i: int, kinds: tuple[str, ...], within: int = 5) -> int:
     """How many lines of these rules follow line ``i`` closely (an embedded tweet's
     signature anchors no headline: the tweet above it is a quote in the article).
     A "related" or comment header ends the count: the dates under it are the
@@ -869,7 +869,7 @@ def _anchors_after(page: Page, i: int, kinds: tuple[str, ...]) -> int:
     the line above it."""
     found = 0
     checked = i + 1
-    for j in range(i + 1, min(len(page.lines), i + 6)):
+    for j in range(i + 1, min(len(page.lines), i + 1 + within)):
         if page.rule_id(j) not in kinds or R.is_tweet_signature(page.lines[j].text):
             continue
         # Look for a header before this anchor only now: most lines anchor nothing.
@@ -888,7 +888,7 @@ def _headline_like(page: Page, i: int, o: CleanOptions) -> bool:
         return False
     if f.digit_ratio > 0.4 or page.stamp[i] or page.dateish[i]:
         return False  # a dateline the rules did not name is no title either
-    return not (text.endswith(".") and not text.endswith("..."))
+    return not text.endswith((".", "…"))  # a sentence, or a teaser cut short
 
 
 def _title_and_standfirst(
@@ -919,6 +919,8 @@ def _title_and_standfirst(
         score = 10.0 - 0.3 * abs(body_lo - i) + min(f.words, 14) * 0.3
         if anchored:
             score += 4.0 + anchored
+            if _anchors_after(page, i, _ANCHORS, within=1):
+                score += o.title_adjacent_bonus  # right on its byline, date or credit
         if page.count(i) > 1:
             score += 1.0
         if best is None or score > best[0]:
