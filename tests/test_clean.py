@@ -407,7 +407,7 @@ PINNED_DIGESTS = {
     "2.2.0": "sha256:99b05ea2367043eed3b36a413d35a70d267534e4fd1e84f3c4730d0eeb209e4d",
     "2.3.0": "sha256:12a6a94f6d2149cd35bf72b871688c74abb6acb242f7fd102d9f45084e068976",
     "2.4.0": "sha256:4ef4a32d61f9309831b09e89cb0833edbf6c8f7e9d3bbe1ef4659c983dbf0ab8",
-    "2.5.0": "sha256:7d26d2619ca0269788814b8c088fc921f2ed7a969e334ead48d46226ab38430c",
+    "2.5.0": "sha256:11eba15a0b330f518d2213ab5aba09b43f48ba95c4ec939b1c6bb65373dc4a1d",
 }
 
 
@@ -697,3 +697,17 @@ def test_a_teaser_cut_short_is_no_title() -> None:
     ]
     r = clean("\n".join([*page, *body, *_FOOTER]))
     assert r.title != "This story will display in ..."
+
+
+def test_the_rules_digest_tracks_the_page_signs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from provarchive.cleaning import rules
+
+    before = rules_digest()
+    monkeypatch.setattr(rules, "WEAK_SIGNS", {**rules.WEAK_SIGNS, "media-player": "changed"})
+    rules_digest.cache_clear()
+    try:
+        assert rules_digest() != before
+    finally:
+        monkeypatch.undo()
+        rules_digest.cache_clear()
+    assert rules_digest() == before

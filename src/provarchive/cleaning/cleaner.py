@@ -160,6 +160,7 @@ def rules_digest(options: CleanOptions = DEFAULT_OPTIONS, cleaner: str = CLEANER
                 "patterns": R.patterns(),
                 "options": asdict(options),
                 "dates": dates.RULES,
+                "signs": {"chrome": R.CHROME_SIGNS, "weak": R.WEAK_SIGNS},
                 "player": {
                     "source": player_strings.SOURCE,
                     "distinctive": sorted(player_strings.DISTINCTIVE),

@@ -780,7 +780,6 @@ CHROME_SIGNS: dict[str, str] = {
     "cookie-notice": "cookie notices",
     "counter": "comment/share counters",
     "signature": "commenter signatures",
-    "media-player": "media-player controls",
 }
 """Families of lines that only web pages carry: one is evidence of a page scrape."""
 
@@ -790,6 +789,7 @@ WEAK_SIGNS: dict[str, str] = {
     "byline": "bylines",
     "navigation": "navigation links",
     "caption-credit": "picture credits",
+    "media-player": "media-player controls",
 }
 """Families that web pages carry but files can too (a man page's SEE ALSO, a
 changelog's "(Closes: #123)", a licence's copyright line): weak evidence only."""
@@ -811,7 +811,6 @@ def page_sign(text: str, f: Features, rule: str | None) -> tuple[str, bool] | No
         "reading-time",
         "trust-badge",
         "comments",
-        "media-player",
     ):
         return rule, True
     if rule == "counter":
@@ -829,6 +828,10 @@ def page_sign(text: str, f: Features, rule: str | None) -> tuple[str, bool] | No
         return None if _URL_ONLY.match(text) else ("navigation", False)
     if rule == "caption-credit":
         return "caption-credit", False
+    if rule == "media-player":
+        # A player's controls are scraped with pages, but a player's own manual or
+        # translation list holds the same lines: weak evidence only.
+        return "media-player", False
     return None
 
 
