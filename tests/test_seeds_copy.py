@@ -240,8 +240,11 @@ def test_files_are_named_by_their_base_name_or_into_a_folder(tmp_path: Path) -> 
         (a, "2025/june/a.txt"),
         (b, "2025/june/b.txt"),
     ]
-    with pytest.raises(InvalidNameError):
-        expand_add_sources([a], into="../up")
+    # A folder written with its trailing slash, as the README's example writes it.
+    assert expand_add_sources([a], into="2026/")[0] == [(a, "2026/a.txt")]
+    for bad in ("../up", "2026//", "/"):
+        with pytest.raises(InvalidNameError):
+            expand_add_sources([a], into=bad)
 
 
 def test_two_sources_with_one_name_refuse_the_second(tmp_path: Path) -> None:

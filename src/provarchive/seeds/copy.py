@@ -371,8 +371,10 @@ def expand_add_sources(
     that folder of the seeds folder. Entries ingest would ignore (by ``rules``,
     default: the seeds folder's) are left out as ``ignored``; links to folders,
     archives and the ``seeds`` folder itself are not descended into. Raises
-    InvalidNameError if ``into`` is not a valid folder name."""
-    prefix = validate_name(into) if into else ""
+    InvalidNameError if ``into`` is not a valid folder name (one trailing "/", as a
+    folder is often written, is allowed: ``--into 2026/``)."""
+    folder = into[:-1] if into and len(into) > 1 and into.endswith("/") else into
+    prefix = validate_name(folder) if folder else ""
     if rules is None:
         rules = IgnoreRules.load(seeds) if seeds is not None else IgnoreRules.defaults()
     seeds_id = None
