@@ -36,6 +36,8 @@ def test_dates_stated_in_full_are_read(line: str, expected: str) -> None:
         "Published 2 hours ago",
         "by May Smith",
         "Veröffentlicht am 20. März 2024",  # dateutil reads English month names only
+        "Version 3, 29 June 2007",  # GPL-3's: the fuzzy parse reads 29 June 2003
+        "June 29, '07",  # a year not written in full
         "",
         "x" * 500,
     ],

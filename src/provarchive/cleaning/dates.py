@@ -3,7 +3,8 @@
 Contract: :func:`parse_date` returns the calendar date a line states, as ISO
 ``YYYY-MM-DD``, or None. Pure and deterministic: nothing depends on today's
 date or the machine's time zone. A date is returned only when the line states
-day, month and year, and numerically written dates only when they cannot be
+day, month and year (the year written in full: the fuzzy parse must not take
+"Version 3" for 2003), and numerically written dates only when they cannot be
 read two ways (``2024-03-03``, ``25/12/2024``; not ``03/04/2024``, which is
 3 April in Europe and March 4 in the United States): an archive records no
 guess. Relative dates ("2 hours ago") give None.
@@ -26,7 +27,7 @@ _YEARS = (1800, 2200)
 
 RULES: dict[str, object] = {
     "library": "python-dateutil (fuzzy parse, time zones ignored)",
-    "requires": "day, month and year stated; numeric dates only when unambiguous",
+    "requires": "day, month and year stated, the year in full; numeric dates only when unambiguous",
     "years": list(_YEARS),
     "max_chars": _MAX_CHARS,
 }
@@ -48,6 +49,8 @@ def parse_date(text: str) -> str | None:
         return None  # 03/04/2024: day and month can be read either way
     if not _YEARS[0] <= first.year < _YEARS[1]:
         return None
+    if str(first.year) not in text:
+        return None  # "Version 3, 29 June 2007": the fuzzy parse took 3 for the year
     return first.isoformat()
 
 
