@@ -146,6 +146,15 @@ def test_empty_or_unparsable_query(seeded_archive: Archive, query: str) -> None:
         seeded_archive.search(query)
 
 
+@pytest.mark.parametrize(
+    "query", ["kind:titel harbour", "kind:Title harbour", "(kind:body OR kind:bdy) x"]
+)
+def test_a_kind_that_is_no_passage_kind_is_refused(seeded_archive: Archive, query: str) -> None:
+    with pytest.raises(QueryError, match="is no passage kind"):
+        seeded_archive.search(query)
+    seeded_archive.search("kind:title harbour")  # a real kind is a filter as before
+
+
 @pytest.mark.slow
 def test_query_errors_exit_2_without_traceback(cli, seeded: Path) -> None:
     cli("ingest")

@@ -465,6 +465,14 @@ def _normalize_compound(q: Q) -> Q:
     return Q(q.op, subs=tuple(kept), boost=q.boost)
 
 
+def unknown_values(q: Q, field_name: str, known: tuple[str, ...]) -> list[str]:
+    """The terms of ``field_name`` in ``q`` that are none of ``known`` (``kind:titel``):
+    an ID field matches its values whole, so such a term can only ever find nothing."""
+    if q.op == "term" and q.field == field_name:
+        return [] if q.text in known else [str(q.text)]
+    return [bad for sub in q.subs for bad in unknown_values(sub, field_name, known)]
+
+
 def parse_query(query: str) -> Q:
     """The query as Whoosh's parser (default plugins + fuzzy terms) reads it; raises
     QueryError where Whoosh finds nothing searchable."""

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..catalog import Session, new_event, queries
 from ..digests import sha256_hex
-from ..errors import SearchIndexError
+from ..errors import QueryError, SearchIndexError
 from ..findings import Finding
 from ..home import Home
 from .engine import (
@@ -282,7 +282,15 @@ class BatchIndexer:
 
 def search(home: Home, query: SearchQuery) -> SearchResults:
     """Ranked, citable hits, and how far the index is behind the catalog (readers only:
-    never waits for a writer)."""
+    never waits for a writer). A ``kind:`` term naming no passage kind is refused."""
+    from .engine import KINDS
+    from .query import parse_query, unknown_values
+
+    bad = unknown_values(parse_query(query.text), "kind", KINDS)
+    if bad:
+        raise QueryError(
+            query.text, f"kind:{bad[0]} is no passage kind (use one of {', '.join(KINDS)})"
+        )
     results = home.engine.search(query)
     removed = 0
     if results.total == 0 and not query.everything and query.kind is None:
