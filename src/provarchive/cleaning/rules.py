@@ -169,6 +169,50 @@ _CREDIT_SUFFIX = re.compile(
 _CREDIT_GLUED = re.compile(r"^(?:Photo|Image|Picture|Foto)?\s*Credits?(?=[A-ZÀ-ÖØ-Þ])")
 """A credit label scraped into the name it labels ("CreditKevin Frayer/Getty Images"):
 the label and the name were two elements of one caption."""
+_NAME_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
+_NAME_JOINERS = frozenset(
+    [
+        "de",
+        "del",
+        "da",
+        "do",
+        "dos",
+        "das",
+        "di",
+        "du",
+        "van",
+        "von",
+        "der",
+        "den",
+        "le",
+        "la",
+        "y",
+        "e",
+        "et",
+        "und",
+        "and",
+        "of",
+        "the",
+        "for",
+        "para",
+        "por",
+        "by",
+        "via",
+    ]
+)
+
+
+def _credited_name(rest: str) -> bool:
+    """Whether what follows a run-in credit label reads as the credited name ("Kevin
+    Frayer/Getty Images", "Andrew B. Myers para The New York Times"), not as a
+    headline about a brand ("CreditWise review: is it worth it?", "CreditSights cuts
+    its outlook"): two words or more, each capitalised or a joining word."""
+    words = _NAME_WORD.findall(rest)
+    if len(words) < 2 or any(ch in rest for ch in ":?!"):
+        return False
+    return all(w[0].isupper() or w.lower() in _NAME_JOINERS for w in words)
+
+
 _PAREN_ONLY = re.compile(r"^\([^()]{1,80}\)$")
 
 SHARE_WORDS = [
@@ -639,7 +683,7 @@ def explicit_rule(text: str, f: Features) -> tuple[str, str] | None:
         return "caption-credit", "picture credit"
     if f.words <= 45 and not (f.words > 30 and f.end_punct) and _CREDIT_SUFFIX.search(text):
         return "caption-credit", "caption ending in a picture credit"
-    if f.words <= 12 and _CREDIT_GLUED.match(text):
+    if f.words <= 12 and (m := _CREDIT_GLUED.match(text)) and _credited_name(text[m.end() :]):
         return "caption-credit", "picture credit run into its label"
     if f.words <= 10 and _PAREN_ONLY.match(text):
         return "caption-credit", "parenthesised credit"
@@ -789,7 +833,6 @@ WEAK_SIGNS: dict[str, str] = {
     "byline": "bylines",
     "navigation": "navigation links",
     "caption-credit": "picture credits",
-    "media-player": "media-player controls",
 }
 """Families that web pages carry but files can too (a man page's SEE ALSO, a
 changelog's "(Closes: #123)", a licence's copyright line): weak evidence only."""
@@ -828,10 +871,6 @@ def page_sign(text: str, f: Features, rule: str | None) -> tuple[str, bool] | No
         return None if _URL_ONLY.match(text) else ("navigation", False)
     if rule == "caption-credit":
         return "caption-credit", False
-    if rule == "media-player":
-        # A player's controls are scraped with pages, but a player's own manual or
-        # translation list holds the same lines: weak evidence only.
-        return "media-player", False
     return None
 
 
