@@ -439,7 +439,9 @@ def test_an_ingest_jobs_worker_killed_mid_run_is_reported_and_the_next_run_finis
     message = err.decode()
     assert "Traceback" not in message, message[-2000:]
     assert re.search(r"Error: ingest worker [12] of 2 died \(killed by SIGKILL\); what it", message)
-    assert 30 <= _stored(root) < len(names)  # the survivor went on; the victim's share did not
+    # How much of the victim's share reached the store before the kill is a matter of
+    # timing (its objects are stored before its catalog batch): the next run says.
+    assert _stored(root) >= 30
     again = run_provarchive(*args, "ingest", env=env, timeout=600)
     assert again.returncode == 0, again.stderr.decode()[-2000:]
     _check_archive(root, seeds, pg_url, names)
