@@ -14,7 +14,9 @@ every passage is scored. ``--all-kinds`` scores every passage everywhere, i.e.
 everything the archive makes searchable.
 
 One line per folder: pages, macro P/R/F1, pages under F1 .5; for plain folders
-also the lowest recall and how many documents have recall under .95. The
+also the lowest recall, how many documents have recall under .95, and the share
+of line breaks inside a line that runs on (no sentence ends there) that fall
+inside one passage, so that a phrase wrapped across them is found. The
 readability folder is reported twice, real pages and the synthetic fixtures its
 MANIFEST.json flags. The last line is the speed (decode + clean + passages, one
 process).
@@ -28,7 +30,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
+import re
 import sys
 import textwrap
 import time
@@ -72,6 +76,10 @@ class Folder:
     plain: bool
     rows: list[Row] = field(default_factory=list)
     seconds: float = 0.0
+    run_on: int = 0
+    """Line breaks where a line runs on into the next (plain folders)..."""
+    run_on_kept: int = 0
+    """...and how many of them fall inside one passage (a phrase across them is found)."""
 
     def summary(self) -> dict[str, Any]:
         n = len(self.rows) or 1
@@ -88,6 +96,8 @@ class Folder:
         if self.plain:
             out["min_R"] = min((r.r for r in self.rows), default=0.0)
             out["under_R_095"] = sum(r.r < 0.95 for r in self.rows)
+            out["run_on_breaks"] = self.run_on
+            out["run_on_in_one_passage"] = self.run_on_kept / (self.run_on or 1)
         return out
 
 
@@ -159,6 +169,29 @@ def _run(
         p, r, f = score.prf(Counter(score.tokens(pred)), Counter(score.tokens(gold)))
         page = d.page.is_page if d.page is not None else None
         folder.rows.append(Row(name, p, r, f, page))
+        if folder.plain:
+            breaks = _run_on_breaks(inputs[name])
+            folder.run_on += len(breaks)
+            folder.run_on_kept += sum(_inside(d, b) for b in breaks)
+
+
+_ENDS_SENTENCE = re.compile(rb"[.!?][\"')\]]*\s*$")
+
+
+def _run_on_breaks(raw: bytes) -> list[int]:
+    """Byte offsets of the line breaks between two non-blank lines where the first
+    does not end a sentence: a phrase may run across them (a wrapped line)."""
+    out, pos = [], 0
+    lines = raw.split(b"\n")
+    for a, b in itertools.pairwise(lines):
+        pos += len(a) + 1
+        if a.strip() and b.strip() and not _ENDS_SENTENCE.search(a):
+            out.append(pos - 1)
+    return out
+
+
+def _inside(d: Derivation, offset: int) -> bool:
+    return any(p.raw_start < offset < p.raw_end for p in d.passages)
 
 
 def _print(folders: list[Folder], total_docs: int, total_s: float, worst: int) -> None:
@@ -169,7 +202,12 @@ def _print(folders: list[Folder], total_docs: int, total_s: float, worst: int) -
     )
     for f in folders:
         s = f.summary()
-        extra = f"minR {s['min_R']:.3f}, R<.95: {s['under_R_095']}" if f.plain else ""
+        extra = (
+            f"minR {s['min_R']:.3f}, R<.95: {s['under_R_095']}, "
+            f"wraps in one passage {s['run_on_in_one_passage']:.1%} of {s['run_on_breaks']}"
+            if f.plain
+            else ""
+        )
         print(
             f"{f.label:<{w}}  {s['pages']:5d}  {s['P']:.3f} {s['R']:.3f} {s['F1']:.3f}  "
             f"{s['under_f1_05']:3d}  {s['judged_pages']:6d}  {extra}"

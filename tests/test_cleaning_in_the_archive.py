@@ -66,6 +66,23 @@ def test_licences_and_changelogs_keep_every_line(archive: Archive, seeds: Path) 
     assert archive.verify(check_seeds=False).is_ok()
 
 
+def test_a_phrase_wrapped_over_two_lines_is_found(archive: Archive, seeds: Path) -> None:
+    (seeds / "licence.txt").write_bytes(
+        b"Mozilla Public License Version 2.0\n\n"
+        b'1.4. "Covered Software"\n'
+        b"    means Source Code Form to which the initial Contributor has attached\n"
+        b"    the notice in Exhibit A, the Executable Form of such Source Code\n"
+        b"    Form, and Modifications of such Source Code Form.\n"
+    )
+    archive.ingest()
+    hits = archive.search('"has attached the notice"').hits
+    assert [h.document for h in hits] == ["licence.txt"]
+    raw = archive.read_bytes("licence.txt")
+    hit = hits[0]
+    assert b"attached\n    the notice" in raw[hit.raw_span[0] : hit.raw_span[1]]
+    assert archive.search('"Source Code Form"').hits  # and within a line, as before
+
+
 def test_removed_lines_are_found_only_when_asked(seeded_archive: Archive, cli) -> None:
     assert seeded_archive.search("Advertisement").total == 0
     hits = seeded_archive.search("Advertisement", everything=True).hits

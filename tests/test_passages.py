@@ -185,6 +185,65 @@ def test_hard_wrapped_paragraphs_become_one_passage() -> None:
     assert "\n" not in body[0].text
 
 
+DEFINITIONS = b"""Mozilla Public License Version 2.0
+
+1.4. "Covered Software"
+    means Source Code Form to which the initial Contributor has attached
+    the notice in Exhibit A, the Executable Form of such Source Code
+    Form, and Modifications of such Source Code Form, in each case
+    including portions thereof.
+
+1.5. "Incompatible With Secondary Licenses"
+    means that the initial Contributor has attached the notice described
+    in Exhibit B to the Covered Software.
+    A second sentence starts on its own line.
+"""
+
+
+def test_lines_that_run_on_make_one_passage_in_a_plain_document() -> None:
+    d = derive(DEFINITIONS)
+    assert d.page is not None and not d.page.is_page
+    body = [p.text for p in d.body()]
+    assert body == [
+        '1.4. "Covered Software" means Source Code Form to which the initial Contributor has'
+        " attached the notice in Exhibit A, the Executable Form of such Source Code Form, and"
+        " Modifications of such Source Code Form, in each case including portions thereof.",
+        '1.5. "Incompatible With Secondary Licenses" means that the initial Contributor has'
+        " attached the notice described in Exhibit B to the Covered Software.",
+        "A second sentence starts on its own line.",
+    ]
+    for p in d.passages:
+        assert check_passage(DEFINITIONS, "utf-8", p.raw_start, p.raw_end, p.text)
+    # keep-all leaves every unit its own passage
+    assert len(derive(DEFINITIONS, cleaner="keep-all").passages) > len(d.passages)
+
+
+def test_a_long_run_of_lines_is_cut_at_line_ends() -> None:
+    lines = [
+        f"    total_{i} = combine(total_{i - 1}, weight_{i}, offset" + ", more" * (i % 7 * 9) + ")"
+        for i in range(1, 120)
+    ]
+    raw = ("\n".join(lines) + "\n").encode()
+    d = derive(raw, passage_options=PassageOptions(max_chars=500, target_chars=300))
+    assert d.page is not None and not d.page.is_page
+    assert len(d.passages) > 1
+    starts = {raw.index(line.encode()) + 4 for line in lines}
+    ends = {raw.index(line.encode()) + len(line) for line in lines}
+    for p in d.passages:
+        assert len(p.text) <= 500
+        assert p.raw_start in starts and p.raw_end in ends
+    assert " ".join(p.text for p in d.passages) == " ".join(line.strip() for line in lines)
+    assert d.rules_digest != derive(raw).rules_digest  # passage sizes are in the digest
+
+
+def test_a_page_scrape_keeps_one_passage_per_line() -> None:
+    raw = (Path(__file__).parent / "data" / "pages" / "related-block.txt").read_bytes()
+    d = derive(raw)
+    assert d.page is not None and d.page.is_page
+    lines = {line.strip() for line in raw.decode().splitlines()}
+    assert all(p.text in lines for p in d.passages)
+
+
 def test_binary_has_no_passages_and_says_why() -> None:
     d = derive(bytes(range(256)) * 20)
     assert d.status == "binary" and d.passages == () and "binary" in (d.detail or "")

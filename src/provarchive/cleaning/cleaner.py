@@ -98,7 +98,7 @@ __all__ = [
 
 CLEANER_NAME = "provarchive-clean"
 KEEP_ALL_NAME = "provarchive-keep-all"
-CLEANER_VERSION = "2.5.0"
+CLEANER_VERSION = "2.6.0"
 
 KINDS = ("title", "standfirst", "byline", "dateline", "body")
 """Kinds of kept passages."""

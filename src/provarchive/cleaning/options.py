@@ -2,13 +2,23 @@
 
 Contract: :class:`CleanOptions` holds every number that can change what the
 cleaner keeps (the page verdict, the region search, titles, wrapped
-paragraphs). :func:`provarchive.cleaning.cleaner.rules_digest` hashes it with
+paragraphs, passage sizes). :func:`provarchive.cleaning.cleaner.rules_digest` hashes it with
 the rules and patterns, so a changed threshold is a changed digest.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PassageOptions:
+    """How kept units become passages (see :mod:`provarchive.cleaning.passages`)."""
+
+    max_chars: int = 1500
+    """A passage longer than this is split..."""
+    target_chars: int = 1000
+    """...into pieces of about this size, at sentence ends (a block, at line ends)."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +206,9 @@ class CleanOptions:
     """The title of a plain document is among its first this many units..."""
     plain_title_max_chars: int = 150
     """...and at most this long."""
+
+    passages: PassageOptions = field(default_factory=PassageOptions)
+    """Passage sizes: they change the passages, so they are in the digest too."""
 
 
 DEFAULT_OPTIONS = CleanOptions()

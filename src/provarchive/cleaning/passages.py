@@ -15,11 +15,17 @@ passage and removal, ``raw_span = (start, end)`` satisfies::
 i.e. decoding those bytes and applying the recorded normalisation gives the
 text exactly. This is tested with Hypothesis and re-checked by ``verify``.
 
-Paragraphs: each kept unit of the cleaner is one passage: a line in a page
-where each line is a block (scrapes, most web text), a whole paragraph in
-hard-wrapped text (the cleaner classifies paragraphs there). A paragraph longer than :attr:`PassageOptions.max_chars` is split at
-sentence ends (or, failing that, at spaces) into pieces of about
-:attr:`PassageOptions.target_chars`.
+Paragraphs: in a page scrape each kept unit of the cleaner is one passage (a
+line, where each line is a block, or a whole paragraph of hard-wrapped text,
+which the cleaner classifies as one unit). In a document judged no page, kept
+whole, lines that run on (no blank line between them, no sentence ended at the
+break) make one passage, so a phrase wrapped from one line into the next is in
+one passage: a licence clause, an indented definition, a changelog entry, code.
+Such a run is cut at line ends into passages of at most
+:attr:`PassageOptions.max_chars`, each ending once past
+:attr:`PassageOptions.target_chars`; a single longer line or paragraph is split
+at sentence ends (or, failing that, at spaces) into pieces of about
+:attr:`PassageOptions.target_chars`. ``keep-all`` leaves units as they are.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..digests import sha256_hex, sha256_tagged
 from .cleaner import (
@@ -40,22 +46,15 @@ from .cleaner import (
     keep_all,
     rules_digest,
 )
-from .options import CleanOptions
-from .text import BINARY, NORMALISATION, TEXT, Decoded, decode, normalise
+from .options import CleanOptions, PassageOptions
+from .rules import ends_sentence
+from .text import BINARY, NORMALISATION, TEXT, Decoded, decode, line_breaks, normalise
 from .verdict import PageVerdict
 
 CLEANERS = ("default", "keep-all")
 """The cleaners :func:`derive` knows: judge and clean, or keep every line."""
 CLEANER_NAMES = {"default": CLEANER_NAME, "keep-all": KEEP_ALL_NAME}
 """Cleaner (as chosen with --cleaner) -> the name its derivations record."""
-
-
-@dataclass(frozen=True)
-class PassageOptions:
-    max_chars: int = 1500
-    """A paragraph longer than this is split..."""
-    target_chars: int = 1000
-    """...into pieces of about this size, at sentence ends."""
 
 
 DEFAULT_PASSAGE_OPTIONS = PassageOptions()
@@ -151,14 +150,17 @@ def derive(
     *,
     cleaner: str = "default",
     options: CleanOptions | None = None,
-    passage_options: PassageOptions = DEFAULT_PASSAGE_OPTIONS,
+    passage_options: PassageOptions | None = None,
 ) -> Derivation:
     """Decode, clean and cut ``raw`` into passages with byte spans. Never raises on
-    input; an unknown ``cleaner`` (not in :data:`CLEANERS`) raises ValueError."""
+    input; an unknown ``cleaner`` (not in :data:`CLEANERS`) raises ValueError.
+    ``passage_options`` replaces ``options.passages`` (and so changes the digest)."""
     if cleaner not in CLEANER_NAMES:
         raise ValueError(f"unknown cleaner {cleaner!r}: expected one of {', '.join(CLEANERS)}")
     name = CLEANER_NAMES[cleaner]
     clean_options = options or CleanOptions()
+    if passage_options is not None:
+        clean_options = replace(clean_options, passages=passage_options)
     meta = {
         "cleaner_name": name,
         "rules_digest": rules_digest(clean_options, name),
@@ -179,7 +181,7 @@ def derive(
             **meta,  # type: ignore[arg-type]
         )
     result: CleanResult = (clean if cleaner == "default" else keep_all)(decoded.text, clean_options)
-    passages, removals = _cut(decoded, result, passage_options)
+    passages, removals = _cut(decoded, result, clean_options.passages)
     return Derivation(
         TEXT,
         decoded.codec,
@@ -218,7 +220,8 @@ def _cut(
     decoded: Decoded, result: CleanResult, o: PassageOptions
 ) -> tuple[tuple[Passage, ...], tuple[Removal, ...]]:
     """Passages and removals with byte spans, from the cleaner's decisions."""
-    pieces = _pieces(decoded.text, list(result.decisions), o)
+    plain = result.page is not None and not result.page.is_page  # keep-all: units as they are
+    pieces = _pieces(decoded.text, list(result.decisions), o, blocks=plain)
     positions = sorted({p for start, end, *_ in pieces for p in (start, end)})
     offsets = dict(zip(positions, decoded.byte_offsets(positions), strict=True))
     passages: list[Passage] = []
@@ -239,19 +242,61 @@ def _cut(
 
 
 def _pieces(
-    text: str, decisions: list[Decision], o: PassageOptions
+    text: str, decisions: list[Decision], o: PassageOptions, *, blocks: bool
 ) -> list[tuple[int, int, str, str | None, str]]:
-    """(char start, char end, kind, rule, reason) for every passage and removal, in order."""
+    """(char start, char end, kind, rule, reason) for every passage and removal, in order.
+
+    With ``blocks`` (a document judged no page scrape), a body unit that runs on
+    into the next (no blank line between them, no sentence ended at the break)
+    makes one passage with it: a hard-wrapped licence clause, a changelog entry,
+    an indented definition. A phrase wrapped from one line into the next is then
+    within one passage, so it can be found."""
     out: list[tuple[int, int, str, str | None, str]] = []
+    block: list[tuple[int, int]] = []
+    last = ""
+
+    def flush() -> None:
+        out.extend((a, b, "body", None, "") for a, b in _split_block(text, block, o))
+        block.clear()
+
     for d in decisions:
+        if d.keep and d.kind == "body":
+            if block and not (blocks and _runs_on(text, block[-1][1], d.line.start, last)):
+                flush()
+            block.append((d.line.start, d.line.end))
+            last = d.line.text
+            continue
+        flush()
         if not d.keep:
             out.append((d.line.start, d.line.end, "", d.rule or "", d.reason or ""))
-        elif d.kind == "body":
-            out.extend(
-                (a, b, "body", None, "") for a, b in _split_long(text, d.line.start, d.line.end, o)
-            )
         else:
             out.append((d.line.start, d.line.end, d.kind or "body", None, ""))
+    flush()
+    return out
+
+
+def _runs_on(text: str, end: int, start: int, before: str) -> bool:
+    """Whether the unit ``before`` (ending at ``end``) runs on into the next one: no
+    blank line between them and no sentence ended at the line break."""
+    return line_breaks(text, end, start) <= 1 and not ends_sentence(before)
+
+
+def _split_block(
+    text: str, units: list[tuple[int, int]], o: PassageOptions
+) -> list[tuple[int, int]]:
+    """Passages of a block of adjacent units: whole units gathered while they fit in
+    max_chars (cut at a line end once past target_chars), a longer unit split alone."""
+    out: list[tuple[int, int]] = []
+    start = end = -1
+    for a, b in units:
+        if start >= 0 and (b - start > o.max_chars or end - start >= o.target_chars):
+            out.extend(_split_long(text, start, end, o))
+            start = -1
+        if start < 0:
+            start = a
+        end = b
+    if start >= 0:
+        out.extend(_split_long(text, start, end, o))
     return out
 
 

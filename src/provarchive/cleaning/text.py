@@ -313,6 +313,11 @@ def split_lines(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def line_breaks(text: str, start: int, end: int) -> int:
+    """How many line breaks (as :func:`split_lines` counts them) ``text[start:end]`` holds."""
+    return len(_LINE_BREAK.findall(text, start, end))
+
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b\u2060\ufeff]")
 """C0/C1 controls, and the invisible zero-width space, word joiner and BOM that
