@@ -270,6 +270,39 @@ def test_query_language(engine: SearchEngine, query: str, expected: list[str]) -
     assert sorted(found(engine, query)) == expected
 
 
+ADDRESSES = {
+    ("contact.txt", 1): [
+        entry(
+            "contact.txt", 1, 1, "Write to jordi@debian.org or see https://www.gnu.org/licenses/."
+        ),
+        entry("contact.txt", 1, 2, "Version 2.4.1 renamed foo_bar.py to foo_baz.py."),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("debian", ["contact.txt@v1#1"]),
+        ("jordi@debian.org", ["contact.txt@v1#1"]),
+        ("gnu.org", ["contact.txt@v1#1"]),
+        ("gnu", ["contact.txt@v1#1"]),
+        ("debian.net", []),
+        ("org.gnu", []),
+        ("foo_bar", ["contact.txt@v1#2"]),
+        ("bar.py", ["contact.txt@v1#2"]),
+        ("baz", ["contact.txt@v1#2"]),
+        ('"2.4.1"', ["contact.txt@v1#2"]),
+        ("2.4.2", []),
+    ],
+)
+def test_addresses_and_file_names_are_found_by_their_parts(
+    engine: SearchEngine, query: str, expected: list[str]
+) -> None:
+    load(engine, ADDRESSES)
+    assert sorted(found(engine, query)) == expected
+
+
 def test_titles_rank_first(engine: SearchEngine) -> None:
     load(engine)
     assert found(engine, "harbour")[0] == "harbour.txt@v1#1"

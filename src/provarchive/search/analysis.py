@@ -2,7 +2,7 @@
 
 Contract:
 - :func:`analyse` gives the terms ``whoosh_engine.analyzer()`` produces, in order:
-  NFKC, Whoosh's token pattern, lower-casing, CJK characters one by one, Whoosh's
+  NFKC, the token pattern (:data:`TOKEN_PATTERN`), lower-casing, CJK characters one by one, Whoosh's
   accent-folding table, and the Snowball English stemmer (NLTK's, the code Whoosh's
   own stemmer was taken from). Engines that do not run Whoosh (PostgreSQL) index
   these terms, so that a word matches the same passages in every engine.
@@ -19,8 +19,12 @@ import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 
-_TOKEN = re.compile(r"[\w\*]+(\.?[\w\*]+)*")
-"""Whoosh's default token pattern (``*`` included, for wildcards)."""
+TOKEN_PATTERN = r"(?:[^\W_]|\*)+"
+"""A run of letters and digits (``*`` included, for wildcards). Dots and underscores
+separate, unlike Whoosh's default pattern, which keeps ``debian.org``, ``www.gnu.org``
+and ``foo_bar.py`` as one term each: ``debian`` then finds ``jordi@debian.org`` and
+``gnu.org`` (a phrase of two terms) ``www.gnu.org``."""
+_TOKEN = re.compile(TOKEN_PATTERN)
 _CJK = (
     "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9d"
     "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7a3\ud7b0-\ud7ff"
@@ -128,8 +132,12 @@ def analyse_spans(text_: str) -> list[tuple[str, int, int]]:
     return out
 
 
-ANALYSIS_VERSION = 1
-_PROBE = "The labourers' résumés: Café Müller, ﬁnancial ＡＢＣ, 東京都 renovations, running."
+ANALYSIS_VERSION = 2
+"""1: Whoosh's token pattern; 2: dots and underscores separate terms."""
+_PROBE = (
+    "The labourers' résumés: Café Müller, ﬁnancial ＡＢＣ, 東京都 renovations, running; "
+    "jordi@debian.org, foo_bar.py 2.4.1"
+)
 
 
 def analysis_fingerprint() -> str:

@@ -49,6 +49,7 @@ from whoosh.support.charset import accent_map
 from ..errors import QueryError, SearchIndexError, StorageError
 from ..processes import die_with_parent, interrupts_held, leave_interrupts_to_parent
 from ..store.durable import STORAGE_ERRNOS, describe_os_error
+from .analysis import TOKEN_PATTERN
 from .engine import REMOVED, Hit, IndexEntry, SearchQuery, SearchResults
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class CJKUnigramFilter(analysis.Filter):
 
 def analyzer() -> analysis.Analyzer:
     return (
-        analysis.NormalizingRegexTokenizer("NFKC")
+        analysis.NormalizingRegexTokenizer("NFKC", expression=TOKEN_PATTERN)
         | analysis.LowercaseFilter()
         | CJKUnigramFilter()
         | analysis.CharsetFilter(accent_map)
@@ -129,7 +130,7 @@ def schema() -> fields.Schema:
     )
 
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Recorded in every generation; an index of another version is rebuilt, never read."""
 CURRENT = "CURRENT"
 PREVIOUS = "PREVIOUS"
