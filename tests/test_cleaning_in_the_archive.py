@@ -99,6 +99,28 @@ def test_removed_lines_are_found_only_when_asked(seeded_archive: Archive, cli) -
     assert seeded_archive.search("nonexistentword").removed_matches == 0
 
 
+def test_a_removed_line_s_citation_has_a_lineage(seeded_archive: Archive, cli) -> None:
+    hit = seeded_archive.search("Advertisement", everything=True).hits[0]
+    assert hit.passage_id.startswith(f"{SEED_NAME}@v1#r")
+    lin = seeded_archive.lineage(hit.passage_id)
+    assert (lin.passage.kind, lin.passage.rule, lin.passage.text) == (
+        "removed",
+        "ad-label",
+        "Advertisement",
+    )
+    start, end = lin.passage.raw_span
+    assert seeded_archive.read_bytes(SEED_NAME)[start:end] == b"Advertisement"
+    shown = cli("lineage", hit.passage_id)
+    assert shown.exit_code == 0 and "by rule ad-label" in shown.stdout
+    prov = json.loads(cli("lineage", hit.passage_id, "--format", "prov-json").stdout)
+    (entity,) = [e for k, e in prov["entity"].items() if "passage" in k]
+    assert entity["pa:rule"] == "ad-label"
+    proof = cli("prove", hit.passage_id)
+    assert proof.exit_code == 4 and f"prove {SEED_NAME} --rev 1" in proof.stderr
+    missing = cli("lineage", hit.passage_id.replace("#r", "#r9"))
+    assert missing.exit_code == 4 and "Traceback" not in missing.stderr
+
+
 def test_published_dates_are_shown_and_filter_search(archive: Archive, seeded: Path, cli) -> None:
     (seeded / "ferry.txt").write_text(DATED)
     archive.ingest()

@@ -34,6 +34,7 @@ from .errors import (
     CorruptArchiveError,
     DocumentNotFoundError,
     InvalidStoreError,
+    NotFoundError,
     UsageError,
     VersionNotFoundError,
 )
@@ -459,10 +460,19 @@ class Archive:
     def prove(self, target: str, number: int | None = None) -> bytes:
         """A self-contained proof bundle for a document version or a passage id."""
         from . import ledger
+        from .search.engine import parse_removed_id
 
         self.require()
         if self.store.load(target) is not None:
             return ledger.prove_version(self.home, target, number)
+        removed = parse_removed_id(target)
+        if removed is not None:
+            name, version, _ = removed
+            raise NotFoundError(
+                f"{target!r} is a line the cleaner removed: the log proves document versions "
+                f"and passages, so prove the version it is in ('provarchive prove {name} --rev "
+                f"{version}'; 'provarchive lineage {target}' gives its byte span)"
+            )
         return ledger.prove_passage(self.home, target)
 
     def search(

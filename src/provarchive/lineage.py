@@ -9,7 +9,9 @@ PROV mapping: the seeds file, the stored version (an OCFL object version) and
 the derivation's clean text are ``prov:Entity``; the ingestion and the cleaning
 run are ``prov:Activity``; provarchive (a ``prov:SoftwareAgent``) and the OCFL
 version's user (a ``prov:Person``) are agents. The passage was derived from the
-clean text and, through its byte span, from the stored version.
+clean text and, through its byte span, from the stored version. A line the
+cleaner dropped (``NAME@vN#rK``) has the same chain, with its rule and reason
+(``pa:rule``, ``pa:reason``) and the sha256 of its text.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from typing import Any
 from urllib.parse import quote
 
 from .catalog import queries
+from .catalog.models import RemovalRecord
 from .cleaning.passages import parse_passage_id
 from .config import AGENT
+from .digests import sha256_hex
 from .errors import NotFoundError, PassageNotFoundError
 from .home import Home
+from .search.engine import REMOVED, parse_removed_id
 
 NAMESPACE = "urn:x-provarchive:"
 OCFL_NAMESPACE = "https://ocfl.io/1.1/spec/#"
@@ -73,9 +78,13 @@ class PassageLink:
     passage_id: str
     ordinal: int
     kind: str
+    """A passage kind, or ``removed`` for a line the cleaner dropped."""
     text: str
     sha256: str
     raw_span: tuple[int, int]
+    rule: str | None = None
+    """For a removed line: the rule that dropped it, and why."""
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,18 +108,30 @@ def _no_such_derivation(s: Any, pid: str, name: str, number: int, derivation: in
 
 
 def lineage(home: Home, pid: str, *, derivation: int | None = None) -> Lineage:
-    """The lineage of passage ``pid`` in the current derivation (or derivation N)."""
-    parsed = parse_passage_id(pid)
+    """The lineage of passage ``pid`` in the current derivation (or derivation N); ``pid``
+    may also be a removed line's id (``NAME@vN#rK``, as ``search --everything`` cites)."""
+    removed = parse_removed_id(pid)
+    parsed = removed or parse_passage_id(pid)
     if parsed is None:
         raise PassageNotFoundError(pid)
     name, number, ordinal = parsed
     with home.catalog.session() as s:
-        row = queries.passage_chain(s, name, number, ordinal, derivation)
+        chain = queries.removal_chain if removed else queries.passage_chain
+        row = chain(s, name, number, ordinal, derivation)
         if row is None and derivation is not None:
             _no_such_derivation(s, pid, name, number, derivation)
         if row is None:
             raise PassageNotFoundError(pid)
         p, d, v, doc = row
+        if isinstance(p, RemovalRecord):
+            link = PassageLink(
+                pid, p.ordinal, REMOVED, p.text, sha256_hex(p.text), (p.raw_start, p.raw_end),
+                p.rule, p.reason,
+            )  # fmt: skip
+        else:
+            link = PassageLink(
+                p.passage_id, p.ordinal, p.kind, p.text, p.sha256, (p.raw_start, p.raw_end)
+            )
         return Lineage(
             seed=SeedLink(doc.name, v.source),
             version=VersionLink(
@@ -137,14 +158,7 @@ def lineage(home: Home, pid: str, *, derivation: int | None = None) -> Lineage:
                 current=d.current,
                 superseded_at=_iso(d.superseded_at),
             ),
-            passage=PassageLink(
-                passage_id=p.passage_id,
-                ordinal=p.ordinal,
-                kind=p.kind,
-                text=p.text,
-                sha256=p.sha256,
-                raw_span=(p.raw_start, p.raw_end),
-            ),
+            passage=link,
         )
 
 
@@ -230,6 +244,7 @@ def _prov_entities(doc: Any, lin: Lineage) -> tuple[Any, Any, Any, Any]:
             "pa:sha256": p.sha256,
             "pa:rawStart": p.raw_span[0],
             "pa:rawEnd": p.raw_span[1],
+            **({} if p.rule is None else {"pa:rule": p.rule, "pa:reason": p.reason or ""}),
         },
     )
     return seed, stored, clean_text, passage
@@ -282,7 +297,10 @@ def to_text(lin: Lineage) -> str:
             f"  -> cleaned derivation {d.number} ({state}) by {d.cleaner} {d.cleaner_version}",
             f"             rules {d.rules_digest}",
             f"             decoded as {d.encoding or 'none'}; output {d.output_sha256}",
-            f"  -> passage {p.passage_id} ({p.kind}), bytes [{p.raw_span[0]}, {p.raw_span[1]})",
+            f"  -> passage {p.passage_id} ({p.kind}), bytes [{p.raw_span[0]}, {p.raw_span[1]})"
+            if p.rule is None
+            else f"  -> removed {p.passage_id} by rule {p.rule} ({p.reason}), "
+            f"bytes [{p.raw_span[0]}, {p.raw_span[1]})",
             f"             sha256 {p.sha256}",
             f"             {p.text}",
         ]

@@ -389,6 +389,29 @@ def passage_chain(
     return None if row is None else (row[0], row[1], row[2], row[3])
 
 
+def removal_chain(
+    s: Session, name: str, number: int, ordinal: int, derivation: int | None
+) -> tuple[RemovalRecord, DerivationRecord, Version, Document] | None:
+    """A removed line with its derivation, version and document (as :func:`passage_chain`)."""
+    query = (
+        select(RemovalRecord, DerivationRecord, Version, Document)
+        .join(DerivationRecord, DerivationRecord.id == RemovalRecord.derivation_id)
+        .join(Version, Version.id == DerivationRecord.version_id)
+        .join(Document, Document.id == Version.document_id)
+        .where(
+            Document.name_key == key_of(name),
+            Version.number == number,
+            RemovalRecord.ordinal == ordinal,
+        )
+    )
+    if derivation is None:
+        query = query.where(DerivationRecord.current.is_(True))
+    else:
+        query = query.where(DerivationRecord.number == derivation)
+    row = s.execute(query).first()
+    return None if row is None else (row[0], row[1], row[2], row[3])
+
+
 # -- search index state ------------------------------------------------------------------------
 
 

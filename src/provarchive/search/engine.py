@@ -20,6 +20,7 @@ This module is pure (dataclasses and Protocols): importing it loads no engine.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -108,6 +109,14 @@ REMOVED = "removed"
 def removed_id(document: str, version: int, ordinal: int) -> str:
     """The index id of a line the cleaner dropped: ``NAME@vN#rK`` (never a passage id)."""
     return f"{document}@v{version}#r{ordinal}"
+
+
+def parse_removed_id(value: str) -> tuple[str, int, int] | None:
+    """(document, version, ordinal) of a removed-line id (:func:`removed_id`), or None."""
+    m = re.fullmatch(r"(?s)(.+)@v([1-9][0-9]*)#r([1-9][0-9]*)", value)
+    if m is None:
+        return None
+    return m.group(1), int(m.group(2)), int(m.group(3))
 
 
 def entries_of(
