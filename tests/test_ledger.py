@@ -262,3 +262,23 @@ def test_the_signing_key_is_private_and_never_printed(cli, seeded: Path, tmp_pat
     for args in (("key",), ("key", "--json"), ("log", "--json"), ("checkpoint",)):
         assert secret not in cli(*args).stdout
     assert secret not in result.stdout + result.stderr
+
+
+def test_init_with_a_key_it_cannot_use_writes_nothing(tmp_path: Path) -> None:
+    from provarchive.tlog.keys import generate_key
+
+    root = tmp_path / "archive"
+    env = {"PROVARCHIVE_ARCHIVE": str(root), "PROVARCHIVE_SIGNING_KEY": ""}
+    loose = tmp_path / "loose.key"
+    generate_key(loose, "newsroom.example/loose")
+    loose.chmod(0o644)
+    for key, why in ((tmp_path / "missing.key", "no such file"), (loose, "too open")):
+        done = run_provarchive("init", "--key", str(key), env=env, text=True)
+        assert done.returncode == 1, done.stderr
+        assert str(key) in done.stderr and why in done.stderr and "Traceback" not in done.stderr
+        assert not root.exists()  # no half-made archive for the next init to finish
+    own = generate_key(tmp_path / "own.key", "newsroom.example/own")
+    done = run_provarchive("init", "--key", str(tmp_path / "own.key"), env=env, text=True)
+    assert done.returncode == 0, done.stderr
+    shown = run_provarchive("key", env=env, text=True)
+    assert shown.stdout.strip() == own.verifier.verifier_key

@@ -267,7 +267,12 @@ class Archive:
     # -- writing ------------------------------------------------------------------------
 
     def init(self, *, on_wait: WaitCallback | None = None) -> bool:
-        """Create the archive if absent; True if it was created."""
+        """Create the archive if absent; True if it was created. A signing key given in the
+        config that cannot be read is refused before anything is written."""
+        if self.config.signing_key is not None:
+            from .tlog.keys import load_key
+
+            load_key(self.config.signing_key)  # SigningKeyError naming the file and why
         existed = self.exists()
         with self.writer("init", on_wait=on_wait):
             pass
