@@ -155,8 +155,11 @@ def test_sample_checks_that_many_versions(built: Archive, cli, seeded: Path) -> 
     assert code == 0
     assert 1 <= doc["checked"]["objects"] <= 5
     assert sum(w is not None for w in verified(built).values()) >= 5  # whole objects marked
+    before = json.loads(cli("stats", "--json").stdout)["last_verify"]
     code, doc = run_json(cli, "verify", "--sample", "0")
     assert doc["checked"]["objects"] == 0
+    # an audit that checked nothing is no check: stats still shows the last real one
+    assert json.loads(cli("stats", "--json").stdout)["last_verify"] == before
 
 
 def test_budget_stops_once_spent_oldest_first(

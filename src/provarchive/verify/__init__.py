@@ -232,7 +232,9 @@ def _verify(
                     may_write=lambda: not run.busy(),
                 )
             )
-    if catalog is not None or audit:
+    if (catalog is not None or audit) and not (audit and not run.checked["objects"]):
+        # An audit that found nothing due (or --sample 0) checked nothing: no event,
+        # so that stats' "last verify" still shows the last check that did.
         _record(run, result)
     return VerifyReport(run.findings, run.checked, result.states), result
 
