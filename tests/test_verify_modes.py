@@ -185,6 +185,8 @@ def test_budget_stops_once_spent_oldest_first(
 def test_audit_options_are_parsed(cli, built: Archive) -> None:
     bad = cli("verify", "--due", "soon")
     assert bad.exit_code == 2 and "not a duration" in bad.stderr
+    bare = cli("verify", "--due", "30")  # days or seconds? refused, never guessed
+    assert bare.exit_code == 2 and "'30' has no unit: say 30d for days" in bare.stderr
 
 
 # -- text output -----------------------------------------------------------------------------

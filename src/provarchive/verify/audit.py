@@ -20,14 +20,20 @@ from ..errors import UsageError
 from ..store.ocfl import object_id_for, object_path_for
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw]?)")
-_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def parse_duration(text: str) -> timedelta:
-    """``30d``, ``10m``, ``1s``, ``2w``, ``90`` (seconds) as a duration."""
+    """``30d``, ``12h``, ``10m``, ``1s``, ``2w`` as a duration. A number needs its unit:
+    ``--due 30`` could mean thirty days as well as thirty seconds."""
     m = _DURATION.fullmatch(text.strip().lower())
     if m is None:
         raise UsageError(f"not a duration: {text!r} (try 30d, 12h, 10m or 1s)")
+    if not m.group(2):
+        raise UsageError(
+            f"{text!r} has no unit: say {m.group(1)}d for days, {m.group(1)}h, "
+            f"{m.group(1)}m or {m.group(1)}s"
+        )
     return timedelta(seconds=float(m.group(1)) * _UNIT[m.group(2)])
 
 
