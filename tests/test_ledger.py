@@ -264,6 +264,16 @@ def test_the_signing_key_is_private_and_never_printed(cli, seeded: Path, tmp_pat
     assert secret not in result.stdout + result.stderr
 
 
+def test_checkpoint_json_gives_the_note_and_its_tree_head(cli, seeded: Path) -> None:
+    assert cli("ingest").exit_code == 0
+    note = cli("checkpoint").stdout
+    data = json.loads(cli("checkpoint", "--json").stdout)
+    assert data["note"] == note
+    origin, size, root = note.split("\n")[:3]
+    assert (data["origin"], data["size"], data["root_hash"]) == (origin, int(size), root)
+    assert data["size"] > 0
+
+
 def test_init_with_a_key_it_cannot_use_writes_nothing(tmp_path: Path) -> None:
     from provarchive.tlog.keys import generate_key
 

@@ -44,6 +44,7 @@ def checkpoint_cmd(
     out_file: Annotated[
         Path | None, typer.Option("--out", metavar="FILE", help="Write it to FILE.")
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Print the latest signed checkpoint of the archive's transparency log.
 
@@ -54,6 +55,15 @@ def checkpoint_cmd(
     """
     with _archive(ctx) as archive:
         note = archive.checkpoint()
+    if as_json and out_file is None:
+        import base64
+
+        from ..tlog.checkpoint import peek_checkpoint
+
+        body = peek_checkpoint(note)
+        root = base64.b64encode(body.root).decode("ascii")
+        _print_json({"origin": body.origin, "size": body.size, "root_hash": root, "note": note})
+        return
     if out_file is None:
         sys.stdout.write(note)
         return
