@@ -311,3 +311,21 @@ def test_add_through_a_symlinked_subfolder_leading_out_is_refused(
     [bad] = report.failed
     assert "outside the seeds folder" in (bad.error or "")
     assert list(outside.iterdir()) == []
+
+
+def test_batches_end_once_past_their_byte_bound(tmp_path: Path) -> None:
+    # An interrupt waits for the batch in hand: a batch holds at most one file past
+    # BATCH_BYTES, however many small files it could hold.
+    from provarchive import ingest as ing
+    from provarchive.seeds.scanner import SeedFile
+
+    big = ing.BATCH_BYTES // 3 + 1
+    seeds = []
+    for i in range(8):
+        path = tmp_path / f"f{i}.txt"
+        with open(path, "wb") as fh:
+            fh.truncate(big)  # sparse: the size is what counts
+        seeds.append(SeedFile(path.name, path))
+    batches = list(ing._batches(seeds))
+    assert [len(b) for b in batches] == [3, 3, 2]
+    assert ing.BATCH_BYTES <= 8 * 1024 * 1024

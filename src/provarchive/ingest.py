@@ -79,7 +79,12 @@ WITHDRAWN = "withdrawn"
 
 BATCH_FILES = 200
 FIRST_BATCH_FILES = 25
-BATCH_BYTES = 64 * 1024 * 1024
+BATCH_BYTES = 4 * 1024 * 1024
+"""A batch ends past this many bytes. An interrupt waits for the batches in hand (the
+one being indexed and the one being stored), and Whoosh indexes some 600-1,200
+passages a second: Debian changelogs are ~9,000 passages a MB, and with 64 MiB
+batches a Ctrl-C 40 s into an ingest of 1,182 of them waited 706 s; with 4 MiB,
+179 s. Throughput is the same: 147 changelogs (15 MB) took 340 s against 332 s."""
 CLAIM_RETRY = 0.05
 """Seconds a shared writer waits before it tries again for documents others hold."""
 
