@@ -119,6 +119,8 @@ def test_a_removed_line_s_citation_has_a_lineage(seeded_archive: Archive, cli) -
     assert proof.exit_code == 4 and f"prove {SEED_NAME} --rev 1" in proof.stderr
     missing = cli("lineage", hit.passage_id.replace("#r", "#r9"))
     assert missing.exit_code == 4 and "Traceback" not in missing.stderr
+    nowhere = cli("prove", "nosuch.txt@v7#r1")
+    assert nowhere.exit_code == 4 and "no passage with id" in nowhere.stderr
 
 
 def test_published_dates_are_shown_and_filter_search(archive: Archive, seeded: Path, cli) -> None:

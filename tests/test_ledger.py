@@ -287,6 +287,9 @@ def test_init_with_a_key_it_cannot_use_writes_nothing(tmp_path: Path) -> None:
         assert done.returncode == 1, done.stderr
         assert str(key) in done.stderr and why in done.stderr and "Traceback" not in done.stderr
         assert not root.exists()  # no half-made archive for the next init to finish
+    bad_env = dict(env, PROVARCHIVE_SIGNING_KEY="garbage")
+    done = run_provarchive("init", env=bad_env, text=True)
+    assert done.returncode == 1 and "Traceback" not in done.stderr and not root.exists()
     own = generate_key(tmp_path / "own.key", "newsroom.example/own")
     done = run_provarchive("init", "--key", str(tmp_path / "own.key"), env=env, text=True)
     assert done.returncode == 0, done.stderr

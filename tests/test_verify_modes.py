@@ -187,6 +187,10 @@ def test_audit_options_are_parsed(cli, built: Archive) -> None:
     assert bad.exit_code == 2 and "not a duration" in bad.stderr
     bare = cli("verify", "--due", "30")  # days or seconds? refused, never guessed
     assert bare.exit_code == 2 and "'30' has no unit: say 30d for days" in bare.stderr
+    for option, value in (("--due", "999999d"), ("--due", "99999999999d"), ("--budget", "9e9w")):
+        huge = cli("verify", option, value, "--json")  # as good as forever, no overflow
+        assert huge.exit_code in (0, 2), huge.stderr
+    assert json.loads(cli("verify", "--due", "999999d", "--json").stdout)["checked"]["objects"] == 0
 
 
 # -- text output -----------------------------------------------------------------------------

@@ -269,10 +269,12 @@ class Archive:
     def init(self, *, on_wait: WaitCallback | None = None) -> bool:
         """Create the archive if absent; True if it was created. A signing key given in the
         config that cannot be read is refused before anything is written."""
-        if self.config.signing_key is not None:
-            from .tlog.keys import load_key
+        from .tlog.keys import load_key, signer_from_env
 
+        if self.config.signing_key is not None:
             load_key(self.config.signing_key)  # SigningKeyError naming the file and why
+        else:
+            signer_from_env()  # a malformed PROVARCHIVE_SIGNING_KEY, likewise
         existed = self.exists()
         with self.writer("init", on_wait=on_wait):
             pass
@@ -472,6 +474,7 @@ class Archive:
             return ledger.prove_version(self.home, target, number)
         removed = parse_removed_id(target)
         if removed is not None:
+            self.lineage(target)  # PassageNotFoundError unless the line exists
             name, version, _ = removed
             raise NotFoundError(
                 f"{target!r} is a line the cleaner removed: the log proves document versions "

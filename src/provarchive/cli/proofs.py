@@ -4,6 +4,7 @@
 bundle the journalist published (and, optionally, on the raw file).
 """
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -55,15 +56,18 @@ def checkpoint_cmd(
     """
     with _archive(ctx) as archive:
         note = archive.checkpoint()
-    if as_json and out_file is None:
+    if as_json:
         import base64
 
         from ..tlog.checkpoint import peek_checkpoint
 
         body = peek_checkpoint(note)
         root = base64.b64encode(body.root).decode("ascii")
-        _print_json({"origin": body.origin, "size": body.size, "root_hash": root, "note": note})
-        return
+        data = {"origin": body.origin, "size": body.size, "root_hash": root, "note": note}
+        if out_file is None:
+            _print_json(data)
+            return
+        note = json.dumps(data, indent=2) + "\n"
     if out_file is None:
         sys.stdout.write(note)
         return

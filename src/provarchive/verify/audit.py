@@ -20,6 +20,8 @@ from ..errors import UsageError
 from ..store.ocfl import object_id_for, object_path_for
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw]?)")
+_LONGEST = timedelta(days=365 * 1000)
+"""Longer is as good as forever (and would overflow the dates it is subtracted from)."""
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -34,7 +36,10 @@ def parse_duration(text: str) -> timedelta:
             f"{text!r} has no unit: say {m.group(1)}d for days, {m.group(1)}h, "
             f"{m.group(1)}m or {m.group(1)}s"
         )
-    return timedelta(seconds=float(m.group(1)) * _UNIT[m.group(2)])
+    try:
+        return min(timedelta(seconds=float(m.group(1)) * _UNIT[m.group(2)]), _LONGEST)
+    except OverflowError:
+        return _LONGEST
 
 
 @dataclass
