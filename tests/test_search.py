@@ -333,28 +333,3 @@ def test_ingest_indexes_everything_when_its_indexer_is_killed(
     assert len(report.results) == 40
     assert archive.search("pilot boat", limit=50).total == 40
     assert archive.verify().findings == []
-
-
-def test_unrecorded_hits_leave_pages_full_and_the_total_right(
-    archive: Archive, seeds: Path
-) -> None:
-    for i in range(12):
-        (seeds / f"doc{i:02d}.txt").write_text(f"Harbour report number {i} for the council.\n")
-    archive.ingest()
-    engine = archive.home.fresh_engine()
-    some = next(e for e in engine.entries() if "report" in e.text)
-    with engine.writing() as w:  # as a killed writer leaves them: in the index only
-        for i in range(25):
-            name = f"ghost{i}.txt"
-            ghost = _with(some, passage_id=f"{name}@v1#1", document=name, text="harbour report")
-            w.replace_version(name, 1, [ghost])
-        w.replace_version(  # a second version of a catalogued document
-            "doc00.txt", 2, [_with(some, passage_id="doc00.txt@v2#1", version=2)]
-        )
-    engine.close()
-    pages = [archive.search("harbour report", limit=10, offset=k) for k in (0, 10)]
-    assert [len(p.hits) for p in pages] == [10, 2]
-    assert [p.total for p in pages] == [12, 12]
-    cited = {(h.document, h.version) for p in pages for h in p.hits}
-    assert cited == {(f"doc{i:02d}.txt", 1) for i in range(12)}
-    assert all(p.unrecorded > 0 for p in pages)

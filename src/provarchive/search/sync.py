@@ -295,40 +295,23 @@ def search(home: Home, query: SearchQuery) -> SearchResults:
             query.text, f"kind:{bad[0]} is no passage kind (use one of {', '.join(KINDS)})"
         )
     results = home.engine.search(query)
-    with home.catalog.session() as s:
-        lagging = _behind(s)
-        known = queries.catalogued_versions(s, {(h.document, h.version) for h in results.hits})
-        dropped = sum((h.document, h.version) not in known for h in results.hits)
-        if dropped:
-            results, dropped = _without_unrecorded(home, s, query)
     removed = 0
     if results.total == 0 and not query.everything and query.kind is None:
         hidden = replace(query, kind=REMOVED, everything=True, limit=1, offset=0)
         removed = home.engine.search(hidden).total
-    return replace(results, index_behind=lagging, removed_matches=removed, unrecorded=dropped)
-
-
-_WIDEST = 10_000
-"""How many ranked hits a search reads, at most, to fill a page past unrecorded ones."""
-
-
-def _without_unrecorded(home: Home, s: Any, query: SearchQuery) -> tuple[SearchResults, int]:
-    """The page of ``query`` counted without the hits of versions the catalog does not
-    hold (rare: a writer killed between its index and catalog commits). The ranking is
-    read from the top, a window twice as wide each time, until the page is full or
-    every hit (up to _WIDEST) was seen; the total leaves out every unrecorded hit seen."""
-    want = query.offset + query.limit
-    window = max(2 * want, 100)
-    while True:
-        wide = home.engine.search(replace(query, offset=0, limit=min(window, _WIDEST)))
-        known = queries.catalogued_versions(s, {(h.document, h.version) for h in wide.hits})
-        good = [h for h in wide.hits if (h.document, h.version) in known]
-        if len(good) >= want or len(wide.hits) >= wide.total or window >= _WIDEST:
-            break
-        window *= 2
-    unrecorded = len(wide.hits) - len(good)
-    page = good[query.offset : want]
-    return replace(wide, hits=page, total=wide.total - unrecorded, offset=query.offset), unrecorded
+    with home.catalog.session() as s:
+        lagging = _behind(s)
+        known = queries.catalogued_versions(s, {(h.document, h.version) for h in results.hits})
+    hits = [h for h in results.hits if (h.document, h.version) in known]
+    dropped = len(results.hits) - len(hits)
+    return replace(
+        results,
+        hits=hits,
+        total=results.total - dropped,
+        index_behind=lagging,
+        removed_matches=removed,
+        unrecorded=dropped,
+    )
 
 
 def behind(home: Home) -> int:
