@@ -242,25 +242,6 @@ def test_INDEX_ENTRY_EXTRA(seeded_archive: Archive) -> None:
     ]
 
 
-def test_hits_the_catalog_does_not_hold_are_left_out(seeded_archive: Archive, cli) -> None:
-    # As after a writer killed between its index commit and its catalog commit:
-    engine = seeded_archive.home.fresh_engine()
-    [some] = [e for e in engine.entries() if e.passage_id == GO]
-    with engine.writing() as w:
-        w.replace_version(
-            "ghost.txt", 1, [_with(some, passage_id="ghost.txt@v1#1", document="ghost.txt")]
-        )
-    engine.close()
-    results = seeded_archive.search('"Go Myong-hyun"')
-    assert [h.passage_id for h in results.hits] == [GO]
-    assert (results.total, results.unrecorded) == (1, 1)
-    shown = cli("search", '"Go Myong-hyun"')
-    assert "ghost.txt" not in shown.stdout and "1 hit(s) of versions still being" in shown.stderr
-    assert json.loads(cli("search", '"Go Myong-hyun"', "--json").stdout)["unrecorded"] == 1
-    seeded_archive.reindex()
-    assert seeded_archive.search('"Go Myong-hyun"').unrecorded == 0
-
-
 def test_index_behind_the_catalog_is_an_error_until_the_next_writer(
     seeded_archive: Archive,
 ) -> None:

@@ -389,22 +389,6 @@ def passage_chain(
     return None if row is None else (row[0], row[1], row[2], row[3])
 
 
-def catalogued_versions(s: Session, pairs: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
-    """Which of these (document, version) pairs the catalog holds a derivation of."""
-    wanted = {(key_of(name) or "", number): (name, number) for name, number in pairs}
-    keys = sorted({k for k, _ in wanted})
-    found: set[tuple[str, int]] = set()
-    for start in range(0, len(keys), 500):  # bound the bound parameters of one statement
-        rows = s.execute(
-            select(Document.name_key, Version.number)
-            .join(Version, Version.document_id == Document.id)
-            .join(DerivationRecord, DerivationRecord.version_id == Version.id)
-            .where(Document.name_key.in_(keys[start : start + 500]))
-        )
-        found.update(wanted[(k, n)] for k, n in rows if (k, n) in wanted)
-    return found
-
-
 def removal_chain(
     s: Session, name: str, number: int, ordinal: int, derivation: int | None
 ) -> tuple[RemovalRecord, DerivationRecord, Version, Document] | None:

@@ -591,12 +591,6 @@ def _render_search(
             f"Warning: the index is behind: {results.index_behind} version(s) are not "
             "searchable yet; the next writing command (or 'provarchive reindex') indexes them."
         )
-    if results.unrecorded:
-        err.print(
-            f"Note: {results.unrecorded} hit(s) of versions still being written (not yet in "
-            "the catalog) were left out; the next writing command finishes them "
-            "('provarchive reindex' drops any it cannot)."
-        )
     files = list(dict.fromkeys(h.document for h in results.hits))
     if as_json:
         data = results.to_json()

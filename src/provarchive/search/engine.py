@@ -217,9 +217,6 @@ class SearchResults:
     removed_matches: int = 0
     """When nothing kept matched: how many lines the cleaner removed match (so a
     search never says "nothing" about words the archive holds)."""
-    unrecorded: int = 0
-    """Hits left out of this page: versions the index holds and the catalog does not (a
-    writer stopped between its index and catalog commits; the next writer finishes it)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -228,7 +225,6 @@ class SearchResults:
             "offset": self.offset,
             "index_behind": self.index_behind,
             "removed_matches": self.removed_matches,
-            "unrecorded": self.unrecorded,
             "hits": [h.to_json() for h in self.hits],
         }
 

@@ -282,10 +282,7 @@ class BatchIndexer:
 
 def search(home: Home, query: SearchQuery) -> SearchResults:
     """Ranked, citable hits, and how far the index is behind the catalog (readers only:
-    never waits for a writer). A ``kind:`` term naming no passage kind is refused. A
-    hit whose version is not in the catalog (the index committed, then its writer was
-    killed before the catalog did) is left out and counted in ``unrecorded``: what the
-    archive cites must be what ``show`` and ``lineage`` can find."""
+    never waits for a writer). A ``kind:`` term naming no passage kind is refused."""
     from .engine import KINDS
     from .query import parse_query, unknown_values
 
@@ -299,29 +296,13 @@ def search(home: Home, query: SearchQuery) -> SearchResults:
     if results.total == 0 and not query.everything and query.kind is None:
         hidden = replace(query, kind=REMOVED, everything=True, limit=1, offset=0)
         removed = home.engine.search(hidden).total
-    with home.catalog.session() as s:
-        lagging = _behind(s)
-        known = queries.catalogued_versions(s, {(h.document, h.version) for h in results.hits})
-    hits = [h for h in results.hits if (h.document, h.version) in known]
-    dropped = len(results.hits) - len(hits)
-    return replace(
-        results,
-        hits=hits,
-        total=results.total - dropped,
-        index_behind=lagging,
-        removed_matches=removed,
-        unrecorded=dropped,
-    )
+    return replace(results, index_behind=behind(home), removed_matches=removed)
 
 
 def behind(home: Home) -> int:
     """How many versions the catalog holds that the index does not reflect yet."""
     with home.catalog.session() as s:
-        return _behind(s)
-
-
-def _behind(s: Any) -> int:
-    return len({(r.name, r.number) for r in queries.index_pending(s) if r.current})
+        return len({(r.name, r.number) for r in queries.index_pending(s) if r.current})
 
 
 def audit_index(home: Home) -> list[Finding]:
