@@ -370,38 +370,32 @@ def passage_chain(
     s: Session, name: str, number: int, ordinal: int, derivation: int | None
 ) -> tuple[PassageRecord, DerivationRecord, Version, Document] | None:
     """A passage with its derivation, version and document (current derivation by default)."""
-    query = (
-        select(PassageRecord, DerivationRecord, Version, Document)
-        .join(DerivationRecord, DerivationRecord.id == PassageRecord.derivation_id)
-        .join(Version, Version.id == DerivationRecord.version_id)
-        .join(Document, Document.id == Version.document_id)
-        .where(
-            Document.name_key == key_of(name),
-            Version.number == number,
-            PassageRecord.ordinal == ordinal,
-        )
-    )
-    if derivation is None:
-        query = query.where(DerivationRecord.current.is_(True))
-    else:
-        query = query.where(DerivationRecord.number == derivation)
-    row = s.execute(query).first()
-    return None if row is None else (row[0], row[1], row[2], row[3])
+    row: tuple[PassageRecord, DerivationRecord, Version, Document] | None
+    row = _chain(s, PassageRecord, name, number, ordinal, derivation)
+    return row
 
 
 def removal_chain(
     s: Session, name: str, number: int, ordinal: int, derivation: int | None
 ) -> tuple[RemovalRecord, DerivationRecord, Version, Document] | None:
     """A removed line with its derivation, version and document (as :func:`passage_chain`)."""
+    row: tuple[RemovalRecord, DerivationRecord, Version, Document] | None
+    row = _chain(s, RemovalRecord, name, number, ordinal, derivation)
+    return row
+
+
+def _chain(
+    s: Session, model: Any, name: str, number: int, ordinal: int, derivation: int | None
+) -> Any:
     query = (
-        select(RemovalRecord, DerivationRecord, Version, Document)
-        .join(DerivationRecord, DerivationRecord.id == RemovalRecord.derivation_id)
+        select(model, DerivationRecord, Version, Document)
+        .join(DerivationRecord, DerivationRecord.id == model.derivation_id)
         .join(Version, Version.id == DerivationRecord.version_id)
         .join(Document, Document.id == Version.document_id)
         .where(
             Document.name_key == key_of(name),
             Version.number == number,
-            RemovalRecord.ordinal == ordinal,
+            model.ordinal == ordinal,
         )
     )
     if derivation is None:
