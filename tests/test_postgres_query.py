@@ -20,23 +20,20 @@ from typing import Any
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from whoosh import qparser
 from whoosh import query as wq
 
 from provarchive.catalog.postgres_search import PostgresEngine
 from provarchive.errors import QueryError, SearchIndexError
 from provarchive.search import query
 from provarchive.search.engine import IndexEntry, SearchQuery
-from provarchive.search.whoosh_engine import WhooshEngine, schema
+from provarchive.search.whoosh_engine import QueryParser, WhooshEngine, schema
 
 SCHEMA = schema()
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "boilerplate" / "dev"
 
 
 def whoosh_parse(text: str) -> Any:
-    parser = qparser.QueryParser("text", SCHEMA)
-    parser.add_plugin(qparser.FuzzyTermPlugin())
-    return parser.parse(text)
+    return QueryParser(SCHEMA).parse(text)
 
 
 def as_q(q: Any) -> query.Q:
@@ -90,6 +87,7 @@ PIECES = [
     "AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE", "and", "(", ")", '"', "'",
     "*", "?", "~", "~2", "~/1", "^2", "^", "kind:", "document:", "version:", "current:",
     "text:", "ordinal:", "passage_id:", "foo:", ":", "-", "*:*", "title", "body", "1", "true",
+    "_", ".", "snake_case", "running.files",
 ]  # fmt: skip
 QUERIES = st.lists(
     st.tuples(st.sampled_from(PIECES), st.sampled_from(["", " ", " ", "  "])),

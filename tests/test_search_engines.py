@@ -294,6 +294,16 @@ ADDRESSES = {
         ("baz", ["contact.txt@v1#2"]),
         ('"2.4.1"', ["contact.txt@v1#2"]),
         ("2.4.2", []),
+        # Prefix, wildcard and fuzzy terms that hold a dot or underscore: their parts.
+        ("www.gnu*", ["contact.txt@v1#1"]),
+        ("foo_*", ["contact.txt@v1#2"]),
+        ("foo_ba*", ["contact.txt@v1#2"]),
+        ("2.4*", ["contact.txt@v1#2"]),
+        ("*.py", ["contact.txt@v1#2"]),
+        ("foo_b?r", ["contact.txt@v1#2"]),
+        ("debion.org~", ["contact.txt@v1#1"]),
+        ("debian.com~", []),
+        ("www.gnx*", []),
     ],
 )
 def test_addresses_and_file_names_are_found_by_their_parts(

@@ -25,6 +25,8 @@ separate, unlike Whoosh's default pattern, which keeps ``debian.org``, ``www.gnu
 and ``foo_bar.py`` as one term each: ``debian`` then finds ``jordi@debian.org`` and
 ``gnu.org`` (a phrase of two terms) ``www.gnu.org``."""
 _TOKEN = re.compile(TOKEN_PATTERN)
+_PART = re.compile(r"(?:[^\W_]|[*?\[\]])+")
+"""A run the tokenizer keeps together, with the wildcard characters of a query term."""
 _CJK = (
     "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9d"
     "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7a3\ud7b0-\ud7ff"
@@ -100,6 +102,26 @@ def analyse(text_: str, *, tokenize: bool = True) -> list[str]:
     value = unicodedata.normalize("NFKC", text_)
     spans = [m.span() for m in _TOKEN.finditer(value)] if tokenize else [(0, len(value))]
     return [lexeme for lexeme, _, _ in _lexemes(value, spans)]
+
+
+def multiterm_parts(text_: str, op: str) -> list[tuple[str, str]] | None:
+    """A prefix, wildcard or fuzzy query term (``op``: ``prefix`` ``wild`` ``fuzzy``) cut
+    where the tokenizer cuts words, or None if it is one word. The index holds no term
+    with a ``.`` or ``_`` in it, so ``foo_bar*`` must become ``foo AND bar*``: the last
+    part keeps a prefix, every part a fuzzy term, each part with a wildcard its
+    wildcard (a part that is only ``*`` goes); the other parts are words. Engines join
+    the parts with AND (a superset of the term's matches; nothing that holds it is missed)."""
+    parts = _PART.findall(text_)
+    if parts == [text_]:
+        return None
+    out: list[tuple[str, str]] = []
+    for i, part in enumerate(parts):
+        if op == "wild" and part.strip("*") == "":
+            continue
+        last = i == len(parts) - 1
+        keeps_op = {"fuzzy": True, "prefix": last, "wild": any(c in part for c in "*?[")}
+        out.append((op if keeps_op.get(op) else "term", part))
+    return out
 
 
 def analyse_spans(text_: str) -> list[tuple[str, int, int]]:

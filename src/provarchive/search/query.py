@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import QueryError
-from .analysis import analyse
+from .analysis import analyse, multiterm_parts
 
 TEXT = "text"
 ID_FIELDS = ("passage_id", "document", "kind", "passage_sha256", "entry_digest", "version_key")
@@ -352,6 +352,10 @@ def _term(fieldname: str, value: str, op: str, *, tokenize: bool, query: str) ->
         raise QueryError(query, f"the field {fieldname!r} cannot be searched")
     if fieldname != TEXT:
         return Q(op, fieldname, value)
+    parts = multiterm_parts(value, op) if op in ("prefix", "wild", "fuzzy") else None
+    if parts is not None:
+        subs = (_term(fieldname, v, o, tokenize=o == "term", query=query) for o, v in parts)
+        return Q("and", subs=tuple(s for s in subs if s is not None))
     words = analyse(value, tokenize=tokenize)
     if len(words) > 1:
         return Q("phrase", fieldname, words=tuple(words))
@@ -396,9 +400,16 @@ def _build(node: _Node, query: str) -> Q | None:
         raise QueryError(query, f"cannot parse {node.original or node.text!r} here")
     op = "term" if node.kind == "word" else node.kind
     q = _term(fieldname, node.text, op, tokenize=node.kind == "word", query=query)
-    if q is not None and q.op == "fuzzy":
-        q = replace(q, maxdist=node.maxdist, prefixlength=node.prefixlength)
+    if q is not None and op == "fuzzy":
+        q = _spread_fuzziness(q, node.maxdist, node.prefixlength)
     return None if q is None else with_boost(q, node.boost)
+
+
+def _spread_fuzziness(q: Q, maxdist: int, prefixlength: int) -> Q:
+    """A fuzzy term's distance and prefix, set on each part of a split one too."""
+    if q.op == "and":
+        return replace(q, subs=tuple(_spread_fuzziness(s, maxdist, prefixlength) for s in q.subs))
+    return replace(q, maxdist=maxdist, prefixlength=prefixlength) if q.op == "fuzzy" else q
 
 
 def normalize(q: Q) -> Q:

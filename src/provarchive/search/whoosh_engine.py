@@ -49,7 +49,7 @@ from whoosh.support.charset import accent_map
 from ..errors import QueryError, SearchIndexError, StorageError
 from ..processes import die_with_parent, interrupts_held, leave_interrupts_to_parent
 from ..store.durable import STORAGE_ERRNOS, describe_os_error
-from .analysis import TOKEN_PATTERN
+from .analysis import TOKEN_PATTERN, multiterm_parts
 from .engine import REMOVED, Hit, IndexEntry, SearchQuery, SearchResults
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,48 @@ def analyzer() -> analysis.Analyzer:
         | analysis.CharsetFilter(accent_map)
         | analysis.StemFilter(lang="en", cachesize=50000)
     )
+
+
+_MULTITERMS = {query.Prefix: "prefix", query.Wildcard: "wild", query.FuzzyTerm: "fuzzy"}
+_PART_CLASSES = {"term": query.Term, "prefix": query.Prefix, "wild": query.Wildcard,
+                 "fuzzy": query.FuzzyTerm}  # fmt: skip
+
+
+class _Parts(query.And):
+    """A prefix, wildcard or fuzzy term split where the analyser splits words
+    (:func:`~provarchive.search.analysis.multiterm_parts`). The fuzzy-term plugin
+    sets the distance on the query it gets back: here, on each fuzzy part."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("maxdist", "prefixlength"):
+            for sub in self.subqueries:
+                if isinstance(sub, query.FuzzyTerm | _Parts):
+                    setattr(sub, name, value)
+        super().__setattr__(name, value)
+
+
+class QueryParser(qparser.QueryParser):
+    """Whoosh's parser (with fuzzy terms) over the text field, reading a prefix,
+    wildcard or fuzzy term that holds a ``.`` or ``_`` as its parts (as
+    :func:`provarchive.search.query.parse_query` does)."""
+
+    def __init__(self, schema_: fields.Schema) -> None:
+        super().__init__("text", schema_)
+        self.add_plugin(qparser.FuzzyTermPlugin())
+
+    def term_query(self, fieldname: str, text: str, termclass: Any, boost: float = 1.0,
+                   tokenize: bool = True, removestops: bool = True) -> Any:  # fmt: skip
+        op = _MULTITERMS.get(termclass)
+        parts = multiterm_parts(text, op) if op and fieldname == "text" else None
+        if parts is None:
+            return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+        subs = [
+            super(QueryParser, self).term_query(
+                fieldname, part, _PART_CLASSES[o], tokenize=o == "term", removestops=o == "term"
+            )
+            for o, part in parts
+        ]
+        return _Parts([s for s in subs if s is not None], boost=boost)
 
 
 def schema() -> fields.Schema:
@@ -629,8 +671,7 @@ class WhooshEngine:
         if not q.text.strip():
             raise QueryError(q.text, "the query is empty")
         searcher = self._searcher()
-        parser = qparser.QueryParser("text", searcher.schema)
-        parser.add_plugin(qparser.FuzzyTermPlugin())
+        parser = QueryParser(searcher.schema)
         with _whoosh_errors(self.path, "parse a query for"):
             parsed = parser.parse(q.text)
         if parsed is query.NullQuery:
