@@ -6,6 +6,7 @@ Whoosh's own files and kill its indexing process.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -75,6 +76,26 @@ def test_an_index_of_an_older_schema_is_rebuilt_not_read(seeded_archive: Archive
         seeded_archive.search("mystery")
     assert "index-recreated" in [r.action for r in seeded_archive.ingest().repairs]
     assert seeded_archive.search("mystery").total == 1
+
+
+def test_an_index_of_another_analyser_is_rebuilt_not_read(
+    seeded_archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    meta = _live(seeded_archive) / whoosh_engine.META
+    assert json.loads(meta.read_text())["analysis"] == whoosh_engine.analyzer_fingerprint()
+    # An analyser that cuts words otherwise (Whoosh's default pattern) names itself apart...
+    monkeypatch.setattr(whoosh_engine, "TOKEN_PATTERN", r"\w+(\.?\w+)*")
+    whoosh_engine.analyzer_fingerprint.cache_clear()
+    try:
+        assert whoosh_engine.analyzer_fingerprint() != json.loads(meta.read_text())["analysis"]
+        # ... so the index it did not build is refused, not read with the wrong terms,
+        with pytest.raises(SearchIndexError, match="analysis differs"):
+            seeded_archive.search("mystery")
+        # and the next writer rebuilds it with its own.
+        assert "index-recreated" in [r.action for r in seeded_archive.ingest().repairs]
+        assert seeded_archive.search("mystery").total == 1
+    finally:
+        whoosh_engine.analyzer_fingerprint.cache_clear()
 
 
 def test_reindex_switches_generations_and_keeps_one_previous(seeded_archive: Archive) -> None:

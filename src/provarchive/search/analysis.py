@@ -156,13 +156,14 @@ def analyse_spans(text_: str) -> list[tuple[str, int, int]]:
 
 ANALYSIS_VERSION = 2
 """1: Whoosh's token pattern; 2: dots and underscores separate terms."""
-_PROBE = (
+PROBE = (
     "The labourers' résumés: Café Müller, ﬁnancial ＡＢＣ, 東京都 renovations, running; "
     "jordi@debian.org, foo_bar.py 2.4.1"
 )
+"""A text that exercises every step of the analysis: engines record what they make of it."""
 
 
 def analysis_fingerprint() -> str:
     """Recorded at create(): an index built by another analysis is refused by check()."""
-    probe = "|".join(analyse(_PROBE))
+    probe = "|".join(analyse(PROBE))
     return f"{ANALYSIS_VERSION}:{hashlib.sha256(probe.encode()).hexdigest()[:16]}"

@@ -38,6 +38,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ from whoosh.support.charset import accent_map
 from ..errors import QueryError, SearchIndexError, StorageError
 from ..processes import die_with_parent, interrupts_held, leave_interrupts_to_parent
 from ..store.durable import STORAGE_ERRNOS, describe_os_error
-from .analysis import TOKEN_PATTERN, multiterm_parts
+from .analysis import PROBE, TOKEN_PATTERN, multiterm_parts
 from .engine import REMOVED, Hit, IndexEntry, SearchQuery, SearchResults
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,18 @@ def schema() -> fields.Schema:
 
 SCHEMA_VERSION = 5
 """Recorded in every generation; an index of another version is rebuilt, never read."""
+
+
+@lru_cache(maxsize=1)
+def analyzer_fingerprint() -> str:
+    """The terms :func:`analyzer` makes of a probe text, digested: recorded in every
+    generation beside the schema, so that an index built by an analyser that splits,
+    folds or stems otherwise is rebuilt, never read, even where no one bumped
+    :data:`SCHEMA_VERSION`."""
+    terms = "|".join(f"{t.text}@{t.pos}" for t in analyzer()(PROBE, positions=True))
+    return hashlib.sha256(terms.encode()).hexdigest()[:16]
+
+
 CURRENT = "CURRENT"
 PREVIOUS = "PREVIOUS"
 """Names the generation that was live before the last switch (kept for late readers)."""
@@ -373,7 +386,10 @@ def record_checksums(generation: Path) -> None:
                 "mtime_ns": st.st_mtime_ns,
                 "sha256": _file_digest(path),
             }
-    meta.update({"schema": SCHEMA_VERSION, "engine": "whoosh", "files": files})
+    meta.update(
+        {"schema": SCHEMA_VERSION, "analysis": analyzer_fingerprint(), "engine": "whoosh",
+         "files": files}
+    )  # fmt: skip
     _write_meta(generation, meta)
 
 
@@ -414,11 +430,16 @@ class WhooshEngine:
                     "run 'provarchive reindex'"
                 )
             raise SearchIndexError(f"no search index at {self.path} (run 'provarchive reindex')")
-        if _read_meta(gen).get("schema") != SCHEMA_VERSION:
-            raise SearchIndexError(
-                f"the search index at {gen} was built by another provarchive "
-                "(schema differs); run 'provarchive reindex'"
-            )
+        meta = _read_meta(gen)
+        # A generation of this schema written before analysers were recorded has none.
+        analysis = meta.get("analysis", analyzer_fingerprint())
+        for what, differs in (("schema", meta.get("schema") != SCHEMA_VERSION),
+                              ("analysis", analysis != analyzer_fingerprint())):  # fmt: skip
+            if differs:
+                raise SearchIndexError(
+                    f"the search index at {gen} was built by another provarchive "
+                    f"({what} differs); run 'provarchive reindex'"
+                )
         with _whoosh_errors(gen, "open"):
             return index.open_dir(str(gen), indexname=INDEX_NAME)
 
