@@ -13,7 +13,7 @@ import pytest
 from provarchive import Archive
 from provarchive.cleaning.cleaner import CleanOptions
 from provarchive.cleaning.passages import derive
-from provarchive.errors import PassageNotFoundError
+from provarchive.errors import NotFoundError, PassageNotFoundError
 from provarchive.lineage import to_json, to_prov, to_text
 
 from .conftest import GO, SEED_NAME
@@ -66,12 +66,13 @@ def test_unknown_passage(seeded_archive: Archive, pid: str) -> None:
         seeded_archive.lineage(pid)
 
 
-def _different_cleaner(monkeypatch: pytest.MonkeyPatch) -> None:
+def _different_cleaner(
+    monkeypatch: pytest.MonkeyPatch, options: CleanOptions | None = None
+) -> None:
     """Make 'the current cleaner' one with other thresholds (a new rule set)."""
+    options = options or CleanOptions(prose_words=30)
     mod = importlib.import_module("provarchive.derivations")
-    monkeypatch.setattr(
-        mod, "derive", functools.partial(derive, options=CleanOptions(prose_words=30))
-    )
+    monkeypatch.setattr(mod, "derive", functools.partial(derive, options=options))
 
 
 def test_reclean_records_a_new_derivation_and_supersedes_the_old(
@@ -96,6 +97,45 @@ def test_reclean_records_a_new_derivation_and_supersedes_the_old(
     monkeypatch.undo()
     report2 = seeded_archive.verify(check_seeds=False, rederive=True)
     assert "DERIVATION_UNAVAILABLE" in report2.codes() and report2.is_ok()
+
+
+def test_a_removed_line_s_lineage_is_that_of_the_derivation_asked_for(
+    seeded_archive: Archive, monkeypatch: pytest.MonkeyPatch, cli
+) -> None:
+    # Derivation 2 keeps no title (title_max_words=0): the seed's headline is dropped
+    # too, so from #r2 on the removed lines of the two derivations differ.
+    first = derive(seeded_archive.read_bytes(SEED_NAME))
+    with monkeypatch.context() as m, seeded_archive.writer("test"):
+        _different_cleaner(m, CleanOptions(title_max_words=0))
+        assert seeded_archive.reclean([SEED_NAME]).changed == [(SEED_NAME, 1, 2)]
+    second = seeded_archive.view(SEED_NAME)
+    assert second is not None and second.number == 2
+    assert len(second.removed) == len(first.removals) + 1
+    r2, last = f"{SEED_NAME}@v1#r2", f"{SEED_NAME}@v1#r{len(second.removed)}"
+    was_r2 = first.removals[1]  # what derivation 1 removed as #r2
+
+    old = seeded_archive.lineage(r2, derivation=1)
+    assert (old.derivation.number, old.derivation.current) == (1, False)
+    assert old.derivation.rules_digest == first.rules_digest != second.rules_digest
+    assert (old.passage.rule, old.passage.text) == (was_r2.rule, was_r2.text)
+    assert old.passage.raw_span == (was_r2.raw_start, was_r2.raw_end)
+
+    new = seeded_archive.lineage(r2, derivation=2)
+    assert (new.derivation.number, new.derivation.current) == (2, True)
+    assert new.passage.rule == "outside-body" and new.passage.text == first.title
+    assert seeded_archive.lineage(r2) == new  # the current derivation by default
+
+    # Derivation 1 removed one line fewer: it has no removed line numbered like the last.
+    assert seeded_archive.lineage(last, derivation=2).derivation.number == 2
+    with pytest.raises(PassageNotFoundError):
+        seeded_archive.lineage(last, derivation=1)
+    with pytest.raises(NotFoundError, match="has no derivation 3"):
+        seeded_archive.lineage(r2, derivation=3)
+
+    shown = cli("lineage", r2, "--derivation", "1", "--json")
+    assert shown.exit_code == 0
+    data = json.loads(shown.stdout)
+    assert data["derivation"]["number"] == 1 and data["passage"]["rule"] == old.passage.rule
 
 
 def test_verify_rederive_reports_drift_and_changes_nothing(seeded_archive: Archive) -> None:

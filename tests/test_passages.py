@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from provarchive.cleaning.options import CleanOptions
 from provarchive.cleaning.passages import (
     CLEANERS,
     PassageOptions,
@@ -234,6 +235,47 @@ def test_a_long_run_of_lines_is_cut_at_line_ends() -> None:
         assert p.raw_start in starts and p.raw_end in ends
     assert " ".join(p.text for p in d.passages) == " ".join(line.strip() for line in lines)
     assert d.rules_digest != derive(raw).rules_digest  # passage sizes are in the digest
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_blank_line_ends_a_run_of_lines_in_a_plain_document(newline: str) -> None:
+    def body(*lines: str) -> list[str]:
+        d = derive(newline.join(["Notes on the archive", "", *lines, ""]).encode())
+        assert d.page is not None and not d.page.is_page
+        return [p.text for p in d.body()]
+
+    first, second = "a line that runs on", "next line of the same clause"
+    assert body(first, second) == [f"{first} {second}"]
+    assert body(first, "", second) == [first, second]
+    assert body(first, "   ", second) == [first, second]  # a line of spaces is blank too
+    assert body(first + ".", second) == [first + ".", second]  # a sentence ended
+
+
+def test_a_long_run_of_short_lines_is_cut_once_past_the_target_size() -> None:
+    o = CleanOptions().passages
+    line_len = 40
+    assert line_len < o.max_chars - o.target_chars  # a cut past the target always fits
+    count = 2 * o.max_chars // line_len  # lines enough for three passages at least
+    lines = [f"entry {i:03d} of a list that goes on".ljust(line_len, "-") for i in range(count)]
+    raw = ("\n".join(lines) + "\n").encode()
+    d = derive(raw)
+    assert d.page is not None and not d.page.is_page
+    assert [p.kind for p in d.passages] == ["body"] * len(d.passages) and len(d.passages) >= 3
+    starts = {raw.index(line.encode()) for line in lines}
+    ends = {start + line_len for start in starts}
+    for p in d.passages:
+        assert p.raw_start in starts and p.raw_end in ends  # cut at line ends
+        assert len(p.text) <= o.max_chars
+    for p in d.passages[:-1]:
+        assert len(p.text) >= o.target_chars
+        # ...and cut at the first line end past the target, not later
+        assert p.raw_end - (line_len + 1) - p.raw_start < o.target_chars
+    # the spans, with the line break between each and the next, are the text exactly
+    assert d.passages[0].raw_start == 0 and d.passages[-1].raw_end == len(raw) - 1
+    for a, b in itertools.pairwise(d.passages):
+        assert raw[a.raw_end : b.raw_start] == b"\n"
+    assert b"\n".join(raw[p.raw_start : p.raw_end] for p in d.passages) + b"\n" == raw
+    assert " ".join(p.text for p in d.passages) == " ".join(lines)
 
 
 def test_a_page_scrape_keeps_one_passage_per_line() -> None:
