@@ -721,3 +721,17 @@ def test_a_leaf_whose_version_is_no_64_bit_integer_is_damage(built: Archive, num
     built.close()
     damaged = [f["message"] for f in _findings(built, jobs=1) if f["code"] == "LOG_DAMAGED"]
     assert any("leaf 0:" in m for m in damaged), damaged
+
+
+def test_a_journaled_version_is_pending_in_every_check_not_damage(
+    built: Archive, seeded: Path
+) -> None:
+    """A writer killed between its store commit and its catalog commit leaves a journal;
+    until the next writer finishes it, the version is in store and index but not in the
+    catalog. Verify (which does not finish it) reports that as PENDING_WRITE everywhere,
+    the index audit included, and finds no damage."""
+    staged_journal(built, seeded)
+    built.close()
+    report = Archive(built.config).verify()
+    assert report.errors() == [], [f.to_json() for f in report.findings]
+    assert "PENDING_WRITE" in report.codes()

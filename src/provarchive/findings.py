@@ -169,6 +169,12 @@ class Finding:
         description = FINDING_TYPES[self.code][1]
         return f"{description}: {self.detail}" if self.detail else description
 
+    def pending(self) -> Finding:
+        """This finding as ``PENDING_WRITE``: what it shows is a write still in flight."""
+        return Finding(
+            "PENDING_WRITE", f"{self.code}: {self.detail}", document=self.document, path=self.path
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "code": self.code,

@@ -399,7 +399,14 @@ def _reload(home: Home, names: set[str]) -> dict[str, ObjectState]:
 def _check_index(run: _Run, side: SideChecks) -> None:
     found = side.index()
     explained = {(f.document, _EXPLAINS[f.code]) for f in run.findings if f.code in _EXPLAINS}
-    run.findings.extend(f for f in found if (f.document, f.code) not in explained)
+    found = [f for f in found if (f.document, f.code) not in explained]
+    # A version journaled but not yet catalogued is indexed already (the writer indexes
+    # before its catalog commit): its entries are the write in flight, not extra.
+    journaled = run.pending() if any(f.code == "INDEX_ENTRY_EXTRA" for f in found) else set()
+    run.findings.extend(
+        f.pending() if f.code == "INDEX_ENTRY_EXTRA" and f.document in journaled else f
+        for f in found
+    )
 
 
 def _record(run: _Run, result: StoreResult) -> None:
@@ -470,8 +477,5 @@ def check_ledger(
             return found
         time.sleep(0.1 * (attempt + 1))
     return [
-        Finding("PENDING_WRITE", f"{f.code}: {f.detail}", document=f.document, path=f.path)
-        if f.severity == ERROR and f.code != "CHECKPOINT_INVALID"
-        else f
-        for f in found
+        f.pending() if f.severity == ERROR and f.code != "CHECKPOINT_INVALID" else f for f in found
     ]

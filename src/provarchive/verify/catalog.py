@@ -187,8 +187,6 @@ def settle(
     journaled = pending() if any(f.code in _IN_FLIGHT for f in findings) else set()
     writing = busy()
     return [
-        Finding("PENDING_WRITE", f"{f.code}: {f.detail}", document=f.document, path=f.path)
-        if f.code in _IN_FLIGHT and (writing or f.document in journaled)
-        else f
+        f.pending() if f.code in _IN_FLIGHT and (writing or f.document in journaled) else f
         for f in findings
     ]

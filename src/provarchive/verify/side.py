@@ -87,9 +87,7 @@ def index_findings(home: Home) -> list[Finding]:
             return found
         time.sleep(0.1 * (attempt + 1))
     return [
-        Finding("PENDING_WRITE", f"{f.code}: {f.detail}", document=f.document, path=f.path)
-        if f.code.startswith("INDEX_ENTRY_") or f.code == "INDEX_BEHIND"
-        else f
+        f.pending() if f.code.startswith("INDEX_ENTRY_") or f.code == "INDEX_BEHIND" else f
         for f in found
     ]
 
