@@ -3,6 +3,7 @@ verdict, and the standalone ``validate`` command on the official OCFL fixtures."
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -13,9 +14,10 @@ import pytest
 
 from provarchive import Archive
 from provarchive.findings import FINDING_TYPES
+from provarchive.store.ocfl import INVENTORY, SIDECAR, inventory_bytes, sidecar_bytes
 from provarchive.store.validation import iter_object_roots
 
-from .conftest import OCFL_FIXTURES, SEED_NAME, built_copy
+from .conftest import OCFL_FIXTURES, SEED_NAME, built_copy, ocfl_py_validate
 from .test_verify_codes import DAMAGES, NOTE, build, content, flip
 
 FIXTURES = OCFL_FIXTURES
@@ -56,6 +58,38 @@ def test_jobs_do_not_change_the_findings(built: Archive, cli) -> None:
     one = run_json(cli, "verify", "--fixity", "--jobs", "1")
     two = run_json(cli, "verify", "--fixity", "--jobs", "2")
     assert one == two and one[0] == 1
+
+
+def _second_file_in_head(objdir: Path) -> None:
+    """A sound OCFL object that is not one of ours: its head state holds a second file."""
+    inv = json.loads((objdir / INVENTORY).read_bytes())
+    head, data = inv["head"], b"a second file\n"
+    digest = hashlib.sha512(data).hexdigest()
+    (objdir / head / "content" / "extra.txt").write_bytes(data)
+    inv["manifest"][digest] = [f"{head}/content/extra.txt"]
+    inv["versions"][head]["state"][digest] = ["extra.txt"]
+    raw = inventory_bytes(inv)
+    for where in (objdir, objdir / head):
+        (where / INVENTORY).write_bytes(raw)
+        (where / SIDECAR).write_bytes(sidecar_bytes(raw))
+
+
+def test_fixity_reports_an_inventory_not_of_ours_and_counts_versions_whatever_the_jobs(
+    built: Archive, cli
+) -> None:
+    """verify --fixity drops a sound object's inventory where it is validated (the pool's
+    workers): the archive's own reading of it must still happen, and the counts stay."""
+    _, before = run_json(cli, "verify", "--fixity", "--jobs", "1")
+    objdir = built.store.object_dir(NOTE)
+    _second_file_in_head(objdir)
+    assert ocfl_py_validate(objdir.parent.parent.parent.parent)[0]
+    runs = [run_json(cli, "verify", "--fixity", "--jobs", jobs) for jobs in ("1", "2")]
+    assert runs[0] == runs[1]
+    code, doc = runs[0]
+    assert code == 1
+    assert [(f["code"], f["document"]) for f in doc["findings"]] == [("INVENTORY_INVALID", NOTE)]
+    assert doc["checked"]["versions"] == before["checked"]["versions"]
+    assert doc["checked"]["content_files"] == before["checked"]["content_files"] + 1
 
 
 OBJECT_LEVEL = sorted(

@@ -205,7 +205,9 @@ def _verify(
             if on_progress is not None:
                 on_progress("objects", done, max(done, total))
 
-        result = check_root(home, jobs=jobs, names={}, on_object=progress, busy=run.busy)
+        result = check_root(
+            home, jobs=jobs, names={}, on_object=progress, busy=run.busy, fixity=fixity
+        )
     run.findings.extend(result.findings)
     if not audit:
         run.findings.extend(_foreign(home, result))
@@ -256,7 +258,7 @@ def _count(run: _Run, result: StoreResult) -> None:
     run.checked["objects"] += result.objects
     run.checked["content_files"] += result.files
     run.checked["bytes"] += result.bytes
-    run.checked["versions"] += sum(s.head for s in result.states.values())
+    run.checked["versions"] += result.versions
 
 
 def _check_staging(run: _Run) -> None:

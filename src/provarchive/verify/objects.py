@@ -17,7 +17,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import CorruptArchiveError
@@ -43,6 +43,7 @@ OWN_EXTENSIONS = frozenset({LAYOUT_EXTENSION, "provarchive-transparency-log"})
 _ROOT_NAMES = frozenset({ROOT_DECLARATION, "extensions", "ocfl_layout.json"})
 _HEX3 = re.compile(r"[0-9a-f]{3}")
 _VERSION_DIR = re.compile(r"v([1-9][0-9]*)/")
+_HEAD = re.compile(r"v0*([1-9][0-9]*)")
 _TRANSIENT = frozenset({"E046", "E060", "E064", "E023", "E073", "E092", "E093", "E063"})
 """Issues a writer caught between two renames can cause: re-checked before reporting."""
 RETRIES = 3
@@ -70,6 +71,7 @@ class StoreResult:
     foreign: list[tuple[str, str]] = field(default_factory=list)
     """(object id, object path) of every object of another tool at a layout path."""
     objects: int = 0
+    versions: int = 0
     files: int = 0
     bytes: int = 0
 
@@ -81,9 +83,12 @@ def check_root(
     names: dict[str, str],
     on_object: ObjectProgress | None,
     busy: Callable[[], bool],
+    fixity: bool = False,
 ) -> StoreResult:
     """Validate the whole storage root (``jobs`` processes); ``names``: object path ->
-    document name from the catalog, for objects whose inventory no longer says."""
+    document name from the catalog, for objects whose inventory no longer says.
+    ``fixity``: the store alone is checked, so a sound object's parsed inventory and
+    digests are dropped where it was validated (see :func:`fixity_only`)."""
     root = home.store.root
     done = 0
 
@@ -93,7 +98,8 @@ def check_root(
         if on_object is not None:
             on_object(done)
 
-    report = validate_root(root, jobs=jobs, on_object=progress)
+    reduce = fixity_only if fixity else None
+    report = validate_root(root, jobs=jobs, on_object=progress, reduce=reduce)
     result = StoreResult()
     # A writer's new object folder, made just before its object moved in, is not damage.
     in_flight = _filled_since(root, {i.path for i in report.issues if i.code in _ROOT_TRANSIENT})
@@ -137,6 +143,22 @@ def check_objects(
     return result
 
 
+def fixity_only(obj: ObjectReport) -> ObjectReport:
+    """The report of an object without its parsed inventory and digests, when nothing but
+    its findings and version count will be asked of it: it has no issue, and its root
+    inventory is one this archive reads (:func:`add_object` checks again otherwise).
+
+    Run in the validating worker, this spares the pickling of every inventory and digest
+    to the parent, the largest cost of ``verify --fixity --jobs N`` after the reading."""
+    if obj.issues or obj.inventory is None:
+        return obj
+    try:
+        versions_from_inventory(obj.inventory, f"{obj.path}/{INVENTORY}")
+    except CorruptArchiveError:
+        return obj
+    return replace(obj, inventory=None, digests={})
+
+
 def _filled_since(root: Path, empty: set[str]) -> set[str]:
     """Those of the empty folders (paths relative to ``root``) that hold something or are
     gone when looked at again, a few times over 0.3 s at most whatever their number: only
@@ -155,8 +177,6 @@ def _filled_since(root: Path, empty: set[str]) -> set[str]:
 
 
 def _relative(obj: ObjectReport, rel: str) -> ObjectReport:
-    from dataclasses import replace
-
     return replace(obj, path=rel)
 
 
@@ -206,9 +226,16 @@ def add_object(result: StoreResult, root: Path, obj: ObjectReport, known: str | 
                 )
     if state is not None:
         result.states[name] = state  # type: ignore[index]
+    result.versions += _head_number(obj.head)
     if any(f.severity == ERROR for f in found):
         result.failed.add(obj.path)
     result.findings.extend(found)
+
+
+def _head_number(head: str | None) -> int:
+    """The number of versions an object's inventory says it has (0 if it says nothing valid)."""
+    m = _HEAD.fullmatch(head or "")
+    return int(m.group(1)) if m else 0
 
 
 def object_findings(obj: ObjectReport, directory: Path, name: str | None) -> list[Finding]:

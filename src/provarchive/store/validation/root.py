@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -451,37 +452,57 @@ def iter_object_roots(root: str | os.PathLike[str]) -> Iterator[Path]:
         yield Path(root) / rel
 
 
-def _validate_chunk(job: tuple[str, list[str], bool]) -> list[ObjectReport]:
-    root, rels, check_digests = job
-    return [
-        _ObjectValidator(os.path.join(root, rel), check_digests, None, rel).run() for rel in rels
-    ]
+Reduce = Callable[[ObjectReport], ObjectReport]
+"""Applied to each object's report where it was validated (in the worker with
+``jobs > 1``), before it is kept or sent back: to drop what the caller does not need."""
+
+
+@dataclass(frozen=True)
+class _Settings:
+    root: str
+    check_digests: bool
+    reduce: Reduce | None
+
+    def validate(
+        self, rel: str, fd: int | None = None, entries: dict[str, str] | None = None
+    ) -> ObjectReport:
+        """The report of the object at ``rel`` (already open as ``fd``, listing ``entries``)."""
+        validator = _ObjectValidator(os.path.join(self.root, rel), self.check_digests, None, rel)
+        report = (
+            validator.run() if fd is None or entries is None else validator.run_open(fd, entries)
+        )
+        return report if self.reduce is None else self.reduce(report)
+
+
+def _validate_chunk(job: tuple[_Settings, list[str]]) -> list[ObjectReport]:
+    settings, rels = job
+    return [settings.validate(rel) for rel in rels]
 
 
 class _WalkValidator:
     """Validates each object as the walk finds it, reusing the walk's open descriptor."""
 
     def __init__(
-        self, root: str, check_digests: bool, on_object: Callable[[ObjectReport], None] | None
+        self, settings: _Settings, on_object: Callable[[ObjectReport], None] | None
     ) -> None:
-        self.root = root
-        self.check_digests = check_digests
+        self.settings = settings
         self.on_object = on_object
         self.reports: list[ObjectReport] = []
 
     def __call__(self, fd: int, entries: dict[str, str], rel: str) -> None:
-        path = os.path.join(self.root, rel)
-        report = _ObjectValidator(path, self.check_digests, None, rel).run_open(fd, entries)
+        report = self.settings.validate(rel, fd, entries)
         if self.on_object is not None:
             self.on_object(report)
         self.reports.append(report)
 
 
-def _walk_and_validate(job: tuple[str, list[str], bool]) -> tuple[list[Issue], list[ObjectReport]]:
+def _walk_and_validate(
+    job: tuple[_Settings, list[str]],
+) -> tuple[list[Issue], list[ObjectReport]]:
     """A worker's share: walk some top-level directories, validate the objects found."""
-    root, tops, check_digests = job
-    collect = _WalkValidator(root, check_digests, None)
-    walker = _RootValidator(root, collect)
+    settings, tops = job
+    collect = _WalkValidator(settings, None)
+    walker = _RootValidator(settings.root, collect)
     walker.walk_tops(tops)
     return walker.issues, collect.reports
 
@@ -497,6 +518,7 @@ def validate_root(
     jobs: int = 1,
     check_digests: bool = True,
     on_object: Callable[[ObjectReport], None] | None = None,
+    reduce: Reduce | None = None,
 ) -> RootReport:
     """Validate the storage root ``path`` and every object in it; see the module contract.
 
@@ -504,20 +526,20 @@ def validate_root(
     out to that many processes: each walks a share of the top-level directories
     (or, when there are too few of them, validates a share of the objects).
     ``on_object`` is called in this process, in path order, with each object's
-    report as it arrives (e.g. for a progress bar). The result does not depend
-    on ``jobs``.
+    report as it arrives (e.g. for a progress bar). ``reduce`` (a module-level
+    function, so that it can be sent to a worker) is applied to each object's
+    report first. The result does not depend on ``jobs``.
     """
     root = os.fspath(path)
+    settings = _Settings(root, check_digests, reduce)
     if jobs <= 1:
-        collect = _WalkValidator(root, check_digests, on_object)
+        collect = _WalkValidator(settings, on_object)
         checker = _RootValidator(root, collect)
         checker.check()
         reports = collect.reports
     else:
         checker = _RootValidator(root)
-        reports = _validate_in_pool(
-            checker, checker.check(walk=False), jobs, check_digests, on_object
-        )
+        reports = _validate_in_pool(checker, checker.check(walk=False), jobs, settings, on_object)
     checker.check_objects(reports)
     return RootReport(
         root, tuple(checker.issues), tuple(reports), checker.spec_version, checker.layout
@@ -528,14 +550,13 @@ def _validate_in_pool(
     checker: _RootValidator,
     tops: list[str],
     jobs: int,
-    check_digests: bool,
+    settings: _Settings,
     on_object: Callable[[ObjectReport], None] | None,
 ) -> list[ObjectReport]:
-    root = checker.root
     with ProcessPoolExecutor(max_workers=jobs, initializer=leave_interrupts_to_parent) as pool:
         if len(tops) >= jobs * 8:
             reports: list[ObjectReport] = []
-            work = [(root, chunk, check_digests) for chunk in _chunked(tops, jobs, 256)]
+            work = [(settings, chunk) for chunk in _chunked(tops, jobs, 256)]
             with interrupts_held():  # map submits every chunk now, starting the workers
                 walked = pool.map(_walk_and_validate, work)
             for issues, batch in walked:
@@ -544,7 +565,7 @@ def _validate_in_pool(
                 reports.extend(_collect([batch], on_object))
             return reports
         checker.walk_tops(tops)
-        work = [(root, chunk, check_digests) for chunk in _chunked(checker.objects, jobs, 64)]
+        work = [(settings, chunk) for chunk in _chunked(checker.objects, jobs, 64)]
         with interrupts_held():
             batches = pool.map(_validate_chunk, work)
         return _collect(batches, on_object)
