@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import random
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -451,6 +452,35 @@ def test_content_changed_is_E092_and_E093_with_full_digests(obj: Path) -> None:
         hashlib.sha256(b"tampered\n").hexdigest(),
     )
     assert only_errors(report) == {"E092", "E093"}
+
+
+def test_a_file_of_several_blocks_is_hashed_whole_by_both_algorithms(tmp_path: Path) -> None:
+    """Blocks of a large file are hashed by two threads at once (sha512 here, sha256 in a
+    helper): every block must reach both, in order, also in a forked worker whose parent
+    has a helper thread already, and a byte changed in the last block must be found."""
+    store = make_store(tmp_path)
+    rng = random.Random(7)
+    sizes = {"big-0.bin": 3 * 1024 * 1024 + 17, "big-1.bin": 2 * 1024 * 1024}
+    data = {name: rng.randbytes(size) for name, size in sizes.items()}
+    for name, blob in data.items():
+        write(store, name, blob)
+    parent = validate_root(store.root)  # starts this process's helper before the pool forks
+    pooled = validate_root(store.root, jobs=2)
+    for report in (parent, pooled):
+        assert report.all_issues() == []
+        digests = {d["size"]: d for o in report.objects for d in o.digests.values()}
+        for blob in data.values():
+            assert digests[str(len(blob))]["sha512"] == hashlib.sha512(blob).hexdigest()
+            assert digests[str(len(blob))]["sha256"] == hashlib.sha256(blob).hexdigest()
+    target = store.object_dir("big-0.bin") / "v1/content/big-0.bin"
+    changed = bytearray(data["big-0.bin"])
+    changed[-1] ^= 1
+    target.write_bytes(bytes(changed))
+    report = validate_object(store.object_dir("big-0.bin"))
+    assert only_errors(report) == {"E092", "E093"}
+    assert issue(report, "E093", "v1/content/big-0.bin").found == (
+        hashlib.sha256(bytes(changed)).hexdigest()
+    )
 
 
 def test_content_missing_and_extra(obj: Path) -> None:

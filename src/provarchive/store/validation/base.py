@@ -8,6 +8,7 @@ import os
 import re
 import stat
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -319,17 +320,44 @@ def _feed(fd: int, size: int, hashers: list[Any]) -> int:
 
 
 def _feed_blocks(fd: int, hashers: list[Any]) -> int:
+    """Feed every block to every hasher; with more than one hasher, the first hashes each
+    block in this thread while a helper thread runs the others on it (hashlib lets go of
+    the GIL on large updates), so a large file's sha512 and sha256 take the time of one."""
     buffer = getattr(_buffers, "block", None)
     if buffer is None:
         buffer = _buffers.block = bytearray(BLOCK_SIZE)
     view = memoryview(buffer)
+    first, rest = hashers[0], hashers[1:]
+    helper = _helper() if rest else None
     total = 0
     while n := os.readv(fd, [buffer]):
         chunk = view[:n]
-        for h in hashers:
-            h.update(chunk)
+        if helper is not None and n >= SMALL_READ:
+            others = helper.submit(_update_all, rest, chunk)
+            try:
+                first.update(chunk)
+            finally:
+                others.result()  # the buffer is read into again only once both are done
+        else:
+            for h in hashers:
+                h.update(chunk)
         total += n
     return total
+
+
+def _update_all(hashers: list[Any], chunk: memoryview) -> None:
+    for h in hashers:
+        h.update(chunk)
+
+
+def _helper() -> ThreadPoolExecutor:
+    """This thread's hashing helper; a new one in a forked child, where the parent's
+    helper thread does not exist."""
+    pool = getattr(_buffers, "helper", None)
+    if pool is None or _buffers.helper_pid != os.getpid():
+        pool = _buffers.helper = ThreadPoolExecutor(1, thread_name_prefix="provarchive-hash")
+        _buffers.helper_pid = os.getpid()
+    return pool
 
 
 def _new_hashers(algorithms: set[str]) -> dict[str, Any]:
