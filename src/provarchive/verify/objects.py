@@ -191,8 +191,8 @@ def _recheck(root: Path, rel: str, obj: ObjectReport, object_id: str | None = No
 
 
 def add_object(result: StoreResult, root: Path, obj: ObjectReport, known: str | None) -> None:
-    """Findings and parsed state of one validated object."""
-    directory = root / obj.path
+    """Findings and parsed state of one validated object (called once per object of the
+    storage root: no path objects unless there is something to report)."""
     name = known
     if obj.object_id is not None:
         with contextlib.suppress(ValueError):
@@ -208,11 +208,12 @@ def add_object(result: StoreResult, root: Path, obj: ObjectReport, known: str | 
             result.inventory_sha512[(obj.path, int(m.group(1)))] = digest
     if is_foreign_id(obj.object_id) and Store.at_layout_path(obj.path):
         result.foreign.append((str(obj.object_id), obj.path))
-    found = object_findings(obj, directory, name)
+    found = object_findings(obj, root / obj.path, name) if obj.issues else []
     state = None
     if obj.inventory is not None and name is not None and obj.object_id is not None:
+        inventory = os.path.join(root, obj.path, INVENTORY)
         try:
-            versions = versions_from_inventory(obj.inventory, directory / INVENTORY)
+            versions = versions_from_inventory(obj.inventory, inventory)
             state = ObjectState(name, obj.object_id, obj.path, obj.inventory, versions)
         except CorruptArchiveError as exc:
             if not any(f.severity == ERROR for f in found):
@@ -221,7 +222,7 @@ def add_object(result: StoreResult, root: Path, obj: ObjectReport, known: str | 
                         "INVENTORY_INVALID",
                         f"not an inventory this archive writes: {exc.reason}",
                         document=name,
-                        path=str(directory / INVENTORY),
+                        path=inventory,
                     )
                 )
     if state is not None:
@@ -292,14 +293,12 @@ def _archive_root_checks(root: Path) -> list[Finding]:
     except (OSError, ValueError) as exc:
         findings.append(Finding("LAYOUT_CONFIG_INVALID", str(exc), path=str(config)))
     try:
-        entries = sorted(os.listdir(root))
+        with os.scandir(root) as it:
+            entries = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in it)
     except OSError:
         return findings  # the validator reports an unreadable root
-    for entry in entries:
-        path = root / entry
-        if entry in _ROOT_NAMES or (
-            _HEX3.fullmatch(entry) and path.is_dir() and not path.is_symlink()
-        ):
+    for entry, is_dir in entries:
+        if entry in _ROOT_NAMES or (_HEX3.fullmatch(entry) and is_dir):
             continue
         findings.append(
             Finding(
