@@ -172,9 +172,16 @@ def test_a_second_interrupt_stops_at_once_and_the_archive_stays_valid(tmp_path: 
     time.sleep(0.05)
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
-    _stdout, stderr = proc.communicate(timeout=600)
+    stdout, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
+    saved, report = _saved(stdout)  # --json still prints one document
+    if "stopped_at_once" in report:  # else the first interrupt's batch was the last
+        assert report["interrupted"] is True and report["signal"] == "SIGINT"
+        assert report["stopped_at_once"] is True
+        assert report["counts"].get("new", 0) == len(saved) >= 4
+    found, behind = _search_all(env)  # what it says it saved is searchable
+    assert saved <= found and behind == 0
     _then_clean(env)
 
 

@@ -134,7 +134,10 @@ def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
                 err.print(f"Error: {escape(str(exc))}")
                 raise typer.Exit(exc.exit_code) from exc
             except KeyboardInterrupt as exc:
-                raise typer.Exit(_stopped_at_once(exc)) from exc
+                code = _stopped_at_once(exc)
+                if k.get("as_json"):  # a script still gets one JSON document
+                    _print_json(_interrupted_json(exc))
+                raise typer.Exit(code) from exc
 
         app.command(*args, **kwargs)(wrapper)
         return fn
@@ -359,6 +362,25 @@ def interrupts() -> Iterator[Interrupts]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _interrupted_json(exc: KeyboardInterrupt) -> dict[str, Any]:
+    """What ``--json`` prints for a command stopped by an interrupt it did not finish:
+    the signal and whether it stopped at once; ``results`` and ``counts`` when the
+    command attached what it had committed (``ingest``: each was archived and searchable)."""
+    signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+    data: dict[str, Any] = {
+        "interrupted": True,
+        "stopped_at_once": not isinstance(exc, Interrupted) or exc.at_once,
+        "signal": signal.Signals(signum).name,
+    }
+    results = getattr(exc, "results", None)
+    if results is not None:
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        data.update(results=[r.to_json() for r in results], counts=counts)
+    return data
 
 
 def _stopped_at_once(exc: KeyboardInterrupt) -> int:

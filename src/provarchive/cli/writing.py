@@ -167,20 +167,29 @@ def ingest_cmd(
         _progress(not as_json) as bar,
     ):
         step: dict[str, Callable[..., None]] = {}
+        committed: list[Any] = []  # each result is reported once its batch is in the catalog
 
         def on_start(total: int) -> None:
             step["file"] = bar.counter("Ingesting", total)
 
+        def on_result(result: Any) -> None:
+            committed.append(result)
+            step["file"](result)
+
         with _partial_report(as_json, quiet, _verbose(ctx)), interrupts() as stop:
-            report = archive.ingest(
-                paths or None,
-                on_wait=_on_wait,
-                on_start=on_start,
-                on_result=lambda r: step["file"](r),
-                on_index=lambda done, total: bar.stage("Indexing", done, total),
-                should_stop=stop.requested,
-                jobs=jobs,
-            )
+            try:
+                report = archive.ingest(
+                    paths or None,
+                    on_wait=_on_wait,
+                    on_start=on_start,
+                    on_result=on_result,
+                    on_index=lambda done, total: bar.stage("Indexing", done, total),
+                    should_stop=stop.requested,
+                    jobs=jobs,
+                )
+            except KeyboardInterrupt as exc:  # stopped at once: --json lists what was saved
+                exc.results = committed  # type: ignore[attr-defined]
+                raise
     _render_stopped(report, as_json, stop, quiet=quiet, verbose=_verbose(ctx))
 
 
