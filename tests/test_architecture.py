@@ -230,3 +230,16 @@ def test_verify_fixity_reads_the_store_without_the_catalog_half(seeded_archive) 
     assert _loaded_after(code, writers) == []
     loaded = _loaded_after(code.replace("'--fixity'", "'--json'"))
     assert "sqlalchemy" in loaded  # the full verify reads the catalog
+
+
+def test_a_command_that_prints_only_json_does_not_import_rich(seeded_archive) -> None:
+    """rich (about 20 ms of start-up) comes in with the first human-readable line."""
+    root = seeded_archive.config.root
+    code = (
+        "import sys\n"
+        f"sys.argv = ['provarchive', '--archive', {str(root)!r}, 'verify', '--fixity', 'JSON']\n"
+        "from provarchive.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code"
+    )
+    assert _loaded_after(code.replace("JSON", "--json"), ("rich",)) == []
+    assert "rich" in _loaded_after(code.replace(", 'JSON'", ""), ("rich",))

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from ..errors import InputError
-from .common import JsonOpt, VersionOpt, _archive, _print_json, command, err, out
+from .common import JsonOpt, VersionOpt, _archive, _print_json, command, err, escape, out
 
 
 def _read(path: Path, what: str) -> bytes:

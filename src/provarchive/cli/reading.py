@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from ..errors import UsageError
 from .common import (
@@ -19,6 +18,7 @@ from .common import (
     command,
     display_name,
     err,
+    escape,
     out,
 )
 

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from ..errors import UsageError
 from ..findings import ERROR, INFO, WARNING, VerifyReport
@@ -16,6 +15,7 @@ from .common import (
     _print_json,
     _progress,
     command,
+    escape,
     out,
 )
 

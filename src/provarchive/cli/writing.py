@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from ..config import ArchiveConfig
 from ..errors import StorageError
@@ -22,6 +21,7 @@ from .common import (
     command,
     display_name,
     err,
+    escape,
     interrupts,
     out,
 )
