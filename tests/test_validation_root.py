@@ -211,6 +211,27 @@ def test_two_jobs_give_the_same_report_as_one(tmp_path: Path, flat: bool) -> Non
     assert {"E092", "E040", "E001", "E058"} <= one.codes()
 
 
+def test_a_root_of_a_few_objects_is_validated_without_starting_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forking a pool costs more than validating three objects; the report is the same."""
+    store = make_store(tmp_path)
+    for name in ("a.txt", "b.txt", "c.txt"):
+        write(store, name, name.encode())
+    one = validate_root(store.root)
+
+    def no_pool(*_a: object, **_k: object) -> None:
+        raise AssertionError("a worker pool was started")
+
+    monkeypatch.setattr("provarchive.store.validation.root.ProcessPoolExecutor", no_pool)
+    three = validate_root(store.root, jobs=2)
+    assert three.is_valid() and len(three.objects) == 3
+    assert reports_of(three) == reports_of(one)
+    with pytest.raises(AssertionError, match="pool"):  # four objects are worth two workers
+        write(store, "d.txt", b"d")
+        validate_root(store.root, jobs=2)
+
+
 def test_unreadable_hierarchy_directory_is_an_issue(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

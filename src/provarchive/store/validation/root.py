@@ -553,6 +553,10 @@ def _validate_in_pool(
     settings: _Settings,
     on_object: Callable[[ObjectReport], None] | None,
 ) -> list[ObjectReport]:
+    if len(tops) < jobs * 8:
+        checker.walk_tops(tops)
+        if len(checker.objects) < jobs * 2:  # starting the workers would cost more
+            return _collect([_validate_chunk((settings, checker.objects))], on_object)
     with ProcessPoolExecutor(max_workers=jobs, initializer=leave_interrupts_to_parent) as pool:
         if len(tops) >= jobs * 8:
             reports: list[ObjectReport] = []
@@ -564,7 +568,6 @@ def _validate_in_pool(
                 checker.objects.extend(r.path for r in batch)
                 reports.extend(_collect([batch], on_object))
             return reports
-        checker.walk_tops(tops)
         work = [(settings, chunk) for chunk in _chunked(checker.objects, jobs, 64)]
         with interrupts_held():
             batches = pool.map(_validate_chunk, work)
