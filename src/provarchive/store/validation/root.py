@@ -12,6 +12,7 @@ from typing import Any
 
 from ...processes import interrupts_held, leave_interrupts_to_parent
 from ..validation_codes import (
+    DIGEST_ALGORITHMS,
     REGISTERED_EXTENSIONS,
     SPEC_VERSIONS,
 )
@@ -31,7 +32,6 @@ from .base import (
     ObjectReport,
     RootReport,
     _describe,
-    _hash_bytes,
     _list_dir,
     _one_line,
     _open_dir,
@@ -63,8 +63,14 @@ def layout_path(layout: str, config: dict[str, Any], object_id: str) -> str | No
 
     Implemented: 0002 (flat direct) and 0004 (hashed n-tuple, with its config).
     """
+    place = _layout_placer(layout, config)
+    return None if place is None else place(object_id)
+
+
+def _layout_placer(layout: str, config: dict[str, Any]) -> Callable[[str], str] | None:
+    """:func:`layout_path` for one layout and config, checked once: a function of the id."""
     if layout == "0002-flat-direct-storage-layout":
-        return object_id
+        return lambda object_id: object_id
     if layout != "0004-hashed-n-tuple-storage-layout":
         return None
     algorithm = config.get("digestAlgorithm", "sha256")
@@ -74,11 +80,20 @@ def layout_path(layout: str, config: dict[str, Any], object_id: str) -> str | No
         return None
     if not isinstance(short, bool) or not (0 <= size <= 32 and 0 <= count <= 32):
         return None
-    digest = _hash_bytes(object_id.encode("utf-8"), algorithm)
-    if digest is None or size * count > len(digest):
+
+    known = DIGEST_ALGORITHMS.get(algorithm)
+    factory = known.factory if known is not None else None
+    if factory is None or size * count > len(factory().hexdigest()):
         return None
-    tuples = [digest[i * size : (i + 1) * size] for i in range(count)]
-    return "/".join([*tuples, digest[size * count :] if short else digest])
+
+    def place(object_id: str) -> str:
+        h = factory()
+        h.update(object_id.encode("utf-8"))
+        digest: str = h.hexdigest()
+        tuples = [digest[i * size : (i + 1) * size] for i in range(count)]
+        return "/".join([*tuples, digest[size * count :] if short else digest])
+
+    return place
 
 
 class _RootValidator:
@@ -388,10 +403,12 @@ class _RootValidator:
     def check_objects(self, reports: list[ObjectReport]) -> None:
         """Checks across objects: conformance versions, unique ids, layout, depth patterns."""
         holders: dict[str, list[str]] = {}
+        place = _layout_placer(self.layout, self.layout_config) if self.layout else None
         for r in reports:
             if (
                 r.spec_version
                 and self.spec_version
+                and r.spec_version != self.spec_version  # the common case, and cheap
                 and _version_key(r.spec_version) > _version_key(self.spec_version)
             ):
                 self.add(
@@ -404,9 +421,7 @@ class _RootValidator:
             if r.object_id is None:
                 continue
             holders.setdefault(r.object_id, []).append(r.path)
-            expected = (
-                layout_path(self.layout, self.layout_config, r.object_id) if self.layout else None
-            )
+            expected = place(r.object_id) if place is not None else None
             if expected is not None and expected != r.path:
                 self.add(
                     "E083",
