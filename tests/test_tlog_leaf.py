@@ -90,6 +90,10 @@ def test_time_from_an_aware_datetime_is_utc_z() -> None:
         ({"size": -1}, "size"),
         ({"sha256": "A" * 64}, "sha256"),
         ({"sha512": "0" * 127}, "sha512"),
+        ({"sha512": "0" * 128 + "\n"}, "sha512"),  # '$' alone would let a newline end it
+        ({"type": "version\n"}, "type"),
+        ({"time": "2026-03-01T12:00:00Z\n"}, "time"),
+        ({"time": "\u0662026-03-01T12:00:00Z"}, "time"),  # an Arabic-Indic digit is no digit here
         ({"inventory_sha512": "sha512:" + "0" * 128}, "inventory_sha512"),
         ({"time": "2026-03-01 12:00:00"}, "time"),
         ({"time": "2026-02-30T12:00:00Z"}, "real date"),

@@ -40,7 +40,7 @@ LAYOUT_CONFIG = {
 }
 OBJECT_ID_PREFIX = "provarchive:"
 JOURNAL = "journal.json"
-VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
+VERSION_DIR = re.compile(r"v([1-9][0-9]*)")  # use fullmatch
 _CONTENT_PATH = re.compile(rf"v([1-9][0-9]*)/{CONTENT_DIR}/.+", re.DOTALL)
 
 

@@ -805,7 +805,7 @@ class Store:
         except (OSError, ValueError, KeyError, AttributeError):
             head = 0
         numbers = sorted(
-            int(m.group(1)) for p in directory.iterdir() if (m := VERSION_DIR.match(p.name))
+            int(m.group(1)) for p in directory.iterdir() if (m := VERSION_DIR.fullmatch(p.name))
         )
         if numbers and numbers[-1] > head:
             latest = directory / f"v{numbers[-1]}"

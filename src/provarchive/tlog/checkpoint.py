@@ -21,7 +21,7 @@ from .errors import MalformedCheckpointError, ProofError
 from .merkle import HASH_SIZE
 from .note import Signer, Verifier, open_note, parse_note, sign, valid_key_name
 
-_SIZE = re.compile(r"^(0|[1-9][0-9]{0,19})$")
+_SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
 MAX_SIZE = 2**63 - 1
 
 
@@ -57,7 +57,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
     origin, size, root, *extensions = lines
     if not origin:
         raise MalformedCheckpointError("the checkpoint origin is empty")
-    if not _SIZE.match(size) or int(size) > MAX_SIZE:
+    if not _SIZE.fullmatch(size) or int(size) > MAX_SIZE:
         raise MalformedCheckpointError(f"checkpoint tree size {size[:30]!r} is not a decimal")
     try:
         root_hash = b64decode(root)

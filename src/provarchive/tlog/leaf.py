@@ -43,11 +43,11 @@ EVENT_VERSION = "version"
 EVENT_DERIVATION = "derivation"
 """Suggested type of the leaf recording a derivation (cleaning run) of a version."""
 
-_TYPE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_HEX128 = re.compile(r"^[0-9a-f]{128}$")
-_TAGGED = re.compile(r"^sha256:[0-9a-f]{64}$")
-_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
+_TYPE = re.compile(r"[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX128 = re.compile(r"[0-9a-f]{128}")
+_TAGGED = re.compile(r"sha256:[0-9a-f]{64}")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z")
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def _count(fields: Mapping[str, Any], key: str, minimum: int) -> None:
 
 def _pattern(fields: Mapping[str, Any], key: str, pattern: re.Pattern[str], what: str) -> None:
     value = fields[key]
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):  # patterns have no ^$
         raise LeafFormatError(f"{key} must be {what}")
 
 
@@ -306,7 +306,7 @@ _EVENT_FIELDS = frozenset(EventLeaf.__dataclass_fields__)
 _EVENT_REQUIRED = frozenset(
     {"event_id", "event_type", "outcome", "time", "agent", "detail", "event", "type"}
 )
-_EVENT_TYPE = re.compile(r"^[a-z][a-z0-9 _-]*$")
+_EVENT_TYPE = re.compile(r"[a-z][a-z0-9 _-]*")
 
 
 def _validate_event(fields: Mapping[str, Any]) -> None:
