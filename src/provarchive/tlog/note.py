@@ -42,7 +42,7 @@ MAX_SIGNATURES = 100
 # Unicode White_Space (what Go's unicode.IsSpace reports), which key names exclude.
 _WHITE_SPACE = re.compile("[\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 _CONTROL = re.compile("[\x00-\x09\x0b-\x1f]")
-_HEX8 = re.compile("^[0-9a-fA-F]{8}$")
+_HEX8 = re.compile("[0-9a-fA-F]{8}")
 
 
 def valid_key_name(name: str) -> bool:
@@ -80,7 +80,7 @@ class Verifier:
     def from_verifier_key(cls, vkey: str) -> Verifier:
         """Parse ``name+hex8+base64(0x01 || key)``."""
         parts = vkey.strip().split("+", 2)
-        if len(parts) != 3 or not _HEX8.match(parts[1]):
+        if len(parts) != 3 or not _HEX8.fullmatch(parts[1]):
             raise SigningKeyError("verifier key", "expected NAME+KEYID+BASE64KEY")
         name, hex_id, b64 = parts
         try:
@@ -134,7 +134,7 @@ class Signer:
     def from_signer_key(cls, skey: str, *, source: str = "signer key") -> Signer:
         """Parse Go's ``PRIVATE+KEY+name+hex8+base64(0x01 || seed)``; errors never echo it."""
         parts = skey.strip().split("+", 4)
-        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"] or not _HEX8.match(parts[3]):
+        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"] or not _HEX8.fullmatch(parts[3]):
             raise SigningKeyError(source, "expected PRIVATE+KEY+NAME+KEYID+BASE64KEY")
         _check_name(parts[2], source)
         try:
