@@ -409,6 +409,7 @@ PINNED_DIGESTS = {
     "2.4.0": "sha256:4ef4a32d61f9309831b09e89cb0833edbf6c8f7e9d3bbe1ef4659c983dbf0ab8",
     "2.5.0": "sha256:11a05b8f3ec87a04cecde23aed4901ccb9dbf93a136d2bca803297de457e207b",
     "2.6.0": "sha256:1e60dc10f4690a73ffe8711254a67b6ccd7cf06fc4d907996682f90b2ed47a24",
+    "2.7.0": "sha256:1de8af8dcc9db28ccae4b888255d2fb9734c678e325d4e390f7c0e01f5f8c882",
 }
 
 
@@ -611,6 +612,89 @@ def test_an_embedded_video_player_is_dropped_and_does_not_split_the_article() ->
 def test_words_a_player_uses_are_no_player_alone(lines: list[str]) -> None:
     r = clean("\n".join(lines))
     assert not [d for d in r.removed if d.rule == "media-player"]
+
+
+_SLIDES = [
+    "Gallery: 4 photos",
+    "1/4 Runners at the start",
+    "Thousands of runners wait for the starting gun on the bridge at dawn, wrapped in foil.",
+    "Getty Images",
+    "2/4 The leaders",
+    "The leading group passes the old harbour, where a brass band played for the runners.",
+    "Reuters",
+    "3/4 A proposal",
+    "A runner stops at the twentieth mile to ask his partner to marry him, and she said yes.",
+    "AFP",
+    "4/4 The finish",
+    "The winner crosses the line in the park, two minutes ahead of last year's record time.",
+    "Getty Images",
+]
+
+
+def test_a_gallery_inside_an_article_is_dropped_and_does_not_split_it() -> None:
+    before = [
+        "More than forty thousand people ran through the city on Sunday in the spring marathon.",
+        "The organisers said the weather had been kind, with a light wind from the sea all day.",
+        "Hospitals reported a quiet morning, and most of the runners finished before noon.",
+    ]
+    after = [
+        "Next year the route will change, because the bridge at the start is to be repaired.",
+        "The council expects the works to take two years and to cost about forty million.",
+        "Registration for next year's race opens in September, the organisers said on Sunday.",
+    ]
+    page = "\n".join(
+        [
+            *_MENU,
+            "Forty thousand run the spring marathon in the sun",
+            "By Jane Doe",
+            "Monday 4 May 2026",
+            *before,
+            *_SLIDES,
+            *after,
+            *_FOOTER,
+        ]
+    )
+    r = clean(page)
+    assert [d.line.text for d in r.of_kind("body")] == before + after
+    dropped = {d.line.text: d.rule for d in r.removed}
+    assert all(line in dropped for line in _SLIDES)
+    assert dropped["1/4 Runners at the start"] == "gallery"
+    assert dropped[_SLIDES[2]] == "gallery"
+
+
+def test_a_photo_posts_gallery_is_its_text() -> None:
+    # One short paragraph and its gallery: without the slides no article is left.
+    post = "Our photographers spent the day along the route of the spring marathon."
+    page = "\n".join(
+        [*_MENU, "The marathon in pictures", "By Jane Doe", "Monday 4 May 2026", post, *_SLIDES]
+    )
+    r = clean(page)
+    body = [d.line.text for d in r.of_kind("body")]
+    assert post in body
+    assert _SLIDES[2] in body and _SLIDES[-2] in body
+    assert not [d for d in r.removed if d.rule == "gallery"]
+
+
+@pytest.mark.parametrize(
+    "counters",
+    [
+        ["2/4 The leaders", "3/4 A proposal", "4/4 The finish"],  # no first slide
+        ["1/4 Runners at the start", "2/4 The leaders", "3/4 A proposal"],  # no last one
+        ["10/12/2025 Runners at the start", "11/12/2025 The leaders", "12/12/2025 The end"],
+    ],
+)
+def test_numbers_like_slide_counters_are_no_gallery_unless_all_slides_are_there(
+    counters: list[str],
+) -> None:
+    lines = [
+        *_MENU,
+        "More than forty thousand people ran through the city on Sunday in the spring marathon.",
+    ]
+    for counter in counters:
+        lines += [counter, "A runner waves to the crowd on the long road by the harbour wall."]
+    lines += ["The organisers said the weather had been kind, with a light wind all day.", *_FOOTER]
+    r = clean("\n".join(lines))
+    assert not [d for d in r.removed if d.rule == "gallery"]
 
 
 def test_a_credit_run_into_its_label_is_a_credit_and_no_title() -> None:

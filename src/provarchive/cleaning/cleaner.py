@@ -55,6 +55,9 @@ How it decides:
    items, Q&A lines, names and ingredients stay. Code, data tables
    scraped one cell a line (also just before or after the body), and
    corrections, editor's notes and updates (also just after the body) are kept.
+   A picture gallery scraped into the article (slide counters "1/n" to "n/n", all
+   of them) is neutral in the region search and dropped, unless no article is
+   left without it (a photo post, whose gallery is its text).
 
 The cleaner is versioned: :data:`CLEANER_VERSION` changes whenever a decision
 could change, and :func:`rules_digest` hashes rules, patterns, thresholds and
@@ -98,7 +101,7 @@ __all__ = [
 
 CLEANER_NAME = "provarchive-clean"
 KEEP_ALL_NAME = "provarchive-keep-all"
-CLEANER_VERSION = "2.6.0"
+CLEANER_VERSION = "2.7.0"
 
 KINDS = ("title", "standfirst", "byline", "dateline", "body")
 """Kinds of kept passages."""
@@ -238,7 +241,7 @@ def _meta_kind(page: Page, i: int) -> str | None:
 def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
     """The page algorithm: find the article among the chrome (module docstring)."""
     n = len(page.lines)
-    scores, barriers, thread = _score_lines(page, o)
+    scores, barriers, thread = _score_lines_without_gallery(page, o)
     regions = _regions(page, scores, barriers, thread, o)
     title_at, standfirst_at, regions = _title_and_standfirst(page, regions, scores, o)
     in_body = [False] * n
@@ -308,6 +311,109 @@ def _clean_page(page: Page, o: CleanOptions) -> tuple[Decision, ...]:
                 decisions.append(Decision(line, True, "body"))
             seen.add(line.text)
     return tuple(decisions)
+
+
+def _score_lines_without_gallery(
+    page: Page, o: CleanOptions
+) -> tuple[list[float], list[int], int | None]:
+    """:func:`_score_lines`, with the slides of a picture gallery embedded in an
+    article (:func:`_gallery`) ruled ``gallery``: neutral in the region search, like
+    an embedded player, and dropped. A gallery's captions are prose, often more of
+    it than the article they sit in (readability's bug-1255978: 50 captions between
+    an article's fifth and sixth tips), so they win the region or join it. They
+    are dropped only when, without them, an article-sized run (at least
+    :attr:`CleanOptions.min_article_score`) is left in the run they were part of;
+    otherwise the gallery is the page's text (a photo post: a paragraph and its
+    gallery, dragnet's 201) and stays."""
+    scored = _score_lines(page, o)
+    gallery = _gallery(page, o)
+    if not gallery:
+        return scored
+    last = len(page.lines) - 1
+    around = _max_subarray(scored[0], 0, last)
+    saved = {i: (page.rule[i], page.prose[i], page.code[i]) for i in gallery}
+    for i, reason in gallery.items():
+        page.rule[i] = ("gallery", reason)
+        page.prose[i] = page.code[i] = False
+    without = _score_lines(page, o)
+    best = _max_subarray(without[0], 0, last)
+    if (
+        best is not None
+        and around is not None
+        and best[2] >= o.min_article_score
+        and best[0] <= around[1]
+        and around[0] <= best[1]
+    ):
+        return without
+    for i, (rule, prose, code) in saved.items():
+        page.rule[i], page.prose[i], page.code[i] = rule, prose, code
+    return scored
+
+
+def _gallery(page: Page, o: CleanOptions) -> dict[int, str]:
+    """The lines of picture galleries scraped into the page, with the reason
+    to drop each: slide counters "1/n" to "n/n" (:func:`provarchive.cleaning.rules.slide_counter`),
+    all n of them in order and close together (a date, a ratio or a numbered
+    step is no such run), and the lines of each slide. A counter carrying text
+    ("1/50 United goin down") heads its slide, so the last slide runs on after
+    the last counter, over as many unruled lines as the shortest slide before it
+    holds; a bare counter ("1 of 6") may close its slide instead, when the lines
+    before the first one read like the captions (prose) and those after the last
+    do not. A short line just above the first slide stating the count ("50 show
+    all") is the gallery's header."""
+    n = len(page.lines)
+    runs: list[list[int]] = []
+    run: list[int] = []
+    total = 0
+    for i in range(n):
+        counter = R.slide_counter(page.lines[i].text)
+        if counter is None:
+            continue
+        k, m = counter
+        if run and m == total and k == len(run) + 1 and i - run[-1] <= o.gallery_slide_lines:
+            run.append(i)
+        else:
+            run, total = ([i], m) if k == 1 else ([], 0)
+        if run and len(run) == total and total >= o.gallery_min_slides:
+            runs.append(run)
+            run, total = [], 0
+    out: dict[int, str] = {}
+    for run in runs:
+        lo, hi = run[0], run[-1]
+        unruled = [sum(page.rule[j] is None for j in range(a + 1, b)) for a, b in pairwise(run)]
+        share = min(unruled)
+        after = _unruled_lines(page, hi, share, 1)
+        before = _unruled_lines(page, lo, share, -1)
+        bare = all(R.bare_slide_counter(page.lines[i].text) for i in run)
+        if (
+            share
+            and bare
+            and all(page.prose[j] for j in before)
+            and not all(page.prose[j] for j in after)
+        ):
+            lo = min(before, default=lo)
+        else:
+            hi = max(after, default=hi)
+        count = str(len(run))
+        for j in range(lo - 1, max(-1, lo - 3), -1):
+            if page.prose[j]:
+                break
+            if count in page.lines[j].text.split():
+                lo = j
+        # Its picture credits too: the gallery is one block, neutral as a whole.
+        out.update(dict.fromkeys(range(lo, hi + 1), f"slide of a picture gallery ({count} slides)"))
+    return out
+
+
+def _unruled_lines(page: Page, i: int, count: int, step: int) -> list[int]:
+    """The first ``count`` unruled lines from line ``i`` on in direction ``step``."""
+    out: list[int] = []
+    j = i + step
+    while 0 <= j < len(page.lines) and len(out) < count:
+        if page.rule[j] is None:
+            out.append(j)
+        j += step
+    return out
 
 
 def _tables(page: Page, regions: list[tuple[int, int]], o: CleanOptions) -> set[int]:
@@ -458,11 +564,11 @@ def _score_lines(page: Page, o: CleanOptions) -> tuple[list[float], list[int], i
             scores[i] = min(scores[i], -1.0)
     run = 0
     for i in range(n):
-        if page.code[i] or page.rule_id(i) == "media-player":
+        if page.code[i] or page.rule_id(i) in ("media-player", "gallery"):
             # A code block in a technical article neither pulls nor pushes the region,
             # and does not count as a run of furniture (readability's 002: a tutorial);
             # nor does a video player embedded in the article, however many lines
-            # its control bar and caption dialog take.
+            # its control bar and caption dialog take, nor a picture gallery's slides.
             scores[i] = 0.0
         elif scores[i] <= 0:
             run += 1

@@ -85,6 +85,14 @@ class CleanOptions:
     only a player has ("Current Time 0:00", "Playback Rate"): "Play" and "White"
     alone are anyone's words."""
 
+    gallery_min_slides: int = 3
+    gallery_slide_lines: int = 8
+    """A picture gallery scraped into the page: slide counters "1/n" to "n/n" (or
+    "1 of n"), every one in order, n at least ``gallery_min_slides``, each at most
+    ``gallery_slide_lines`` lines after the one before (see ``cleaner._gallery``).
+    Its slides are dropped as ``gallery`` when the page holds an article without
+    them (a run of :attr:`min_article_score`); a photo post's gallery is its text."""
+
     # -- the region search --
     prose_cap: float = 40.0
     """Upper bound of one line's score (one huge line must not decide alone)."""

@@ -38,6 +38,7 @@ RULES: dict[str, str] = {
     "outside-body": "outside the article body (not in the main prose region)",
     "fragment": "short fragment inside the body that is not a heading (cleaners up to 2.4.0)",
     "media-player": "controls of an embedded video or audio player",
+    "gallery": "slide of a picture gallery embedded in an article",
 }
 
 _CASELESS = re.IGNORECASE | re.UNICODE
@@ -969,6 +970,32 @@ def stamp_shape(text: str) -> str | None:
         return None
     shaped = [re.sub(r"[^\W\d_]", "a", re.sub(r"\d", "9", t[0].upper() + t[1:])) for t in tail]
     return " ".join(re.sub(r"(.)\1+", r"\1", t) for t in shaped)
+
+
+_SLIDE_COUNTER = re.compile(
+    r"^(?:(?:image|photo|picture|slide|bild|foto|imagen|diapositiva)\s+)?"
+    r"(\d{1,3})\s*(?:/|of|von|de|sur|di|из)\s*(\d{1,3})(?![\d/.,:])",
+    _CASELESS,
+)
+
+
+def slide_counter(text: str) -> tuple[int, int] | None:
+    """(k, n) for a line opening like a gallery's slide counter ("1/50 United goin
+    down", "3of4A shopper looks at ...", "Photo 2 of 6"), with the slide's text after
+    it or none; None when it does not (a date "10/12/2012", "24/7", a decimal). A
+    fraction ("1/2 cup") opens so too: only the whole run 1..n, in order, makes a
+    gallery (``cleaner._gallery``)."""
+    m = _SLIDE_COUNTER.match(text)
+    if m is None:
+        return None
+    k, n = int(m.group(1)), int(m.group(2))
+    return (k, n) if 1 <= k <= n else None
+
+
+def bare_slide_counter(text: str) -> bool:
+    """Whether the line is a slide counter and nothing else ("1 of 6")."""
+    m = _SLIDE_COUNTER.match(text)
+    return m is not None and not text[m.end() :].strip()
 
 
 _UNDERLINE = re.compile(r"^\s*([=\-~*#^_+.])\1{2,}\s*$")
