@@ -375,6 +375,18 @@ def test_hits_cite_and_mark_snippets(engine: SearchEngine) -> None:
     assert short.snippet.replace("**", "") == short.text and "…" not in short.snippet
 
 
+def test_a_cjk_word_is_marked_once_not_one_mark_a_character(engine: SearchEngine) -> None:
+    text = "東京都の人口は約千四百万人です。東京は日本の首都です。Tokyo2020 was held in 2021."
+    with engine.writing() as w:
+        w.replace_version("tokyo.txt", 1, [entry("tokyo.txt", 1, 1, text)])
+    [hit] = engine.search(SearchQuery("東京")).hits
+    assert (
+        hit.snippet == "**東京**都の人口は約千四百万人です。**東京**は日本の首都です。" + text[27:]
+    )
+    [hit] = engine.search(SearchQuery("held 2021")).hits
+    assert "**held** in **2021**" in hit.snippet  # words apart stay apart
+
+
 @pytest.mark.parametrize("name", ENGINES)
 def test_a_missing_index_is_an_error_not_empty_results(
     request: pytest.FixtureRequest, tmp_path: Path, name: str

@@ -101,11 +101,27 @@ def snippet(text_: str, matched: Callable[[str], bool]) -> str:
 
 
 def _marked(text_: str, fragment: _Fragment) -> str:
-    out, index = [], fragment.start
-    for _, start, end in sorted(fragment.matches, key=lambda t: (t[1], t[1] - t[2])):
-        if start < index:
+    return mark(text_, fragment.start, fragment.end, ((m[1], m[2]) for m in fragment.matches))
+
+
+def mark(text_: str, start: int, end: int, spans: Iterable[tuple[int, int]]) -> str:
+    """``text_[start:end]`` with the matched ``spans`` marked ``**...**``, as Whoosh's
+    formatter marks them (of overlapping spans the first, longest, wins), except that
+    spans that touch are marked as one: a CJK word is analysed one character a token,
+    and ``**東京**`` reads as a word where ``**東****京**`` reads as noise."""
+    merged: list[list[int]] = []
+    index = start
+    for s, e in sorted(spans, key=lambda p: (p[0], p[0] - p[1])):
+        if s < index:
             continue
-        out.append(text_[index:start] + "**" + text_[start:end] + "**")
-        index = end
-    out.append(text_[index : fragment.end])
+        if merged and s == merged[-1][1]:
+            merged[-1][1] = e
+        else:
+            merged.append([s, e])
+        index = e
+    out, index = [], start
+    for s, e in merged:
+        out.append(text_[index:s] + "**" + text_[s:e] + "**")
+        index = e
+    out.append(text_[index:end])
     return "".join(out)

@@ -52,6 +52,7 @@ from ..processes import die_with_parent, interrupts_held, leave_interrupts_to_pa
 from ..store.durable import STORAGE_ERRNOS, describe_os_error
 from .analysis import PROBE, TOKEN_PATTERN, multiterm_parts
 from .engine import REMOVED, Hit, IndexEntry, SearchQuery, SearchResults
+from .snippets import mark
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +225,11 @@ class MarkFormatter(Formatter):
 
     def format_token(self, text: str, token: Any, replace: bool = False) -> str:
         return f"**{get_text(text, token, replace)}**"
+
+    def format_fragment(self, fragment: Any, replace: bool = False) -> str:
+        """Whoosh's, with matches that touch marked as one (:func:`snippets.mark`)."""
+        spans = [(t.startchar, t.endchar) for t in fragment.matches if t.startchar is not None]
+        return mark(fragment.text, fragment.startchar, fragment.endchar, spans)
 
 
 class _Writer:
