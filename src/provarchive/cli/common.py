@@ -388,28 +388,29 @@ def interrupts() -> Iterator[Interrupts]:
             signal.signal(s, handler)
 
 
+def _interrupt_of(exc: KeyboardInterrupt) -> tuple[signal.Signals, bool]:
+    """(the signal, whether it stopped at once): a bare KeyboardInterrupt is a Ctrl-C
+    that nothing deferred."""
+    if isinstance(exc, Interrupted):
+        return signal.Signals(exc.signum), exc.at_once
+    return signal.SIGINT, True
+
+
 def _interrupted_json(exc: KeyboardInterrupt) -> dict[str, Any]:
     """What ``--json`` prints for a command stopped by an interrupt it did not finish:
     the signal and whether it stopped at once; ``results`` and ``counts`` when the
-    command attached what it had committed (``ingest``: each was archived and searchable)."""
-    signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-    data: dict[str, Any] = {
-        "interrupted": True,
-        "stopped_at_once": not isinstance(exc, Interrupted) or exc.at_once,
-        "signal": signal.Signals(signum).name,
-    }
-    results = getattr(exc, "results", None)
-    if results is not None:
-        counts: dict[str, int] = {}
-        for r in results:
-            counts[r.status] = counts.get(r.status, 0) + 1
-        data.update(results=[r.to_json() for r in results], counts=counts)
+    command attached the report of what it had committed (``ingest``: each result was
+    archived and searchable)."""
+    signum, at_once = _interrupt_of(exc)
+    data: dict[str, Any] = {"interrupted": True, "stopped_at_once": at_once, "signal": signum.name}
+    report = getattr(exc, "report", None)
+    if report is not None:
+        data.update(results=[r.to_json() for r in report.results], counts=report.counts())
     return data
 
 
 def _stopped_at_once(exc: KeyboardInterrupt) -> int:
-    signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-    at_once = not isinstance(exc, Interrupted) or exc.at_once
+    signum, at_once = _interrupt_of(exc)
     if at_once:
         err.print(
             "Interrupted: stopped at once. What was committed is kept; the next writing "
@@ -417,4 +418,4 @@ def _stopped_at_once(exc: KeyboardInterrupt) -> int:
         )
     else:
         err.print("Interrupted: stopped; nothing of the step in hand was saved.")
-    return EXIT_FOR_SIGNAL.get(signal.Signals(signum), 130)
+    return EXIT_FOR_SIGNAL.get(signum, 130)

@@ -167,7 +167,7 @@ def ingest_cmd(
         _progress(not as_json) as bar,
     ):
         step: dict[str, Callable[..., None]] = {}
-        committed: list[Any] = []  # each result is reported once its batch is in the catalog
+        committed: list[Any] = []  # reported once its batch is in the catalog
 
         def on_start(total: int) -> None:
             step["file"] = bar.counter("Ingesting", total)
@@ -188,7 +188,9 @@ def ingest_cmd(
                     jobs=jobs,
                 )
             except KeyboardInterrupt as exc:  # stopped at once: --json lists what was saved
-                exc.results = committed  # type: ignore[attr-defined]
+                from ..ingest import IngestReport  # loaded by the ingest already
+
+                exc.report = IngestReport(committed, interrupted=True)  # type: ignore[attr-defined]
                 raise
     _render_stopped(report, as_json, stop, quiet=quiet, verbose=_verbose(ctx))
 

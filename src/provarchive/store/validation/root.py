@@ -568,12 +568,13 @@ def _validate_in_pool(
     settings: _Settings,
     on_object: Callable[[ObjectReport], None] | None,
 ) -> list[ObjectReport]:
-    if len(tops) < jobs * 8:
+    walk_in_workers = len(tops) >= jobs * 8  # else share out the objects, or none at all
+    if not walk_in_workers:
         checker.walk_tops(tops)
         if len(checker.objects) < jobs * 2:  # starting the workers would cost more
             return _collect([_validate_chunk((settings, checker.objects))], on_object)
     with ProcessPoolExecutor(max_workers=jobs, initializer=leave_interrupts_to_parent) as pool:
-        if len(tops) >= jobs * 8:
+        if walk_in_workers:
             reports: list[ObjectReport] = []
             work = [(settings, chunk) for chunk in _chunked(tops, jobs, 256)]
             with interrupts_held():  # map submits every chunk now, starting the workers
