@@ -211,25 +211,36 @@ def test_two_jobs_give_the_same_report_as_one(tmp_path: Path, flat: bool) -> Non
     assert {"E092", "E040", "E001", "E058"} <= one.codes()
 
 
-def test_a_root_of_a_few_objects_is_validated_without_starting_workers(
+def test_how_many_objects_decide_between_this_process_threads_and_workers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Forking a pool costs more than validating three objects; the report is the same."""
+    """Three objects are validated right here; a few more by threads (reading and hashing
+    let go of the GIL, and threads start at no cost); only many by worker processes.
+    The report is the same each way."""
+    import concurrent.futures
+
+    started: list[str] = []
+    for kind in ("ThreadPoolExecutor", "ProcessPoolExecutor"):
+        real = getattr(concurrent.futures, kind)
+
+        def recording(*a: Any, _real: Any = real, _kind: str = kind, **k: Any) -> Any:
+            started.append(_kind)
+            return _real(*a, **k)
+
+        monkeypatch.setattr(concurrent.futures, kind, recording)
+    monkeypatch.setattr("provarchive.store.validation.root.FEW_OBJECTS", 6)
     store = make_store(tmp_path)
-    for name in ("a.txt", "b.txt", "c.txt"):
-        write(store, name, name.encode())
-    one = validate_root(store.root)
-
-    def no_pool(*_a: object, **_k: object) -> None:
-        raise AssertionError("a worker pool was started")
-
-    monkeypatch.setattr("provarchive.store.validation.root.ProcessPoolExecutor", no_pool)
-    three = validate_root(store.root, jobs=2)
-    assert three.is_valid() and len(three.objects) == 3
-    assert reports_of(three) == reports_of(one)
-    with pytest.raises(AssertionError, match="pool"):  # four objects are worth two workers
-        write(store, "d.txt", b"d")
-        validate_root(store.root, jobs=2)
+    expected: list[tuple[int, list[str]]] = [(3, []), (5, ["ThreadPoolExecutor"])]
+    expected.append((6, ["ProcessPoolExecutor"]))
+    for count, pools in expected:
+        while len(list(iter_object_roots(store.root))) < count:
+            write(store, f"doc-{count}-{len(started)}-{os.urandom(4).hex()}.txt", b"x")
+        one = validate_root(store.root)
+        del started[:]
+        two = validate_root(store.root, jobs=2)
+        assert started == pools, count
+        assert two.is_valid() and len(two.objects) == count
+        assert reports_of(two) == reports_of(one)
 
 
 def test_unreadable_hierarchy_directory_is_an_issue(

@@ -25,13 +25,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import multiprocessing
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
 from ..config import ArchiveConfig
@@ -42,7 +39,10 @@ from ..processes import die_with_parent, interrupts_held, leave_interrupts_to_pa
 from ..store.lock import writer_busy
 from .objects import RETRIES
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # multiprocessing is imported only where processes are started
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
     from ..ledger import LogCheck
     from ..tlog.note import Verifier
     from .derived import Clean
@@ -168,7 +168,11 @@ class SideChecks:
         """Fork a process for the index audit and one for the derived check (if the
         ``catalog`` can be read) and one for the log check (if asked for): only with
         ``parallel`` and where forking is available."""
-        if not self.parallel or "fork" not in multiprocessing.get_all_start_methods():
+        if not self.parallel:
+            return
+        import multiprocessing
+
+        if "fork" not in multiprocessing.get_all_start_methods():
             return
         work: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
         if self.log is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,9 @@ from .objects import (
 LAYOUT_FILE = "ocfl_layout.json"
 _LAYOUT_EXTENSIONS = frozenset(n for n in REGISTERED_EXTENSIONS if "layout" in n)
 _VARIABLE_DEPTH_LAYOUTS = frozenset({"0011-direct-clean-path-layout"})
+FEW_OBJECTS = 64
+"""Fewer objects than this (with ``jobs > 1``) are validated by threads of this process:
+worker processes pay off only over many objects, whose checks hold the GIL."""
 """Layouts under which objects may legitimately sit at different depths."""
 
 
@@ -539,7 +541,8 @@ def validate_root(
 
     Objects are validated as the walk finds them. ``jobs > 1`` shares the work
     out to that many processes: each walks a share of the top-level directories
-    (or, when there are too few of them, validates a share of the objects).
+    (or, when there are too few of them, validates a share of the objects; fewer
+    than :data:`FEW_OBJECTS` are validated by that many threads of this process).
     ``on_object`` is called in this process, in path order, with each object's
     report as it arrives (e.g. for a progress bar). ``reduce`` (a module-level
     function, so that it can be sent to a worker) is applied to each object's
@@ -568,11 +571,17 @@ def _validate_in_pool(
     settings: _Settings,
     on_object: Callable[[ObjectReport], None] | None,
 ) -> list[ObjectReport]:
-    walk_in_workers = len(tops) >= jobs * 8  # else share out the objects, or none at all
+    walk_in_workers = len(tops) >= max(
+        FEW_OBJECTS, jobs * 8
+    )  # else share out the objects, or none at all
     if not walk_in_workers:
         checker.walk_tops(tops)
         if len(checker.objects) < jobs * 2:  # starting the workers would cost more
             return _collect([_validate_chunk((settings, checker.objects))], on_object)
+        if len(checker.objects) < FEW_OBJECTS:
+            return _validate_in_threads(checker.objects, jobs, settings, on_object)
+    from concurrent.futures import ProcessPoolExecutor  # its import alone costs ~13 ms
+
     with ProcessPoolExecutor(max_workers=jobs, initializer=leave_interrupts_to_parent) as pool:
         if walk_in_workers:
             reports: list[ObjectReport] = []
@@ -590,8 +599,26 @@ def _validate_in_pool(
         return _collect(batches, on_object)
 
 
+def _validate_in_threads(
+    objects: list[str],
+    jobs: int,
+    settings: _Settings,
+    on_object: Callable[[ObjectReport], None] | None,
+) -> list[ObjectReport]:
+    """A few objects, validated by ``jobs`` threads of this process: what they do at
+    length is reading and hashing, which let go of the GIL, so threads use every core
+    without the start-up of worker processes (the few, large objects of #14)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(jobs, thread_name_prefix="provarchive-validate")
+    try:
+        return _collect([pool.map(settings.validate, objects)], on_object)
+    finally:  # on an interrupt, only the objects already begun are finished
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _collect(
-    batches: Iterable[list[ObjectReport]], on_object: Callable[[ObjectReport], None] | None
+    batches: Iterable[Iterable[ObjectReport]], on_object: Callable[[ObjectReport], None] | None
 ) -> list[ObjectReport]:
     reports: list[ObjectReport] = []
     for batch in batches:
