@@ -388,13 +388,14 @@ class _JsonObject(dict[str, Any]):
 
 
 def _object_pairs(pairs: list[tuple[str, Any]]) -> _JsonObject:
-    obj = _JsonObject()
-    dups = []
-    for key, value in pairs:
-        if key in obj:
-            dups.append(key)
-        obj[key] = value
-    if dups:
+    obj = _JsonObject(pairs)  # built in C; the last value of a repeated key wins, as before
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        dups = []
+        for key, _value in pairs:
+            if key in seen:
+                dups.append(key)
+            seen.add(key)
         obj.duplicates = tuple(dups)
     return obj
 
