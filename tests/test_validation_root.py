@@ -243,6 +243,41 @@ def test_how_many_objects_decide_between_this_process_threads_and_workers(
         assert reports_of(two) == reports_of(one)
 
 
+def test_an_interrupt_stops_the_threads_validating_at_their_next_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during a threaded validation surfaces at once and the objects begun stop
+    at their next block, instead of being read to their end."""
+    import time
+
+    from provarchive.store.validation import base
+
+    monkeypatch.setattr(base, "BLOCK_SIZE", 64 * 1024)
+    store = make_store(tmp_path)
+    blocks = 60
+    for n in range(5):
+        write(store, f"large-{n}.bin", os.urandom(blocks * base.BLOCK_SIZE))
+    real_readv = os.readv
+    reads: list[int] = []
+
+    def slow_readv(fd: int, buffers: Any) -> int:
+        reads.append(fd)
+        time.sleep(0.005)
+        return real_readv(fd, buffers)
+
+    def interrupt(report: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(base.os, "readv", slow_readv)
+    with pytest.raises(KeyboardInterrupt):
+        validate_root(store.root, jobs=2, on_object=interrupt)
+    # Two objects are read whole before the first report; those begun by then stop.
+    assert 2 * blocks <= len(reads) < 2 * blocks + blocks // 2
+    del reads[:]
+    assert validate_root(store.root, jobs=2).is_valid()  # a later run is not stopped
+    assert len(reads) >= 5 * blocks
+
+
 def test_unreadable_hierarchy_directory_is_an_issue(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

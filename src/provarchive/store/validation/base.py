@@ -303,6 +303,17 @@ def _read_file(name: str, dir_fd: int, limit: int) -> bytes:
 _buffers = threading.local()
 
 
+class Stopped(BaseException):
+    """Raised in a validation thread whose run was interrupted (:func:`stop_on`): a
+    BaseException, so that no check takes it for damage."""
+
+
+def stop_on(event: threading.Event) -> None:
+    """Make this thread's reads of large files stop at the next block once ``event`` is
+    set (the initializer of the threads that validate a few objects at once)."""
+    _buffers.stop = event
+
+
 def _feed(fd: int, size: int, hashers: list[Any]) -> int:
     """Read ``fd`` (of ``size`` bytes when opened) to its end, feeding every hasher.
 
@@ -329,8 +340,11 @@ def _feed_blocks(fd: int, hashers: list[Any]) -> int:
     view = memoryview(buffer)
     first, rest = hashers[0], hashers[1:]
     helper = _helper() if rest else None
+    stop = getattr(_buffers, "stop", None)
     total = 0
     while n := os.readv(fd, [buffer]):
+        if stop is not None and stop.is_set():
+            raise Stopped
         chunk = view[:n]
         if helper is not None and n >= SMALL_READ:
             others = helper.submit(_update_all, rest, chunk)

@@ -4,6 +4,7 @@ object as it is found (in this process or a pool of them)."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ from .base import (
     _show,
     _show_bytes,
     _version_key,
+    stop_on,
 )
 from .objects import (
     _ObjectValidator,
@@ -49,10 +51,10 @@ from .objects import (
 LAYOUT_FILE = "ocfl_layout.json"
 _LAYOUT_EXTENSIONS = frozenset(n for n in REGISTERED_EXTENSIONS if "layout" in n)
 _VARIABLE_DEPTH_LAYOUTS = frozenset({"0011-direct-clean-path-layout"})
+"""Layouts under which objects may legitimately sit at different depths."""
 FEW_OBJECTS = 64
 """Fewer objects than this (with ``jobs > 1``) are validated by threads of this process:
 worker processes pay off only over many objects, whose checks hold the GIL."""
-"""Layouts under which objects may legitimately sit at different depths."""
 
 
 def _is_object_root(entries: dict[str, str]) -> bool:
@@ -610,10 +612,16 @@ def _validate_in_threads(
     without the start-up of worker processes (the few, large objects of #14)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    pool = ThreadPoolExecutor(jobs, thread_name_prefix="provarchive-validate")
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(
+        jobs, thread_name_prefix="provarchive-validate", initializer=stop_on, initargs=(stop,)
+    )
     try:
         return _collect([pool.map(settings.validate, objects)], on_object)
-    finally:  # on an interrupt, only the objects already begun are finished
+    except BaseException:  # an interrupt: the objects begun stop at their next block
+        stop.set()
+        raise
+    finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
