@@ -233,3 +233,65 @@ def test_python_dash_m_and_a_real_process(seeded: Path) -> None:
 @pytest.mark.parametrize("args", [["show"], ["ingest", "--bogus"], ["cat"]])
 def test_usage_errors_exit_2(cli, args: list[str]) -> None:
     assert cli(*args).exit_code == 2
+
+
+def test_plain_lines_are_what_rich_prints_on_a_pipe() -> None:
+    """The CLI writes a line of markup to a file or a pipe without rich: the text must be
+    exactly what rich writes there, and ``escape`` must be rich's, on any text (random
+    runs of brackets, backslashes, slashes and tags; the oracle is rich itself)."""
+    import io
+    import random
+
+    from rich.console import Console
+    from rich.errors import MarkupError
+    from rich.markup import escape as rich_escape
+
+    from provarchive.cli.common import escape, plain_markup
+
+    def rich_plain(markup: str) -> str:
+        file = io.StringIO()
+        console = Console(file=file, highlight=False, soft_wrap=True, emoji=False)
+        console.print(markup)
+        return file.getvalue()[:-1]
+
+    pieces = [*"[]\\/ab=@#:é中\n ", "[b]", "[/]", "[/b]", "\\[", ":smile:", "[link=x]"]
+    rnd = random.Random(14)
+    compared = 0
+    for _ in range(4000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12)))
+        assert escape(text) == rich_escape(text), repr(text)
+        assert plain_markup(escape(text)) == rich_plain(escape(text)), repr(text)
+        try:
+            expected = rich_plain(text)
+        except MarkupError:
+            continue  # a closing tag with nothing open: the CLI writes no such markup
+        assert plain_markup(text) == expected, repr(text)
+        compared += 1
+    assert compared > 1000
+
+
+def test_lines_to_a_pipe_skip_rich_and_a_terminal_still_gets_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from provarchive.cli.common import _LazyConsole
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    pipe = io.StringIO()
+    monkeypatch.setattr("sys.stdout", pipe)
+    console = _LazyConsole()
+    console.print("Verified 3 object(s): [green]OK[/] :warning: \\[x]")
+    console.print("a\ttab")  # tabs go to rich, which expands them
+    assert pipe.getvalue() == "Verified 3 object(s): OK :warning: [x]\na       tab\n"
+    tty = Tty()
+    monkeypatch.setattr("sys.stdout", tty)
+    console = _LazyConsole()
+    console.print("[green]OK[/]")
+    assert console._console is not None  # styled by rich
+    assert "OK" in tty.getvalue()
