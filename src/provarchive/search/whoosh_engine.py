@@ -668,15 +668,16 @@ class WhooshEngine:
             reader = searcher.reader()
             if reader.doc_count_all() == 0:
                 return {}
-            # Iterating a column is several times faster than indexing it per document;
+            # Iterating a column is several times faster than indexing it per document,
+            # and its raw UTF-8 values twice as fast as Whoosh's translated ones;
             # deleted documents are still in the columns, so they are left out here.
-            ids = reader.column_reader("passage_id")
-            digests = reader.column_reader("entry_digest")
+            ids = reader.column_reader("passage_id", translate=False)
+            digests = reader.column_reader("entry_digest", translate=False)
             pairs = zip(ids, digests, strict=True)
             if reader.has_deletions():
                 live = set(reader.all_doc_ids())
                 pairs = (pair for n, pair in enumerate(pairs) if n in live)  # type: ignore[assignment]
-            return {_text(i): _text(d) for i, d in pairs}
+            return {i.decode(): d.decode() for i, d in pairs}
 
     def _mask(self, searcher: Any, q: SearchQuery) -> set[int] | None:
         """Document numbers a query leaves out by default (earlier versions; removed lines),
