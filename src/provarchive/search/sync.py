@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from ..catalog import Session, new_event, queries
@@ -332,24 +333,12 @@ def audit_index(home: Home) -> list[Finding]:
         )
         for name in damaged
     ]
-    expected: dict[str, tuple[str, str, bool]] = {}
-    behind_: set[str] = set()
     with home.catalog.session() as s:
-        for e in queries.index_expectations(s):
-            pid = removed_id(e.name, e.number, e.ordinal) if e.removed else str(e.passage_id)
-            if e.indexed != e.desired:
-                behind_.add(e.name)
-                expected[pid] = (e.name, "", False)
-                continue
-            digest = citation_digest(
-                pid, e.name, e.number, e.ordinal, REMOVED if e.removed else str(e.kind),
-                sha256_hex(e.sha256_or_text) if e.removed else e.sha256_or_text,
-                e.raw_sha256, e.raw_start, e.raw_end, e.desired == "current",
-            )  # fmt: skip
-            expected[pid] = (e.name, digest, True)
-    for pid, (name, digest, synced) in expected.items():
-        if not synced:
-            continue
+        ex = queries.index_expectations(s)
+    seen: set[str] = set()
+    behind_: set[str] = set()
+
+    def compare(pid: str, name: str, digest: str) -> None:
         found = stored.get(pid)
         if found is None:
             findings.append(Finding("INDEX_ENTRY_MISSING", pid, document=name, path=where))
@@ -364,7 +353,27 @@ def audit_index(home: Home) -> list[Finding]:
                     found=found,
                 )
             )
-    for pid in sorted(set(stored) - set(expected)):
+
+    removals = [
+        (did, removed_id(*ex.derivations[did][:2], o), o, REMOVED, sha256_hex(text), a, b)
+        for did, o, text, a, b in ex.removals
+        if did in ex.derivations
+    ]
+    for did, pid, ordinal, kind, text_sha256, start, end in chain(ex.passages, removals):
+        version = ex.derivations.get(did)
+        if version is None:
+            continue  # committed after the derivations were read: a writer at work
+        name, number, desired, raw_sha256, indexed = version
+        seen.add(pid)
+        if indexed != desired:
+            behind_.add(name)
+            continue
+        digest = citation_digest(
+            pid, name, number, ordinal, kind, text_sha256,
+            raw_sha256, start, end, desired == "current",
+        )  # fmt: skip
+        compare(pid, name, digest)
+    for pid in sorted(stored.keys() - seen):
         findings.append(Finding("INDEX_ENTRY_EXTRA", pid, document=_document_of(pid), path=where))
     for name in sorted(behind_):
         findings.append(Finding("INDEX_BEHIND", name, document=name, path=where))
