@@ -289,6 +289,15 @@ def test_lines_to_a_pipe_skip_rich_and_a_terminal_still_gets_it(
     console.print("Verified 3 object(s): [green]OK[/] :warning: \\[x]")
     console.print("a\ttab")  # tabs go to rich, which expands them
     assert pipe.getvalue() == "Verified 3 object(s): OK :warning: [x]\na       tab\n"
+
+    class Recording(io.StringIO):
+        def flush(self) -> None:
+            events.append(self.getvalue())
+
+    events: list[str] = []
+    monkeypatch.setattr("sys.stdout", Recording())
+    _LazyConsole().print("one line")
+    assert events == ["one line\n"]  # flushed, as rich does: stdout keeps its place
     tty = Tty()
     monkeypatch.setattr("sys.stdout", tty)
     console = _LazyConsole()

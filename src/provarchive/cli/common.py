@@ -132,7 +132,9 @@ class _LazyConsole:
             and not _NOT_PLAIN.search(text)
             and not self._styled()
         ):
-            self._stream().write(plain_markup(text) + "\n")
+            stream = self._stream()
+            stream.write(plain_markup(text) + "\n")
+            stream.flush()  # as rich does: stdout and stderr keep their order in one file
             return
         self.rich().print(*objects, **options)
 
