@@ -286,3 +286,35 @@ def test_reindex_repairs_a_damaged_index(built: Archive, cli) -> None:
     assert cli("verify").exit_code == 1
     assert cli("reindex").exit_code == 0
     assert cli("verify").exit_code == 0
+
+
+def test_the_index_audit_reads_the_catalog_as_of_one_commit(
+    seeded_archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit reads the current derivations first and their passages next: a writer
+    that commits in between (here: the seed's derivation superseded) must not make the
+    index's entries look extra. On PostgreSQL this needs a REPEATABLE READ snapshot."""
+    from sqlalchemy import update
+
+    from provarchive.catalog import queries
+    from provarchive.catalog.models import DerivationRecord
+    from provarchive.search.sync import audit_index
+
+    home = seeded_archive.home
+    assert audit_index(home) == []
+    real = queries._plain_rows
+    calls: list[int] = []
+
+    def commit_in_between(s: object, query: object) -> list[tuple[object, ...]]:
+        rows = real(s, query)  # type: ignore[arg-type]
+        calls.append(len(rows))
+        if len(calls) == 1:
+            with home.catalog.session() as writer:  # another connection, committed now
+                writer.execute(update(DerivationRecord).values(current=False))
+        return rows
+
+    monkeypatch.setattr(queries, "_plain_rows", commit_in_between)
+    assert audit_index(home) == []  # the catalog as it was when the audit began
+    assert len(calls) == 3 and calls[1] > 0  # derivations, then passages, then removals
+    monkeypatch.setattr(queries, "_plain_rows", real)
+    assert {f.code for f in audit_index(home)} == {"INDEX_ENTRY_EXTRA"}  # and as it is now

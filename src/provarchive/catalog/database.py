@@ -149,12 +149,24 @@ class Catalog:
     def session(self) -> Iterator[Session]:
         """A session in one transaction, committed on success; DB errors become CatalogError.
 
-        A reader's session is one snapshot: everything it reads is as of one commit."""
+        On SQLite the transaction is one snapshot. On PostgreSQL (READ COMMITTED) each
+        statement sees the commits made before it: a reader whose statements must agree
+        with each other takes :meth:`snapshot`."""
         try:
             with Session(self.engine, expire_on_commit=False) as s, s.begin():
                 yield s
         except exc.SQLAlchemyError as e:
             raise self._error(e, f"catalog error: {e.__class__.__name__}: {_first_line(e)}") from e
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only :meth:`session` in which every statement reads as of one commit,
+        on PostgreSQL too (REPEATABLE READ): e.g. an audit that reads derivations first
+        and their passages next must not see a commit made in between."""
+        with self.session() as s:
+            if self.dialect == "postgresql":
+                s.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            yield s
 
     def _error(self, e: Exception, message: str) -> ArchiveError:
         """The error to raise for a database failure: a StorageError naming the file when

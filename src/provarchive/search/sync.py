@@ -333,7 +333,7 @@ def audit_index(home: Home) -> list[Finding]:
         )
         for name in damaged
     ]
-    with home.catalog.session() as s:
+    with home.catalog.snapshot() as s:  # derivations and their rows as of one commit
         ex = queries.index_expectations(s)
     seen: set[str] = set()
     behind_: set[str] = set()

@@ -313,7 +313,7 @@ def _check_catalog(
     scope = None if whole else {n for n in result.paths.values() if n}
     reuse = side.derived() if whole else None
     try:
-        with home.catalog.session() as s:
+        with home.catalog.snapshot() as s:
             catalog = load_catalog(s, scope)
             _name_unnamed(run, result, catalog)
             present = {n for n in result.paths.values() if n}

@@ -106,7 +106,7 @@ def sound_versions(home: Home) -> Clean:
     from .derived import check_derived
 
     sound: Clean = {}
-    with home.catalog.session() as s:
+    with home.catalog.snapshot() as s:
         objects = {
             name: (object_path_for_name(name), max((v.number for v in versions), default=0))
             for name, versions in load_catalog(s).items()
