@@ -98,7 +98,15 @@ def test_a_child_started_with_interrupts_held_outlives_a_ctrl_c_while_it_starts(
 ) -> None:
     """A spawned child takes tens of milliseconds to import; a Ctrl-C meant for the parent
     that comes meanwhile must not kill it (it did: CI saw a pool worker die so)."""
+    from multiprocessing import resource_tracker
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, (
+        "SIGINT is ignored here: started in the background by a shell without job control?"
+    )
     ctx = multiprocessing.get_context("spawn")
+    # As the archive's spawn pools and queues do when they are made, before any child
+    # starts: the resource tracker they start unblocks SIGINT and SIGTERM as it starts.
+    resource_tracker.ensure_running()
     child = ctx.Process(target=leave_interrupts_to_parent)
     if held:
         with interrupts_held():

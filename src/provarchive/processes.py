@@ -38,7 +38,10 @@ def interrupts_held() -> Iterator[None]:
     in the calling thread meanwhile. A child inherits the blocked mask through fork and
     exec, so a Ctrl-C that reaches the process group while the child is still importing
     waits until :func:`leave_interrupts_to_parent` ignores it, instead of killing the
-    child with a traceback; this thread gets its own copy as soon as the block ends."""
+    child with a traceback; this thread gets its own copy as soon as the block ends.
+
+    Make a spawn context's queues and pools before: the first of them starts
+    multiprocessing's resource tracker, which unblocks SIGINT and SIGTERM as it does."""
     old = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
     try:
         yield
