@@ -16,9 +16,11 @@ It prints the figures and the ratios validate/hash; it asserts nothing.
 With --archive-docs N (and --archive-large M) it also ingests N small text documents
 (and M of --large-size bytes) into real archives and times, as subprocesses with their
 start-up: ``verify --fixity`` with --jobs 1 and 2, the full ``verify``, and
-``validate`` on the storage root, each against bare hashing of the same storage root
+``validate`` on the storage root (with ``--json``; ``verify --fixity`` also with its
+text output, as a cron job writes it), each against bare hashing of the same storage root
 in one new Python process, its start-up included, as the goals of issues #14 and #18
-say (the same hashing without start-up is printed too).
+say (the same hashing without start-up is printed too), and then each part of a full
+verify alone, in process (store check, index audit, log checks, derived checks).
 
     .venv/bin/python scripts/bench_validation.py [--objects N] [--runs R] [--keep DIR]
 """
@@ -324,6 +326,7 @@ def measure_archive(label: str, base: Path, args: argparse.Namespace, *, large: 
     rows = [
         ("verify --fixity --jobs 1", ["verify", "--fixity", "--jobs", "1", "--json"]),
         ("verify --fixity --jobs 2", ["verify", "--fixity", "--jobs", "2", "--json"]),
+        ("  the same, text output", ["verify", "--fixity", "--jobs", "2"]),
         ("verify (full) --jobs 2", ["verify", "--jobs", "2", "--json"]),
         ("validate ROOT --jobs 1", ["validate", str(store), "--jobs", "1", "--json"]),
         ("validate ROOT --jobs 2", ["validate", str(store), "--jobs", "2", "--json"]),
@@ -341,6 +344,29 @@ def measure_archive(label: str, base: Path, args: argparse.Namespace, *, large: 
             f"  {f'  validate_root, jobs={jobs}, no start-up':34} {inner:8.3f} "
             f"{inner / h_inner:8.2f} {h_inner / inner:14.2f}  (against hashing without start-up)"
         )
+    verify_parts(root, base / "seeds", args.runs)
+
+
+def verify_parts(root: Path, seeds: Path, runs: int) -> None:
+    """Where a full verify's CPU goes: each of its parts alone, in this process, one
+    process (the side checks are what ``--jobs 2`` runs in processes of their own)."""
+    from provarchive import Archive, ArchiveConfig
+    from provarchive.search.sync import audit_index
+    from provarchive.verify import side
+
+    with Archive(ArchiveConfig(root=root, seeds=seeds)) as archive:
+        home = archive.home
+        parts: list[tuple[str, Callable[[], object]]] = [
+            ("store check (--fixity), jobs=1", lambda: archive.verify(fixity=True)),
+            ("index audit", lambda: audit_index(home)),
+            ("log checks", lambda: side.log_check(home, side.LogRequest())),
+            ("derived checks", lambda: side.sound_versions(home)),
+            ("full verify, jobs=1", lambda: archive.verify()),
+        ]
+        print("  parts of a full verify, each alone in this process:")
+        for name, work in parts:
+            seconds, _ = best(work, runs)
+            print(f"    {name:32} {seconds:8.3f}")
 
 
 if __name__ == "__main__":
