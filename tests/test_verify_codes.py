@@ -452,6 +452,27 @@ def test_jobs_give_the_same_findings_on_damage(built: Archive, seeded: Path, cod
     assert _findings(built, jobs=2, **kwargs) == one
 
 
+DERIVED = sorted(c for c in DAMAGES if c.startswith(("PASSAGE_", "DERIVATION_")))
+
+
+@pytest.mark.parametrize("code", [*DERIVED, "CATALOG_DIGEST_MISMATCH", "STORE_VERSION_MISSING"])
+def test_derived_rows_of_every_document_at_once_give_the_same_findings(
+    built: Archive, seeded: Path, code: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over ONE_QUERY documents the derived check reads every version in one query,
+    below it by name: the findings are the same either way."""
+    import provarchive.verify.derived as derived
+
+    made = DAMAGES[code](built, seeded)
+    kwargs = made if isinstance(made, dict) else {}
+    built.close()
+    by_name = _findings(built, jobs=1, **kwargs)
+    assert code in {f["code"] for f in by_name}
+    monkeypatch.setattr(derived, "ONE_QUERY", 0)
+    assert _findings(built, jobs=1, **kwargs) == by_name
+    assert _findings(built, jobs=2, **kwargs) == by_name
+
+
 @pytest.fixture
 def here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The side checks computed in this process (a forked child's calls stay in it)."""

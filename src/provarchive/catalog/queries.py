@@ -321,26 +321,25 @@ def current_derivations(s: Session) -> list[tuple[DerivationRecord, int, str]]:
     ]
 
 
-def derived_versions(s: Session, names: list[str]) -> list[tuple[Any, ...]]:
+def derived_versions(s: Session, names: list[str] | None) -> list[tuple[Any, ...]]:
     """For verify: (name, number, content path, derivation id, encoding, output digest) of
-    every version of these documents (the id and after are None where a version has no
-    current derivation). Looked up by the indexed name key: a chunk of names costs index
-    seeks, not a scan of every version."""
+    every version of these documents (of every document with None; the id and after are
+    None where a version has no current derivation), by name and number. Looked up by
+    the indexed name key: a chunk of names costs index seeks, not a scan of every
+    version."""
+    query = _with_current_derivation(
+        Document.name,
+        Version.number,
+        Version.content_path,
+        DerivationRecord.id,
+        DerivationRecord.encoding,
+        DerivationRecord.output_sha256,
+    ).order_by(Document.name, Version.number)
+    if names is None:
+        return _plain_rows(s, query)
     rows: list[tuple[Any, ...]] = []
     for chunk in _chunks([key_of(n) for n in names]):
-        query = (
-            _with_current_derivation(
-                Document.name,
-                Version.number,
-                Version.content_path,
-                DerivationRecord.id,
-                DerivationRecord.encoding,
-                DerivationRecord.output_sha256,
-            )
-            .where(Document.name_key.in_(chunk))
-            .order_by(Document.name, Version.number)
-        )
-        rows.extend(_plain_rows(s, query))
+        rows.extend(_plain_rows(s, query.where(Document.name_key.in_(chunk))))
     return rows
 
 
