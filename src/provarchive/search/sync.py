@@ -334,11 +334,39 @@ def audit_index(home: Home) -> list[Finding]:
         for name in damaged
     ]
     with home.catalog.snapshot() as s:  # derivations and their rows as of one commit
-        ex = queries.index_expectations(s)
-    seen: set[str] = set()
-    behind_: set[str] = set()
+        expected = queries.index_expectations(s)
+    return findings + _entry_findings(expected, stored, where)
 
-    def compare(pid: str, name: str, digest: str) -> None:
+
+def _entry_findings(
+    ex: queries.IndexExpectations, stored: dict[str, str], where: str
+) -> list[Finding]:
+    """Each catalogued entry against the digest the index holds for it, then the index's
+    entries the catalog does not hold, and the documents the index is behind on. A row
+    whose derivation is not in ``ex.derivations`` lost its version or document row (the
+    catalog check reports that damage): its index entries count as extra, as they did
+    when the audit read one join."""
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    behind: set[str] = set()
+    removals = [
+        (did, removed_id(*ex.derivations[did][:2], o), o, REMOVED, sha256_hex(text), a, b)
+        for did, o, text, a, b in ex.removals
+        if did in ex.derivations
+    ]
+    for did, pid, ordinal, kind, text_sha256, start, end in chain(ex.passages, removals):
+        version = ex.derivations.get(did)
+        if version is None:
+            continue
+        name, number, desired, raw_sha256, indexed = version
+        seen.add(pid)
+        if indexed != desired:
+            behind.add(name)
+            continue
+        digest = citation_digest(
+            pid, name, number, ordinal, kind, text_sha256,
+            raw_sha256, start, end, desired == "current",
+        )  # fmt: skip
         found = stored.get(pid)
         if found is None:
             findings.append(Finding("INDEX_ENTRY_MISSING", pid, document=name, path=where))
@@ -353,29 +381,9 @@ def audit_index(home: Home) -> list[Finding]:
                     found=found,
                 )
             )
-
-    removals = [
-        (did, removed_id(*ex.derivations[did][:2], o), o, REMOVED, sha256_hex(text), a, b)
-        for did, o, text, a, b in ex.removals
-        if did in ex.derivations
-    ]
-    for did, pid, ordinal, kind, text_sha256, start, end in chain(ex.passages, removals):
-        version = ex.derivations.get(did)
-        if version is None:
-            continue  # committed after the derivations were read: a writer at work
-        name, number, desired, raw_sha256, indexed = version
-        seen.add(pid)
-        if indexed != desired:
-            behind_.add(name)
-            continue
-        digest = citation_digest(
-            pid, name, number, ordinal, kind, text_sha256,
-            raw_sha256, start, end, desired == "current",
-        )  # fmt: skip
-        compare(pid, name, digest)
     for pid in sorted(stored.keys() - seen):
         findings.append(Finding("INDEX_ENTRY_EXTRA", pid, document=_document_of(pid), path=where))
-    for name in sorted(behind_):
+    for name in sorted(behind):
         findings.append(Finding("INDEX_BEHIND", name, document=name, path=where))
     return findings
 
