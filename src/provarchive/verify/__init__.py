@@ -320,7 +320,9 @@ def _check_catalog(
             cross = cross_check(catalog, result.states, present, whole=whole)
             damaged = _damaged(home, result)
             known = {n: (st.path, st.head) for n, st in result.states.items() if n in catalog}
-            derived = list(check_derived(s, home, known, damaged, run.checked, reuse=reuse))
+            derived = list(
+                check_derived(s, home, known, damaged, run.checked, reuse=reuse, whole=whole)
+            )
     except ArchiveError as exc:
         run.findings.append(Finding("CATALOG_UNREADABLE", str(exc), path=home.catalog_url))
         return None

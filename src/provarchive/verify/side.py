@@ -111,7 +111,7 @@ def sound_versions(home: Home) -> Clean:
             name: (object_path_for_name(name), max((v.number for v in versions), default=0))
             for name, versions in load_catalog(s).items()
         }
-        for _finding in check_derived(s, home, objects, set(), {}, record=sound):
+        for _finding in check_derived(s, home, objects, set(), {}, record=sound, whole=True):
             pass  # the catalog check reports them, from its own snapshot
     return sound
 
