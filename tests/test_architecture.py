@@ -37,7 +37,9 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
 ONLY_IN = {
     "sqlalchemy": ("catalog",),
     "alembic": ("catalog",),
-    "whoosh": ("search.whoosh_engine",),
+    # search.analysis borrows Whoosh's stemmer module (whoosh.lang.snowball), none of
+    # the engine: both engines' terms come from one stemmer.
+    "whoosh": ("search.whoosh_engine", "search.analysis"),
     "typer": ("cli",),
     "rich": ("cli",),
 }
@@ -194,6 +196,15 @@ def test_the_command_table_loads_no_library_engine() -> None:
     the catalog, the engines and the cleaner come in only when a command runs."""
     code = "import provarchive.cli as c, typer.main\ntyper.main.get_command(c.app)"
     assert _loaded_after(code) == []
+
+
+def test_the_pure_python_analysis_loads_only_whoosh_s_stemmer() -> None:
+    """The PostgreSQL engine's terms (and every snippet) come from ``search.analysis``,
+    which takes Whoosh's stemmer module and nothing of Whoosh's index or searcher."""
+    code = "from provarchive.search.analysis import analyse\nassert analyse('Labourers ran')"
+    loaded = _loaded_after(code, ("whoosh", "nltk"))
+    assert "whoosh.lang.snowball.english" in loaded
+    assert [m for m in loaded if m != "whoosh" and not m.startswith("whoosh.lang")] == []
 
 
 def test_the_package_front_door_is_imported_on_first_use() -> None:

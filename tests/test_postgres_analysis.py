@@ -1,8 +1,9 @@
 """The PostgreSQL engine's analysis is the Whoosh engine's: same terms, in the same order.
 
 ``whoosh_engine.analyzer()`` is the reference; the PostgreSQL engine redoes it in
-pure Python (it must not import Whoosh), and both engines only agree on what a
-query matches if every text analyses to the same terms.
+pure Python (without Whoosh's index code: it borrows only Whoosh's stemmer module),
+and both engines only agree on what a query matches if every text analyses to the
+same terms.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def test_stems_equal_whoosh_stemmer(word: str) -> None:
 
 
 def test_short_words_with_apostrophes_stem_as_whoosh_does() -> None:
-    """NLTK leaves words of two characters alone; Whoosh's copy drops apostrophes."""
+    """Whoosh's stemmer drops the apostrophes of short words (NLTK's, which the
+    analysis used before, left words of two characters alone)."""
     alphabet = string.ascii_lowercase + "'’‘‛y"
     for n in (1, 2, 3):
         for chars in itertools.product(alphabet, repeat=n):
