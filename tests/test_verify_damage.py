@@ -275,7 +275,36 @@ def test_reclean_never_reads_outside_the_object(
     touched.clear()
     result = cli("reclean", SEED_NAME)
     assert "Traceback" not in result.stderr
+    assert result.exit_code in (1, 7), result.stderr  # not re-cleaned / damaged archive data
     _untouched(touched, sentinel)
+
+
+def test_reclean_keeps_the_derivation_of_a_version_it_cannot_read(built: Archive, cli) -> None:
+    """Damage in the store is verify's finding; reclean never replaces a version's passages
+    with an empty 'unreadable' derivation (that would unindex the document)."""
+    before = json.loads(cli("show", SEED_NAME, "--json").stdout)
+    hits = cli("search", "Advertisement", "--everything", "--json").stdout
+    path = content(built)
+    kept = path.read_bytes()
+    path.unlink()
+    path.mkdir()  # a directory where the file belongs: unreadable, even for root
+    result = cli("reclean", "--json")
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["changed"] == []
+    [bad] = doc["unreadable"]
+    assert (bad["document"], bad["version"]) == (SEED_NAME, 1)
+    assert bad["reason"].startswith("the stored bytes cannot be read (")
+    text = cli("reclean")
+    assert text.exit_code == 1
+    assert text.stderr.startswith(f"not re-cleaned: {SEED_NAME} v1: the stored bytes cannot")
+    assert json.loads(cli("show", SEED_NAME, "--json").stdout) == before
+    assert cli("search", "Advertisement", "--everything", "--json").stdout == hits
+    path.rmdir()
+    path.write_bytes(kept)
+    assert json.loads(cli("reclean", "--json").stdout) == {
+        "checked": 1, "changed": [], "unreadable": []
+    }  # fmt: skip
 
 
 def test_rebuild_of_a_valid_store_is_not_refused(built: Archive, cli) -> None:

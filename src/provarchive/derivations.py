@@ -162,6 +162,10 @@ def derive_version(
     return derive(text, cleaner=cleaner or home.config.cleaner)
 
 
+UNREADABLE = "the stored bytes cannot be read"
+_NOT_CLEANED = ": not cleaned or indexed"
+
+
 def stored_text(home: Home, name: str, number: int, size: int) -> bytes | Derivation:
     """The stored bytes of a version, to clean; or, for a version that is not cleaned,
     its derivation already. A version larger than the archive's text limit is archived
@@ -191,7 +195,7 @@ def stored_text(home: Home, name: str, number: int, size: int) -> bytes | Deriva
             "unreadable",
             None,
             "none",
-            f"the stored bytes cannot be read ({exc.reason}): not cleaned or indexed",
+            f"{UNREADABLE} ({exc.reason}){_NOT_CLEANED}",
             (),
             (),
             rules_digest=rules_digest(),
@@ -276,11 +280,17 @@ class RecleanReport:
     checked: int = 0
     changed: list[tuple[str, int, int]] = field(default_factory=list)
     """(document, version, new derivation number) for every version whose output changed."""
+    unreadable: list[tuple[str, int, str]] = field(default_factory=list)
+    """(document, version, why) for every version whose stored bytes could not be read:
+    its current derivation stays (damage in the store never unindexes a document)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "checked": self.checked,
             "changed": [{"document": d, "version": v, "derivation": n} for d, v, n in self.changed],
+            "unreadable": [
+                {"document": d, "version": v, "reason": why} for d, v, why in self.unreadable
+            ],
         }
 
 
@@ -306,7 +316,10 @@ def reclean(
             for batch in _batches(todo, whole=pool is None):
                 for (version, name), rec, fresh in _fresh(home, s, batch, pool):
                     report.checked += 1
-                    if rec is None or stored_signature(s, rec) != fresh.signature():
+                    if rec is not None and fresh.status == "unreadable":
+                        why = (fresh.detail or UNREADABLE).removesuffix(_NOT_CLEANED)
+                        report.unreadable.append((name, version.number, why))
+                    elif rec is None or stored_signature(s, rec) != fresh.signature():
                         new = record(s, version, name, fresh)
                         report.changed.append((name, version.number, new.number))
                     if on_progress is not None:

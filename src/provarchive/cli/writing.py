@@ -338,12 +338,19 @@ def reclean_cmd(
         report = archive.reclean(names or None, on_wait=_on_wait, on_progress=progress, jobs=jobs)
     if as_json:
         _print_json(report.to_json())
-        return
-    for doc, ver, number in report.changed:
-        out.print(
-            f"{escape(doc)} v{ver}: new derivation {number} (the old one is kept, superseded)"
-        )
-    out.print(f"Re-cleaned {report.checked} version(s): {len(report.changed)} changed.")
+    else:
+        for doc, ver, number in report.changed:
+            out.print(
+                f"{escape(doc)} v{ver}: new derivation {number} (the old one is kept, superseded)"
+            )
+        for doc, ver, why in report.unreadable:
+            err.print(
+                f"not re-cleaned: {escape(display_name(doc))} v{ver}: {escape(why)}; "
+                "its current derivation stays (run 'provarchive verify')"
+            )
+        out.print(f"Re-cleaned {report.checked} version(s): {len(report.changed)} changed.")
+    if report.unreadable:
+        raise typer.Exit(1)
 
 
 @command("reindex")
