@@ -551,9 +551,13 @@ def run_trial(
     keep: Path | None,
     command: str = "ingest",
     base: Base | None = None,
+    phase: str | None = None,
 ) -> Trial:
+    """One trial: run ``command`` and SIGKILL it in ``phase`` (by default, for an ingest,
+    the trial number's phase, and for another command at any point of its run)."""
     rng = random.Random(seed)
-    phase = PHASES[number % len(PHASES)] if command == "ingest" else "any"
+    if phase is None:
+        phase = PHASES[number % len(PHASES)] if command == "ingest" else "any"
     trial = Trial(number, seed, command, phase, new_versions=rng.random() < 0.5)
     if command != "ingest":
         trial.new_versions = False

@@ -36,8 +36,10 @@ def test_sigkill_during_ingest_then_rerun_leaves_a_valid_complete_archive(trial:
 def test_sigkill_during_each_writing_command_keeps_everything(command: str) -> None:
     """One trial per writing command (scripts/crash-test runs many): right after the kill
     every committed document is found and no event is lost; after the next writer the
-    archive is valid, complete, and nothing is left behind."""
-    result = crash_test.run_trial(1, 7100, docs=30, keep=None, command=command)
+    archive is valid, complete, and nothing is left behind. The kill lands in the first
+    third of the command's run, so that it always finds the command running."""
+    result = crash_test.run_trial(1, 7100, docs=30, keep=None, command=command, phase="early")
+    assert result.killed, f"{command} finished before it could be killed: nothing was tested"
     assert result.problems == []
     assert result.ok and result.found == result.committed > 0
     assert result.events_after >= result.events_before
