@@ -9,6 +9,7 @@ import os
 import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,14 +117,32 @@ OBJECT_LEVEL = sorted(
 )
 
 
-def _ocfl_py_flags(root: Path) -> set[str]:
+def _ocfl_py_flags(root: Path, severity: str) -> set[str]:
+    """The objects ocfl-py finds an error in (``severity`` "error"), or only warnings in."""
     from ocfl.validator import Validator
 
     flagged = set()
     for directory in iter_object_roots(root):
-        if not Validator(log_warnings=False, log_errors=False).validate_object(str(directory)):
+        v = Validator(log_warnings=True, log_errors=False)
+        valid = v.validate_object(str(directory))
+        if not valid if severity == "error" else valid and v.log.num_warnings > 0:
             flagged.add(directory.relative_to(root).as_posix())
     return flagged
+
+
+def _flagged(doc: dict[str, Any], root: Path, severity: str) -> set[str]:
+    """The objects our findings of ``severity`` name (for "warning": only warnings)."""
+
+    def objects(level: str) -> set[str]:
+        parts = {
+            tuple(os.path.relpath(f["path"], root).split(os.sep)[:4])
+            for f in doc["findings"]
+            if f["severity"] == level and f["path"]
+        }
+        return {"/".join(p) for p in parts if len(p) == 4}
+
+    errors = objects("error")
+    return errors if severity == "error" else objects("warning") - errors
 
 
 @pytest.mark.parametrize("code", OBJECT_LEVEL)
@@ -133,13 +152,9 @@ def test_ocfl_py_and_verify_fixity_flag_the_same_objects(
     DAMAGES[code](built, seeded)
     root = built.store.root
     _, doc = run_json(cli, "verify", "--fixity")
-    ours = {
-        tuple(os.path.relpath(f["path"], root).split(os.sep)[:4])
-        for f in doc["findings"]
-        if f["severity"] == "error" and f["path"]
-    }
-    ours_paths = {"/".join(parts) for parts in ours if len(parts) == 4}
-    assert ours_paths == _ocfl_py_flags(root), doc["findings"]
+    for severity in ("error", "warning"):
+        assert _flagged(doc, root, severity) == _ocfl_py_flags(root, severity), doc["findings"]
+    assert _flagged(doc, root, "warning" if code == "OCFL_WARNING" else "error")
 
 
 # -- rolling audits --------------------------------------------------------------------------
