@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from whoosh import query as wq
 
@@ -106,7 +106,7 @@ def ours(text: str) -> query.Q | str:
 def theirs(text: str) -> query.Q | str | None:
     try:
         parsed = whoosh_parse(text)
-    except Exception:  # Whoosh's parser itself fails on a few inputs: nothing to compare
+    except AssertionError:  # Whoosh's parser trips its own asserts on ~1.4% of inputs
         return None
     return "refused" if parsed is wq.NullQuery else as_q(parsed)
 
@@ -122,8 +122,8 @@ def theirs(text: str) -> query.Q | str | None:
 @example("'s* x'~ '")
 def test_queries_parse_as_whoosh_parses_them(text: str) -> None:
     expected = theirs(text)
-    if expected is not None:
-        assert ours(text) == expected
+    assume(expected is not None)  # nothing to compare; Hypothesis fails if that is common
+    assert ours(text) == expected
 
 
 @pytest.mark.parametrize("text", ["[a TO b]", "ingested:2024", "raw_sha256:abc"])
