@@ -84,9 +84,7 @@ def read_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReadOnly]:
             )
         crash_test.write_seeds(tmp_path / "seeds", random.Random(31), 20)
         assert _as(None, ["ingest"], env).returncode == 0
-        available = _as(None, ["--help"], env).stdout.decode()
-        commands = {k: v for k, v in READ_COMMANDS.items() if f" {k} " in available}
-        original = {name: _as(None, args, env) for name, args in commands.items()}
+        original = {name: _as(None, args, env) for name, args in READ_COMMANDS.items()}
         for lock in archive.glob("writer.lock*"):
             lock.unlink()
         _chmod_tree(archive, writable=False)
@@ -127,9 +125,7 @@ def _chmod_tree(root: Path, *, writable: bool) -> None:
 def test_a_read_command_on_a_read_only_archive_as_another_user(
     read_only: ReadOnly, name: str
 ) -> None:
-    original = read_only.original.get(name)
-    if original is None:
-        pytest.skip(f"this build has no '{name}' command")
+    original = read_only.original[name]
     assert original.returncode == 0, original.stderr[-300:]
     done = _as(OTHER_UID, READ_COMMANDS[name], read_only.env)
     assert done.returncode == 0, done.stderr.decode()[-500:]

@@ -477,6 +477,7 @@ def test_open_seed_reads_a_file_and_a_link_inside(seeds: Path) -> None:
     (seeds / "sub" / "real.txt").write_text("real")
     (seeds / "alias.txt").symlink_to("sub/real.txt")
     found, _ = scan(seeds)
+    assert names(found) == ["alias.txt", "sub/real.txt"]
     for seed in found:
         stream, st = open_seed(seeds, seed)
         with stream:

@@ -3,7 +3,9 @@
 A second process ingests batch after batch; meanwhile verify runs again and again in
 this process. Every finding it reports must be true of the archive at some moment, so
 none may be an error: a version committed to the store but not yet to the catalog is
-``PENDING_WRITE`` (info), a staging area in use is not a leftover.
+``PENDING_WRITE`` (info), a staging area in use is not a leftover. (Whether a run lands
+inside a commit is up to timing; ``PENDING_WRITE`` itself is produced deterministically
+by tests/test_verify_codes.py.)
 """
 
 from __future__ import annotations
@@ -50,14 +52,13 @@ def test_verify_during_a_concurrent_ingest_reports_no_error(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    runs, errors, pending = 0, [], 0
+    runs, errors = 0, []
     try:
         while writer.poll() is None or runs == 0:
             with Archive(archive.config) as reader:
                 report = reader.verify(check_seeds=False)
             runs += 1
             errors += [f.to_json() for f in report.errors()]
-            pending += sum(f.code == "PENDING_WRITE" for f in report.findings)
     finally:
         _out, err = writer.communicate(timeout=600)
     assert writer.returncode == 0, err.decode()

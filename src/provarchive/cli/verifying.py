@@ -85,7 +85,10 @@ def verify_cmd(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check fixity of every stored byte and the consistency of catalog, index, log and seeds."""
+    """Check fixity of every stored byte and the consistency of catalog, index, log and seeds.
+
+    Example: provarchive verify --due 30d --budget 10m --json
+    """
     due_age = _duration(due, "--due")
     budget_time = _duration(budget, "--budget")
     checkpoints = []
@@ -171,7 +174,10 @@ def validate_cmd(
     jobs: JobsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate OCFL 1.1 objects or storage roots (any tool's) against every OCFL code."""
+    """Validate OCFL 1.1 objects or storage roots (any tool's) against every OCFL code.
+
+    Example: provarchive validate /mnt/other-repository/ocfl --json
+    """
     from ..verify import validate_paths
 
     report = validate_paths(paths, jobs=_jobs(jobs))
