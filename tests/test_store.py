@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from provarchive.errors import StorageError
 from provarchive.store.ocfl import (
     INVENTORY,
+    JOURNAL,
     SIDECAR,
     name_for_object_id,
     object_id_for,
@@ -349,3 +350,36 @@ def test_recovery_removes_only_what_the_archive_writes_in_staging(tmp_path: Path
     assert not any(p.exists() for p in ours)
     assert all(os.path.lexists(p) for p in theirs)
     assert (outside / "keep.txt").read_text() == "keep"
+
+
+@pytest.mark.parametrize(
+    "journal",
+    [
+        b'{"a": 1}',
+        b"[1, 2]",
+        b'[{"name": "x"}]',
+        b'[{"name": 5, "object_path": "ocfl/x"}]',
+        b'[{"name": "x", "object_path": "/etc"}]',
+        b'[{"name": "x", "object_path": "../../outside"}]',
+        b"[" * 100_000 + b"]" * 100_000,
+        b"\xff\xfe not json",
+    ],
+    ids=["object", "numbers", "no-path", "name-not-text", "absolute", "dotdot", "nested", "bytes"],
+)
+def test_a_dead_batch_with_a_malformed_journal_is_discarded_not_fatal(
+    tmp_path: Path, journal: bytes
+) -> None:
+    """A journal damaged on disk names nothing it can replay: the batch is discarded and
+    the next writer goes on (it used to raise TypeError on every writing command)."""
+    store = make_store(tmp_path)
+    with store.transaction() as txn:
+        txn.stage(io.BytesIO(b"abc"))
+        leftover = txn.directory
+        txn.committed = True  # a crash: the context manager must not clean up
+    (leftover / JOURNAL).write_bytes(journal)
+    (tmp_path / "outside").mkdir()
+    repairs, touched = store.recover()
+    assert not leftover.exists() and (tmp_path / "outside").is_dir()
+    [replayed] = [r for r in repairs if r.action == "journal-replayed"]
+    assert "0 version(s); " in replayed.detail and "malformed" in replayed.detail
+    assert touched == set()

@@ -44,6 +44,26 @@ VERSION_DIR = re.compile(r"v([1-9][0-9]*)")  # use fullmatch
 _CONTENT_PATH = re.compile(rf"v([1-9][0-9]*)/{CONTENT_DIR}/.+", re.DOTALL)
 
 
+def read_journal(data: bytes) -> tuple[list[tuple[str, str]], int]:
+    """The (document name, object path) of each entry of a staging batch's journal,
+    and how many entries were malformed (not an object with a string name and a safe
+    relative object path): a journal damaged on disk names what it can, never raises."""
+    try:
+        items = json.loads(data)
+    except (ValueError, RecursionError):
+        return [], 1
+    if not isinstance(items, list):
+        return [], 1
+    good = [
+        (item["name"], item["object_path"])
+        for item in items
+        if isinstance(item, dict)
+        and isinstance(item.get("name"), str)
+        and relative_path_problem(item.get("object_path")) is None
+    ]
+    return good, len(items) - len(good)
+
+
 def object_id_for(name: str) -> str:
     """The OCFL object id of a document: a URI that round-trips to the name."""
     return OBJECT_ID_PREFIX + quote(name, safe="/")

@@ -71,6 +71,7 @@ from .ocfl import (
     object_id_for,
     object_path_for,
     parse_sidecar,
+    read_journal,
     sha512_hex,
     sidecar_bytes,
     versions_from_inventory,
@@ -781,15 +782,17 @@ class Store:
         if not journal_path.is_file():
             return [Repair("staging-discarded", None, f"uncommitted batch {entry.name}")]
         try:
-            journal = json.loads(journal_path.read_bytes())
-        except ValueError:
-            journal = []
+            journal, malformed = read_journal(journal_path.read_bytes())
+        except OSError:
+            journal, malformed = [], 1
         repairs: list[Repair] = []
-        for item in journal:
-            name = str(item["name"])
+        for name, object_path in journal:
             touched.add(name)
-            repairs.extend(self.complete_object(self.root / item["object_path"], name))
-        repairs.append(Repair("journal-replayed", None, f"{entry.name}: {len(journal)} version(s)"))
+            repairs.extend(self.complete_object(self.root / object_path, name))
+        damaged = f"; {malformed} malformed entry(ies) left out" if malformed else ""
+        repairs.append(
+            Repair("journal-replayed", None, f"{entry.name}: {len(journal)} version(s){damaged}")
+        )
         return repairs
 
     def complete_object(self, directory: Path, name: str | None) -> list[Repair]:

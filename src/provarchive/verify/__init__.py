@@ -26,7 +26,6 @@ Contract:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -39,7 +38,7 @@ from ..errors import ArchiveError
 from ..findings import ERROR, Finding, VerifyReport
 from ..home import Home
 from ..store.lock import writer_busy
-from ..store.ocfl import JOURNAL, ObjectState
+from ..store.ocfl import JOURNAL, ObjectState, read_journal
 from .objects import RETRIES, StoreResult, check_objects, check_root
 from .side import LogRequest, SideChecks
 from .standalone import validate_paths
@@ -88,11 +87,8 @@ class _Run:
         """Documents named by a journal in staging: their commit is in flight."""
         names: set[str] = set()
         for journal in _journals(self.home):
-            with (
-                contextlib.suppress(OSError, ValueError, TypeError, KeyError),
-                open(journal, "rb") as fh,
-            ):
-                names.update(str(item["name"]) for item in json.loads(fh.read()))
+            with contextlib.suppress(OSError), open(journal, "rb") as fh:
+                names.update(name for name, _path in read_journal(fh.read())[0])
         return names
 
 
