@@ -314,3 +314,18 @@ def test_ingest_indexes_everything_when_its_indexer_is_killed(
     assert len(report.results) == 40
     assert archive.search("pilot boat", limit=50).total == 40
     assert archive.verify().findings == []
+
+
+@pytest.mark.parametrize("depth", [100, 101, 1000, 100_000])
+def test_brackets_nested_too_deep_are_refused_in_one_line(cli, seeded: Path, depth: int) -> None:
+    """Every step of parsing recurses once per bracket: a short query of deeply nested
+    brackets used to end in RecursionError. Up to the limit it is an ordinary query."""
+    cli("ingest")
+    result = cli("search", "(" * depth + "korean" + ")" * depth)
+    assert "Traceback" not in result.stderr
+    if depth <= 100:
+        assert result.exit_code == 0, result.stderr
+    else:
+        assert result.exit_code == 2
+        assert "brackets nested more than 100 deep" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1

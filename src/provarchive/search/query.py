@@ -185,10 +185,16 @@ def _tag(query: str) -> list[_Node]:
     return stack
 
 
-def _groups(nodes: list[_Node]) -> _Node:
+MAX_NESTING = 100
+"""Brackets nested deeper than this are refused (every step below recurses per level)."""
+
+
+def _groups(nodes: list[_Node], query: str) -> _Node:
     stack = [_Node("group", group="and")]
     for node in nodes:
         if node.kind == "open":
+            if len(stack) > MAX_NESTING:
+                raise QueryError(query, f"brackets nested more than {MAX_NESTING} deep")
             stack.append(_Node("group", group="and"))
         elif node.kind == "close":
             if len(stack) > 1:
@@ -489,7 +495,7 @@ def parse_query(query: str) -> Q:
     QueryError where Whoosh finds nothing searchable."""
     if not query.strip():
         raise QueryError(query, "the query is empty")
-    group = _groups(_tag(query))
+    group = _groups(_tag(query), query)
     for step in (_clean_boost, _fuzzy_terms, _wildcards, _fieldnames, _whitespace, _boosts,
                  _operators):  # fmt: skip
         step(group)
