@@ -322,3 +322,18 @@ def test_reclean_keeps_the_derivation_of_a_version_it_cannot_read(built: Archive
 def test_rebuild_of_a_valid_store_is_not_refused(built: Archive, cli) -> None:
     assert cli("rebuild").exit_code == 0
     assert cli("verify").exit_code == 0
+
+
+@pytest.mark.parametrize("args", [(), ("--rederive",)])
+def test_a_catalog_with_damaged_pages_is_a_finding(
+    built: Archive, cli, args: tuple[str, ...]
+) -> None:
+    """Pages of catalog.sqlite overwritten (its header page intact, so it still opens):
+    the index audit's driver-level reads raised sqlite3.DatabaseError past verify."""
+    path = built.home.catalog_path
+    with open(path, "r+b") as fh:
+        fh.seek(12288)
+        fh.write(b"\xde\xad" * 2048)
+    exit_code, findings = verify_json(cli, *args)
+    assert exit_code == 1
+    assert "CATALOG_UNREADABLE" in {f["code"] for f in findings}

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import case, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from .models import (
@@ -546,10 +547,13 @@ def _plain_rows(s: Session, query: Any) -> list[tuple[Any, ...]]:
     compiled = query.compile(s.get_bind(), compile_kwargs={"render_postcompile": True})
     params = compiled.params
     args = [params[k] for k in compiled.positiontup or ()] if compiled.positional else params
+    dbapi = s.get_bind().dialect.loaded_dbapi
     cursor = s.connection().connection.cursor()
     try:
         cursor.execute(str(compiled), args)
         return list(cursor.fetchall())
+    except dbapi.Error as e:  # as SQLAlchemy wraps it, so that the session reports it
+        raise DBAPIError.instance(str(compiled), args, e, dbapi.Error) from e
     finally:
         cursor.close()
 
