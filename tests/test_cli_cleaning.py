@@ -95,3 +95,20 @@ def test_reclean_and_verify_rederive(cli, seeded: Path) -> None:
     }  # fmt: skip
     assert cli("verify", "--rederive").exit_code == 0
     assert cli("reclean", "nope.txt").exit_code == 4
+
+
+def test_numbers_past_what_the_catalog_holds_name_nothing(cli, seeded: Path) -> None:
+    """A number over 2**63 - 1 cannot be bound to an SQLite integer: it raised
+    OverflowError (a traceback); it names no passage, and a limit past it is no limit."""
+    cli("ingest")
+    huge = "9" * 21
+    for args in (
+        ("lineage", f"{SEED_NAME}@v1#{huge}"),
+        ("lineage", f"{SEED_NAME}@v{huge}#1"),
+        ("lineage", f"{SEED_NAME}@v1#1", "--derivation", huge),
+    ):
+        result = cli(*args)
+        assert result.exit_code == 4, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    everything = json.loads(cli("log", "--limit", "0", "--json").stdout)
+    assert json.loads(cli("log", "--limit", huge, "--json").stdout) == everything

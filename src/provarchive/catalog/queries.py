@@ -144,7 +144,7 @@ def events(s: Session, *, document: str | None = None, limit: int | None = None)
     query = select(Event).order_by(Event.id.desc())
     if document is not None:
         query = query.where(Event.document_key == key_of(document))
-    if limit is not None:
+    if limit is not None and limit <= SQL_INT_MAX:  # past it: more than there can be
         query = query.limit(limit)
     return list(reversed(list(s.scalars(query))))
 
@@ -384,9 +384,15 @@ def removal_chain(
     return row
 
 
+SQL_INT_MAX = 2**63 - 1
+"""The largest integer a catalog column holds: a number past it names no row."""
+
+
 def _chain(
     s: Session, model: Any, name: str, number: int, ordinal: int, derivation: int | None
 ) -> Any:
+    if max(number, ordinal, derivation or 0) > SQL_INT_MAX:
+        return None
     query = (
         select(model, DerivationRecord, Version, Document)
         .join(DerivationRecord, DerivationRecord.id == model.derivation_id)
