@@ -329,3 +329,26 @@ def test_batches_end_once_past_their_byte_bound(tmp_path: Path) -> None:
     batches = list(ing._batches(seeds))
     assert [len(b) for b in batches] == [3, 3, 2]
     assert ing.BATCH_BYTES <= 8 * 1024 * 1024
+
+
+@pytest.mark.parametrize("how", ["file", "as", "folder"])
+def test_add_refuses_the_archive_s_own_files(
+    archive: Archive, seeds: Path, tmp_path: Path, how: str
+) -> None:
+    """``add archive/signing.key`` archived the private signing key for good (searchable,
+    never deletable); ``add -r archive`` copied the catalog into the seeds folder."""
+    archive.ingest()
+    key = archive.config.root / "signing.key"
+    assert key.is_file()
+    before = sorted(p.relative_to(seeds) for p in seeds.rglob("*"))
+    if how == "file":
+        report = archive.add([key])
+    elif how == "as":
+        report = archive.add([key], as_name="notes/key.txt")
+    else:
+        report = archive.add([archive.config.root], recursive=True, into="copy")
+    [result] = report.results
+    assert result.status == "failed"
+    assert result.error is not None and "part of a provarchive archive" in result.error
+    assert sorted(p.relative_to(seeds) for p in seeds.rglob("*")) == before
+    assert archive.search("PRIVATE").total == 0

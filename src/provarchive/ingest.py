@@ -63,6 +63,7 @@ from .seeds import (
     stat_row,
     stat_trusted,
     validate_name,
+    within_archive,
 )
 from .store import durable
 from .store.ocfl import ObjectState, versions_from_inventory
@@ -677,6 +678,9 @@ def add(
         if len(files) != 1 or recursive or into is not None:
             raise UsageError("--as names one document: give exactly one FILE, without -r or --into")
         sources = [(Path(files[0]), validate_name(as_name))]  # a bad --as is a usage error
+        if (inside := within_archive(sources[0][0])) is not None:
+            refused.append(IngestResult(as_name, FAILED, error=inside, path=printable(files[0])))
+            sources = []
     else:
         sources, problems = expand_add_sources(
             [Path(f) for f in files], recursive, into=into, seeds=home.seeds

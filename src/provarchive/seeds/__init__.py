@@ -23,7 +23,7 @@ import os
 import time
 from typing import Any, Protocol
 
-from .copy import copy_into_seeds, expand_add_sources, remove_stale_temp_files
+from .copy import copy_into_seeds, expand_add_sources, remove_stale_temp_files, within_archive
 from .ignore import DEFAULT_RULES, IGNORE_FILE, TEMP_PREFIX, IgnoreRules, archive_kind, is_temp_name
 from .limits import StoreLimits, check_storable
 from .names import MAX_SEGMENT_BYTES, display_name, printable, validate_name
@@ -60,6 +60,7 @@ __all__ = [
     "stat_row",
     "stat_trusted",
     "validate_name",
+    "within_archive",
 ]
 
 RACY_WINDOW_NS = 2_000_000_000

@@ -356,6 +356,20 @@ def _join(prefix: str, rel: str) -> str:
     return "/".join(p for p in (prefix, rel) if p)
 
 
+def within_archive(source: Path) -> str | None:
+    """Why ``source`` (a file or folder given to ``add``) is part of an archive, or None:
+    an archive's own files (its catalog, its private signing key) are never archived."""
+    here = Path(os.path.realpath(source))
+    for directory in (here, *here.parents):
+        try:
+            kind = archive_kind(set(os.listdir(directory)), directory)
+        except OSError:
+            continue
+        if kind is not None:
+            return f"it is part of {kind} ({display_name(directory)}): never archived"
+    return None
+
+
 def expand_add_sources(
     files: Sequence[Path],
     recursive: bool = False,
@@ -387,7 +401,9 @@ def expand_add_sources(
         source = Path(file)
         base = Path(os.path.abspath(source)).name
         name = _join(prefix, base)
-        if recursive and os.path.isdir(source):
+        if (inside := within_archive(source)) is not None:
+            plan.refuse(name, source, FAILED, inside)
+        elif recursive and os.path.isdir(source):
             if seeds_id is not None and os.path.samefile(source, seeds or source):
                 plan.refuse(name + "/", source, IGNORED, "the seeds folder itself")
             else:
