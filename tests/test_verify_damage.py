@@ -337,3 +337,31 @@ def test_a_catalog_with_damaged_pages_is_a_finding(
     exit_code, findings = verify_json(cli, *args)
     assert exit_code == 1
     assert "CATALOG_UNREADABLE" in {f["code"] for f in findings}
+
+
+@pytest.mark.parametrize("part", ["leaves", "commits", "hashes", "index"])
+def test_a_log_file_that_is_a_directory_is_damage_not_a_traceback(
+    built: Archive, cli, part: str
+) -> None:
+    from provarchive.ledger import log_dir
+
+    path = log_dir(built.home) / part
+    path.unlink()
+    path.mkdir()  # IsADirectoryError escaped _Files, which caught FileNotFoundError only
+    for args in (("prove", SEED_NAME), ("ingest",), ("rebuild",)):
+        result = cli(*args)
+        assert "Traceback" not in result.stderr, args
+        assert result.exit_code == 7 and "cannot read it" in result.stderr, (args, result.stderr)
+    exit_code, findings = verify_json(cli)
+    assert exit_code == 1 and "LOG_DAMAGED" in {f["code"] for f in findings}
+
+
+def test_an_index_pointer_of_invalid_utf8_is_reported_then_repaired(built: Archive, cli) -> None:
+    (built.config.root / "index" / "CURRENT").write_bytes(b"\xff\xfe")
+    result = cli("search", "Advertisement", "--everything")
+    assert result.exit_code == 8 and "names no index generation" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert verify_json(cli)[0] == 1
+    repaired = cli("ingest")
+    assert repaired.exit_code == 0 and "index-recreated" in repaired.stderr
+    assert cli("search", "Advertisement", "--everything").exit_code == 0

@@ -420,6 +420,8 @@ class WhooshEngine:
             return None
         except OSError as exc:
             raise SearchIndexError(f"cannot read {self.path / CURRENT}: {exc.strerror}") from exc
+        except UnicodeDecodeError:
+            name = ""  # not a name this archive writes: the check below reports it
         if not name.startswith("g-") or "/" in name:
             raise SearchIndexError(f"{self.path / CURRENT} names no index generation")
         return self.path / name

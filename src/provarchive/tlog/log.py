@@ -161,9 +161,12 @@ class _Files:
                     durable.write_file(path, MAGIC[name])
                 try:
                     self.fds[name] = os.open(path, flags | os.O_CLOEXEC)
+                    header = os.pread(self.fds[name], HEADER, 0)
                 except FileNotFoundError:
                     raise LogCorruptError(path, "missing log file") from None
-                if os.pread(self.fds[name], HEADER, 0) != MAGIC[name]:
+                except OSError as exc:  # a directory, no permission, an I/O error
+                    raise LogCorruptError(path, f"cannot read it: {exc.strerror}") from None
+                if header != MAGIC[name]:
                     raise LogCorruptError(path, "not a provarchive transparency log file")
         except BaseException:
             self.close()
