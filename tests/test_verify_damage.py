@@ -365,3 +365,38 @@ def test_an_index_pointer_of_invalid_utf8_is_reported_then_repaired(built: Archi
     repaired = cli("ingest")
     assert repaired.exit_code == 0 and "index-recreated" in repaired.stderr
     assert cli("search", "Advertisement", "--everything").exit_code == 0
+
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize("where", ["inventory", "index-meta", "layout-config"])
+def test_deeply_nested_json_is_damage_not_recursion_error(built: Archive, cli, where: str) -> None:
+    if where == "inventory":
+        (built.store.object_dir(SEED_NAME) / INVENTORY).write_bytes(NESTED)
+    elif where == "index-meta":
+        [meta] = (built.config.root / "index").glob("g-*/provarchive-index.json")
+        meta.write_bytes(NESTED)
+    else:
+        [config] = built.store.root.glob("extensions/0004-*/config.json")
+        config.write_bytes(NESTED)
+    for args in (("cat", SEED_NAME), ("search", "Advertisement", "--everything"), ("reclean",)):
+        assert "Traceback" not in cli(*args).stderr, args
+    exit_code, _findings = verify_json(cli, "--fixity")  # no traceback (verify_json)
+    assert exit_code == (0 if where == "index-meta" else 1)  # the index is not the store's
+    verify_json(cli)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [NESTED, b'{"format": "x"}', b'{"seeds": 5}', b'{"verifier_key": 5}', b'{"format": true}'],
+    ids=["nested", "format-text", "seeds-number", "key-number", "format-bool"],
+)
+def test_settings_of_the_wrong_shape_are_damage_not_a_traceback(
+    built: Archive, cli, settings: bytes
+) -> None:
+    (built.config.root / "provarchive.json").write_bytes(settings)
+    for args in (("show", SEED_NAME), ("search", "korean"), ("verify",), ("ingest",)):
+        result = cli(*args)
+        assert "Traceback" not in result.stderr, args
+        assert result.exit_code == 7 and "provarchive.json" in result.stderr, (args, result.stderr)

@@ -83,15 +83,21 @@ def read_settings(root: Path) -> Settings | None:
         data = json.loads((root / SETTINGS).read_bytes())
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise CorruptArchiveError(root / SETTINGS, f"unreadable settings ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("catalog", ""), str):
         raise CorruptArchiveError(root / SETTINGS, "not a provarchive settings file")
+    fmt = data.get("format", SETTINGS_FORMAT)
+    if isinstance(fmt, bool) or not isinstance(fmt, int):
+        raise CorruptArchiveError(root / SETTINGS, f"format {fmt!r} is not a number")
+    for key in ("engine", "origin", "verifier_key", "seeds"):
+        if not isinstance(data.get(key), str | None):
+            raise CorruptArchiveError(root / SETTINGS, f"{key} {data[key]!r} is not text")
     catalog = data.get("catalog", DEFAULT_CATALOG)
     if "/" in catalog or catalog.startswith("."):
         raise CorruptArchiveError(root / SETTINGS, f"catalog file {catalog!r} is not a file name")
     return Settings(
-        format=int(data.get("format", SETTINGS_FORMAT)),
+        format=fmt,
         catalog=catalog,
         engine=str(data.get("engine", ENGINES[0])),
         origin=data.get("origin"),

@@ -346,7 +346,7 @@ def _file_digest(path: Path) -> str:
 def _read_meta(generation: Path) -> dict[str, Any]:
     try:
         meta = json.loads((generation / META).read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     return meta if isinstance(meta, dict) else {}
 

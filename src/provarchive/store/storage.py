@@ -600,7 +600,7 @@ class Store:
             raise CorruptArchiveError(inv_path, durable.describe_os_error(exc)) from exc
         try:
             inventory = json.loads(data)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise CorruptArchiveError(inv_path, f"inventory is not valid JSON ({exc})") from exc
         if not isinstance(inventory, dict) or not isinstance(inventory.get("id"), str):
             raise CorruptArchiveError(inv_path, "inventory has no id")

@@ -290,7 +290,7 @@ def _archive_root_checks(root: Path) -> list[Finding]:
                     found=json.dumps(data, sort_keys=True),
                 )
             )
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         findings.append(Finding("LAYOUT_CONFIG_INVALID", str(exc), path=str(config)))
     try:
         with os.scandir(root) as it:
