@@ -97,7 +97,8 @@ def move_object(a: Archive, _s: Path) -> None:
 def staged_journal(a: Archive, _s: Path) -> None:
     txn = a.config.staging / "txn-0"
     txn.mkdir(parents=True)
-    (txn / "journal.json").write_text(json.dumps([{"name": NOTE}]))
+    path = a.store.object_dir(NOTE).relative_to(a.store.root).as_posix()
+    (txn / "journal.json").write_text(json.dumps([{"name": NOTE, "object_path": path}]))
     sql(a, f"DELETE FROM versions WHERE number = 2 AND document_id = {doc_id(a, NOTE)}")
 
 
