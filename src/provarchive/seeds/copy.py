@@ -356,15 +356,19 @@ def _join(prefix: str, rel: str) -> str:
     return "/".join(p for p in (prefix, rel) if p)
 
 
-def within_archive(source: Path) -> str | None:
+def within_archive(source: Path, known: dict[Path, str | None] | None = None) -> str | None:
     """Why ``source`` (a file or folder given to ``add``) is part of an archive, or None:
-    an archive's own files (its catalog, its private signing key) are never archived."""
+    an archive's own files (its catalog, its private signing key) are never archived.
+    ``known`` keeps each folder's verdict, so that many files of one folder list it once."""
+    known = {} if known is None else known
     here = Path(os.path.realpath(source))
     for directory in (here, *here.parents):
-        try:
-            kind = archive_kind(set(os.listdir(directory)), directory)
-        except OSError:
-            continue
+        if directory not in known:
+            try:
+                known[directory] = archive_kind(set(os.listdir(directory)), directory)
+            except OSError:
+                known[directory] = None
+        kind = known[directory]
         if kind is not None:
             return f"it is part of {kind} ({display_name(directory)}): never archived"
     return None
@@ -397,11 +401,12 @@ def expand_add_sources(
             st = os.stat(seeds)
             seeds_id = (st.st_dev, st.st_ino)
     plan = _Plan(rules, seeds_id)
+    folders: dict[Path, str | None] = {}
     for file in files:
         source = Path(file)
         base = Path(os.path.abspath(source)).name
         name = _join(prefix, base)
-        if (inside := within_archive(source)) is not None:
+        if (inside := within_archive(source, folders)) is not None:
             plan.refuse(name, source, FAILED, inside)
         elif recursive and os.path.isdir(source):
             if seeds_id is not None and os.path.samefile(source, seeds or source):
