@@ -400,3 +400,22 @@ def test_settings_of_the_wrong_shape_are_damage_not_a_traceback(
         result = cli(*args)
         assert "Traceback" not in result.stderr, args
         assert result.exit_code == 7 and "provarchive.json" in result.stderr, (args, result.stderr)
+
+
+def test_reclean_with_workers_keeps_the_derivation_it_cannot_read(
+    built: Archive, cli, tmp_path: Path
+) -> None:
+    """The same with --jobs 2: the versions are read here and cleaned in worker processes."""
+    other = tmp_path / "other.txt"
+    other.write_text("A second note about the harbour and its quay.\n")
+    assert cli("add", str(other)).exit_code == 0
+    before = json.loads(cli("show", SEED_NAME, "--json").stdout)
+    path = content(built)
+    path.unlink()
+    path.mkdir()
+    result = cli("reclean", "--jobs", "2", "--json")
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["checked"] == 2 and doc["changed"] == []
+    assert [(u["document"], u["version"]) for u in doc["unreadable"]] == [(SEED_NAME, 1)]
+    assert json.loads(cli("show", SEED_NAME, "--json").stdout) == before
