@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import os
 import time
 from pathlib import Path
@@ -352,3 +353,26 @@ def test_add_refuses_the_archive_s_own_files(
     assert result.error is not None and "part of a provarchive archive" in result.error
     assert sorted(p.relative_to(seeds) for p in seeds.rglob("*")) == before
     assert archive.search("PRIVATE").total == 0
+
+
+def test_a_damaged_object_fails_its_seed_alone_and_the_rest_is_archived(
+    archive: Archive, seeds: Path, cli
+) -> None:
+    (seeds / "a.txt").write_text("first text\n")
+    (seeds / "b.txt").write_text("second text\n")
+    archive.ingest()
+    (archive.store.object_dir("a.txt") / "inventory.json").write_bytes(b"")
+    (seeds / "a.txt").write_text("first text, changed\n")
+    (seeds / "b.txt").write_text("second text, changed\n")
+    (seeds / "c.txt").write_text("third text\n")
+    result = cli("--archive", str(archive.config.root), "ingest", "--json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    by_name = {r["document"]: r for r in report["results"]}
+    assert by_name["b.txt"]["status"] == "new-version"
+    assert by_name["c.txt"]["status"] == "new"
+    assert by_name["a.txt"]["status"] == "failed"
+    assert "damaged" in by_name["a.txt"]["error"]
+    assert "inventory.json" in by_name["a.txt"]["error"]
+    assert archive.read_bytes("c.txt", 1) == b"third text\n"
+    assert not list(archive.store.staging.iterdir())  # the failed seed's bytes are not left

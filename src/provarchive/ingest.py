@@ -47,7 +47,7 @@ from .derivations import (
     record_many,
     stored_text,
 )
-from .errors import InputError, InvalidNameError, StorageError, UsageError
+from .errors import CorruptArchiveError, InputError, InvalidNameError, StorageError, UsageError
 from .home import Home
 from .recovery import parse_timestamp, source_from_message, sync_state
 from .search.sync import BatchIndexer, IndexJob, stored_entries, sync_index
@@ -414,7 +414,11 @@ class _Ingestor:
             staged_file.path.unlink(missing_ok=True)
             result = IngestResult(name, WITHDRAWN, sha256=digests.sha256, path=str(seed.path))
             return _Staged(seed, None, result, cache_row)
-        state = self.home.store.load(name)
+        try:
+            state = self.home.store.load(name)
+        except CorruptArchiveError as exc:  # verify reports it; the other seeds go on
+            staged_file.path.unlink(missing_ok=True)
+            return _failed(seed, f"stored object damaged: {exc.path}: {exc.reason} (run 'verify')")
         try:
             prepared = txn.prepare(
                 name,
