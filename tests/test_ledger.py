@@ -295,3 +295,56 @@ def test_init_with_a_key_it_cannot_use_writes_nothing(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     shown = run_provarchive("key", env=env, text=True)
     assert shown.stdout.strip() == own.verifier.verifier_key
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not UTF-8", "missing"])
+def test_a_damaged_latest_checkpoint_is_found_and_never_handed_out(
+    cli, archive: Archive, seeded: Path, damage: str
+) -> None:
+    assert cli("ingest").exit_code == 0
+    path = log_dir(archive.home) / "checkpoint"
+    good = path.read_text()
+    if damage == "missing":
+        path.unlink()
+    else:
+        path.write_bytes(good.encode()[:40] if damage == "truncated" else b"\xff\xfe")
+    report = Archive(archive.config).verify(check_seeds=False)
+    [finding] = [f for f in report.findings if f.code.startswith("CHECKPOINT_")]
+    assert finding.path == str(path)
+    assert (finding.code, report.is_ok()) == (
+        ("CHECKPOINT_MISSING", True) if damage == "missing" else ("CHECKPOINT_INVALID", False)
+    )
+    for args in (("checkpoint",), ("prove", SEED_NAME)):
+        result = cli(*args)
+        assert result.exit_code == 7, result.output
+        assert result.stdout == "" and str(path.name) in result.stderr
+    (seeded / "more.txt").write_text("Another page arrives.\n")
+    assert cli("ingest").exit_code == 0  # the next writing command signs a new one
+    assert Archive(archive.config).verify(check_seeds=False).findings == []
+    assert cli("checkpoint").exit_code == 0
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbled", "another key"])
+def test_a_signing_key_writers_cannot_use_is_a_warning(
+    cli, archive: Archive, seeded: Path, damage: str
+) -> None:
+    from provarchive.tlog.keys import generate_key
+
+    assert cli("ingest").exit_code == 0
+    key = archive.config.key_path
+    saved = key.read_text()
+    key.unlink()
+    if damage == "garbled":
+        key.write_text("garbage\n")
+        key.chmod(0o600)
+    elif damage == "another key":
+        generate_key(key, "someone.else/key")
+    report = Archive(archive.config).verify(check_seeds=False)
+    assert [f.code for f in report.findings] == ["SIGNING_KEY_UNUSABLE"]
+    assert report.is_ok() and report.findings[0].path == str(key)
+    (seeded / "more.txt").write_text("Another page arrives.\n")
+    assert cli("ingest").exit_code != 0  # what the warning warns of
+    key.unlink(missing_ok=True)
+    key.write_text(saved)
+    key.chmod(0o600)
+    assert Archive(archive.config).verify(check_seeds=False).findings == []

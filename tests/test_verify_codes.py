@@ -368,6 +368,8 @@ DAMAGES: dict[str, Damage] = {
     "LOG_DAMAGED": damage_log,
     "LOG_INCONSISTENT": checkpoint_then(truncate_log),
     "CHECKPOINT_INVALID": bad_signature,
+    "CHECKPOINT_MISSING": lambda a, s: (log_dir(a.home) / "checkpoint").unlink(),
+    "SIGNING_KEY_UNUSABLE": lambda a, s: a.config.key_path.unlink(),
     "LOG_VERSION_MISSING": drop_latest_version,
     "LOG_VERSION_MISMATCH": forge_version,
     "LOG_VERSION_UNLOGGED": checkpoint_then(truncate_log),

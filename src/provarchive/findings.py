@@ -131,6 +131,14 @@ FINDING_TYPES: dict[str, tuple[str, str]] = {
         ERROR,
         "a checkpoint is malformed or not signed by the archive's key",
     ),
+    "CHECKPOINT_MISSING": (
+        WARNING,
+        "the log has entries but no latest signed checkpoint (proofs cannot be made until one is)",
+    ),
+    "SIGNING_KEY_UNUSABLE": (
+        WARNING,
+        "the archive's signing key cannot be used: writing commands fail until it is restored",
+    ),
     "LOG_VERSION_MISSING": (ERROR, "the log records a version the store no longer holds"),
     "LOG_VERSION_MISMATCH": (
         ERROR,

@@ -65,7 +65,7 @@ from .tlog.errors import (
     ProofError,
     SigningKeyError,
 )
-from .tlog.keys import generate_key, load_key, save_key, signer_from_env
+from .tlog.keys import ENV_VAR, generate_key, load_key, save_key, signer_from_env
 from .tlog.leaf import (
     EVENT_DERIVATION,
     EVENT_VERSION,
@@ -114,6 +114,7 @@ def signer(home: Home) -> Signer:
     """The key that signs this archive's checkpoints (see the module docstring)."""
     config = home.config
     key = signer_from_env() if config.signing_key is None else None
+    source = f"in ${ENV_VAR}"
     if key is None:
         path = (
             config.signing_key
@@ -125,12 +126,13 @@ def signer(home: Home) -> Signer:
                 str(path),
                 "no such file: give the archive's key with --key FILE or PROVARCHIVE_SIGNING_KEY",
             )
-        key = load_key(path)
+        key, source = load_key(path), str(path)
     expected = home.settings.verifier_key
     if expected is not None and key.verifier.verifier_key != expected:
         want = "+".join(expected.split("+")[:2])
         raise SigningKeyError(
-            key.verifier.name, f"not this archive's key (provarchive.json expects {want})"
+            source,
+            f"{key.verifier.name} is not this archive's key (provarchive.json expects {want})",
         )
     return key
 
@@ -638,12 +640,17 @@ def write_checkpoint(home: Home, tl: TransparencyLog) -> str:
 
 
 def latest_checkpoint(home: Home) -> str:
+    """The latest checkpoint, checked against the archive's key: a damaged one is never
+    handed out as a witness or put in a proof (:class:`CorruptArchiveError`)."""
+    own = _own_checkpoint(home)
+    if isinstance(own, Finding):
+        reason = "no checkpoint has been written yet" if own.code == "CHECKPOINT_MISSING" else ""
+        raise CorruptArchiveError(log_dir(home) / CHECKPOINT, reason or own.detail)
     try:
-        return (log_dir(home) / CHECKPOINT).read_text()
-    except FileNotFoundError:
-        raise CorruptArchiveError(
-            log_dir(home) / CHECKPOINT, "no checkpoint has been written yet"
-        ) from None
+        open_checkpoint(own[1], [verifier(home)], allow_unknown=False)
+    except (ProofError, SigningKeyError) as exc:
+        raise CorruptArchiveError(own[0], f"not a valid signed checkpoint: {exc}") from None
+    return own[1]
 
 
 # -- proofs -----------------------------------------------------------------------------------
@@ -797,7 +804,8 @@ def check_log(
         return LogCheck(
             [Finding("LOG_MISSING", str(log_dir(home)), path=str(log_dir(home)))], [], None
         )
-    findings: list[Finding] = []
+    findings = _key_findings(home)
+    own = _own_checkpoint(home)  # read before the log: the log is never behind it
     try:
         tl = open_log(home)
     except (LogCorruptError, OSError) as exc:
@@ -809,7 +817,9 @@ def check_log(
                 key = verifier(home)
             except SigningKeyError as exc:
                 findings.append(Finding("CHECKPOINT_INVALID", str(exc)))
-        for source, text in checkpoints:
+        if isinstance(own, Finding):
+            findings.extend([own] if tl.size or own.code != "CHECKPOINT_MISSING" else [])
+        for source, text in [*checkpoints, *([own] if isinstance(own, tuple) else [])]:
             findings.extend(_check_checkpoint(tl, source, text, key))
         entries: list[bytes] = []
         audit = tl.audit(on_entry=entries.append)  # one pass over the leaves for both
@@ -830,6 +840,32 @@ def check_log(
     with contextlib.suppress(CatalogError):
         events = _check_events(home, leaves, complete)
     return LogCheck(findings, events, logged, complete)
+
+
+def _key_findings(home: Home) -> list[Finding]:
+    """The key writers sign with, if it cannot be used: nothing stored is damaged, but
+    every writing command fails until it is restored (a copy handed to an auditor may
+    well lack it, so this is a warning)."""
+    try:
+        signer(home)
+    except SigningKeyError as exc:
+        from_file = exc.source and not exc.source.startswith("in $")  # else: the variable
+        path = exc.source if from_file else None
+        detail = exc.reason if path else f"{exc.source}: {exc.reason}"
+        return [Finding("SIGNING_KEY_UNUSABLE", detail, path=path)]
+    return []
+
+
+def _own_checkpoint(home: Home) -> tuple[str, str] | Finding:
+    """The archive's latest checkpoint as a (source, text) pair to check, or why not."""
+    path = log_dir(home) / CHECKPOINT
+    try:
+        return str(path), path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Finding("CHECKPOINT_MISSING", "the next writing command signs one", path=str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = durable.describe_os_error(exc) if isinstance(exc, OSError) else "not UTF-8"
+        return Finding("CHECKPOINT_INVALID", reason, path=str(path))
 
 
 def _entries_up_to_damage(tl: TransparencyLog) -> list[bytes]:
