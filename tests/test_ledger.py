@@ -348,3 +348,14 @@ def test_a_signing_key_writers_cannot_use_is_a_warning(
     key.write_text(saved)
     key.chmod(0o600)
     assert Archive(archive.config).verify(check_seeds=False).findings == []
+
+
+def test_prove_a_version_the_document_does_not_have_is_not_found(
+    two_versions: tuple[Archive, str], cli
+) -> None:
+    for rev in ("0", "3", str(2**63)):
+        result = cli("prove", NOTE, "--rev", rev)
+        assert result.exit_code == 4, (rev, result.output)
+        assert result.stdout == "" and "has no version" in result.stderr
+    first = json.loads(cli("prove", NOTE, "--rev", "1").stdout)
+    assert (first["document"], first["version"]) == (NOTE, 1)

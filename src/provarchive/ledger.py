@@ -50,6 +50,7 @@ from .errors import (
     DocumentNotFoundError,
     PassageNotFoundError,
     StorageError,
+    VersionNotFoundError,
 )
 from .findings import Finding
 from .home import Home
@@ -682,7 +683,9 @@ def prove_version(home: Home, name: str, number: int | None) -> bytes:
     state = home.store.load(name)
     if state is None:
         raise DocumentNotFoundError(name)
-    number = number or state.head
+    number = state.head if number is None else number
+    if not 1 <= number <= state.head:  # a withdrawal is provable: it is a version
+        raise VersionNotFoundError(name, number, state.head)
     checkpoint = latest_checkpoint(home)
     with open_log(home) as tl:
         matches = sorted(
