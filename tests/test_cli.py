@@ -230,9 +230,34 @@ def test_python_dash_m_and_a_real_process(seeded: Path) -> None:
     assert version.stdout.decode().startswith("provarchive ")
 
 
-@pytest.mark.parametrize("args", [["show"], ["ingest", "--bogus"], ["cat"]])
-def test_usage_errors_exit_2(cli, args: list[str]) -> None:
-    assert cli(*args).exit_code == 2
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["show"], "NAME"),
+        (["ingest", "--bogus"], "--bogus"),
+        (["cat"], "NAME"),
+        *((["--lock-timeout", t, "ls"], "--lock-timeout") for t in ("-1", "nan", "inf", "soon")),
+        (["verify", "--key", "garbage"], "--key"),
+        (["check-proof", "bundle.json", "--key", "garbage"], "--key"),
+    ],
+)
+def test_usage_errors_exit_2(cli, args: list[str], named: str) -> None:
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert named in result.stderr and "Traceback" not in result.output
+
+
+def test_a_lock_timeout_of_0_and_a_verifier_key_file_are_accepted(
+    cli, seeded: Path, tmp_path: Path
+) -> None:
+    from provarchive.tlog.note import Signer
+
+    assert cli("--lock-timeout", "0", "ingest").exit_code == 0
+    key = tmp_path / "archive.pub"
+    key.write_text(cli("key").stdout)
+    assert cli("verify", "--key", str(key)).exit_code == 0
+    other = Signer.generate("someone.example/key").verifier.verifier_key
+    assert cli("verify", "--key", other).exit_code == 1  # a key, but not the archive's
 
 
 def test_plain_lines_are_what_rich_prints_on_a_pipe() -> None:

@@ -11,6 +11,7 @@ import functools
 import inspect
 import json
 import logging
+import math
 import os
 import re
 import signal
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from ..archive import Archive
+    from ..tlog.note import Verifier
 
 _TYPE_TAG = re.compile(r" <[^<>]*>")
 
@@ -238,6 +240,12 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
+def _seconds(value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise typer.BadParameter(f"{value} is not a number of seconds (0 or more)")
+    return value
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
@@ -280,6 +288,7 @@ def main_options(
             "--lock-timeout",
             envvar="PROVARCHIVE_LOCK_TIMEOUT",
             metavar="SECONDS",
+            callback=_seconds,
             help="Seconds a writer waits for another writer to finish.",
         ),
     ] = 600.0,
@@ -315,6 +324,17 @@ def _archive(ctx: typer.Context, **overrides: Any) -> "Archive":
     from ..archive import Archive  # first use: commands that never open one stay light
 
     return Archive(config)
+
+
+def verifier_option(value: str, option: str = "--key") -> "Verifier":
+    """A verifier key given inline or as a file; one that is not is a usage error."""
+    from ..tlog.errors import SigningKeyError
+    from ..tlog.keys import read_verifier_key
+
+    try:
+        return read_verifier_key(Path(value) if Path(value).is_file() else value)
+    except SigningKeyError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from exc
 
 
 def display_name(name: str) -> str:

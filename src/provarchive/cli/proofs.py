@@ -12,7 +12,17 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from .common import JsonOpt, VersionOpt, _archive, _print_json, command, err, escape, out
+from .common import (
+    JsonOpt,
+    VersionOpt,
+    _archive,
+    _print_json,
+    command,
+    err,
+    escape,
+    out,
+    verifier_option,
+)
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -129,9 +139,8 @@ def check_proof_cmd(
     Example: provarchive check-proof story.proof.json --key archive.pub --file story.txt
     """
     from ..tlog.bundle import check_bundle
-    from ..tlog.keys import read_verifier_key
 
-    verifier = read_verifier_key(Path(key) if Path(key).is_file() else key)
+    verifier = verifier_option(key)
     raw = _read(raw_file, "file") if raw_file is not None else None
     result = check_bundle(_read(bundle, "bundle"), verifier, raw)
     if as_json:

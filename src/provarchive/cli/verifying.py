@@ -17,6 +17,7 @@ from .common import (
     command,
     escape,
     out,
+    verifier_option,
 )
 
 # -- verify / rebuild ----------------------------------------------------------------------------
@@ -57,7 +58,9 @@ def verify_cmd(
     key: Annotated[
         str | None,
         typer.Option(
-            "--key", metavar="PUBKEY", help="Check checkpoints against this verifier key."
+            "--key",
+            metavar="PUBKEY",
+            help="Check checkpoints against this verifier key (or a file holding it).",
         ),
     ] = None,
     fixity: Annotated[
@@ -89,6 +92,7 @@ def verify_cmd(
 
     Example: provarchive verify --due 30d --budget 10m --json
     """
+    trusted = verifier_option(key).verifier_key if key else None
     due_age = _duration(due, "--due")
     budget_time = _duration(budget, "--budget")
     checkpoints = []
@@ -105,7 +109,7 @@ def verify_cmd(
             check_seeds=not no_seeds,
             rederive=rederive,
             checkpoints=checkpoints,
-            key=key,
+            key=trusted,
             on_progress=lambda stage, d, t: bar.stage(f"Verifying {stage}", d, t),
             fixity=fixity,
             jobs=_jobs(jobs),
