@@ -848,12 +848,15 @@ def check_log(
 def _key_findings(home: Home) -> list[Finding]:
     """The key writers sign with, if it cannot be used: nothing stored is damaged, but
     every writing command fails until it is restored (a copy handed to an auditor may
-    well lack it, so this is a warning)."""
+    well lack it, so this is a warning). A key this user may not read is no finding:
+    it is a reader, and the key is not for it."""
     try:
         signer(home)
     except SigningKeyError as exc:
         from_file = exc.source and not exc.source.startswith("in $")  # else: the variable
         path = exc.source if from_file else None
+        if path is not None and os.path.exists(path) and not os.access(path, os.R_OK):
+            return []
         detail = exc.reason if path else f"{exc.source}: {exc.reason}"
         return [Finding("SIGNING_KEY_UNUSABLE", detail, path=path)]
     return []
