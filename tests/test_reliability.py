@@ -8,6 +8,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -156,6 +157,30 @@ def test_a_second_writer_times_out_with_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 5
     assert "Waiting for the archive's writer lock" in result.stderr
     assert "Error: timed out after 0.5s waiting for the writer lock" in result.stderr
+
+
+def test_a_catalog_another_program_locks_times_out_as_the_lock_timeout_says(
+    archive: Archive, seeded: Path
+) -> None:
+    if archive.config.db_url is not None:
+        pytest.skip("a SQLite catalog file held locked by another program")
+    archive.ingest()
+    (seeded / "later.txt").write_text("A page that arrives while the catalog is locked.\n")
+    env = {"PROVARCHIVE_ARCHIVE": str(archive.config.root), "PROVARCHIVE_LOCK_TIMEOUT": "1"}
+    other = sqlite3.connect(archive.home.catalog_path, isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")  # as a database tool or a backup would
+        # Not 30 s (SQLite's busy timeout before): the subprocess timeout would fire.
+        result = run_provarchive("ingest", env=env, text=True, timeout=20)
+    finally:
+        other.close()
+    assert result.returncode == 5, result.stderr
+    assert "timed out after 1s" in result.stderr
+    assert str(archive.home.catalog_path) in result.stderr and "Traceback" not in result.stderr
+    again = run_provarchive("ingest", "--json", env=env, text=True)
+    assert again.returncode == 0, again.stderr
+    assert archive.search("arrives").hits  # finished by the next run, nothing lost
+    assert Archive(archive.config).verify().is_ok()
 
 
 @pytest.mark.slow

@@ -161,6 +161,21 @@ class CatalogError(ArchiveError):
     exit_code = 8
 
 
+class CatalogBusyError(LockTimeoutError, CatalogError):
+    """Another program held the SQLite catalog locked for longer than we would wait (a
+    catalog failure, reported as a lock timeout: exit 5)."""
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        ArchiveError.__init__(
+            self,
+            f"timed out after {timeout:g}s: the catalog {path} is locked by another program "
+            "(a database tool, a backup?); retry once it is done, or raise --lock-timeout",
+        )
+        self.lock_path = path
+        self.timeout = timeout
+        self.holder = None
+
+
 class SearchIndexError(ArchiveError):
     """The search index failed to open, read or write."""
 

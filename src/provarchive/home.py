@@ -270,7 +270,8 @@ class Home:
             from .catalog import CREATE, READ_ONLY, READ_WRITE, Catalog
 
             mode = CREATE if self.writing else READ_ONLY if self.read_only() else READ_WRITE
-            self._catalog = Catalog(self.catalog_url, mode=mode)
+            busy = max(self.config.lock_timeout, 1.0)  # as for the writer lock
+            self._catalog = Catalog(self.catalog_url, mode=mode, busy_timeout=busy)
         return self._catalog
 
     def _require_server(self) -> None:

@@ -17,6 +17,7 @@ Contract:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -29,7 +30,7 @@ from sqlalchemy import create_engine, event, exc, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from ..errors import ArchiveError, CatalogError, StorageError
+from ..errors import ArchiveError, CatalogBusyError, CatalogError, StorageError
 from .models import Base
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ READ_WRITE = "rw"
 READ_ONLY = "ro"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int = 30000) -> None:
     # Python's sqlite3 module only opens a transaction before INSERT/UPDATE/
     # DELETE, so each CREATE TABLE of a migration committed on its own: a crash
     # mid-migration left tables without a schema version (found by the SIGKILL
@@ -52,7 +53,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
         with contextlib.suppress(Exception):
             # WAL lets readers run while a writer commits. It cannot be enabled
             # on a read-only database; then we simply read in the current mode.
@@ -109,15 +110,20 @@ _SHM_SIZE = 32768
 class Catalog:
     """An open catalog database."""
 
-    def __init__(self, url: str, *, mode: str = CREATE) -> None:
+    def __init__(self, url: str, *, mode: str = CREATE, busy_timeout: float = 30.0) -> None:
+        """``busy_timeout``: seconds to wait for a SQLite file another program has locked."""
         self.url = url
         self.mode = mode
+        self.busy_timeout = busy_timeout
         try:
             self.engine: Engine = create_engine(_url_for(url, mode))
         except (exc.SQLAlchemyError, ImportError, ValueError) as e:
             raise CatalogError(f"cannot open catalog {url}: {e}") from e
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            busy_ms = int(min(busy_timeout, 2**31 / 1000) * 1000)
+            event.listen(
+                self.engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=busy_ms)
+            )
             event.listen(self.engine, "begin", _sqlite_begin)
 
     @property
@@ -172,6 +178,8 @@ class Catalog:
         """The error to raise for a database failure: a StorageError naming the file when
         SQLite could not write it (disk full, read-only, I/O error), else CatalogError."""
         reason = storage_reason(e) if self.dialect == "sqlite" else None
+        if reason == LOCKED:
+            return CatalogBusyError(self.path or Path(self.url), self.busy_timeout)
         if reason is None:
             return CatalogError(message)
         path = self.path
@@ -284,11 +292,13 @@ _STORAGE_FAILURES = {
     "database or disk is full": "no space left on device",
     "attempt to write a readonly database": "read-only (the archive cannot be written here)",
     "disk i/o error": "input/output error (disk full or failing?)",
+    "database is locked": "locked",  # past the busy timeout: not a storage failure
 }
+LOCKED = "locked"
 
 
 def storage_reason(e: BaseException) -> str | None:
-    """The file-system reason behind a SQLite error, or None if it is not one."""
+    """The file-system reason behind a SQLite error (or :data:`LOCKED`), or None."""
     message = str(getattr(e, "orig", None) or e).lower()
     return next((why for text_, why in _STORAGE_FAILURES.items() if text_ in message), None)
 
