@@ -107,7 +107,8 @@ FINDING_TYPES: dict[str, tuple[str, str]] = {
     ),
     "INDEX_DAMAGED": (
         ERROR,
-        "a search index file differs from the digest recorded when it was written",
+        "a search index file differs from the digest recorded when it was written "
+        "(or that record is gone)",
     ),
     "INDEX_BEHIND": (
         ERROR,

@@ -292,8 +292,9 @@ class SearchEngine(Protocol):
         commits; until then readers keep the current one."""
 
     def damage(self, *, thorough: bool) -> list[str]:
-        """Parts of the index that differ from what was committed: a cheap check
-        (``thorough=False``, for writers) or a full one (for ``verify``)."""
+        """Parts of the index (paths under its folder) that differ from what was
+        committed: a cheap check (``thorough=False``, for writers) or a full one (for
+        ``verify``)."""
 
     def tidy(self) -> list[str]:
         """Remove what interrupted writes left (writers only); returns what was removed."""

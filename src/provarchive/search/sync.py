@@ -328,7 +328,7 @@ def audit_index(home: Home) -> list[Finding]:
     findings = [
         Finding(
             "INDEX_DAMAGED",
-            f"{name} differs from the digest recorded when it was written",
+            name,
             path=f"{where}/{name}",
         )
         for name in damaged

@@ -351,6 +351,15 @@ def _read_meta(generation: Path) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+def _recorded_files(generation: Path) -> dict[str, dict[str, Any]] | None:
+    """The digests recorded for the generation's files, or None if the record is gone
+    or damaged."""
+    files = _read_meta(generation).get("files")
+    if not isinstance(files, dict) or not all(isinstance(v, dict) for v in files.values()):
+        return None
+    return files
+
+
 def _write_meta(generation: Path, meta: dict[str, Any]) -> None:
     tmp = generation / f".{META}.tmp"
     tmp.write_text(json.dumps(meta, sort_keys=True, indent=1))
@@ -551,36 +560,47 @@ class WhooshEngine:
         return self.damaged_files() if thorough else self.changed_files()
 
     def damaged_files(self) -> list[str]:
-        """Index files whose content differs from the digest recorded at commit."""
+        """Index files whose content differs from the digest recorded at commit, or that
+        the index uses with no digest recorded (the record itself then is damaged)."""
         gen = self.generation()
         if gen is None:
             return []
-        damaged = []
-        for name, info in sorted(_read_meta(gen).get("files", {}).items()):
+        recorded = _recorded_files(gen)
+        if recorded is None:
+            return [f"{gen.name}/{META}"]
+        with _whoosh_errors(gen, "read"):
+            used = {p.name for p in _committed_files(gen)}
+        damaged = sorted(used - set(recorded))
+        for name, info in sorted(recorded.items()):
             path = gen / name
             try:
-                if path.stat().st_size != info["size"] or _file_digest(path) != info["sha256"]:
+                if path.stat().st_size != info.get("size") or _file_digest(path) != info.get(
+                    "sha256"
+                ):
                     damaged.append(name)
             except FileNotFoundError:
                 continue  # merged away by a later commit: no longer part of the index
             except OSError:
                 damaged.append(name)
-        return damaged
+        return [f"{gen.name}/{name}" for name in sorted(damaged)]
 
     def changed_files(self) -> list[str]:
         """Index files whose size or mtime differs from the record (cheap; for writers)."""
         gen = self.generation()
         if gen is None:
             return []
+        recorded = _recorded_files(gen)
+        if recorded is None:  # nothing to check the files against: rebuild, bless nothing
+            return [f"{gen.name}/{META}"]
         changed = []
-        for name, info in _read_meta(gen).get("files", {}).items():
+        for name, info in recorded.items():
             try:
                 st = (gen / name).stat()
             except FileNotFoundError:
                 continue
-            if (st.st_size, st.st_mtime_ns) != (info["size"], info["mtime_ns"]):
+            if (st.st_size, st.st_mtime_ns) != (info.get("size"), info.get("mtime_ns")):
                 changed.append(name)
-        return sorted(changed)
+        return [f"{gen.name}/{name}" for name in sorted(changed)]
 
     def close(self) -> None:
         self._not_current = None
