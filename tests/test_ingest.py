@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -356,7 +357,7 @@ def test_add_refuses_the_archive_s_own_files(
 
 
 def test_a_damaged_object_fails_its_seed_alone_and_the_rest_is_archived(
-    archive: Archive, seeds: Path, cli
+    archive: Archive, seeds: Path, cli, caplog: pytest.LogCaptureFixture
 ) -> None:
     (seeds / "a.txt").write_text("first text\n")
     (seeds / "b.txt").write_text("second text\n")
@@ -376,3 +377,7 @@ def test_a_damaged_object_fails_its_seed_alone_and_the_rest_is_archived(
     assert "inventory.json" in by_name["a.txt"]["error"]
     assert archive.read_bytes("c.txt", 1) == b"third text\n"
     assert not list(archive.store.staging.iterdir())  # the failed seed's bytes are not left
+    caplog.clear()
+    checked = cli("--archive", str(archive.config.root), "verify", "--no-seeds")
+    assert checked.exit_code == 1 and "INVENTORY_INVALID" in checked.stdout
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # said once

@@ -195,11 +195,14 @@ def _seed_versions(home: Home, tl: TransparencyLog) -> int:
     return len(leaves)
 
 
-def _load(home: Home, directory: Path) -> ObjectState | None:
+def _load(home: Home, directory: Path, *, quiet: bool = False) -> ObjectState | None:
+    """The object's state, or None if it is damaged (said in a warning, unless ``quiet``:
+    verify reports the damage as a finding of its own)."""
     try:
         return home.store.load_dir(directory)
     except CorruptArchiveError as exc:
-        log.warning("not in the transparency log: %s", exc)
+        if not quiet:
+            log.warning("not in the transparency log: %s", exc)
         return None
 
 
@@ -745,7 +748,7 @@ def store_states(home: Home) -> dict[str, ObjectState]:
     """Every readable object's committed state (inventories only; no content is read)."""
     states = {}
     for directory in home.store.iter_object_dirs():
-        state = _load(home, directory)
+        state = _load(home, directory, quiet=True)
         if state is not None:
             states[state.name] = state
     return states
