@@ -164,6 +164,33 @@ def test_entries_commit_or_roll_back_with_the_catalog_rows(pg_catalog_url: str) 
     catalog.close()
 
 
+def test_entries_held_by_a_writer_are_replaced_and_deleted_as_if_written_at_once(
+    pg_catalog_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provarchive.catalog import postgres_search
+
+    monkeypatch.setattr(postgres_search, "ENTRY_BUFFER", 3)  # a write in mid-transaction
+    engine = PostgresEngine(pg_catalog_url)
+    engine.create()
+    with engine.writing() as w:
+        w.replace_version("a.txt", 1, [entry("a.txt", 1, "old lighthouse"), entry("a.txt", 2, "x")])
+        w.replace_version("b.txt", 1, [entry("b.txt", 1, "harbour"), entry("b.txt", 2, "quay")])
+        w.replace_version("a.txt", 1, [entry("a.txt", 1, "new lighthouse")])  # written ones
+        w.delete_version("b.txt", 1)
+        w.replace_version("c.txt", 1, [entry("c.txt", 1, "held lighthouse")])
+        w.replace_version("c.txt", 1, [entry("c.txt", 1, "lighthouse at last")])  # held one
+        w.replace_version("d.txt", 1, [entry("d.txt", 1, "harbour gone")])
+        w.delete_version("d.txt", 1)  # held, then deleted: never written
+    hits = engine.search(SearchQuery("lighthouse")).hits
+    assert sorted((h.passage_id, h.text) for h in hits) == [
+        ("a.txt@v1#1", "new lighthouse"),
+        ("c.txt@v1#1", "lighthouse at last"),
+    ]
+    assert engine.doc_count() == 2 and engine.search(SearchQuery("harbour")).total == 0
+    assert engine.search(SearchQuery("lighthou~")).total == 2  # the words were flushed
+    engine.close()
+
+
 KILLED_WRITER = """
 import os, signal, sys
 from datetime import UTC, datetime

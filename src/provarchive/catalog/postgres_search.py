@@ -99,11 +99,17 @@ def entry_rows(seq: int, e: IndexEntry) -> tuple[tuple[Any, ...], tuple[Any, ...
     return row, (seq, e.current, e.kind, e.ingested, tsv, e.published, bound), set(terms)
 
 
+ENTRY_BUFFER = 5000
+"""Entries a writer holds before it writes them (one DELETE, one sequence call and one
+COPY per table for all of them: per version, the round trips cost more than the rows)."""
+
+
 class PostgresWriter:
     """Changes to the index on one connection, inside that connection's transaction
     (see :meth:`PostgresEngine.writing` and :meth:`PostgresEngine.write_in`). Entries
-    are written at once; their words (the vocabulary that fuzzy and prefix terms expand
-    against) by :meth:`flush`, which the engine calls before the transaction commits.
+    are written in groups of up to :data:`ENTRY_BUFFER`, the rest by :meth:`flush`,
+    which the engine calls before the transaction commits; their words (the vocabulary
+    that fuzzy and prefix terms expand against) by :meth:`flush` too.
 
     The words go in one statement, sorted, because writers sharing an archive insert
     them at the same time: rows of one table taken in one global order never make two
@@ -115,8 +121,11 @@ class PostgresWriter:
         self._where = where
         self._words: set[str] = set()
         self._pending: set[str] = set()
+        self._versions: dict[tuple[str, int], list[IndexEntry]] = {}
+        self._held = 0
 
     def delete_version(self, document: str, version: int) -> None:
+        self._held -= len(self._versions.pop((document, version), []))
         with _db_errors(self._where, "write"):
             self._conn.execute(
                 text("DELETE FROM search_entries WHERE document_key = :k AND version = :v"),
@@ -124,28 +133,16 @@ class PostgresWriter:
             )
 
     def replace_version(self, document: str, version: int, entries: Iterable[IndexEntry]) -> None:
-        self.delete_version(document, version)
         todo = list(entries)
-        if not todo:
-            return
-        with _db_errors(self._where, "write"):
-            seqs = self._conn.execute(
-                text("SELECT nextval(pg_get_serial_sequence('search_entries', 'seq')) "
-                     "FROM generate_series(1, :n)"),
-                {"n": len(todo)},
-            ).scalars().all()  # fmt: skip
-            rows, index_rows, words = [], [], set()
-            for seq, e in zip(seqs, todo, strict=True):
-                row, index_row, lexemes = entry_rows(seq, e)
-                rows.append(row)
-                index_rows.append(index_row)
-                words |= lexemes
-            self._copy("search_entries", _COLUMNS, rows)
-            self._copy("search_index", _INDEX_COLUMNS, index_rows)
-        self._pending |= words
+        self._held += len(todo) - len(self._versions.get((document, version), []))
+        self._versions[(document, version)] = todo
+        if self._held >= ENTRY_BUFFER:
+            self._write_versions()
 
     def flush(self) -> None:
-        """Insert the words of the entries written since the last flush (see the class)."""
+        """Write the entries held, then insert the words of every entry written since the
+        last flush (see the class)."""
+        self._write_versions()
         new = sorted(self._pending - self._words)
         self._pending.clear()
         if not new:
@@ -157,6 +154,36 @@ class PostgresWriter:
                 {"w": new},
             )  # fmt: skip
         self._words.update(new)
+
+    def _write_versions(self) -> None:
+        """Replace the entries of every version held: its old rows go first (a passage's
+        key is unique), then the new ones in one COPY per table."""
+        if not self._versions:
+            return
+        versions, self._versions, self._held = self._versions, {}, 0
+        todo = [e for entries in versions.values() for e in entries]
+        with _db_errors(self._where, "write"):
+            self._conn.execute(
+                text("DELETE FROM search_entries e USING unnest(CAST(:k AS text[]), "
+                     "CAST(:v AS integer[])) AS d(k, v) "
+                     "WHERE e.document_key = d.k AND e.version = d.v"),
+                {"k": [key_of(d) for d, _v in versions], "v": [v for _d, v in versions]},
+            )  # fmt: skip
+            if not todo:
+                return
+            seqs = self._conn.execute(
+                text("SELECT nextval(pg_get_serial_sequence('search_entries', 'seq')) "
+                     "FROM generate_series(1, :n)"),
+                {"n": len(todo)},
+            ).scalars().all()  # fmt: skip
+            rows, index_rows = [], []
+            for seq, e in zip(seqs, todo, strict=True):
+                row, index_row, lexemes = entry_rows(seq, e)
+                rows.append(row)
+                index_rows.append(index_row)
+                self._pending |= lexemes
+            self._copy("search_entries", _COLUMNS, rows)
+            self._copy("search_index", _INDEX_COLUMNS, index_rows)
 
     def _copy(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         raw: Any = self._conn.connection.dbapi_connection
