@@ -26,6 +26,7 @@ ratios (PostgreSQL / SQLite: > 1 is faster for ingest, < 1.2 is the goal for ver
     .venv/bin/python scripts/bench_postgres.py                       # 1,000,000 passages
     .venv/bin/python scripts/bench_postgres.py --passages 100000 --json out.json
     .venv/bin/python scripts/bench_postgres.py --archive-passages 100000 --passages 1000000
+    .venv/bin/python scripts/bench_postgres.py --archive-passages 100000 --archive-jobs 2 --passages 0
 """
 
 from __future__ import annotations
@@ -254,22 +255,29 @@ def _timed(args: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
-def run_archives(size: int, seed: int, corpus: Path) -> dict[str, Any]:
-    """Ingest and verify of the same seeds in SQLite + Whoosh mode and PostgreSQL mode."""
+def run_archives(size: int, seed: int, corpus: Path, jobs: int = 1) -> dict[str, Any]:
+    """Ingest and verify of the same seeds in SQLite + Whoosh mode and PostgreSQL mode
+    (with ``jobs`` > 1, also each mode's ``ingest --jobs N``, as ``<mode>-jN``)."""
     with running_server(SERVER) as server, tempfile.TemporaryDirectory(prefix="modes-") as tmp:
         work = Path(tmp)
         info = bench.generate(corpus, work / "seeds", size, seed)
         print(f"{info['documents']} documents ({info['bytes'] / 1e6:.0f} MB) generated", flush=True)
-        server.execute("CREATE DATABASE modes TEMPLATE template0")
-        modes = {"sqlite": None, "postgres": server.url("modes")}
+        runs: list[tuple[str, bool, int]] = [("sqlite", False, 1), ("postgres", True, 1)]
+        if jobs > 1:
+            runs += [(f"sqlite-j{jobs}", False, jobs), (f"postgres-j{jobs}", True, jobs)]
         out: dict[str, Any] = {"documents": info["documents"], "megabytes": info["bytes"] / 1e6}
-        for mode, url in modes.items():
+        for mode, postgres, n in runs:
+            url = None
+            if postgres:
+                database = "modes_" + mode.replace("-", "_")
+                server.execute(f"CREATE DATABASE {database} TEMPLATE template0")
+                url = server.url(database)
             env = dict(os.environ, PROVARCHIVE_ARCHIVE=str(work / mode),
                        PROVARCHIVE_SEEDS=str(work / "seeds"))  # fmt: skip
             env.pop("PROVARCHIVE_DB_URL", None)
             if url:
                 env["PROVARCHIVE_DB_URL"] = url
-            ingest = _timed(["ingest", "--json"], env)
+            ingest = _timed(["ingest", "--json", "--jobs", str(n)], env)
             _timed(["verify", "--json"], env)  # warm the page cache
             verify = _timed(["verify", "--json"], env)
             passages = _passages(work / mode, url)
@@ -278,6 +286,12 @@ def run_archives(size: int, seed: int, corpus: Path) -> dict[str, Any]:
             print(f"{mode}: ingest {ingest:.0f} s, verify {verify:.1f} s", flush=True)
         out["ingest_ratio"] = out["postgres"]["passages_per_s"] / out["sqlite"]["passages_per_s"]
         out["verify_ratio"] = out["postgres"]["verify_s"] / out["sqlite"]["verify_s"]
+        if jobs > 1:
+            best = max(out["sqlite"], out[f"sqlite-j{jobs}"], key=lambda m: m["passages_per_s"])
+            out["jobs"] = jobs
+            out["ingest_ratio_jobs"] = (
+                out[f"postgres-j{jobs}"]["passages_per_s"] / best["passages_per_s"]
+            )
     return out
 
 
@@ -294,11 +308,19 @@ def print_archives(r: dict[str, Any]) -> None:
     sq, pg = r["sqlite"], r["postgres"]
     print(f"\n== archive, {sq['passages']} passages in {r['documents']} documents "
           f"({r['megabytes']:.0f} MB), same seeds, same run")  # fmt: skip
-    for name, m in (("sqlite+whoosh", sq), ("postgres", pg)):
-        print(f"  {name:<14} ingest {m['ingest_s']:.1f} s ({m['passages_per_s']:.0f} passages/s), "
+    jobs = r.get("jobs")
+    rows = [("sqlite+whoosh", sq), ("postgres", pg)]
+    if jobs:
+        rows += [(f"sqlite --jobs {jobs}", r[f"sqlite-j{jobs}"]),
+                 (f"postgres --jobs {jobs}", r[f"postgres-j{jobs}"])]  # fmt: skip
+    for name, m in rows:
+        print(f"  {name:<19} ingest {m['ingest_s']:.1f} s ({m['passages_per_s']:.0f} passages/s), "
               f"verify {m['verify_s']:.1f} s")  # fmt: skip
     print(f"  ingest PostgreSQL/SQLite+Whoosh {r['ingest_ratio']:.2f}x (goal >= 5x); "
           f"verify PostgreSQL/SQLite time {r['verify_ratio']:.2f} (goal <= 1.2)")  # fmt: skip
+    if jobs:
+        print(f"  ingest PostgreSQL --jobs {jobs} against SQLite+Whoosh at its faster of --jobs 1 "
+              f"and {jobs}: {r['ingest_ratio_jobs']:.2f}x")  # fmt: skip
 
 
 def print_report(r: dict[str, Any]) -> None:
@@ -338,11 +360,19 @@ def main() -> int:
         default=0,
         help="also ingest and verify an archive of this many passages in both modes",
     )
+    ap.add_argument(
+        "--archive-jobs",
+        type=int,
+        default=1,
+        help="with --archive-passages: also ingest in both modes with --jobs N",
+    )
     ap.add_argument("--corpus", type=Path, default=bench.DEFAULT_CORPUS)
     args = ap.parse_args()
     result: dict[str, Any] = {}
     if args.archive_passages:
-        result["archives"] = run_archives(args.archive_passages, args.seed, args.corpus)
+        result["archives"] = run_archives(
+            args.archive_passages, args.seed, args.corpus, args.archive_jobs
+        )
         print_archives(result["archives"])
     if args.passages:
         result.update(run(args.passages, args.queries, args.seed))
