@@ -514,3 +514,24 @@ def test_a_missing_seeds_folder_holds_nothing(tmp_path: Path) -> None:
     assert scan(tmp_path / "nowhere") == ([], [])
     found, problems = scan(tmp_path / "nowhere", [tmp_path / "nowhere" / "a.txt"])
     assert found == [] and problems[0].reason == "the seeds folder does not exist"
+
+
+def test_a_link_that_cannot_be_followed_fails_alone(
+    archive, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``realpath`` raises when it may not read a link on the way (a link into another
+    user's /proc entry): that seed fails, the rest of the batch is archived."""
+    (seeds / "a.txt").write_text("a plain page\n")
+    (seeds / "link").symlink_to(seeds / "a.txt")
+    real = os.path.realpath
+
+    def realpath(path: Any, *a: Any, **k: Any) -> str:
+        if os.fspath(path).endswith("link"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(os.path, "realpath", realpath)
+    report = archive.ingest()
+    status = {r.document: (r.status, r.error) for r in report.results}
+    assert status["a.txt"][0] == "new"
+    assert status["link"] == ("failed", "symbolic link cannot be followed: Permission denied")

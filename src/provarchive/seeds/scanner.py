@@ -90,7 +90,10 @@ def classify(
         return FAILED, exc.strerror or str(exc)
     link = stat.S_ISLNK(st.st_mode)
     if link:
-        target = os.path.realpath(path)
+        try:
+            target = os.path.realpath(path)
+        except OSError as exc:  # e.g. a link into /proc that this user may not follow
+            return FAILED, f"symbolic link cannot be followed: {exc.strerror or exc}"
         if not inside(target, root):
             return (
                 FAILED,
