@@ -381,3 +381,33 @@ def test_a_damaged_object_fails_its_seed_alone_and_the_rest_is_archived(
     checked = cli("--archive", str(archive.config.root), "verify", "--no-seeds")
     assert checked.exit_code == 1 and "INVENTORY_INVALID" in checked.stdout
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # said once
+
+
+def test_a_file_that_changes_while_it_is_read_is_not_archived(
+    archive: Archive, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A version must be bytes the file really held: one written to between the open and
+    the end of the copy fails (and the rest of the batch is archived)."""
+    import provarchive.ingest as ingest_module
+
+    (seeds / "growing.txt").write_text("the first half of a download\n")
+    (seeds / "steady.txt").write_text("a file nobody touches\n")
+    real = ingest_module.open_seed
+
+    def open_then_write(root: Path, seed):
+        stream, opened = real(root, seed)
+        if seed.name == "growing.txt":
+            with open(seed.path, "ab") as other:  # another program, mid-read
+                other.write(b"and the second half\n")
+        return stream, opened
+
+    monkeypatch.setattr(ingest_module, "open_seed", open_then_write)
+    report = archive.ingest()
+    status = {r.document: (r.status, r.error) for r in report.results}
+    assert status["steady.txt"][0] == "new"
+    assert status["growing.txt"] == ("failed", ingest_module.CHANGED_WHILE_READ)
+    assert not list(archive.store.staging.iterdir())
+    monkeypatch.setattr(ingest_module, "open_seed", real)
+    again = {r.document: r.status for r in archive.ingest().results}
+    assert again["growing.txt"] == "new"  # complete now: archived as it is
+    assert archive.read_bytes("growing.txt", 1).endswith(b"and the second half\n")

@@ -404,12 +404,11 @@ class _Ingestor:
             raise
         except OSError as exc:
             return _failed(seed, exc.strerror or str(exc))
+        if not same_stat(opened, after):  # what was read may be bytes it never held
+            staged_file.path.unlink(missing_ok=True)
+            return _failed(seed, CHANGED_WHILE_READ)
         digests = staged_file.digests
-        cache_row = (
-            stat_row(name, after, digests.sha256, digests.sha512)
-            if same_stat(opened, after)
-            else None
-        )
+        cache_row = stat_row(name, after, digests.sha256, digests.sha512)
         if self.withdrawn.get(name) == digests.sha512:
             staged_file.path.unlink(missing_ok=True)
             result = IngestResult(name, WITHDRAWN, sha256=digests.sha256, path=str(seed.path))
@@ -550,6 +549,12 @@ class _Ingestor:
         record_many(s, [(v, n, derived[n]) for v, n in ours], indexed="current")
         others = [pair for pair in added if pair not in ours]
         derive_missing(self.home, s, reason="ingest", only=others)
+
+
+CHANGED_WHILE_READ = (
+    "the file changed while it was read (size, modification or change time): "
+    "not archived; run ingest again once it is complete"
+)
 
 
 def _failed(seed: SeedFile, reason: str) -> _Staged:
