@@ -319,6 +319,29 @@ def test_reclean_keeps_the_derivation_of_a_version_it_cannot_read(built: Archive
     }  # fmt: skip
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_reclean_never_cleans_stored_bytes_that_fail_their_digest(
+    built: Archive, cli, jobs: str
+) -> None:
+    """Tampered stored bytes (same size, one letter changed) must not become a derivation:
+    its passages would cite the file's genuine digest for text it never held."""
+    before = json.loads(cli("show", SEED_NAME, "--json").stdout)
+    path = content(built)
+    kept = path.read_bytes()
+    assert b"mystery" in kept
+    path.write_bytes(kept.replace(b"mystery", b"mastery"))
+    result = cli("reclean", "--jobs", jobs, "--json")
+    assert result.exit_code == 1, result.output
+    [bad] = json.loads(result.stdout)["unreadable"]
+    assert (bad["document"], bad["version"]) == (SEED_NAME, 1)
+    assert "do not match their sha512 digest" in bad["reason"]
+    assert json.loads(cli("show", SEED_NAME, "--json").stdout) == before
+    assert cli("search", "mastery").exit_code == 1  # nothing cites the forged text
+    assert cli("search", "mystery").exit_code == 0
+    path.write_bytes(kept)
+    assert json.loads(cli("reclean", "--json").stdout)["unreadable"] == []
+
+
 def test_rebuild_of_a_valid_store_is_not_refused(built: Archive, cli) -> None:
     assert cli("rebuild").exit_code == 0
     assert cli("verify").exit_code == 0

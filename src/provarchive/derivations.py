@@ -15,6 +15,7 @@ Contract:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -153,10 +154,10 @@ def _events(
 
 
 def derive_version(
-    home: Home, name: str, number: int, size: int, cleaner: str | None = None
+    home: Home, name: str, number: int, size: int, sha512: str, cleaner: str | None = None
 ) -> Derivation:
     """The derivation of one stored version (see :func:`stored_text`)."""
-    text = stored_text(home, name, number, size)
+    text = stored_text(home, name, number, size, sha512)
     if isinstance(text, Derivation):
         return text
     return derive(text, cleaner=cleaner or home.config.cleaner)
@@ -166,11 +167,13 @@ UNREADABLE = "the stored bytes cannot be read"
 _NOT_CLEANED = ": not cleaned or indexed"
 
 
-def stored_text(home: Home, name: str, number: int, size: int) -> bytes | Derivation:
-    """The stored bytes of a version, to clean; or, for a version that is not cleaned,
-    its derivation already. A version larger than the archive's text limit is archived
-    and hashed but not cleaned or indexed, and its derivation says so: decoding and
-    cleaning need memory in proportion to the text."""
+def stored_text(home: Home, name: str, number: int, size: int, sha512: str) -> bytes | Derivation:
+    """The stored bytes of a version, to clean, checked against its ``sha512``; or, for a
+    version that is not cleaned, its derivation already. A version larger than the
+    archive's text limit is archived and hashed but not cleaned or indexed, and its
+    derivation says so: decoding and cleaning need memory in proportion to the text.
+    Bytes that cannot be read or do not match their digest are never cleaned: no
+    passage may cite a file's digest for text the file did not hold."""
     limit = home.config.max_text_bytes
     if size > limit:
         status, detail = (
@@ -187,19 +190,26 @@ def stored_text(home: Home, name: str, number: int, size: int) -> bytes | Deriva
                 status, detail = "binary", f"{reason} ({size} bytes, sampled)"
         return Derivation(status, None, "none", detail, (), (), rules_digest=rules_digest())
     try:
-        return home.read_bytes(name, number)
+        data = home.read_bytes(name, number)
     except CorruptArchiveError as exc:
         # A finding on this document (verify reports it), never a failure of the batch
         # or of recovery; reclean derives it again once it can be read.
-        return Derivation(
-            "unreadable",
-            None,
-            "none",
-            f"{UNREADABLE} ({exc.reason}){_NOT_CLEANED}",
-            (),
-            (),
-            rules_digest=rules_digest(),
-        )
+        return _unreadable(exc.reason)
+    if hashlib.sha512(data).hexdigest() != sha512:
+        return _unreadable("they do not match their sha512 digest")
+    return data
+
+
+def _unreadable(reason: str) -> Derivation:
+    return Derivation(
+        "unreadable",
+        None,
+        "none",
+        f"{UNREADABLE} ({reason}){_NOT_CLEANED}",
+        (),
+        (),
+        rules_digest=rules_digest(),
+    )
 
 
 def derivation_entries(
@@ -261,9 +271,9 @@ def derive_missing(
     try:
         for batch in _batches(rows, whole=False):
             if pool is None:
-                made = [derive_version(home, name, v.number, v.size) for v, name in batch]
+                made = [derive_version(home, name, v.number, v.size, v.sha512) for v, name in batch]
             else:
-                texts = [stored_text(home, name, v.number, v.size) for v, name in batch]
+                texts = [stored_text(home, name, v.number, v.size, v.sha512) for v, name in batch]
                 made = _derive_each(pool, texts, [home.config.cleaner] * len(texts))
             record_many(s, [(v, name, d) for (v, name), d in zip(batch, made, strict=True)])
             done.extend((name, v.number) for v, name in batch)
@@ -365,11 +375,11 @@ def _fresh(
     cleaners = [cleaner_of(rec, home.config.cleaner) for rec in recs]
     if pool is None:
         fresh = [
-            derive_version(home, name, version.number, version.size, cleaner)
+            derive_version(home, name, version.number, version.size, version.sha512, cleaner)
             for (version, name), cleaner in zip(batch, cleaners, strict=True)
         ]
     else:
-        texts = [stored_text(home, name, v.number, v.size) for v, name in batch]
+        texts = [stored_text(home, name, v.number, v.size, v.sha512) for v, name in batch]
         fresh = _derive_each(pool, texts, cleaners)
     return zip(batch, recs, fresh, strict=True)
 

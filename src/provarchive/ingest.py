@@ -343,8 +343,14 @@ class _Ingestor:
         of ``jobs`` (the batch's texts then in memory at once: at most BATCH_BYTES)."""
         versions = [item.prepared for item in stored if item.prepared is not None]
         if self.pool is None:
-            return [derive_version(self.home, p.name, p.number, p.digests.size) for p in versions]
-        texts = [stored_text(self.home, p.name, p.number, p.digests.size) for p in versions]
+            return [
+                derive_version(self.home, p.name, p.number, p.digests.size, p.digests.sha512)
+                for p in versions
+            ]
+        texts = [
+            stored_text(self.home, p.name, p.number, p.digests.size, p.digests.sha512)
+            for p in versions
+        ]
         raw = [t for t in texts if not isinstance(t, Derivation)]
         cleaned = iter(self.pool.derive_all(raw, self.home.config.cleaner))
         return [t if isinstance(t, Derivation) else next(cleaned) for t in texts]
