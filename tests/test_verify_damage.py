@@ -342,6 +342,22 @@ def test_reclean_never_cleans_stored_bytes_that_fail_their_digest(
     assert json.loads(cli("reclean", "--json").stdout)["unreadable"] == []
 
 
+def test_rebuild_accepting_a_missing_content_file_keeps_the_log_going(
+    built: Archive, seeded: Path, cli
+) -> None:
+    """The rebuilt catalog has no size for the missing file's version: its derivation
+    event has no bytes to attest. Making a leaf of it raised, after the catalog switch,
+    and every later writer failed on the same unlogged event."""
+    content(built).unlink()
+    result = cli("rebuild", "--accept-invalid")
+    assert result.exit_code == 0, result.output
+    (seeded / "later.txt").write_text("A page archived after the rebuild.\n")
+    assert cli("ingest").exit_code == 0
+    assert cli("prove", "later.txt").exit_code == 0
+    report = Archive(built.config).verify(check_seeds=False)
+    assert {f.code for f in report.errors()} == {"CONTENT_MISSING"}  # and nothing of the log
+
+
 def test_rebuild_of_a_valid_store_is_not_refused(built: Archive, cli) -> None:
     assert cli("rebuild").exit_code == 0
     assert cli("verify").exit_code == 0
