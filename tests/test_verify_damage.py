@@ -358,6 +358,46 @@ def test_rebuild_accepting_a_missing_content_file_keeps_the_log_going(
     assert {f.code for f in report.errors()} == {"CONTENT_MISSING"}  # and nothing of the log
 
 
+CATALOG_VALUES = {
+    "event time": "UPDATE events SET occurred_at = 'garbage' WHERE id = 1",
+    "passage start": "UPDATE passages SET raw_start = 'abc' WHERE ordinal = 1",
+    "version number": "UPDATE versions SET number = 'x'",
+}
+
+
+@pytest.mark.parametrize("edit", sorted(CATALOG_VALUES))
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_catalog_value_of_the_wrong_type_is_a_finding(
+    built: Archive, edit: str, jobs: int
+) -> None:
+    """SQLite stores what it is given: text where a date or a number belongs raised
+    ValueError or TypeError out of verify (found by a damage hunt)."""
+    if built.config.db_url is not None:
+        pytest.skip("a SQLite catalog edited by hand")
+    import sqlite3
+
+    with sqlite3.connect(built.home.catalog_path) as db:
+        db.execute(CATALOG_VALUES[edit])
+    built.close()
+    report = Archive(built.config).verify(check_seeds=False, jobs=jobs)
+    found = [f for f in report.errors() if f.code == "CATALOG_UNREADABLE"]
+    assert found and "not of its column's type" in found[0].message
+    assert not report.is_ok()
+
+
+def test_rebuild_refuses_events_it_cannot_read_in_one_line(built: Archive, cli) -> None:
+    if built.config.db_url is not None:
+        pytest.skip("a SQLite catalog edited by hand")
+    import sqlite3
+
+    with sqlite3.connect(built.home.catalog_path) as db:
+        db.execute(CATALOG_VALUES["event time"])
+    built.close()
+    result = cli("rebuild")
+    assert result.exit_code == 8 and "Traceback" not in result.output
+    assert "cannot read the event log of the current catalog" in result.stderr
+
+
 def test_rebuild_of_a_valid_store_is_not_refused(built: Archive, cli) -> None:
     assert cli("rebuild").exit_code == 0
     assert cli("verify").exit_code == 0

@@ -152,6 +152,21 @@ FINDING_TYPES: dict[str, tuple[str, str]] = {
 }
 
 
+BAD_CATALOG_VALUE = (ValueError, TypeError, OverflowError)
+"""What reading a catalog row raises when a value is not of its column's type (SQLite
+stores what it is given: an edited row may hold text where a date or a number belongs)."""
+
+
+def bad_catalog_value(exc: Exception, where: str | None = None) -> Finding:
+    """The ``CATALOG_UNREADABLE`` finding for a catalog value of the wrong type."""
+    return Finding(
+        "CATALOG_UNREADABLE",
+        f"a value is not of its column's type ({type(exc).__name__}: {exc}); "
+        "'provarchive rebuild' recreates the catalog from the store",
+        path=where,
+    )
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem found by verify."""

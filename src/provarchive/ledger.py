@@ -52,7 +52,7 @@ from .errors import (
     StorageError,
     VersionNotFoundError,
 )
-from .findings import Finding
+from .findings import BAD_CATALOG_VALUE, Finding, bad_catalog_value
 from .home import Home
 from .store import durable
 from .store.lock import wait_flock
@@ -846,7 +846,10 @@ def check_log(
     events: list[Finding] = []
     # An unreadable catalog is verify's finding already; its events cannot be compared.
     with contextlib.suppress(CatalogError):
-        events = _check_events(home, leaves, complete)
+        try:
+            events = _check_events(home, leaves, complete)
+        except BAD_CATALOG_VALUE as exc:  # only the events are read here
+            events = [bad_catalog_value(exc, home.catalog_url)]
     return LogCheck(findings, events, logged, complete)
 
 

@@ -29,6 +29,7 @@ from . import ledger
 from .catalog import CREATE, Catalog, Document, Session, Version, new_event, queries
 from .derivations import derive_missing
 from .errors import CatalogError, CorruptArchiveError
+from .findings import BAD_CATALOG_VALUE
 from .home import Home, default_engine, sqlite_url
 from .search.sync import reindex, sync_index
 from .seeds import remove_stale_temp_files
@@ -267,7 +268,7 @@ def _old_events(home: Home) -> list[dict[str, Any]]:
             return ledger.logged_events(home)
         with catalog.session() as s:
             return queries.event_rows(s)
-    except CatalogError as exc:
+    except (CatalogError, *BAD_CATALOG_VALUE) as exc:
         raise CatalogError(
             f"cannot read the event log of the current catalog ({exc}); rebuild stopped so "
             "that no event is lost. Move the catalog file away to rebuild without its events."

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ArchiveError
-from ..findings import ERROR, Finding, VerifyReport
+from ..findings import BAD_CATALOG_VALUE, ERROR, Finding, VerifyReport, bad_catalog_value
 from ..home import Home
 from ..store.lock import writer_busy
 from ..store.ocfl import JOURNAL, ObjectState, read_journal
@@ -285,6 +285,9 @@ def _audit_store(
     except ArchiveError as exc:
         run.findings.append(Finding("CATALOG_UNREADABLE", str(exc), path=run.home.catalog_url))
         return StoreResult()
+    except BAD_CATALOG_VALUE as exc:
+        run.findings.append(bad_catalog_value(exc, run.home.catalog_url))
+        return StoreResult()
     deadline = time.monotonic() + budget if budget is not None else None
     total = len(selection.objects)
 
@@ -321,6 +324,9 @@ def _check_catalog(
             )
     except ArchiveError as exc:
         run.findings.append(Finding("CATALOG_UNREADABLE", str(exc), path=home.catalog_url))
+        return None
+    except BAD_CATALOG_VALUE as exc:
+        run.findings.append(bad_catalog_value(exc, home.catalog_url))
         return None
     cross = settle(home, cross, lambda names: _reload(home, names), run.pending, run.busy)
     _sizes(run, result, catalog)

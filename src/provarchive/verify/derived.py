@@ -16,7 +16,7 @@ from typing import Any
 from ..catalog import queries
 from ..digests import sha256_hex, sha256_tagged
 from ..errors import ArchiveError, CorruptArchiveError
-from ..findings import Finding
+from ..findings import BAD_CATALOG_VALUE, Finding, bad_catalog_value
 from ..home import Home
 from ..store.validation import open_contained
 
@@ -143,6 +143,8 @@ def check_rederive(home: Home) -> list[Finding]:
         drifts = rederive_drift(home, raw_of)
     except ArchiveError as exc:
         return [Finding("CATALOG_UNREADABLE", str(exc))]
+    except BAD_CATALOG_VALUE as exc:
+        return [bad_catalog_value(exc, home.catalog_url)]
     return [
         Finding(
             "DERIVATION_DRIFT" if d.kind == "drift" else "DERIVATION_UNAVAILABLE",

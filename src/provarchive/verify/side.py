@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import ArchiveConfig
 from ..errors import ArchiveError
-from ..findings import Finding
+from ..findings import BAD_CATALOG_VALUE, Finding, bad_catalog_value
 from ..home import Home
 from ..processes import die_with_parent, interrupts_held, leave_interrupts_to_parent
 from ..store.lock import writer_busy
@@ -79,6 +79,8 @@ def index_findings(home: Home) -> list[Finding]:
             return audit_index(home)
         except ArchiveError as exc:
             return [Finding("INDEX_UNREADABLE", str(exc), path=str(home.config.index_dir))]
+        except BAD_CATALOG_VALUE as exc:  # the catalog's side of the audit
+            return [bad_catalog_value(exc, home.catalog_url)]
 
     for attempt in range(RETRIES + 1):
         before = writer_busy(home.config.lock_path)
