@@ -319,6 +319,9 @@ DAMAGES: dict[str, Damage] = {
         "user_name, content_path, ingested_at) SELECT document_id, 3, sha256, sha512, size, "
         "source, message, user_name, content_path, ingested_at FROM versions WHERE number = 2",
     ),
+    "CATALOG_RECORD_MISMATCH": lambda a, s: sql(
+        a, "UPDATE versions SET user_name = 'mallory', message = 'forged' WHERE number = 2"
+    ),
     "CATALOG_DIGEST_MISMATCH": lambda a, s: sql(
         a, f"UPDATE versions SET sha256 = '{'0' * 64}' WHERE number = 2"
     ),

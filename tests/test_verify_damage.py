@@ -385,6 +385,35 @@ def test_a_catalog_value_of_the_wrong_type_is_a_finding(
     assert not report.is_ok()
 
 
+CATALOG_RECORDS = {
+    "message": "UPDATE versions SET message = 'stored from seeds/evil.txt'",
+    "user": "UPDATE versions SET user_name = 'mallory'",
+    "size": "UPDATE versions SET size = 999",
+    "withdrawn": "UPDATE documents SET withdrawn = 1",
+}
+
+
+@pytest.mark.parametrize("edit", sorted(CATALOG_RECORDS))
+def test_a_catalog_record_that_differs_from_the_store_is_found(
+    built: Archive, cli, edit: str
+) -> None:
+    """history and lineage show the catalog's message and user, list and ingest its
+    withdrawn flag, show and stats its size: an edit to any of them was never checked."""
+    if built.config.db_url is not None:
+        pytest.skip("a SQLite catalog edited by hand")
+    import sqlite3
+
+    with sqlite3.connect(built.home.catalog_path) as db:
+        db.execute(CATALOG_RECORDS[edit])
+    built.close()
+    report = Archive(built.config).verify(check_seeds=False)
+    assert [(f.code, f.document) for f in report.errors()] == [
+        ("CATALOG_RECORD_MISMATCH", SEED_NAME)
+    ]
+    assert cli("rebuild").exit_code == 0  # the store's record wins
+    assert Archive(built.config).verify(check_seeds=False).findings == []
+
+
 def test_rebuild_refuses_events_it_cannot_read_in_one_line(built: Archive, cli) -> None:
     if built.config.db_url is not None:
         pytest.skip("a SQLite catalog edited by hand")

@@ -78,6 +78,11 @@ FINDING_TYPES: dict[str, tuple[str, str]] = {
     "CATALOG_VERSION_MISSING": (ERROR, "the store holds a version the catalog does not list"),
     "STORE_OBJECT_MISSING": (ERROR, "the catalog lists a document the store does not hold"),
     "STORE_VERSION_MISSING": (ERROR, "the catalog lists a version the store does not hold"),
+    "CATALOG_RECORD_MISMATCH": (
+        ERROR,
+        "the catalog's record of a version (message, user, size) or of a document's "
+        "withdrawn state differs from the store's",
+    ),
     "CATALOG_DIGEST_MISMATCH": (
         ERROR,
         "the catalog records a different digest or path for a stored version",

@@ -96,11 +96,12 @@ def head_digests(s: Session) -> dict[str, tuple[int, str]]:
     }
 
 
-def version_rows(s: Session) -> list[tuple[str, int | None, str, str, int, str]]:
-    """(name, number, sha256, sha512, size, content path) of every version; a document
-    without versions gives one row with number None (for verify's cross-check)."""
+def version_rows(s: Session) -> list[tuple[Any, ...]]:
+    """(name, number, sha256, sha512, size, content path, message, user name, user
+    address, the document's withdrawn flag) of every version; a document without
+    versions gives one row with number None (for verify's cross-check)."""
     return [
-        tuple(row)  # type: ignore[misc]
+        tuple(row)
         for row in s.execute(
             select(
                 Document.name,
@@ -109,6 +110,10 @@ def version_rows(s: Session) -> list[tuple[str, int | None, str, str, int, str]]
                 Version.sha512,
                 Version.size,
                 Version.content_path,
+                Version.message,
+                Version.user_name,
+                Version.user_address,
+                Document.withdrawn,
             )
             .join(Version, Version.document_id == Document.id, isouter=True)
             .order_by(Document.name, Version.number)

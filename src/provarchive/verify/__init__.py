@@ -329,6 +329,9 @@ def _check_catalog(
         run.findings.append(bad_catalog_value(exc, home.catalog_url))
         return None
     cross = settle(home, cross, lambda names: _reload(home, names), run.pending, run.busy)
+    # Where the inventory itself was altered, it is the damaged side, already reported.
+    altered = {f.document for f in run.findings if f.code in _INVENTORY_ALTERED}
+    cross = [f for f in cross if f.code != "CATALOG_RECORD_MISMATCH" or f.document not in altered]
     _sizes(run, result, catalog)
     run.findings.extend(cross)
     run.findings.extend(derived)
@@ -370,9 +373,32 @@ def _damaged(home: Home, result: StoreResult) -> set[tuple[str, str]]:
     return out
 
 
+_INVENTORY_ALTERED = frozenset(
+    {"INVENTORY_MODIFIED", "SIDECAR_MISMATCH", "SIDECAR_MISSING", "VERSION_INVENTORY_MISMATCH"}
+)
+
+
 def _sizes(run: _Run, result: StoreResult, catalog: Catalog) -> None:
-    """A content file of the wrong length is truncated or extended, not just altered."""
+    """A content file of the wrong length is truncated or extended, not just altered;
+    a sound file whose catalogued size is not its length is a wrong catalog record."""
     root = run.home.store.root
+    damaged = {f.path for f in run.findings if f.code.startswith("CONTENT_")}
+    for name, state in sorted(result.states.items()):
+        hashed = result.digests.get(state.path, {})
+        for v in catalog.get(name, []):
+            got = hashed.get(v.content_path, {}).get("size")
+            path = str(root / state.path / v.content_path)
+            if got is not None and int(got) != v.size and path not in damaged:
+                run.findings.append(
+                    Finding(
+                        "CATALOG_RECORD_MISMATCH",
+                        f"{name} v{v.number}: the catalog says {v.size} bytes, the file has {got}",
+                        document=name,
+                        path=state.path,
+                        expected=str(got),
+                        found=str(v.size),
+                    )
+                )
     for i, f in enumerate(run.findings):
         if f.code != "CONTENT_DIGEST_MISMATCH" or f.document not in result.states:
             continue

@@ -18,7 +18,7 @@ from ..catalog import queries
 from ..errors import ArchiveError
 from ..findings import Finding
 from ..home import Home
-from ..store.ocfl import ObjectState, object_id_for, object_path_for
+from ..store.ocfl import ObjectState, StoredVersion, object_id_for, object_path_for
 from .objects import RETRIES
 
 
@@ -29,6 +29,11 @@ class CatalogVersion:
     sha512: str
     size: int
     content_path: str
+    message: str = ""
+    user_name: str = ""
+    user_address: str | None = None
+    withdrawn: bool = False
+    """The document's flag (the same on each of its versions)."""
 
 
 Catalog = dict[str, list[CatalogVersion]]
@@ -52,12 +57,12 @@ def catalog_problem(home: Home) -> Finding | None:
 def load_catalog(s: Any, names: set[str] | None = None) -> Catalog:
     """Every document's versions (of ``names`` only, if given)."""
     result: Catalog = {}
-    for name, number, sha256, sha512, size, content_path in queries.version_rows(s):
+    for name, number, *fields in queries.version_rows(s):
         if names is not None and name not in names:
             continue
         versions = result.setdefault(name, [])
         if number is not None:
-            versions.append(CatalogVersion(number, sha256, sha512, size, content_path))
+            versions.append(CatalogVersion(number, *fields))
     return result
 
 
@@ -124,6 +129,20 @@ def _compare(name: str, state: ObjectState, versions: list[CatalogVersion]) -> l
                     )
                 )
                 break
+        else:
+            findings.extend(_provenance(name, state, sv, cv))
+    if versions and versions[0].withdrawn != state.withdrawn:
+        findings.append(
+            Finding(
+                "CATALOG_RECORD_MISMATCH",
+                f"{name}: the catalog says {'' if versions[0].withdrawn else 'not '}withdrawn, "
+                f"the store {'' if state.withdrawn else 'not '}withdrawn",
+                document=name,
+                path=state.path,
+                expected=str(state.withdrawn).lower(),
+                found=str(versions[0].withdrawn).lower(),
+            )
+        )
     for cv in versions:
         if cv.number > state.head:
             findings.append(
@@ -137,8 +156,33 @@ def _compare(name: str, state: ObjectState, versions: list[CatalogVersion]) -> l
     return findings
 
 
+def _provenance(
+    name: str, state: ObjectState, sv: StoredVersion, cv: CatalogVersion
+) -> list[Finding]:
+    """The version's message and user as the catalog shows them (history, lineage)
+    against the inventory's: who archived it, from where."""
+    for what, want, got in (
+        ("message", sv.message, cv.message),
+        ("user name", sv.user_name, cv.user_name),
+        ("user address", sv.user_address, cv.user_address),
+    ):
+        if want != got:
+            return [
+                Finding(
+                    "CATALOG_RECORD_MISMATCH",
+                    f"{name} v{sv.number}: catalog {what} differs from the inventory",
+                    document=name,
+                    path=state.path,
+                    expected=want,
+                    found=got,
+                )
+            ]
+    return []
+
+
 _IN_FLIGHT = frozenset(
     {
+        "CATALOG_RECORD_MISMATCH",
         "CATALOG_DOCUMENT_MISSING",
         "CATALOG_VERSION_MISSING",
         "STORE_OBJECT_MISSING",
