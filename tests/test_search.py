@@ -316,6 +316,18 @@ def test_ingest_indexes_everything_when_its_indexer_is_killed(
     assert archive.verify().findings == []
 
 
+@pytest.mark.parametrize("query", ["korean~10", "korean~99", "korean~10/2"])
+def test_a_fuzzy_distance_of_two_digits_is_refused_not_misread(
+    cli, seeded: Path, query: str
+) -> None:
+    """Whoosh's syntax reads one digit: 'korean~10' was 'korean~1' AND a required
+    word '0', so it found nothing while 'korean~2' finds the seed."""
+    cli("ingest")
+    assert cli("search", "korean~2").exit_code == 0
+    result = cli("search", query)
+    assert result.exit_code == 2 and "edit distance is one digit" in result.stderr
+
+
 @pytest.mark.parametrize("depth", [100, 101, 1000, 100_000])
 def test_brackets_nested_too_deep_are_refused_in_one_line(cli, seeded: Path, depth: int) -> None:
     """Every step of parsing recurses once per bracket: a short query of deeply nested

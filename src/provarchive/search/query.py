@@ -121,6 +121,10 @@ def _boost(m: re.Match[str]) -> _Node:
 
 def _fuzziness(m: re.Match[str]) -> _Node:
     maxdist, prefix = m.group("maxdist"), m.group("prefix")
+    if maxdist and m.string[m.end() : m.end() + 1].isdigit():  # Whoosh reads one digit
+        raise QueryError(  # and the rest as a word that every hit must then hold
+            m.string, "a fuzzy term's edit distance is one digit, as in word~2"
+        )
     return _Node(
         "fuzziness",
         original=m.group(0),
