@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from provarchive import Archive
+from provarchive.errors import ArchiveNotFoundError
 from provarchive.findings import FINDING_TYPES, Finding
 from provarchive.store.ocfl import INVENTORY, SIDECAR
 
@@ -201,9 +203,19 @@ def test_CATALOG_UNREADABLE_when_the_catalog_file_is_missing(built: Archive) -> 
     assert not built.home.catalog_path.exists()  # verify must not create it
 
 
-def test_STORE_MISSING(archive: Archive) -> None:
-    report = archive.verify()
-    assert report.codes() == {"STORE_MISSING"}
+def test_STORE_MISSING(built: Archive) -> None:
+    shutil.rmtree(built.store.root)
+    report = Archive(built.config).verify()
+    assert "STORE_MISSING" in report.codes() and not report.is_ok()
+
+
+def test_verify_where_there_is_no_archive_at_all_says_so(archive: Archive, cli) -> None:
+    """A mistyped --archive is not a damaged archive: exit 3, as every other command."""
+    with pytest.raises(ArchiveNotFoundError):
+        archive.verify()
+    result = cli("--archive", str(archive.config.root), "verify")
+    assert result.exit_code == 3 and "no archive at" in result.stderr
+    assert not archive.config.root.exists()  # and verify made nothing there
 
 
 def test_STAGING_LEFTOVER_is_a_warning(built: Archive) -> None:

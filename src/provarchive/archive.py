@@ -433,8 +433,12 @@ class Archive:
         the transparency log: every leaf re-derived from store and catalog, and each given
         checkpoint ((source, text) pairs) signed by the archive's key (or ``key``, a
         verifier key the caller trusts) and extended by today's log."""
+        from .home import SETTINGS
         from .verify import LogRequest, verify
 
+        root = self.config.root
+        if not any(p.exists() for p in (root / SETTINGS, self.home.catalog_path, self.store.root)):
+            raise ArchiveNotFoundError(root)  # not damage: nothing of an archive is here
         log = LogRequest(tuple(checkpoints), key) if self.exists() else None
         return verify(
             self.home,
