@@ -410,6 +410,7 @@ def test_a_catalog_record_that_differs_from_the_store_is_found(
     assert [(f.code, f.document) for f in report.errors()] == [
         ("CATALOG_RECORD_MISMATCH", SEED_NAME)
     ]
+    assert cli("show", SEED_NAME).exit_code == 0  # withdrawn, with no withdrawal: IndexError
     assert cli("rebuild").exit_code == 0  # the store's record wins
     assert Archive(built.config).verify(check_seeds=False).findings == []
 

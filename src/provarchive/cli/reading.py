@@ -44,7 +44,9 @@ def show_cmd(
             archive.version(name, version)
         dv = archive.view(name, version)
         withdrawn = archive.document(name).withdrawn
-        gone = archive.withdrawals(name)[-1] if withdrawn else None
+        # The store's withdrawals; none although the catalog says withdrawn is a catalog
+        # record verify reports (CATALOG_RECORD_MISMATCH): show what the store holds.
+        gone = next(reversed(archive.withdrawals(name)), None) if withdrawn else None
     if as_json:
         _print_json(
             _show_json(name, versions, dv)
