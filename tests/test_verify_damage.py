@@ -359,6 +359,7 @@ def test_rebuild_accepting_a_missing_content_file_keeps_the_log_going(
 
 
 CATALOG_VALUES = {
+    "version time": "UPDATE versions SET ingested_at = 'garbage'",
     "event time": "UPDATE events SET occurred_at = 'garbage' WHERE id = 1",
     "passage start": "UPDATE passages SET raw_start = 'abc' WHERE ordinal = 1",
     "version number": "UPDATE versions SET number = 'x'",
@@ -389,6 +390,7 @@ CATALOG_RECORDS = {
     "message": "UPDATE versions SET message = 'stored from seeds/evil.txt'",
     "user": "UPDATE versions SET user_name = 'mallory'",
     "size": "UPDATE versions SET size = 999",
+    "time": "UPDATE versions SET ingested_at = '2020-01-01 00:00:00.000000'",
     "withdrawn": "UPDATE documents SET withdrawn = 1",
 }
 
@@ -413,6 +415,23 @@ def test_a_catalog_record_that_differs_from_the_store_is_found(
     assert cli("show", SEED_NAME).exit_code == 0  # withdrawn, with no withdrawal: IndexError
     assert cli("rebuild").exit_code == 0  # the store's record wins
     assert Archive(built.config).verify(check_seeds=False).findings == []
+
+
+@pytest.mark.parametrize("args", [("show", SEED_NAME), ("list",), ("history", SEED_NAME)])
+def test_read_commands_on_a_catalog_date_of_the_wrong_type_fail_in_one_line(
+    built: Archive, cli, args: tuple[str, ...]
+) -> None:
+    if built.config.db_url is not None:
+        pytest.skip("a SQLite catalog edited by hand")
+    import sqlite3
+
+    with sqlite3.connect(built.home.catalog_path) as db:
+        db.execute(CATALOG_VALUES["version time"])
+    built.close()
+    result = cli(*args)
+    assert result.exit_code == 8, result.output
+    assert "not of its column's type" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_rebuild_refuses_events_it_cannot_read_in_one_line(built: Archive, cli) -> None:

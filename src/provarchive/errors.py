@@ -161,6 +161,10 @@ class CatalogError(ArchiveError):
     exit_code = 8
 
 
+class CatalogValueError(CatalogError):
+    """A value read from the catalog is not of its column's type (a hand-edited row)."""
+
+
 class CatalogBusyError(LockTimeoutError, CatalogError):
     """Another program held the SQLite catalog locked for longer than we would wait (a
     catalog failure, reported as a lock timeout: exit 5)."""

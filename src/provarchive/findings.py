@@ -80,7 +80,7 @@ FINDING_TYPES: dict[str, tuple[str, str]] = {
     "STORE_VERSION_MISSING": (ERROR, "the catalog lists a version the store does not hold"),
     "CATALOG_RECORD_MISMATCH": (
         ERROR,
-        "the catalog's record of a version (message, user, size) or of a document's "
+        "the catalog's record of a version (message, user, time, size) or of a document's "
         "withdrawn state differs from the store's",
     ),
     "CATALOG_DIGEST_MISMATCH": (

@@ -46,6 +46,7 @@ from .config import AGENT
 from .digests import canonical_json, sha256_hex
 from .errors import (
     CatalogError,
+    CatalogValueError,
     CorruptArchiveError,
     DocumentNotFoundError,
     PassageNotFoundError,
@@ -848,7 +849,9 @@ def check_log(
     with contextlib.suppress(CatalogError):
         try:
             events = _check_events(home, leaves, complete)
-        except BAD_CATALOG_VALUE as exc:  # only the events are read here
+        except CatalogValueError as exc:  # only the events are read here: say so
+            events = [Finding("CATALOG_UNREADABLE", str(exc), path=home.catalog_url)]
+        except BAD_CATALOG_VALUE as exc:
             events = [bad_catalog_value(exc, home.catalog_url)]
     return LogCheck(findings, events, logged, complete)
 

@@ -30,7 +30,13 @@ from sqlalchemy import create_engine, event, exc, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from ..errors import ArchiveError, CatalogBusyError, CatalogError, StorageError
+from ..errors import (
+    ArchiveError,
+    CatalogBusyError,
+    CatalogError,
+    CatalogValueError,
+    StorageError,
+)
 from .models import Base
 
 log = logging.getLogger(__name__)
@@ -163,6 +169,13 @@ class Catalog:
                 yield s
         except exc.SQLAlchemyError as e:
             raise self._error(e, f"catalog error: {e.__class__.__name__}: {_first_line(e)}") from e
+        except (ValueError, TypeError) as e:
+            if not _raised_reading_a_value(e):
+                raise
+            raise CatalogValueError(
+                f"a value in the catalog is not of its column's type ({_first_line(e)}): run "
+                "'provarchive verify'; 'provarchive rebuild' recreates the catalog from the store"
+            ) from e
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Session]:
@@ -301,6 +314,15 @@ def storage_reason(e: BaseException) -> str | None:
     """The file-system reason behind a SQLite error (or :data:`LOCKED`), or None."""
     message = str(getattr(e, "orig", None) or e).lower()
     return next((why for text_, why in _STORAGE_FAILURES.items() if text_ in message), None)
+
+
+def _raised_reading_a_value(e: BaseException) -> bool:
+    """Whether SQLAlchemy raised ``e`` turning a stored value into Python (a text where
+    SQLite holds a date, say: SQLite keeps what it is given), not the caller's code."""
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and f"{os.sep}sqlalchemy{os.sep}" in tb.tb_frame.f_code.co_filename
 
 
 def _first_line(e: BaseException) -> str:

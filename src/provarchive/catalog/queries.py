@@ -98,7 +98,7 @@ def head_digests(s: Session) -> dict[str, tuple[int, str]]:
 
 def version_rows(s: Session) -> list[tuple[Any, ...]]:
     """(name, number, sha256, sha512, size, content path, message, user name, user
-    address, the document's withdrawn flag) of every version; a document without
+    address, time stored, the document's withdrawn flag) of every version; a document without
     versions gives one row with number None (for verify's cross-check)."""
     return [
         tuple(row)
@@ -113,6 +113,7 @@ def version_rows(s: Session) -> list[tuple[Any, ...]]:
                 Version.message,
                 Version.user_name,
                 Version.user_address,
+                Version.ingested_at,
                 Document.withdrawn,
             )
             .join(Version, Version.document_id == Document.id, isouter=True)

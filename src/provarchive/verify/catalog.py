@@ -12,12 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..catalog import queries
 from ..errors import ArchiveError
 from ..findings import Finding
 from ..home import Home
+from ..recovery import parse_timestamp
 from ..store.ocfl import ObjectState, StoredVersion, object_id_for, object_path_for
 from .objects import RETRIES
 
@@ -32,6 +34,7 @@ class CatalogVersion:
     message: str = ""
     user_name: str = ""
     user_address: str | None = None
+    ingested_at: datetime | None = None
     withdrawn: bool = False
     """The document's flag (the same on each of its versions)."""
 
@@ -161,10 +164,12 @@ def _provenance(
 ) -> list[Finding]:
     """The version's message and user as the catalog shows them (history, lineage)
     against the inventory's: who archived it, from where."""
+    stored = cv.ingested_at.isoformat() if cv.ingested_at is not None else None
     for what, want, got in (
         ("message", sv.message, cv.message),
         ("user name", sv.user_name, cv.user_name),
         ("user address", sv.user_address, cv.user_address),
+        ("time stored", parse_timestamp(sv.created).isoformat(), stored),
     ):
         if want != got:
             return [
