@@ -209,3 +209,18 @@ def test_withdraw_on_a_postgresql_catalog(tmp_path: Path, seeded: Path, pg_url: 
         assert archive.document(SEED_NAME).withdrawn_reason == "on postgres"
         assert archive.stats().to_json()["withdrawn"] == 1
         assert archive.verify().is_ok()
+
+
+def test_withdraw_names_the_document_in_full_never_by_a_prefix(
+    archive: Archive, seeds: Path, cli
+) -> None:
+    """Read commands take a unique prefix ('show su' is sub/c.txt); withdraw, which makes
+    a signed version for good, does not: 'withdraw su' suggests the name instead."""
+    (seeds / "sub").mkdir()
+    (seeds / "sub" / "c.txt").write_text("a page kept in a sub-folder\n")
+    assert cli("ingest").exit_code == 0
+    assert cli("show", "su").exit_code == 0
+    result = cli("withdraw", "su", "--reason", "typo")
+    assert result.exit_code == 4 and "sub/c.txt" in result.stderr  # as a suggestion
+    assert not archive.document("sub/c.txt").withdrawn
+    assert cli("withdraw", str(seeds / "sub" / "c.txt"), "--reason", "x").exit_code == 0

@@ -526,10 +526,12 @@ class Archive:
             ),
         )
 
-    def resolve_name(self, text: str) -> str:
+    def resolve_name(self, text: str, *, prefix: bool = True) -> str:
         """The archived document meant by ``text``: its exact name, the path of its seed
         as typed in a shell (``seeds/2024/x.txt``, relative or absolute), or a unique
-        prefix. Otherwise DocumentNotFoundError with the closest names as suggestions."""
+        prefix (unless not ``prefix``: a command that changes the archive names what it
+        changes in full). Otherwise DocumentNotFoundError with the closest names as
+        suggestions."""
         import difflib
         import os
         import unicodedata
@@ -548,7 +550,7 @@ class Archive:
             if relative in names:
                 return relative
         starting = [n for n in names if n.startswith(text)]
-        if len(starting) == 1:
+        if len(starting) == 1 and prefix:
             return starting[0]
         close = difflib.get_close_matches(text, names, n=3, cutoff=0.6)
         suggestions = tuple(dict.fromkeys([*starting[:3], *close]))[:3]

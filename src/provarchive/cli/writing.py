@@ -306,7 +306,7 @@ def withdraw_cmd(
     """
     with _archive(ctx) as archive:
         archive.require()
-        name = archive.resolve_name(name)
+        name = archive.resolve_name(name, prefix=False)  # what it changes, named in full
         done = archive.withdraw(name, reason, on_wait=_on_wait)
     if as_json:
         _print_json(done.to_json())
