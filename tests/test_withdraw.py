@@ -224,3 +224,13 @@ def test_withdraw_names_the_document_in_full_never_by_a_prefix(
     assert result.exit_code == 4 and "sub/c.txt" in result.stderr  # as a suggestion
     assert not archive.document("sub/c.txt").withdrawn
     assert cli("withdraw", str(seeds / "sub" / "c.txt"), "--reason", "x").exit_code == 0
+
+
+def test_explain_of_a_withdrawal_says_it_was_withdrawn(archive: Archive, seeded: Path, cli) -> None:
+    """As show, cat and diff do; explain said 'no version 2 (latest is v1)'."""
+    assert cli("ingest").exit_code == 0
+    assert cli("withdraw", SEED_NAME, "--reason", "legal review").exit_code == 0
+    result = cli("explain", SEED_NAME, "--rev", "2")
+    assert result.exit_code == 4
+    assert "withdrawn at v2" in result.stderr and "--rev 1" in result.stderr
+    assert "latest is v2" in cli("explain", SEED_NAME, "--rev", "3").stderr

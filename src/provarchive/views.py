@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import queries
-from .errors import DocumentNotFoundError, VersionNotFoundError
+from .errors import DocumentNotFoundError, VersionNotFoundError, WithdrawnError
 from .home import Home
 
 
@@ -53,7 +53,12 @@ def view(home: Home, name: str, number: int | None = None) -> DerivationView | N
         number = versions[-1].number if number is None else number
         by_number = {v.number: v for v in versions}
         if number not in by_number:
-            raise VersionNotFoundError(name, number, versions[-1].number)
+            doc = queries.document(s, name)
+            head = doc.head if doc is not None else versions[-1].number
+            if 1 <= number <= head:  # a withdrawal: a version that holds no file
+                earlier = [n for n in by_number if n < number]
+                raise WithdrawnError(name, number, max(earlier) if earlier else None)
+            raise VersionNotFoundError(name, number, head)
         version = by_number[number]
         rec = queries.current_derivation(s, version.id)
         if rec is None:
