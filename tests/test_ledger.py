@@ -216,6 +216,7 @@ def test_prove_and_check_proof_in_an_empty_directory(
     )  # fmt: skip
     assert bad.returncode == 1 and bad.stderr.startswith("Error: ")
     assert "Traceback" not in bad.stderr
+    assert f"{elsewhere / 'note.json'}: " in bad.stderr  # which bundle did not check
 
 
 def test_changing_any_byte_of_a_bundle_fails_its_check(two_versions: tuple[Archive, str]) -> None:

@@ -139,10 +139,14 @@ def check_proof_cmd(
     Example: provarchive check-proof story.proof.json --key archive.pub --file story.txt
     """
     from ..tlog.bundle import check_bundle
+    from ..tlog.errors import ProofError
 
     verifier = verifier_option(key)
     raw = _read(raw_file, "file") if raw_file is not None else None
-    result = check_bundle(_read(bundle, "bundle"), verifier, raw)
+    try:
+        result = check_bundle(_read(bundle, "bundle"), verifier, raw)
+    except ProofError as exc:  # the same error, naming the bundle it is about
+        raise type(exc)(f"{bundle}: {exc.reason}") from exc
     if as_json:
         _print_json({"ok": True, **result.to_json()})
         return
