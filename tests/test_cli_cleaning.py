@@ -112,3 +112,16 @@ def test_numbers_past_what_the_catalog_holds_name_nothing(cli, seeded: Path) -> 
         assert "Traceback" not in result.stderr
     everything = json.loads(cli("log", "--limit", "0", "--json").stdout)
     assert json.loads(cli("log", "--limit", huge, "--json").stdout) == everything
+
+
+def test_clean_into_a_folder_it_cannot_make_says_the_archive_is_not_involved(
+    cli, tmp_path: Path
+) -> None:
+    page = tmp_path / "page.txt"
+    page.write_text("A line of a page.\n")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the output folder would go")
+    result = cli("clean", str(page), "--out-dir", str(blocker / "out"))
+    assert result.exit_code == 6
+    assert "clean never changes the archive" in result.stderr
+    assert "archive was left as it was" not in result.stderr

@@ -78,10 +78,8 @@ def clean_files(
 ) -> list[CleanedFile]:
     """Clean files without archiving them; with ``out_dir``, write one output file per
     input (see :func:`output_names`) holding its body passages, one per line."""
-    results = []
+    results: list[CleanedFile] = []
     targets = output_names(files)
-    if out_dir is not None:
-        durable.make_dirs(out_dir)
     for file in files:
         try:
             if not file.is_file():
@@ -99,11 +97,15 @@ def clean_files(
         if out_dir is not None:
             target = out_dir / targets[file]
             body = "".join(p.text + "\n" for p in d.body())
-            durable.make_dirs(target.parent)
+            outcome = f"{len(results)} file(s) written before it (clean never changes the archive)"
             try:
+                durable.make_dirs(out_dir)
+                durable.make_dirs(target.parent)
                 target.write_text(body, encoding="utf-8")
+            except StorageError as exc:
+                raise exc.with_outcome(outcome) from exc
             except OSError as exc:
-                raise StorageError(target, durable.describe_os_error(exc)) from exc
+                raise StorageError(target, durable.describe_os_error(exc), outcome) from exc
             item.output = str(target)
         results.append(item)
     return results
