@@ -211,3 +211,33 @@ def test_sigkill_during_a_migration_leaves_nothing_behind(tmp_path: Path) -> Non
     assert catalog.migrate() is True
     with catalog.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_a_write_overtaken_by_another_commit_is_not_called_a_lock_timeout(
+    tmp_path: Path,
+) -> None:
+    """SQLite says 'database is locked' at once (SQLITE_BUSY_SNAPSHOT) when a read
+    transaction another connection's commit overtook tries to write: no wait helps, so
+    it is no CatalogBusyError (exit 5, 'raise --lock-timeout')."""
+    from provarchive.errors import CatalogBusyError
+
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    one, two = Catalog(url, busy_timeout=5), Catalog(url, busy_timeout=5)
+    one.migrate()
+    with pytest.raises(CatalogError) as raised, one.session() as s:
+        queries.events(s)  # a read: this transaction's snapshot
+        with two.session() as other:
+            other.add(new_event("test", "committed first"))
+        s.add(new_event("test", "overtaken"))
+        s.flush()
+    assert not isinstance(raised.value, CatalogBusyError)
+    assert "another connection wrote first" in str(raised.value)
+    one.close()
+    two.close()
+
+
+def test_a_lock_timeout_past_sqlite_s_limit_still_waits(tmp_path: Path) -> None:
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.sqlite'}", busy_timeout=1e9)
+    with catalog.engine.connect() as conn:  # 2**31 ms did not parse: SQLite set 0
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 2**31 - 1
+    catalog.close()

@@ -126,7 +126,7 @@ class Catalog:
         except (exc.SQLAlchemyError, ImportError, ValueError) as e:
             raise CatalogError(f"cannot open catalog {url}: {e}") from e
         if self.engine.dialect.name == "sqlite":
-            busy_ms = int(min(busy_timeout, 2**31 / 1000) * 1000)
+            busy_ms = min(int(busy_timeout * 1000), 2**31 - 1)  # SQLite's limit: a C int
             event.listen(
                 self.engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=busy_ms)
             )
@@ -191,8 +191,10 @@ class Catalog:
         """The error to raise for a database failure: a StorageError naming the file when
         SQLite could not write it (disk full, read-only, I/O error), else CatalogError."""
         reason = storage_reason(e) if self.dialect == "sqlite" else None
-        if reason == LOCKED:
+        if reason == LOCKED and _extended_code(e) != SQLITE_BUSY_SNAPSHOT:
             return CatalogBusyError(self.path or Path(self.url), self.busy_timeout)
+        if reason == LOCKED:  # at once, not after a wait: another connection committed first
+            return CatalogError(f"{message} (another connection wrote first: run it again)")
         if reason is None:
             return CatalogError(message)
         path = self.path
@@ -316,13 +318,24 @@ def storage_reason(e: BaseException) -> str | None:
     return next((why for text_, why in _STORAGE_FAILURES.items() if text_ in message), None)
 
 
+SQLITE_BUSY_SNAPSHOT = 517
+"""SQLite's extended code for 'database is locked' raised at once: a read transaction
+that another connection's commit overtook cannot write (no wait would help)."""
+
+
+def _extended_code(e: BaseException) -> int | None:
+    return getattr(getattr(e, "orig", None), "sqlite_errorcode", None)
+
+
 def _raised_reading_a_value(e: BaseException) -> bool:
-    """Whether SQLAlchemy raised ``e`` turning a stored value into Python (a text where
-    SQLite holds a date, say: SQLite keeps what it is given), not the caller's code."""
+    """Whether SQLAlchemy's result processors raised ``e`` turning a stored value into
+    Python (a text where SQLite holds a date, say: SQLite keeps what it is given), not
+    the caller's code nor a misuse of the ORM."""
     tb = e.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
-    return tb is not None and f"{os.sep}sqlalchemy{os.sep}" in tb.tb_frame.f_code.co_filename
+    where = tb.tb_frame.f_code.co_filename if tb is not None else ""
+    return f"{os.sep}sqlalchemy{os.sep}" in where and "processors" in os.path.basename(where)
 
 
 def _first_line(e: BaseException) -> str:
