@@ -411,3 +411,25 @@ def test_a_file_that_changes_while_it_is_read_is_not_archived(
     again = {r.document: r.status for r in archive.ingest().results}
     assert again["growing.txt"] == "new"  # complete now: archived as it is
     assert archive.read_bytes("growing.txt", 1).endswith(b"and the second half\n")
+
+
+def test_a_file_whose_change_time_alone_moves_while_it_is_read_is_archived(
+    archive: Archive, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """chmod, chown or a backup's hard link move the change time, not the bytes: such a
+    file is archived (its stat is not cached, so the next ingest hashes it again)."""
+    import provarchive.ingest as ingest_module
+
+    (seeds / "linked.txt").write_text("a page a backup tool hard-links while we read it\n")
+    real = ingest_module.open_seed
+
+    def open_then_link(root: Path, seed):
+        stream, opened = real(root, seed)
+        os.link(seed.path, seeds.parent / "backup-link")  # moves ctime only
+        return stream, opened
+
+    monkeypatch.setattr(ingest_module, "open_seed", open_then_link)
+    [result] = archive.ingest().results
+    assert (result.status, result.error) == ("new", None)
+    monkeypatch.setattr(ingest_module, "open_seed", real)
+    assert [r.status for r in archive.ingest().results] == ["unchanged"]

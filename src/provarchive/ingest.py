@@ -58,6 +58,7 @@ from .seeds import (
     expand_add_sources,
     open_seed,
     printable,
+    same_content_stat,
     same_stat,
     scan,
     stat_row,
@@ -410,11 +411,15 @@ class _Ingestor:
             raise
         except OSError as exc:
             return _failed(seed, exc.strerror or str(exc))
-        if not same_stat(opened, after):  # what was read may be bytes it never held
+        if not same_content_stat(opened, after):  # what was read may be bytes it never held
             staged_file.path.unlink(missing_ok=True)
             return _failed(seed, CHANGED_WHILE_READ)
         digests = staged_file.digests
-        cache_row = stat_row(name, after, digests.sha256, digests.sha512)
+        cache_row = (  # a ctime that moved (chmod, a new link) is no change of content,
+            stat_row(name, after, digests.sha256, digests.sha512)  # but not cached either
+            if same_stat(opened, after)
+            else None
+        )
         if self.withdrawn.get(name) == digests.sha512:
             staged_file.path.unlink(missing_ok=True)
             result = IngestResult(name, WITHDRAWN, sha256=digests.sha256, path=str(seed.path))
@@ -558,7 +563,7 @@ class _Ingestor:
 
 
 CHANGED_WHILE_READ = (
-    "the file changed while it was read (size, modification or change time): "
+    "the file changed while it was read (its size or modification time): "
     "not archived; run ingest again once it is complete"
 )
 

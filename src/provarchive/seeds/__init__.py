@@ -55,6 +55,7 @@ __all__ = [
     "printable",
     "remove_stale_temp_files",
     "resolve_in_seeds",
+    "same_content_stat",
     "same_stat",
     "scan",
     "stat_row",
@@ -106,6 +107,12 @@ def stat_row(name: str, st: os.stat_result, sha256: str, sha512: str) -> dict[st
         "sha512": sha512,
         "checked_at_ns": time.time_ns(),
     }
+
+
+def same_content_stat(a: os.stat_result, b: os.stat_result) -> bool:
+    """The same file with the same bytes, as far as a stat can tell: size, modification
+    time and inode (not the change time, which chmod, chown or a new hard link move)."""
+    return (a.st_size, a.st_mtime_ns, a.st_ino) == (b.st_size, b.st_mtime_ns, b.st_ino)
 
 
 def same_stat(a: os.stat_result, b: os.stat_result) -> bool:
