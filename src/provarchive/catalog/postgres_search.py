@@ -114,7 +114,10 @@ class PostgresWriter:
     The words go in one statement, sorted, because writers sharing an archive insert
     them at the same time: rows of one table taken in one global order never make two
     transactions wait for each other (``deadlock detected`` when each inserted its
-    words version by version)."""
+    words version by version).
+
+    One writer per transaction: entries it holds are not seen by another writer on the
+    same connection (nor by reads) until :meth:`flush`."""
 
     def __init__(self, conn: Connection, where: str) -> None:
         self._conn = conn

@@ -13,7 +13,6 @@ from .common import (
     CleanerOpt,
     Interrupts,
     JsonOpt,
-    NameArg,
     _archive,
     _on_wait,
     _print_json,
@@ -289,7 +288,14 @@ def add_cmd(
 @command("withdraw")
 def withdraw_cmd(
     ctx: typer.Context,
-    name: NameArg,
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME",
+            help="Document name in full: its path inside the seeds folder, or the seed's "
+            "path as typed (seeds/2026/x.txt); not a prefix.",
+        ),
+    ],
     reason: Annotated[
         str,
         typer.Option(
