@@ -434,6 +434,32 @@ def test_read_commands_on_a_catalog_date_of_the_wrong_type_fail_in_one_line(
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "UPDATE derivations SET page = 'not json'",
+        "UPDATE derivations SET page = '[1, 2]'",
+        """UPDATE derivations SET page = '{"x": 1}'""",
+        "UPDATE derivations SET environment = '{{'",
+    ],
+)
+@pytest.mark.parametrize("command", ["show", "explain"])
+def test_a_derivation_s_json_that_is_not_as_written_fails_in_one_line(
+    built: Archive, cli, edit: str, command: str
+) -> None:
+    if built.config.db_url is not None:
+        pytest.skip("a SQLite catalog edited by hand")
+    import sqlite3
+
+    with sqlite3.connect(built.home.catalog_path) as db:
+        db.execute(edit)
+    built.close()
+    result = cli(command, SEED_NAME)
+    assert result.exit_code == 8, result.output
+    assert "derivation 1: its" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_rebuild_refuses_events_it_cannot_read_in_one_line(built: Archive, cli) -> None:
     if built.config.db_url is not None:
         pytest.skip("a SQLite catalog edited by hand")

@@ -25,7 +25,7 @@ from typing import Any
 
 from .catalog import DerivationRecord, Session, Version, new_event, queries, utcnow
 from .cleaning.cleaner import CLEANER_NAME, CLEANER_VERSION, rules_digest
-from .cleaning.passages import CLEANER_NAMES, Derivation, PageVerdict, derive, passage_id
+from .cleaning.passages import CLEANER_NAMES, Derivation, derive, passage_id
 from .cleaning.text import sniff_file
 from .cleaning.workers import CleaningPool
 from .errors import CorruptArchiveError, DocumentNotFoundError
@@ -225,12 +225,8 @@ def derivation_entries(
     )  # fmt: skip
 
 
-def stored_verdict(rec: DerivationRecord) -> PageVerdict | None:
-    return PageVerdict.from_json(json.loads(rec.page)) if rec.page else None
-
-
 def stored_environment(rec: DerivationRecord) -> dict[str, str]:
-    return dict(json.loads(rec.environment)) if rec.environment else {}
+    return rec.json_field("environment") or {}
 
 
 def stored_signature(s: Session, rec: DerivationRecord) -> tuple[object, ...]:
@@ -240,7 +236,7 @@ def stored_signature(s: Session, rec: DerivationRecord) -> tuple[object, ...]:
         rec.encoding,
         tuple((p.kind, p.text, p.raw_start, p.raw_end) for p in queries.passages_of(s, rec.id)),
         tuple((r.rule, r.raw_start, r.raw_end) for r in queries.removals_of(s, rec.id)),
-        stored_verdict(rec),
+        rec.page_verdict(),
         rec.published,
     )
 

@@ -10,7 +10,6 @@ and ``diff`` show.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,9 +95,9 @@ def view(home: Home, name: str, number: int | None = None) -> DerivationView | N
             output_sha256=rec.output_sha256,
             passages=passages,
             removed=removed,
-            page=json.loads(rec.page) if rec.page else None,
+            page=verdict.to_json() if (verdict := rec.page_verdict()) is not None else None,
             published=rec.published,
-            environment=json.loads(rec.environment) if rec.environment else None,
+            environment=rec.json_field("environment"),
         )
 
 

@@ -7,8 +7,9 @@ migration in ``migrations/versions`` (a test compares the two).
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -26,6 +27,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ..config import AGENT
+from ..errors import CatalogValueError
+
+if TYPE_CHECKING:
+    from ..cleaning.verdict import PageVerdict
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -156,6 +161,35 @@ class DerivationRecord(Base):
     "current" or "old" (indexed with the current-version flag set or not)."""
 
     version: Mapped[Version] = relationship(back_populates="derivations")
+
+    def page_verdict(self) -> PageVerdict | None:
+        """The cleaner's verdict as recorded (:class:`CatalogValueError` if malformed)."""
+        from ..cleaning.verdict import PageVerdict  # here: the catalog alone does not need it
+
+        page = self.json_field("page")
+        try:
+            return PageVerdict.from_json(page) if page is not None else None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CatalogValueError(
+                f"derivation {self.id}: its page verdict is malformed ({type(exc).__name__}: {exc})"
+            ) from exc
+
+    def json_field(self, field: str) -> dict[str, Any] | None:
+        """``page`` or ``environment`` read back (None if not recorded); a text that is
+        not a JSON object (a hand-edited row) is :class:`CatalogValueError`."""
+        text = getattr(self, field)
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            value = exc
+        if not isinstance(value, dict):
+            raise CatalogValueError(
+                f"derivation {self.id}: its {field} is not a JSON object as written "
+                "(run 'provarchive verify'; 'provarchive rebuild' recreates the catalog)"
+            )
+        return value
 
 
 class PassageRecord(Base):
