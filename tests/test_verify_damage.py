@@ -363,6 +363,7 @@ CATALOG_VALUES = {
     "event time": "UPDATE events SET occurred_at = 'garbage' WHERE id = 1",
     "passage start": "UPDATE passages SET raw_start = 'abc' WHERE ordinal = 1",
     "version number": "UPDATE versions SET number = 'x'",
+    "version size": "UPDATE versions SET size = 'abc'",
 }
 
 
@@ -417,16 +418,17 @@ def test_a_catalog_record_that_differs_from_the_store_is_found(
     assert Archive(built.config).verify(check_seeds=False).findings == []
 
 
+@pytest.mark.parametrize("value", ["version time", "version size"])
 @pytest.mark.parametrize("args", [("show", SEED_NAME), ("list",), ("history", SEED_NAME)])
-def test_read_commands_on_a_catalog_date_of_the_wrong_type_fail_in_one_line(
-    built: Archive, cli, args: tuple[str, ...]
+def test_read_commands_on_a_catalog_value_of_the_wrong_type_fail_in_one_line(
+    built: Archive, cli, args: tuple[str, ...], value: str
 ) -> None:
     if built.config.db_url is not None:
         pytest.skip("a SQLite catalog edited by hand")
     import sqlite3
 
     with sqlite3.connect(built.home.catalog_path) as db:
-        db.execute(CATALOG_VALUES["version time"])
+        db.execute(CATALOG_VALUES[value])
     built.close()
     result = cli(*args)
     assert result.exit_code == 8, result.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -48,6 +49,24 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+class CheckedBigInteger(TypeDecorator[int]):
+    """An integer read back as one: SQLite keeps any text it is given in an integer
+    column (a hand-edited row), which would otherwise reach the caller as a str."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None or type(value) is int:
+            return value
+        if isinstance(value, Decimal | float) and float(value).is_integer():
+            return int(value)  # an aggregate of the column: PostgreSQL's sum is numeric
+        raise CatalogValueError(
+            f"a value in the catalog is not of its column's type ({value!r} is no integer): "
+            "run 'provarchive verify'; 'provarchive rebuild' recreates the catalog from the store"
+        )
 
 
 class Base(DeclarativeBase):
@@ -105,7 +124,7 @@ class Version(Base):
     number: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     sha512: Mapped[str] = mapped_column(String(128))
-    size: Mapped[int] = mapped_column(BigInteger)
+    size: Mapped[int] = mapped_column(CheckedBigInteger)
     source: Mapped[str] = mapped_column(Text)
     message: Mapped[str] = mapped_column(Text)
     user_name: Mapped[str] = mapped_column(String(255))
