@@ -109,3 +109,13 @@ them its own way; the fast path must hand them to json."""
 @given(st.recursive(PLAIN | ODD, lambda inner: st.lists(inner, max_size=3), max_leaves=8))
 def test_the_fast_canonical_json_gives_the_same_bytes_or_the_same_error(value: object) -> None:
     assert _bytes_or_error(canonical_json_plain, value) == _bytes_or_error(canonical_json, value)
+
+
+def test_load_json_reports_nesting_too_deep_as_a_value_error() -> None:
+    from provarchive.digests import load_json
+
+    assert load_json(b'{"a": [1, 2]}') == {"a": [1, 2]}
+    with pytest.raises(ValueError, match="nested too deeply"):
+        load_json(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(ValueError):
+        load_json(b"{not json")

@@ -113,6 +113,16 @@ _CANONICAL = json.JSONEncoder(
 which is a third of the cost for the tens of thousands of small values verify encodes."""
 
 
+def load_json(data: bytes | str) -> Any:
+    """``json.loads``, with JSON nested too deeply for the parser reported as the
+    ValueError that any other malformed JSON gives (it raised RecursionError): what the
+    archive reads back from disk is parsed here, so one ``except ValueError`` covers it."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def canonical_json(value: Any) -> bytes:
     """Serialise ``value`` to canonical JSON bytes (sorted keys, compact, UTF-8)."""
     return _CANONICAL.encode(value).encode("utf-8")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from .config import ArchiveConfig
-from .digests import hash_bytes, hash_stream
+from .digests import hash_bytes, hash_stream, load_json
 from .errors import (
     CorruptArchiveError,
     DocumentNotFoundError,
@@ -80,10 +80,10 @@ class Settings:
 def read_settings(root: Path) -> Settings | None:
     """The settings of the archive at ``root``, or None if it has no settings file."""
     try:
-        data = json.loads((root / SETTINGS).read_bytes())
+        data = load_json((root / SETTINGS).read_bytes())
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, RecursionError) as exc:
+    except (OSError, ValueError) as exc:
         raise CorruptArchiveError(root / SETTINGS, f"unreadable settings ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("catalog", ""), str):
         raise CorruptArchiveError(root / SETTINGS, "not a provarchive settings file")

@@ -7,7 +7,6 @@ migration in ``migrations/versions`` (a test compares the two).
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ..config import AGENT
+from ..digests import load_json
 from ..errors import CatalogValueError
 
 if TYPE_CHECKING:
@@ -200,8 +200,8 @@ class DerivationRecord(Base):
         if not text:
             return None
         try:
-            value = json.loads(text)
-        except (ValueError, RecursionError) as exc:
+            value = load_json(text)
+        except ValueError as exc:
             value = exc
         if not isinstance(value, dict):
             raise CatalogValueError(

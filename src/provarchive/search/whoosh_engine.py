@@ -47,6 +47,7 @@ from whoosh.analysis import Token
 from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text, highlight
 from whoosh.support.charset import accent_map
 
+from ..digests import load_json
 from ..errors import QueryError, SearchIndexError, StorageError
 from ..processes import die_with_parent, interrupts_held, leave_interrupts_to_parent
 from ..store.durable import STORAGE_ERRNOS, describe_os_error
@@ -345,8 +346,8 @@ def _file_digest(path: Path) -> str:
 
 def _read_meta(generation: Path) -> dict[str, Any]:
     try:
-        meta = json.loads((generation / META).read_bytes())
-    except (OSError, ValueError, RecursionError):
+        meta = load_json((generation / META).read_bytes())
+    except (OSError, ValueError):
         return {}
     return meta if isinstance(meta, dict) else {}
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from ..digests import Digests
+from ..digests import Digests, load_json
 from ..errors import CorruptArchiveError
 from .validation import relative_path_problem
 
@@ -49,8 +49,8 @@ def read_journal(data: bytes) -> tuple[list[tuple[str, str]], int]:
     and how many entries were malformed (not an object with a string name and a safe
     relative object path): a journal damaged on disk names what it can, never raises."""
     try:
-        items = json.loads(data)
-    except (ValueError, RecursionError):
+        items = load_json(data)
+    except ValueError:
         return [], 1
     if not isinstance(items, list):
         return [], 1

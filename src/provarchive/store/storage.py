@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from ..digests import Digests, hash_stream
+from ..digests import Digests, hash_stream, load_json
 from ..errors import CorruptArchiveError, InputError, StorageError
 from . import durable
 from .ocfl import (
@@ -599,8 +599,8 @@ class Store:
         except OSError as exc:
             raise CorruptArchiveError(inv_path, durable.describe_os_error(exc)) from exc
         try:
-            inventory = json.loads(data)
-        except (ValueError, RecursionError) as exc:
+            inventory = load_json(data)
+        except ValueError as exc:
             raise CorruptArchiveError(inv_path, f"inventory is not valid JSON ({exc})") from exc
         if not isinstance(inventory, dict) or not isinstance(inventory.get("id"), str):
             raise CorruptArchiveError(inv_path, "inventory has no id")

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..digests import canonical_json
+from ..digests import canonical_json, load_json
 from .checkpoint import open_checkpoint, peek_checkpoint
 from .encoding import b64decode, b64encode
 from .errors import (
@@ -216,8 +216,8 @@ def check_bundle(
 
 def _load(data: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        body = load_json(data.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError too
         raise MalformedBundleError("the bundle is not UTF-8 JSON") from None
     if not isinstance(body, dict):
         raise MalformedBundleError("the bundle is not a JSON object")

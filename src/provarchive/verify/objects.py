@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..digests import load_json
 from ..errors import CorruptArchiveError
 from ..findings import ERROR, Finding
 from ..home import Home
@@ -279,7 +280,7 @@ def _archive_root_checks(root: Path) -> list[Finding]:
     config = root / "extensions" / LAYOUT_EXTENSION / "config.json"
     try:
         with open(config, "rb") as fh:
-            data = json.loads(fh.read())
+            data = load_json(fh.read())
         if data != LAYOUT_CONFIG:
             findings.append(
                 Finding(
@@ -290,7 +291,7 @@ def _archive_root_checks(root: Path) -> list[Finding]:
                     found=json.dumps(data, sort_keys=True),
                 )
             )
-    except (OSError, ValueError, RecursionError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # (the last: dumping what parsed)
         findings.append(Finding("LAYOUT_CONFIG_INVALID", str(exc), path=str(config)))
     try:
         with os.scandir(root) as it:
