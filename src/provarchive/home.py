@@ -327,9 +327,12 @@ class Home:
 
     # -- stored bytes --------------------------------------------------------------------------
 
-    def _stored_version(self, name: str, number: int | None) -> tuple[ObjectState, int]:
-        """The committed state of a document and the number of a version holding a file."""
-        state = self.store.load(name)
+    def _stored_version(
+        self, name: str, number: int | None, state: ObjectState | None = None
+    ) -> tuple[ObjectState, int]:
+        """The committed state of a document (``state``, if the caller has just loaded it)
+        and the number of a version holding a file."""
+        state = state or self.store.load(name)
         if state is None:
             raise DocumentNotFoundError(name)
         number = state.head if number is None else number
@@ -340,9 +343,12 @@ class Home:
             raise WithdrawnError(name, number, last.number if last else None)
         return state, number
 
-    def content_path(self, name: str, number: int | None = None) -> Path:
-        """Where the raw bytes of a version are in the store (read from the committed inventory)."""
-        state, number = self._stored_version(name, number)
+    def content_path(
+        self, name: str, number: int | None = None, state: ObjectState | None = None
+    ) -> Path:
+        """Where the raw bytes of a version are in the store (read from the committed
+        inventory, or from ``state``, the object's state the caller has just loaded)."""
+        state, number = self._stored_version(name, number, state)
         return self.store.content_file(state, number)
 
     def copy_verified(
@@ -384,8 +390,10 @@ class Home:
             raise CorruptArchiveError(path, f"{name} v{number} does not match its recorded digests")
         return second.size
 
-    def read_bytes(self, name: str, number: int | None = None) -> bytes:
-        path = self.content_path(name, number)
+    def read_bytes(
+        self, name: str, number: int | None = None, state: ObjectState | None = None
+    ) -> bytes:
+        path = self.content_path(name, number, state)
         try:
             return self._read_stored(path)
         except OSError as exc:

@@ -498,11 +498,14 @@ def derivation_description(rec: DerivationRecord) -> dict[str, Any]:
     }
 
 
-def passage_entries(home: Home, passages: Sequence[Any], name: str, number: int) -> list[bytes]:
-    """The passage entries of a derivation's passages tree (each with its raw span's digest)."""
+def passage_entries(
+    home: Home, passages: Sequence[Any], name: str, number: int, state: ObjectState | None = None
+) -> list[bytes]:
+    """The passage entries of a derivation's passages tree (each with its raw span's digest;
+    ``state``: the object's state, if the caller has it loaded)."""
     if not passages:
         return []
-    raw = home.read_bytes(name, number)
+    raw = home.read_bytes(name, number, state)
     return [
         make_passage_entry(
             id=p.passage_id,
@@ -522,10 +525,13 @@ class _Inventories:
         self.home = home
         self._states: dict[str, ObjectState | None] = {}
 
-    def digest(self, name: str, number: int) -> str | None:
+    def state(self, name: str) -> ObjectState | None:
         if name not in self._states:
             self._states[name] = self.home.store.load(name)
-        state = self._states[name]
+        return self._states[name]
+
+    def digest(self, name: str, number: int) -> str | None:
+        state = self.state(name)
         if state is None or state.head < number:
             return None
         path = self.home.store.root / state.path / f"v{number}" / INVENTORY
@@ -544,7 +550,7 @@ def _derivation_leaf(
     inventory = inventories.digest(name, v.number)
     if inventory is None:
         return None
-    entries = passage_entries(home, passages, name, v.number)
+    entries = passage_entries(home, passages, name, v.number, inventories.state(name))
     return make_leaf(
         type=EVENT_DERIVATION,
         document=name,
