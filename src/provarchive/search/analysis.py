@@ -70,18 +70,24 @@ def stem(word: str) -> str:
     return _stemmer()(word)
 
 
+@lru_cache(maxsize=50000)
+def _word_lexemes(word: str) -> tuple[tuple[str, int, int], ...]:
+    """The terms of one token, with offsets into it (cached: words repeat, and lower-
+    casing, folding and the CJK test cost more than the lookup)."""
+    if _HAS_CJK.search(word):
+        # Split before lower-casing, which can change lengths ('İ' becomes two
+        # characters): CJK characters have no case, so the pieces are the same.
+        return tuple(
+            (stem(m.group().lower().translate(_FOLD)), m.start(), m.end())
+            for m in _CJK_PIECES.finditer(word)
+        )
+    return ((stem(word.lower().translate(_FOLD)), 0, len(word)),)
+
+
 def _lexemes(value: str, spans: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
     out: list[tuple[str, int, int]] = []
     for start, end in spans:
-        word = value[start:end]
-        if _HAS_CJK.search(word):
-            # Split before lower-casing, which can change lengths ('İ' becomes two
-            # characters): CJK characters have no case, so the pieces are the same.
-            for m in _CJK_PIECES.finditer(word):
-                lexeme = stem(m.group().lower().translate(_FOLD))
-                out.append((lexeme, start + m.start(), start + m.end()))
-        else:
-            out.append((stem(word.lower().translate(_FOLD)), start, end))
+        out += [(lexeme, start + a, start + b) for lexeme, a, b in _word_lexemes(value[start:end])]
     return out
 
 
@@ -92,7 +98,7 @@ def analyse(text_: str, *, tokenize: bool = True) -> list[str]:
     if tokenize and text_.isascii():
         # The common case, four times faster: ASCII is NFKC already, lower-cases
         # character by character, has no CJK and nothing the fold table changes.
-        return [stem(m.group()) for m in _TOKEN.finditer(text_.lower())]
+        return list(map(stem, _TOKEN.findall(text_.lower())))
     value = unicodedata.normalize("NFKC", text_)
     spans = [m.span() for m in _TOKEN.finditer(value)] if tokenize else [(0, len(value))]
     return [lexeme for lexeme, _, _ in _lexemes(value, spans)]
