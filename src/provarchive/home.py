@@ -332,7 +332,7 @@ class Home:
     ) -> tuple[ObjectState, int]:
         """The committed state of a document (``state``, if the caller has just loaded it)
         and the number of a version holding a file."""
-        state = state or self.store.load(name)
+        state = state if state is not None else self.store.load(name)
         if state is None:
             raise DocumentNotFoundError(name)
         number = state.head if number is None else number
