@@ -149,6 +149,80 @@ def test_four_writers_on_one_postgresql_archive(tmp_path: Path, pg_url: str) -> 
     assert valid, messages
 
 
+def _index_rows(url: str) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """Every index entry's cited fields and stored analysis, and the index's words."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT e.passage_id, e.kind, e.entry_digest, i.tsv::text, i.bound "
+                "FROM search_entries e JOIN search_index i USING (seq) ORDER BY e.passage_id"
+            )).all()  # fmt: skip
+            words = conn.execute(text("SELECT word FROM search_words ORDER BY word")).scalars()
+            return [tuple(r) for r in rows], list(words)
+    finally:
+        engine.dispose()
+
+
+def test_ingest_analyses_entries_in_a_child_and_writes_what_it_would_itself(
+    tmp_path: Path, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """With several batches, a child process analyses each batch's entries while the
+    parent goes on (the parent analyses none); if that child is killed, the parent
+    analyses the rest itself, and the index holds exactly the same rows."""
+    import multiprocessing
+    import os
+    import signal
+
+    import provarchive.ingest as ingest_module
+    from provarchive.catalog import postgres_search
+    from provarchive.search.sync import BatchIndexer
+
+    seeds = tmp_path / "seeds"
+    _write_seeds(seeds, 30)
+    monkeypatch.setattr(ingest_module, "BATCH_FILES", 8)
+    monkeypatch.setattr(ingest_module, "FIRST_BATCH_FILES", 4)
+    analysed = []
+    real_terms = postgres_search.passage_terms
+    monkeypatch.setattr(postgres_search, "passage_terms",
+                        lambda t: analysed.append(t) or real_terms(t))  # fmt: skip
+
+    def ingest(name: str) -> tuple[list[tuple[Any, ...]], list[str]]:
+        url = pg_server.url(pg_server.create_database())
+        config = ArchiveConfig(root=tmp_path / name, seeds=seeds, lock_timeout=30, db_url=url)
+        with Archive(config) as archive:
+            results = archive.ingest().results
+            assert len(results) > 4 + 4 * 8 and all(r.status == "new" for r in results)
+            report = archive.verify()
+            assert report.is_ok(), report.findings
+        return _index_rows(url)
+
+    prepared = ingest("prepared")
+    assert analysed == []
+    assert len(prepared[0]) > 100 and len(prepared[1]) > 100
+
+    real_submit = BatchIndexer.submit
+
+    def submit_then_kill_the_child(self: BatchIndexer, jobs: Any) -> int:
+        ticket = real_submit(self, jobs)
+        if ticket == 2:
+            children = multiprocessing.active_children()
+            assert children
+            for child in children:
+                os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        return ticket
+
+    monkeypatch.setattr(BatchIndexer, "submit", submit_then_kill_the_child)
+    with caplog.at_level("WARNING"):
+        after_kill = ingest("killed")
+    assert analysed  # the parent analysed what the child no longer could
+    assert "preparing index entries in a child process failed" in caplog.text
+    assert after_kill == prepared
+
+
 def _env() -> dict[str, str]:
     import os
 

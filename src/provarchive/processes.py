@@ -5,9 +5,11 @@ Standard library only, so that any layer's children can use it."""
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import signal
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 
 _INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 
@@ -47,3 +49,16 @@ def interrupts_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """``jobs`` worker processes for pure functions of what they are sent. Started with
+    ``spawn`` (a fresh interpreter: no inherited descriptor, so no copy of the writer lock
+    or of a database connection outlives the parent), they ignore SIGINT and SIGTERM
+    (:func:`leave_interrupts_to_parent`); submit their first task inside
+    :func:`interrupts_held`. A parent killed outright closes their pipe, and they exit."""
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=leave_interrupts_to_parent,
+    )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from ..errors import QueryError, SearchIndexError
+from ..processes import interrupts_held, worker_pool
 from ..search.analysis import analysis_fingerprint
 from ..search.engine import Hit, IndexEntry, SearchQuery, SearchResults
 from ..search.query import highlighter, parse_query
@@ -36,9 +38,11 @@ from ..search.snippets import snippet
 from .database import Catalog
 from .models import key_of
 from .postgres_sql import (
+    Prepared,
     count_prefixed,
     expand,
     passage_terms,
+    prepare,
     rank_bound,
     ranked_prefixes,
     search_plan,
@@ -85,18 +89,24 @@ def _db_errors(where: str, action: str) -> Iterator[None]:
         ) from e
 
 
-def entry_rows(seq: int, e: IndexEntry) -> tuple[tuple[Any, ...], tuple[Any, ...], set[str]]:
+def entry_rows(
+    seq: int, e: IndexEntry, prepared: Prepared | None = None
+) -> tuple[tuple[Any, ...], tuple[Any, ...], set[str]]:
     """The ``search_entries`` and ``search_index`` rows of an entry, and its lexemes
-    (for ``search_words``)."""
-    terms = passage_terms(e.text)
+    (for ``search_words``; none if ``prepared`` had the entry: they are among its words)."""
+    ahead = prepared.vector(e.text, e.kind) if prepared is not None else None
+    if ahead is not None:
+        tsv, bound = ahead
+        lexemes: set[str] = set()
+    else:
+        terms = passage_terms(e.text)
+        tsv, bound, lexemes = tsvector_literal(terms, e.kind), rank_bound(terms, e.kind), set(terms)
     row = (
         seq, key_of(e.passage_id), e.passage_id, e.document, key_of(e.document), e.version,
         e.ordinal, e.kind, e.text, e.passage_sha256, e.raw_sha256, e.raw_start, e.raw_end,
         e.ingested, e.current, e.digest(), e.rule, e.published,
     )  # fmt: skip
-    tsv = tsvector_literal(terms, e.kind)
-    bound = rank_bound(terms, e.kind)
-    return row, (seq, e.current, e.kind, e.ingested, tsv, e.published, bound), set(terms)
+    return row, (seq, e.current, e.kind, e.ingested, tsv, e.published, bound), lexemes
 
 
 ENTRY_BUFFER = 5000
@@ -117,13 +127,15 @@ class PostgresWriter:
     words version by version).
 
     One writer per transaction: entries it holds are not seen by another writer on the
-    same connection (nor by reads) until :meth:`flush`."""
+    same connection (nor by reads) until :meth:`flush`. Entries ``prepared`` holds are
+    written from it (see :class:`Preparer`), with all its words."""
 
-    def __init__(self, conn: Connection, where: str) -> None:
+    def __init__(self, conn: Connection, where: str, prepared: Prepared | None = None) -> None:
         self._conn = conn
         self._where = where
+        self._prepared = prepared
         self._words: set[str] = set()
-        self._pending: set[str] = set()
+        self._pending: set[str] = set(prepared.words) if prepared is not None else set()
         self._versions: dict[tuple[str, int], list[IndexEntry]] = {}
         self._held = 0
 
@@ -181,7 +193,7 @@ class PostgresWriter:
             ).scalars().all()  # fmt: skip
             rows, index_rows = [], []
             for seq, e in zip(seqs, todo, strict=True):
-                row, index_row, lexemes = entry_rows(seq, e)
+                row, index_row, lexemes = entry_rows(seq, e, self._prepared)
                 rows.append(row)
                 index_rows.append(index_row)
                 self._pending |= lexemes
@@ -196,6 +208,25 @@ class PostgresWriter:
         ):
             for row in rows:
                 copy.write_row(row)
+
+
+class Preparer:
+    """A child process that does the costly part of writing entries (their analysis into
+    ``tsvector`` literals, :func:`~provarchive.catalog.postgres_sql.prepare`) while the
+    caller goes on: on a second core, what Whoosh's background writer is to Whoosh.
+    It never touches the database; what it returns is a pure function of the entries'
+    texts, so a writer given it writes what it would have computed itself."""
+
+    def __init__(self) -> None:
+        self._executor = worker_pool(1)
+
+    def submit(self, jobs: Iterable[tuple[str, int, list[IndexEntry]]]) -> Future[Prepared]:
+        items = list({(e.text, e.kind) for _document, _version, entries in jobs for e in entries})
+        with interrupts_held():  # the first submit starts the child
+            return self._executor.submit(prepare, items)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 class PostgresEngine:
@@ -290,13 +321,16 @@ class PostgresEngine:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def write_in(self, target: Session | Connection) -> PostgresWriter:
+    def write_in(
+        self, target: Session | Connection, prepared: Prepared | None = None
+    ) -> PostgresWriter:
         """A writer inside the caller's transaction (a catalog session or connection on
         this database): the entries commit or roll back with the catalog rows. In a
         session its words are flushed as the session commits; the caller of a bare
-        connection calls :meth:`PostgresWriter.flush` before it commits."""
+        connection calls :meth:`PostgresWriter.flush` before it commits. ``prepared``:
+        what :meth:`preparer` made of the entries about to be written."""
         conn = target.connection() if isinstance(target, Session) else target
-        writer = PostgresWriter(conn, self.url)
+        writer = PostgresWriter(conn, self.url, prepared)
         if isinstance(target, Session):
             event.listen(target, "before_commit", lambda _s: writer.flush())
         return writer
@@ -327,6 +361,10 @@ class PostgresEngine:
     def background_writer(self) -> None:
         """None: entries are written in the caller's transaction."""
         return None
+
+    def preparer(self) -> Preparer:
+        """A child process that prepares entries for :meth:`write_in` ahead of time."""
+        return Preparer()
 
     # -- reading ------------------------------------------------------------------------------
 

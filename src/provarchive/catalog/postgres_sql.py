@@ -161,6 +161,30 @@ def tsvector_literal(terms: dict[str, list[int]], kind: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What writing entries costs most, done ahead (see :func:`prepare`): per (text,
+    kind) the ``tsvector`` literal and rank bound, and the lexemes of them all."""
+
+    vectors: dict[tuple[str, str], tuple[str, float]]
+    words: frozenset[str]
+
+    def vector(self, text_: str, kind: str) -> tuple[str, float] | None:
+        return self.vectors.get((text_, kind))
+
+
+def prepare(items: list[tuple[str, str]]) -> Prepared:
+    """:class:`Prepared` for these (text, kind) pairs: a pure function of them, so that
+    a child process can compute it while the writer does other work."""
+    vectors: dict[tuple[str, str], tuple[str, float]] = {}
+    words: set[str] = set()
+    for text_, kind in items:
+        terms = passage_terms(text_)
+        vectors[(text_, kind)] = (tsvector_literal(terms, kind), rank_bound(terms, kind))
+        words.update(terms)
+    return Prepared(vectors, frozenset(words))
+
+
 # -- from a parsed query to SQL ----------------------------------------------------------------
 
 _LEVENSHTEIN_MAX = 255

@@ -13,11 +13,9 @@ pipe, and they exit.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 
-from ..processes import interrupts_held, leave_interrupts_to_parent
+from ..processes import interrupts_held, worker_pool
 from .passages import Derivation, derive
 
 CHUNK_BYTES = 32 * 1024 * 1024
@@ -33,11 +31,7 @@ class CleaningPool:
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
-        self._executor = ProcessPoolExecutor(
-            max_workers=jobs,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=leave_interrupts_to_parent,
-        )
+        self._executor = worker_pool(jobs)
 
     def derive_all(self, texts: Sequence[bytes], cleaner: str) -> list[Derivation]:
         """The derivation of each text, in order."""

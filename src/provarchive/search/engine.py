@@ -25,9 +25,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..digests import canonical_json_plain, sha256_hex
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 KINDS = ("title", "standfirst", "body", "byline", "dateline", "removed")
 """Passage kinds an entry may have; ``removed`` marks a line the cleaner dropped."""
@@ -307,8 +310,24 @@ class CatalogEngine(SearchEngine, Protocol):
     """An engine that lives in the catalog's database (PostgreSQL): it can write inside
     a catalog transaction, so that entries commit or roll back with their catalog rows."""
 
-    def write_in(self, session: Any) -> EngineWriter:
-        """A writer inside the transaction of ``session`` (a catalog session)."""
+    def write_in(self, session: Any, prepared: Any = None) -> EngineWriter:
+        """A writer inside the transaction of ``session`` (a catalog session);
+        ``prepared``: what :meth:`preparer` returned for the entries it will write."""
+
+    def preparer(self) -> EntryPreparer:
+        """A child process that does the costly part of writing entries ahead of time."""
+
+
+class EntryPreparer(Protocol):
+    """Work on entries a :class:`CatalogEngine` writer would do, done in another process
+    while the caller goes on; the result is a pure function of the entries, so a writer
+    given it writes exactly what it would have computed itself."""
+
+    def submit(self, jobs: Iterable[tuple[str, int, list[IndexEntry]]]) -> Future[Any]:
+        """Start preparing the entries of ``jobs`` (document, version, entries)."""
+
+    def close(self) -> None:
+        """Stop the child process."""
 
 
 def in_catalog(engine: SearchEngine) -> CatalogEngine | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import chain
@@ -33,6 +34,7 @@ from .engine import (
     REMOVED,
     BackgroundWriter,
     EngineWriter,
+    EntryPreparer,
     IndexEntry,
     SearchQuery,
     SearchResults,
@@ -206,7 +208,10 @@ class BatchIndexer:
     Whoosh a child process on the second core) while the caller hashes, stores and
     cleans the next batch; :meth:`wait` blocks only until that batch's checkpoint is
     committed. If the background writer dies, the batches it had not committed are
-    indexed in this process instead: a dead indexer costs time, never entries."""
+    indexed in this process instead: a dead indexer costs time, never entries. For an
+    engine in the catalog, the background work is the engine's preparer (the entries'
+    analysis), and the entries are written in the catalog transaction; if the preparer
+    fails, the writer analyses them itself."""
 
     def __init__(self, home: Home, *, background: bool) -> None:
         self.home = home
@@ -214,8 +219,12 @@ class BatchIndexer:
         self._tickets: dict[int, int] = {}
         self._count = 0
         self._writer: BackgroundWriter | None = None
+        self._preparer: EntryPreparer | None = None
+        self._prepared: dict[int, Future[Any]] = {}
         self._in_catalog = in_catalog(home.fresh_engine())
-        if background and self._in_catalog is None:
+        if background and self._in_catalog is not None:
+            self._preparer = self._in_catalog.preparer()
+        elif background:
             try:
                 self._writer = home.fresh_engine().background_writer()
             except (OSError, SearchIndexError) as exc:
@@ -225,6 +234,11 @@ class BatchIndexer:
         """Queue one batch's index changes; returns the batch's number for :meth:`wait`."""
         self._count += 1
         self._jobs[self._count] = jobs
+        if self._preparer is not None:
+            try:
+                self._prepared[self._count] = self._preparer.submit(jobs)
+            except (OSError, RuntimeError) as exc:  # BrokenProcessPool is a RuntimeError
+                self._stop_preparing(exc)
         if self._writer is not None:
             try:
                 for document, version, entries in jobs:
@@ -240,9 +254,25 @@ class BatchIndexer:
         committed the batch in :meth:`wait` already; nothing to do."""
         if self._in_catalog is None:
             return
-        writer = self._in_catalog.write_in(s)
+        writer = self._in_catalog.write_in(s, self._prepared_for(batch))
         for document, version, entries in self._jobs.pop(batch):
             writer.replace_version(document, version, entries)
+
+    def _prepared_for(self, batch: int) -> Any:
+        """What the preparer made of ``batch``, or None (the writer then does it)."""
+        future = self._prepared.pop(batch, None)
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except Exception as exc:  # whatever went wrong there, the writer can do it here
+            self._stop_preparing(exc)
+            return None
+
+    def _stop_preparing(self, exc: BaseException) -> None:
+        log.warning("preparing index entries in a child process failed (%s); "
+                    "preparing them in this process instead", exc)  # fmt: skip
+        self._close_preparer()
 
     def wait(self, batch: int) -> None:
         """Return once the index holds ``batch`` (committed; for an engine in the catalog,
@@ -263,6 +293,7 @@ class BatchIndexer:
 
     def close(self) -> None:
         """Finish the background writer (everything waited for is committed already)."""
+        self._close_preparer()
         if self._writer is not None:
             writer, self._writer = self._writer, None
             try:
@@ -271,9 +302,16 @@ class BatchIndexer:
                 log.warning("%s (nothing is lost: every batch was committed before)", exc)
 
     def abandon(self) -> None:
+        self._close_preparer()
         if self._writer is not None:
             self._writer.cancel()
             self._writer = None
+
+    def _close_preparer(self) -> None:
+        self._prepared.clear()
+        if self._preparer is not None:
+            preparer, self._preparer = self._preparer, None
+            preparer.close()
 
     def _give_up(self, exc: SearchIndexError) -> None:
         log.warning("%s; indexing in this process instead", exc)
