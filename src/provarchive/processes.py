@@ -5,11 +5,13 @@ Standard library only, so that any layer's children can use it."""
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import signal
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 _INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 
@@ -57,6 +59,9 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
     or of a database connection outlives the parent), they ignore SIGINT and SIGTERM
     (:func:`leave_interrupts_to_parent`); submit their first task inside
     :func:`interrupts_held`. A parent killed outright closes their pipe, and they exit."""
+    import multiprocessing  # here: a reader that imports this module never starts children
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("spawn"),

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Connection, Engine
@@ -49,6 +48,9 @@ from .postgres_sql import (
     simplify,
     tsvector_literal,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 _COLUMNS = (
     "seq", "passage_key", "passage_id", "document", "document_key", "version", "ordinal",

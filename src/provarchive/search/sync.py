@@ -19,11 +19,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..catalog import Session, new_event, queries
 from ..digests import sha256_hex
@@ -43,6 +42,9 @@ from .engine import (
     in_catalog,
     removed_id,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 log = logging.getLogger(__name__)
 
