@@ -65,5 +65,10 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=leave_interrupts_to_parent,
+        initializer=_worker_start,
     )
+
+
+def _worker_start() -> None:
+    die_with_parent()  # a worker of a worker must not outlive it (and keep its pipes open)
+    leave_interrupts_to_parent()
