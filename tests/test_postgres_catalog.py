@@ -25,7 +25,7 @@ from alembic.runtime.migration import MigrationContext
 from provarchive import Archive, ArchiveConfig
 from provarchive.catalog import SCHEMA_HEAD, Base, Catalog, new_event, queries
 from provarchive.catalog.postgres_search import TABLES, PostgresEngine
-from provarchive.errors import SearchIndexError
+from provarchive.errors import CatalogError, SearchIndexError
 from provarchive.search.engine import IndexEntry, SearchQuery
 
 from .conftest import GO, SEED_NAME
@@ -114,6 +114,54 @@ def test_an_archive_ingests_searches_and_verifies_on_postgresql(
         assert archive.verify().is_ok()
     assert not (tmp_path / "archive" / "catalog.sqlite").exists()
     assert not config.index_dir.exists()
+
+
+def _derived_rows(archive: Archive) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Every passage and removed-line row but its database ids, in order."""
+    from provarchive.catalog.models import PassageRecord, RemovalRecord
+
+    with archive.home.catalog.session() as s:
+        passages = s.execute(
+            sa.select(PassageRecord.passage_id, PassageRecord.passage_key, PassageRecord.ordinal,
+                      PassageRecord.kind, PassageRecord.text, PassageRecord.sha256,
+                      PassageRecord.raw_start, PassageRecord.raw_end)
+            .order_by(PassageRecord.passage_id)
+        )  # fmt: skip
+        removals = s.execute(
+            sa.select(RemovalRecord.ordinal, RemovalRecord.text, RemovalRecord.rule,
+                      RemovalRecord.reason, RemovalRecord.raw_start, RemovalRecord.raw_end)
+            .order_by(RemovalRecord.raw_start)
+        )  # fmt: skip
+        return [tuple(r) for r in passages], [tuple(r) for r in removals]
+
+
+def test_passages_copied_into_postgresql_are_those_sqlite_holds_and_a_refused_copy_is_a_catalog_error(
+    tmp_path: Path, seeded: Path, pg_url: str
+) -> None:
+    """On PostgreSQL passages and removed lines are written by COPY: the rows are the
+    ones a SQLite catalog holds after the same ingest (keys included), and a COPY the
+    server refuses is a CatalogError in one line that leaves nothing written."""
+    held = []
+    for name, url in (("embedded", None), ("served", pg_url)):
+        config = ArchiveConfig(root=tmp_path / name, seeds=seeded, db_url=url)
+        with Archive(config) as archive:
+            archive.ingest()
+            assert archive.home.catalog.dialect == ("sqlite" if url is None else "postgresql")
+            held.append(_derived_rows(archive))
+    passages, removals = held[1]
+    assert len(passages) >= 7 and len(removals) >= 8
+    assert held[0] == held[1]
+
+    catalog = Catalog(pg_url)
+    orphan = {"derivation_id": 10**9, "passage_id": "x.txt@v1#1", "ordinal": 1, "kind": "body",
+              "text": "an orphan", "sha256": "0" * 64, "raw_start": 0, "raw_end": 9}  # fmt: skip
+    with pytest.raises(CatalogError, match=r"^catalog error: ForeignKeyViolation: .*passages"):
+        with catalog.session() as s:
+            s.add(new_event("test", "rolled back with the COPY"))
+            queries.insert_passages(s, [orphan])
+    with catalog.session() as s:
+        assert "rolled back with the COPY" not in [e.detail for e in queries.events(s)]
+    catalog.close()
 
 
 def test_ingest_indexes_in_the_catalog_transaction(

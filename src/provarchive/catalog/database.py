@@ -21,7 +21,7 @@ import functools
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -176,6 +176,10 @@ class Catalog:
                 f"a value in the catalog is not of its column's type ({_first_line(e)}): run "
                 "'provarchive verify'; 'provarchive rebuild' recreates the catalog from the store"
             ) from e
+        except Exception as e:
+            if not _driver_error(e, self.dialect):
+                raise
+            raise self._error(e, f"catalog error: {e.__class__.__name__}: {_first_line(e)}") from e
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Session]:
@@ -336,6 +340,29 @@ def _raised_reading_a_value(e: BaseException) -> bool:
         tb = tb.tb_next
     where = tb.tb_frame.f_code.co_filename if tb is not None else ""
     return f"{os.sep}sqlalchemy{os.sep}" in where and "processors" in os.path.basename(where)
+
+
+def _driver_error(e: Exception, dialect: str) -> bool:
+    """``e`` is psycopg's own error (from :func:`copy_rows`, which SQLAlchemy does not wrap)."""
+    if dialect != "postgresql":
+        return False
+    import psycopg
+
+    return isinstance(e, psycopg.Error)
+
+
+def copy_rows(
+    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Rows into a PostgreSQL table by ``COPY ... FROM STDIN`` on ``conn``, in its
+    transaction: a third of the time of a multi-row INSERT, most of it on the server.
+    Omitted columns take their server defaults (ids from their sequences); psycopg's
+    errors are raised as they are (a :meth:`Catalog.session` turns them into
+    CatalogError)."""
+    raw: Any = conn.connection.dbapi_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _first_line(e: BaseException) -> str:

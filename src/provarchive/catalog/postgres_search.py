@@ -34,7 +34,7 @@ from ..search.analysis import analysis_fingerprint
 from ..search.engine import Hit, IndexEntry, SearchQuery, SearchResults
 from ..search.query import highlighter, parse_query
 from ..search.snippets import snippet
-from .database import Catalog
+from .database import Catalog, copy_rows
 from .models import key_of
 from .postgres_sql import (
     Prepared,
@@ -203,13 +203,7 @@ class PostgresWriter:
             self._copy("search_index", _INDEX_COLUMNS, index_rows)
 
     def _copy(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-        raw: Any = self._conn.connection.dbapi_connection
-        with (
-            raw.cursor() as cur,
-            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
+        copy_rows(self._conn, table, columns, rows)
 
 
 class Preparer:

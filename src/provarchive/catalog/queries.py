@@ -17,6 +17,7 @@ from sqlalchemy import case, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from .database import copy_rows
 from .models import (
     DerivationRecord,
     Document,
@@ -261,13 +262,27 @@ def supersede_current(s: Session, version_ids: list[int], when: datetime) -> dic
 
 
 def insert_passages(s: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        s.execute(insert(PassageRecord), rows)
+    for row in rows:
+        row.setdefault("passage_key", key_of(row["passage_id"]))
+    _insert_rows(s, PassageRecord, rows)
 
 
 def insert_removals(s: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        s.execute(insert(RemovalRecord), rows)
+    _insert_rows(s, RemovalRecord, rows)
+
+
+def _insert_rows(s: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Rows of one table (each with the same keys, every column but the id), in one
+    statement: on PostgreSQL a COPY (after a flush, so the rows they refer to are
+    there), elsewhere a multi-row INSERT."""
+    if not rows:
+        return
+    if s.get_bind().dialect.name != "postgresql":
+        s.execute(insert(model), rows)
+        return
+    s.flush()
+    columns = list(rows[0])
+    copy_rows(s.connection(), model.__tablename__, columns, ([r[c] for c in columns] for r in rows))
 
 
 def current_derivation(s: Session, version_id: int) -> DerivationRecord | None:
