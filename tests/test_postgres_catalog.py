@@ -155,10 +155,10 @@ def test_passages_copied_into_postgresql_are_those_sqlite_holds_and_a_refused_co
     catalog = Catalog(pg_url)
     orphan = {"derivation_id": 10**9, "passage_id": "x.txt@v1#1", "ordinal": 1, "kind": "body",
               "text": "an orphan", "sha256": "0" * 64, "raw_start": 0, "raw_end": 9}  # fmt: skip
-    with pytest.raises(CatalogError, match=r"^catalog error: ForeignKeyViolation: .*passages"):
-        with catalog.session() as s:
-            s.add(new_event("test", "rolled back with the COPY"))
-            queries.insert_passages(s, [orphan])
+    refused = r"^catalog error: ForeignKeyViolation: .*passages"
+    with pytest.raises(CatalogError, match=refused), catalog.session() as s:
+        s.add(new_event("test", "rolled back with the COPY"))
+        queries.insert_passages(s, [orphan])
     with catalog.session() as s:
         assert "rolled back with the COPY" not in [e.detail for e in queries.events(s)]
     catalog.close()

@@ -223,6 +223,66 @@ def test_ingest_analyses_entries_in_a_child_and_writes_what_it_would_itself(
     assert after_kill == prepared
 
 
+def test_a_batch_is_recorded_in_a_thread_while_the_next_is_stored_and_a_failed_one_is_finished_next_run(
+    tmp_path: Path, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL each batch's catalog transaction runs in a thread of its own while
+    this one stores and cleans the next batch. When that transaction fails, the run
+    stops with its error; the batches recorded before stay; the batches the store
+    holds already are recorded by the next run: each document one version, all
+    searchable, verify clean."""
+    import threading
+
+    from provarchive.errors import CatalogError
+    from provarchive.ingest import _Ingestor
+
+    seeds = tmp_path / "seeds"
+    _write_seeds(seeds, 30)
+    monkeypatch.setattr(_Ingestor.__module__ + ".BATCH_FILES", 8)
+    monkeypatch.setattr(_Ingestor.__module__ + ".FIRST_BATCH_FILES", 4)
+    recording = threading.Event()
+    stores: list[bool] = []  # per store of a batch after the first: was one recorded meanwhile
+    recorders: list[bool] = []  # per recording: in a thread of its own
+    real_store, real_record = _Ingestor._store, _Ingestor._record
+
+    def store(self: _Ingestor, batch: Any) -> Any:
+        if recorders:
+            stores.append(recording.wait(20))
+        recording.clear()
+        return real_store(self, batch)
+
+    def record(self: _Ingestor, staged: Any, index_in: Any = None) -> None:
+        recorders.append(threading.current_thread() is not threading.main_thread())
+        recording.set()
+        if len(recorders) == 3:
+            raise CatalogError("catalog error: the third batch's transaction fails")
+        real_record(self, staged, index_in)
+
+    monkeypatch.setattr(_Ingestor, "_store", store)
+    monkeypatch.setattr(_Ingestor, "_record", record)
+    url = pg_server.url(pg_server.create_database())
+    config = ArchiveConfig(root=tmp_path / "archive", seeds=seeds, lock_timeout=30, db_url=url)
+    with Archive(config) as archive, pytest.raises(CatalogError, match="third batch"):
+        archive.ingest()
+    assert recorders == [True, True, True]
+    assert stores[:3] == [True, True, True]  # batch 2 stored while 1 was recorded, ...
+    with Archive(config) as archive:
+        assert len(archive.document_names()) == 4 + 8  # batches 1 and 2
+
+    monkeypatch.setattr(_Ingestor, "_store", real_store)
+    monkeypatch.setattr(_Ingestor, "_record", real_record)
+    with Archive(config) as archive:
+        archive.ingest()
+        names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*") if p.is_file())
+        assert archive.document_names() == names
+        assert {n: [v.version for v in archive.versions(n)] for n in names} == {
+            n: [1] for n in names
+        }
+        report = archive.verify()
+        assert report.is_ok(), report.findings
+        assert archive.search("river", limit=1000).total > 0
+
+
 def _env() -> dict[str, str]:
     import os
 

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .catalog import Catalog, SeedStat, Session, Version, new_event, queries, utcnow
 from .catalog.locks import DocumentLocks, document_locks
@@ -69,6 +69,9 @@ from .seeds import (
 from .store import durable
 from .store.ocfl import ObjectState, versions_from_inventory
 from .store.storage import PreparedVersion, Transaction
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +178,8 @@ class _Batch:
     txn: Transaction
     staged: list[_Staged]
     ticket: int = 0
+    recording: Future[None] | None = None
+    """Its catalog transaction, running in the recorder thread (see ``_Ingestor``)."""
 
 
 def _batches(seeds: Sequence[SeedFile]) -> Iterator[list[SeedFile]]:
@@ -200,7 +205,13 @@ class _Ingestor:
     Each batch goes: staged and committed to the store; cleaned (in memory); its
     index entries committed to the index; then one catalog transaction records
     versions, derivations, events and the stat cache. While the index commits a
-    batch (in a child process), the next batch is staged and cleaned."""
+    batch (in a child process), the next batch is staged and cleaned.
+
+    With an engine in the catalog (PostgreSQL), the catalog transaction of a batch,
+    index entries included, runs in a thread of its own while this one stages and
+    cleans the next batch: the database server's work (and the wait for the entries'
+    analysis in the preparer) overlaps ours. One batch is recorded at a time, in the
+    order stored, and only this thread acts on the outcome (``_finish``)."""
 
     def __init__(
         self,
@@ -217,6 +228,7 @@ class _Ingestor:
         self.jobs = jobs
         self.shared = shared
         self.pool: CleaningPool | None = None
+        self.recorder: ThreadPoolExecutor | None = None
         self.locks: DocumentLocks | None = None
         self.catalog: Catalog = home.catalog
         self.message_for = message_for
@@ -244,6 +256,10 @@ class _Ingestor:
         self.locks = document_locks(self.catalog) if self.shared else None
         if self.jobs > 1 and len(seeds) > 1:
             self.pool = CleaningPool(self.jobs)
+        if indexer.in_catalog and planned > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.recorder = ThreadPoolExecutor(1, thread_name_prefix="provarchive-catalog")
         try:
             n = 0
             for seeds_ in self._claimed(seeds):
@@ -263,24 +279,28 @@ class _Ingestor:
                         results.extend(self._finish(batch_, indexer))
                     raise
                 batch.ticket = indexer.submit(self._index_jobs(batch))
-                if waiting is not None:
-                    results.extend(self._finish(waiting, indexer))
-                waiting = batch
+                previous, waiting = waiting, batch
+                if previous is not None:
+                    results.extend(self._finish(previous, indexer))
+                self._start_recording(batch, indexer)
                 n += 1
                 if on_index is not None:
                     on_index(min(n, planned) - 1, planned)
             if waiting is not None:
-                results.extend(self._finish(waiting, indexer))
-                waiting = None
+                batch_, waiting = waiting, None
+                results.extend(self._finish(batch_, indexer))
             indexer.close()
         except BaseException as exc:
-            indexer.abandon()
             if waiting is not None:
-                waiting.txn.close_uncommitted()
+                results.extend(self._abandon(waiting, exc))
+            indexer.abandon()
             if isinstance(exc, StorageError):
                 exc.results = results  # type: ignore[attr-defined]
             raise
         finally:
+            if self.recorder is not None:
+                self.recorder.shutdown()
+                self.recorder = None
             if self.pool is not None:
                 self.pool.close()
                 self.pool = None
@@ -379,9 +399,45 @@ class _Ingestor:
                     )  # fmt: skip
         return jobs
 
-    def _finish(self, batch: _Batch, indexer: BatchIndexer) -> list[IngestResult]:
+    def _start_recording(self, batch: _Batch, indexer: BatchIndexer) -> None:
+        """Start ``batch``'s catalog transaction in the recorder thread, if there is one
+        (else ``_finish`` runs it)."""
+        if self.recorder is not None:
+            batch.recording = self.recorder.submit(self._record_batch, batch, indexer)
+
+    def _record_batch(self, batch: _Batch, indexer: BatchIndexer) -> None:
         indexer.wait(batch.ticket)
         self._record(batch.staged, lambda s: indexer.in_transaction(s, batch.ticket))
+
+    def _finish(self, batch: _Batch, indexer: BatchIndexer) -> list[IngestResult]:
+        """Record ``batch`` in the catalog (or wait for its recording), then let its
+        staging and document locks go and report its results. If it cannot be
+        recorded, the batch is left for recovery and the error raised."""
+        try:
+            if batch.recording is not None:
+                batch.recording.result()
+            else:
+                self._record_batch(batch, indexer)
+        except BaseException as exc:
+            self._abandon(batch, exc)  # waits for a recording an interrupt cut short
+            raise
+        return self._close(batch)
+
+    def _abandon(self, batch: _Batch, error: BaseException) -> list[IngestResult]:
+        """After ``error``: a batch whose recording was under way is finished if that
+        recording commits; any other batch is left for recovery."""
+        if batch.recording is not None:
+            try:
+                batch.recording.result()
+            except BaseException as exc:
+                if exc is not error:
+                    log.warning("the catalog did not record a batch either: %s", exc)
+            else:
+                return self._close(batch)
+        batch.txn.close_uncommitted()
+        return []
+
+    def _close(self, batch: _Batch) -> list[IngestResult]:
         batch.txn.close()
         if self.locks is not None:
             self.locks.unlock([item.seed.name for item in batch.staged])

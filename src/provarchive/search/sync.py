@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -213,10 +214,14 @@ class BatchIndexer:
     indexed in this process instead: a dead indexer costs time, never entries. For an
     engine in the catalog, the background work is the engine's preparer (the entries'
     analysis), and the entries are written in the catalog transaction; if the preparer
-    fails, the writer analyses them itself."""
+    fails, the writer analyses them itself.
+
+    :meth:`in_transaction` may run in another thread than :meth:`submit` (one batch
+    recorded while the next is submitted): the preparer is shared under a lock."""
 
     def __init__(self, home: Home, *, background: bool) -> None:
         self.home = home
+        self._lock = threading.Lock()
         self._jobs: dict[int, list[IndexJob]] = {}
         self._tickets: dict[int, int] = {}
         self._count = 0
@@ -236,9 +241,11 @@ class BatchIndexer:
         """Queue one batch's index changes; returns the batch's number for :meth:`wait`."""
         self._count += 1
         self._jobs[self._count] = jobs
-        if self._preparer is not None:
+        with self._lock:
+            preparer = self._preparer
+        if preparer is not None:
             try:
-                self._prepared[self._count] = self._preparer.submit(jobs)
+                self._prepared[self._count] = preparer.submit(jobs)
             except (OSError, RuntimeError) as exc:  # BrokenProcessPool is a RuntimeError
                 self._stop_preparing(exc)
         if self._writer is not None:
@@ -249,6 +256,11 @@ class BatchIndexer:
             except SearchIndexError as exc:
                 self._give_up(exc)
         return self._count
+
+    @property
+    def in_catalog(self) -> bool:
+        """The engine lives in the catalog: entries are written by :meth:`in_transaction`."""
+        return self._in_catalog is not None
 
     def in_transaction(self, s: Session, batch: int) -> None:
         """For an engine that lives in the catalog database: write ``batch``'s entries in the
@@ -262,7 +274,8 @@ class BatchIndexer:
 
     def _prepared_for(self, batch: int) -> Any:
         """What the preparer made of ``batch``, or None (the writer then does it)."""
-        future = self._prepared.pop(batch, None)
+        with self._lock:
+            future = self._prepared.pop(batch, None)
         if future is None:
             return None
         try:
@@ -272,9 +285,9 @@ class BatchIndexer:
             return None
 
     def _stop_preparing(self, exc: BaseException) -> None:
-        log.warning("preparing index entries in a child process failed (%s); "
-                    "preparing them in this process instead", exc)  # fmt: skip
-        self._close_preparer()
+        if self._close_preparer():  # else another thread stopped it (and said so)
+            log.warning("preparing index entries in a child process failed (%s); "
+                        "preparing them in this process instead", exc)  # fmt: skip
 
     def wait(self, batch: int) -> None:
         """Return once the index holds ``batch`` (committed; for an engine in the catalog,
@@ -309,11 +322,14 @@ class BatchIndexer:
             self._writer.cancel()
             self._writer = None
 
-    def _close_preparer(self) -> None:
-        self._prepared.clear()
-        if self._preparer is not None:
+    def _close_preparer(self) -> bool:
+        """Close the preparer if one is open; says whether one was."""
+        with self._lock:
             preparer, self._preparer = self._preparer, None
+            self._prepared.clear()
+        if preparer is not None:
             preparer.close()
+        return preparer is not None
 
     def _give_up(self, exc: SearchIndexError) -> None:
         log.warning("%s; indexing in this process instead", exc)
