@@ -58,7 +58,9 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
     ``spawn`` (a fresh interpreter: no inherited descriptor, so no copy of the writer lock
     or of a database connection outlives the parent), they ignore SIGINT and SIGTERM
     (:func:`leave_interrupts_to_parent`); submit their first task inside
-    :func:`interrupts_held`. A parent killed outright closes their pipe, and they exit."""
+    :func:`interrupts_held`. A parent killed outright closes their pipe, and they exit;
+    on Linux they also die with it at once (:func:`die_with_parent`), so a worker of a
+    worker never outlives it holding its pipes."""
     import multiprocessing  # here: a reader that imports this module never starts children
     from concurrent.futures import ProcessPoolExecutor
 

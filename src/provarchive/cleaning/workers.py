@@ -8,7 +8,8 @@ started with ``spawn`` (a fresh interpreter: no inherited descriptor, so no copy
 the writer lock or of a database connection outlives the parent) and ignore SIGINT and
 SIGTERM, from their first instruction (they start with interrupts held): an interrupt
 is the parent's to handle, at its next safe point. A parent killed outright closes their
-pipe, and they exit.
+pipe, and they exit (on Linux at once: they die with their parent, see
+:func:`~provarchive.processes.worker_pool`).
 """
 
 from __future__ import annotations
