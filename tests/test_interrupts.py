@@ -93,14 +93,18 @@ def _documents(archive: Path) -> int:
 
 
 def _children(pid: int) -> list[int]:
-    """Processes whose parent is ``pid`` (Linux /proc)."""
+    """Processes whose parent is ``pid`` (Linux /proc), but multiprocessing's resource
+    tracker (started with the first ``spawn`` pool): on Python 3.11 it exits only once
+    its parent has (on end of file of its pipe), so init reaps it, not its parent, and
+    how soon depends on the machine's init."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            tracker = b"resource_tracker" in (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(fields[1]) == pid:
+        if int(fields[1]) == pid and not tracker:
             found.append(int(stat.parent.name))
     return found
 
