@@ -3,6 +3,7 @@ many writers at once on one PostgreSQL archive (real server, real processes)."""
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import subprocess
@@ -281,6 +282,82 @@ def test_a_batch_is_recorded_in_a_thread_while_the_next_is_stored_and_a_failed_o
         report = archive.verify()
         assert report.is_ok(), report.findings
         assert archive.search("river", limit=1000).total > 0
+
+
+_SLOW_RECORDING = """
+import pathlib, sys, time
+from provarchive import ingest
+from provarchive.cli import main
+
+ingest.BATCH_FILES, ingest.FIRST_BATCH_FILES = 8, 4
+real_record, marks = ingest._Ingestor._record, pathlib.Path(sys.argv.pop(1))
+count = 0
+
+def record(self, staged, index_in=None):
+    global count
+    count += 1
+    def slow(s, n=count):
+        index_in(s)
+        (marks / str(n)).touch()  # the test interrupts now: this transaction is open
+        time.sleep(3600 if n >= 2 else 0)
+    real_record(self, staged, slow)
+
+ingest._Ingestor._record = record
+sys.exit(main())
+"""
+
+
+def test_an_interrupt_stops_at_once_while_a_batch_is_recorded_in_its_thread(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """Three Ctrl-C while the recording thread is inside a batch's catalog transaction:
+    the first asks for a stop after the batch, the second stops at once, without waiting
+    for that transaction (which the server rolls back as the process goes) and the
+    third finds nothing left to interrupt: exit 130, no traceback. The next ingest
+    records what the store holds: each document one version, verify clean."""
+    import os
+    import signal
+    import time
+
+    seeds, root, marks = tmp_path / "seeds", tmp_path / "archive", tmp_path / "marks"
+    _write_seeds(seeds, 30)
+    marks.mkdir()
+    (tmp_path / "slow.py").write_text(_SLOW_RECORDING)
+    env = {**_env(), "PROVARCHIVE_DB_URL": pg_url}
+    args = ["--archive", str(root), "--seeds", str(seeds), "ingest", "--json"]
+    proc = subprocess.Popen(
+        [sys.executable, str(tmp_path / "slow.py"), str(marks), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    deadline = time.monotonic() + 120
+    while not (marks / "2").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (marks / "2").exists(), proc.communicate()[1].decode()[-2000:]
+    started = time.monotonic()
+    for _ in range(3):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+    out, err = proc.communicate(timeout=60)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 130, err.decode()[-2000:]
+    assert elapsed < 30, f"waited {elapsed:.0f} s for the recording"
+    assert "Traceback" not in err.decode() and "Exception ignored" not in err.decode()
+    report = json.loads(out)
+    assert report["stopped_at_once"] is True
+    assert len(report["results"]) == 4  # the first batch; the second was rolled back
+
+    again = run_provarchive(*args[:-1], env=env, timeout=600)
+    assert again.returncode == 0, again.stderr.decode()[-2000:]
+    with Archive(ArchiveConfig(root=root, seeds=seeds, db_url=pg_url)) as archive:
+        names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*") if p.is_file())
+        assert archive.document_names() == names
+        assert all([v.version for v in archive.versions(n)] == [1] for n in names)
+        report_ = archive.verify()
+        assert report_.is_ok(), report_.findings
+        assert archive.search("river", limit=1000).total > 0
+    assert os.path.exists(root)
 
 
 def _env() -> dict[str, str]:

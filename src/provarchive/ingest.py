@@ -29,6 +29,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -71,7 +72,7 @@ from .store.ocfl import ObjectState, versions_from_inventory
 from .store.storage import PreparedVersion, Transaction
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import Future
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +229,10 @@ class _Ingestor:
         self.jobs = jobs
         self.shared = shared
         self.pool: CleaningPool | None = None
-        self.recorder: ThreadPoolExecutor | None = None
+        self.threaded = False
+        self.recording: _Batch | None = None
+        """The batch whose recording thread was started and not yet waited for."""
+        self.results: list[IngestResult] = []
         self.locks: DocumentLocks | None = None
         self.catalog: Catalog = home.catalog
         self.message_for = message_for
@@ -248,18 +252,15 @@ class _Ingestor:
         """Archive ``seeds`` batch by batch (see the class docstring); stop before the next
         batch once ``should_stop()`` is true (``self.stopped`` then says so). A
         StorageError carries the results committed before it (``results``)."""
-        results: list[IngestResult] = []
+        self.results = []
         planned = sum(1 for _ in _batches(seeds))
         indexer = BatchIndexer(self.home, background=planned > 1)
+        self.threaded = indexer.in_catalog and planned > 1
         waiting: _Batch | None = None
         self.stopped = False
         self.locks = document_locks(self.catalog) if self.shared else None
         if self.jobs > 1 and len(seeds) > 1:
             self.pool = CleaningPool(self.jobs)
-        if indexer.in_catalog and planned > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self.recorder = ThreadPoolExecutor(1, thread_name_prefix="provarchive-catalog")
         try:
             n = 0
             for seeds_ in self._claimed(seeds):
@@ -269,49 +270,43 @@ class _Ingestor:
                 if not seeds_:  # the rest is other writers' for now: let ours go first
                     if waiting is not None:
                         batch_, waiting = waiting, None
-                        results.extend(self._finish(batch_, indexer))
+                        self._finish(batch_, indexer)
                     continue
                 try:
                     batch = self._store(seeds_)
                 except StorageError:
                     if waiting is not None:  # in the store already: record it if we can
                         batch_, waiting = waiting, None
-                        results.extend(self._finish(batch_, indexer))
+                        self._finish(batch_, indexer)
                     raise
                 batch.ticket = indexer.submit(self._index_jobs(batch))
                 previous, waiting = waiting, batch
                 if previous is not None:
-                    results.extend(self._finish(previous, indexer))
+                    self._finish(previous, indexer)
                 self._start_recording(batch, indexer)
                 n += 1
                 if on_index is not None:
                     on_index(min(n, planned) - 1, planned)
             if waiting is not None:
                 batch_, waiting = waiting, None
-                results.extend(self._finish(batch_, indexer))
+                self._finish(batch_, indexer)
             indexer.close()
         except BaseException as exc:
-            if waiting is not None:
-                results.extend(self._abandon(waiting, exc))
-            indexer.abandon()
+            try:
+                if self.recording is not None and self.recording is not waiting:
+                    self._abandon(self.recording, exc)
+                if waiting is not None:
+                    self._abandon(waiting, exc)
+            finally:
+                indexer.abandon()
             if isinstance(exc, StorageError):
-                exc.results = results  # type: ignore[attr-defined]
+                exc.results = self.results  # type: ignore[attr-defined]
             raise
         finally:
-            if self.recorder is not None:
-                self.recorder.shutdown()
-                self.recorder = None
-            if self.pool is not None:
-                self.pool.close()
-                self.pool = None
-            if self.locks is not None:
-                # Batches first: a document's lock must not go while its batch looks live.
-                self.home.store.release_batches()
-                self.locks.close()
-                self.locks = None
+            self._let_go()
         if not self.shared:  # shared writers index what is left in a turn of the log
             sync_index(self.home, on_progress=on_index)  # a no-op unless something was left
-        return results
+        return self.results
 
     def _claimed(self, seeds: Sequence[SeedFile]) -> Iterator[list[SeedFile]]:
         """The batches to archive. A shared writer keeps, of each batch, the documents it
@@ -400,16 +395,34 @@ class _Ingestor:
         return jobs
 
     def _start_recording(self, batch: _Batch, indexer: BatchIndexer) -> None:
-        """Start ``batch``'s catalog transaction in the recorder thread, if there is one
-        (else ``_finish`` runs it)."""
-        if self.recorder is not None:
-            batch.recording = self.recorder.submit(self._record_batch, batch, indexer)
+        """Start ``batch``'s catalog transaction in a thread, if recording is threaded (else
+        ``_finish`` runs it). A daemon thread: a run stopped at once (an interrupt) does
+        not wait for it, and a process that then exits leaves it as a kill would (its
+        transaction committed, or rolled back by the server; the store's batch recovered
+        by the next writer either way)."""
+        if not self.threaded:
+            return
+        from concurrent.futures import Future
+
+        recording: Future[None] = Future()
+
+        def record() -> None:
+            try:
+                self._record_batch(batch, indexer)
+            except BaseException as exc:
+                recording.set_exception(exc)
+            else:
+                recording.set_result(None)
+
+        batch.recording = recording
+        self.recording = batch
+        threading.Thread(target=record, name="provarchive-catalog", daemon=True).start()
 
     def _record_batch(self, batch: _Batch, indexer: BatchIndexer) -> None:
         indexer.wait(batch.ticket)
         self._record(batch.staged, lambda s: indexer.in_transaction(s, batch.ticket))
 
-    def _finish(self, batch: _Batch, indexer: BatchIndexer) -> list[IngestResult]:
+    def _finish(self, batch: _Batch, indexer: BatchIndexer) -> None:
         """Record ``batch`` in the catalog (or wait for its recording), then let its
         staging and document locks go and report its results. If it cannot be
         recorded, the batch is left for recovery and the error raised."""
@@ -419,31 +432,66 @@ class _Ingestor:
             else:
                 self._record_batch(batch, indexer)
         except BaseException as exc:
-            self._abandon(batch, exc)  # waits for a recording an interrupt cut short
+            self._abandon(batch, exc)
             raise
-        return self._close(batch)
+        self._close(batch)
 
-    def _abandon(self, batch: _Batch, error: BaseException) -> list[IngestResult]:
-        """After ``error``: a batch whose recording was under way is finished if that
-        recording commits; any other batch is left for recovery."""
-        if batch.recording is not None:
-            try:
-                batch.recording.result()
-            except BaseException as exc:
-                if exc is not error:
-                    log.warning("the catalog did not record a batch either: %s", exc)
-            else:
-                return self._close(batch)
+    def _abandon(self, batch: _Batch, error: BaseException) -> None:
+        """After ``error``, wait for ``batch``'s recording, if it has one, and close the
+        batch if that commits; leave any other batch for recovery. After an interrupt
+        (stop at once), a recording still running is not waited for: it keeps the
+        batch, and this run's locks, until it ends (``_let_go``)."""
+        recording = batch.recording
+        if recording is not None and not recording.done():
+            if isinstance(error, KeyboardInterrupt):
+                return  # left running, as self.recording
+            recording.exception()  # wait: it may commit (an interrupt here leaves it too)
+        if self.recording is batch:
+            self.recording = None
+        failure = None if recording is None else recording.exception()
+        if recording is not None and failure is None:
+            self._close(batch)
+            return
+        if failure is not None and failure is not error:
+            log.warning("the catalog did not record a batch either: %s", failure)
         batch.txn.close_uncommitted()
-        return []
 
-    def _close(self, batch: _Batch) -> list[IngestResult]:
+    def _close(self, batch: _Batch) -> None:
+        if self.recording is batch:
+            self.recording = None
         batch.txn.close()
         if self.locks is not None:
             self.locks.unlock([item.seed.name for item in batch.staged])
         for item in batch.staged:
             self._emit(item.result)
-        return [item.result for item in batch.staged]
+        self.results.extend(item.result for item in batch.staged)
+
+    def _let_go(self) -> None:
+        """Close the cleaning pool; let every staging and document lock of the run go
+        (batches first: a document's lock must not go while its batch looks live). A
+        recording an interrupt left running lets them go when it ends."""
+        pool, self.pool = self.pool, None
+        locks, self.locks = self.locks, None
+        running, self.recording = self.recording, None
+
+        def release(_: object = None) -> None:
+            try:
+                if running is not None:
+                    running.txn.close_uncommitted()  # committed or not: recovery tidies it
+                if locks is not None:
+                    self.home.store.release_batches()
+            finally:
+                if locks is not None:
+                    locks.close()
+
+        try:
+            if pool is not None:
+                pool.close()
+        finally:
+            if running is not None and running.recording is not None:
+                running.recording.add_done_callback(release)
+            else:
+                release()
 
     def _stage(self, txn: Transaction, seed: SeedFile) -> _Staged:
         """Hash and stage one seeds file, or say why it needs no new version (unchanged,

@@ -282,6 +282,8 @@ def _insert_rows(s: Session, model: Any, rows: list[dict[str, Any]]) -> None:
         return
     s.flush()
     columns = list(rows[0])
+    if any(len(r) != len(columns) for r in rows):  # a missing key fails below; an extra one
+        raise ValueError(f"rows for {model.__tablename__} differ in their columns")
     copy_rows(s.connection(), model.__tablename__, columns, ([r[c] for c in columns] for r in rows))
 
 

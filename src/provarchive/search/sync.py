@@ -241,13 +241,15 @@ class BatchIndexer:
         """Queue one batch's index changes; returns the batch's number for :meth:`wait`."""
         self._count += 1
         self._jobs[self._count] = jobs
-        with self._lock:
-            preparer = self._preparer
-        if preparer is not None:
-            try:
-                self._prepared[self._count] = preparer.submit(jobs)
-            except (OSError, RuntimeError) as exc:  # BrokenProcessPool is a RuntimeError
-                self._stop_preparing(exc)
+        failed: BaseException | None = None
+        with self._lock:  # the recording thread takes what it prepared (_prepared_for)
+            if self._preparer is not None:
+                try:
+                    self._prepared[self._count] = self._preparer.submit(jobs)
+                except (OSError, RuntimeError) as exc:  # BrokenProcessPool: a RuntimeError
+                    failed = exc
+        if failed is not None:
+            self._stop_preparing(failed)
         if self._writer is not None:
             try:
                 for document, version, entries in jobs:
