@@ -457,41 +457,49 @@ class _Ingestor:
         batch.txn.close_uncommitted()
 
     def _close(self, batch: _Batch) -> None:
+        """A recorded batch: its results first (they hold whatever happens next), then its
+        staging, then its documents' locks."""
         if self.recording is batch:
             self.recording = None
+        self.results.extend(item.result for item in batch.staged)
+        for item in batch.staged:
+            self._emit(item.result)
         batch.txn.close()
         if self.locks is not None:
             self.locks.unlock([item.seed.name for item in batch.staged])
-        for item in batch.staged:
-            self._emit(item.result)
-        self.results.extend(item.result for item in batch.staged)
 
     def _let_go(self) -> None:
         """Close the cleaning pool; let every staging and document lock of the run go
         (batches first: a document's lock must not go while its batch looks live). A
-        recording an interrupt left running lets them go when it ends."""
+        recording an interrupt left running keeps its batch's lock and the document
+        locks until it ends (then its thread lets them go)."""
         pool, self.pool = self.pool, None
         locks, self.locks = self.locks, None
         running, self.recording = self.recording, None
+        if running is not None:
+            running.txn.detach()  # not released with the others (nor by the Archive)
 
-        def release(_: object = None) -> None:
+        def release_running(_: object = None) -> None:
+            assert running is not None
             try:
-                if running is not None:
-                    running.txn.close_uncommitted()  # committed or not: recovery tidies it
-                if locks is not None:
-                    self.home.store.release_batches()
-            finally:
+                running.txn.close_uncommitted()  # committed or not: recovery tidies it
                 if locks is not None:
                     locks.close()
+            except Exception as exc:  # in the recording thread: one line, no traceback
+                log.warning("letting go of an interrupted batch's locks failed: %s", exc)
 
         try:
             if pool is not None:
                 pool.close()
         finally:
-            if running is not None and running.recording is not None:
-                running.recording.add_done_callback(release)
-            else:
-                release()
+            try:
+                if locks is not None:
+                    self.home.store.release_batches()
+            finally:
+                if running is not None and running.recording is not None:
+                    running.recording.add_done_callback(release_running)
+                elif locks is not None:
+                    locks.close()
 
     def _stage(self, txn: Transaction, seed: SeedFile) -> _Staged:
         """Hash and stage one seeds file, or say why it needs no new version (unchanged,

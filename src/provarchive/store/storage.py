@@ -427,10 +427,16 @@ class Transaction:
         finally:
             self._release()
 
+    def detach(self) -> None:
+        """Keep this batch's lock past :meth:`Store.release_batches` (a thread may still
+        record it in the catalog): only :meth:`close` or :meth:`close_uncommitted` let
+        it go."""
+        self.store._live.discard(self)
+
     def _release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        fd, self._fd = self._fd, None  # once, if two threads release it at once
+        if fd is not None:
+            os.close(fd)
         self.store._live.discard(self)
 
     def __hash__(self) -> int:
