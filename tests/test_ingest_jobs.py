@@ -92,6 +92,50 @@ def test_a_pool_returns_each_derivation_in_order_and_ignores_interrupts() -> Non
     assert got == expected
 
 
+_BUSY_POOL = """
+import sys, time
+from provarchive.processes import interrupts_held, stop_pool, worker_pool
+
+pool = worker_pool(1)
+with interrupts_held():
+    task = pool.submit(time.sleep, 120)
+while not task.running():
+    time.sleep(0.01)
+time.sleep(1)  # the spawned worker is inside the sleep now
+workers = list(pool._processes)
+stop_pool(pool, at_once=sys.argv[1] == "at-once")
+print(*workers)
+"""
+
+
+@pytest.mark.parametrize("at_once", [True, pytest.param(False, marks=pytest.mark.slow)])
+def test_a_pool_stopped_at_once_neither_waits_for_its_task_nor_leaves_a_worker(
+    at_once: bool,
+) -> None:
+    """A stop at once (a second Ctrl-C) kills a pool's workers: neither the call nor the
+    interpreter's exit waits for the two minutes of the task in hand, and no worker
+    lives on. A plain stop waits for the task (here: until the test gives up)."""
+    import subprocess
+    import sys
+    import time
+
+    start = time.monotonic()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _BUSY_POOL, "at-once" if at_once else "wait"],
+            capture_output=True, text=True, timeout=10,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        assert not at_once
+        return
+    assert at_once, "a plain stop did not wait for its task"
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert time.monotonic() - start < 10
+    for pid in map(int, done.stdout.split()):  # gone, or dead and not yet reaped by init
+        stat = Path(f"/proc/{pid}/stat")
+        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
 @pytest.mark.parametrize("held", [True, False])
 def test_a_child_started_with_interrupts_held_outlives_a_ctrl_c_while_it_starts(
     held: bool,

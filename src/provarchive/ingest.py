@@ -299,6 +299,9 @@ class _Ingestor:
                     self._abandon(waiting, exc)
             finally:
                 indexer.abandon()
+                if self.pool is not None:  # what its workers clean is not wanted now
+                    pool, self.pool = self.pool, None
+                    pool.close(at_once=True)
             if isinstance(exc, StorageError):
                 exc.results = self.results  # type: ignore[attr-defined]
             raise

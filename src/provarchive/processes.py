@@ -71,6 +71,22 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
     )
 
 
+def stop_pool(executor: ProcessPoolExecutor, *, at_once: bool = False) -> None:
+    """Shut a :func:`worker_pool` down: wait for its running tasks, or (``at_once``: the
+    caller no longer wants what they compute) kill its workers and wait for nothing, so
+    that neither this call nor the interpreter's exit waits for a task in hand. Its
+    pending futures are cancelled either way."""
+    if at_once:
+        kill = getattr(executor, "kill_workers", None)  # Python 3.14
+        if kill is not None:
+            kill()
+        else:  # before 3.14 the pool does not say which processes are its own
+            for process in list(getattr(executor, "_processes", {}).values()):
+                with contextlib.suppress(OSError, ValueError):
+                    process.kill()
+    executor.shutdown(wait=not at_once, cancel_futures=True)
+
+
 def _worker_start() -> None:
     die_with_parent()  # a worker of a worker must not outlive it (and keep its pipes open)
     leave_interrupts_to_parent()

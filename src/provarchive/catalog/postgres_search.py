@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from ..errors import QueryError, SearchIndexError
-from ..processes import interrupts_held, worker_pool
+from ..processes import interrupts_held, stop_pool, worker_pool
 from ..search.analysis import analysis_fingerprint
 from ..search.engine import Hit, IndexEntry, SearchQuery, SearchResults
 from ..search.query import highlighter, parse_query
@@ -221,8 +221,9 @@ class Preparer:
         with interrupts_held():  # the first submit starts the child
             return self._executor.submit(prepare, items)
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+    def close(self, *, at_once: bool = False) -> None:
+        """Stop the child (``at_once``: without waiting for a batch in hand)."""
+        stop_pool(self._executor, at_once=at_once)
 
 
 class PostgresEngine:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from ..processes import interrupts_held, worker_pool
+from ..processes import interrupts_held, stop_pool, worker_pool
 from .passages import Derivation, derive
 
 CHUNK_BYTES = 32 * 1024 * 1024
@@ -43,8 +43,9 @@ class CleaningPool:
             out.extend(results)
         return out
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+    def close(self, *, at_once: bool = False) -> None:
+        """Stop the workers (``at_once``: without waiting for the texts in hand)."""
+        stop_pool(self._executor, at_once=at_once)
 
     def __enter__(self) -> CleaningPool:
         return self

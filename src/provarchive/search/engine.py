@@ -326,8 +326,8 @@ class EntryPreparer(Protocol):
     def submit(self, jobs: Iterable[tuple[str, int, list[IndexEntry]]]) -> Future[Any]:
         """Start preparing the entries of ``jobs`` (document, version, entries)."""
 
-    def close(self) -> None:
-        """Stop the child process."""
+    def close(self, *, at_once: bool = False) -> None:
+        """Stop the child process (``at_once``: without waiting for what it prepares)."""
 
 
 def in_catalog(engine: SearchEngine) -> CatalogEngine | None:

@@ -319,18 +319,20 @@ class BatchIndexer:
                 log.warning("%s (nothing is lost: every batch was committed before)", exc)
 
     def abandon(self) -> None:
-        self._close_preparer()
+        """Stop indexing: nothing more is submitted or written (a preparer's child is
+        stopped at once; what it was preparing is not wanted)."""
+        self._close_preparer(at_once=True)
         if self._writer is not None:
             self._writer.cancel()
             self._writer = None
 
-    def _close_preparer(self) -> bool:
+    def _close_preparer(self, *, at_once: bool = False) -> bool:
         """Close the preparer if one is open; says whether one was."""
         with self._lock:
             preparer, self._preparer = self._preparer, None
             self._prepared.clear()
         if preparer is not None:
-            preparer.close()
+            preparer.close(at_once=at_once)
         return preparer is not None
 
     def _give_up(self, exc: SearchIndexError) -> None:
