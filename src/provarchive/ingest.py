@@ -50,6 +50,7 @@ from .derivations import (
 )
 from .errors import CorruptArchiveError, InputError, InvalidNameError, StorageError, UsageError
 from .home import Home
+from .processes import interrupts_held
 from .recovery import parse_timestamp, source_from_message, sync_state
 from .search.sync import BatchIndexer, IndexJob, stored_entries, sync_index
 from .seeds import (
@@ -417,9 +418,15 @@ class _Ingestor:
             else:
                 recording.set_result(None)
 
-        batch.recording = recording
-        self.recording = batch
-        threading.Thread(target=record, name="provarchive-catalog", daemon=True).start()
+        thread = threading.Thread(target=record, name="provarchive-catalog", daemon=True)
+        with interrupts_held():  # started and known as such, or neither (not one without
+            batch.recording = recording  # the other: a Future no thread completes)
+            self.recording = batch
+            try:
+                thread.start()
+            except BaseException:  # no thread (RuntimeError: can't start a new one)
+                batch.recording = self.recording = None
+                raise
 
     def _record_batch(self, batch: _Batch, indexer: BatchIndexer) -> None:
         indexer.wait(batch.ticket)
