@@ -225,6 +225,17 @@ def test_ingest_analyses_entries_in_a_child_and_writes_what_it_would_itself(
     assert after_kill == prepared
 
 
+def _each_once_and_clean(archive: Archive, seeds: Path) -> None:
+    """Every seeds file is a document of exactly one version, verify is clean and the
+    words of the generated seeds are found."""
+    names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*") if p.is_file())
+    assert archive.document_names() == names
+    assert {n: [v.version for v in archive.versions(n)] for n in names} == {n: [1] for n in names}
+    report = archive.verify()
+    assert report.is_ok(), report.findings
+    assert archive.search("river", limit=1000).total > 0
+
+
 def test_a_batch_is_recorded_in_a_thread_while_the_next_is_stored_and_a_failed_one_is_finished_next_run(
     tmp_path: Path, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -275,14 +286,7 @@ def test_a_batch_is_recorded_in_a_thread_while_the_next_is_stored_and_a_failed_o
     monkeypatch.setattr(_Ingestor, "_record", real_record)
     with Archive(config) as archive:
         archive.ingest()
-        names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*") if p.is_file())
-        assert archive.document_names() == names
-        assert {n: [v.version for v in archive.versions(n)] for n in names} == {
-            n: [1] for n in names
-        }
-        report = archive.verify()
-        assert report.is_ok(), report.findings
-        assert archive.search("river", limit=1000).total > 0
+        _each_once_and_clean(archive, seeds)
 
 
 def test_a_batch_left_recording_by_an_interrupt_keeps_its_lock_until_its_thread_ends(
@@ -347,11 +351,7 @@ def test_a_batch_left_recording_by_an_interrupt_keeps_its_lock_until_its_thread_
     monkeypatch.setattr(_Ingestor, "_record", real_record)
     with Archive(config) as archive:
         archive.ingest()
-        names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*") if p.is_file())
-        assert archive.document_names() == names
-        assert all([v.version for v in archive.versions(n)] == [1] for n in names)
-        report = archive.verify()
-        assert report.is_ok(), report.findings
+        _each_once_and_clean(archive, seeds)
 
 
 _SLOW_RECORDING = """
@@ -419,12 +419,7 @@ def test_an_interrupt_stops_at_once_while_a_batch_is_recorded_in_its_thread(
     again = run_provarchive(*args[:-1], env=env, timeout=600)
     assert again.returncode == 0, again.stderr.decode()[-2000:]
     with Archive(ArchiveConfig(root=root, seeds=seeds, db_url=pg_url)) as archive:
-        names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*") if p.is_file())
-        assert archive.document_names() == names
-        assert all([v.version for v in archive.versions(n)] == [1] for n in names)
-        report_ = archive.verify()
-        assert report_.is_ok(), report_.findings
-        assert archive.search("river", limit=1000).total > 0
+        _each_once_and_clean(archive, seeds)
 
 
 def _env() -> dict[str, str]:
