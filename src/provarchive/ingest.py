@@ -452,13 +452,12 @@ class _Ingestor:
         (stop at once), a recording still running is not waited for: it keeps the
         batch, and this run's locks, until it ends (``_let_go``)."""
         recording = batch.recording
-        if recording is not None and not recording.done():
-            if isinstance(error, KeyboardInterrupt):
-                return  # left running, as self.recording
-            recording.exception()  # wait: it may commit (an interrupt here leaves it too)
+        if recording is not None and not recording.done() and isinstance(error, KeyboardInterrupt):
+            return  # left running, as self.recording
+        # Waits: it may commit (an interrupt here leaves it running too).
+        failure = None if recording is None else recording.exception()
         if self.recording is batch:
             self.recording = None
-        failure = None if recording is None else recording.exception()
         if recording is not None and failure is None:
             self._close(batch)
             return
