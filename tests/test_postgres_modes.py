@@ -399,16 +399,21 @@ def test_an_interrupt_stops_at_once_while_a_batch_is_recorded_in_its_thread(
         stderr=subprocess.PIPE,
         env=env,
     )
-    deadline = time.monotonic() + 120
-    while not (marks / "2").exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert (marks / "2").exists(), proc.communicate()[1].decode()[-2000:]
-    started = time.monotonic()
-    for _ in range(3):
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.3)
-    out, err = proc.communicate(timeout=60)
-    elapsed = time.monotonic() - started
+    try:  # a failure must not leave it sleeping for an hour, holding its connection
+        deadline = time.monotonic() + 120
+        while not (marks / "2").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (marks / "2").exists(), "the second batch's recording never started"
+        started = time.monotonic()
+        for _ in range(3):
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+        out, err = proc.communicate(timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, err.decode()[-2000:]
     assert elapsed < 30, f"waited {elapsed:.0f} s for the recording"
     assert "Traceback" not in err.decode() and "Exception ignored" not in err.decode()
