@@ -275,20 +275,72 @@ def _check_archive(root: Path, seeds: Path, pg_url: str, names: list[str]) -> No
     assert valid, messages
 
 
+def _holds_nothing_shared(root: Path, pg_url: str, app: str) -> bool:
+    """Whether the writer whose connections are named ``app`` holds nothing another writer
+    could wait for: no open transaction (whose new rows, such as search words, would make
+    another wait) and not the transparency log's turn (held through each store commit)."""
+    import fcntl
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            busy = conn.execute(
+                sa.text("SELECT count(*) FROM pg_stat_activity "
+                        "WHERE application_name = :a AND xact_start IS NOT NULL"),
+                {"a": app},
+            ).scalar_one()  # fmt: skip
+    finally:
+        engine.dispose()
+    if busy:
+        return False
+    commits = root / "ocfl" / "extensions" / "provarchive-transparency-log" / "commits"
+    fd = os.open(commits, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # and with it the lock, if it was taken
+    return True
+
+
+def _pause_between_commits(proc: subprocess.Popen, root: Path, pg_url: str, app: str) -> None:
+    """Stop ``proc`` (SIGSTOP) at a moment it holds nothing shared (see above): between
+    its transactions, outside the log's turn, still holding its writer lock and its
+    documents' locks."""
+    for _ in range(2000):
+        proc.send_signal(signal.SIGSTOP)
+        if _holds_nothing_shared(root, pg_url, app):
+            return
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(0.005)
+    raise AssertionError("the writer was never found between two commits")
+
+
 @pytest.mark.slow
 def test_two_ingests_on_postgresql_archive_at_the_same_time(tmp_path: Path, pg_url: str) -> None:
     """A second ingest started while the first is writing does not wait for it (as it would
-    for an exclusive lock): smaller, it ends while the first still runs."""
+    for an exclusive lock): with the first stopped mid-run (between two of its commits,
+    its writer lock and document locks held), the second archives all of its documents;
+    then the first goes on and finishes."""
     seeds = tmp_path / "seeds"
     crash_test.write_seeds(seeds, random.Random(11), 440)
     names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*.txt"))
     big, small = names[:400], names[400:]
     root, env = tmp_path / "archive", _env(pg_url)
-    first = _ingest(root, seeds, [seeds / n for n in big], env)
-    _wait_until(lambda: _stored(root) >= 25)  # the first batch is in the store
-    second = _ingest(root, seeds, [seeds / n for n in small], env)
-    assert second.wait(timeout=600) == 0, second.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
-    assert first.poll() is None, "the first ingest ended before the second: nothing overlapped"
+    first_url = f"{pg_url}&application_name=first-ingest"
+    first = _ingest(root, seeds, [seeds / n for n in big], {**env, "PROVARCHIVE_DB_URL": first_url})
+    try:
+        _wait_until(lambda: _stored(root) >= 25 or first.poll() is not None)
+        assert first.poll() is None, "the first ingest ended before it could be paused"
+        _pause_between_commits(first, root, pg_url, "first-ingest")
+        assert _stored(root) < len(big), "the first ingest was paused only at its end"
+        second = _ingest(root, seeds, [seeds / n for n in small], env)
+        assert second.wait(timeout=300) == 0, second.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+    finally:
+        first.send_signal(signal.SIGCONT)
     assert first.wait(timeout=600) == 0, first.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
     _check_archive(root, seeds, pg_url, names)
 
