@@ -375,17 +375,30 @@ def test_a_shared_writer_killed_mid_run_is_finished_by_the_other(
 
 @pytest.mark.slow
 def test_an_exclusive_command_waits_for_shared_ingests(tmp_path: Path, pg_url: str) -> None:
+    """``reindex`` (exclusive) started while a shared ingest is paused mid-run says it
+    waits for the writer lock, and starts only once the ingest, let go on, is done."""
     seeds = tmp_path / "seeds"
     crash_test.write_seeds(seeds, random.Random(12), 150)
     names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*.txt"))
     root, env = tmp_path / "archive", _env(pg_url)
-    ingest = _ingest(root, seeds, [seeds / n for n in names], env)
-    _wait_until(lambda: _stored(root) >= 25)
-    reindex = run_provarchive("--archive", str(root), "--seeds", str(seeds), "reindex", env=env)
-    assert reindex.returncode == 0, reindex.stderr.decode()
-    assert b"Waiting for the archive's writer lock" in reindex.stderr
-    assert ingest.poll() is not None  # it could only start once the ingest was done
-    assert ingest.returncode == 0
+    ingest_env = {**env, "PROVARCHIVE_DB_URL": f"{pg_url}&application_name=ingest"}
+    ingest = _ingest(root, seeds, [seeds / n for n in names], ingest_env)
+    try:
+        _wait_until(lambda: _stored(root) >= 25 or ingest.poll() is not None)
+        assert ingest.poll() is None, "the ingest ended before it could be paused"
+        _pause_between_commits(ingest, root, pg_url, "ingest")
+        reindex = subprocess.Popen(
+            [sys.executable, "-m", "provarchive", "--archive", str(root), "--seeds", str(seeds),
+             "reindex"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+        )  # fmt: skip
+        told = reindex.stderr.readline()  # type: ignore[union-attr]
+        assert b"Waiting for the archive's writer lock" in told, told
+        assert reindex.poll() is None
+    finally:
+        ingest.send_signal(signal.SIGCONT)
+    assert ingest.wait(timeout=600) == 0, ingest.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+    assert reindex.wait(timeout=600) == 0, reindex.stderr.read().decode()  # type: ignore[union-attr]
     _check_archive(root, seeds, pg_url, names)
 
 
