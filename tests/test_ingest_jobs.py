@@ -136,6 +136,50 @@ def test_a_pool_stopped_at_once_neither_waits_for_its_task_nor_leaves_a_worker(
         assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
 
 
+_INTERRUPTED_CLEANING = """
+import signal, threading
+from provarchive.cleaning.workers import CleaningPool
+
+line = b"Paragraph %d about the harbour and the council, which met on Tuesday night.\\n"
+text = b"".join(line % i for i in range(500_000))  # ~40 MB: a minute of cleaning
+workers = []
+main = threading.main_thread().ident
+
+def interrupt():  # a Ctrl-C, delivered to the main thread
+    workers.extend(pool._executor._processes)
+    signal.pthread_kill(main, signal.SIGINT)
+
+try:
+    with CleaningPool(1) as pool:
+        threading.Timer(5, interrupt).start()  # the worker is cleaning the text by then
+        pool.derive_all([text], "default")
+except KeyboardInterrupt:
+    print(*workers)
+"""
+
+
+def test_a_cleaning_pool_left_on_an_interrupt_kills_its_worker_at_once() -> None:
+    """What reclean and rebuild --jobs do on a Ctrl-C: the pool left on an interrupt
+    neither waits for the text in hand (a minute of cleaning here) nor, at the
+    interpreter's exit, for its worker; and no worker lives on."""
+    import subprocess
+    import sys
+    import time
+
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_CLEANING], capture_output=True, text=True, timeout=120
+    )
+    took = time.monotonic() - start
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    workers = list(map(int, done.stdout.split()))
+    assert len(workers) == 1
+    assert took < 25, f"the pool waited for its worker ({took:.0f} s)"
+    for pid in workers:  # gone, or dead and not yet reaped by init
+        stat = Path(f"/proc/{pid}/stat")
+        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
 @pytest.mark.parametrize("held", [True, False])
 def test_a_child_started_with_interrupts_held_outlives_a_ctrl_c_while_it_starts(
     held: bool,

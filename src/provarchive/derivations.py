@@ -263,8 +263,7 @@ def derive_missing(
     home.require_writer()
     rows = list(only) if only is not None else queries.versions_without_derivation(s)
     done: list[tuple[str, int]] = []
-    pool = CleaningPool(jobs) if jobs > 1 and len(rows) > 1 else None
-    try:
+    with _pool(jobs, len(rows)) as pool:
         for batch in _batches(rows, whole=False):
             if pool is None:
                 made = [derive_version(home, name, v.number, v.size, v.sha512) for v, name in batch]
@@ -273,9 +272,6 @@ def derive_missing(
                 made = _derive_each(pool, texts, [home.config.cleaner] * len(texts))
             record_many(s, [(v, name, d) for (v, name), d in zip(batch, made, strict=True)])
             done.extend((name, v.number) for v, name in batch)
-    finally:
-        if pool is not None:
-            pool.close()
     if done:
         log.info("derived %d version(s) (%s)", len(done), reason)
     return done
@@ -317,8 +313,7 @@ def reclean(
             if missing:
                 raise DocumentNotFoundError(sorted(missing)[0])
         todo = queries.versions_named(s, names or None)
-        pool = CleaningPool(jobs) if jobs > 1 and len(todo) > 1 else None
-        try:
+        with _pool(jobs, len(todo)) as pool:
             for batch in _batches(todo, whole=pool is None):
                 for (version, name), rec, fresh in _fresh(home, s, batch, pool):
                     report.checked += 1
@@ -330,9 +325,6 @@ def reclean(
                         report.changed.append((name, version.number, new.number))
                     if on_progress is not None:
                         on_progress(report.checked, len(todo))
-        finally:
-            if pool is not None:
-                pool.close()
         s.add(
             new_event(
                 "re-derivation",
@@ -346,6 +338,12 @@ def reclean(
 RECLEAN_BATCH_BYTES = 32 * 1024 * 1024
 """With worker processes, the raw texts of at most this many bytes (and 256 versions) are
 read and cleaned together; without, one version at a time."""
+
+
+def _pool(jobs: int, items: int) -> contextlib.AbstractContextManager[CleaningPool | None]:
+    """A pool of ``jobs`` cleaning workers when more than one process has work, else
+    None (left on an error or an interrupt, the pool kills its workers at once)."""
+    return CleaningPool(jobs) if jobs > 1 and items > 1 else contextlib.nullcontext()
 
 
 def _batches(todo: list[Any], *, whole: bool) -> Iterator[list[Any]]:

@@ -28,7 +28,9 @@ def _derive(raw: bytes, cleaner: str) -> Derivation:
 
 
 class CleaningPool:
-    """``jobs`` worker processes cleaning raw texts; use as a context manager."""
+    """``jobs`` worker processes cleaning raw texts; use as a context manager. Left on
+    an error or an interrupt, it kills its workers instead of waiting for the texts in
+    hand (nobody wants what they compute then, and a second Ctrl-C must stop at once)."""
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
@@ -50,8 +52,8 @@ class CleaningPool:
     def __enter__(self) -> CleaningPool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.close(at_once=exc_type is not None)
 
 
 def _chunks(texts: Sequence[bytes]) -> Iterator[Sequence[bytes]]:
