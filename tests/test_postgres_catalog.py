@@ -212,6 +212,32 @@ def test_entries_commit_or_roll_back_with_the_catalog_rows(pg_catalog_url: str) 
     catalog.close()
 
 
+def test_copied_rows_that_differ_in_their_columns_are_refused(pg_catalog_url: str) -> None:
+    """Rows go to PostgreSQL by COPY in the first row's columns: a later row with a key
+    more would lose its value in silence, so such rows are refused and nothing is written."""
+    from provarchive.catalog.models import Event
+
+    catalog = Catalog(pg_catalog_url)
+    row = {
+        "occurred_at": datetime(2026, 1, 1, tzinfo=UTC), "event_type": "test", "outcome": "ok",
+        "agent": "tester", "document": None, "document_key": None, "version": None,
+        "detail": "first", "logged": False,
+    }  # fmt: skip
+    try:
+        with (
+            pytest.raises(ValueError, match="events differ in their columns"),
+            catalog.session() as s,
+        ):
+            queries._insert_rows(s, Event, [row, {**row, "detail": "second", "extra": 1}])
+        with catalog.session() as s:
+            assert [e.detail for e in queries.events(s)] == []
+            queries._insert_rows(s, Event, [row, {**row, "detail": "second"}])
+        with catalog.session() as s:
+            assert sorted(e.detail for e in queries.events(s)) == ["first", "second"]
+    finally:
+        catalog.close()
+
+
 def test_entries_held_by_a_writer_are_replaced_and_deleted_as_if_written_at_once(
     pg_catalog_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
