@@ -3,6 +3,7 @@ many writers at once on one PostgreSQL archive (real server, real processes)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -10,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -289,18 +291,16 @@ def test_a_batch_is_recorded_in_a_thread_while_the_next_is_stored_and_a_failed_o
         _each_once_and_clean(archive, seeds)
 
 
-def test_a_batch_left_recording_by_an_interrupt_keeps_its_lock_until_its_thread_ends(
+@contextlib.contextmanager
+def _left_recording(
     tmp_path: Path, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An interrupt (stop at once) while a batch's catalog transaction is open in its
-    thread: the ingest raises at once, but the batch's staging lock stays held, past
-    the Archive's own release of its batches, until that thread ends (else another
-    writer could recover the batch while the thread still commits it); then it goes,
-    and the next ingest leaves each document one version, verify clean."""
+) -> Iterator[tuple[ArchiveConfig, Path, Path]]:
+    """An ingest on PostgreSQL interrupted (a stop at once) while the catalog transaction
+    of its second batch is open in its thread: yields (config, seeds, that batch's
+    staging folder) while the thread is held there, and lets it go on the way out."""
     import threading
 
     from provarchive.ingest import _Ingestor
-    from provarchive.store.storage import _lock_if_dead
 
     seeds = tmp_path / "seeds"
     _write_seeds(seeds, 30)
@@ -335,23 +335,81 @@ def test_a_batch_left_recording_by_an_interrupt_keeps_its_lock_until_its_thread_
             archive.ingest()
         batches = [p for p in config.staging.iterdir() if p.name.startswith("txn-")]
         assert len(batches) == 1  # batch 2's: stored, its recording still running
-        assert _lock_if_dead(batches[0]) is None  # its writer still holds it
+        yield config, seeds, batches[0]
     finally:
         go.set()
+        monkeypatch.setattr(_Ingestor, "_store", real_store)
+        monkeypatch.setattr(_Ingestor, "_record", real_record)
+
+
+def test_a_batch_left_recording_by_an_interrupt_keeps_its_lock_until_its_thread_ends(
+    tmp_path: Path, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupt (stop at once) while a batch's catalog transaction is open in its
+    thread: the ingest raises at once, but the batch's staging lock stays held, past
+    the Archive's own release of its batches, until that thread ends (else another
+    writer could recover the batch while the thread still commits it); then it goes,
+    and the next ingest leaves each document one version, verify clean."""
+    from provarchive.store.storage import _lock_if_dead
+
+    with _left_recording(tmp_path, pg_server, monkeypatch) as (config, seeds, batch):
+        assert _lock_if_dead(batch) is None  # its writer still holds it
     for _ in range(300):
-        fd = _lock_if_dead(batches[0]) if batches[0].exists() else None
+        fd = _lock_if_dead(batch) if batch.exists() else None
         if fd is not None:
             os.close(fd)
             break
         time.sleep(0.1)
     else:
         raise AssertionError("the batch's lock was never let go")
-
-    monkeypatch.setattr(_Ingestor, "_store", real_store)
-    monkeypatch.setattr(_Ingestor, "_record", real_record)
     with Archive(config) as archive:
         archive.ingest()
         _each_once_and_clean(archive, seeds)
+
+
+def test_a_batch_left_recording_whose_staging_cannot_be_let_go_still_frees_its_documents(
+    tmp_path: Path,
+    pg_server: PgServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """When the recording thread of an interrupted batch ends and closing the batch's
+    staging fails there, it says so in one warning, and still lets go of the run's
+    document locks (else no other writer could archive them until this process ends)."""
+    import threading
+
+    from provarchive.catalog import Catalog
+    from provarchive.catalog.locks import DocumentLocks
+    from provarchive.store.storage import Transaction
+
+    real_close = Transaction.close_uncommitted
+
+    def close_uncommitted(self: Transaction) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            raise OSError(5, "Input/output error")
+        real_close(self)
+
+    monkeypatch.setattr(Transaction, "close_uncommitted", close_uncommitted)
+    failed = "letting go of an interrupted batch's locks failed: [Errno 5] Input/output error"
+    with caplog.at_level("WARNING"):
+        with _left_recording(tmp_path, pg_server, monkeypatch) as (config, seeds, _batch):
+            assert failed not in caplog.text
+        _wait_for(lambda: failed in caplog.text)
+    names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*.txt"))
+    catalog = Catalog(config.db_url)
+    others = DocumentLocks(catalog)
+    try:
+        assert others.try_lock(names) == [True] * len(names)
+    finally:
+        others.close()
+        catalog.close()
+
+
+def _wait_for(predicate: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 _SLOW_RECORDING = """

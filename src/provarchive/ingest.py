@@ -490,12 +490,14 @@ class _Ingestor:
 
         def release_running(_: object = None) -> None:
             assert running is not None
-            try:
-                running.txn.close_uncommitted()  # committed or not: recovery tidies it
-                if locks is not None:
-                    locks.close()
-            except Exception as exc:  # in the recording thread: one line, no traceback
-                log.warning("letting go of an interrupted batch's locks failed: %s", exc)
+            # Committed or not, recovery tidies the batch; each step whatever the other
+            # did, and in the recording thread: one line each, no traceback.
+            for step in (running.txn.close_uncommitted, locks.close if locks else None):
+                try:
+                    if step is not None:
+                        step()
+                except Exception as exc:
+                    log.warning("letting go of an interrupted batch's locks failed: %s", exc)
 
         try:
             if pool is not None:
