@@ -99,6 +99,21 @@ def test_removed_lines_are_found_only_when_asked(seeded_archive: Archive, cli) -
     assert seeded_archive.search("nonexistentword").removed_matches == 0
 
 
+def test_an_offset_past_the_last_hit_says_how_many_there_are(seeded_archive: Archive, cli) -> None:
+    """Not "No hits" when there are some: the page asked for is past them (exit 0, as
+    for any query that matches; 1 is kept for "nothing matches")."""
+    total = seeded_archive.search("Korean").total
+    assert total > 1
+    page = cli("search", "Korean", "--offset", str(total))
+    assert page.exit_code == 0
+    assert page.stdout.strip() == (
+        f"{total} hit(s) for Korean, none from {total + 1} on (--offset {total} is past the last)."
+    )
+    assert cli("search", "Korean", "--offset", str(total - 1)).stdout.startswith(
+        f"{total} hit(s) for Korean, showing {total}-{total}:"
+    )
+
+
 def test_a_removed_line_s_citation_has_a_lineage(seeded_archive: Archive, cli) -> None:
     hit = seeded_archive.search("Advertisement", everything=True).hits[0]
     assert hit.passage_id.startswith(f"{SEED_NAME}@v1#r")

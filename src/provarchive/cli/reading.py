@@ -609,6 +609,12 @@ def _render_search(
         for name in files:
             out.print(escape(name))
         return
+    if not results.hits and results.total:
+        out.print(
+            f"{results.total} hit(s) for [bold]{escape(query)}[/], none from "
+            f"{results.offset + 1} on (--offset {results.offset} is past the last)."
+        )
+        return
     if not results.hits:
         out.print(f"No hits for {escape(query)}.")
         if results.removed_matches:
