@@ -241,6 +241,16 @@ def run_provarchive(*args: str, env: dict[str, str] | None = None, timeout: floa
     )
 
 
+def wait_until(predicate: Callable[[], object], timeout: float = 120) -> None:
+    """Poll ``predicate`` until it is true; fail the test after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 def ocfl_py_validate(root: Path) -> tuple[bool, list[str]]:
     """ocfl-py's storage-root validator through its API: (valid, messages logged)."""
     import ocfl

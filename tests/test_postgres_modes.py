@@ -22,7 +22,7 @@ from provarchive import Archive, ArchiveConfig
 from provarchive.catalog import queries
 from provarchive.errors import ArchiveError, UsageError
 
-from .conftest import REPO, SEED_PATH, crash_test, ocfl_py_validate, run_provarchive
+from .conftest import REPO, SEED_PATH, crash_test, ocfl_py_validate, run_provarchive, wait_until
 from .postgres import PgServer
 
 PAGES = REPO / "tests" / "data" / "pages"
@@ -394,7 +394,7 @@ def test_a_batch_left_recording_whose_staging_cannot_be_let_go_still_frees_its_d
     with caplog.at_level("WARNING"):
         with _left_recording(tmp_path, pg_server, monkeypatch) as (config, seeds, _batch):
             assert failed not in caplog.text
-        _wait_for(lambda: failed in caplog.text)
+        wait_until(lambda: failed in caplog.text, timeout=30)
     names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*.txt"))
     catalog = Catalog(config.db_url)
     others = DocumentLocks(catalog)
@@ -403,13 +403,6 @@ def test_a_batch_left_recording_whose_staging_cannot_be_let_go_still_frees_its_d
     finally:
         others.close()
         catalog.close()
-
-
-def _wait_for(predicate: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 _SLOW_RECORDING = """

@@ -24,7 +24,7 @@ from provarchive.errors import LockTimeoutError
 from provarchive.store.lock import writer_busy, writer_lock
 from provarchive.store.storage import Store
 
-from .conftest import crash_test, ocfl_py_validate, run_provarchive
+from .conftest import crash_test, ocfl_py_validate, run_provarchive, wait_until
 
 # -- the lock and the batches (no server needed) -----------------------------------------------
 
@@ -249,13 +249,6 @@ def _stored(root: Path) -> int:
     return sum(1 for _ in (root / "ocfl").glob("*/*/*/*/0=ocfl_object_1.1"))
 
 
-def _wait_until(predicate, timeout: float = 120) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def _check_archive(root: Path, seeds: Path, pg_url: str, names: list[str]) -> None:
     """Each document exactly one version, nothing left in staging, verify clean, every
     document searchable, ocfl-py valid."""
@@ -333,7 +326,7 @@ def test_two_ingests_on_postgresql_archive_at_the_same_time(tmp_path: Path, pg_u
     first_url = f"{pg_url}&application_name=first-ingest"
     first = _ingest(root, seeds, [seeds / n for n in big], {**env, "PROVARCHIVE_DB_URL": first_url})
     try:
-        _wait_until(lambda: _stored(root) >= 25 or first.poll() is not None)
+        wait_until(lambda: _stored(root) >= 25 or first.poll() is not None)
         assert first.poll() is None, "the first ingest ended before it could be paused"
         _pause_between_commits(first, root, pg_url, "first-ingest")
         assert _stored(root) < len(big), "the first ingest was paused only at its end"
@@ -365,7 +358,7 @@ def test_a_shared_writer_killed_mid_run_is_finished_by_the_other(
     )
     victim = _ingest(root, seeds, [seeds / n for n in names], env)
     survivor = _ingest(root, seeds, [seeds / n for n in reversed(names)], env)
-    _wait_until(lambda: _stored(root) >= after or victim.poll() is not None)
+    wait_until(lambda: _stored(root) >= after or victim.poll() is not None)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     assert victim.returncode == -signal.SIGKILL, "the victim ended before it was killed"
@@ -384,7 +377,7 @@ def test_an_exclusive_command_waits_for_shared_ingests(tmp_path: Path, pg_url: s
     ingest_env = {**env, "PROVARCHIVE_DB_URL": f"{pg_url}&application_name=ingest"}
     ingest = _ingest(root, seeds, [seeds / n for n in names], ingest_env)
     try:
-        _wait_until(lambda: _stored(root) >= 25 or ingest.poll() is not None)
+        wait_until(lambda: _stored(root) >= 25 or ingest.poll() is not None)
         assert ingest.poll() is None, "the ingest ended before it could be paused"
         _pause_between_commits(ingest, root, pg_url, "ingest")
         reindex = subprocess.Popen(
@@ -495,7 +488,7 @@ def test_an_ingest_jobs_worker_killed_mid_run_is_reported_and_the_next_run_finis
         stderr=subprocess.PIPE,
         env=env,
     )
-    _wait_until(lambda: _stored(root) >= 30 or parent.poll() is not None)
+    wait_until(lambda: _stored(root) >= 30 or parent.poll() is not None)
     workers = _ingest_workers(parent.pid)
     assert len(workers) == 2, "the ingest ended before a worker could be killed"
     os.kill(workers[0], signal.SIGKILL)
