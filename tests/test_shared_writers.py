@@ -302,14 +302,27 @@ def _holds_nothing_shared(root: Path, pg_url: str, app: str) -> bool:
 def _pause_between_commits(proc: subprocess.Popen, root: Path, pg_url: str, app: str) -> None:
     """Stop ``proc`` (SIGSTOP) at a moment it holds nothing shared (see above): between
     its transactions, outside the log's turn, still holding its writer lock and its
-    documents' locks."""
+    documents' locks. Probed twice, 50 ms apart, so that what it sent just before it
+    stopped has reached the server."""
     for _ in range(2000):
         proc.send_signal(signal.SIGSTOP)
         if _holds_nothing_shared(root, pg_url, app):
-            return
+            time.sleep(0.05)
+            if _holds_nothing_shared(root, pg_url, app):
+                assert proc.poll() is None, "the writer ended before it could be paused"
+                return
         proc.send_signal(signal.SIGCONT)
         time.sleep(0.005)
     raise AssertionError("the writer was never found between two commits")
+
+
+def _end(*procs: subprocess.Popen | None) -> None:
+    """Let go of paused processes and kill what a failed test left running."""
+    for proc in procs:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)
+            proc.kill()
+            proc.wait()
 
 
 @pytest.mark.slow
@@ -325,16 +338,18 @@ def test_two_ingests_on_postgresql_archive_at_the_same_time(tmp_path: Path, pg_u
     root, env = tmp_path / "archive", _env(pg_url)
     first_url = f"{pg_url}&application_name=first-ingest"
     first = _ingest(root, seeds, [seeds / n for n in big], {**env, "PROVARCHIVE_DB_URL": first_url})
+    second = None
     try:
         wait_until(lambda: _stored(root) >= 25 or first.poll() is not None)
         assert first.poll() is None, "the first ingest ended before it could be paused"
         _pause_between_commits(first, root, pg_url, "first-ingest")
         assert _stored(root) < len(big), "the first ingest was paused only at its end"
         second = _ingest(root, seeds, [seeds / n for n in small], env)
-        assert second.wait(timeout=300) == 0, second.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
-    finally:
+        assert second.wait(timeout=120) == 0, second.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
         first.send_signal(signal.SIGCONT)
-    assert first.wait(timeout=600) == 0, first.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+        assert first.wait(timeout=120) == 0, first.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+    finally:
+        _end(first, second)
     _check_archive(root, seeds, pg_url, names)
 
 
@@ -376,6 +391,7 @@ def test_an_exclusive_command_waits_for_shared_ingests(tmp_path: Path, pg_url: s
     root, env = tmp_path / "archive", _env(pg_url)
     ingest_env = {**env, "PROVARCHIVE_DB_URL": f"{pg_url}&application_name=ingest"}
     ingest = _ingest(root, seeds, [seeds / n for n in names], ingest_env)
+    reindex = None
     try:
         wait_until(lambda: _stored(root) >= 25 or ingest.poll() is not None)
         assert ingest.poll() is None, "the ingest ended before it could be paused"
@@ -387,11 +403,13 @@ def test_an_exclusive_command_waits_for_shared_ingests(tmp_path: Path, pg_url: s
         )  # fmt: skip
         told = reindex.stderr.readline()  # type: ignore[union-attr]
         assert b"Waiting for the archive's writer lock" in told, told
-        assert reindex.poll() is None
-    finally:
+        time.sleep(1)
+        assert reindex.poll() is None, "reindex did not wait for the paused ingest"
         ingest.send_signal(signal.SIGCONT)
-    assert ingest.wait(timeout=600) == 0, ingest.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
-    assert reindex.wait(timeout=600) == 0, reindex.stderr.read().decode()  # type: ignore[union-attr]
+        assert ingest.wait(timeout=120) == 0, ingest.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+        assert reindex.wait(timeout=120) == 0, reindex.stderr.read().decode()  # type: ignore[union-attr]
+    finally:
+        _end(ingest, reindex)
     _check_archive(root, seeds, pg_url, names)
 
 
