@@ -284,3 +284,40 @@ def test_a_first_run_killed_before_the_catalog_leaves_an_archive_not_yet_made(
     (tmp_path / "archive" / "catalog.sqlite").unlink()
     damaged = run_provarchive("search", "lighthouse", env=env, text=True)
     assert damaged.returncode == 7 and "the catalog is missing" in damaged.stderr
+
+
+@pytest.mark.parametrize("whole_process", [False, True])
+def test_interrupts_after_a_stop_at_once_are_ignored_until_the_command_is_done(
+    monkeypatch: pytest.MonkeyPatch, whole_process: bool
+) -> None:
+    """The first interrupt asks for a stop, the second stops at once, and later ones are
+    ignored, so that they cannot cut short what the stop at once tidies (nor its report,
+    nor the process's exit: a console command keeps ignoring them to the end; a caller
+    in the same process gets its own handlers back)."""
+    from provarchive.cli import common
+
+    monkeypatch.setattr(common, "WHOLE_PROCESS", whole_process)
+    before, before_term = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    tidied = False
+    try:
+        with pytest.raises(common.Interrupted) as stopped, common.interrupts() as state:
+            os.kill(os.getpid(), signal.SIGINT)
+            assert state.requested() and not state.at_once
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)
+                raise AssertionError("the second interrupt did not stop at once")
+            finally:  # tidying up: a third interrupt here must not break it off
+                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)
+                tidied = True
+        assert stopped.value.at_once and tidied
+        after = signal.getsignal(signal.SIGINT)
+        assert (after is common._winding_up) if whole_process else (after is before)
+        if whole_process:
+            os.kill(os.getpid(), signal.SIGINT)  # on its way out: nothing happens
+            time.sleep(0.05)
+    finally:
+        signal.signal(signal.SIGINT, before)
+        signal.signal(signal.SIGTERM, before_term)

@@ -410,8 +410,6 @@ import pathlib, sys, time
 from provarchive import ingest
 from provarchive.cli import main
 
-ingest.BATCH_FILES, ingest.FIRST_BATCH_FILES = 8, 4
-real_record, marks = ingest._Ingestor._record, pathlib.Path(sys.argv.pop(1))
 count = 0
 
 def record(self, staged, index_in=None):
@@ -423,8 +421,11 @@ def record(self, staged, index_in=None):
         time.sleep(3600 if n >= 2 else 0)
     real_record(self, staged, slow)
 
-ingest._Ingestor._record = record
-sys.exit(main())
+if __name__ == "__main__":  # not in the spawned preparer child, which imports this file
+    ingest.BATCH_FILES, ingest.FIRST_BATCH_FILES = 8, 4
+    real_record, marks = ingest._Ingestor._record, pathlib.Path(sys.argv.pop(1))
+    ingest._Ingestor._record = record
+    sys.exit(main())
 """
 
 
@@ -468,6 +469,7 @@ def test_an_interrupt_stops_at_once_while_a_batch_is_recorded_in_its_thread(
     assert proc.returncode == 130, err.decode()[-2000:]
     assert elapsed < 30, f"waited {elapsed:.0f} s for the recording"
     assert "Traceback" not in err.decode() and "Exception ignored" not in err.decode()
+    assert "in a child process failed" not in err.decode()  # the preparer child as in use
     report = json.loads(out)
     assert report["stopped_at_once"] is True
     assert len(report["results"]) == 4  # the first batch; the second was rolled back

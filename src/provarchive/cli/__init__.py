@@ -29,7 +29,11 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:  # the one answer that needs no command table
         sys.stdout.write(f"provarchive {__version__}\n")
         return
-    __getattr__("app")()
+    app = __getattr__("app")
+    from . import common
+
+    common.WHOLE_PROCESS = True
+    app()
 
 
 def __getattr__(name: str) -> Any:

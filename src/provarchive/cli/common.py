@@ -428,10 +428,13 @@ class Interrupts:
     """SIGINT/SIGTERM while a writing command runs: the first asks it to stop after the
     batch in hand (:meth:`requested`, checked by the library between batches); the
     second stops at once (an :class:`Interrupted` raised wherever the program is, which
-    the archive survives as it survives a kill)."""
+    the archive survives as it survives a kill). Later ones are ignored: the stop at
+    once is under way, and cutting short what it tidies (or the report it prints, or
+    the interpreter's exit) would only leave a traceback and a lost report."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self.at_once = False
 
     def requested(self) -> bool:
         return self.signum is not None
@@ -446,7 +449,10 @@ class Interrupts:
         return EXIT_FOR_SIGNAL.get(signal.Signals(self.signum or signal.SIGINT), 130)
 
     def _handle(self, signum: int, _frame: Any) -> None:
+        if self.at_once:
+            return
         if self.signum is not None:
+            self.at_once = True
             raise Interrupted(signum, at_once=True)
         self.signum = signum
         err.print(
@@ -454,9 +460,20 @@ class Interrupts:
         )
 
 
+WHOLE_PROCESS = False
+"""Set by the console entry point: the command is the whole process, so that after a
+stop at once interrupts stay ignored until it exits (see :func:`interrupts`)."""
+
+
+def _winding_up(_signum: int, _frame: Any) -> None:
+    """After a stop at once: the command is on its way out already."""
+
+
 @contextmanager
 def interrupts() -> Iterator[Interrupts]:
-    """Install the two-step interrupt handling for the block (main thread only)."""
+    """Install the two-step interrupt handling for the block (main thread only). After
+    a stop at once, a process that is the command alone (:data:`WHOLE_PROCESS`) keeps
+    ignoring interrupts through its exit; in-process callers get their handlers back."""
     state = Interrupts()
     signals = (signal.SIGINT, signal.SIGTERM)
     try:
@@ -468,7 +485,7 @@ def interrupts() -> Iterator[Interrupts]:
         yield state
     finally:
         for s, handler in previous.items():
-            signal.signal(s, handler)
+            signal.signal(s, _winding_up if state.at_once and WHOLE_PROCESS else handler)
 
 
 def _interrupt_of(exc: KeyboardInterrupt) -> tuple[signal.Signals, bool]:
