@@ -469,7 +469,7 @@ def test_an_interrupt_stops_at_once_while_a_batch_is_recorded_in_its_thread(
     assert proc.returncode == 130, err.decode()[-2000:]
     assert elapsed < 30, f"waited {elapsed:.0f} s for the recording"
     assert "Traceback" not in err.decode() and "Exception ignored" not in err.decode()
-    assert "in a child process failed" not in err.decode()  # the preparer child as in use
+    assert "in a child process failed" not in err.decode()  # the preparer child was in use
     report = json.loads(out)
     assert report["stopped_at_once"] is True
     assert len(report["results"]) == 4  # the first batch; the second was rolled back

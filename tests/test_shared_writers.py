@@ -5,6 +5,7 @@ SIGKILL)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -483,6 +484,69 @@ def _ingest_workers(pid: int) -> list[int]:
             if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
                 workers.append(int(child))
     return workers
+
+
+_HUNG_RECORDING = """
+import os, pathlib, sys, time
+from provarchive import ingest
+from provarchive.cli import main
+
+real_record = ingest._Ingestor._record
+
+def record(self, staged, index_in=None):
+    def hung(s):
+        index_in(s)
+        (pathlib.Path(os.environ["MARKS"]) / str(os.getpid())).touch()
+        time.sleep(3600)  # inside the batch's catalog transaction
+    real_record(self, staged, hung)
+
+ingest._Ingestor._record = record  # also in the spawned workers, which import this file
+
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+
+
+@pytest.mark.slow
+def test_a_stop_at_once_of_ingest_jobs_kills_its_workers(tmp_path: Path, pg_url: str) -> None:
+    """``ingest --jobs 2`` on PostgreSQL whose two workers are each stuck recording a
+    batch (they ignore Ctrl-C, as workers do): two Ctrl-C, and the command exits 130
+    at once instead of waiting for them, and kills them; the next ingest finishes what
+    they left, one version per document, verify clean."""
+    seeds = tmp_path / "seeds"
+    crash_test.write_seeds(seeds, random.Random(13), 60)
+    names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*.txt"))
+    root, env, marks = tmp_path / "archive", _env(pg_url), tmp_path / "marks"
+    marks.mkdir()
+    script = tmp_path / "hung.py"
+    script.write_text(_HUNG_RECORDING)
+    args = ["--archive", str(root), "--seeds", str(seeds), "ingest", "--jobs", "2"]
+    parent = subprocess.Popen(
+        [sys.executable, str(script), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**env, "MARKS": str(marks)},
+    )  # fmt: skip
+    workers: list[int] = []
+    try:
+        wait_until(lambda: len(list(marks.iterdir())) == 2 or parent.poll() is not None)
+        workers = _ingest_workers(parent.pid)
+        assert len(workers) == 2, workers
+        parent.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        parent.send_signal(signal.SIGINT)
+        _out, err = parent.communicate(timeout=60)
+    finally:
+        _end(parent)
+        for pid in workers:  # a failed run must not leave them sleeping in a transaction
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert parent.returncode == 130, err.decode()[-2000:]
+    assert "Traceback" not in err.decode()
+    for pid in workers:  # gone, or dead and not yet reaped by init
+        stat = Path(f"/proc/{pid}/stat")
+        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    again = run_provarchive(*args[:4], "ingest", env=env, timeout=600)
+    assert again.returncode == 0, again.stderr.decode()[-2000:]
+    _check_archive(root, seeds, pg_url, names)
 
 
 @pytest.mark.slow

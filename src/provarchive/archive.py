@@ -717,10 +717,10 @@ def _ingest_in_processes(
     """``jobs`` ingests at once on a PostgreSQL archive, each in a process of its own over
     its share of the documents (by a hash of the name): they share the archive as any
     ingests do (see :mod:`provarchive.store.lock`). This process relays their progress,
-    passes an interrupt on (each stops after its batch in hand) and merges their reports;
-    the first error stops nothing else and is raised once all have ended."""
+    passes an interrupt on (each stops after its batch in hand; a stop at once, or any
+    exception here, kills them) and merges their reports; the first error stops nothing
+    else and is raised once all have ended."""
     import multiprocessing
-    import queue
 
     from .ingest import IngestReport
     from .processes import interrupts_held
@@ -735,6 +735,45 @@ def _ingest_in_processes(
     with interrupts_held():
         for proc in procs:
             proc.start()
+    try:
+        done, errors = _relay(procs, events, stop, on_wait, on_start, on_result, should_stop)
+    except BaseException:  # a stop at once: what the workers have in hand is not wanted
+        stop.set()
+        for proc in procs:  # the archive survives them as it survives any kill
+            proc.kill()
+        for proc in procs:
+            proc.join(10)
+        raise
+    report = IngestReport()
+    for part_report in done.values():
+        if part_report is not None:
+            report.results += part_report.results
+            report.repairs += part_report.repairs
+            report.not_reached += part_report.not_reached
+            report.interrupted |= part_report.interrupted
+    if errors:
+        message, code = errors[0]
+        failure = ArchiveError(message)  # the worker's own message and exit code
+        failure.exit_code = code
+        failure.report = report  # type: ignore[attr-defined]
+        raise failure
+    return report
+
+
+def _relay(
+    procs: list[Any],
+    events: Any,
+    stop: Any,
+    on_wait: WaitCallback | None,
+    on_start: Callable[[int], None] | None,
+    on_result: Callable[[IngestResult], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> tuple[dict[int, IngestReport | None], list[tuple[str, int]]]:
+    """Relay the workers' events to the callbacks until every worker is done; their
+    reports (None for one that died) and errors (message, exit code)."""
+    import queue
+
+    jobs = len(procs)
     totals: dict[int, int] = {}
     early: list[IngestResult] = []
     done: dict[int, IngestReport | None] = {}
@@ -776,20 +815,7 @@ def _ingest_in_processes(
             errors.append((message, code))
     for proc in procs:
         proc.join()
-    report = IngestReport()
-    for part_report in done.values():
-        if part_report is not None:
-            report.results += part_report.results
-            report.repairs += part_report.repairs
-            report.not_reached += part_report.not_reached
-            report.interrupted |= part_report.interrupted
-    if errors:
-        message, code = errors[0]
-        failure = ArchiveError(message)  # the worker's own message and exit code
-        failure.exit_code = code
-        failure.report = report  # type: ignore[attr-defined]
-        raise failure
-    return report
+    return done, errors
 
 
 def _died(k: int, jobs: int, exitcode: int) -> str:
