@@ -321,3 +321,20 @@ def test_interrupts_after_a_stop_at_once_are_ignored_until_the_command_is_done(
     finally:
         signal.signal(signal.SIGINT, before)
         signal.signal(signal.SIGTERM, before_term)
+
+
+def test_the_console_entry_point_says_the_command_is_the_whole_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``main()`` (what ``provarchive`` and ``python -m provarchive`` run) sets
+    WHOLE_PROCESS before the command runs, so that a stop at once ignores interrupts
+    through the exit; library callers and CliRunner never set it."""
+    import provarchive.cli as cli
+    from provarchive.cli import common
+
+    monkeypatch.setattr(common, "WHOLE_PROCESS", False)
+    seen: list[bool] = []
+    monkeypatch.setattr(cli, "__getattr__", lambda name: lambda: seen.append(common.WHOLE_PROCESS))
+    monkeypatch.setattr(sys, "argv", ["provarchive", "stats"])
+    cli.main()
+    assert seen == [True]
