@@ -465,10 +465,6 @@ WHOLE_PROCESS = False
 stop at once interrupts stay ignored until it exits (see :func:`interrupts`)."""
 
 
-def _winding_up(_signum: int, _frame: Any) -> None:
-    """After a stop at once: the command is on its way out already."""
-
-
 @contextmanager
 def interrupts() -> Iterator[Interrupts]:
     """Install the two-step interrupt handling for the block (main thread only). After
@@ -485,7 +481,9 @@ def interrupts() -> Iterator[Interrupts]:
         yield state
     finally:
         for s, handler in previous.items():
-            signal.signal(s, _winding_up if state.at_once and WHOLE_PROCESS else handler)
+            # SIG_IGN, not a Python handler: the interpreter's finalisation puts back
+            # SIG_DFL for those, and a signal then would kill the process (exit -2).
+            signal.signal(s, signal.SIG_IGN if state.at_once and WHOLE_PROCESS else handler)
 
 
 def _interrupt_of(exc: KeyboardInterrupt) -> tuple[signal.Signals, bool]:
