@@ -114,6 +114,22 @@ def test_an_offset_past_the_last_hit_says_how_many_there_are(seeded_archive: Arc
     )
 
 
+def test_a_query_whoosh_refuses_is_a_bad_query_not_a_damaged_index(
+    seeded_archive: Archive, cli
+) -> None:
+    """Whoosh's parser raises for ``version:""``: that is the query's fault (exit 2, one
+    line), not the index's (exit 8). PostgreSQL's engine reads it as matching nothing,
+    as both read ``version:x``."""
+    from .conftest import TEST_DB
+
+    done = cli("search", 'version:""')
+    if TEST_DB == "postgres":
+        assert done.exit_code == 1
+    else:
+        assert done.exit_code == 2, done.stderr
+        assert done.stderr.startswith("Error: bad query 'version:\"\"': Whoosh cannot parse it")
+
+
 def test_a_removed_line_s_citation_has_a_lineage(seeded_archive: Archive, cli) -> None:
     hit = seeded_archive.search("Advertisement", everything=True).hits[0]
     assert hit.passage_id.startswith(f"{SEED_NAME}@v1#r")

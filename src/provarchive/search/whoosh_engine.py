@@ -294,6 +294,17 @@ def _entry(stored: dict[str, Any]) -> IndexEntry:
     )
 
 
+def _parse(parser: Any, text: str) -> Any:
+    """Whoosh's parse of ``text``; what its parser refuses (``version:""``) or trips
+    its own asserts on is a bad query (exit 2), not a damaged index."""
+    from whoosh.qparser.common import QueryParserError
+
+    try:
+        return parser.parse(text)
+    except (QueryParserError, AssertionError) as exc:
+        raise QueryError(text, f"Whoosh cannot parse it ({exc or type(exc).__name__})") from exc
+
+
 @contextlib.contextmanager
 def _whoosh_errors(path: Path, action: str) -> Iterator[None]:
     try:
@@ -723,7 +734,7 @@ class WhooshEngine:
         searcher = self._searcher()
         parser = QueryParser(searcher.schema)
         with _whoosh_errors(self.path, "parse a query for"):
-            parsed = parser.parse(q.text)
+            parsed = _parse(parser, q.text)
         if parsed is query.NullQuery:
             raise QueryError(
                 q.text, "nothing searchable in it (check quotes, brackets and operators)"
