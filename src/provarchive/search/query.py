@@ -393,6 +393,8 @@ def _build(node: _Node, query: str) -> Q | None:
         if node.group == "not":
             inner = _build(node.nodes[0], query) if node.nodes else None
             return Q("not", subs=(inner,)) if inner is not None else None
+        if len(node.nodes) != 2:  # ("x ANDNOT ANDNOT"): Whoosh's parser trips its assert
+            raise QueryError(query, f"{node.group.upper()} needs a term on each side")
         a, b = (_build(n, query) for n in node.nodes)
         if a is None or b is None:
             return a or b or NULL
