@@ -127,6 +127,7 @@ def theirs(text: str) -> query.Q | str | None:
 @example("harbour~21")
 @example('version:""')
 def test_queries_parse_as_whoosh_parses_them(text: str) -> None:
+    mine = ours(text)  # a Q or a refusal (QueryError) even where Whoosh's parser trips
     expected = theirs(text)
     assume(expected is not None)  # nothing to compare; Hypothesis fails if that is common
     try:
@@ -137,7 +138,7 @@ def test_queries_parse_as_whoosh_parses_them(text: str) -> None:
             # "1", a word every hit must then hold, which nobody who typed it meant.
             assert re.search(r"~\d\d", text)
             return
-    assert ours(text) == expected
+    assert mine == expected
 
 
 @pytest.mark.parametrize(
