@@ -20,7 +20,7 @@ PACKAGE = Path(provarchive.__file__).parent
 # Lower numbers are lower layers. A module may import modules of lower layers, and
 # modules of its own layer only inside its own sub-package.
 LAYERS: list[tuple[int, tuple[str, ...]]] = [
-    (0, ("meta", "errors", "digests", "findings", "processes", "search")),
+    (0, ("meta", "errors", "digests", "findings", "processes", "search", "timestamps")),
     (1, ("config", "search.engine", "search.analysis")),
     (2, ("store", "cleaning", "search.query", "search.snippets")),
     (3, ("catalog", "tlog")),

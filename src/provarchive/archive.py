@@ -42,6 +42,7 @@ from .home import Home, foreign_entry, is_postgres_url, read_settings
 from .store import durable
 from .store.lock import HeldLock, writer_lock
 from .store.storage import Repair, Store
+from .timestamps import iso
 
 if TYPE_CHECKING:
     from .catalog import Catalog, Document, Event, Version
@@ -79,7 +80,7 @@ class VersionInfo:
             "sha256": self.sha256,
             "sha512": self.sha512,
             "size": self.size,
-            "ingested_at": self.ingested_at.isoformat().replace("+00:00", "Z"),
+            "ingested_at": iso(self.ingested_at),
             "source": self.source,
         }
 

@@ -33,7 +33,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +50,7 @@ from .derivations import (
 from .errors import CorruptArchiveError, InputError, InvalidNameError, StorageError, UsageError
 from .home import Home
 from .processes import interrupts_held
-from .recovery import parse_timestamp, source_from_message, sync_state
+from .recovery import source_from_message, sync_state
 from .search.sync import BatchIndexer, IndexJob, stored_entries, sync_index
 from .seeds import (
     CachedStat,
@@ -71,6 +70,8 @@ from .seeds import (
 from .store import durable
 from .store.ocfl import ObjectState, versions_from_inventory
 from .store.storage import PreparedVersion, Transaction
+from .timestamps import iso_micro
+from .timestamps import parse as parse_stamp
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -153,10 +154,6 @@ def saved_summary(report: IngestReport) -> str:
         f"stopped: {saved} file(s) of this run archived and searchable before it, "
         f"{report.not_reached} not archived (run the command again to archive them)"
     )
-
-
-def _timestamp(now: datetime) -> str:
-    return now.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 # -- ingest -------------------------------------------------------------------------------------
@@ -385,7 +382,7 @@ class _Ingestor:
                     continue
                 jobs.append(
                     (p.name, p.number, derivation_entries(p.name, p.number, p.digests.sha256,
-                                                         parse_timestamp(p.created), True, d))
+                                                         parse_stamp(p.created), True, d))
                 )  # fmt: skip
                 previous = queries.version(s, p.name, p.number - 1) if p.number > 1 else None
                 rec = queries.current_derivation(s, previous.id) if previous else None
@@ -557,7 +554,7 @@ class _Ingestor:
                 name,
                 staged_file,
                 current=state,
-                created=_timestamp(utcnow()),
+                created=iso_micro(utcnow()),
                 message=self.message_for(seed),
                 user=self.user,
             )
@@ -632,7 +629,7 @@ class _Ingestor:
             p.inventory,
             versions_from_inventory(p.inventory, p.object_path),
         )
-        when = parse_timestamp(p.created)
+        when = parse_stamp(p.created)
         added: list[tuple[Version, str]] = []
         # A new object cannot have catalog rows (the store is the truth and recovery
         # ran first): skip the lookup.

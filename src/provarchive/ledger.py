@@ -59,6 +59,7 @@ from .store import durable
 from .store.lock import wait_flock
 from .store.ocfl import INVENTORY, ObjectState, sha512_hex
 from .store.storage import BATCH_LOCK, PreparedVersion, Repair
+from .timestamps import parse as parse_stamp
 from .tlog.checkpoint import open_checkpoint, peek_checkpoint, sign_checkpoint
 from .tlog.errors import (
     LeafFormatError,
@@ -618,7 +619,7 @@ def logged_events(home: Home) -> list[dict[str, Any]]:
             if isinstance(leaf, EventLeaf):
                 rows[leaf.event_id] = {
                     "id": leaf.event_id,
-                    "occurred_at": _parse_time(leaf.time),
+                    "occurred_at": parse_stamp(leaf.time),
                     "event_type": leaf.event_type,
                     "outcome": leaf.outcome,
                     "agent": leaf.agent,
@@ -629,12 +630,6 @@ def logged_events(home: Home) -> list[dict[str, Any]]:
                     "derivation_id": None,
                 }
     return [rows[k] for k in sorted(rows)]
-
-
-def _parse_time(text: str) -> Any:
-    from datetime import datetime
-
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 # -- checkpoints ------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ cleaner dropped (``NAME@vN#rK``) has the same chain, with its rule and reason
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -29,13 +28,11 @@ from .digests import sha256_hex
 from .errors import NotFoundError, PassageNotFoundError
 from .home import Home
 from .search.engine import REMOVED, parse_removed_id
+from .timestamps import iso_or_none
+from .timestamps import parse as parse_stamp
 
 NAMESPACE = "urn:x-provarchive:"
 OCFL_NAMESPACE = "https://ocfl.io/1.1/spec/#"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -140,7 +137,7 @@ def lineage(home: Home, pid: str, *, derivation: int | None = None) -> Lineage:
                 sha256=v.sha256,
                 sha512=v.sha512,
                 size=v.size,
-                ingested_at=_iso(v.ingested_at) or "",
+                ingested_at=iso_or_none(v.ingested_at) or "",
                 message=v.message,
                 user=v.user_name,
                 user_address=v.user_address,
@@ -153,10 +150,10 @@ def lineage(home: Home, pid: str, *, derivation: int | None = None) -> Lineage:
                 rules_digest=d.rules_digest,
                 normalisation=d.normalisation,
                 encoding=d.encoding,
-                created_at=_iso(d.created_at) or "",
+                created_at=iso_or_none(d.created_at) or "",
                 output_sha256=d.output_sha256,
                 current=d.current,
-                superseded_at=_iso(d.superseded_at),
+                superseded_at=iso_or_none(d.superseded_at),
             ),
             passage=link,
         )
@@ -183,7 +180,7 @@ def to_prov(lin: Lineage) -> Any:
     seed, stored, clean_text, passage = _prov_entities(doc, lin)
     ingest, cleaning = _prov_activities(doc, lin)
     person, software, cleaner = _prov_agents(doc, lin)
-    ingested, cleaned = _when(lin.version.ingested_at), _when(lin.derivation.created_at)
+    ingested, cleaned = parse_stamp(lin.version.ingested_at), parse_stamp(lin.derivation.created_at)
     doc.used(ingest, seed)
     doc.wasGeneratedBy(stored, ingest, ingested)
     doc.wasDerivedFrom(stored, seed, ingest)
@@ -199,10 +196,6 @@ def to_prov(lin: Lineage) -> Any:
         passage, stored, other_attributes={"pa:rawStart": span[0], "pa:rawEnd": span[1]}
     )
     return doc
-
-
-def _when(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def _prov_entities(doc: Any, lin: Lineage) -> tuple[Any, Any, Any, Any]:
@@ -253,7 +246,7 @@ def _prov_entities(doc: Any, lin: Lineage) -> tuple[Any, Any, Any, Any]:
 def _prov_activities(doc: Any, lin: Lineage) -> tuple[Any, Any]:
     v, d = lin.version, lin.derivation
     name = _q(lin.seed.document)
-    ingested, cleaned = _when(v.ingested_at), _when(d.created_at)
+    ingested, cleaned = parse_stamp(v.ingested_at), parse_stamp(d.created_at)
     ingest = doc.activity(
         f"pa:ingest/{name}/v{v.version}", ingested, ingested, {"prov:label": v.message}
     )

@@ -21,7 +21,6 @@ import os
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from .seeds import remove_stale_temp_files
 from .store import durable
 from .store.ocfl import ObjectState
 from .store.storage import Repair
+from .timestamps import parse as parse_stamp
 from .tlog.log import TransparencyLog
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,6 @@ CATALOG_BACKUPS = 3
 """Earlier catalog files kept after a rebuild (older ones are removed)."""
 BUILDING = "building-"
 """Prefix of a catalog file a rebuild is still writing (removed if the rebuild died)."""
-
-
-def parse_timestamp(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def source_from_message(message: str) -> str:
@@ -74,7 +70,7 @@ def sync_state(
             object_id=state.object_id,
             object_path=state.path,
             head=0,
-            created_at=parse_timestamp(state.versions[0].created),
+            created_at=parse_stamp(state.versions[0].created),
         )
         s.add(doc)
         existing: set[int] = set()
@@ -100,7 +96,7 @@ def sync_state(
             user_name=sv.user_name,
             user_address=sv.user_address,
             content_path=sv.content_path,
-            ingested_at=parse_timestamp(sv.created),
+            ingested_at=parse_stamp(sv.created),
         )
         doc.versions.append(version)
         added.append(version)
@@ -116,7 +112,7 @@ def _sync_withdrawn(doc: Document, state: ObjectState) -> None:
         doc.withdrawn, doc.withdrawn_at, doc.withdrawn_reason = False, None, None
     elif not doc.withdrawn or doc.withdrawn_at is None:
         doc.withdrawn = True
-        doc.withdrawn_at = parse_timestamp(head.created)
+        doc.withdrawn_at = parse_stamp(head.created)
         doc.withdrawn_reason = withdrawal_reason(head.message)
 
 
@@ -158,7 +154,7 @@ def sync_documents(home: Home, names: Iterable[str]) -> list[tuple[str, int]]:
                         f"interrupted run: {withdrawal_reason(head.message)}",
                         document=name,
                         version=head.number,
-                        when=parse_timestamp(head.created),
+                        when=parse_stamp(head.created),
                     )
                 )
     return added

@@ -19,6 +19,7 @@ from typing import Any
 from .catalog import queries
 from .errors import DocumentNotFoundError, VersionNotFoundError, WithdrawnError
 from .home import Home
+from .timestamps import iso_or_none
 
 
 @dataclass(frozen=True)
@@ -147,10 +148,6 @@ def explain(
 # -- list, stats, diff ------------------------------------------------------------------------
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
 @dataclass(frozen=True)
 class DocumentRow:
     """One document as ``list`` shows it: its latest version holding the file."""
@@ -174,11 +171,11 @@ class DocumentRow:
             "head": self.head,
             "size": self.size,
             "sha256": self.sha256,
-            "ingested_at": _iso(self.ingested_at),
+            "ingested_at": iso_or_none(self.ingested_at),
             "status": self.status,
             "passages": self.passages,
             "withdrawn": self.withdrawn,
-            "withdrawn_at": _iso(self.withdrawn_at),
+            "withdrawn_at": iso_or_none(self.withdrawn_at),
             "withdrawn_reason": self.withdrawn_reason,
         }
 
@@ -243,11 +240,15 @@ class Stats:
             "store_bytes": self.store_bytes,
             "index_bytes": self.index_bytes,
             "catalog_bytes": self.catalog_bytes,
-            "oldest_verified_at": _iso(t["oldest_verified_at"]),
+            "oldest_verified_at": iso_or_none(t["oldest_verified_at"]),
             "never_verified": t["never_verified"],
             "last_verify": None
             if last is None
-            else {"at": _iso(last.occurred_at), "outcome": last.outcome, "detail": last.detail},
+            else {
+                "at": iso_or_none(last.occurred_at),
+                "outcome": last.outcome,
+                "detail": last.detail,
+            },
         }
 
 

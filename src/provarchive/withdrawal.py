@@ -27,8 +27,10 @@ from typing import Any
 from .catalog import new_event, utcnow
 from .errors import DocumentNotFoundError, UsageError
 from .home import Home
-from .recovery import WITHDRAW_PREFIX, parse_timestamp, sync_state, withdrawal_reason
+from .recovery import WITHDRAW_PREFIX, sync_state, withdrawal_reason
 from .store.ocfl import ObjectState, versions_from_inventory
+from .timestamps import iso, iso_micro
+from .timestamps import parse as parse_stamp
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ class Withdrawal:
             "withdrawn_version": self.withdrawn_version,
             "sha256": self.sha256,
             "reason": self.reason,
-            "withdrawn_at": self.at.isoformat().replace("+00:00", "Z"),
+            "withdrawn_at": iso(self.at),
         }
 
 
@@ -72,7 +74,7 @@ def withdraw(home: Home, name: str, reason: str) -> Withdrawal:
     try:
         prepared = txn.prepare_withdrawal(
             state,
-            created=now.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            created=iso_micro(now),
             message=WITHDRAW_PREFIX + reason,
             user=home.config.user,
         )
@@ -122,7 +124,7 @@ def withdrawals(home: Home, name: str) -> list[Withdrawal]:
                 withdrawn_version=last.number if last else 0,
                 sha256=last.sha256 if last else "",
                 reason=withdrawal_reason(sv.message),
-                at=parse_timestamp(sv.created),
+                at=parse_stamp(sv.created),
             )
         )
     return found

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import UsageError
+from ..timestamps import iso
 from .common import (
     JsonOpt,
     NameArg,
@@ -197,7 +198,7 @@ def history_cmd(
 def _event_json(e: Any) -> dict[str, Any]:
     return {
         "id": e.id,
-        "occurred_at": e.occurred_at.isoformat().replace("+00:00", "Z"),
+        "occurred_at": iso(e.occurred_at),
         "type": e.event_type,
         "outcome": e.outcome,
         "agent": e.agent,

@@ -19,8 +19,8 @@ from ..catalog import queries
 from ..errors import ArchiveError
 from ..findings import Finding
 from ..home import Home
-from ..recovery import parse_timestamp
 from ..store.ocfl import ObjectState, StoredVersion, object_id_for, object_path_for
+from ..timestamps import parse as parse_stamp
 from .objects import RETRIES
 
 
@@ -169,7 +169,7 @@ def _provenance(
         ("message", sv.message, cv.message),
         ("user name", sv.user_name, cv.user_name),
         ("user address", sv.user_address, cv.user_address),
-        ("time stored", parse_timestamp(sv.created).isoformat(), stored),
+        ("time stored", parse_stamp(sv.created).isoformat(), stored),
     ):
         if want != got:
             return [
