@@ -241,6 +241,49 @@ def test_disk_full_during_a_version_write_keeps_the_previous_state(
     assert cli("ingest").exit_code == 0  # once there is space, the same command succeeds
 
 
+def test_a_storage_error_stays_the_reported_one_when_the_batch_before_cannot_be_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store fails on the second batch while the first, stored, waits to be
+    recorded, and recording it fails too: the run stops with the storage error (what
+    stopped it) and a warning for the batch; the next run archives every file once."""
+    from provarchive.errors import CatalogError, StorageError
+    from provarchive.ingest import _Ingestor
+
+    seeds = tmp_path / "seeds"
+    crash_test.write_seeds(seeds, random.Random(19), 12)
+    monkeypatch.setattr(_Ingestor.__module__ + ".BATCH_FILES", 4)
+    monkeypatch.setattr(_Ingestor.__module__ + ".FIRST_BATCH_FILES", 4)
+    real_store, real_record = _Ingestor._store, _Ingestor._record
+    stores = []
+
+    def store(self: _Ingestor, batch: list) -> object:
+        stores.append(len(batch))
+        if len(stores) == 2:
+            raise StorageError(tmp_path / "archive" / "ocfl", "No space left on device")
+        return real_store(self, batch)
+
+    def record(self: _Ingestor, *args: object) -> None:
+        raise CatalogError("catalog error: database or disk is full")
+
+    monkeypatch.setattr(_Ingestor, "_store", store)
+    monkeypatch.setattr(_Ingestor, "_record", record)
+    config = ArchiveConfig(root=tmp_path / "archive", seeds=seeds)
+    with Archive(config) as archive, pytest.raises(StorageError, match="No space left"):
+        archive.ingest()
+    assert len(stores) == 2
+    assert "could not be recorded before the stop either: catalog error" in caplog.text
+
+    monkeypatch.setattr(_Ingestor, "_store", real_store)
+    monkeypatch.setattr(_Ingestor, "_record", real_record)
+    with Archive(config) as archive:
+        archive.ingest()
+        names = sorted(p.relative_to(seeds).as_posix() for p in seeds.rglob("*") if p.is_file())
+        assert archive.document_names() == names
+        assert all([v.version for v in archive.versions(n)] == [1] for n in names)
+        assert archive.verify().is_ok()
+
+
 def test_read_only_archive_fails_clearly_and_changes_nothing(
     archive: Archive, seeded: Path, monkeypatch: pytest.MonkeyPatch, cli
 ) -> None:

@@ -275,7 +275,7 @@ class _Ingestor:
                 except StorageError:
                     if waiting is not None:  # in the store already: record it if we can
                         batch_, waiting = waiting, None
-                        self._finish(batch_, indexer)
+                        self._finish_before_stop(batch_, indexer)
                     raise
                 batch.ticket = indexer.submit(self._index_jobs(batch))
                 previous, waiting = waiting, batch
@@ -442,6 +442,15 @@ class _Ingestor:
             self._abandon(batch, exc)
             raise
         self._close(batch)
+
+    def _finish_before_stop(self, batch: _Batch, indexer: BatchIndexer) -> None:
+        """Record a stored batch before the run stops on a storage error. If that fails
+        too, the storage error stays the one reported (with what was saved before it):
+        it is why the run stopped, and the next run records the batch from the store."""
+        try:
+            self._finish(batch, indexer)
+        except Exception as exc:
+            log.warning("a stored batch could not be recorded before the stop either: %s", exc)
 
     def _abandon(self, batch: _Batch, error: BaseException) -> None:
         """After ``error``, wait for ``batch``'s recording, if it has one, and close the
