@@ -61,6 +61,40 @@ def test_jobs_do_not_change_the_findings(built: Archive, cli) -> None:
     assert one == two and one[0] == 1
 
 
+def test_verify_collects_garbage_less_often_while_it_runs_and_restores_the_collector(
+    built: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full verify holds every catalog row at once: the collector's young generation
+    is let grow to FEW_COLLECTIONS meanwhile (in the processes it forks too), and the
+    old thresholds come back after, also when the run fails."""
+    import gc
+
+    import provarchive.verify as verify_module
+    from provarchive.processes import FEW_COLLECTIONS
+
+    before = gc.get_threshold()
+    assert before[0] < FEW_COLLECTIONS  # pytest's own setting: the default
+    seen: list[tuple[int, int, int]] = []
+    real = verify_module._verify
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.get_threshold())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(verify_module, "_verify", spy)
+    assert built.verify().is_ok()
+    assert seen == [(FEW_COLLECTIONS, *before[1:])]
+    assert gc.get_threshold() == before
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the check failed")
+
+    monkeypatch.setattr(verify_module, "_verify", failing)
+    with pytest.raises(RuntimeError):
+        built.verify()
+    assert gc.get_threshold() == before
+
+
 def _second_file_in_head(objdir: Path) -> None:
     """A sound OCFL object that is not one of ours: its head state holds a second file."""
     inv = json.loads((objdir / INVENTORY).read_bytes())

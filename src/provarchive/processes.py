@@ -1,10 +1,12 @@
 """What a child process of a command does first: die with its parent, leave interrupts
-to it; and how the parent starts one so that no interrupt reaches it half-started.
+to it; how the parent starts one so that no interrupt reaches it half-started; and how
+a long command keeps Python's garbage collector from rescanning what it holds.
 Standard library only, so that any layer's children can use it."""
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import signal
 import sys
 from collections.abc import Iterator
@@ -51,6 +53,28 @@ def interrupts_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+FEW_COLLECTIONS = 50_000
+"""Allocations between two young-generation collections inside :func:`few_collections`
+(Python's default is 700)."""
+
+
+@contextlib.contextmanager
+def few_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often meanwhile (in this process and the
+    children forked in it). A command that reads a whole archive holds hundreds of
+    thousands of rows at once, and with the default threshold each full collection
+    rescans all of them: in a full ``verify`` of 10,000 documents the collector took
+    0.8-1.1 s of the parent's 1.6-2.2 s of CPU. Nothing the archive makes relies on
+    collection: its cycles are few and freed later all the same. Process-wide, like
+    the collector itself; the old thresholds come back on the way out."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], FEW_COLLECTIONS), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def worker_pool(jobs: int) -> ProcessPoolExecutor:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from ..errors import ArchiveError
 from ..findings import BAD_CATALOG_VALUE, ERROR, Finding, VerifyReport, bad_catalog_value
 from ..home import Home
+from ..processes import few_collections
 from ..store.lock import writer_busy
 from ..store.ocfl import JOURNAL, ObjectState, read_journal
 from .objects import RETRIES, StoreResult, check_objects, check_root
@@ -121,26 +122,27 @@ def verify(
     if log is not None:
         log.trusted()  # a verifier key that is not one fails before any work
     side = SideChecks(home, log=log, parallel=jobs > 1 and not partial)
-    try:
-        report, store = _verify(
-            home,
-            side,
-            full=full,
-            check_seeds=check_seeds,
-            rederive=rederive,
-            fixity=fixity,
-            jobs=jobs,
-            due=due,
-            sample=sample,
-            budget=budget,
-            on_progress=on_progress,
-        )
-        if log is not None:
-            first = side.log_check()
-            report.findings.extend(_log_findings(home, report, store, log, first))
-        return report
-    finally:
-        side.close()
+    with few_collections():
+        try:
+            report, store = _verify(
+                home,
+                side,
+                full=full,
+                check_seeds=check_seeds,
+                rederive=rederive,
+                fixity=fixity,
+                jobs=jobs,
+                due=due,
+                sample=sample,
+                budget=budget,
+                on_progress=on_progress,
+            )
+            if log is not None:
+                first = side.log_check()
+                report.findings.extend(_log_findings(home, report, store, log, first))
+            return report
+        finally:
+            side.close()
 
 
 def _log_findings(
