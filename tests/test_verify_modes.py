@@ -95,6 +95,48 @@ def test_verify_collects_garbage_less_often_while_it_runs_and_restores_the_colle
     assert gc.get_threshold() == before
 
 
+def test_overlapping_runs_with_fewer_collections_restore_the_first_thresholds() -> None:
+    """Two threads' runs that overlap (A starts, B starts, A ends, B ends) leave the
+    thresholds found before A, not the raised ones; collection turned off stays off."""
+    import gc
+    import threading
+
+    from provarchive.processes import FEW_COLLECTIONS, few_collections
+
+    before = gc.get_threshold()
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, tuple[int, int, int]] = {}
+
+    def run_a() -> None:
+        with few_collections():
+            a_in.set()
+            b_in.wait(10)
+        a_out.set()
+
+    def run_b() -> None:
+        a_in.wait(10)
+        with few_collections():
+            b_in.set()
+            a_out.wait(10)
+            seen["b after a"] = gc.get_threshold()
+
+    threads = [threading.Thread(target=run_a), threading.Thread(target=run_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert seen["b after a"] == (FEW_COLLECTIONS, *before[1:])  # B still runs: still raised
+    assert gc.get_threshold() == before
+
+    try:
+        gc.set_threshold(0)
+        with few_collections():
+            assert gc.get_threshold()[0] == 0
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
+
+
 def _second_file_in_head(objdir: Path) -> None:
     """A sound OCFL object that is not one of ours: its head state holds a second file."""
     inv = json.loads((objdir / INVENTORY).read_bytes())

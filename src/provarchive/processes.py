@@ -9,6 +9,7 @@ import contextlib
 import gc
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -68,13 +69,31 @@ def few_collections() -> Iterator[None]:
     rescans all of them: in a full ``verify`` of 10,000 documents the collector took
     0.8-1.1 s of the parent's 1.6-2.2 s of CPU. Nothing the archive makes relies on
     collection: its cycles are few and freed later all the same. Process-wide, like
-    the collector itself; the old thresholds come back on the way out."""
-    old = gc.get_threshold()
-    gc.set_threshold(max(old[0], FEW_COLLECTIONS), *old[1:])
+    the collector itself: the old thresholds come back when the last of the runs that
+    overlap ends. A caller that turned automatic collection off (threshold 0) keeps it
+    off."""
+    with _collections_lock:
+        if not _few_holders:
+            _saved_thresholds[:] = gc.get_threshold()
+            young, *older = _saved_thresholds
+            if young:  # 0: the caller turned collection off, and it stays off
+                gc.set_threshold(max(young, FEW_COLLECTIONS), *older)
+        _few_holders.append(None)
     try:
         yield
     finally:
-        gc.set_threshold(*old)
+        with _collections_lock:
+            _few_holders.pop()
+            if not _few_holders:
+                gc.set_threshold(*_saved_thresholds)
+
+
+_collections_lock = threading.Lock()
+_few_holders: list[None] = []
+"""One entry per :func:`few_collections` in progress, in any thread: the first sets the
+threshold, the last puts back what the first found (runs that overlap in threads would
+otherwise restore each other's setting)."""
+_saved_thresholds: list[int] = []
 
 
 def worker_pool(jobs: int) -> ProcessPoolExecutor:
