@@ -32,3 +32,15 @@ def test_a_version_stamp_always_has_microseconds_so_stamps_sort_as_their_moments
     # Not UTC: the offset is kept, not rewritten as Z.
     east = first.astimezone(timezone(timedelta(hours=2)))
     assert timestamps.iso(east) == "2026-03-01T14:00:00+02:00"
+
+
+def test_a_stamp_without_a_zone_is_utc_on_every_machine(monkeypatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        assert timestamps.parse("2026-03-01T12:00:00") == datetime(2026, 3, 1, 12, tzinfo=UTC)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 
 def parse(text: str) -> datetime:
     """The moment a stamp names, as an aware datetime in UTC (``Z`` or an offset; a
-    stamp without either is taken in local time, as :meth:`datetime.astimezone` does)."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    stamp without either is taken as UTC, never as this machine's local time, so that
+    the same stamp names the same moment everywhere). ValueError if it is not ISO 8601."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def iso(value: datetime) -> str:

@@ -2,7 +2,7 @@
 
 import sys
 from collections.abc import Collection
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,6 +10,7 @@ import typer
 
 from ..errors import UsageError
 from ..timestamps import iso
+from ..timestamps import parse as parse_stamp
 from .common import (
     JsonOpt,
     NameArg,
@@ -422,13 +423,11 @@ def _parse_when(value: str | None, option: str, end_of_day: bool) -> datetime | 
     if value is None:
         return None
     try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        when = parse_stamp(value)
     except ValueError:
         raise typer.BadParameter(
             f"{value!r} is not a date (YYYY-MM-DD or ISO 8601)", param_hint=option
         ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     if end_of_day and len(value) == 10:
         when = when + timedelta(days=1) - timedelta(microseconds=1)
     return when
