@@ -269,8 +269,10 @@ def test_a_storage_error_stays_the_reported_one_when_the_batch_before_cannot_be_
     monkeypatch.setattr(_Ingestor, "_store", store)
     monkeypatch.setattr(_Ingestor, "_record", record)
     config = ArchiveConfig(root=tmp_path / "archive", seeds=seeds)
-    with Archive(config) as archive, pytest.raises(StorageError, match="No space left"):
+    with Archive(config) as archive, pytest.raises(StorageError, match="No space left") as stop:
         archive.ingest()
+    assert stop.value.exit_code == 6  # the storage error's code, not the catalog's (8)
+    assert stop.value.report.not_reached == 12  # type: ignore[attr-defined]  # none recorded
     assert len(stores) == 2
     assert "could not be recorded before the stop either: catalog error" in caplog.text
 

@@ -47,7 +47,14 @@ from .derivations import (
     record_many,
     stored_text,
 )
-from .errors import CorruptArchiveError, InputError, InvalidNameError, StorageError, UsageError
+from .errors import (
+    ArchiveError,
+    CorruptArchiveError,
+    InputError,
+    InvalidNameError,
+    StorageError,
+    UsageError,
+)
 from .home import Home
 from .processes import interrupts_held
 from .recovery import source_from_message, sync_state
@@ -449,7 +456,7 @@ class _Ingestor:
         it is why the run stopped, and the next run records the batch from the store."""
         try:
             self._finish(batch, indexer)
-        except Exception as exc:
+        except (ArchiveError, OSError) as exc:  # a bug is not hidden behind a warning
             log.warning("a stored batch could not be recorded before the stop either: %s", exc)
 
     def _abandon(self, batch: _Batch, error: BaseException) -> None:
