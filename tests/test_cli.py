@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from provarchive import Archive
 from provarchive.cli import app
 
 from .conftest import SEED_NAME, ocfl_validate, run_provarchive
@@ -329,3 +330,25 @@ def test_lines_to_a_pipe_skip_rich_and_a_terminal_still_gets_it(
     console.print("[green]OK[/]")
     assert console._console is not None  # styled by rich
     assert "OK" in tty.getvalue()
+
+
+def test_search_since_and_until_take_dates_and_stamps_and_refuse_anything_else(
+    seeded_archive: Archive, cli
+) -> None:
+    """--since/--until: a date (--until to the end of that day), a stamp with Z, an
+    offset, or none (UTC); anything else is a usage error naming the option."""
+    from datetime import UTC, timedelta, timezone
+
+    ingested = seeded_archive.versions(SEED_NAME)[0].ingested_at
+    day = ingested.date().isoformat()
+    assert cli("search", "Korean", "--until", day).exit_code == 0  # the whole of that day
+    assert cli("search", "Korean", "--since", day).exit_code == 0
+    before = (ingested - timedelta(seconds=1)).astimezone(UTC).replace(tzinfo=None)
+    assert cli("search", "Korean", "--until", before.isoformat()).exit_code == 1  # naive: UTC
+    assert cli("search", "Korean", "--since", before.isoformat() + "Z").exit_code == 0
+    later = (ingested + timedelta(hours=1)).astimezone(timezone(timedelta(hours=5)))
+    assert cli("search", "Korean", "--since", later.isoformat()).exit_code == 1  # offset kept
+    bad = cli("search", "Korean", "--since", "last tuesday")
+    assert bad.exit_code == 2
+    assert "'last tuesday' is not a date (YYYY-MM-DD or ISO 8601)" in bad.stderr
+    assert "--since" in bad.stderr
