@@ -232,6 +232,38 @@ def test_document_locks_are_held_by_one_writer_at_a_time(pg_url: str) -> None:
     assert lock_key("x") != lock_key("y")
 
 
+def test_an_interrupt_inside_a_lock_query_leaves_nothing_held_and_letting_go_quiet(
+    pg_url: str,
+) -> None:
+    """The second Ctrl-C lands where it lands: here just after the server took the locks
+    and before the writer learnt it. SQLAlchemy invalidates the connection; unlocking
+    and closing must not fail (a traceback instead of exit 130, seen in CI), and the
+    locks must be free for the next writer."""
+    from sqlalchemy import event
+
+    from provarchive.catalog import Catalog
+
+    catalog, other = Catalog(pg_url), Catalog(pg_url)
+    a, b = DocumentLocks(catalog), DocumentLocks(other)
+
+    def interrupted(cursor, statement, parameters, context):  # type: ignore[no-untyped-def]
+        cursor.execute(statement, parameters)
+        raise KeyboardInterrupt
+
+    try:
+        assert a.try_lock(["x"]) == [True]
+        event.listen(catalog.engine, "do_execute", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            a.try_lock(["y"])
+        a.unlock(["x", "y"])  # would raise PendingRollbackError
+        a.close()
+        assert b.try_lock(["x", "y"]) == [True, True]
+    finally:
+        b.close()
+        catalog.close()
+        other.close()
+
+
 def _env(pg_url: str) -> dict[str, str]:
     return {**os.environ, "PROVARCHIVE_DB_URL": pg_url, "PROVARCHIVE_LOCK_TIMEOUT": "600"}
 
