@@ -352,3 +352,22 @@ def test_search_since_and_until_take_dates_and_stamps_and_refuse_anything_else(
     assert bad.exit_code == 2
     assert "'last tuesday' is not a date (YYYY-MM-DD or ISO 8601)" in bad.stderr
     assert "--since" in bad.stderr
+
+
+def test_a_user_too_long_for_a_log_entry_is_refused_before_anything_is_written(
+    cli, seeded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user block becomes each version's log-leaf agent (at most MAX_AGENT
+    characters): it used to fail as "invalid log leaf: agent must be…", naming no
+    setting. Now a usage error naming the variables, and nothing stored."""
+    monkeypatch.setenv("PROVARCHIVE_USER", "x" * 1100)
+    refused = cli("ingest")
+    assert refused.exit_code == 2
+    assert "PROVARCHIVE_USER" in refused.stderr and "1,024" in refused.stderr
+    assert "Traceback" not in refused.output
+    objects = tmp_path / "archive" / "ocfl"
+    assert not objects.exists() or not any(objects.glob("**/inventory.json"))
+    monkeypatch.setenv("PROVARCHIVE_USER", "x" * 900)  # fits, with a short address
+    monkeypatch.setenv("PROVARCHIVE_USER_ADDRESS", "mailto:desk@example.org")
+    assert cli("ingest").exit_code == 0
+    assert cli("verify").exit_code == 0

@@ -26,6 +26,8 @@ from .meta import __version__
 DEFAULT_ARCHIVE = Path("archive")
 DEFAULT_SEEDS = Path("seeds")
 DEFAULT_LOCK_TIMEOUT = 600.0
+MAX_AGENT = 1024
+"""Characters at most of the agent a transparency-log leaf names (:func:`agent_for`)."""
 AGENT = f"provarchive {__version__}"
 
 
@@ -44,6 +46,13 @@ def _default_address(user: str) -> str:
     import socket
 
     return f"mailto:{user}@{socket.gethostname() or 'localhost'}"
+
+
+def agent_for(user: dict[str, str] | None) -> str:
+    """The agent of a version's log leaf: this program, for the user of its OCFL block."""
+    if not user:
+        return AGENT
+    return f"{AGENT} for {user.get('name', '?')} <{user.get('address', '')}>"
 
 
 @dataclass(frozen=True)
@@ -129,8 +138,18 @@ class ArchiveConfig:
 
     @property
     def user(self) -> dict[str, str]:
-        """The OCFL ``user`` block for versions written by this process."""
-        return {
+        """The OCFL ``user`` block for versions written by this process (UsageError if
+        it is too long for a log leaf: refused before anything is written)."""
+        from .errors import UsageError
+
+        user = {
             "name": self.user_name,
             "address": self.user_address or _default_address(self.user_name),
         }
+        if len(agent := agent_for(user)) > MAX_AGENT:
+            raise UsageError(
+                f"the user name and address make an agent of {len(agent):,} characters, "
+                f"more than the {MAX_AGENT:,} a log entry holds: set a shorter "
+                "PROVARCHIVE_USER or PROVARCHIVE_USER_ADDRESS"
+            )
+        return user

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import DerivationRecord, Event, queries
-from .config import AGENT
+from .config import AGENT, agent_for
 from .digests import canonical_json, sha256_hex
 from .errors import (
     CatalogError,
@@ -211,12 +211,6 @@ def _load(home: Home, directory: Path, *, quiet: bool = False) -> ObjectState | 
 # -- version leaves, in the store's commit --------------------------------------------------
 
 
-def _agent(user: dict[str, str] | None) -> str:
-    if not user:
-        return AGENT
-    return f"{AGENT} for {user.get('name', '?')} <{user.get('address', '')}>"
-
-
 def _file_of(state: ObjectState, number: int) -> tuple[str, Any]:
     """(leaf type, the version whose file the leaf's digests describe) of a stored version:
     itself, or for a withdrawal the latest version before it that holds the file."""
@@ -241,7 +235,7 @@ def _version_leaf(home: Home, state: ObjectState, number: int) -> bytes:
         sha512=file.sha512,
         size=size,
         time=sv.created,
-        agent=_agent({"name": sv.user_name, "address": sv.user_address or ""}),
+        agent=agent_for({"name": sv.user_name, "address": sv.user_address or ""}),
     )
 
 
@@ -322,7 +316,7 @@ class LedgerWriter:
                 sha512=p.digests.sha512,
                 size=p.digests.size,
                 time=p.created,
-                agent=_agent(p.user),
+                agent=agent_for(p.user),
             )
             for p in versions
         ]

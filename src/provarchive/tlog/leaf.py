@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..config import MAX_AGENT
 from ..digests import canonical_json, canonical_json_plain, sha256_hex
 from .errors import LeafFormatError
 from .merkle import leaf_hash, root
@@ -116,7 +117,7 @@ def _validate(fields: Mapping[str, Any]) -> None:
         raise LeafFormatError(f"unsupported leaf schema v={fields.get('v')!r}")
     _pattern(fields, "type", _TYPE, "a lower-case event type like 'version'")
     _text(fields, "document", 4096)
-    _text(fields, "agent", 1024)
+    _text(fields, "agent", MAX_AGENT)
     _count(fields, "version", 1)
     _count(fields, "size", 0)
     _pattern(fields, "inventory_sha512", _HEX128, "128 lowercase hex digits")
@@ -320,7 +321,7 @@ def _validate_event(fields: Mapping[str, Any]) -> None:
     _count(fields, "event_id", 1)
     _pattern(fields, "event_type", _EVENT_TYPE, "a lower-case event type")
     _text(fields, "outcome", 64)
-    _text(fields, "agent", 1024)
+    _text(fields, "agent", MAX_AGENT)
     _pattern(fields, "time", _TIME, "RFC 3339 UTC time like 2026-01-31T12:00:00Z")
     _pattern(fields, "event", _TAGGED, "a tagged digest sha256:<64 hex digits>")
     if not isinstance(fields["detail"], str) or len(fields["detail"]) > MAX_DETAIL:
