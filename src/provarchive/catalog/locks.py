@@ -7,8 +7,8 @@ once and the same document never twice. A writer that dies loses its connection
 and with it its locks: the server lets them go, as the kernel lets go of a
 ``flock``. So does this writer's own connection when an interrupt lands inside one
 of its queries (SQLAlchemy invalidates it): letting go then has nothing left to do,
-and says so by not failing. Keys are the first 8 bytes of a SHA-256 of the name (a collision only
-makes two documents take turns). Other databases have no such locks:
+and does not fail. Keys are the first 8 bytes of a SHA-256 of the name (a collision
+only makes two documents take turns). Other databases have no such locks:
 :func:`document_locks` returns None there (SQLite writers take turns through the
 archive's writer lock).
 """
@@ -61,25 +61,25 @@ class DocumentLocks:
 
     def unlock(self, names: Sequence[str]) -> None:
         keys = [k for k in dict.fromkeys(map(lock_key, names)) if k in self._held]
-        if keys and not self._lost():
+        if keys and self._any_held():
             self._conn.execute(_UNLOCK, {"keys": keys})
             self._held.difference_update(keys)
 
     def close(self) -> None:
         """Let every lock go (closing the connection would too)."""
         try:
-            if self._held and not self._lost():
+            if self._any_held():
                 self._conn.execute(_UNLOCK, {"keys": sorted(self._held)})
                 self._held.clear()
         finally:
             self._conn.close()
 
-    def _lost(self) -> bool:
-        """Whether the connection, and with it every lock, is gone (an interrupt in a
-        query invalidates it: its socket is closed and the server lets the locks go)."""
+    def _any_held(self) -> bool:
+        """Whether this writer still holds a lock: none once its connection is invalidated
+        (by an interrupt in a query: the socket is closed, the server lets them go)."""
         if self._conn.invalidated:
             self._held.clear()
-        return not self._held
+        return bool(self._held)
 
 
 def document_locks(catalog: Catalog) -> DocumentLocks | None:
