@@ -19,8 +19,9 @@ start-up: ``verify --fixity`` with --jobs 1 and 2, the full ``verify``, and
 ``validate`` on the storage root (with ``--json``; ``verify --fixity`` also with its
 text output, as a cron job writes it), each against bare hashing of the same storage root
 in one new Python process, its start-up included, as the goals of issues #14 and #18
-say (the same hashing without start-up is printed too), and then each part of a full
-verify alone, in process (store check, index audit, log checks, derived checks).
+say (the same hashing without start-up is printed too, and the start-up of an empty
+Typer app, the floor under any command), and then each part of a full verify alone, in
+process (store check, index audit, log checks, derived checks).
 
     .venv/bin/python scripts/bench_validation.py [--objects N] [--runs R] [--keep DIR]
 """
@@ -307,6 +308,27 @@ def run_hash_process(root: Path) -> float:
     return time.perf_counter() - start
 
 
+TYPER_FLOOR = """
+import typer
+app = typer.Typer()
+@app.command()
+def verify(fixity: bool = False) -> None: pass
+@app.command()
+def other() -> None: pass
+app()
+"""
+"""A two-command Typer app that does nothing: the start-up no command of this CLI can go
+under (the stack is chosen: Typer), printed beside the commands' own times."""
+
+
+def run_typer_floor() -> float:
+    import subprocess
+
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", TYPER_FLOOR, "verify", "--fixity"], check=True)
+    return time.perf_counter() - start
+
+
 def measure_archive(label: str, base: Path, args: argparse.Namespace, *, large: bool) -> None:
     count = args.archive_large if large else args.archive_docs
     size = args.large_size if large else 1500
@@ -334,6 +356,8 @@ def measure_archive(label: str, base: Path, args: argparse.Namespace, *, large: 
     print(f"  {'':34} {'wall s':>8} {'x hash':>8} {'speed vs hash':>14}")
     print(f"  {'hash sha512+sha256, 1 process':34} {h_wall:8.3f} {1:8.2f} {1:14.2f}")
     print(f"  {'  the same without its start-up':34} {h_inner:8.3f} {h_inner / h_wall:8.2f}")
+    floor = min(run_typer_floor() for _ in range(max(1, args.runs) + 1))
+    print(f"  {'an empty Typer app (start-up only)':34} {floor:8.3f} {floor / h_wall:8.2f}")
     for name, cli_args in rows:
         wall = min(run_cli(cli_args, env) for _ in range(max(1, args.runs)))
         print(f"  {name:34} {wall:8.3f} {wall / h_wall:8.2f} {h_wall / wall:14.2f}")
