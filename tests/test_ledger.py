@@ -319,10 +319,43 @@ def test_a_damaged_latest_checkpoint_is_found_and_never_handed_out(
         result = cli(*args)
         assert result.exit_code == 7, result.output
         assert result.stdout == "" and str(path.name) in result.stderr
+    damaged = b"" if damage == "missing" else path.read_bytes()
     (seeded / "more.txt").write_text("Another page arrives.\n")
     assert cli("ingest").exit_code == 0  # the next writing command signs a new one
     assert Archive(archive.config).verify(check_seeds=False).findings == []
     assert cli("checkpoint").exit_code == 0
+    kept = sorted(path.parent.glob("checkpoint.invalid-*"))
+    if damage == "missing":
+        assert kept == []
+    else:  # the damaged file is kept aside, and a recovery event names it
+        assert [k.read_bytes() for k in kept] == [damaged]
+        assert "checkpoint-set-aside: the latest checkpoint was not valid" in cli("log").stdout
+        assert kept[0].name in cli("log").stdout
+
+
+def test_a_forged_checkpoint_is_kept_aside_not_signed_over(
+    cli, archive: Archive, seeded: Path
+) -> None:
+    """A writer never erases what verify would report: a checkpoint whose signature is
+    not the archive's (a forger's edit) is renamed aside with a logged recovery event."""
+    assert cli("ingest").exit_code == 0
+    path = log_dir(archive.home) / "checkpoint"
+    text, signature = path.read_text().rstrip("\n").rsplit(" ", 1)
+    flipped = signature[:10] + ("A" if signature[10] != "A" else "B") + signature[11:]
+    forged = f"{text} {flipped}\n"
+    path.write_text(forged)
+    assert [f.code for f in Archive(archive.config).verify(check_seeds=False).errors()] == [
+        "CHECKPOINT_INVALID"
+    ]
+    assert cli("reindex").exit_code == 0  # any writing command
+    [kept] = path.parent.glob("checkpoint.invalid-*")
+    assert kept.read_text() == forged
+    assert path.read_text() != forged
+    assert Archive(archive.config).verify(check_seeds=False).findings == []
+    log = cli("log").stdout
+    assert "checkpoint-set-aside" in log and "invalid signature" in log and kept.name in log
+    assert cli("reindex").exit_code == 0  # a sound checkpoint is left where it is
+    assert list(path.parent.glob("checkpoint.invalid-*")) == [kept]
 
 
 @pytest.mark.parametrize("damage", ["missing", "garbled", "another key"])

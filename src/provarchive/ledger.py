@@ -439,13 +439,51 @@ def recover_log(home: Home, tl: TransparencyLog) -> list[Repair]:
         return sha512_hex(inv.read_bytes()) == leaf.inventory_sha512
 
     result = tl.recover(committed)
+    repairs = _set_aside_bad_checkpoint(home, tl)
     if not result.changed:
-        return []
+        return repairs
     return [
         Repair(
             "log-recovered",
             None,
             f"{result.completed} leaf/leaves completed, {result.discarded} discarded",
+        ),
+        *repairs,
+    ]
+
+
+def _set_aside_bad_checkpoint(home: Home, tl: TransparencyLog) -> list[Repair]:
+    """A latest checkpoint that ``verify`` would report (unreadable, not signed by this
+    archive's key, or signing a root the log does not have: a forger's or a rewritten
+    log's trace) is renamed aside, never signed over: the writer's next checkpoint
+    takes its place, and the file stays, named by a ``recovery`` event."""
+    own = _own_checkpoint(home)
+    if isinstance(own, Finding):
+        if own.code == "CHECKPOINT_MISSING":
+            return []
+        reason = own.detail
+    else:
+        try:
+            key = verifier(home)
+        except SigningKeyError:
+            return []  # nothing to judge it by (verify reports the key)
+        found = _check_checkpoint(tl, own[0], own[1], key)
+        if not found:
+            return []
+        reason = found[0].detail.removeprefix(f"{own[0]}: ")
+    path = log_dir(home) / CHECKPOINT
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    aside = path.with_name(f"{CHECKPOINT}.invalid-{stamp}-{uuid.uuid4().hex[:8]}")
+    with durable.storage_errors(path):
+        os.rename(path, aside)
+        durable.fsync_dir(path.parent)
+    log.warning("the latest checkpoint was not valid (%s): kept as %s", reason, aside)
+    return [
+        Repair(
+            "checkpoint-set-aside",
+            None,
+            f"the latest checkpoint was not valid ({reason}); kept as {aside.name}, "
+            "a new one is signed",
         )
     ]
 
