@@ -54,6 +54,24 @@ def test_cat_returns_the_exact_bytes_of_each_version(cli, seeded: Path, seed_byt
     assert cli("cat", SEED_NAME).stdout_bytes == b"replaced entirely\x00\xff"
 
 
+def test_cat_of_damaged_bytes_writes_them_only_with_force_and_says_which_it_did(
+    cli, archive: Archive, seeded: Path, seed_bytes: bytes
+) -> None:
+    cli("ingest")
+    path = archive.home.content_path(SEED_NAME)
+    damaged = bytearray(seed_bytes)
+    damaged[10] ^= 1
+    path.chmod(0o644)
+    path.write_bytes(bytes(damaged))
+    refused = cli("cat", SEED_NAME)
+    assert (refused.exit_code, refused.stdout_bytes) == (7, b"")
+    assert "does not match its recorded digests; nothing was written" in refused.stderr
+    forced = cli("cat", SEED_NAME, "--force")
+    assert (forced.exit_code, forced.stdout_bytes) == (7, bytes(damaged))
+    assert "its damaged bytes were written (--force)" in forced.stderr
+    assert "nothing was written" not in forced.stderr
+
+
 def test_show_json_sha256_is_what_sha256sum_gives(cli, seeded: Path, seed_bytes: bytes) -> None:
     cli("ingest")
     result = cli("show", SEED_NAME, "--json")

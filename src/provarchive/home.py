@@ -365,8 +365,9 @@ class Home:
         sv = state.version(number)
         path = self.store.content_file(state, number)
         expected = (sv.sha512, sv.sha256)
+        outcome = "its damaged bytes were written (--force)" if force else "nothing was written"
         damaged = CorruptArchiveError(
-            path, f"{name} v{number} does not match its recorded digests; nothing was written"
+            path, f"{name} v{number} does not match its recorded digests; {outcome}"
         )
         try:
             if path.stat().st_size <= VERIFY_IN_MEMORY:
