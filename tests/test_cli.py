@@ -389,3 +389,19 @@ def test_a_user_too_long_for_a_log_entry_is_refused_before_anything_is_written(
     monkeypatch.setenv("PROVARCHIVE_USER_ADDRESS", "mailto:desk@example.org")
     assert cli("ingest").exit_code == 0
     assert cli("verify").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "command", [("list",), ("init",), ("ingest",), ("verify",), ("search", "x"), ("key",)]
+)
+def test_a_file_given_as_the_archive_is_a_usage_error_and_is_left_alone(
+    cli, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("hi\n")
+    result = cli("--archive", str(afile), *command)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        f"Error: {afile} is a file, not an archive folder; give --archive a folder"
+    )
+    assert afile.read_text() == "hi\n" and sorted(tmp_path.iterdir()) == [afile]

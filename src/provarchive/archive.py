@@ -38,7 +38,7 @@ from .errors import (
     UsageError,
     VersionNotFoundError,
 )
-from .home import Home, foreign_entry, is_postgres_url, read_settings
+from .home import Home, foreign_entry, is_postgres_url, read_settings, require_folder
 from .store import durable
 from .store.lock import HeldLock, writer_lock
 from .store.storage import Repair, Store
@@ -131,6 +131,7 @@ class Archive:
 
     def require(self) -> None:
         """Check that the archive exists and its catalog is readable by this version."""
+        require_folder(self.config.root)
         if not self.exists():
             raise ArchiveNotFoundError(self.config.root)
         if self._told_skipped is False and self.home.read_only() and self.store.needs_recovery():
@@ -184,6 +185,7 @@ class Archive:
             finally:
                 self._depth -= 1
             return
+        require_folder(self.config.root)
         foreign = foreign_entry(self.config.root)
         if foreign is not None:
             from .seeds import printable  # the seeds package is not needed to read (#14)

@@ -83,6 +83,9 @@ def read_settings(root: Path) -> Settings | None:
         data = load_json((root / SETTINGS).read_bytes())
     except FileNotFoundError:
         return None
+    except NotADirectoryError:
+        require_folder(root)
+        raise
     except (OSError, ValueError) as exc:
         raise CorruptArchiveError(root / SETTINGS, f"unreadable settings ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("catalog", ""), str):
@@ -113,6 +116,13 @@ def write_settings(root: Path, staging: Path, settings: Settings) -> None:
 
 
 _LOCK_FILES = ("writer.lock", "writer.lock.holder", "writer.lock.setup", "writer.lock.shared")
+
+
+def require_folder(root: Path) -> None:
+    """A ``root`` that is there but is not a folder is a wrong ``--archive``, not damage:
+    a :class:`UsageError` (exit 2) that says so."""
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"{root} is a file, not an archive folder; give --archive a folder")
 
 
 def foreign_entry(root: Path) -> Path | None:
