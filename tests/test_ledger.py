@@ -377,7 +377,15 @@ def test_a_signing_key_writers_cannot_use_is_a_warning(
     assert [f.code for f in report.findings] == ["SIGNING_KEY_UNUSABLE"]
     assert report.is_ok() and report.findings[0].path == str(key)
     (seeded / "more.txt").write_text("Another page arrives.\n")
-    assert cli("ingest").exit_code != 0  # what the warning warns of
+    outside = seeded.parent / "outside.txt"
+    outside.write_text("A file to add.\n")
+    seeds_before = sorted(p.name for p in seeded.iterdir())
+    for args in (("ingest",), ("add", str(outside))):  # what the warning warns of
+        result = cli(*args)
+        assert result.exit_code != 0 and "signing key" in result.stderr, result.output
+    # ...and they fail before they change anything: no document, no copy in seeds.
+    assert sorted(p.name for p in seeded.iterdir()) == seeds_before
+    assert [d.document for d in Archive(archive.config).list_documents()] == [SEED_NAME]
     key.unlink(missing_ok=True)
     key.write_text(saved)
     key.chmod(0o600)
