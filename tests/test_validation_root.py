@@ -73,6 +73,12 @@ def test_root_declaration_problems(store: Store) -> None:
     assert root_issue(validate_root(store.root), "E069", ".")
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_storage_root_that_is_not_there_is_one_finding(tmp_path: Path, jobs: int) -> None:
+    report = validate_root(tmp_path / "nowhere", jobs=jobs)
+    assert [(i.code, i.path) for i in report.all_issues()] == [("E069", ".")]
+
+
 def test_layout_file_and_extensions(store: Store) -> None:
     (store.root / "ocfl_layout.json").write_text(json.dumps({"extension": "my-layout"}))
     (store.root / "extensions" / "stray.txt").write_text("x")

@@ -163,6 +163,8 @@ class _RootValidator:
 
     def walk_tops(self, names: list[str]) -> None:
         """Walk these top-level directories of the hierarchy (for a worker process)."""
+        if not names:  # nothing to walk: a root that cannot be opened is reported once
+            return
         try:
             fd = os.open(self.root, _DIR_FLAGS)
         except OSError as exc:
