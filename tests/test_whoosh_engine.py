@@ -113,6 +113,29 @@ def test_an_index_of_an_older_schema_is_rebuilt_not_read(seeded_archive: Archive
     assert seeded_archive.search("mystery").total == 1
 
 
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        ("missing", "is missing"),
+        ("garbled", "is not valid JSON"),
+        ("a list", "is not a JSON object"),
+    ],
+)
+def test_an_index_whose_record_is_damaged_says_so_and_names_the_file(
+    seeded_archive: Archive, damage: str, reason: str
+) -> None:
+    meta = _live(seeded_archive) / whoosh_engine.META
+    if damage == "missing":
+        meta.unlink()
+    else:
+        meta.write_text("{bad" if damage == "garbled" else "[]")
+    with pytest.raises(SearchIndexError) as info:
+        seeded_archive.search("mystery")
+    assert str(info.value) == f"{meta} {reason}; run 'provarchive reindex'"
+    assert "index-recreated" in [r.action for r in seeded_archive.ingest().repairs]
+    assert seeded_archive.search("mystery").total == 1
+
+
 def test_an_index_of_another_analyser_is_rebuilt_not_read(
     seeded_archive: Archive, monkeypatch: pytest.MonkeyPatch
 ) -> None:

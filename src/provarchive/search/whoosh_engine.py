@@ -363,6 +363,21 @@ def _read_meta(generation: Path) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+def _meta_problem(generation: Path) -> str:
+    """Why :func:`_read_meta` found no record in ``generation`` (for an error message)."""
+    try:
+        data = (generation / META).read_bytes()
+    except FileNotFoundError:
+        return "is missing"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    try:
+        load_json(data)
+    except ValueError:
+        return "is not valid JSON"
+    return "is not a JSON object"
+
+
 def _recorded_files(generation: Path) -> dict[str, dict[str, Any]] | None:
     """The digests recorded for the generation's files, or None if the record is gone
     or damaged."""
@@ -460,6 +475,8 @@ class WhooshEngine:
                 )
             raise SearchIndexError(f"no search index at {self.path} (run 'provarchive reindex')")
         meta = _read_meta(gen)
+        if not meta:  # not the schema differing: the record itself is gone or garbled
+            raise SearchIndexError(f"{gen / META} {_meta_problem(gen)}; run 'provarchive reindex'")
         # A generation of this schema written before analysers were recorded has none.
         analysis = meta.get("analysis", analyzer_fingerprint())
         for what, differs in (("schema", meta.get("schema") != SCHEMA_VERSION),
