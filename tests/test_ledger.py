@@ -401,3 +401,18 @@ def test_prove_a_version_the_document_does_not_have_is_not_found(
         assert result.stdout == "" and "has no version" in result.stderr
     first = json.loads(cli("prove", NOTE, "--rev", "1").stdout)
     assert (first["document"], first["version"]) == (NOTE, 1)
+
+
+def test_key_and_checkpoint_need_no_catalog(cli, archive: Archive, seeded: Path) -> None:
+    """An auditor needs the key and the checkpoint most when the catalog is damaged:
+    neither reads it."""
+    assert cli("ingest").exit_code == 0
+    key, checkpoint = cli("key").stdout, cli("checkpoint").stdout
+    if archive.config.db_url is not None:
+        pytest.skip("the damage below is to a SQLite catalog file")
+    with archive.home.catalog_path.open("r+b") as fh:
+        fh.truncate(4096)
+    assert cli("list").exit_code == 8  # the catalog is damaged...
+    for args, before in ((("key",), key), (("checkpoint",), checkpoint)):
+        result = cli(*args)  # ...and these still answer, the same as before
+        assert (result.exit_code, result.stdout) == (0, before), result.output

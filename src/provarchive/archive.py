@@ -156,6 +156,14 @@ class Archive:
                 raise ArchiveNotFoundError(self.config.root, unfinished=True) from None
             raise
 
+    def _require_store(self) -> None:
+        """The archive exists: for what needs neither its catalog nor its index (the key
+        and the log's checkpoint, which an auditor needs most when the catalog is
+        damaged)."""
+        require_folder(self.config.root)
+        if not self.exists():
+            raise ArchiveNotFoundError(self.config.root)
+
     def _unfinished(self) -> bool:
         """The first writer was stopped between making the storage root and making the
         catalog: no object is stored, so the archive holds nothing yet (not damage)."""
@@ -463,14 +471,14 @@ class Archive:
         """The public key the archive's checkpoints are signed with (note verifier-key format)."""
         from . import ledger
 
-        self.require()
+        self._require_store()
         return ledger.verifier(self.home).verifier_key
 
     def checkpoint(self) -> str:
         """The latest signed checkpoint of the transparency log."""
         from . import ledger
 
-        self.require()
+        self._require_store()
         return ledger.latest_checkpoint(self.home)
 
     def prove(self, target: str, number: int | None = None) -> bytes:
