@@ -78,7 +78,12 @@ def verify_cmd(
     ] = None,
     sample: Annotated[
         int | None,
-        typer.Option("--sample", metavar="N", min=0, help="Only N versions chosen at random."),
+        typer.Option(
+            "--sample",
+            metavar="N",
+            min=0,
+            help="Only the objects of N versions chosen at random (each checked whole).",
+        ),
     ] = None,
     budget: Annotated[
         str | None,
