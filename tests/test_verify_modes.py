@@ -318,6 +318,22 @@ def test_audit_options_are_parsed(cli, built: Archive) -> None:
     assert json.loads(cli("verify", "--due", "999999d", "--json").stdout)["checked"]["objects"] == 0
 
 
+@pytest.mark.parametrize("partial", [("--fixity",), ("--due", "0d"), ("--sample", "1")])
+@pytest.mark.parametrize("asked", ["--rederive", "--checkpoint"])
+def test_what_a_partial_verify_leaves_out_is_refused_not_ignored(
+    cli, built: Archive, tmp_path: Path, partial: tuple[str, ...], asked: str
+) -> None:
+    checkpoint = tmp_path / "cp.txt"
+    checkpoint.write_text(built.checkpoint())
+    extra = [asked, str(checkpoint)] if asked == "--checkpoint" else [asked]
+    result = cli("verify", *partial, *extra)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        f"Error: {asked} needs a full verify; {partial[0]} checks only a part"
+    )
+    assert cli("verify", *extra).exit_code == 0  # the full verify does what it says
+
+
 # -- text output -----------------------------------------------------------------------------
 
 

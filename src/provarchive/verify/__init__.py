@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ArchiveError
+from ..errors import ArchiveError, UsageError
 from ..findings import BAD_CATALOG_VALUE, ERROR, Finding, VerifyReport, bad_catalog_value
 from ..home import Home
 from ..processes import few_collections
@@ -117,7 +117,16 @@ def verify(
 ) -> VerifyReport:
     """Check the archive; see the module docstring for what is checked (``log``: the
     transparency log too, unless only the store or a part of it is checked)."""
-    partial = fixity or due is not None or sample is not None or budget is not None
+    partial = next(
+        (name for name, given in (("--fixity", fixity), ("--due", due is not None),
+                                  ("--sample", sample is not None),
+                                  ("--budget", budget is not None)) if given),
+        None,
+    )  # fmt: skip
+    asked = [("--rederive", rederive), ("--checkpoint", bool(log and log.checkpoints))]
+    for option, given in asked:
+        if given and partial:  # what the partial check leaves out: refused, not ignored
+            raise UsageError(f"{option} needs a full verify; {partial} checks only a part")
     log = None if partial else log
     if log is not None:
         log.trusted()  # a verifier key that is not one fails before any work
