@@ -44,6 +44,20 @@ def test_clean_bad_input_is_one_line_and_the_rest_goes_on(cli, tmp_path: Path) -
     assert "It is an open secret" in result.stdout
 
 
+def test_clean_says_which_files_have_no_text(cli, tmp_path: Path) -> None:
+    binary = tmp_path / "image.bin"
+    binary.write_bytes(bytes(range(256)) * 4 + b"\x00" * 100)
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    result = cli("clean", str(binary), str(empty), str(SEED_PATH))
+    assert result.exit_code == 0  # nothing failed: they have no text to clean
+    notes = result.stderr.splitlines()
+    assert len(notes) == 2, result.stderr
+    assert notes[0].startswith(f"no text: {binary}: binary (binary data")
+    assert notes[1] == f"no text: {empty}: empty (no text)"
+    assert "It is an open secret" in result.stdout  # the seed's body, as before
+
+
 def test_show_json_passages_map_to_the_bytes_of_cat(cli, seeded: Path) -> None:
     cli("ingest")
     doc = json.loads(cli("show", SEED_NAME, "--json").stdout)

@@ -277,6 +277,7 @@ def clean_cmd(
 
     Example: provarchive clean page.txt --json
     """
+    from ..cleaning.text import TEXT
     from ..dryrun import clean_files
 
     results = clean_files(files, out_dir, cleaner="keep-all" if keep_all else "default")
@@ -297,6 +298,12 @@ def clean_cmd(
                 err.print(
                     f"{escape(r.path)} -> {escape(r.output or '')}: {len(r.derivation.body())} body passage(s)"
                 )
+    if not as_json:  # a file with no text would otherwise pass without a word
+        for r in results:
+            d = r.derivation
+            if d is not None and d.status != TEXT:
+                why = escape(d.detail or d.status)
+                err.print(f"no text: {escape(r.path)}: {escape(d.status)} ({why})")
     failed = [r for r in results if r.error is not None]
     for r in failed:
         err.print(f"failed: {escape(r.path)}: {escape(r.error or '')}")
