@@ -216,7 +216,10 @@ def test_prove_and_check_proof_in_an_empty_directory(
     )  # fmt: skip
     assert bad.returncode == 1 and bad.stderr.startswith("Error: ")
     assert "Traceback" not in bad.stderr
-    assert f"{elsewhere / 'note.json'}: " in bad.stderr  # which bundle did not check
+    # Which file did not check, against which bundle.
+    assert bad.stderr.startswith(
+        f"Error: {raw} is not the file {elsewhere / 'note.json'} attests: "
+    )
 
 
 def test_changing_any_byte_of_a_bundle_fails_its_check(two_versions: tuple[Archive, str]) -> None:

@@ -139,12 +139,16 @@ def check_proof_cmd(
     Example: provarchive check-proof story.proof.json --key archive.pub --file story.txt
     """
     from ..tlog.bundle import check_bundle
-    from ..tlog.errors import ProofError
+    from ..tlog.errors import FileMismatchError, ProofError
 
     verifier = verifier_option(key)
     raw = _read(raw_file, "file") if raw_file is not None else None
     try:
         result = check_bundle(_read(bundle, "bundle"), verifier, raw)
+    except FileMismatchError as exc:  # the file given is the one that did not check
+        raise FileMismatchError(
+            f"{raw_file} is not the file {bundle} attests: {exc.reason}"
+        ) from exc
     except ProofError as exc:  # the same error, naming the bundle it is about
         raise type(exc)(f"{bundle}: {exc.reason}") from exc
     if as_json:
