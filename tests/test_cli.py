@@ -405,3 +405,17 @@ def test_a_file_given_as_the_archive_is_a_usage_error_and_is_left_alone(
         f"Error: {afile} is a file, not an archive folder; give --archive a folder"
     )
     assert afile.read_text() == "hi\n" and sorted(tmp_path.iterdir()) == [afile]
+
+
+@pytest.mark.parametrize("command", [("verify",), ("ingest",), ("init",), ("list",)])
+def test_an_archive_path_through_a_file_is_a_usage_error(
+    cli, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("hi\n")
+    result = cli("--archive", str(afile / "archive"), *command)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        f"Error: {afile / 'archive'}: a part of this path is a file; give --archive a folder"
+    )
+    assert afile.read_text() == "hi\n"

@@ -119,10 +119,17 @@ _LOCK_FILES = ("writer.lock", "writer.lock.holder", "writer.lock.setup", "writer
 
 
 def require_folder(root: Path) -> None:
-    """A ``root`` that is there but is not a folder is a wrong ``--archive``, not damage:
-    a :class:`UsageError` (exit 2) that says so."""
-    if root.exists() and not root.is_dir():
+    """A ``root`` that is there but is not a folder, or whose path goes through a file,
+    is a wrong ``--archive``, not damage: a :class:`UsageError` (exit 2) that says so."""
+    try:
+        is_dir = root.is_dir()
+        exists = is_dir or root.exists()
+    except NotADirectoryError:  # Python < 3.12 may raise it from is_dir/exists
+        exists, is_dir = False, False
+    if exists and not is_dir:
         raise UsageError(f"{root} is a file, not an archive folder; give --archive a folder")
+    if not exists and any(p.exists() and not p.is_dir() for p in root.parents):
+        raise UsageError(f"{root}: a part of this path is a file; give --archive a folder")
 
 
 def foreign_entry(root: Path) -> Path | None:
