@@ -228,12 +228,13 @@ class Archive:
         from .catalog import new_event
 
         home = self.home
-        if read_settings(self.config.root) is None:
+        settings = read_settings(self.config.root)
+        if settings is not None and settings.origin is not None:  # a new one gets its key
+            ledger.signer(home)  # a key writers cannot use stops them before any change
+        if settings is None:
             home.create_settings()  # first: its presence marks the folder as an archive home
         elif home.seeds_to_record() is not None:
             home.save_settings(seeds=home.seeds_to_record())
-        if home.settings.origin is not None:  # a new archive gets its key from the ledger
-            ledger.signer(home)  # a key writers cannot use stops them before any change
         created = home.store.initialize()
         # First: the others check against the store. A shared writer that came in beside
         # others leaves the store to recover_dead, in the log's turn.

@@ -459,9 +459,13 @@ def _set_aside_bad_checkpoint(home: Home, tl: TransparencyLog) -> list[Repair]:
     takes its place, and the file stays, named by a ``recovery`` event."""
     own = _own_checkpoint(home)
     if isinstance(own, Finding):
-        if own.code == "CHECKPOINT_MISSING":
+        try:  # only bytes that are not text are damage; a failed read may pass
+            (log_dir(home) / CHECKPOINT).read_bytes().decode("utf-8")
             return []
-        reason = own.detail
+        except OSError:
+            return []  # missing, or unreadable just now: not to be moved for that
+        except UnicodeDecodeError:
+            reason = "not UTF-8"
     else:
         try:
             key = verifier(home)
