@@ -361,6 +361,21 @@ def test_a_forged_checkpoint_is_kept_aside_not_signed_over(
     assert list(path.parent.glob("checkpoint.invalid-*")) == [kept]
 
 
+def test_a_set_aside_event_keeps_a_forged_checkpoint_fault_short(
+    cli, archive: Archive, seeded: Path
+) -> None:
+    """A forger's checkpoint may hold anything; its recovery event holds a bounded part."""
+    assert cli("ingest").exit_code == 0
+    path = log_dir(archive.home) / "checkpoint"
+    path.write_text("x" * 100_000 + "\n1\nAAAA\n\n\u2014 " + "y" * 100_000 + " AAAA\n")
+    assert cli("reindex").exit_code == 0
+    [kept] = path.parent.glob("checkpoint.invalid-*")
+    assert len(kept.read_text()) > 200_000  # the evidence is kept whole...
+    [line] = [ln for ln in cli("log").stdout.splitlines() if "checkpoint-set-aside" in ln]
+    assert len(line) < 1_000  # ...its event holds only a short account of it
+    assert kept.name in line
+
+
 @pytest.mark.parametrize("damage", ["missing", "garbled", "another key"])
 def test_a_signing_key_writers_cannot_use_is_a_warning(
     cli, archive: Archive, seeded: Path, damage: str

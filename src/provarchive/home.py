@@ -83,9 +83,9 @@ def read_settings(root: Path) -> Settings | None:
         data = load_json((root / SETTINGS).read_bytes())
     except FileNotFoundError:
         return None
-    except NotADirectoryError:
+    except NotADirectoryError as exc:  # a path through a file: a usage error, said so
         require_folder(root)
-        raise
+        raise CorruptArchiveError(root / SETTINGS, f"unreadable settings ({exc})") from exc
     except (OSError, ValueError) as exc:
         raise CorruptArchiveError(root / SETTINGS, f"unreadable settings ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("catalog", ""), str):
@@ -121,14 +121,11 @@ _LOCK_FILES = ("writer.lock", "writer.lock.holder", "writer.lock.setup", "writer
 def require_folder(root: Path) -> None:
     """A ``root`` that is there but is not a folder, or whose path goes through a file,
     is a wrong ``--archive``, not damage: a :class:`UsageError` (exit 2) that says so."""
-    try:
-        is_dir = root.is_dir()
-        exists = is_dir or root.exists()
-    except NotADirectoryError:  # Python < 3.12 may raise it from is_dir/exists
-        exists, is_dir = False, False
-    if exists and not is_dir:
+    if root.is_dir():
+        return
+    if root.exists():
         raise UsageError(f"{root} is a file, not an archive folder; give --archive a folder")
-    if not exists and any(p.exists() and not p.is_dir() for p in root.parents):
+    if any(p.exists() and not p.is_dir() for p in root.parents):
         raise UsageError(f"{root}: a part of this path is a file; give --archive a folder")
 
 

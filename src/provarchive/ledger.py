@@ -452,6 +452,11 @@ def recover_log(home: Home, tl: TransparencyLog) -> list[Repair]:
     ]
 
 
+NOT_UTF8 = "not UTF-8"
+MAX_REASON = 300
+"""Characters of a set-aside checkpoint's fault kept in its recovery event."""
+
+
 def _set_aside_bad_checkpoint(home: Home, tl: TransparencyLog) -> list[Repair]:
     """A latest checkpoint that ``verify`` would report (unreadable, not signed by this
     archive's key, or signing a root the log does not have: a forger's or a rewritten
@@ -459,13 +464,9 @@ def _set_aside_bad_checkpoint(home: Home, tl: TransparencyLog) -> list[Repair]:
     takes its place, and the file stays, named by a ``recovery`` event."""
     own = _own_checkpoint(home)
     if isinstance(own, Finding):
-        try:  # only bytes that are not text are damage; a failed read may pass
-            (log_dir(home) / CHECKPOINT).read_bytes().decode("utf-8")
+        if own.detail != NOT_UTF8:  # missing, or unreadable just now: not moved for that
             return []
-        except OSError:
-            return []  # missing, or unreadable just now: not to be moved for that
-        except UnicodeDecodeError:
-            reason = "not UTF-8"
+        reason = own.detail
     else:
         try:
             key = verifier(home)
@@ -474,7 +475,9 @@ def _set_aside_bad_checkpoint(home: Home, tl: TransparencyLog) -> list[Repair]:
         found = _check_checkpoint(tl, own[0], own[1], key)
         if not found:
             return []
-        reason = found[0].detail.removeprefix(f"{own[0]}: ")
+        reason = found[0].detail.removeprefix(own[0]).removeprefix(": ")
+    if len(reason) > MAX_REASON:  # a forger's checkpoint may hold anything
+        reason = reason[: MAX_REASON - 1] + "…"
     path = log_dir(home) / CHECKPOINT
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     aside = path.with_name(f"{CHECKPOINT}.invalid-{stamp}-{uuid.uuid4().hex[:8]}")
@@ -918,7 +921,7 @@ def _own_checkpoint(home: Home) -> tuple[str, str] | Finding:
     except FileNotFoundError:
         return Finding("CHECKPOINT_MISSING", "the next writing command signs one", path=str(path))
     except (OSError, UnicodeDecodeError) as exc:
-        reason = durable.describe_os_error(exc) if isinstance(exc, OSError) else "not UTF-8"
+        reason = durable.describe_os_error(exc) if isinstance(exc, OSError) else NOT_UTF8
         return Finding("CHECKPOINT_INVALID", reason, path=str(path))
 
 
